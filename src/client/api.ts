@@ -1,0 +1,189 @@
+/** The public shapes of the client library, shared by chat-tui, chat-ops, tests and benchmarks. */
+
+export interface TlsOptions {
+  /** PEM of the CA that signed the servers' certificates. */
+  ca: Buffer;
+  /** Client certificate and key, for servers that require them. */
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export interface ClientOptions {
+  /** `host:port` of every replica the client may try; more are learned from FindLeader. */
+  servers: string[];
+  /** Deadline of each single RPC attempt in ms (default 3000). */
+  deadlineMs?: number;
+  /** How long a call keeps retrying UNAVAILABLE and leader redirects, in ms (default 15000). */
+  retryBudgetMs?: number;
+  tls?: TlsOptions;
+  /** A session token from an earlier login. */
+  token?: string;
+}
+
+export type ConnectionState =
+  | { kind: 'connecting' }
+  | { kind: 'connected'; replicaId: string; address: string; epoch: number }
+  | { kind: 'reconnecting'; since: number; lastError: string }
+  | { kind: 'no-leader'; since: number; waitingFor: string[] }
+  | { kind: 'closed' };
+
+export interface ChatMessage {
+  id: number;
+  sender: string;
+  recipient: string;
+  text: string;
+  sentAt: number;
+  read: boolean;
+  senderDeleted: boolean;
+}
+
+export interface AccountListing {
+  username: string;
+  online: boolean;
+}
+
+export interface AccountPage {
+  accounts: AccountListing[];
+  /** Undefined on the last page. */
+  nextPageToken: string | undefined;
+}
+
+export interface ConversationSummary {
+  peer: string;
+  lastMessage: ChatMessage | undefined;
+  unreadCount: number;
+  peerOnline: boolean;
+  peerDeleted: boolean;
+}
+
+export interface LoginResult {
+  username: string;
+  token: string;
+  unreadCount: number;
+}
+
+export interface SubscriptionHandlers {
+  onMessage(message: ChatMessage): void;
+  onDeleted?(ids: number[]): void;
+  /** A final error: the session ended or the account was deleted. Transient failures are retried. */
+  onEnd?(err: Error): void;
+}
+
+export interface Subscription {
+  /** The highest message id delivered so far. */
+  readonly lastMessageId: number;
+  close(): void;
+}
+
+export type Role = 'leader' | 'follower' | 'candidate' | 'unknown';
+
+export interface PeerProgressView {
+  id: string;
+  address: string;
+  matchIndex: number;
+  lagEntries: number;
+  lastAckMsAgo: number;
+  inSync: boolean;
+  state: string;
+}
+
+export interface ReplicaStatusView {
+  id: string;
+  address: string;
+  role: Role;
+  epoch: number;
+  leaderId: string;
+  lastIndex: number;
+  lastEpoch: number;
+  commitIndex: number;
+  appliedIndex: number;
+  logStartIndex: number;
+  inSync: string[];
+  caughtUp: boolean;
+  lastHeartbeatMsAgo: number;
+  uptimeMs: number;
+  waitingFor: string[];
+  waitingReason: string;
+  peers: PeerProgressView[];
+  connectedClients: number;
+  openStreams: number;
+  writesPerSecond: number;
+  dataSizeBytes: number;
+  mode: string;
+  version: string;
+}
+
+/** One replica as seen by a status sweep: up with its status, or down with the reason. */
+export type ReplicaProbe =
+  | { address: string; up: true; status: ReplicaStatusView; rttMs: number }
+  | { address: string; up: false; error: string };
+
+export interface ClusterEventView {
+  seq: number;
+  timeMs: number;
+  replicaId: string;
+  kind: string;
+  epoch: number;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface LeaderView {
+  leaderId: string;
+  leaderAddress: string;
+  epoch: number;
+  replicas: { id: string; address: string }[];
+}
+
+/** Chat calls, implemented by `ChatClient` (src/client/chat-client.ts). Every call follows the leader and retries transient failures within the retry budget; a final failure rejects with `ChatError`. */
+export interface ChatApi {
+  /** The current connection, for a status bar. */
+  connection(): ConnectionState;
+  /** Called on every change of `connection()`. Returns an unsubscribe function. */
+  onConnectionChange(listener: (state: ConnectionState) => void): () => void;
+  /** Who is logged in on this client, if anyone. */
+  readonly username: string | undefined;
+
+  createAccount(username: string, password: string): Promise<void>;
+  login(username: string, password: string): Promise<LoginResult>;
+  logout(): Promise<void>;
+  listAccounts(options?: { pattern?: string; pageSize?: number; pageToken?: string }): Promise<AccountPage>;
+  /** Retries reuse one idempotency key, so a message is stored once however often it is retried. */
+  sendMessage(recipient: string, text: string, options?: { idempotencyKey?: string }): Promise<ChatMessage>;
+  /** Real-time messages after `afterMessageId`; follows the leader and resumes after the last id seen. */
+  subscribe(handlers: SubscriptionHandlers, options?: { afterMessageId?: number }): Subscription;
+  fetchUnread(limit: number): Promise<{ messages: ChatMessage[]; remaining: number }>;
+  listConversations(): Promise<ConversationSummary[]>;
+  getHistory(peer: string, options?: { beforeId?: number; limit?: number }): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
+  markRead(peer: string, upToId: number): Promise<number>;
+  deleteMessages(ids: number[]): Promise<number[]>;
+  deleteAccount(password: string): Promise<void>;
+  close(): void;
+}
+
+/** Cluster calls, implemented by `ClusterClient` (src/client/cluster-client.ts). They address replicas directly. */
+export interface ClusterApi {
+  /** Asks every known replica; the answer with the highest epoch that names a leader wins. */
+  findLeader(): Promise<LeaderView>;
+  /** One probe per known replica, in the order of the server list; unreachable ones come back as down. */
+  statusAll(): Promise<ReplicaProbe[]>;
+  status(address: string): Promise<ReplicaStatusView>;
+  /** Streams one replica's events (history after `afterSeq`, then live). Reconnects on failure until closed. */
+  watchEvents(address: string, handlers: { onEvent(e: ClusterEventView): void; onState?(up: boolean, error?: string): void }, options?: { afterSeq?: number }): { close(): void };
+  stateDigest(address: string): Promise<{ appliedIndex: number; digest: string }>;
+  forceLeader(address: string): Promise<{ epoch: number }>;
+  /** Every address known: the configured ones plus those learned from FindLeader. */
+  knownAddresses(): string[];
+  close(): void;
+}
+
+/** A final failure of a call, with the gRPC status name (e.g. NOT_FOUND) and the server's message. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChatError';
+  }
+}
