@@ -1,0 +1,872 @@
+import { configNewer, encodeConfig, logAtLeast, ReplicaLog } from './log.js';
+import { IN_SYNC_POLICY, type QuorumPolicy } from './quorum.js';
+import { Rng } from './rng.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TIMINGS,
+  type Action,
+  type Config,
+  type Entry,
+  type HardState,
+  type LogBase,
+  type NodeId,
+  type PeerBody,
+  type PeerInfo,
+  type PeerMessage,
+  type PersistedState,
+  type ReplicationLimits,
+  type ReplicationTimings,
+  type Role,
+} from './types.js';
+
+export interface CoreOptions {
+  id: NodeId;
+  /** Every replica of the cluster, this one included. */
+  members: NodeId[];
+  /** Seeds the election timeouts; the core has no other randomness. */
+  seed: number;
+  timings?: Partial<ReplicationTimings>;
+  limits?: Partial<ReplicationLimits>;
+  policy?: QuorumPolicy;
+}
+
+export type ProposeResult = { ok: true; firstIndex: number; epoch: number } | { ok: false; leaderId: NodeId };
+
+/** Where the leader stands with one follower. */
+interface Progress {
+  /** Highest index known to be durable on the follower and equal to ours. */
+  match: number;
+  /** Next index to send. */
+  next: number;
+  /** probe: one append at a time until the logs match; replicate: pipelined; snapshot: waiting for one to install. */
+  state: 'probe' | 'replicate' | 'snapshot';
+  lastAck: number;
+  lastSent: number;
+  lastProgress: number;
+  reportedLast: number;
+  snapshotSentAt: number;
+  catchupFrom?: { at: number; match: number };
+}
+
+interface Campaign {
+  phase: 'pre' | 'real';
+  epoch: number;
+  recovery: boolean;
+  forced: boolean;
+  granted: Set<NodeId>;
+  refused: Map<NodeId, string>;
+  infos: Map<NodeId, PeerInfo>;
+  deadline: number;
+  lastSent: number;
+}
+
+export interface PeerStatus {
+  id: NodeId;
+  matchIndex: number;
+  lagEntries: number;
+  lastAckAgo: number;
+  inSync: boolean;
+  state: Progress['state'];
+}
+
+export interface CoreStatus {
+  id: NodeId;
+  role: Role;
+  epoch: number;
+  leaderId: NodeId;
+  lastIndex: number;
+  lastEpoch: number;
+  commitIndex: number;
+  appliedIndex: number;
+  logStartIndex: number;
+  inSync: NodeId[];
+  caughtUp: boolean;
+  leaderContactAgo: number;
+  waitingFor: NodeId[];
+  waitingReason: string;
+  peers: PeerStatus[];
+  mode: string;
+}
+
+/**
+ * One replica's replication state machine. Events go in (tick, receive,
+ * propose, forceLeader); actions come out (takeActions) and must be carried
+ * out in order: every `persist` before any later `send`.
+ */
+export class ReplicaCore {
+  readonly id: NodeId;
+  private readonly members: NodeId[];
+  private readonly peers: NodeId[];
+  private readonly t: ReplicationTimings;
+  private readonly limits: ReplicationLimits;
+  private readonly policy: QuorumPolicy;
+  private readonly rng: Rng;
+  private readonly ordinal: number;
+
+  private hard: HardState;
+  private readonly log: ReplicaLog;
+  private role: Role = 'follower';
+  private leaderId: NodeId = '';
+  private caughtUp = false;
+  private commitIndex: number;
+  private appliedIndex: number;
+  private lastLeaderContact = Number.NEGATIVE_INFINITY;
+  private electionDeadline: number;
+  private campaign: Campaign | undefined;
+  private readonly progress = new Map<NodeId, Progress>();
+  private leaderStartIndex = 0;
+  private leaderReady = false;
+  private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
+  private lastProbe = Number.NEGATIVE_INFINITY;
+  private maxEpochSeen = 0;
+  private waitingFor: NodeId[] = [];
+  private waitingReason = '';
+  private now: number;
+  private actions: Action[] = [];
+
+  constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
+    if (!options.members.includes(options.id)) throw new Error(`replica ${options.id} is not among the members ${options.members.join(',')}`);
+    this.id = options.id;
+    this.members = [...new Set(options.members)].sort();
+    this.peers = this.members.filter((m) => m !== this.id);
+    this.t = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.policy = options.policy ?? IN_SYNC_POLICY;
+    this.rng = new Rng(options.seed);
+    this.ordinal = this.members.indexOf(this.id);
+    const state = persisted ?? ReplicaCore.initialState(this.members);
+    this.hard = { ...state.hard };
+    this.log = new ReplicaLog(state.base, state.entries);
+    this.appliedIndex = Math.max(state.appliedIndex, state.base.index);
+    this.commitIndex = this.appliedIndex;
+    this.maxEpochSeen = this.hard.epoch;
+    this.now = now;
+    this.electionDeadline = now + this.randomElectionTimeout();
+  }
+
+  /** The state of a replica that has never run: an empty log, everyone in sync. */
+  static initialState(members: readonly NodeId[]): PersistedState {
+    const config: Config = { inSync: [...members].sort(), index: 0, epoch: 0 };
+    return { hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config }, entries: [], appliedIndex: 0 };
+  }
+
+  takeActions(): Action[] {
+    const out = this.actions;
+    this.actions = [];
+    return out;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get currentRole(): Role {
+    return this.role;
+  }
+  get epoch(): number {
+    return this.hard.epoch;
+  }
+  get leader(): NodeId {
+    return this.leaderId;
+  }
+  get commit(): number {
+    return this.commitIndex;
+  }
+  get applied(): number {
+    return this.appliedIndex;
+  }
+  get lastIndex(): number {
+    return this.log.lastIndex;
+  }
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+  /** A leader that has applied everything committed before its epoch, so its reads are complete. */
+  get isReadyLeader(): boolean {
+    return this.role === 'leader' && this.leaderReady;
+  }
+  entryAt(index: number): Entry | undefined {
+    return this.log.entry(index);
+  }
+  /** The in-sync set at the end of the log. */
+  inSyncSet(): NodeId[] {
+    return [...this.log.latestConfig().inSync];
+  }
+
+  status(now: number): CoreStatus {
+    const cfg = this.log.latestConfig();
+    const peers: PeerStatus[] = [];
+    if (this.role === 'leader') {
+      for (const p of this.peers) {
+        const pr = this.progress.get(p)!;
+        peers.push({
+          id: p,
+          matchIndex: pr.match,
+          lagEntries: Math.max(0, this.log.lastIndex - pr.match),
+          lastAckAgo: Number.isFinite(pr.lastAck) ? now - pr.lastAck : -1,
+          inSync: cfg.inSync.includes(p),
+          state: pr.state,
+        });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      epoch: this.hard.epoch,
+      leaderId: this.leaderId,
+      lastIndex: this.log.lastIndex,
+      lastEpoch: this.log.lastEpoch,
+      commitIndex: this.commitIndex,
+      appliedIndex: this.appliedIndex,
+      logStartIndex: this.log.base.index + 1,
+      inSync: [...cfg.inSync],
+      caughtUp: this.caughtUp,
+      leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? now - this.lastLeaderContact : -1,
+      waitingFor: [...this.waitingFor],
+      waitingReason: this.waitingReason,
+      peers,
+      mode: this.policy.name,
+    };
+  }
+
+  // ----------------------------------------------------------------- events
+
+  tick(now: number): void {
+    this.now = now;
+    if (this.role === 'leader') this.leaderTick();
+    else if (this.role === 'candidate') this.campaignTick();
+    else this.followerTick();
+  }
+
+  /** Appends client ops on the leader. They commit later; `apply` actions carry them. */
+  propose(data: readonly Uint8Array[], now: number): ProposeResult {
+    this.now = now;
+    if (this.role !== 'leader') return { ok: false, leaderId: this.leaderId };
+    const firstIndex = this.log.lastIndex + 1;
+    const entries: Entry[] = data.map((d, i) => ({ index: firstIndex + i, epoch: this.hard.epoch, kind: 'op', data: d }));
+    this.appendAsLeader(entries);
+    return { ok: true, firstIndex, epoch: this.hard.epoch };
+  }
+
+  /**
+   * The operator override after a total outage: lead with this replica alone in
+   * the in-sync set, accepting the loss of writes only others held.
+   */
+  forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
+    this.now = now;
+    if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
+    if (this.leaderId && now - this.lastLeaderContact < this.t.electionMinMs) {
+      return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
+    }
+    const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
+    this.setHard({ epoch, promisedTo: this.id });
+    this.campaign = {
+      phase: 'real', epoch, recovery: true, forced: true, granted: new Set(), refused: new Map(),
+      infos: new Map(), deadline: now, lastSent: now,
+    };
+    this.emit('election.forced', `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned`, {
+      epoch, lastIndex: this.log.lastIndex, waitingFor: this.waitingFor,
+    });
+    this.becomeLeader();
+    return { ok: true, epoch };
+  }
+
+  receive(msg: PeerMessage, now: number): void {
+    this.now = now;
+    if (msg.to !== this.id || !this.peers.includes(msg.from)) return;
+    this.maxEpochSeen = Math.max(this.maxEpochSeen, msg.epoch);
+    const body = msg.body;
+    if (body.type === 'promise') {
+      this.onPromiseRequest(msg.from, msg.epoch, body);
+      return;
+    }
+    if (msg.epoch > this.hard.epoch) {
+      // Only a leader of the new epoch can vouch for us in it; a mere reply or probe cannot take that away.
+      const fromLeader = body.type === 'append' || body.type === 'snapshot';
+      this.becomeFollower(msg.epoch, fromLeader ? msg.from : '', fromLeader);
+    }
+    switch (body.type) {
+      case 'append':
+        this.onAppend(msg.from, msg.epoch, body);
+        break;
+      case 'appendReply':
+        this.onAppendReply(msg.from, msg.epoch, body);
+        break;
+      case 'promiseReply':
+        this.onPromiseReply(msg.from, msg.epoch, body);
+        break;
+      case 'probe':
+        this.send(msg.from, { type: 'probeReply', info: this.info() });
+        if (this.role === 'leader') this.sendAppend(msg.from);
+        break;
+      case 'probeReply':
+        this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
+        break;
+      case 'snapshot':
+        this.onSnapshot(msg.from, msg.epoch, body);
+        break;
+      case 'snapshotReply':
+        this.onSnapshotReply(msg.from, msg.epoch, body);
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------ as follower
+
+  private followerTick(): void {
+    const sinceLeader = this.now - this.lastLeaderContact;
+    if (sinceLeader < this.t.electionMinMs) {
+      this.setWaiting([], '');
+      return;
+    }
+    if (this.caughtUp && this.log.latestConfig().inSync.includes(this.id)) {
+      this.setWaiting([], '');
+      if (this.now >= this.electionDeadline) this.startCampaign(false);
+      return;
+    }
+    if (this.now - this.lastProbe >= this.t.probeMs) {
+      this.lastProbe = this.now;
+      for (const p of this.peers) this.send(p, { type: 'probe' });
+    }
+    if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
+  }
+
+  /**
+   * Total outage rule: with no caught-up replica in reach, the most up-to-date
+   * member of the latest in-sync set known to anyone reachable leads, once every
+   * member of that set is reachable.
+   */
+  private recoveryEligible(): boolean {
+    const fresh = new Map<NodeId, PeerInfo>();
+    for (const [id, k] of this.known) if (this.now - k.at <= this.t.reachableMs) fresh.set(id, k.info);
+    if (this.peers.length > 0 && [...fresh.values()].some((i) => i.caughtUp || i.isLeader)) {
+      this.setWaiting([], 'a caught-up replica is reachable; waiting for it to lead');
+      return false;
+    }
+    let latest = this.log.latestConfig();
+    for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
+    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m));
+    if (missing.length > 0) {
+      this.setWaiting(
+        missing,
+        `no caught-up replica is reachable; waiting for ${missing.join(', ')} of the last in-sync set {${latest.inSync.join(',')}} (epoch ${latest.epoch}), which may hold the newest writes`,
+      );
+      return false;
+    }
+    if (!latest.inSync.includes(this.id)) {
+      this.setWaiting([], `waiting for a member of the last in-sync set {${latest.inSync.join(',')}} to lead`);
+      return false;
+    }
+    let best: { id: NodeId; epoch: number; index: number } = { id: this.id, epoch: this.log.lastEpoch, index: this.log.lastIndex };
+    for (const m of latest.inSync) {
+      const info = fresh.get(m);
+      if (!info) continue;
+      const better = info.lastEpoch > best.epoch
+        || (info.lastEpoch === best.epoch && (info.lastIndex > best.index || (info.lastIndex === best.index && m < best.id)));
+      if (better) best = { id: m, epoch: info.lastEpoch, index: info.lastIndex };
+    }
+    if (best.id !== this.id) {
+      this.setWaiting([], `every member of the last in-sync set is back; ${best.id} has the most up-to-date log and should lead`);
+      return false;
+    }
+    this.setWaiting([], 'every member of the last in-sync set is back; this replica has the most up-to-date log');
+    return true;
+  }
+
+  private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>): void {
+    if (epoch < this.hard.epoch) {
+      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      return;
+    }
+    if (this.role === 'leader') return; // cannot happen: an epoch has one owner
+    this.acceptLeader(from);
+    let { prevIndex, prevEpoch, entries } = body;
+    const base = this.log.base;
+    if (prevIndex < base.index) {
+      // Everything up to the base is committed, hence the same as the leader's.
+      entries = entries.filter((e) => e.index > base.index);
+      prevIndex = base.index;
+      prevEpoch = base.epoch;
+      if (entries.length > 0 && entries[0]!.index !== base.index + 1) entries = [];
+    }
+    if (prevIndex > this.log.lastIndex) {
+      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      return;
+    }
+    if (this.log.epochAt(prevIndex) !== prevEpoch) {
+      const hint = Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex));
+      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: hint, lastIndex: this.log.lastIndex });
+      return;
+    }
+    let i = 0;
+    while (i < entries.length && entries[i]!.index <= this.log.lastIndex && this.log.epochAt(entries[i]!.index) === entries[i]!.epoch) i++;
+    const fresh = entries.slice(i);
+    let quarantine: Entry[] = [];
+    let truncateFrom: number | undefined;
+    if (fresh.length > 0 && fresh[0]!.index <= this.log.lastIndex) {
+      truncateFrom = fresh[0]!.index;
+      if (truncateFrom <= this.commitIndex) {
+        this.emit('safety.violation', `leader ${from} tried to overwrite committed entry ${truncateFrom}; refused`, { from, index: truncateFrom });
+        return;
+      }
+      quarantine = this.log.truncateFrom(truncateFrom);
+      this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine`, {
+        from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))],
+      });
+    }
+    if (fresh.length > 0) {
+      this.log.append(fresh);
+      this.actions.push({ type: 'persist', truncateFrom, quarantine, entries: fresh });
+    }
+    const matchedEnd = prevIndex + entries.length;
+    const newCommit = Math.min(body.commitIndex, matchedEnd);
+    if (newCommit > this.commitIndex) {
+      this.commitIndex = newCommit;
+      this.applyCommitted();
+    }
+    const cfg = this.log.configAt(matchedEnd);
+    if (!cfg.inSync.includes(this.id)) {
+      if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
+      this.caughtUp = false;
+    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex) {
+      this.caughtUp = true;
+      this.emit('replica.caught_up', `${this.id} is caught up with leader ${from} and in the in-sync set`, { leader: from, index: matchedEnd });
+    }
+    this.send(from, { type: 'appendReply', success: true, matchIndex: matchedEnd, hintIndex: 0, lastIndex: this.log.lastIndex });
+  }
+
+  private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>): void {
+    if (epoch < this.hard.epoch || this.role === 'leader') {
+      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false });
+      return;
+    }
+    this.acceptLeader(from);
+    if (body.lastIndex > this.commitIndex) {
+      const matches = this.log.epochAt(body.lastIndex) === body.lastEpoch;
+      const keep = matches ? this.log.slice(body.lastIndex + 1, this.log.lastIndex) : [];
+      const quarantine = matches ? [] : this.log.slice(this.commitIndex + 1, this.log.lastIndex);
+      const base: LogBase = { index: body.lastIndex, epoch: body.lastEpoch, config: body.config };
+      this.log.reset(base, keep);
+      this.commitIndex = body.lastIndex;
+      this.appliedIndex = body.lastIndex;
+      this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: body.lastIndex + 1 });
+      this.emit('snapshot.installed', `${this.id} installed a snapshot from ${from} up to index ${body.lastIndex}`, {
+        from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
+      });
+    }
+    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true });
+  }
+
+  /** Heard from the leader of the current epoch. */
+  private acceptLeader(from: NodeId): void {
+    if (this.role === 'candidate') {
+      this.role = 'follower';
+      this.campaign = undefined;
+    }
+    if (this.leaderId !== from) {
+      this.leaderId = from;
+      this.emit('leader.changed', `${this.id} follows ${from} in epoch ${this.hard.epoch}`, { leader: from });
+    }
+    this.lastLeaderContact = this.now;
+    this.electionDeadline = this.now + this.randomElectionTimeout();
+    this.setWaiting([], '');
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>): void {
+    const refuse = (reason: string) =>
+      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info() });
+    if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch)) return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
+    if (!req.preVote && epoch === this.hard.epoch && this.hard.promisedTo !== '' && this.hard.promisedTo !== from) {
+      return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
+    }
+    if (this.role === 'leader') return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
+    if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.t.electionMinMs) {
+      return refuse(`leader ${this.leaderId} is alive`);
+    }
+    // A replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
+    // a caught-up replica (or any replica, against a recovery candidate) compares logs.
+    const compareLogs = this.caughtUp || req.recovery;
+    if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
+      // A better-logged caught-up replica runs itself, soon.
+      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.t.heartbeatMs);
+      return refuse(`log of ${this.id} (epoch ${this.log.lastEpoch}, index ${this.log.lastIndex}) is more up to date`);
+    }
+    if (req.preVote) {
+      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info() });
+      return;
+    }
+    const info = this.info();
+    this.becomeFollower(epoch, '', true);
+    this.setHard({ epoch, promisedTo: from });
+    this.caughtUp = false; // until the new leader brings us into its in-sync set
+    this.electionDeadline = this.now + this.randomElectionTimeout();
+    this.emit('election.promised', `${this.id} promised epoch ${epoch} to ${from}`, { candidate: from, recovery: req.recovery });
+    this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info });
+  }
+
+  private startCampaign(recovery: boolean): void {
+    this.role = 'candidate';
+    this.campaign = {
+      phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false,
+      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs, lastSent: this.now,
+    };
+    this.askPromises();
+    if (this.peers.length === 0) this.concludeCampaign();
+  }
+
+  private askPromises(): void {
+    const c = this.campaign!;
+    c.lastSent = this.now;
+    for (const p of this.peers) {
+      if (c.granted.has(p) || c.refused.has(p)) continue;
+      this.sendWithEpoch(p, c.epoch, { type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch });
+    }
+  }
+
+  private campaignTick(): void {
+    const c = this.campaign!;
+    if (this.now >= c.deadline) {
+      this.concludeCampaign();
+    } else if (this.now - c.lastSent >= this.t.heartbeatMs) {
+      this.askPromises(); // answers may have been lost
+    }
+  }
+
+  private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
+    this.known.set(from, { info: body.info, at: this.now, epoch });
+    const c = this.campaign;
+    if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
+    if (c.granted.has(from) || c.refused.has(from)) return;
+    if (body.granted) {
+      if (c.phase === 'real' && epoch !== c.epoch) return;
+      c.granted.add(from);
+      c.infos.set(from, body.info);
+    } else {
+      c.refused.set(from, body.reason);
+    }
+    if (c.granted.size + c.refused.size === this.peers.length) this.concludeCampaign();
+  }
+
+  private concludeCampaign(): void {
+    const c = this.campaign!;
+    if (!this.policy.campaignWon(c.granted, new Set(c.refused.keys()))) {
+      const reasons = Object.fromEntries(c.refused);
+      this.emit('election.lost', `${this.id} gave up its ${c.phase === 'pre' ? 'pre-vote for' : 'campaign for'} epoch ${c.epoch}: ${[...c.refused].map(([p, r]) => `${p}: ${r}`).join('; ')}`, {
+        epoch: c.epoch, phase: c.phase, refused: reasons, granted: [...c.granted],
+      });
+      this.role = 'follower';
+      this.campaign = undefined;
+      this.electionDeadline = this.now + this.randomElectionTimeout();
+      return;
+    }
+    if (c.phase === 'pre') {
+      const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
+      this.setHard({ epoch, promisedTo: this.id });
+      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs };
+      this.emit('election.started', `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`, {
+        epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
+      });
+      this.askPromises();
+      if (this.peers.length === 0) this.concludeCampaign();
+      return;
+    }
+    this.becomeLeader();
+  }
+
+  private becomeLeader(): void {
+    const c = this.campaign!;
+    const prev = this.log.latestConfig();
+    const inSync = [this.id];
+    for (const p of c.granted) {
+      const info = c.infos.get(p);
+      if (prev.inSync.includes(p) && (c.recovery || info?.caughtUp)) inSync.push(p);
+    }
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.caughtUp = true;
+    this.campaign = undefined;
+    this.leaderReady = false;
+    this.setWaiting([], '');
+    this.progress.clear();
+    for (const p of this.peers) {
+      this.progress.set(p, {
+        match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
+        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0,
+      });
+    }
+    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
+      epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
+    });
+    this.leaderStartIndex = this.log.lastIndex + 1;
+    this.appendAsLeader([{ index: this.leaderStartIndex, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(inSync) }]);
+  }
+
+  private becomeFollower(epoch: number, leader: NodeId, resetCaughtUp: boolean): void {
+    const wasLeader = this.role === 'leader';
+    if (epoch > this.hard.epoch) {
+      this.setHard({ epoch, promisedTo: '' });
+      if (resetCaughtUp) this.caughtUp = false; // until the leader of this epoch brings us into its in-sync set
+    }
+    this.role = 'follower';
+    this.campaign = undefined;
+    if (wasLeader) {
+      this.progress.clear();
+      this.leaderReady = false;
+      this.caughtUp = false;
+      this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
+      this.emit('leader.stepped_down', `${this.id} stepped down: saw epoch ${epoch}`, { epoch });
+    }
+    if (leader === '') this.leaderId = '';
+  }
+
+  // -------------------------------------------------------------- as leader
+
+  private leaderTick(): void {
+    for (const p of this.peers) {
+      const pr = this.progress.get(p)!;
+      if (pr.state === 'snapshot') {
+        if (this.now - pr.snapshotSentAt >= this.t.snapshotRetryMs) {
+          pr.state = 'probe';
+          this.sendAppend(p);
+        }
+        continue;
+      }
+      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.t.heartbeatMs) {
+        // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
+        pr.state = 'probe';
+        pr.next = pr.match + 1;
+      }
+      if (this.now - pr.lastSent >= this.t.heartbeatMs) this.sendAppend(p, true);
+    }
+    this.maintainInSyncSet();
+  }
+
+  private appendAsLeader(entries: Entry[]): void {
+    this.log.append(entries);
+    this.actions.push({ type: 'persist', quarantine: [], entries });
+    for (const p of this.peers) this.sendMore(p);
+    this.advanceCommit();
+  }
+
+  /** Sends what the follower needs next: entries, a heartbeat, or a snapshot. */
+  private sendAppend(p: NodeId, heartbeat = false): void {
+    const pr = this.progress.get(p)!;
+    if (pr.state === 'snapshot') return;
+    if (pr.next <= this.log.base.index) {
+      this.startSnapshot(p, pr);
+      return;
+    }
+    const windowFull = pr.state === 'replicate' && pr.next - 1 - pr.match >= this.limits.maxInflight * this.limits.maxBatchEntries;
+    if (pr.state === 'replicate' && (pr.next > this.log.lastIndex || windowFull)) {
+      if (!heartbeat) return;
+      // A heartbeat: nothing new to send, or the window is full. Anchor it where we know the logs match.
+      const anchor = Math.max(pr.match, this.log.base.index);
+      this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.epochAt(anchor)!, entries: [], commitIndex: this.commitIndex });
+      pr.lastSent = this.now;
+      return;
+    }
+    const prevIndex = pr.next - 1;
+    const entries = this.log.slice(pr.next, pr.next + this.limits.maxBatchEntries - 1);
+    this.send(p, { type: 'append', prevIndex, prevEpoch: this.log.epochAt(prevIndex)!, entries, commitIndex: this.commitIndex });
+    pr.lastSent = this.now;
+    if (pr.state === 'replicate' && entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1;
+  }
+
+  private sendMore(p: NodeId): void {
+    const pr = this.progress.get(p)!;
+    if (pr.state === 'probe' && !Number.isFinite(pr.lastSent)) {
+      this.sendAppend(p);
+      return;
+    }
+    while (pr.state === 'replicate' && pr.next <= this.log.lastIndex
+      && pr.next - 1 - pr.match < this.limits.maxInflight * this.limits.maxBatchEntries) {
+      this.sendAppend(p);
+    }
+  }
+
+  private startSnapshot(p: NodeId, pr: Progress): void {
+    pr.state = 'snapshot';
+    pr.snapshotSentAt = this.now;
+    const lastIndex = this.appliedIndex;
+    const action: Action = {
+      type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex),
+    };
+    this.actions.push(action);
+    this.emit('snapshot.sent', `${this.id} sends ${p} a snapshot up to index ${lastIndex}: the entries it needs are compacted`, {
+      to: p, lastIndex, followerNext: pr.next, logStart: this.log.base.index + 1,
+    });
+  }
+
+  private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>): void {
+    if (this.role !== 'leader' || epoch !== this.hard.epoch) return;
+    const pr = this.progress.get(from)!;
+    pr.lastAck = this.now;
+    pr.reportedLast = body.lastIndex;
+    if (body.success) {
+      if (body.matchIndex > pr.match) {
+        pr.match = body.matchIndex;
+        pr.lastProgress = this.now;
+      }
+      if (pr.state === 'probe') {
+        pr.state = 'replicate';
+        if (!this.log.latestConfig().inSync.includes(from) && !pr.catchupFrom) {
+          pr.catchupFrom = { at: this.now, match: pr.match };
+          this.emit('catchup.started', `${this.id} brings ${from} up to date from index ${pr.match}`, {
+            follower: from, from: pr.match, to: this.log.lastIndex,
+          });
+        }
+      }
+      if (pr.state === 'snapshot') return;
+      pr.next = Math.max(pr.next, pr.match + 1);
+      this.advanceCommit();
+      this.sendMore(from);
+      this.maintainInSyncSet();
+      return;
+    }
+    const next = Math.max(pr.match + 1, Math.min(body.hintIndex, this.log.lastIndex + 1));
+    if (pr.state === 'probe' && next >= pr.next && this.now - pr.lastSent < this.t.heartbeatMs) return;
+    if (pr.state === 'snapshot') return;
+    pr.state = 'probe';
+    pr.next = next;
+    this.sendAppend(from);
+  }
+
+  private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
+    if (this.role !== 'leader' || epoch !== this.hard.epoch) return;
+    const pr = this.progress.get(from)!;
+    pr.lastAck = this.now;
+    if (pr.state !== 'snapshot') return;
+    pr.state = 'probe';
+    if (body.success) {
+      pr.match = Math.max(pr.match, body.lastIndex);
+      pr.lastProgress = this.now;
+    }
+    pr.next = pr.match + 1;
+    this.sendAppend(from);
+  }
+
+  private advanceCommit(): void {
+    if (this.role !== 'leader') return;
+    const cfg = this.log.latestConfig();
+    const n = this.policy.committedIndex(cfg.inSync, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    // Only entries of our own epoch commit by counting; earlier ones commit with them.
+    if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
+      this.commitIndex = n;
+      this.applyCommitted();
+    }
+  }
+
+  /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
+  private maintainInSyncSet(): void {
+    if (this.role !== 'leader') return;
+    const cfg = this.log.latestConfig();
+    const stale = cfg.inSync.filter((m) => m !== this.id && this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs);
+    if (stale.length > 0) {
+      const inSync = cfg.inSync.filter((m) => !stale.includes(m));
+      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.t.syncTimeoutMs} ms`, {
+        removed: stale, inSync, epoch: this.hard.epoch,
+      });
+      this.appendConfig(inSync);
+      return;
+    }
+    if (cfg.index > this.commitIndex) return; // a change is still in flight
+    const joining = this.peers.filter((p) => {
+      if (cfg.inSync.includes(p)) return false;
+      const pr = this.progress.get(p)!;
+      return pr.state === 'replicate' && this.now - pr.lastAck <= this.t.syncTimeoutMs / 2
+        && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
+    });
+    if (joining.length === 0) return;
+    for (const p of joining) {
+      const pr = this.progress.get(p)!;
+      const from = pr.catchupFrom;
+      const ms = from ? this.now - from.at : 0;
+      const entries = from ? pr.match - from.match : 0;
+      this.emit('catchup.done', `${p} caught up: ${entries} entries in ${ms} ms`, {
+        follower: p, entries, ms, entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
+      });
+      pr.catchupFrom = undefined;
+    }
+    const inSync = [...cfg.inSync, ...joining];
+    this.emit('isr.expand', `${this.id} adds ${joining.join(', ')} to the in-sync set`, { added: joining, inSync, epoch: this.hard.epoch });
+    this.appendConfig(inSync);
+  }
+
+  private appendConfig(inSync: NodeId[]): void {
+    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(inSync) }]);
+  }
+
+  // ------------------------------------------------------------------ common
+
+  private applyCommitted(): void {
+    if (this.commitIndex > this.appliedIndex) {
+      const entries = this.log.slice(this.appliedIndex + 1, this.commitIndex);
+      this.appliedIndex = this.commitIndex;
+      this.actions.push({ type: 'apply', entries });
+    }
+    if (this.role === 'leader' && !this.leaderReady && this.appliedIndex >= this.leaderStartIndex) {
+      this.leaderReady = true;
+      this.actions.push({ type: 'leadership', leading: true, epoch: this.hard.epoch });
+    }
+    this.maybeCompact();
+  }
+
+  private maybeCompact(): void {
+    const { compactThreshold, retainEntries } = this.limits;
+    if (this.appliedIndex - this.log.base.index < compactThreshold + retainEntries) return;
+    const upTo = this.appliedIndex - retainEntries;
+    const base: LogBase = { index: upTo, epoch: this.log.epochAt(upTo)!, config: this.log.configAt(upTo) };
+    this.log.compact(base);
+    this.actions.push({ type: 'compact', base });
+  }
+
+  private info(): PeerInfo {
+    return {
+      caughtUp: this.caughtUp,
+      leaderId: this.leaderId,
+      lastIndex: this.log.lastIndex,
+      lastEpoch: this.log.lastEpoch,
+      config: this.log.latestConfig(),
+      leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? this.now - this.lastLeaderContact : -1,
+      isLeader: this.role === 'leader',
+    };
+  }
+
+  private setHard(hard: HardState): void {
+    this.hard = hard;
+    this.actions.push({ type: 'persist', quarantine: [], entries: [], hard: { ...hard } });
+  }
+
+  private setWaiting(waitingFor: NodeId[], reason: string): void {
+    const changed = waitingFor.join(',') !== this.waitingFor.join(',');
+    this.waitingFor = waitingFor;
+    this.waitingReason = reason;
+    if (changed && waitingFor.length > 0) {
+      this.emit('recovery.waiting', `${this.id}: ${reason}`, { waitingFor });
+    }
+  }
+
+  /** Epochs are dealt round-robin to the members, so two replicas can never lead the same epoch. */
+  private nextOwnedEpoch(above: number): number {
+    const n = this.members.length;
+    let e = above + 1;
+    e += (this.ordinal - (e % n) + n) % n;
+    return e;
+  }
+
+  private randomElectionTimeout(): number {
+    return this.t.electionMinMs + this.rng.int(0, this.t.electionMinMs);
+  }
+
+  private send(to: NodeId, body: PeerBody): void {
+    this.sendWithEpoch(to, this.hard.epoch, body);
+  }
+
+  private sendWithEpoch(to: NodeId, epoch: number, body: PeerBody): void {
+    this.actions.push({ type: 'send', message: { from: this.id, to, epoch, body } });
+  }
+
+  private emit(kind: string, message: string, fields: Record<string, unknown>): void {
+    this.actions.push({ type: 'event', kind, message, fields: { ...fields, epoch: this.hard.epoch } });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Types of the replication core: what goes in (events), what comes out
+ * (actions), and the messages replicas exchange. The core is pure: no I/O, no
+ * timers, no clock, no randomness but the seed it is given.
+ */
+
+export type NodeId = string;
+
+export type EntryKind = 'op' | 'config' | 'noop';
+
+export interface Entry {
+  index: number;
+  epoch: number;
+  kind: EntryKind;
+  /** For 'op' the chat op, for 'config' the encoded in-sync set; opaque to the core otherwise. */
+  data: Uint8Array;
+}
+
+/** An in-sync set and where in the log it was decided. */
+export interface Config {
+  inSync: NodeId[];
+  index: number;
+  epoch: number;
+}
+
+/** What must survive a crash besides the log. */
+export interface HardState {
+  epoch: number;
+  /** Whom this replica promised to in `epoch`; '' for nobody. */
+  promisedTo: NodeId;
+}
+
+/** The log prefix folded into the state machine (after compaction or a snapshot). */
+export interface LogBase {
+  index: number;
+  epoch: number;
+  config: Config;
+}
+
+/** Everything the core needs to resume after a restart. */
+export interface PersistedState {
+  hard: HardState;
+  base: LogBase;
+  /** Entries after base.index, in order. */
+  entries: Entry[];
+  /** The highest index already applied to the state machine (>= base.index). */
+  appliedIndex: number;
+}
+
+/** What a replica tells others about itself when asked. */
+export interface PeerInfo {
+  caughtUp: boolean;
+  leaderId: NodeId;
+  lastIndex: number;
+  lastEpoch: number;
+  config: Config;
+  /** ms since this replica last heard its leader; -1 when never. */
+  leaderContactAgo: number;
+  isLeader: boolean;
+}
+
+export type PeerBody =
+  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number }
+  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number }
+  | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number }
+  | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo }
+  | { type: 'probe' }
+  | { type: 'probeReply'; info: PeerInfo }
+  | { type: 'snapshot'; lastIndex: number; lastEpoch: number; config: Config }
+  | { type: 'snapshotReply'; lastIndex: number; success: boolean };
+
+export interface PeerMessage {
+  from: NodeId;
+  to: NodeId;
+  /** The sender's epoch. */
+  epoch: number;
+  body: PeerBody;
+}
+
+export type Role = 'follower' | 'candidate' | 'leader';
+
+/** Outputs of the core, to be carried out in order by whoever drives it. */
+export type Action =
+  /**
+   * Make durable before any later action: drop the log from `truncateFrom` (moving
+   * the dropped entries to quarantine), then append `entries`, then store `hard`.
+   */
+  | { type: 'persist'; truncateFrom?: number; quarantine: Entry[]; entries: Entry[]; hard?: HardState }
+  | { type: 'send'; message: PeerMessage }
+  /** Apply these committed entries to the state machine, in order. */
+  | { type: 'apply'; entries: Entry[] }
+  /** Send `to` a snapshot of the state machine as applied up to `lastIndex`. */
+  | { type: 'sendSnapshot'; to: NodeId; lastIndex: number; lastEpoch: number; config: Config }
+  /** Replace the state machine and the log by the snapshot just received from `from`. */
+  | { type: 'installSnapshot'; from: NodeId; base: LogBase; quarantine: Entry[]; keepFrom: number }
+  /** Entries up to and including `base.index` are applied and may be deleted from the log. */
+  | { type: 'compact'; base: LogBase }
+  /** This replica became a leader that can serve (true), or stopped leading (false). */
+  | { type: 'leadership'; leading: boolean; epoch: number }
+  /** Something an operator wants to see, with a stable kind such as `election.won`. */
+  | { type: 'event'; kind: string; message: string; fields: Record<string, unknown> };
+
+export interface ReplicationTimings {
+  /** How often a leader sends appends (heartbeats) to every peer. */
+  heartbeatMs: number;
+  /** A follower campaigns after a random time in [electionMinMs, 2 * electionMinMs) without its leader. */
+  electionMinMs: number;
+  /** How long a candidate waits for promises before deciding. */
+  promiseWaitMs: number;
+  /** A follower that has not acked for this long leaves the in-sync set. */
+  syncTimeoutMs: number;
+  /** How often a replica that is not caught up asks its peers who they are. */
+  probeMs: number;
+  /** A peer's answer counts as "reachable now" for this long. */
+  reachableMs: number;
+  /** A snapshot not acknowledged within this long is sent again. */
+  snapshotRetryMs: number;
+}
+
+export interface ReplicationLimits {
+  /** Entries per append message. */
+  maxBatchEntries: number;
+  /** Append messages in flight per follower before waiting for acks. */
+  maxInflight: number;
+  /** A returning follower joins the in-sync set when at most this many entries behind. */
+  catchupSlack: number;
+  /** Compact when this many applied entries are in the log... */
+  compactThreshold: number;
+  /** ...keeping this many of the newest applied entries for peers that lag a little. */
+  retainEntries: number;
+}
+
+export const DEFAULT_TIMINGS: ReplicationTimings = {
+  heartbeatMs: 50,
+  electionMinMs: 250,
+  promiseWaitMs: 100,
+  syncTimeoutMs: 500,
+  probeMs: 100,
+  reachableMs: 600,
+  snapshotRetryMs: 30_000,
+};
+
+export const DEFAULT_LIMITS: ReplicationLimits = {
+  maxBatchEntries: 512,
+  maxInflight: 32,
+  catchupSlack: 64,
+  compactThreshold: 20_000,
+  retainEntries: 5_000,
+};
