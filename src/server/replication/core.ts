@@ -45,6 +45,8 @@ interface Progress {
   lastProgress: number;
   reportedLast: number;
   snapshotSentAt: number;
+  /** After a failed snapshot transfer, wait before building another. */
+  snapshotBackoffUntil: number;
   catchupFrom?: { at: number; match: number };
 }
 
@@ -267,6 +269,16 @@ export class ReplicaCore {
     });
     this.becomeLeader();
     return { ok: true, epoch };
+  }
+
+  /** The transport could not deliver a snapshot (the peer is down or the stream broke). */
+  snapshotFailed(to: NodeId, now: number): void {
+    this.now = now;
+    const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
+    if (!pr || pr.state !== 'snapshot') return;
+    pr.state = 'probe';
+    pr.snapshotBackoffUntil = now + Math.max(1_000, 4 * this.t.electionMinMs);
+    pr.lastSent = now;
   }
 
   receive(msg: PeerMessage, now: number): void {
@@ -591,7 +603,7 @@ export class ReplicaCore {
     for (const p of this.peers) {
       this.progress.set(p, {
         match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
-        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0,
+        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotBackoffUntil: 0,
       });
     }
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
@@ -628,9 +640,15 @@ export class ReplicaCore {
         if (this.now - pr.snapshotSentAt >= this.t.snapshotRetryMs) {
           pr.state = 'probe';
           this.sendAppend(p);
+        } else if (this.now - pr.lastSent >= this.t.heartbeatMs) {
+          // Keep it from campaigning or probing while the snapshot is on its way.
+          const anchor = this.log.base.index;
+          this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+          pr.lastSent = this.now;
         }
         continue;
       }
+      if (this.now < pr.snapshotBackoffUntil) continue;
       if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.t.heartbeatMs) {
         // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
         pr.state = 'probe';
@@ -707,6 +725,11 @@ export class ReplicaCore {
         pr.match = body.matchIndex;
         pr.lastProgress = this.now;
       }
+      if (pr.state === 'snapshot') {
+        // The snapshot's own reply may be lost; an ack past the compacted prefix proves it arrived.
+        if (pr.match < this.log.base.index) return;
+        pr.state = 'probe';
+      }
       if (pr.state === 'probe') {
         pr.state = 'replicate';
         if (!this.log.latestConfig().inSync.includes(from) && !pr.catchupFrom) {
@@ -716,7 +739,6 @@ export class ReplicaCore {
           });
         }
       }
-      if (pr.state === 'snapshot') return;
       pr.next = Math.max(pr.next, pr.match + 1);
       this.advanceCommit();
       this.sendMore(from);

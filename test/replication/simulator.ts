@@ -1,0 +1,399 @@
+/**
+ * A deterministic simulation of a cluster of replication cores: virtual time,
+ * a network that drops, delays, duplicates and reorders, crashes and restarts
+ * with persisted state, and total outages. Every step is checked against the
+ * design's invariants; a failure names the seed that replays it.
+ */
+import { createHash } from 'node:crypto';
+import { ReplicaCore } from '../../src/server/replication/core.js';
+import { Rng } from '../../src/server/replication/rng.js';
+import type { Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
+
+export interface SimOptions {
+  seed: number;
+  nodes?: number;
+  /** Virtual milliseconds of chaos, then a calm phase that must converge. */
+  durationMs?: number;
+  dropRate?: number;
+  duplicateRate?: number;
+  maxDelayMs?: number;
+  /** Mean ms between crash/restart decisions. */
+  faultEveryMs?: number;
+  /** Mean ms between client sends. */
+  sendEveryMs?: number;
+  /** Small limits so compaction and snapshots happen in short runs. */
+  compactThreshold?: number;
+  retainEntries?: number;
+  timings?: Partial<ReplicationTimings>;
+}
+
+interface Durable {
+  hard: PersistedState['hard'];
+  base: LogBase;
+  entries: Entry[];
+  appliedIndex: number;
+  /** The state machine: ids of client ops in apply order (each applied once, as idempotency keys make it). */
+  applied: string[];
+  appliedSet: Set<string>;
+  quarantined: number;
+}
+
+interface SimNode {
+  id: NodeId;
+  durable: Durable;
+  core: ReplicaCore | undefined; // undefined while crashed
+  restarts: number;
+}
+
+interface InFlight {
+  at: number;
+  seq: number;
+  message: PeerMessage;
+  snapshot?: string[];
+}
+
+interface Pending {
+  client: string;
+  opId: string;
+  node: NodeId;
+  index: number;
+  epoch: number;
+}
+
+export class SimulationFailure extends Error {}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class Simulation {
+  readonly rng: Rng;
+  readonly ids: NodeId[];
+  readonly nodes = new Map<NodeId, SimNode>();
+  private readonly o: Required<Omit<SimOptions, 'timings'>> & { timings: Partial<ReplicationTimings> };
+  private now = 0;
+  private seq = 0;
+  private network: InFlight[] = [];
+  readonly trace: string[] = [];
+  /** index → what was applied there first; anything else applied there is a violation. */
+  private readonly appliedAt = new Map<number, string>();
+  private readonly leaderOfEpoch = new Map<number, NodeId>();
+  /** Acknowledged client ops, per client in send order. */
+  readonly acked = new Map<string, string[]>();
+  private readonly pending: Pending[] = [];
+  private readonly clientNext = new Map<string, number>();
+  private readonly clientInFlight = new Map<string, { opId: string; since: number }>();
+  elections = 0;
+  snapshots = 0;
+
+  constructor(options: SimOptions) {
+    this.o = {
+      nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
+      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, ...options,
+    };
+    this.rng = new Rng(options.seed);
+    this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
+    for (const id of this.ids) {
+      const init = ReplicaCore.initialState(this.ids);
+      const node: SimNode = {
+        id, restarts: 0, core: undefined,
+        durable: { ...init, applied: [], appliedSet: new Set(), quarantined: 0 },
+      };
+      this.nodes.set(id, node);
+      this.boot(node);
+    }
+    for (const c of ['u1', 'u2', 'u3']) {
+      this.acked.set(c, []);
+      this.clientNext.set(c, 1);
+    }
+  }
+
+  private boot(node: SimNode): void {
+    const d = node.durable;
+    node.core = new ReplicaCore(
+      {
+        id: node.id, members: this.ids, seed: this.rng.int(1, 2 ** 31),
+        timings: this.o.timings, limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
+      },
+      { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
+      this.now,
+    );
+    this.drain(node);
+  }
+
+  fail(message: string): never {
+    throw new SimulationFailure(`${message}\n  replay: SIM_SEED=${this.o.seed} npx vitest run test/replication\n  last events:\n    ${this.trace.slice(-25).join('\n    ')}`);
+  }
+
+  private note(line: string): void {
+    this.trace.push(`t=${this.now} ${line}`);
+    if (this.trace.length > 400) this.trace.splice(0, 200);
+  }
+
+  /** Carries out a node's actions, in order, against its durable state. */
+  private drain(node: SimNode): void {
+    const core = node.core!;
+    for (const a of core.takeActions()) {
+      const d = node.durable;
+      switch (a.type) {
+        case 'persist': {
+          if (a.truncateFrom !== undefined) {
+            d.entries = d.entries.filter((e) => e.index < a.truncateFrom!);
+            d.quarantined += a.quarantine.length;
+          }
+          d.entries.push(...a.entries);
+          if (a.hard) d.hard = { ...a.hard };
+          break;
+        }
+        case 'apply':
+          for (const e of a.entries) this.applyEntry(node, e);
+          break;
+        case 'compact':
+          d.base = a.base;
+          d.entries = d.entries.filter((e) => e.index > a.base.index);
+          break;
+        case 'installSnapshot': {
+          const data = this.snapshotInbox.get(node.id);
+          if (!data) this.fail(`${node.id} installs a snapshot it never received`);
+          this.snapshotInbox.delete(node.id);
+          d.applied = [...data.ops];
+          d.appliedSet = new Set(data.ops);
+          d.appliedIndex = a.base.index;
+          d.base = a.base;
+          d.entries = d.entries.filter((e) => e.index >= a.keepFrom);
+          d.quarantined += a.quarantine.length;
+          this.snapshots++;
+          this.note(`${node.id} installed snapshot @${a.base.index}`);
+          break;
+        }
+        case 'sendSnapshot': {
+          // The state machine as applied up to lastIndex: the node's applied ops (it has applied exactly up to there).
+          if (d.appliedIndex !== a.lastIndex) this.fail(`${node.id} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
+          this.transmit({ from: node.id, to: a.to, epoch: core.epoch, body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } }, [...d.applied]);
+          break;
+        }
+        case 'send':
+          this.transmit(a.message);
+          break;
+        case 'leadership':
+          this.note(`${node.id} leadership ${a.leading} epoch ${a.epoch}`);
+          if (!a.leading) this.failPendingOf(node.id);
+          break;
+        case 'event':
+          if (a.kind === 'safety.violation') this.fail(`${node.id}: ${a.message}`);
+          if (a.kind === 'election.won') {
+            this.elections++;
+            const epoch = a.fields.epoch as number;
+            const prior = this.leaderOfEpoch.get(epoch);
+            if (prior !== undefined && prior !== node.id) this.fail(`two leaders in epoch ${epoch}: ${prior} and ${node.id}`);
+            this.leaderOfEpoch.set(epoch, node.id);
+          }
+          this.note(`${node.id} ${a.kind}: ${a.message}`);
+          break;
+      }
+    }
+  }
+
+  /** A snapshot transfer fails visibly to its sender, as a broken stream does. */
+  private snapshotLost(message: PeerMessage): void {
+    const sender = this.nodes.get(message.from)!;
+    if (!sender.core) return;
+    sender.core.snapshotFailed(message.to, this.now);
+    this.drain(sender);
+  }
+
+  private readonly snapshotInbox = new Map<NodeId, { ops: string[] }>();
+
+  private applyEntry(node: SimNode, e: Entry): void {
+    const d = node.durable;
+    if (e.index !== d.appliedIndex + 1) this.fail(`${node.id} applies ${e.index} after ${d.appliedIndex}`);
+    d.appliedIndex = e.index;
+    const fingerprint = `${e.epoch}/${e.kind}/${createHash('sha1').update(e.data).digest('hex')}`;
+    const first = this.appliedAt.get(e.index);
+    if (first === undefined) this.appliedAt.set(e.index, fingerprint);
+    else if (first !== fingerprint) this.fail(`${node.id} applied a different entry at ${e.index}: ${fingerprint} vs ${first}`);
+    if (e.kind !== 'op') return;
+    const opId = dec.decode(e.data);
+    if (!d.appliedSet.has(opId)) {
+      d.appliedSet.add(opId);
+      d.applied.push(opId);
+    }
+    // The proposer answers its client once the entry it proposed is applied there.
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      if (p.node !== node.id || p.index !== e.index) continue;
+      this.pending.splice(i, 1);
+      if (p.epoch === e.epoch && p.opId === opId) this.ack(p.client, p.opId);
+      else this.clientInFlight.get(p.client)!.since = -1; // retry
+    }
+  }
+
+  private ack(client: string, opId: string): void {
+    const list = this.acked.get(client)!;
+    if (!list.includes(opId)) list.push(opId);
+    const inflight = this.clientInFlight.get(client);
+    if (inflight?.opId === opId) {
+      this.clientInFlight.delete(client);
+      this.clientNext.set(client, this.clientNext.get(client)! + 1);
+    }
+  }
+
+  private failPendingOf(nodeId: NodeId): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if (this.pending[i]!.node === nodeId) {
+        const p = this.pending.splice(i, 1)[0]!;
+        const f = this.clientInFlight.get(p.client);
+        if (f) f.since = -1;
+      }
+    }
+  }
+
+  private transmit(message: PeerMessage, snapshot?: string[], calm = false): void {
+    if (!calm && this.rng.chance(this.o.dropRate)) {
+      if (snapshot) this.snapshotLost(message);
+      return;
+    }
+    const copies = !calm && this.rng.chance(this.o.duplicateRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      this.network.push({ at: this.now + 1 + this.rng.int(0, this.o.maxDelayMs), seq: this.seq++, message, snapshot });
+    }
+  }
+
+  /** Clients: each sends its next op (or retries the unacknowledged one with the same id) to whoever leads. */
+  private clientStep(chaos: boolean): void {
+    for (const client of this.acked.keys()) {
+      if (!this.rng.chance(1 / this.o.sendEveryMs)) continue;
+      let inflight = this.clientInFlight.get(client);
+      if (!chaos && !inflight) continue; // calm phase: only finish what is in flight
+      if (inflight && inflight.since >= 0 && this.now - inflight.since < 400) continue;
+      const opId = inflight?.opId ?? `${client}:${this.clientNext.get(client)}`;
+      const leaders = [...this.nodes.values()].filter((n) => n.core?.isReadyLeader);
+      if (leaders.length === 0) continue;
+      const node = this.rng.pick(leaders);
+      const r = node.core!.propose([enc.encode(opId)], this.now);
+      if (!r.ok) continue;
+      inflight = { opId, since: this.now };
+      this.clientInFlight.set(client, inflight);
+      this.pending.push({ client, opId, node: node.id, index: r.firstIndex, epoch: r.epoch });
+      this.drain(node);
+    }
+  }
+
+  private faultStep(chaos: boolean): void {
+    if (!chaos || !this.rng.chance(1 / this.o.faultEveryMs)) return;
+    const all = [...this.nodes.values()];
+    const down = all.filter((n) => !n.core);
+    const up = all.filter((n) => n.core);
+    const roll = this.rng.next();
+    if (roll < 0.1 && up.length === all.length) {
+      for (const n of up) this.crash(n); // total outage
+      this.note('TOTAL OUTAGE');
+    } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
+      const n = this.rng.pick(down);
+      n.restarts++;
+      this.boot(n);
+      this.note(`restart ${n.id}`);
+    } else if (up.length > 0) {
+      // Prefer killing the leader now and then: failover is what matters.
+      const leader = up.find((n) => n.core!.currentRole === 'leader');
+      const n = leader && this.rng.chance(0.5) ? leader : this.rng.pick(up);
+      this.crash(n);
+      this.note(`crash ${n.id}`);
+    }
+  }
+
+  private crash(n: SimNode): void {
+    n.core = undefined;
+    this.failPendingOf(n.id);
+    this.snapshotInbox.delete(n.id);
+  }
+
+  private deliverDue(calm: boolean): void {
+    if (this.network.length === 0) return;
+    const due = this.network.filter((m) => m.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    if (due.length === 0) return;
+    this.network = this.network.filter((m) => m.at > this.now);
+    for (const m of due) {
+      const node = this.nodes.get(m.message.to)!;
+      if (!node.core) {
+        if (m.snapshot) this.snapshotLost(m.message);
+        continue;
+      }
+      if (m.snapshot) this.snapshotInbox.set(node.id, { ops: m.snapshot });
+      node.core.receive(m.message, this.now);
+      this.drain(node);
+    }
+    void calm;
+  }
+
+  private step(chaos: boolean): void {
+    this.now += 1;
+    this.deliverDue(!chaos);
+    if (this.now % 10 === 0) {
+      for (const n of this.nodes.values()) {
+        if (!n.core) continue;
+        n.core.tick(this.now);
+        this.drain(n);
+      }
+    }
+    this.clientStep(chaos);
+    this.faultStep(chaos);
+  }
+
+  /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
+  run(): void {
+    while (this.now < this.o.durationMs) this.step(true);
+    for (const n of this.nodes.values()) if (!n.core) this.boot(n);
+    this.o.dropRate = 0;
+    this.o.duplicateRate = 0;
+    const calmUntil = this.now + 8_000;
+    while (this.now < calmUntil) {
+      this.step(false);
+      if (this.now % 500 === 0 && this.converged()) break;
+    }
+    this.checkFinal();
+  }
+
+  private converged(): boolean {
+    const cores = [...this.nodes.values()].map((n) => n.core!);
+    const leader = cores.find((c) => c.isReadyLeader);
+    if (!leader || this.clientInFlight.size > 0) return false;
+    return cores.every((c) => c.applied === leader.lastIndex && c.lastIndex === leader.lastIndex);
+  }
+
+  private checkFinal(): void {
+    if (!this.converged()) {
+      const states = [...this.nodes.values()].map((n) => {
+        const s = n.core!.status(this.now);
+        return `${n.id}: ${s.role} e${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} applied=${s.appliedIndex} caughtUp=${s.caughtUp} isr=${s.inSync.join('')} waiting=${s.waitingReason}`;
+      });
+      this.fail(`the cluster did not converge after every replica came back:\n    ${states.join('\n    ')}`);
+    }
+    const reference = [...this.nodes.values()][0]!.durable.applied;
+    for (const n of this.nodes.values()) {
+      const applied = n.durable.applied;
+      if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${this.ids[0]}'s`);
+      for (const [client, ops] of this.acked) {
+        const position = new Map(applied.map((op, i) => [op, i]));
+        let last = -1;
+        for (const op of ops) {
+          const at = position.get(op);
+          if (at === undefined) this.fail(`acknowledged op ${op} of ${client} is missing on ${n.id}`);
+          if (at < last) this.fail(`${client}'s ops applied out of send order on ${n.id}`);
+          last = at;
+        }
+      }
+      if (new Set(applied).size !== applied.length) this.fail(`${n.id} applied an op twice`);
+    }
+  }
+
+  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number } {
+    let quarantined = 0;
+    let restarts = 0;
+    for (const n of this.nodes.values()) {
+      quarantined += n.durable.quarantined;
+      restarts += n.restarts;
+    }
+    const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
+    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts };
+  }
+}
