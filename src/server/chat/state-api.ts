@@ -15,6 +15,13 @@ export interface ConversationRecord {
   unreadCount: number;
 }
 
+/** An account as a conversation peer: deleted accounts included (their names may be reused). */
+export interface PeerRecord {
+  id: AccountId;
+  username: string;
+  deleted: boolean;
+}
+
 export interface AccountPage {
   accounts: { id: AccountId; username: string }[];
   /** The username to continue after, or undefined on the last page. */
@@ -32,6 +39,12 @@ export interface ChatStateApi {
 
   accountByName(username: string): AccountRecord | undefined;
   accountById(id: AccountId): AccountRecord | undefined;
+  /**
+   * The most recent account with this name (case-insensitive), deleted ones included:
+   * how a peer named in GetHistory or MarkRead is resolved, so conversations with a
+   * deleted account stay reachable.
+   */
+  peerByName(username: string): PeerRecord | undefined;
   /** The live account holding the session with this token hash. */
   sessionAccount(tokenHash: string): AccountRecord | undefined;
   /** Live accounts whose name matches a `*`/`?` wildcard pattern (case-insensitive), in name order. */

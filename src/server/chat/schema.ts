@@ -1,0 +1,83 @@
+import type { Migration } from '../storage/migrations.js';
+
+/** Names of the chat tables, in the order they are dumped, exported and digested. */
+export const CHAT_TABLES = ['chat_counters', 'chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency'] as const;
+
+/** Counter names in chat_counters. */
+export const COUNTER_NEXT_ACCOUNT_ID = 'next_account_id';
+export const COUNTER_NEXT_MESSAGE_ID = 'next_message_id';
+
+/**
+ * The chat tables. Every write-path statement of the state machine is served by
+ * one of these indexes (see test/chat/query-plans.test.ts):
+ *
+ * - chat_accounts_live_name: unique live name, lookup by name, listing in name order.
+ * - chat_accounts_name: the most recent account with a name, deleted ones included.
+ * - chat_messages_pair: one direction of a conversation, by id (history, conversations).
+ * - chat_messages_sender / chat_messages_recipient: a user's messages by id (streams, account
+ *   deletion); they carry the visibility flag and the peer, so listing conversations reads no rows.
+ * - chat_messages_unread: a user's unread visible messages by id (fetchUnread).
+ * - chat_messages_unread_pair: unread visible messages from one peer (markRead, per-peer unread counts).
+ */
+export const CHAT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 2,
+    name: 'chat tables',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE chat_counters (
+          name  TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO chat_counters (name, value) VALUES ('${COUNTER_NEXT_ACCOUNT_ID}', 1), ('${COUNTER_NEXT_MESSAGE_ID}', 1);
+
+        CREATE TABLE chat_accounts (
+          id            INTEGER PRIMARY KEY,
+          username      TEXT NOT NULL,
+          name_key      TEXT NOT NULL,
+          password_hash TEXT NOT NULL,
+          created_at    INTEGER NOT NULL,
+          deleted_at    INTEGER,
+          unread_count  INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE UNIQUE INDEX chat_accounts_live_name ON chat_accounts (name_key) WHERE deleted_at IS NULL;
+        CREATE INDEX chat_accounts_name ON chat_accounts (name_key, id);
+
+        CREATE TABLE chat_sessions (
+          token_hash TEXT PRIMARY KEY,
+          user_id    INTEGER NOT NULL REFERENCES chat_accounts (id),
+          created_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX chat_sessions_user ON chat_sessions (user_id);
+
+        CREATE TABLE chat_messages (
+          id                   INTEGER PRIMARY KEY,
+          sender_id            INTEGER NOT NULL REFERENCES chat_accounts (id),
+          recipient_id         INTEGER NOT NULL REFERENCES chat_accounts (id),
+          text                 TEXT NOT NULL,
+          sent_at              INTEGER NOT NULL,
+          read_at              INTEGER,
+          hidden_for_sender    INTEGER NOT NULL DEFAULT 0,
+          hidden_for_recipient INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE INDEX chat_messages_pair ON chat_messages (sender_id, recipient_id, id);
+        CREATE INDEX chat_messages_sender ON chat_messages (sender_id, id, hidden_for_sender, recipient_id);
+        CREATE INDEX chat_messages_recipient ON chat_messages (recipient_id, id, hidden_for_recipient, sender_id);
+        CREATE INDEX chat_messages_unread ON chat_messages (recipient_id, id)
+          WHERE read_at IS NULL AND hidden_for_recipient = 0;
+        CREATE INDEX chat_messages_unread_pair ON chat_messages (recipient_id, sender_id, id)
+          WHERE read_at IS NULL AND hidden_for_recipient = 0;
+
+        CREATE TABLE chat_idempotency (
+          scope      TEXT NOT NULL,
+          key        TEXT NOT NULL,
+          op_type    TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          outcome    TEXT NOT NULL,
+          PRIMARY KEY (scope, key)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX chat_idempotency_created ON chat_idempotency (created_at);
+      `);
+    },
+  },
+];
