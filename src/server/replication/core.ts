@@ -45,6 +45,8 @@ interface Progress {
   lastProgress: number;
   reportedLast: number;
   snapshotSentAt: number;
+  /** The last index of the snapshot in flight. */
+  snapshotIndex: number;
   /** After a failed snapshot transfer, wait before building another. */
   snapshotBackoffUntil: number;
   catchupFrom?: { at: number; match: number };
@@ -603,7 +605,7 @@ export class ReplicaCore {
     for (const p of this.peers) {
       this.progress.set(p, {
         match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
-        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotBackoffUntil: 0,
+        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotBackoffUntil: 0,
       });
     }
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
@@ -706,6 +708,7 @@ export class ReplicaCore {
     pr.state = 'snapshot';
     pr.snapshotSentAt = this.now;
     const lastIndex = this.appliedIndex;
+    pr.snapshotIndex = lastIndex;
     const action: Action = {
       type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex),
     };
@@ -720,16 +723,21 @@ export class ReplicaCore {
     const pr = this.progress.get(from)!;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
+    if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
+      // The snapshot's own reply may be lost; a log reaching past it says it arrived. Probe from there.
+      pr.state = 'probe';
+      pr.next = Math.max(pr.match + 1, pr.snapshotIndex + 1);
+      if (!body.success) {
+        this.sendAppend(from);
+        return;
+      }
+    }
     if (body.success) {
       if (body.matchIndex > pr.match) {
         pr.match = body.matchIndex;
         pr.lastProgress = this.now;
       }
-      if (pr.state === 'snapshot') {
-        // The snapshot's own reply may be lost; an ack past the compacted prefix proves it arrived.
-        if (pr.match < this.log.base.index) return;
-        pr.state = 'probe';
-      }
+      if (pr.state === 'snapshot') return;
       if (pr.state === 'probe') {
         pr.state = 'replicate';
         if (!this.log.latestConfig().inSync.includes(from) && !pr.catchupFrom) {
