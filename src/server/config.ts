@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import type { ReplicationTimings } from './replication/types.js';
+import type { PeerEndpoint } from './rpc/peer-transport.js';
+
+/** Everything a chat-server process needs to know, from options, the environment and a cluster file. */
+export interface ServerConfig {
+  id: string;
+  cluster: string;
+  /** Every replica with the address others reach it at, this one included. */
+  members: PeerEndpoint[];
+  /** Where this replica listens (may differ from its advertised address, e.g. 0.0.0.0:50051). */
+  listen: string;
+  dataDir: string;
+  logLevel: string;
+  logFile: string | undefined;
+  tls: { cert: string; key: string; ca: string | undefined; requireClientCert: boolean } | undefined;
+  timings: Partial<ReplicationTimings>;
+}
+
+/** The raw option values, as commander gives them (strings from flags or environment variables). */
+export interface ServerOptionValues {
+  id?: string;
+  listen?: string;
+  advertise?: string;
+  peers?: string;
+  clusterFile?: string;
+  clusterName?: string;
+  dataDir?: string;
+  logLevel?: string;
+  logFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsRequireClientCert?: boolean;
+  heartbeatMs?: string;
+  electionTimeoutMs?: string;
+  syncTimeoutMs?: string;
+}
+
+export class ConfigError extends Error {}
+
+interface ClusterFile {
+  name?: string;
+  replicas: { id: string; address: string; listen?: string }[];
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+function checkAddress(address: string, what: string): string {
+  if (!ADDRESS_PATTERN.test(address)) throw new ConfigError(`${what} "${address}" is not host:port`);
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  if (port < 1 || port > 65_535) throw new ConfigError(`${what} "${address}" has no valid port`);
+  return address;
+}
+
+function checkId(id: string): string {
+  if (!ID_PATTERN.test(id)) throw new ConfigError(`replica id "${id}" must be 1-32 letters, digits, _ or -`);
+  return id;
+}
+
+function positiveInt(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${what} must be a positive whole number of milliseconds, not "${value}"`);
+  return n;
+}
+
+/** Parses `B=10.0.0.2:50051,C=10.0.0.3:50051`. */
+export function parsePeers(text: string): PeerEndpoint[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((item) => {
+      const eq = item.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`peer "${item}" must look like ID=host:port`);
+      return { id: checkId(item.slice(0, eq)), address: checkAddress(item.slice(eq + 1), `address of peer ${item.slice(0, eq)}`) };
+    });
+}
+
+function readClusterFile(path: string): ClusterFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read cluster file ${path}: ${(err as Error).message}`);
+  }
+  const file = parsed as Partial<ClusterFile>;
+  if (!file || !Array.isArray(file.replicas) || file.replicas.length === 0) {
+    throw new ConfigError(`cluster file ${path} must hold {"replicas": [{"id": "A", "address": "host:port"}, ...]}`);
+  }
+  for (const r of file.replicas) {
+    if (typeof r?.id !== 'string' || typeof r?.address !== 'string') throw new ConfigError(`cluster file ${path}: every replica needs an "id" and an "address"`);
+    checkId(r.id);
+    checkAddress(r.address, `address of ${r.id}`);
+    if (r.listen !== undefined) checkAddress(r.listen, `listen address of ${r.id}`);
+  }
+  return file as ClusterFile;
+}
+
+export function resolveConfig(v: ServerOptionValues): ServerConfig {
+  const file = v.clusterFile ? readClusterFile(v.clusterFile) : undefined;
+  const id = checkId(v.id ?? (file?.replicas.length === 1 ? file.replicas[0]!.id : 'A'));
+  let members: PeerEndpoint[];
+  let listen: string | undefined = v.listen ? checkAddress(v.listen, '--listen') : undefined;
+  if (file) {
+    if (v.peers) throw new ConfigError('give the replicas either with --peers or in a cluster file, not both');
+    members = file.replicas.map((r) => ({ id: r.id, address: r.address }));
+    const self = file.replicas.find((r) => r.id === id);
+    if (!self) throw new ConfigError(`replica ${id} is not in the cluster file ${v.clusterFile} (it has ${file.replicas.map((r) => r.id).join(', ')})`);
+    listen ??= self.listen ?? self.address;
+  } else {
+    const peers = v.peers ? parsePeers(v.peers) : [];
+    const advertise = checkAddress(v.advertise ?? listen ?? '127.0.0.1:50051', '--advertise');
+    listen ??= advertise;
+    if (peers.some((p) => p.id === id)) throw new ConfigError(`--peers names this replica (${id}) itself; list only the others`);
+    members = [{ id, address: advertise }, ...peers];
+  }
+  const ids = members.map((m) => m.id);
+  if (new Set(ids).size !== ids.length) throw new ConfigError(`replica ids must be unique: ${ids.join(', ')}`);
+  if (members.length > 16) throw new ConfigError('a cluster has at most 16 replicas');
+  if ((v.tlsCert === undefined) !== (v.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
+  const tls = v.tlsCert && v.tlsKey
+    ? { cert: v.tlsCert, key: v.tlsKey, ca: v.tlsCa, requireClientCert: v.tlsRequireClientCert ?? false }
+    : undefined;
+  const electionMinMs = positiveInt(v.electionTimeoutMs, '--election-timeout-ms');
+  const timings: Partial<ReplicationTimings> = {
+    ...(v.heartbeatMs ? { heartbeatMs: positiveInt(v.heartbeatMs, '--heartbeat-ms') } : {}),
+    ...(electionMinMs ? { electionMinMs } : {}),
+    ...(v.syncTimeoutMs ? { syncTimeoutMs: positiveInt(v.syncTimeoutMs, '--sync-timeout-ms') } : {}),
+  };
+  return {
+    id,
+    cluster: v.clusterName ?? file?.name ?? 'chat',
+    members,
+    listen,
+    dataDir: v.dataDir ?? `./data/${id}`,
+    logLevel: v.logLevel ?? 'info',
+    logFile: v.logFile,
+    tls,
+    timings,
+  };
+}

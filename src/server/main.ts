@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
+import { ListenError, packageVersion, startServer } from './server.js';
+import { DataDirError } from './storage/database.js';
+import { ClusterMismatchError } from './storage/log-store.js';
+
+const program = new Command()
+  .name('chat-server')
+  .description('One replica of the replicated chat service. With no options: a single replica "A" on 127.0.0.1:50051 with its data in ./data/A.')
+  .version(packageVersion())
+  .addOption(new Option('--id <id>', 'this replica\'s id').env('CHAT_ID'))
+  .addOption(new Option('--listen <host:port>', 'address to listen on (default: this replica\'s address)').env('CHAT_LISTEN'))
+  .addOption(new Option('--advertise <host:port>', 'address peers and clients reach this replica at (default: --listen)').env('CHAT_ADVERTISE'))
+  .addOption(new Option('--peers <list>', 'the other replicas, e.g. B=10.0.0.2:50051,C=10.0.0.3:50051').env('CHAT_PEERS'))
+  .addOption(new Option('--cluster-file <path>', 'JSON file {"name": "chat", "replicas": [{"id", "address", "listen"?}]} instead of --peers').env('CHAT_CLUSTER_FILE'))
+  .addOption(new Option('--cluster-name <name>', 'cluster name; replicas of other clusters are refused (default: chat)').env('CHAT_CLUSTER_NAME'))
+  .addOption(new Option('--data-dir <path>', 'where this replica keeps its database (default: ./data/<id>)').env('CHAT_DATA_DIR'))
+  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('CHAT_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .addOption(new Option('--log-file <path>', 'write the JSON log there instead of standard output').env('CHAT_LOG_FILE'))
+  .addOption(new Option('--tls-cert <path>', 'PEM certificate of this replica (enables TLS for clients and peers)').env('CHAT_TLS_CERT'))
+  .addOption(new Option('--tls-key <path>', 'PEM private key of this replica').env('CHAT_TLS_KEY'))
+  .addOption(new Option('--tls-ca <path>', 'PEM CA that signed the peers\' (and clients\') certificates').env('CHAT_TLS_CA'))
+  .addOption(new Option('--tls-require-client-cert', 'require client certificates signed by --tls-ca').env('CHAT_TLS_REQUIRE_CLIENT_CERT'))
+  .addOption(new Option('--heartbeat-ms <ms>', 'leader heartbeat interval (default 50)').env('CHAT_HEARTBEAT_MS'))
+  .addOption(new Option('--election-timeout-ms <ms>', 'minimum election timeout; the actual one is random up to twice this (default 250)').env('CHAT_ELECTION_TIMEOUT_MS'))
+  .addOption(new Option('--sync-timeout-ms <ms>', 'a follower silent this long leaves the in-sync set; writes stall at most this long when one dies (default 500)').env('CHAT_SYNC_TIMEOUT_MS'))
+  .addHelpText('after', `
+Examples:
+  chat-server                                         # one replica on 127.0.0.1:50051
+  chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir data/A
+  chat-server --cluster-file cluster.json --id B      # one of several machines
+Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
+
+async function main(): Promise<void> {
+  program.parse();
+  const values = program.opts<ServerOptionValues>();
+  let logger: Logger | undefined;
+  try {
+    const config = resolveConfig(values);
+    const destination = config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: false }) : pino.destination({ dest: 1, sync: false });
+    logger = pino({ level: config.logLevel, base: { pid: process.pid } }, destination);
+    const running = await startServer(config, logger);
+    let signals = 0;
+    const shutdown = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      logger!.info({ event: 'server.stopping', signal }, `received ${signal}; stopping`);
+      running.stop().then(
+        () => {
+          logger!.flush();
+          process.exit(0);
+        },
+        (err: Error) => {
+          logger!.error({ err }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  } catch (err) {
+    const known = err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+    const message = (err as Error).message;
+    logger?.fatal({ err }, message);
+    logger?.flush();
+    process.stderr.write(`chat-server: ${known ? message : `failed to start: ${(err as Error).stack ?? message}`}\n`);
+    process.exit(known ? 2 : 1);
+  }
+}
+
+void main();

@@ -1,0 +1,89 @@
+import type { ConfigView, LogEntry, PeerEnvelope, PeerInfo as WirePeerInfo } from '../../gen/chat/v1/replication.js';
+import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '../replication/types.js';
+
+/** Converts between the core's peer messages and the wire envelopes of proto/chat/v1/replication.proto. */
+
+export function toEnvelope(m: PeerMessage, cluster: string): PeerEnvelope {
+  return { from: m.from, to: m.to, epoch: m.epoch, cluster, body: toWireBody(m.body) };
+}
+
+/** Undefined for envelopes that carry no core message (snapshot chunks are assembled separately). */
+export function fromEnvelope(env: PeerEnvelope): PeerMessage | undefined {
+  const body = fromWireBody(env.body);
+  return body ? { from: env.from, to: env.to, epoch: env.epoch, body } : undefined;
+}
+
+function toWireBody(b: PeerBody): PeerEnvelope['body'] {
+  switch (b.type) {
+    case 'append':
+      return { $case: 'append', value: { prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex } };
+    case 'appendReply':
+      return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
+    case 'promise':
+      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false } };
+    case 'promiseReply':
+      return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info) } };
+    case 'probe':
+      return { $case: 'probe', value: {} };
+    case 'probeReply':
+      return { $case: 'probeReply', value: { info: toWireInfo(b.info) } };
+    case 'snapshotReply':
+      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success } };
+    case 'snapshot':
+      // The header travels with the last chunk; see the peer transport.
+      return { $case: 'snapshot', value: { lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, config: toWireConfig(b.config), offset: 0, data: Buffer.alloc(0), done: true, totalSize: 0 } };
+  }
+}
+
+function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
+  if (!w) return undefined;
+  switch (w.$case) {
+    case 'append':
+      return { type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry), commitIndex: w.value.commitIndex };
+    case 'appendReply':
+      return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
+    case 'promise':
+      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch };
+    case 'promiseReply':
+      return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info) };
+    case 'probe':
+      return { type: 'probe' };
+    case 'probeReply':
+      return { type: 'probeReply', info: fromWireInfo(w.value.info) };
+    case 'snapshotReply':
+      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success };
+    case 'snapshot':
+      return { type: 'snapshot', lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, config: fromWireConfig(w.value.config) };
+  }
+}
+
+function toWireEntry(e: Entry): LogEntry {
+  return { index: e.index, epoch: e.epoch, kind: e.kind, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
+}
+
+function fromWireEntry(e: LogEntry): Entry {
+  const kind: EntryKind = e.kind === 'config' || e.kind === 'noop' ? e.kind : 'op';
+  return { index: e.index, epoch: e.epoch, kind, data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
+}
+
+export function toWireConfig(c: Config): ConfigView {
+  return { inSync: [...c.inSync], index: c.index, epoch: c.epoch };
+}
+
+export function fromWireConfig(c: ConfigView | undefined): Config {
+  return { inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0 };
+}
+
+function toWireInfo(i: PeerInfo): WirePeerInfo {
+  return {
+    caughtUp: i.caughtUp, leaderId: i.leaderId, lastIndex: i.lastIndex, lastEpoch: i.lastEpoch,
+    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader,
+  };
+}
+
+function fromWireInfo(i: WirePeerInfo | undefined): PeerInfo {
+  return {
+    caughtUp: i?.caughtUp ?? false, leaderId: i?.leaderId ?? '', lastIndex: i?.lastIndex ?? 0, lastEpoch: i?.lastEpoch ?? 0,
+    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false,
+  };
+}

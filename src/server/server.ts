@@ -1,0 +1,131 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { ChatServiceService } from '../gen/chat/v1/chat.js';
+import { ClusterServiceService } from '../gen/chat/v1/cluster.js';
+import { ReplicationServiceService } from '../gen/chat/v1/replication.js';
+import type { ServerConfig } from './config.js';
+import { Replica } from './replica.js';
+import { createChatService } from './rpc/chat-service.js';
+import { createClusterService } from './rpc/cluster-service.js';
+import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
+import { openDatabase } from './storage/database.js';
+
+export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
+
+export class ListenError extends Error {}
+
+export interface RunningServer {
+  /** The address actually bound (the port filled in when 0 was asked for). */
+  boundAddress: string;
+  replica: Replica;
+  stop(): Promise<void>;
+}
+
+const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function credentials(config: ServerConfig): { server: grpc.ServerCredentials; peer: grpc.ChannelCredentials } {
+  if (!config.tls) return { server: grpc.ServerCredentials.createInsecure(), peer: grpc.credentials.createInsecure() };
+  const cert = readFileSync(config.tls.cert);
+  const key = readFileSync(config.tls.key);
+  const ca = config.tls.ca ? readFileSync(config.tls.ca) : null;
+  return {
+    server: grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], config.tls.requireClientCert),
+    // Replicas present their own certificate to each other, so mutual TLS works between them too.
+    peer: grpc.credentials.createSsl(ca, key, cert),
+  };
+}
+
+function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, creds, (err, port) => {
+      if (err) {
+        const inUse = /EADDRINUSE|address already in use/i.test(err.message);
+        reject(new ListenError(inUse ? `cannot listen on ${address}: the port is already in use` : `cannot listen on ${address}: ${err.message}`));
+      } else resolve(port);
+    });
+  });
+}
+
+/** Opens the data directory, starts the replica and serves the chat, cluster, replication, health and reflection services. */
+export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const db = openDatabase(config.dataDir);
+  const creds = credentials(config);
+  const transport = new PeerTransport(config.id, config.cluster, config.members, creds.peer, logger);
+  let replica: Replica;
+  try {
+    replica = new Replica({ id: config.id, cluster: config.cluster, members: config.members, db, logger, transport, timings: config.timings });
+  } catch (err) {
+    transport.close();
+    db.close();
+    throw err;
+  }
+  const chat = createChatService(replica, { logger });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': CHANNEL_OPTIONS['grpc.max_receive_message_length'],
+    'grpc.max_send_message_length': CHANNEL_OPTIONS['grpc.max_send_message_length'],
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  server.addService(ChatServiceService, chat.service);
+  server.addService(ClusterServiceService, createClusterService({
+    replica, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
+  }));
+  server.addService(ReplicationServiceService, createReplicationService({
+    self: config.id,
+    cluster: config.cluster,
+    peers: config.members.map((m) => m.id).filter((id) => id !== config.id),
+    deliver: (message, snapshot) => replica.deliver(message, snapshot),
+    logger,
+  }));
+  const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  replica.onLeadershipChange((leading) => health.setStatus(CHAT_SERVICE_NAME, leading ? 'SERVING' : 'NOT_SERVING'));
+  const protos = loadSync(['chat/v1/chat.proto', 'chat/v1/cluster.proto', 'chat/v1/replication.proto'], { includeDirs: [PROTO_DIR] });
+  new ReflectionService(protos).addToServer(server);
+
+  let port: number;
+  try {
+    port = await bind(server, config.listen, creds.server);
+  } catch (err) {
+    await replica.stop();
+    db.close();
+    throw err;
+  }
+  replica.start();
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  const boundAddress = `${host}:${port}`;
+  logger.info({ event: 'server.listening', replica: config.id, address: boundAddress, members: config.members, dataDir: config.dataDir }, `replica ${config.id} listening on ${boundAddress}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      health.setStatus('', 'NOT_SERVING');
+      chat.close();
+      await replica.stop();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      db.close();
+      logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);
+    })();
+    return stopping;
+  };
+  return { boundAddress, replica, stop };
+}

@@ -1,0 +1,123 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { Entry, EntryKind, HardState, LogBase, NodeId, PersistedState } from '../replication/types.js';
+
+interface LogRow {
+  idx: number;
+  epoch: number;
+  kind: string;
+  data: Buffer;
+}
+
+const META_HARD = 'hard';
+const META_BASE = 'base';
+const META_APPLIED = 'applied';
+const META_MEMBERS = 'members';
+const META_CLUSTER = 'cluster';
+
+export class ClusterMismatchError extends Error {}
+
+/**
+ * The replicated log, the replica's hard state and the quarantine, in the
+ * replica's SQLite database. Callers group writes in transactions; each
+ * transaction is one fsync (synchronous=FULL).
+ */
+export class LogStore {
+  private readonly getMeta: Statement<[string], { value: string }>;
+  private readonly setMeta: Statement<[string, string]>;
+  private readonly insertEntry: Statement<[number, number, string, Buffer]>;
+  private readonly selectFrom: Statement<[number], LogRow>;
+  private readonly deleteFrom: Statement<[number]>;
+  private readonly deleteUpTo: Statement<[number]>;
+  private readonly insertQuarantine: Statement<[number, number, string, Buffer, number, string]>;
+  private readonly countQuarantine: Statement<[], { n: number }>;
+
+  constructor(private readonly db: Database) {
+    this.getMeta = db.prepare('SELECT value FROM replica_meta WHERE key = ?');
+    this.setMeta = db.prepare('INSERT INTO replica_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.insertEntry = db.prepare('INSERT OR REPLACE INTO log (idx, epoch, kind, data) VALUES (?, ?, ?, ?)');
+    this.selectFrom = db.prepare('SELECT idx, epoch, kind, data FROM log WHERE idx > ? ORDER BY idx');
+    this.deleteFrom = db.prepare('DELETE FROM log WHERE idx >= ?');
+    this.deleteUpTo = db.prepare('DELETE FROM log WHERE idx <= ?');
+    this.insertQuarantine = db.prepare(
+      'INSERT INTO quarantine (idx, epoch, kind, data, quarantined_at, reason) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.countQuarantine = db.prepare('SELECT count(*) AS n FROM quarantine');
+  }
+
+  /**
+   * Checks that this data directory belongs to this cluster and these members
+   * (recording them on first start), and returns what the core resumes from.
+   */
+  load(clusterName: string, members: readonly NodeId[], initial: PersistedState): PersistedState {
+    const sorted = [...members].sort().join(',');
+    const storedCluster = this.meta(META_CLUSTER);
+    const storedMembers = this.meta(META_MEMBERS);
+    if (storedCluster !== undefined && storedCluster !== clusterName) {
+      throw new ClusterMismatchError(`the data directory belongs to cluster "${storedCluster}", not "${clusterName}"`);
+    }
+    if (storedMembers !== undefined && storedMembers !== sorted) {
+      throw new ClusterMismatchError(
+        `the data directory was created for replicas ${storedMembers}, but this start names ${sorted}; changing the set of replicas is not supported in this mode`,
+      );
+    }
+    if (storedCluster === undefined) {
+      this.db.transaction(() => {
+        this.setMeta.run(META_CLUSTER, clusterName);
+        this.setMeta.run(META_MEMBERS, sorted);
+        this.setMeta.run(META_HARD, JSON.stringify(initial.hard));
+        this.setMeta.run(META_BASE, JSON.stringify(initial.base));
+        this.setMeta.run(META_APPLIED, String(initial.appliedIndex));
+      })();
+    }
+    const hard = JSON.parse(this.meta(META_HARD)!) as HardState;
+    const base = JSON.parse(this.meta(META_BASE)!) as LogBase;
+    const appliedIndex = Number(this.meta(META_APPLIED));
+    const entries = this.selectFrom.all(base.index).map(toEntry);
+    return { hard, base, entries, appliedIndex };
+  }
+
+  /** Truncates (to quarantine), appends and stores the hard state. Call inside a transaction. */
+  persist(truncateFrom: number | undefined, quarantine: readonly Entry[], entries: readonly Entry[], hard: HardState | undefined, now: number): void {
+    if (truncateFrom !== undefined) {
+      this.quarantine(quarantine, now, 'divergent uncommitted entries replaced by the leader');
+      this.deleteFrom.run(truncateFrom);
+    }
+    for (const e of entries) this.insertEntry.run(e.index, e.epoch, e.kind, Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+    if (hard) this.setMeta.run(META_HARD, JSON.stringify(hard));
+  }
+
+  quarantine(entries: readonly Entry[], now: number, reason: string): void {
+    for (const e of entries) {
+      this.insertQuarantine.run(e.index, e.epoch, e.kind, Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength), now, reason);
+    }
+  }
+
+  setApplied(index: number): void {
+    this.setMeta.run(META_APPLIED, String(index));
+  }
+
+  /** Forgets entries folded into the state machine. */
+  compact(base: LogBase): void {
+    this.deleteUpTo.run(base.index);
+    this.setMeta.run(META_BASE, JSON.stringify(base));
+  }
+
+  /** After a snapshot: entries before `keepFrom` go, the base and applied index move. */
+  resetTo(base: LogBase, keepFrom: number): void {
+    this.db.prepare('DELETE FROM log WHERE idx < ?').run(keepFrom);
+    this.setMeta.run(META_BASE, JSON.stringify(base));
+    this.setMeta.run(META_APPLIED, String(base.index));
+  }
+
+  quarantinedCount(): number {
+    return this.countQuarantine.get()!.n;
+  }
+
+  private meta(key: string): string | undefined {
+    return this.getMeta.get(key)?.value;
+  }
+}
+
+function toEntry(row: LogRow): Entry {
+  return { index: row.idx, epoch: row.epoch, kind: row.kind as EntryKind, data: new Uint8Array(row.data) };
+}
