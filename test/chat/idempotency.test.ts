@@ -77,10 +77,10 @@ describe('idempotent retries', () => {
     const mark = { type: 'markRead', userId: bob, peer: 'alice', upToId: m, key: 'm' } as const;
     expect(expectOk(h.apply(mark), 'markRead').marked).toBe(1);
     expect(h.apply(mark)).toEqual({ ok: true, result: { type: 'markRead', marked: 1 }, replayed: true });
-    const del = { type: 'deleteMessages', userId: bob, ids: [m], key: 'd' } as const;
+    const del = { type: 'deleteMessages' as const, userId: bob, ids: [m], key: 'd' };
     const deleted = expectOk(h.apply(del), 'deleteMessages');
     expect(h.apply(del)).toEqual({ ok: true, result: deleted, replayed: true });
-    const missing = { type: 'deleteMessages', userId: bob, ids: [m], key: 'd2' } as const;
+    const missing = { type: 'deleteMessages' as const, userId: bob, ids: [m], key: 'd2' };
     const refused = h.apply(missing);
     expectError(refused, 'NOT_FOUND');
     expect(h.apply(missing)).toEqual({ ...refused, replayed: true });
