@@ -28,5 +28,5 @@ describe('replication core under simulated crashes and a faulty network', () => 
       expect(totals.snapshots).toBeGreaterThan(0);
       expect(totals.quarantined).toBeGreaterThan(0);
     }
-  });
+  }, Math.max(60_000, count * 20));
 });
