@@ -57,7 +57,7 @@ describe('replica drivers over gRPC', () => {
   it('commits on every replica, refuses writes on followers and fails over', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'replica-driver-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const members = [];
+    const members: { id: string; address: string }[] = [];
     for (const id of ['A', 'B', 'C']) members.push({ id, address: `127.0.0.1:${await freePort()}` });
     const nodes = await Promise.all(members.map((m) => startNode(m.id, members, dir)));
     const running = new Set(nodes);

@@ -13,7 +13,7 @@ const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
 describe('replication core under simulated crashes and a faulty network', () => {
   it(`keeps every invariant over ${replay ? 'the replayed schedule' : `${count} seeded schedules`}`, () => {
     const seeds = replay ?? Array.from({ length: count }, (_, i) => firstSeed + i);
-    const totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0 };
+    const totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0 };
     for (const seed of seeds) {
       const sim = new Simulation({ seed, durationMs: 3_000 });
       sim.run();
@@ -29,4 +29,24 @@ describe('replication core under simulated crashes and a faulty network', () => 
       expect(totals.quarantined).toBeGreaterThan(0);
     }
   }, Math.max(60_000, count * 20));
+});
+
+describe('majority mode under partitions, pauses and crashes (five replicas)', () => {
+  const majorityCount = Number(process.env.SIM_MAJORITY_SEEDS ?? Math.max(1, Math.floor(count / 2)));
+  it(`keeps every invariant over ${replay ? 'the replayed schedule' : `${majorityCount} seeded schedules`}`, () => {
+    const seeds = replay ?? Array.from({ length: majorityCount }, (_, i) => firstSeed + i);
+    const totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0 };
+    for (const seed of seeds) {
+      const sim = new Simulation({ seed, nodes: 5, mode: 'majority', durationMs: 3_000, partitionEveryMs: 400, pauseEveryMs: 700, faultEveryMs: 1_200 });
+      sim.run();
+      const s = sim.summary();
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k];
+    }
+    expect(totals.acked).toBeGreaterThan(seeds.length * 10);
+    if (!replay) {
+      expect(totals.partitions).toBeGreaterThan(seeds.length);
+      expect(totals.pauses).toBeGreaterThan(seeds.length);
+      expect(totals.elections).toBeGreaterThan(seeds.length);
+    }
+  }, Math.max(60_000, majorityCount * 40));
 });

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
+import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
 import type { Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
 
@@ -25,6 +26,12 @@ export interface SimOptions {
   compactThreshold?: number;
   retainEntries?: number;
   timings?: Partial<ReplicationTimings>;
+  /** Replication mode: 'in-sync' (default) assumes crash-stop; 'majority' must also survive partitions and pauses. */
+  mode?: 'in-sync' | 'majority';
+  /** Mean ms between network partitions (majority mode only; 0 for none). */
+  partitionEveryMs?: number;
+  /** Mean ms between process pauses longer than the election timeout (majority mode only; 0 for none). */
+  pauseEveryMs?: number;
 }
 
 interface Durable {
@@ -84,11 +91,17 @@ export class Simulation {
   private readonly clientInFlight = new Map<string, { opId: string; since: number }>();
   elections = 0;
   snapshots = 0;
+  partitions = 0;
+  pauses = 0;
+  /** Directed links that drop everything: "A>B". */
+  private readonly blocked = new Set<string>();
+  private healAt = Number.POSITIVE_INFINITY;
+  private readonly pausedUntil = new Map<NodeId, number>();
 
   constructor(options: SimOptions) {
     this.o = {
       nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
-      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, ...options,
+      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0, ...options,
     };
     this.rng = new Rng(options.seed);
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
@@ -112,7 +125,7 @@ export class Simulation {
     node.core = new ReplicaCore(
       {
         id: node.id, members: this.ids, seed: this.rng.int(1, 2 ** 31),
-        timings: this.o.timings, limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
+        timings: this.o.timings, policy: policyFor(this.o.mode), limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
       },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
       this.now,
@@ -248,7 +261,7 @@ export class Simulation {
   }
 
   private transmit(message: PeerMessage, snapshot?: string[], calm = false): void {
-    if (!calm && this.rng.chance(this.o.dropRate)) {
+    if (this.blocked.has(`${message.from}>${message.to}`) || (!calm && this.rng.chance(this.o.dropRate))) {
       if (snapshot) this.snapshotLost(message);
       return;
     }
@@ -301,6 +314,38 @@ export class Simulation {
     }
   }
 
+  /** Partitions (two-way splits and one-way links) and pauses: what only majority mode must survive. */
+  private networkFaultStep(chaos: boolean): void {
+    if (this.now >= this.healAt || !chaos) {
+      this.blocked.clear();
+      this.healAt = Number.POSITIVE_INFINITY;
+    }
+    if (!chaos) {
+      this.pausedUntil.clear();
+      return;
+    }
+    if (this.o.partitionEveryMs > 0 && this.blocked.size === 0 && this.rng.chance(1 / this.o.partitionEveryMs)) {
+      this.partitions++;
+      if (this.rng.chance(0.5)) {
+        const side = new Set(this.ids.filter(() => this.rng.chance(0.5)));
+        for (const a of this.ids) for (const b of this.ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
+        this.note(`PARTITION {${[...side].join('')}} | {${this.ids.filter((i) => !side.has(i)).join('')}}`);
+      } else {
+        const a = this.rng.pick(this.ids);
+        const b = this.rng.pick(this.ids.filter((i) => i !== a));
+        this.blocked.add(`${a}>${b}`);
+        this.note(`ONE-WAY ${a} -/-> ${b}`);
+      }
+      this.healAt = this.now + this.rng.int(200, 2_000);
+    }
+    if (this.o.pauseEveryMs > 0 && this.rng.chance(1 / this.o.pauseEveryMs)) {
+      const n = this.rng.pick(this.ids);
+      this.pauses++;
+      this.pausedUntil.set(n, this.now + this.rng.int(100, 1_500));
+      this.note(`PAUSE ${n}`);
+    }
+  }
+
   private crash(n: SimNode): void {
     n.core = undefined;
     this.failPendingOf(n.id);
@@ -309,9 +354,11 @@ export class Simulation {
 
   private deliverDue(calm: boolean): void {
     if (this.network.length === 0) return;
-    const due = this.network.filter((m) => m.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const isPaused = (id: NodeId) => (this.pausedUntil.get(id) ?? 0) > this.now;
+    const due = this.network.filter((m) => m.at <= this.now && !isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
     if (due.length === 0) return;
-    this.network = this.network.filter((m) => m.at > this.now);
+    const delivered = new Set(due);
+    this.network = this.network.filter((m) => !delivered.has(m));
     for (const m of due) {
       const node = this.nodes.get(m.message.to)!;
       if (!node.core) {
@@ -330,13 +377,14 @@ export class Simulation {
     this.deliverDue(!chaos);
     if (this.now % 10 === 0) {
       for (const n of this.nodes.values()) {
-        if (!n.core) continue;
+        if (!n.core || (this.pausedUntil.get(n.id) ?? 0) > this.now) continue;
         n.core.tick(this.now);
         this.drain(n);
       }
     }
     this.clientStep(chaos);
     this.faultStep(chaos);
+    this.networkFaultStep(chaos);
   }
 
   /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
@@ -386,7 +434,7 @@ export class Simulation {
     }
   }
 
-  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number } {
+  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number } {
     let quarantined = 0;
     let restarts = 0;
     for (const n of this.nodes.values()) {
@@ -394,6 +442,6 @@ export class Simulation {
       restarts += n.restarts;
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
-    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts };
+    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses };
   }
 }

@@ -331,7 +331,7 @@ export class ReplicaCore {
       this.setWaiting([], '');
       return;
     }
-    if (this.caughtUp && this.log.latestConfig().inSync.includes(this.id)) {
+    if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) {
       this.setWaiting([], '');
       if (this.now >= this.electionDeadline) this.startCampaign(false);
       return;
@@ -499,7 +499,7 @@ export class ReplicaCore {
     }
     // A replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
     // a caught-up replica (or any replica, against a recovery candidate) compares logs.
-    const compareLogs = this.caughtUp || req.recovery;
+    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || req.recovery;
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
       if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.t.heartbeatMs);
@@ -558,12 +558,12 @@ export class ReplicaCore {
     } else {
       c.refused.set(from, body.reason);
     }
-    if (c.granted.size + c.refused.size === this.peers.length) this.concludeCampaign();
+    if (this.policy.campaign(c.granted.size, c.refused.size, this.peers.length, false) !== 'undecided') this.concludeCampaign();
   }
 
   private concludeCampaign(): void {
     const c = this.campaign!;
-    if (!this.policy.campaignWon(c.granted, new Set(c.refused.keys()))) {
+    if (this.policy.campaign(c.granted.size, c.refused.size, this.peers.length, true) !== 'won') {
       const reasons = Object.fromEntries(c.refused);
       this.emit('election.lost', `${this.id} gave up its ${c.phase === 'pre' ? 'pre-vote for' : 'campaign for'} epoch ${c.epoch}: ${[...c.refused].map(([p, r]) => `${p}: ${r}`).join('; ')}`, {
         epoch: c.epoch, phase: c.phase, refused: reasons, granted: [...c.granted],
@@ -590,8 +590,8 @@ export class ReplicaCore {
   private becomeLeader(): void {
     const c = this.campaign!;
     const prev = this.log.latestConfig();
-    const inSync = [this.id];
-    for (const p of c.granted) {
+    const inSync = this.policy.adaptiveSet ? [this.id] : [...this.members];
+    for (const p of this.policy.adaptiveSet ? c.granted : []) {
       const info = c.infos.get(p);
       if (prev.inSync.includes(p) && (c.recovery || info?.caughtUp)) inSync.push(p);
     }
@@ -615,7 +615,7 @@ export class ReplicaCore {
     this.appendAsLeader([{ index: this.leaderStartIndex, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(inSync) }]);
   }
 
-  private becomeFollower(epoch: number, leader: NodeId, resetCaughtUp: boolean): void {
+  private becomeFollower(epoch: number, leader: NodeId, resetCaughtUp: boolean, reason = `saw epoch ${epoch}`): void {
     const wasLeader = this.role === 'leader';
     if (epoch > this.hard.epoch) {
       this.setHard({ epoch, promisedTo: '' });
@@ -628,7 +628,7 @@ export class ReplicaCore {
       this.leaderReady = false;
       this.caughtUp = false;
       this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
-      this.emit('leader.stepped_down', `${this.id} stepped down: saw epoch ${epoch}`, { epoch });
+      this.emit('leader.stepped_down', `${this.id} stepped down: ${reason}`, { epoch, reason });
     }
     if (leader === '') this.leaderId = '';
   }
@@ -636,6 +636,11 @@ export class ReplicaCore {
   // -------------------------------------------------------------- as leader
 
   private leaderTick(): void {
+    const reachable = 1 + this.peers.filter((p) => this.now - this.progress.get(p)!.lastAck < 2 * this.t.electionMinMs).length;
+    if (this.policy.mustStepDown(reachable, this.members.length)) {
+      this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${this.members.length} replicas recently, no majority`);
+      return;
+    }
     for (const p of this.peers) {
       const pr = this.progress.get(p)!;
       if (pr.state === 'snapshot') {
@@ -788,7 +793,7 @@ export class ReplicaCore {
 
   /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
   private maintainInSyncSet(): void {
-    if (this.role !== 'leader') return;
+    if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
     const stale = cfg.inSync.filter((m) => m !== this.id && this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs);
     if (stale.length > 0) {

@@ -1,27 +1,77 @@
 import type { NodeId } from './types.js';
 
+export type CampaignVerdict = 'won' | 'lost' | 'undecided';
+
 /**
- * Which acks commit an entry and which promises elect a leader. The in-sync
- * mode (the default) tolerates n-1 crashes under crash-stop faults: every
- * member of the in-sync set must hold an entry before it commits, and a
- * candidate wins when no peer that answered refused.
+ * Which acks commit an entry and which promises elect a leader: the one place
+ * where the two replication modes differ.
  */
 export interface QuorumPolicy {
-  readonly name: string;
-  /** The highest index held by the quorum, given each in-sync member's durable match. */
-  committedIndex(inSync: readonly NodeId[], match: (id: NodeId) => number): number;
-  /** Whether a campaign that heard these answers is won. Silence counts as a crash. */
-  campaignWon(granted: ReadonlySet<NodeId>, refused: ReadonlySet<NodeId>): boolean;
+  readonly name: 'in-sync' | 'majority';
+  /**
+   * True for the in-sync mode: the set whose acks commit shrinks when members
+   * stop acking and grows when they catch up, only caught-up members campaign,
+   * and a total outage waits for the last in-sync set. False for majority mode,
+   * where the set is always every member.
+   */
+  readonly adaptiveSet: boolean;
+  /** The highest index held by the quorum of `set`, given each member's durable match (the leader's own included). */
+  committedIndex(set: readonly NodeId[], match: (id: NodeId) => number): number;
+  /** What a campaign that heard these answers so far (the candidate not counted) amounts to. */
+  campaign(granted: number, refused: number, peers: number, deadlinePassed: boolean): CampaignVerdict;
+  /** Whether a leader that heard from only `reachable` of `members` (itself included) recently must step down. */
+  mustStepDown(reachable: number, members: number): boolean;
 }
 
+/**
+ * The default: tolerates n-1 crashes under crash-stop faults. Every member of
+ * the in-sync set must hold an entry before it commits; a candidate wins when
+ * no peer that answered refused (silence counts as a crash).
+ */
 export const IN_SYNC_POLICY: QuorumPolicy = {
   name: 'in-sync',
-  committedIndex(inSync, match) {
+  adaptiveSet: true,
+  committedIndex(set, match) {
     let min = Number.POSITIVE_INFINITY;
-    for (const id of inSync) min = Math.min(min, match(id));
+    for (const id of set) min = Math.min(min, match(id));
     return Number.isFinite(min) ? min : 0;
   },
-  campaignWon(_granted, refused) {
-    return refused.size === 0;
+  campaign(granted, refused, peers, deadlinePassed) {
+    if (refused > 0) return 'lost';
+    if (granted === peers || deadlinePassed) return 'won';
+    return 'undecided';
+  },
+  mustStepDown() {
+    return false;
   },
 };
+
+/**
+ * Raft's quorums: an entry commits on a majority of the members, a leader
+ * needs promises from a majority (itself included). Safe under partitions and
+ * pauses; 2f+1 replicas tolerate f failures.
+ */
+export const MAJORITY_POLICY: QuorumPolicy = {
+  name: 'majority',
+  adaptiveSet: false,
+  committedIndex(set, match) {
+    const sorted = set.map(match).sort((a, b) => b - a);
+    return sorted[Math.floor(set.length / 2)] ?? 0;
+  },
+  campaign(granted, refused, peers, deadlinePassed) {
+    const members = peers + 1;
+    const needed = Math.floor(members / 2) + 1;
+    if (granted + 1 >= needed) return 'won';
+    if (members - refused < needed || deadlinePassed) return 'lost';
+    return 'undecided';
+  },
+  mustStepDown(reachable, members) {
+    return reachable < Math.floor(members / 2) + 1;
+  },
+};
+
+export function policyFor(mode: string): QuorumPolicy {
+  if (mode === 'in-sync') return IN_SYNC_POLICY;
+  if (mode === 'majority') return MAJORITY_POLICY;
+  throw new Error(`unknown replication mode "${mode}"; use in-sync or majority`);
+}
