@@ -60,6 +60,11 @@ function runRandomOps(seed: number, count: number, apply: (op: ChatOp, index: nu
   }
   return { at, index };
 }
+/** The chat indexes' definitions, to check that an import leaves them as they were. */
+function chatIndexes(h: ChatHarness): unknown[] {
+  return h.db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name LIKE 'chat\\_%' ESCAPE '\\' ORDER BY name").all();
+}
+
 /** Every account's stored unread counter must equal a count of its unread visible messages. */
 function checkUnreadCounters(h: ChatHarness): void {
   const rows = h.db
@@ -142,7 +147,10 @@ describe('exportState / importState', () => {
       target.send(1, 'someone-else', 'will be replaced');
 
       const snapshot = source.chat.exportState();
+      const indexes = chatIndexes(target);
+      expect(indexes.length).toBeGreaterThanOrEqual(8);
       target.db.transaction(() => target.chat.importState(snapshot))();
+      expect(chatIndexes(target)).toEqual(indexes);
       expect(target.chat.digest()).toBe(source.chat.digest());
       expect(target.chat.accountByName('someone-else')).toBeUndefined();
       expect(target.chat.listAccounts('', undefined, 100)).toEqual(source.chat.listAccounts('', undefined, 100));
@@ -191,6 +199,7 @@ describe('exportState / importState', () => {
       for (let i = 0; i < 20; i++) source.send(a, 'bob', `m${i}`);
       target.createAccount('keep-me');
       const before = target.chat.digest();
+      const indexes = chatIndexes(target);
       const good = source.chat.exportState();
       const flipped = Buffer.from(good);
       flipped[flipped.length - 10]! ^= 0xff;
@@ -198,6 +207,7 @@ describe('exportState / importState', () => {
       for (const data of damaged) {
         expect(() => target.chat.importState(data)).toThrow(/cannot import chat state/);
         expect(target.chat.digest()).toBe(before);
+        expect(chatIndexes(target)).toEqual(indexes);
       }
     } finally {
       source.close();

@@ -409,6 +409,7 @@ export class ChatState implements ChatStateApi {
   };
   private readonly dumps: { tag: DumpTag; stmt: Stmt<[], Cell[]> }[];
   private readonly clears: Stmt<[]>[];
+  private readonly chatIndexes: Stmt<[], { name: string; sql: string }>;
   private readonly imports: Record<DumpTag, Stmt<Cell[]>>;
 
   constructor(private readonly db: Database) {
@@ -455,6 +456,10 @@ export class ChatState implements ChatStateApi {
     };
     this.dumps = DUMPS.map((d) => ({ tag: d.tag, stmt: p<[], Cell[]>(d.sql).raw() }));
     this.clears = CLEAR_ORDER.map((table) => p<[]>(`DELETE FROM ${table}`));
+    this.chatIndexes = p<[], { name: string; sql: string }>(
+      `SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+         AND tbl_name IN (${CLEAR_ORDER.map((t) => `'${t}'`).join(', ')}) ORDER BY name`,
+    );
     this.imports = {
       c: p<Cell[]>(IMPORT_SQL.c),
       a: p<Cell[]>(IMPORT_SQL.a),
@@ -873,8 +878,15 @@ export class ChatState implements ChatStateApi {
 
   digest(): string {
     const hash = createHash('sha256').update(DIGEST_HEADER);
-    for (const line of this.lines()) hash.update(line);
-    return hash.digest('hex');
+    let pending = '';
+    for (const line of this.lines()) {
+      pending += line;
+      if (pending.length >= 1 << 16) {
+        hash.update(pending);
+        pending = '';
+      }
+    }
+    return hash.update(pending).digest('hex');
   }
 
   /**
@@ -914,11 +926,21 @@ export class ChatState implements ChatStateApi {
   }
 
   private importRows(data: Buffer): void {
-    const bad = (why: string): Error => new Error(`cannot import chat state: ${why}`);
     if (data.length < SNAPSHOT_MAGIC.length || !data.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
-      throw bad('not a chat state snapshot (wrong header)');
+      throw importError('not a chat state snapshot (wrong header)');
     }
+    // Bulk loading is about twice as fast with the secondary indexes built afterwards
+    // (one sort each instead of a b-tree insert per row). The definitions are read
+    // from the schema, so later migrations are covered; a failure rolls all of it back.
+    const indexes = this.chatIndexes.all();
+    for (const index of indexes) this.db.exec(`DROP INDEX ${quoteIdentifier(index.name)}`);
     for (const clear of this.clears) clear.run();
+    this.loadRows(data);
+    for (const index of indexes) this.db.exec(index.sql);
+  }
+
+  private loadRows(data: Buffer): void {
+    const bad = importError;
     const hash = createHash('sha256').update(DIGEST_HEADER);
     let rows = 0;
     let ended = false;
@@ -973,6 +995,14 @@ export class ChatState implements ChatStateApi {
     }
     if (!ended) throw bad('the snapshot is truncated (no end record)');
   }
+}
+
+function importError(why: string): Error {
+  return new Error(`cannot import chat state: ${why}`);
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function cellFits(cell: unknown, kind: 'int' | 'int?' | 'str' | 'flag'): boolean {
