@@ -313,6 +313,7 @@ export class ReplicaCore {
         break;
       case 'probeReply':
         this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
+        this.learnConfig(msg.from, body.info);
         break;
       case 'snapshot':
         this.onSnapshot(msg.from, msg.epoch, body);
@@ -497,7 +498,13 @@ export class ReplicaCore {
     if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.t.electionMinMs) {
       return refuse(`leader ${this.leaderId} is alive`);
     }
-    // A replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
+    // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
+    // and every one of them knows that set: such a member must refuse.
+    const mine = this.log.latestConfig();
+    if (this.policy.adaptiveSet && !mine.inSync.includes(from) && configNewer(mine, { inSync: [], index: req.configIndex, epoch: req.configEpoch })) {
+      return refuse(`${from} is not in the latest in-sync set {${mine.inSync.join(',')}} (epoch ${mine.epoch}, index ${mine.index})`);
+    }
+    // Otherwise a replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
     // a caught-up replica (or any replica, against a recovery candidate) compares logs.
     const compareLogs = !this.policy.adaptiveSet || this.caughtUp || req.recovery;
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
@@ -533,7 +540,11 @@ export class ReplicaCore {
     c.lastSent = this.now;
     for (const p of this.peers) {
       if (c.granted.has(p) || c.refused.has(p)) continue;
-      this.sendWithEpoch(p, c.epoch, { type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch });
+      const cfg = this.log.latestConfig();
+      this.sendWithEpoch(p, c.epoch, {
+        type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
+        configIndex: cfg.index, configEpoch: cfg.epoch,
+      });
     }
   }
 
@@ -548,6 +559,7 @@ export class ReplicaCore {
 
   private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
     this.known.set(from, { info: body.info, at: this.now, epoch });
+    this.learnConfig(from, body.info);
     const c = this.campaign;
     if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
     if (c.granted.has(from) || c.refused.has(from)) return;
@@ -655,7 +667,6 @@ export class ReplicaCore {
         }
         continue;
       }
-      if (this.now < pr.snapshotBackoffUntil) continue;
       if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.t.heartbeatMs) {
         // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
         pr.state = 'probe';
@@ -678,7 +689,12 @@ export class ReplicaCore {
     const pr = this.progress.get(p)!;
     if (pr.state === 'snapshot') return;
     if (pr.next <= this.log.base.index) {
-      this.startSnapshot(p, pr);
+      if (this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
+      else if (heartbeat) {
+        // Still behind the compacted log and waiting to retry a snapshot: keep it following us meanwhile.
+        this.send(p, { type: 'append', prevIndex: this.log.base.index, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+        pr.lastSent = this.now;
+      }
       return;
     }
     const windowFull = pr.state === 'replicate' && pr.next - 1 - pr.match >= this.limits.maxInflight * this.limits.maxBatchEntries;
@@ -705,7 +721,9 @@ export class ReplicaCore {
     }
     while (pr.state === 'replicate' && pr.next <= this.log.lastIndex
       && pr.next - 1 - pr.match < this.limits.maxInflight * this.limits.maxBatchEntries) {
+      const before = pr.next;
       this.sendAppend(p);
+      if (pr.next === before) break; // nothing could be sent (e.g. a snapshot is due)
     }
   }
 
@@ -853,6 +871,18 @@ export class ReplicaCore {
     const base: LogBase = { index: upTo, epoch: this.log.epochAt(upTo)!, config: this.log.configAt(upTo) };
     this.log.compact(base);
     this.actions.push({ type: 'compact', base });
+  }
+
+  /** A peer knows a newer in-sync set without us: whatever we believed, we are not caught up. */
+  private learnConfig(from: NodeId, info: PeerInfo): void {
+    if (!this.policy.adaptiveSet || !this.caughtUp) return;
+    const mine = this.log.latestConfig();
+    if (configNewer(info.config, mine) && !info.config.inSync.includes(this.id)) {
+      this.caughtUp = false;
+      this.emit('replica.left_isr', `${this.id} learned from ${from} that the in-sync set is now {${info.config.inSync.join(',')}}, without it`, {
+        from, inSync: info.config.inSync, configEpoch: info.config.epoch, configIndex: info.config.index,
+      });
+    }
   }
 
   private info(): PeerInfo {

@@ -62,7 +62,7 @@ export interface PeerInfo {
 export type PeerBody =
   | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number }
   | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number }
-  | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number }
+  | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo }
   | { type: 'probe' }
   | { type: 'probeReply'; info: PeerInfo }

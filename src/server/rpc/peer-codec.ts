@@ -20,7 +20,7 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
     case 'appendReply':
       return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
     case 'promise':
-      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false } };
+      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch } };
     case 'promiseReply':
       return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info) } };
     case 'probe':
@@ -43,7 +43,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'appendReply':
       return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
     case 'promise':
-      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch };
+      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
     case 'promiseReply':
       return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info) };
     case 'probe':

@@ -66,6 +66,9 @@ export interface PromiseRequest {
   lastIndex: number;
   lastEpoch: number;
   forced: boolean;
+  /** Where the candidate's latest in-sync set stands in its log. */
+  configIndex: number;
+  configEpoch: number;
 }
 
 export interface PeerInfo {
@@ -682,7 +685,7 @@ export const AppendReply: MessageFns<AppendReply> = {
 };
 
 function createBasePromiseRequest(): PromiseRequest {
-  return { preVote: false, recovery: false, lastIndex: 0, lastEpoch: 0, forced: false };
+  return { preVote: false, recovery: false, lastIndex: 0, lastEpoch: 0, forced: false, configIndex: 0, configEpoch: 0 };
 }
 
 export const PromiseRequest: MessageFns<PromiseRequest> = {
@@ -701,6 +704,12 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     }
     if (message.forced !== false) {
       writer.uint32(40).bool(message.forced);
+    }
+    if (message.configIndex !== 0) {
+      writer.uint32(48).uint64(message.configIndex);
+    }
+    if (message.configEpoch !== 0) {
+      writer.uint32(56).uint64(message.configEpoch);
     }
     return writer;
   },
@@ -758,6 +767,22 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
             message.forced = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.configIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.configEpoch = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -789,6 +814,16 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
         ? globalThis.Number(object.last_epoch)
         : 0,
       forced: isSet(object.forced) ? globalThis.Boolean(object.forced) : false,
+      configIndex: isSet(object.configIndex)
+        ? globalThis.Number(object.configIndex)
+        : isSet(object.config_index)
+        ? globalThis.Number(object.config_index)
+        : 0,
+      configEpoch: isSet(object.configEpoch)
+        ? globalThis.Number(object.configEpoch)
+        : isSet(object.config_epoch)
+        ? globalThis.Number(object.config_epoch)
+        : 0,
     };
   },
 
@@ -809,6 +844,12 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.forced !== false) {
       obj.forced = message.forced;
     }
+    if (message.configIndex !== 0) {
+      obj.configIndex = Math.round(message.configIndex);
+    }
+    if (message.configEpoch !== 0) {
+      obj.configEpoch = Math.round(message.configEpoch);
+    }
     return obj;
   },
 
@@ -822,6 +863,8 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     message.lastIndex = object.lastIndex ?? 0;
     message.lastEpoch = object.lastEpoch ?? 0;
     message.forced = object.forced ?? false;
+    message.configIndex = object.configIndex ?? 0;
+    message.configEpoch = object.configEpoch ?? 0;
     return message;
   },
 };
