@@ -15,6 +15,8 @@ export interface ServerConfig {
   logFile: string | undefined;
   tls: { cert: string; key: string; ca: string | undefined; requireClientCert: boolean } | undefined;
   timings: Partial<ReplicationTimings>;
+  /** Replication mode: 'in-sync' (n-1 crashes) or 'majority' (Raft quorums, partition-safe). */
+  mode: 'in-sync' | 'majority';
 }
 
 /** The raw option values, as commander gives them (strings from flags or environment variables). */
@@ -35,12 +37,14 @@ export interface ServerOptionValues {
   heartbeatMs?: string;
   electionTimeoutMs?: string;
   syncTimeoutMs?: string;
+  mode?: string;
 }
 
 export class ConfigError extends Error {}
 
 interface ClusterFile {
   name?: string;
+  mode?: string;
   replicas: { id: string; address: string; listen?: string }[];
 }
 
@@ -130,8 +134,11 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     ...(electionMinMs ? { electionMinMs } : {}),
     ...(v.syncTimeoutMs ? { syncTimeoutMs: positiveInt(v.syncTimeoutMs, '--sync-timeout-ms') } : {}),
   };
+  const mode = v.mode ?? file?.mode ?? 'in-sync';
+  if (mode !== 'in-sync' && mode !== 'majority') throw new ConfigError(`--mode must be in-sync or majority, not "${mode}"`);
   return {
     id,
+    mode,
     cluster: v.clusterName ?? file?.name ?? 'chat',
     members,
     listen,

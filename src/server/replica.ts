@@ -5,6 +5,7 @@ import { ChatState } from './chat/state-machine.js';
 import { BatchAggregator, EventBus } from './events.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from './replica-handle.js';
 import { ReplicaCore, type CoreStatus } from './replication/core.js';
+import { policyFor } from './replication/quorum.js';
 import type { Action, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
@@ -23,6 +24,7 @@ export interface ReplicaOptions {
   tickMs?: number;
   /** Seed of the election timeouts; random when omitted. */
   seed?: number;
+  mode?: 'in-sync' | 'majority';
 }
 
 interface PendingOp {
@@ -75,9 +77,10 @@ export class Replica implements ReplicaHandle {
     this.store = new LogStore(o.db);
     this.chat = new ChatState(o.db);
     const memberIds = o.members.map((m) => m.id);
-    const persisted = this.store.load(o.cluster, memberIds, ReplicaCore.initialState(memberIds));
+    const mode = o.mode ?? 'in-sync';
+    const persisted = this.store.load(o.cluster, memberIds, mode, ReplicaCore.initialState(memberIds));
     this.core = new ReplicaCore(
-      { id: o.id, members: memberIds, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), timings: o.timings, limits: o.limits },
+      { id: o.id, members: memberIds, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), timings: o.timings, limits: o.limits, policy: policyFor(mode) },
       persisted,
       Date.now(),
     );

@@ -13,6 +13,7 @@ const META_BASE = 'base';
 const META_APPLIED = 'applied';
 const META_MEMBERS = 'members';
 const META_CLUSTER = 'cluster';
+const META_MODE = 'mode';
 
 export class ClusterMismatchError extends Error {}
 
@@ -48,7 +49,7 @@ export class LogStore {
    * Checks that this data directory belongs to this cluster and these members
    * (recording them on first start), and returns what the core resumes from.
    */
-  load(clusterName: string, members: readonly NodeId[], initial: PersistedState): PersistedState {
+  load(clusterName: string, members: readonly NodeId[], mode: string, initial: PersistedState): PersistedState {
     const sorted = [...members].sort().join(',');
     const storedCluster = this.meta(META_CLUSTER);
     const storedMembers = this.meta(META_MEMBERS);
@@ -60,8 +61,13 @@ export class LogStore {
         `the data directory was created for replicas ${storedMembers}, but this start names ${sorted}; changing the set of replicas is not supported in this mode`,
       );
     }
+    const storedMode = this.meta(META_MODE);
+    if (storedMode !== undefined && storedMode !== mode) {
+      throw new ClusterMismatchError(`the data directory was created in ${storedMode} mode, but this start asks for ${mode}; the mode is chosen once per cluster`);
+    }
     if (storedCluster === undefined) {
       this.db.transaction(() => {
+        this.setMeta.run(META_MODE, mode);
         this.setMeta.run(META_CLUSTER, clusterName);
         this.setMeta.run(META_MEMBERS, sorted);
         this.setMeta.run(META_HARD, JSON.stringify(initial.hard));
