@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ReplicationTimings } from './replication/types.js';
+import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint } from './rpc/peer-transport.js';
 
 /** Everything a chat-server process needs to know, from options, the environment and a cluster file. */
@@ -15,6 +15,7 @@ export interface ServerConfig {
   logFile: string | undefined;
   tls: { cert: string; key: string; ca: string | undefined; requireClientCert: boolean } | undefined;
   timings: Partial<ReplicationTimings>;
+  limits: Partial<ReplicationLimits>;
   /** Replication mode: 'in-sync' (n-1 crashes) or 'majority' (Raft quorums, partition-safe). */
   mode: 'in-sync' | 'majority';
 }
@@ -38,6 +39,8 @@ export interface ServerOptionValues {
   electionTimeoutMs?: string;
   syncTimeoutMs?: string;
   mode?: string;
+  compactThreshold?: string;
+  retainEntries?: string;
 }
 
 export class ConfigError extends Error {}
@@ -136,9 +139,16 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
   };
   const mode = v.mode ?? file?.mode ?? 'in-sync';
   if (mode !== 'in-sync' && mode !== 'majority') throw new ConfigError(`--mode must be in-sync or majority, not "${mode}"`);
+  const compactThreshold = positiveInt(v.compactThreshold, '--compact-threshold');
+  const retainEntries = positiveInt(v.retainEntries, '--retain-entries');
+  const limits: Partial<ReplicationLimits> = {
+    ...(compactThreshold ? { compactThreshold } : {}),
+    ...(retainEntries ? { retainEntries } : {}),
+  };
   return {
     id,
     mode,
+    limits,
     cluster: v.clusterName ?? file?.name ?? 'chat',
     members,
     listen,

@@ -27,6 +27,8 @@ const program = new Command()
   .addOption(new Option('--heartbeat-ms <ms>', 'leader heartbeat interval (default 50)').env('CHAT_HEARTBEAT_MS'))
   .addOption(new Option('--election-timeout-ms <ms>', 'minimum election timeout; the actual one is random up to twice this (default 250)').env('CHAT_ELECTION_TIMEOUT_MS'))
   .addOption(new Option('--sync-timeout-ms <ms>', 'a follower silent this long leaves the in-sync set; writes stall at most this long when one dies (default 500)').env('CHAT_SYNC_TIMEOUT_MS'))
+  .addOption(new Option('--compact-threshold <n>', 'compact the log when this many applied entries pile up (default 20000)').env('CHAT_COMPACT_THRESHOLD'))
+  .addOption(new Option('--retain-entries <n>', 'applied entries kept after compaction for followers that lag a little (default 5000)').env('CHAT_RETAIN_ENTRIES'))
   .addHelpText('after', `
 Examples:
   chat-server                                         # one replica on 127.0.0.1:50051

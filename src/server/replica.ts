@@ -9,6 +9,7 @@ import { policyFor } from './replication/quorum.js';
 import type { Action, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
+import { exportSnapshot } from './storage/snapshot-export.js';
 
 export interface ReplicaOptions {
   id: NodeId;
@@ -335,14 +336,12 @@ export class Replica implements ReplicaHandle {
   }
 
   private sendSnapshot(a: Extract<Action, { type: 'sendSnapshot' }>): void {
-    // The chat tables hold exactly the state at a.lastIndex right now: the export is synchronous.
     const started = Date.now();
-    const data = this.chat.exportState();
-    this.o.transport
-      .sendSnapshot(a.to, this.core.epoch, { lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config }, data)
-      .then(() => {
-        this.events.emit('snapshot.transferred', this.core.epoch, `${this.id} streamed a ${Math.round(data.length / 1024)} KiB snapshot to ${a.to}`, {
-          to: a.to, bytes: data.length, ms: Date.now() - started, lastIndex: a.lastIndex,
+    exportSnapshot(this.o.db, this.chat, { lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
+      .then(async (image) => {
+        await this.o.transport.sendSnapshot(a.to, this.core.epoch, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
+        this.events.emit('snapshot.transferred', this.core.epoch, `${this.id} streamed a ${Math.round(image.data.length / 1024)} KiB snapshot up to index ${image.lastIndex} to ${a.to}`, {
+          to: a.to, bytes: image.data.length, ms: Date.now() - started, lastIndex: image.lastIndex,
         });
       })
       .catch((err: Error) => {

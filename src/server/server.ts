@@ -63,7 +63,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const transport = new PeerTransport(config.id, config.cluster, config.members, creds.peer, logger);
   let replica: Replica;
   try {
-    replica = new Replica({ id: config.id, cluster: config.cluster, members: config.members, db, logger, transport, timings: config.timings, mode: config.mode });
+    replica = new Replica({ id: config.id, cluster: config.cluster, members: config.members, db, logger, transport, timings: config.timings, limits: config.limits, mode: config.mode });
   } catch (err) {
     transport.close();
     db.close();
