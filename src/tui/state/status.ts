@@ -1,0 +1,101 @@
+/** What the status bar and the cluster panel say about the connection and the replicas. */
+
+import type { ConnectionState, LeaderView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
+import { formatAgo } from './format.js';
+
+export type Tone = 'ok' | 'warn' | 'error' | 'muted';
+
+export interface StatusText {
+  text: string;
+  tone: Tone;
+}
+
+export function connectionStatus(state: ConnectionState, now: number): StatusText {
+  switch (state.kind) {
+    case 'connecting':
+      return { text: 'connecting…', tone: 'warn' };
+    case 'connected':
+      return { text: `connected to ${state.replicaId} (${state.address}) · epoch ${state.epoch}`, tone: 'ok' };
+    case 'reconnecting':
+      return { text: `reconnecting, last contact ${formatAgo(now - state.since)} ago`, tone: 'warn' };
+    case 'no-leader':
+      return {
+        text: state.waitingFor.length
+          ? `no leader — waiting for ${state.waitingFor.join(', ')} (${formatAgo(now - state.since)})`
+          : `no leader — election in progress (${formatAgo(now - state.since)})`,
+        tone: 'error',
+      };
+    case 'closed':
+      return { text: 'disconnected', tone: 'muted' };
+  }
+}
+
+export interface ReplicaRow {
+  id: string;
+  address: string;
+  up: boolean;
+  leader: boolean;
+  role: string;
+  epoch: string;
+  commit: string;
+  applied: string;
+  /** Entries behind the leader, `-` for the leader itself, blank when unknown. */
+  lag: string;
+  /** Round trip of the probe, or why it failed. */
+  note: string;
+}
+
+function idFor(address: string, probes: readonly ReplicaProbe[], leader: LeaderView | undefined): string {
+  for (const p of probes) if (p.up && p.status.address === address) return p.status.id;
+  const named = leader?.replicas.find((r) => r.address === address);
+  if (named) return named.id;
+  for (const p of probes) {
+    if (!p.up) continue;
+    const peer = p.status.peers.find((x) => x.address === address);
+    if (peer) return peer.id;
+  }
+  return '?';
+}
+
+function lagOf(status: ReplicaStatusView, leaderStatus: ReplicaStatusView | undefined): string {
+  if (status.role === 'leader') return '-';
+  if (!leaderStatus) return '';
+  const peer = leaderStatus.peers.find((p) => p.id === status.id);
+  if (peer) return String(peer.lagEntries);
+  return String(Math.max(0, leaderStatus.commitIndex - status.appliedIndex));
+}
+
+/** One row per probed replica, in the probes' order. */
+export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): ReplicaRow[] {
+  const leaderStatus = probes.find((p): p is Extract<ReplicaProbe, { up: true }> => p.up && p.status.role === 'leader' && (!leader || p.status.id === leader.leaderId))?.status;
+  return probes.map((p) => {
+    if (!p.up) {
+      return { id: idFor(p.address, probes, leader), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: p.error };
+    }
+    const s = p.status;
+    return {
+      id: s.id,
+      address: p.address,
+      up: true,
+      leader: s.role === 'leader',
+      role: s.role,
+      epoch: String(s.epoch),
+      commit: String(s.commitIndex),
+      applied: String(s.appliedIndex),
+      lag: lagOf(s, leaderStatus),
+      note: `${Math.round(p.rttMs)} ms`,
+    };
+  });
+}
+
+/** One line over the table: who leads, or whom the cluster waits for. */
+export function clusterSummary(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): StatusText {
+  const up = probes.filter((p) => p.up).length;
+  const counts = `${up}/${probes.length} up`;
+  if (leader && leader.leaderId) return { text: `leader ${leader.leaderId} · epoch ${leader.epoch} · ${counts}`, tone: 'ok' };
+  const waiting = new Set<string>();
+  for (const p of probes) if (p.up) for (const w of p.status.waitingFor) waiting.add(w);
+  if (waiting.size) return { text: `no leader — waiting for ${[...waiting].sort().join(', ')} · ${counts}`, tone: 'error' };
+  if (up === 0 && probes.length > 0) return { text: `no replica answers · ${counts}`, tone: 'error' };
+  return { text: `no leader yet · ${counts}`, tone: 'warn' };
+}

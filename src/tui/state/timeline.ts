@@ -1,0 +1,151 @@
+/**
+ * The chat pane as rows of exactly one terminal line each: day separators, messages
+ * wrapped to the pane's width (time and sender on the first line, continuation lines
+ * indented), the delivery state of my own messages, and why a send failed.
+ * The pane renders a window of these rows (see scroll.ts).
+ */
+
+import type { ChatMessage } from '../../client/api.js';
+import { dayKey, formatClock, formatDay } from './format.js';
+import { nameKey } from './messages.js';
+import type { OutgoingMessage } from './outbox.js';
+import { textWidth, truncate, wrap } from './text-width.js';
+
+export type MessageRef = { kind: 'stored'; id: number } | { kind: 'outgoing'; key: string };
+
+export type Delivery = 'sent' | 'queued' | 'sending' | 'failed';
+
+export interface DayRow {
+  kind: 'day';
+  key: string;
+  label: string;
+}
+
+export interface MessageRow {
+  kind: 'message';
+  key: string;
+  ref: MessageRef;
+  /** The first line shows the time and the sender; later lines leave them blank. */
+  first: boolean;
+  time: string;
+  sender: string;
+  own: boolean;
+  text: string;
+  /** On the last line of my own messages. */
+  delivery: Delivery | undefined;
+}
+
+export interface FailureRow {
+  kind: 'failure';
+  key: string;
+  ref: MessageRef;
+  text: string;
+}
+
+export type TimelineRow = DayRow | MessageRow | FailureRow;
+
+export interface TimelineInput {
+  messages: readonly ChatMessage[];
+  outgoing: readonly OutgoingMessage[];
+  me: string;
+  peer: string;
+  /** Columns of the pane. */
+  width: number;
+  /** Columns kept on the left for selection marks (0 outside selection mode). */
+  gutter: number;
+  now: number;
+}
+
+export interface TimelineColumns {
+  gutter: number;
+  time: number;
+  sender: number;
+  text: number;
+  tail: number;
+}
+
+const TIME_WIDTH = 5;
+const TAIL_WIDTH = 2;
+const MAX_SENDER_WIDTH = 12;
+
+/** How the pane's width is split: gutter, `HH:MM `, sender, text, delivery mark. */
+export function timelineColumns(width: number, gutter: number, me: string, peer: string): TimelineColumns {
+  const sender = Math.min(MAX_SENDER_WIDTH, Math.max(textWidth(me), textWidth(peer), 3));
+  let text = width - gutter - (TIME_WIDTH + 1) - (sender + 1) - TAIL_WIDTH;
+  if (text >= 12) return { gutter, time: TIME_WIDTH, sender, text, tail: TAIL_WIDTH };
+  // Narrow: the sender column shrinks to three columns, then goes.
+  const narrowSender = 3;
+  text = width - gutter - (TIME_WIDTH + 1) - (narrowSender + 1) - TAIL_WIDTH;
+  if (text >= 8) return { gutter, time: TIME_WIDTH, sender: narrowSender, text, tail: TAIL_WIDTH };
+  return { gutter, time: TIME_WIDTH, sender: 0, text: Math.max(1, width - gutter - (TIME_WIDTH + 1) - TAIL_WIDTH), tail: TAIL_WIDTH };
+}
+
+interface Item {
+  ref: MessageRef;
+  at: number;
+  sender: string;
+  own: boolean;
+  text: string;
+  delivery: Delivery | undefined;
+  error?: string;
+}
+
+export function buildTimeline(input: TimelineInput): TimelineRow[] {
+  const { me, peer, now } = input;
+  const cols = timelineColumns(input.width, input.gutter, me, peer);
+  const meKey = nameKey(me);
+  const items: Item[] = [
+    ...input.messages.map((m): Item => {
+      const own = nameKey(m.sender) === meKey;
+      return { ref: { kind: 'stored', id: m.id }, at: m.sentAt, sender: m.sender, own, text: m.text, delivery: own ? 'sent' : undefined };
+    }),
+    ...input.outgoing.map(
+      (o): Item => ({ ref: { kind: 'outgoing', key: o.key }, at: o.createdAt, sender: me, own: true, text: o.text, delivery: o.state, error: o.error }),
+    ),
+  ];
+  const rows: TimelineRow[] = [];
+  let lastDay = '';
+  for (const item of items) {
+    const day = dayKey(item.at);
+    if (day !== lastDay) {
+      rows.push({ kind: 'day', key: `day:${day}:${refKey(item.ref)}`, label: formatDay(item.at, now) });
+      lastDay = day;
+    }
+    const lines = wrap(item.text, cols.text);
+    const base = refKey(item.ref);
+    lines.forEach((text, i) => {
+      rows.push({
+        kind: 'message',
+        key: `${base}:${i}`,
+        ref: item.ref,
+        first: i === 0,
+        time: i === 0 ? formatClock(item.at) : '',
+        sender: i === 0 && cols.sender > 0 ? truncate(item.sender, cols.sender) : '',
+        own: item.own,
+        text,
+        delivery: i === lines.length - 1 ? item.delivery : undefined,
+      });
+    });
+    if (item.delivery === 'failed') {
+      const reason = item.error ? `failed: ${item.error}` : 'failed';
+      rows.push({ kind: 'failure', key: `${base}:failed`, ref: item.ref, text: truncate(`${reason} — Ctrl-R retries`, Math.max(1, cols.text + cols.tail)) });
+    }
+  }
+  return rows;
+}
+
+export function refKey(ref: MessageRef): string {
+  return ref.kind === 'stored' ? `m${ref.id}` : `o${ref.key}`;
+}
+
+/** The first and last row index of each stored message, in order: what selection mode moves over. */
+export function messageSpans(rows: readonly TimelineRow[]): { id: number; first: number; last: number }[] {
+  const spans: { id: number; first: number; last: number }[] = [];
+  rows.forEach((row, i) => {
+    if (row.kind !== 'message' || row.ref.kind !== 'stored') return;
+    const last = spans[spans.length - 1];
+    if (last && last.id === row.ref.id) last.last = i;
+    else spans.push({ id: row.ref.id, first: i, last: i });
+  });
+  return spans;
+}
