@@ -1,0 +1,261 @@
+/**
+ * Open Subscribe streams and what feeds them.
+ *
+ * A stream keeps a cursor (the last message id it sent). Its messages come
+ * from the chat state (`messagesAfter(user, cursor)`) whenever it is behind,
+ * and straight from the applied ops once it has caught up. The applied-op
+ * listener is registered before the first read of the state, and everything
+ * runs on one thread, so no message committed after the stream opened can
+ * slip between the backlog and the live feed; the cursor drops doubles and
+ * keeps id order (ids grow in log order).
+ *
+ * Backpressure: when `write()` returns false the stream stops writing, only
+ * notes that it is behind, and reads the rest from the state on 'drain' — so a
+ * slow reader costs one page of messages at most, not a growing queue. A
+ * stream that stays stuck for `stallTimeoutMs`, or piles up more deletion
+ * notices than `maxPendingDeletedIds`, is ended with RESOURCE_EXHAUSTED (the
+ * client resumes after its last id). An idle stream holds no timer and does
+ * no work.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ChatEvent, SubscribeRequest } from '../../gen/chat/v1/chat.js';
+import type { AccountId, MessageId, StoredMessage } from '../chat/ops.js';
+import type { AppliedOp, ReplicaHandle } from '../replica-handle.js';
+import { RpcError, toStatusObject } from './status-errors.js';
+import { toWireMessage } from './wire.js';
+
+export type ChatStreamCall = grpc.ServerWritableStream<SubscribeRequest, ChatEvent>;
+
+export interface SubscriptionLimits {
+  /** Messages read from the state per query while catching up. */
+  pageSize: number;
+  /** Deletion notices (ids) one blocked stream may hold before it is ended. */
+  maxPendingDeletedIds: number;
+  /** How long a stream may stay unable to take more before it is ended. */
+  stallTimeoutMs: number;
+}
+
+export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
+  pageSize: 128,
+  maxPendingDeletedIds: 10_000,
+  stallTimeoutMs: 60_000,
+};
+
+class ChatStream {
+  private lastSentId: MessageId;
+  /** The state may hold messages for this stream that it has not sent. */
+  private behind = true;
+  /** The last write() returned false; waiting for 'drain'. */
+  private blocked = false;
+  private pendingDeleted: MessageId[] = [];
+  private stallTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly hub: SubscriptionHub,
+    readonly call: ChatStreamCall,
+    readonly userId: AccountId,
+    readonly tokenHash: string,
+    afterId: MessageId,
+    private readonly onClosed: () => void,
+  ) {
+    this.lastSentId = afterId;
+    const closed = () => this.close();
+    call.once('cancelled', closed);
+    call.once('close', closed);
+    call.once('finish', closed);
+  }
+
+  /** A message committed after the stream opened, where the user is sender or recipient. */
+  deliverMessage(m: StoredMessage): void {
+    if (this.ended || m.id <= this.lastSentId) return;
+    if (this.behind || this.blocked) {
+      this.behind = true; // the state holds it; read it when the stream can take more
+      return;
+    }
+    this.writeMessage(m);
+  }
+
+  deliverDeleted(ids: MessageId[]): void {
+    if (this.ended || ids.length === 0) return;
+    if (!this.behind && !this.blocked) {
+      this.write({ event: { $case: 'deleted', value: { ids } } });
+      return;
+    }
+    this.pendingDeleted.push(...ids);
+    if (this.pendingDeleted.length > this.hub.limits.maxPendingDeletedIds) {
+      this.fail(new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'the stream could not keep up with the changes; subscribe again to resume'));
+    }
+  }
+
+  /** Writes whatever is due until done or the stream pushes back. */
+  pump(): void {
+    while (!this.ended && !this.blocked) {
+      if (this.behind) {
+        const pageSize = this.hub.limits.pageSize;
+        const page = this.hub.handle.chat.messagesAfter(this.userId, this.lastSentId, pageSize);
+        let sent = 0;
+        for (const m of page) {
+          if (this.blocked || this.ended) break;
+          this.writeMessage(m);
+          sent++;
+        }
+        if (sent === page.length && page.length < pageSize) this.behind = false;
+        continue;
+      }
+      if (this.pendingDeleted.length > 0) {
+        const ids = this.pendingDeleted;
+        this.pendingDeleted = [];
+        this.write({ event: { $case: 'deleted', value: { ids } } });
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Ends the stream with a status (best effort: a reader that never reads may not see it) and forgets it. */
+  fail(err: RpcError): void {
+    if (this.ended) return;
+    this.close();
+    try {
+      this.call.emit('error', toStatusObject(err));
+    } catch (e) {
+      this.hub.logger.debug({ event: 'rpc.stream_end_failed', err: e }, 'could not end a chat stream');
+    }
+  }
+
+  private writeMessage(m: StoredMessage): void {
+    this.lastSentId = m.id;
+    this.write({ event: { $case: 'message', value: toWireMessage(m) } });
+  }
+
+  private write(event: ChatEvent): void {
+    if (this.call.write(event)) return;
+    this.blocked = true;
+    this.stallTimer = setTimeout(() => {
+      this.fail(new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'the stream was not read for too long; subscribe again to resume'));
+    }, this.hub.limits.stallTimeoutMs);
+    this.call.once('drain', () => {
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.blocked = false;
+      this.pump();
+    });
+  }
+
+  private close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.pendingDeleted = [];
+    this.hub.forget(this);
+    this.onClosed();
+  }
+}
+
+/** Every open Subscribe stream of this replica, fed from the applied ops. */
+export class SubscriptionHub {
+  private readonly streams = new Set<ChatStream>();
+  private readonly byUser = new Map<AccountId, Set<ChatStream>>();
+  private readonly unsubscribe: (() => void)[];
+
+  constructor(
+    readonly handle: ReplicaHandle,
+    readonly logger: Logger,
+    readonly limits: SubscriptionLimits = DEFAULT_SUBSCRIPTION_LIMITS,
+  ) {
+    this.unsubscribe = [
+      handle.onApplied((applied) => this.onApplied(applied)),
+      handle.onLeadershipChange((leading) => {
+        if (!leading) this.endAll(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} stopped leading; subscribe again at the new leader`));
+      }),
+    ];
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Online: at least one open stream on this replica. */
+  isOnline(userId: AccountId): boolean {
+    return (this.byUser.get(userId)?.size ?? 0) > 0;
+  }
+
+  /**
+   * Starts feeding `call` every message of the user after `afterId`, then the
+   * live ones. Must be called synchronously after authenticating, on the leader.
+   */
+  open(call: ChatStreamCall, userId: AccountId, tokenHash: string, afterId: MessageId, onClosed: () => void): void {
+    const stream = new ChatStream(this, call, userId, tokenHash, afterId, onClosed);
+    this.streams.add(stream);
+    let mine = this.byUser.get(userId);
+    if (!mine) {
+      mine = new Set();
+      this.byUser.set(userId, mine);
+    }
+    mine.add(stream);
+    // Headers now, so the client knows the stream is established even before a message arrives.
+    call.sendMetadata(new grpc.Metadata());
+    stream.pump();
+  }
+
+  forget(stream: ChatStream): void {
+    this.streams.delete(stream);
+    const mine = this.byUser.get(stream.userId);
+    if (mine) {
+      mine.delete(stream);
+      if (mine.size === 0) this.byUser.delete(stream.userId);
+    }
+  }
+
+  endAll(err: RpcError): void {
+    for (const stream of [...this.streams]) stream.fail(err);
+  }
+
+  /** Stops listening to the replica and ends every stream. */
+  close(err: RpcError): void {
+    for (const u of this.unsubscribe) u();
+    this.endAll(err);
+  }
+
+  private streamsOf(userId: AccountId): ChatStream[] {
+    const mine = this.byUser.get(userId);
+    return mine ? [...mine] : [];
+  }
+
+  private onApplied({ op, outcome }: AppliedOp): void {
+    // A replayed outcome changed nothing (and may name a message this user no longer sees).
+    if (this.streams.size === 0 || !outcome.ok || outcome.replayed) return;
+    const result = outcome.result;
+    switch (result.type) {
+      case 'sendMessage': {
+        const m = result.message;
+        for (const s of this.streamsOf(m.senderId)) s.deliverMessage(m);
+        if (m.recipientId !== m.senderId) for (const s of this.streamsOf(m.recipientId)) s.deliverMessage(m);
+        break;
+      }
+      case 'deleteMessages':
+        for (const notice of result.notices) for (const s of this.streamsOf(notice.userId)) s.deliverDeleted(notice.ids);
+        break;
+      case 'deleteAccount': {
+        for (const notice of result.notices) {
+          if (notice.userId === result.userId) continue;
+          for (const s of this.streamsOf(notice.userId)) s.deliverDeleted(notice.ids);
+        }
+        const ended = new RpcError(grpc.status.UNAUTHENTICATED, 'account deleted');
+        for (const s of this.streamsOf(result.userId)) s.fail(ended);
+        break;
+      }
+      case 'logout': {
+        if (op.type !== 'logout') break;
+        const ended = new RpcError(grpc.status.UNAUTHENTICATED, 'logged out');
+        for (const s of this.streamsOf(op.userId)) if (s.tokenHash === op.tokenHash) s.fail(ended);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
