@@ -126,6 +126,7 @@ export class ReplicaCore {
   private waitingFor: NodeId[] = [];
   private waitingReason = '';
   private now: number;
+  private readonly bootedAt: number;
   private actions: Action[] = [];
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
@@ -145,6 +146,7 @@ export class ReplicaCore {
     this.commitIndex = this.appliedIndex;
     this.maxEpochSeen = this.hard.epoch;
     this.now = now;
+    this.bootedAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
   }
 
@@ -341,6 +343,8 @@ export class ReplicaCore {
       this.lastProbe = this.now;
       for (const p of this.peers) this.send(p, { type: 'probe' });
     }
+    // Give the first probes time to be answered before judging who is reachable.
+    if (this.now - this.bootedAt < this.t.electionMinMs) return;
     if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
   }
 
@@ -360,9 +364,12 @@ export class ReplicaCore {
     for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
     const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m));
     if (missing.length > 0) {
+      const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
       this.setWaiting(
         missing,
-        `no caught-up replica is reachable; waiting for ${missing.join(', ')} of the last in-sync set {${latest.inSync.join(',')}} (epoch ${latest.epoch}), which may hold the newest writes`,
+        fresh
+          ? `a new cluster: waiting for ${missing.join(', ')} to start (every replica must be there once)`
+          : `no caught-up replica is reachable; waiting for ${missing.join(', ')} of the last in-sync set {${latest.inSync.join(',')}} (epoch ${latest.epoch}), which may hold the newest writes`,
       );
       return false;
     }
