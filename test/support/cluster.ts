@@ -25,6 +25,8 @@ export interface TestCluster {
   /** Starts it again on the same port and data directory. */
   restart(id: string): Promise<void>;
   isRunning(id: string): boolean;
+  /** The process id of a running replica (for SIGSTOP/SIGCONT). */
+  pid(id: string): number;
   /** The id of the replica that leads and serves, waiting up to timeoutMs for one. */
   waitForLeader(timeoutMs?: number): Promise<string>;
   status(id: string): Promise<ReplicaStatus>;
@@ -150,6 +152,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       await waitUntil(`replica ${id} to answer`, 15_000, () => status(id).then(() => true));
     },
     isRunning,
+    pid: (id) => {
+      const p = procs.get(id);
+      if (!p?.pid || !isRunning(id)) throw new Error(`replica ${id} is not running`);
+      return p.pid;
+    },
     waitForLeader,
     status,
     stop: async () => {

@@ -1,0 +1,98 @@
+/**
+ * Five chat-server processes in majority mode. The leader and one follower are
+ * frozen (SIGSTOP) far longer than any timeout — to the other three that is a
+ * partition they cannot tell from a crash — while chat goes on; then they are
+ * thawed. No acknowledged message may be lost and no epoch may have had two
+ * leaders (checked from every replica's event history).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChatClient, ClusterClient } from '../../src/client/index.js';
+import type { ChatMessage, ClusterEventView } from '../../src/client/api.js';
+import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+
+describe('majority mode with five replica processes', () => {
+  let cluster: TestCluster | undefined;
+  const clients: { close(): void }[] = [];
+
+  afterEach(async () => {
+    for (const c of clients) c.close();
+    clients.length = 0;
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  it('keeps every acknowledged message through a frozen minority that held the leader', async () => {
+    cluster = await startCluster({ replicas: 5, args: ['--mode', 'majority'] });
+    const alice = new ChatClient({ servers: cluster.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
+    const bob = new ChatClient({ servers: cluster.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
+    const ops = new ClusterClient({ servers: cluster.addresses });
+    clients.push(alice, bob, ops);
+    await alice.createAccount('alice', 'alice-password');
+    await bob.createAccount('bob', 'bob-password');
+    await alice.login('alice', 'alice-password');
+    await bob.login('bob', 'bob-password');
+    const received: ChatMessage[] = [];
+    bob.subscribe({ onMessage: (m) => { if (m.recipient === 'bob') received.push(m); } });
+
+    const acked: ChatMessage[] = [];
+    let running = true;
+    let n = 0;
+    const sender = (async () => {
+      while (running) {
+        n++;
+        try {
+          acked.push(await alice.sendMessage('bob', `m${n}`));
+        } catch {
+          // unacknowledged: not checked
+        }
+      }
+    })();
+    const progress = async (what: string) => {
+      const target = acked.length + 10;
+      await waitUntil(`chat to go on (${what})`, 20_000, () => acked.length >= target);
+    };
+
+    await progress('all five up');
+    const leader = await cluster.waitForLeader();
+    const other = cluster.ids.find((id) => id !== leader)!;
+    const frozen = [leader, other];
+    const pids = frozen.map((id) => cluster!.pid(id));
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      await progress(`${frozen.join(' and ')} frozen`);
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+    await progress('thawed');
+    // The thawed old leader must have stepped down: exactly one leader now.
+    await waitUntil('the thawed replicas to follow', 10_000, async () => {
+      const probes = await ops.statusAll();
+      const leaders = probes.filter((p) => p.up && p.status.role === 'leader');
+      const epochs = new Set(probes.map((p) => (p.up ? p.status.epoch : -1)));
+      return leaders.length === 1 && epochs.size === 1 ? true : undefined;
+    });
+    running = false;
+    await sender;
+
+    await waitUntil('bob to receive every acknowledged message', 20_000, () =>
+      acked.every((m) => received.some((r) => r.id === m.id)) || undefined);
+    const ids = received.map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // No epoch was ever led by two replicas, as every replica's history tells it.
+    const won = new Map<number, Set<string>>();
+    for (const address of cluster.addresses) {
+      const events: ClusterEventView[] = [];
+      const watch = ops.watchEvents(address, { onEvent: (e) => events.push(e) });
+      await waitUntil(`events of ${address}`, 5_000, () => events.some((e) => e.kind === 'replica.started') || undefined);
+      watch.close();
+      for (const e of events.filter((x) => x.kind === 'election.won' || x.kind === 'election.forced')) {
+        const set = won.get(e.epoch) ?? new Set<string>();
+        set.add(e.replicaId);
+        won.set(e.epoch, set);
+      }
+    }
+    for (const [epoch, leaders] of won) expect(leaders.size, `epoch ${epoch} had leaders ${[...leaders].join(',')}`).toBe(1);
+    expect(won.size).toBeGreaterThan(1);
+  });
+});
