@@ -1,0 +1,235 @@
+/**
+ * Cluster calls for the ops console and tools: each addresses one replica
+ * directly (no leader following), except findLeader, which asks them all.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ClusterEvent, ForceLeaderResponse, ReplicaStatus, StateDigest } from '../gen/chat/v1/cluster.js';
+import {
+  ChatError,
+  type ClientOptions,
+  type ClusterApi,
+  type ClusterEventView,
+  type LeaderView,
+  type ReplicaProbe,
+  type ReplicaStatusView,
+} from './api.js';
+import { Backoff, sleep } from './backoff.js';
+import { ChannelPool } from './channels.js';
+import { PROBE_DEADLINE_MS, resolveTimings } from './chat-client.js';
+import { channelCredentials } from './credentials.js';
+import { closedError, describeError, toChatError } from './errors.js';
+import { LeaderTracker } from './leader-tracker.js';
+import { toClusterEvent, toReplicaStatus } from './mapping.js';
+import { deadlineIn, unary } from './rpc.js';
+
+/** Deadline of each probe of a status sweep. */
+export const STATUS_PROBE_DEADLINE_MS = 1_000;
+
+export interface EventWatchHandlers {
+  onEvent(e: ClusterEventView): void;
+  onState?(up: boolean, error?: string): void;
+}
+
+export class ClusterClient implements ClusterApi {
+  private readonly pool: ChannelPool;
+  private readonly tracker: LeaderTracker;
+  private readonly deadlineMs: number;
+  private readonly abort = new AbortController();
+
+  constructor(options: ClientOptions) {
+    const { deadlineMs } = resolveTimings(options);
+    this.deadlineMs = deadlineMs;
+    this.pool = new ChannelPool(channelCredentials(options.tls));
+    this.tracker = new LeaderTracker(options.servers, this.pool, Math.min(deadlineMs, PROBE_DEADLINE_MS));
+  }
+
+  /**
+   * The answer with the highest epoch that names a leader; when replicas answer
+   * but none names one, the newest answer (leaderId ''). Rejects with
+   * UNAVAILABLE when no replica answers.
+   */
+  async findLeader(): Promise<LeaderView> {
+    this.ensureOpen();
+    const found = await this.tracker.find();
+    if (found.kind === 'unreachable') throw new ChatError('UNAVAILABLE', `no replica could be reached (${found.error})`);
+    return found.view;
+  }
+
+  async statusAll(): Promise<ReplicaProbe[]> {
+    this.ensureOpen();
+    const addresses = this.tracker.addresses();
+    const probes = await Promise.all(addresses.map((address) => this.probe(address)));
+    for (const p of probes) if (p.up) for (const peer of p.status.peers) if (peer.address) this.tracker.learn(peer.address);
+    return probes;
+  }
+
+  async status(address: string): Promise<ReplicaStatusView> {
+    this.ensureOpen();
+    try {
+      return toReplicaStatus(await this.getStatus(address, this.deadlineMs));
+    } catch (err) {
+      throw toChatError(err);
+    }
+  }
+
+  watchEvents(address: string, handlers: EventWatchHandlers, options: { afterSeq?: number } = {}): { close(): void } {
+    this.ensureOpen();
+    return new EventWatch(this.pool, address, handlers, options.afterSeq ?? 0, this.deadlineMs, this.abort.signal);
+  }
+
+  async stateDigest(address: string): Promise<{ appliedIndex: number; digest: string }> {
+    this.ensureOpen();
+    const client = this.pool.cluster(address);
+    try {
+      const r = await unary<StateDigest>((cb) => client.getStateDigest({}, new grpc.Metadata(), { deadline: deadlineIn(this.deadlineMs) }, cb));
+      return { appliedIndex: r.appliedIndex, digest: r.digest };
+    } catch (err) {
+      throw toChatError(err);
+    }
+  }
+
+  /**
+   * The operator override after a total outage: `address` leads alone, and
+   * writes held only by unreachable replicas are lost. Callers confirm with
+   * the operator first; this sends the acceptance of data loss.
+   */
+  async forceLeader(address: string): Promise<{ epoch: number }> {
+    this.ensureOpen();
+    const client = this.pool.cluster(address);
+    try {
+      const r = await unary<ForceLeaderResponse>((cb) =>
+        client.forceLeader({ acceptDataLoss: true }, new grpc.Metadata(), { deadline: deadlineIn(this.deadlineMs) }, cb),
+      );
+      return { epoch: r.epoch };
+    } catch (err) {
+      throw toChatError(err);
+    }
+  }
+
+  knownAddresses(): string[] {
+    return this.tracker.addresses();
+  }
+
+  close(): void {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    this.pool.close();
+  }
+
+  private ensureOpen(): void {
+    if (this.abort.signal.aborted) throw closedError();
+  }
+
+  private getStatus(address: string, deadlineMs: number): Promise<ReplicaStatus> {
+    const client = this.pool.cluster(address);
+    return unary<ReplicaStatus>((cb) => client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(deadlineMs) }, cb));
+  }
+
+  private async probe(address: string): Promise<ReplicaProbe> {
+    const started = performance.now();
+    try {
+      const status = toReplicaStatus(await this.getStatus(address, Math.min(this.deadlineMs, STATUS_PROBE_DEADLINE_MS)));
+      return { address, up: true, status, rttMs: Math.round((performance.now() - started) * 10) / 10 };
+    } catch (err) {
+      return { address, up: false, error: describeError(err) };
+    }
+  }
+}
+
+/**
+ * One replica's event stream, reconnected with backoff until closed; each
+ * reconnect asks only for events after the last sequence number seen.
+ */
+class EventWatch {
+  private lastSeq: number;
+  private call: grpc.ClientReadableStream<ClusterEvent> | undefined;
+  private readonly abort = new AbortController();
+  private readonly backoff = new Backoff({ initialMs: 100, maxMs: 2_000, factor: 2 });
+  private up: boolean | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: ChannelPool,
+    private readonly address: string,
+    private readonly handlers: EventWatchHandlers,
+    afterSeq: number,
+    /** A stream that stays open this long without failing counts as up even before an event. */
+    private readonly settleMs: number,
+    clientSignal: AbortSignal,
+  ) {
+    this.lastSeq = afterSeq;
+    clientSignal.addEventListener('abort', () => this.close(), { once: true });
+    void this.run();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    this.call?.cancel();
+    this.call = undefined;
+  }
+
+  private setState(up: boolean, error?: string): void {
+    if (this.closed || (this.up === up && up)) return;
+    this.up = up;
+    try {
+      this.handlers.onState?.(up, error);
+    } catch (err) {
+      process.emitWarning(`an event watch onState handler threw: ${describeError(err)}`);
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      const error = await this.stream();
+      if (this.closed) return;
+      this.setState(false, error);
+      if (!(await sleep(this.backoff.next(), this.abort.signal))) return;
+    }
+  }
+
+  /** One stream until it ends; resolves with why it ended. */
+  private stream(): Promise<string> {
+    return new Promise<string>((resolve) => {
+      let call: grpc.ClientReadableStream<ClusterEvent>;
+      try {
+        call = this.pool.cluster(this.address).watchEvents({ afterSeq: this.lastSeq });
+      } catch (err) {
+        resolve(describeError(err));
+        return;
+      }
+      this.call = call;
+      let done = false;
+      const healthy = () => {
+        clearTimeout(settleTimer);
+        this.backoff.reset();
+        this.setState(true);
+      };
+      const settleTimer = setTimeout(healthy, this.settleMs);
+      settleTimer.unref();
+      const finish = (why: string) => {
+        if (done) return;
+        done = true;
+        clearTimeout(settleTimer);
+        if (this.call === call) this.call = undefined;
+        resolve(why);
+      };
+      call.on('metadata', healthy);
+      call.on('data', (e: ClusterEvent) => {
+        healthy();
+        if (e.seq <= this.lastSeq) return;
+        this.lastSeq = e.seq;
+        try {
+          this.handlers.onEvent(toClusterEvent(e));
+        } catch (err) {
+          process.emitWarning(`an event watch handler threw: ${describeError(err)}`);
+        }
+      });
+      call.on('error', () => undefined);
+      call.on('status', (s: grpc.StatusObject) => {
+        finish(s.code === grpc.status.OK ? 'the replica ended the event stream' : `${grpc.status[s.code] ?? s.code}: ${s.details}`);
+      });
+    });
+  }
+}

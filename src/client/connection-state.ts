@@ -1,0 +1,62 @@
+/** The ConnectionState a status bar shows, and its change notifications. */
+import type { ConnectionState } from './api.js';
+import { describeError } from './errors.js';
+
+function same(a: ConnectionState, b: ConnectionState): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class ConnectionStateTracker {
+  private state: ConnectionState = { kind: 'connecting' };
+  private readonly listeners = new Set<(state: ConnectionState) => void>();
+
+  current(): ConnectionState {
+    return this.state;
+  }
+
+  onChange(listener: (state: ConnectionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  connected(target: { id: string; address: string; epoch: number }): void {
+    this.set({ kind: 'connected', replicaId: target.id, address: target.address, epoch: target.epoch });
+  }
+
+  /** A transient failure: reconnecting since the first failure of this outage. */
+  failed(err: unknown): void {
+    const since = this.outageStart() ?? Date.now();
+    this.set({ kind: 'reconnecting', since, lastError: describeError(err) });
+  }
+
+  /** Replicas answer but none leads; `waitingFor` says whom the cluster waits for, when it knows. */
+  noLeader(waitingFor: string[]): void {
+    const since = this.outageStart() ?? Date.now();
+    this.set({ kind: 'no-leader', since, waitingFor });
+  }
+
+  closed(): void {
+    this.set({ kind: 'closed' });
+  }
+
+  isClosed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
+  private outageStart(): number | undefined {
+    const s = this.state;
+    return s.kind === 'reconnecting' || s.kind === 'no-leader' ? s.since : undefined;
+  }
+
+  private set(next: ConnectionState): void {
+    if (this.state.kind === 'closed' || same(this.state, next)) return;
+    this.state = next;
+    for (const l of [...this.listeners]) {
+      try {
+        l(next);
+      } catch (err) {
+        process.emitWarning(`a connection listener threw: ${describeError(err)}`);
+      }
+    }
+  }
+}
