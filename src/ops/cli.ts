@@ -1,0 +1,138 @@
+/**
+ * The chat-ops command line: global options (servers, TLS), the commands, and
+ * the exit statuses scripts rely on.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { ClientOptions, ClusterApi } from '../client/api.js';
+import { runForceLeader } from './commands/force-leader.js';
+import type { CommandIo } from './commands/io.js';
+import { runLogs } from './commands/logs.js';
+import { runStatus } from './commands/status.js';
+import { runWatch } from './commands/watch.js';
+import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
+import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
+import { LogFileEventSource } from './sources/log-files.js';
+import { RpcEventSource } from './sources/rpc-events.js';
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const EXIT_HELP = `
+Exit status:
+  0  success; for status: exactly one leader and every replica up
+  1  status: no leader, several leaders or a replica down (the "problem:" lines,
+     or "problems" in --json); force-leader: refused or aborted; logs: no
+     replica or log file could be read
+  2  usage error: unknown command or option, bad address, unreadable TLS file,
+     watch without an interactive terminal
+
+Examples:
+  chat-ops watch                                   # full-screen dashboard of the local cluster
+  chat-ops --servers 10.0.0.1:50051,10.0.0.2:50051 status --json
+  chat-ops status || page-oncall                   # monitoring: non-zero when unhealthy
+  chat-ops logs --follow --kind election,isr       # elections and in-sync set changes as they happen
+  chat-ops watch --log-file .data/A.log --log-file .data/B.log   # no network path: tail local logs
+  chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss`;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function intervalMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 100 || n > 60_000) throw new UsageError(`--interval must be between 100 and 60000 ms, not "${value}"`);
+  return Math.round(n);
+}
+
+export interface CliDeps {
+  io: CommandIo;
+  connect(options: ClientOptions): ClusterApi;
+}
+
+/** Runs chat-ops with `argv` (as process.argv: node, script, args...); resolves with the exit status. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const { io } = deps;
+  let code = EXIT_OK;
+  let cluster: ClusterApi | undefined;
+  const open = (cmd: Command): ClusterApi => {
+    cluster = deps.connect(clientOptions(cmd.optsWithGlobals<GlobalOptionValues>()));
+    return cluster;
+  };
+
+  const program = new Command()
+    .name('chat-ops')
+    .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, and the total-outage override.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(chat-ops --help lists the commands and options)')
+    .addOption(new Option('--servers <list>', 'replica addresses, host:port,host:port').env('CHAT_SERVERS').default(DEFAULT_SERVERS))
+    .addOption(new Option('--tls-ca <file>', 'PEM of the CA that signed the servers\' certificates (enables TLS)').env('CHAT_TLS_CA'))
+    .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
+    .addHelpText('after', EXIT_HELP);
+
+  program
+    .command('watch')
+    .description('full-screen dashboard: every replica\'s role, log positions and lag, and the merged event timeline (? lists the keys)')
+    .option('--interval <ms>', 'status refresh interval', intervalMs, 500)
+    .option('--log-file <path>', 'tail this pino JSON log instead of the event streams (repeatable)', collect)
+    .action(async (opts: { interval: number; logFile?: string[] }, cmd: Command) => {
+      const api = open(cmd);
+      const logFiles = opts.logFile ?? [];
+      const source = logFiles.length > 0 ? new LogFileEventSource(logFiles) : new RpcEventSource(api);
+      code = await runWatch(api, source, io, { intervalMs: opts.interval });
+    });
+
+  program
+    .command('status')
+    .description('one status sweep of every replica, as a table or JSON; exit 0 only when healthy (see below)')
+    .option('--json', 'print {leader, healthy, problems, waitingFor, replicas: [...]} instead of the table')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      code = await runStatus(open(cmd), io, { json: opts.json === true });
+    });
+
+  program
+    .command('logs')
+    .description('the merged events of every replica as lines: time, replica, kind, epoch, message, details')
+    .option('-f, --follow', 'keep printing new events until interrupted')
+    .option('--replica <ids>', 'only these replicas, e.g. A or A,B (repeatable)', collect)
+    .option('--kind <kinds>', 'only these kinds: exact (election.won) or a prefix (election = election.*) (repeatable)', collect)
+    .option('--log-file <path>', 'read this pino JSON log instead of the event streams (repeatable)', collect)
+    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[] }, cmd: Command) => {
+      const logFile = opts.logFile ?? [];
+      const api = logFile.length > 0 ? undefined : open(cmd);
+      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile });
+    });
+
+  program
+    .command('force-leader')
+    .description('after a total outage: make this replica leader, accepting that writes held only by unreachable replicas are lost')
+    .argument('<replica>', 'the replica\'s address (host:port) or id')
+    .option('-y, --yes', 'do not ask for confirmation (scripts)')
+    .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
+      code = await runForceLeader(open(cmd), io, target, { yes: opts.yes === true });
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (err instanceof UsageError) {
+      io.err(`chat-ops: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`chat-ops: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_UNHEALTHY;
+  } finally {
+    (cluster as ClusterApi | undefined)?.close();
+  }
+  return code;
+}

@@ -1,0 +1,113 @@
+/**
+ * What a status sweep says about the cluster as a whole: who leads, who is down,
+ * who is waited for, and the exit status `chat-ops status` returns.
+ */
+import type { ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
+
+/** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
+export const EXIT_OK = 0;
+export const EXIT_UNHEALTHY = 1;
+export const EXIT_USAGE = 2;
+
+export interface LeaderSummary {
+  id: string;
+  address: string;
+  epoch: number;
+}
+
+export interface ClusterHealth {
+  /** The one replica that leads, or null when none or several claim to. */
+  leader: LeaderSummary | null;
+  /** Every replica that says it leads (more than one means a stale leader has not stepped down yet). */
+  claimants: LeaderSummary[];
+  up: number;
+  down: number;
+  /** Replicas named in some replica's waitingFor (a total outage waits for them), with the reason. */
+  waitingFor: string[];
+  waitingReason: string;
+  /** Exactly one leader and every replica up. */
+  healthy: boolean;
+  /** Human-readable reasons it is not healthy, empty when it is. */
+  problems: string[];
+  exitCode: typeof EXIT_OK | typeof EXIT_UNHEALTHY;
+}
+
+function upStatuses(probes: readonly ReplicaProbe[]): ReplicaStatusView[] {
+  return probes.flatMap((p) => (p.up ? [p.status] : []));
+}
+
+/** The status whose view of the cluster to trust: the leader with the highest epoch, else the highest epoch seen. */
+export function authoritativeStatus(probes: readonly ReplicaProbe[]): ReplicaStatusView | undefined {
+  const statuses = upStatuses(probes);
+  const byEpoch = (a: ReplicaStatusView, b: ReplicaStatusView) => b.epoch - a.epoch;
+  return statuses.filter((s) => s.role === 'leader').sort(byEpoch)[0] ?? [...statuses].sort(byEpoch)[0];
+}
+
+/** A gRPC error message shortened to what an operator needs. */
+export function shortError(error: string): string {
+  if (/ECONNREFUSED|connection refused/i.test(error)) return 'connection refused';
+  if (/DEADLINE_EXCEEDED|deadline|timed? ?out/i.test(error)) return 'timed out';
+  if (/ENOTFOUND|EAI_AGAIN/i.test(error)) return 'unknown host';
+  if (/ECONNRESET/i.test(error)) return 'connection reset';
+  if (/certificate|SSL|TLS|handshake/i.test(error)) return `TLS: ${error.replace(/^(\d+ )?[A-Z_]+: /, '')}`;
+  return error.replace(/^(\d+ )?[A-Z_]+: /, '').split('\n')[0]!;
+}
+
+export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
+  const statuses = upStatuses(probes);
+  const claimants = statuses.filter((s) => s.role === 'leader').map((s) => ({ id: s.id, address: s.address, epoch: s.epoch }));
+  const leader = claimants.length === 1 ? claimants[0]! : null;
+  const downProbes = probes.filter((p) => !p.up);
+  const waiting = new Set<string>();
+  let waitingReason = '';
+  for (const s of statuses) {
+    if (s.waitingFor.length === 0) continue;
+    for (const w of s.waitingFor) waiting.add(w);
+    if (!waitingReason) waitingReason = s.waitingReason;
+  }
+
+  const problems: string[] = [];
+  if (probes.length === 0) problems.push('no replicas to ask');
+  if (claimants.length === 0 && probes.length > 0) {
+    problems.push(waiting.size > 0 ? `no leader: waiting for ${[...waiting].join(', ')}${waitingReason ? ` (${waitingReason})` : ''}` : 'no leader');
+  }
+  if (claimants.length > 1) {
+    problems.push(`${claimants.length} replicas claim to lead: ${claimants.map((c) => `${c.id} (epoch ${c.epoch})`).join(', ')}`);
+  }
+  for (const p of downProbes) if (!p.up) problems.push(`${p.address} is down: ${shortError(p.error)}`);
+
+  const healthy = problems.length === 0;
+  return {
+    leader,
+    claimants,
+    up: statuses.length,
+    down: downProbes.length,
+    waitingFor: [...waiting].sort(),
+    waitingReason,
+    healthy,
+    problems,
+    exitCode: healthy ? EXIT_OK : EXIT_UNHEALTHY,
+  };
+}
+
+export interface StatusJson {
+  leader: LeaderSummary | null;
+  healthy: boolean;
+  problems: string[];
+  waitingFor: string[];
+  replicas: (
+    | ({ address: string; up: true; rttMs: number } & Omit<ReplicaStatusView, 'address'>)
+    | { address: string; up: false; error: string }
+  )[];
+}
+
+/** The `status --json` document: `leader`, `healthy`, `problems`, `waitingFor` and one entry per replica in server-list order. */
+export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes)): StatusJson {
+  return {
+    leader: health.leader,
+    healthy: health.healthy,
+    problems: health.problems,
+    waitingFor: health.waitingFor,
+    replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { address: p.address, up: false as const, error: p.error })),
+  };
+}

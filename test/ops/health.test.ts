@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { assessHealth, EXIT_OK, EXIT_UNHEALTHY, shortError, statusJson } from '../../src/ops/model/health.js';
+import { down, healthyProbes, statusView, up } from './fixtures.js';
+
+describe('cluster health and the status exit code', () => {
+  it('is healthy (exit 0) with exactly one leader and every replica up', () => {
+    const h = assessHealth(healthyProbes());
+    expect(h).toMatchObject({ healthy: true, exitCode: EXIT_OK, leader: { id: 'A', epoch: 3 }, up: 3, down: 0, problems: [] });
+  });
+
+  it('is unhealthy (exit 1) when a replica is down, naming it', () => {
+    const probes = healthyProbes();
+    probes[2] = down('127.0.0.1:50053');
+    const h = assessHealth(probes);
+    expect(h.exitCode).toBe(EXIT_UNHEALTHY);
+    expect(h.leader?.id).toBe('A');
+    expect(h.problems).toEqual(['127.0.0.1:50053 is down: connection refused']);
+  });
+
+  it('is unhealthy without a leader, and says whom a total outage waits for', () => {
+    const probes = [
+      down('127.0.0.1:50051'),
+      up(statusView({ id: 'B', leaderId: '', waitingFor: ['A'], waitingReason: 'A may hold newer writes' })),
+      up(statusView({ id: 'C', leaderId: '', waitingFor: ['A'], waitingReason: 'A may hold newer writes' })),
+    ];
+    const h = assessHealth(probes);
+    expect(h.exitCode).toBe(EXIT_UNHEALTHY);
+    expect(h.leader).toBeNull();
+    expect(h.waitingFor).toEqual(['A']);
+    expect(h.problems[0]).toBe('no leader: waiting for A (A may hold newer writes)');
+  });
+
+  it('is unhealthy when two replicas claim to lead', () => {
+    const probes = [up(statusView({ id: 'A', role: 'leader', epoch: 3 })), up(statusView({ id: 'B', role: 'leader', epoch: 4 })), up(statusView({ id: 'C', epoch: 4 }))];
+    const h = assessHealth(probes);
+    expect(h.exitCode).toBe(EXIT_UNHEALTHY);
+    expect(h.leader).toBeNull();
+    expect(h.claimants.map((c) => c.id)).toEqual(['A', 'B']);
+  });
+
+  it('is unhealthy with no replicas to ask', () => {
+    expect(assessHealth([]).exitCode).toBe(EXIT_UNHEALTHY);
+  });
+
+  it('reports JSON with leader, healthy and every replica in server-list order', () => {
+    const probes = healthyProbes();
+    probes[1] = down(probes[1]!.address);
+    const json = statusJson(probes);
+    expect(json.leader).toEqual({ id: 'A', address: probes[0]!.address, epoch: 3 });
+    expect(json.healthy).toBe(false);
+    expect(json.replicas.map((r) => [r.address, r.up])).toEqual(probes.map((p) => [p.address, p.up]));
+    expect(json.replicas[1]).toMatchObject({ up: false, error: expect.stringContaining('ECONNREFUSED') });
+    expect(json.replicas[0]).toMatchObject({ up: true, id: 'A', role: 'leader', commitIndex: 100 });
+  });
+
+  it('shortens gRPC errors to what an operator needs', () => {
+    expect(shortError('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1')).toBe('connection refused');
+    expect(shortError('DEADLINE_EXCEEDED: Deadline exceeded after 1.001s')).toBe('timed out');
+    expect(shortError('14 UNAVAILABLE: something else\nmore')).toBe('something else');
+  });
+});
