@@ -42,12 +42,14 @@ export function describeError(err: unknown): string {
 /**
  * Whether a failed attempt may be retried elsewhere or later. UNAVAILABLE
  * always (the call did not run, or ran under an idempotency key);
- * DEADLINE_EXCEEDED only for calls that are safe to repeat.
+ * DEADLINE_EXCEEDED, and CANCELLED (a server that stops cancels the calls in
+ * progress; the caller checks its own close first), only for calls that are
+ * safe to repeat.
  */
 export function isTransient(err: unknown, idempotent: boolean): boolean {
   if (!isServiceError(err)) return false;
   if (err.code === grpc.status.UNAVAILABLE) return true;
-  return idempotent && err.code === grpc.status.DEADLINE_EXCEEDED;
+  return idempotent && (err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.CANCELLED);
 }
 
 export function closedError(): ChatError {

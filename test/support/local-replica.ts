@@ -42,9 +42,10 @@ export class LocalCluster {
   readonly events: ClusterEvent[] = [];
   private readonly eventListeners = new Set<(e: ClusterEvent) => void>();
 
-  constructor(ids: string[] = ['A'], leader: string | undefined = ids[0]) {
+  /** `leader`: who leads the first epoch; null for nobody. */
+  constructor(ids: string[] = ['A'], leader: string | null = ids[0] ?? null) {
     for (const id of ids) this.replicas.set(id, new LocalReplica(this, id));
-    this.setLeader(leader);
+    this.setLeader(leader ?? undefined);
   }
 
   replica(id: string): LocalReplica {
@@ -216,13 +217,16 @@ export interface LocalServer {
 }
 
 /** Serves `replica` on 127.0.0.1 at a free port (or the given one, to come back on the same address). */
-export async function startLocalServer(replica: LocalReplica, options: { port?: number; chat?: Partial<ChatServiceOptions> } = {}): Promise<LocalServer> {
+export async function startLocalServer(
+  replica: LocalReplica,
+  options: { port?: number; chat?: Partial<ChatServiceOptions>; credentials?: grpc.ServerCredentials } = {},
+): Promise<LocalServer> {
   const chat = createChatService(replica, { logger: silentLogger, ...options.chat });
   const server = new grpc.Server();
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, clusterService(replica, chat));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   const address = `127.0.0.1:${port}`;
   replica.address = address;
