@@ -38,7 +38,7 @@ import { Backoff, sleep } from './backoff.js';
 import { ChannelPool } from './channels.js';
 import { ConnectionStateTracker } from './connection-state.js';
 import { channelCredentials } from './credentials.js';
-import { closedError, leaderHint } from './errors.js';
+import { closedError, describeError, leaderHint } from './errors.js';
 import { callLeader, type Attempt, type LeaderContext } from './leader-calls.js';
 import { LeaderTracker } from './leader-tracker.js';
 import { toChatMessage, toConversation } from './mapping.js';
@@ -254,7 +254,7 @@ export class ChatClient implements ChatApi {
     void (async () => {
       try {
         while (!this.abort.signal.aborted && this.state.current().kind !== 'connected') {
-          const found = await this.tracker.find();
+          const found = await this.tracker.find().catch((err: unknown) => ({ kind: 'unreachable' as const, error: describeError(err) }));
           if (this.abort.signal.aborted) return;
           if (found.kind === 'leader') {
             if (found.leaderAnswered) {

@@ -80,7 +80,10 @@ export async function callLeader<T>(
   let redirects = 0;
   for (;;) {
     if (ctx.signal.aborted) throw closedError();
-    const located = await locateLeader(ctx);
+    const located = await locateLeader(ctx).catch((err: unknown) => {
+      if (ctx.signal.aborted) throw closedError();
+      throw err;
+    });
     let immediate = false;
     if (located.target) {
       const target = located.target;

@@ -75,12 +75,12 @@ export class LeaderTracker {
     return this.inflight;
   }
 
-  private ask(address: string): Promise<FindLeaderResponse> {
+  private async ask(address: string): Promise<FindLeaderResponse> {
     const client = this.pool.cluster(address);
     return unary<FindLeaderResponse>((cb) => client.findLeader({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb));
   }
 
-  private status(address: string): Promise<ReplicaStatus> {
+  private async status(address: string): Promise<ReplicaStatus> {
     const client = this.pool.cluster(address);
     return unary<ReplicaStatus>((cb) => client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb));
   }

@@ -70,16 +70,22 @@ export class ResilientSubscription implements Subscription {
 
   private async run(): Promise<void> {
     while (!this.closed) {
-      const located = await locateLeader(this.deps);
-      if (this.closed) return;
-      if (located.target) {
-        const end = await this.stream(located.target);
+      try {
+        const located = await locateLeader(this.deps);
         if (this.closed) return;
-        if (end.final) {
-          this.finish(end.error);
-          return;
+        if (located.target) {
+          const end = await this.stream(located.target);
+          if (this.closed) return;
+          if (end.final) {
+            this.finish(end.error);
+            return;
+          }
+          if (noteFailure(this.deps, located.target, end.error) && this.quickRedirects++ < 2) continue;
         }
-        if (noteFailure(this.deps, located.target, end.error) && this.quickRedirects++ < 2) continue;
+      } catch (err) {
+        // Only a client closing under us gets here; anything else is retried like a network failure.
+        if (this.closed) return;
+        this.deps.state.failed(err);
       }
       if (!(await sleep(this.backoff.next(), this.abort.signal))) return;
     }

@@ -118,6 +118,21 @@ describe('finding and following the leader', () => {
     expect(lonely.connection().kind).toBe('reconnecting');
   });
 
+  it('close() stops retries and subscriptions: pending calls reject with CANCELLED', async () => {
+    const port = await freePort();
+    const c = client([`127.0.0.1:${port}`], { retryBudgetMs: 30_000 });
+    const ends: Error[] = [];
+    c.subscribe({ onMessage: () => undefined, onEnd: (e) => ends.push(e) });
+    const pending = c.createAccount('x', 'long-enough').catch((e: unknown) => e);
+    await waitUntil('a failed attempt', 5_000, () => c.connection().kind === 'reconnecting');
+    c.close();
+    const err = (await pending) as ChatError;
+    expect(err).toBeInstanceOf(ChatError);
+    expect(err.code).toBe('CANCELLED');
+    expect(ends).toEqual([]);
+    await expect(c.listConversations()).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
   it('says whom the cluster waits for when no replica leads', async () => {
     const [a] = await serve(['A', 'B'], null);
     cluster!.waitingFor = ['C'];

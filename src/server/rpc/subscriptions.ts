@@ -69,6 +69,14 @@ class ChatStream {
 
   /** A message committed after the stream opened, where the user is sender or recipient. */
   deliverMessage(m: StoredMessage): void {
+    this.guard(() => this.takeMessage(m));
+  }
+
+  deliverDeleted(ids: MessageId[]): void {
+    this.guard(() => this.takeDeleted(ids));
+  }
+
+  private takeMessage(m: StoredMessage): void {
     if (this.ended || m.id <= this.lastSentId) return;
     if (this.behind || this.blocked) {
       this.behind = true; // the state holds it; read it when the stream can take more
@@ -77,7 +85,7 @@ class ChatStream {
     this.writeMessage(m);
   }
 
-  deliverDeleted(ids: MessageId[]): void {
+  private takeDeleted(ids: MessageId[]): void {
     if (this.ended || ids.length === 0) return;
     if (!this.behind && !this.blocked) {
       this.write({ event: { $case: 'deleted', value: { ids } } });
@@ -89,8 +97,22 @@ class ChatStream {
     }
   }
 
-  /** Writes whatever is due until done or the stream pushes back. */
+  /** Writes whatever is due; a failure (say, the database closing under a stopping server) ends this stream only. */
   pump(): void {
+    this.guard(() => this.pumpUnsafe());
+  }
+
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.hub.logger.error({ event: 'rpc.stream_failed', err }, 'a chat stream failed');
+      this.fail(new RpcError(grpc.status.INTERNAL, 'internal error in the chat stream; subscribe again'));
+    }
+  }
+
+  /** Writes whatever is due until done or the stream pushes back. */
+  private pumpUnsafe(): void {
     while (!this.ended && !this.blocked) {
       if (this.behind) {
         const pageSize = this.hub.limits.pageSize;
@@ -169,7 +191,12 @@ export class SubscriptionHub {
     this.unsubscribe = [
       handle.onApplied((applied) => this.onApplied(applied)),
       handle.onLeadershipChange((leading) => {
-        if (!leading) this.endAll(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} stopped leading; subscribe again at the new leader`));
+        if (leading) return;
+        try {
+          this.endAll(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} stopped leading; subscribe again at the new leader`));
+        } catch (err) {
+          this.logger.error({ event: 'rpc.stream_dispatch_failed', err }, 'could not end the chat streams');
+        }
       }),
     ];
   }
@@ -225,7 +252,16 @@ export class SubscriptionHub {
     return mine ? [...mine] : [];
   }
 
-  private onApplied({ op, outcome }: AppliedOp): void {
+  /** Runs inside the replica's apply loop: it must never throw into it. */
+  private onApplied(applied: AppliedOp): void {
+    try {
+      this.dispatch(applied);
+    } catch (err) {
+      this.logger.error({ event: 'rpc.stream_dispatch_failed', err }, 'could not pass an applied op to the chat streams');
+    }
+  }
+
+  private dispatch({ op, outcome }: AppliedOp): void {
     // A replayed outcome changed nothing (and may name a message this user no longer sees).
     if (this.streams.size === 0 || !outcome.ok || outcome.replayed) return;
     const result = outcome.result;
