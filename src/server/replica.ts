@@ -340,6 +340,10 @@ export class Replica implements ReplicaHandle {
     exportSnapshot(this.o.db, this.chat, { lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
       .then(async (image) => {
         await this.o.transport.sendSnapshot(a.to, this.core.epoch, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
+        if (!this.stopped) {
+          this.core.snapshotDelivered(a.to, Date.now());
+          this.execute(this.core.takeActions());
+        }
         this.events.emit('snapshot.transferred', this.core.epoch, `${this.id} streamed a ${Math.round(image.data.length / 1024)} KiB snapshot up to index ${image.lastIndex} to ${a.to}`, {
           to: a.to, bytes: image.data.length, ms: Date.now() - started, lastIndex: image.lastIndex,
         });

@@ -75,6 +75,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     'grpc.max_send_message_length': CHANNEL_OPTIONS['grpc.max_send_message_length'],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // Find clients whose connection died silently, so their streams and "online" marks go away.
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, createClusterService({

@@ -84,7 +84,13 @@ describe('majority mode with five replica processes', () => {
     for (const address of cluster.addresses) {
       const events: ClusterEventView[] = [];
       const watch = ops.watchEvents(address, { onEvent: (e) => events.push(e) });
-      await waitUntil(`events of ${address}`, 5_000, () => events.some((e) => e.kind === 'replica.started') || undefined);
+      // The history arrives as a burst: wait until it has settled.
+      let seen = -1;
+      await waitUntil(`the event history of ${address}`, 10_000, () => {
+        const settled = events.length > 0 && events.length === seen;
+        seen = events.length;
+        return settled || undefined;
+      }, 300);
       watch.close();
       for (const e of events.filter((x) => x.kind === 'election.won' || x.kind === 'election.forced')) {
         const set = won.get(e.epoch) ?? new Set<string>();

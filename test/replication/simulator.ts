@@ -368,6 +368,12 @@ export class Simulation {
       if (m.snapshot) this.snapshotInbox.set(node.id, { ops: m.snapshot });
       node.core.receive(m.message, this.now);
       this.drain(node);
+      const sender = this.nodes.get(m.message.from)!;
+      if (m.snapshot && sender.core) {
+        // The transport tells the sender a live peer got every chunk.
+        sender.core.snapshotDelivered(node.id, this.now);
+        this.drain(sender);
+      }
     }
     void calm;
   }

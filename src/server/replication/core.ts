@@ -47,6 +47,8 @@ interface Progress {
   snapshotSentAt: number;
   /** The last index of the snapshot in flight. */
   snapshotIndex: number;
+  /** When the transport confirmed the follower received the snapshot (0: not yet). */
+  snapshotDeliveredAt: number;
   /** After a failed snapshot transfer, wait before building another. */
   snapshotBackoffUntil: number;
   catchupFrom?: { at: number; match: number };
@@ -273,6 +275,13 @@ export class ReplicaCore {
     });
     this.becomeLeader();
     return { ok: true, epoch };
+  }
+
+  /** The transport confirmed that a live follower received every chunk of the snapshot. */
+  snapshotDelivered(to: NodeId, now: number): void {
+    this.now = now;
+    const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
+    if (pr?.state === 'snapshot') pr.snapshotDeliveredAt = now;
   }
 
   /** The transport could not deliver a snapshot (the peer is down or the stream broke). */
@@ -624,7 +633,7 @@ export class ReplicaCore {
     for (const p of this.peers) {
       this.progress.set(p, {
         match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
-        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotBackoffUntil: 0,
+        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotDeliveredAt: 0, snapshotBackoffUntil: 0,
       });
     }
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
@@ -696,7 +705,9 @@ export class ReplicaCore {
     const pr = this.progress.get(p)!;
     if (pr.state === 'snapshot') return;
     if (pr.next <= this.log.base.index) {
-      if (this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
+      // Building a snapshot is costly: only for a follower that answers, and not right after a failed one.
+      const answering = this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs;
+      if (answering && this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
       else if (heartbeat) {
         // Still behind the compacted log and waiting to retry a snapshot: keep it following us meanwhile.
         this.send(p, { type: 'append', prevIndex: this.log.base.index, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
@@ -737,8 +748,15 @@ export class ReplicaCore {
   private startSnapshot(p: NodeId, pr: Progress): void {
     pr.state = 'snapshot';
     pr.snapshotSentAt = this.now;
+    pr.snapshotDeliveredAt = 0;
     const lastIndex = this.appliedIndex;
     pr.snapshotIndex = lastIndex;
+    if (!this.log.latestConfig().inSync.includes(p) && !pr.catchupFrom) {
+      pr.catchupFrom = { at: this.now, match: pr.match };
+      this.emit('catchup.started', `${this.id} brings ${p} up to date from index ${pr.match}, starting with a snapshot`, {
+        follower: p, from: pr.match, to: this.log.lastIndex,
+      });
+    }
     const action: Action = {
       type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex),
     };
@@ -761,6 +779,11 @@ export class ReplicaCore {
         this.sendAppend(from);
         return;
       }
+    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.t.heartbeatMs) {
+      // It had the snapshot and still is behind it: it restarted before installing it. Send another.
+      pr.state = 'probe';
+      pr.lastSent = this.now;
+      return;
     }
     if (body.success) {
       if (body.matchIndex > pr.match) {
@@ -874,7 +897,16 @@ export class ReplicaCore {
   private maybeCompact(): void {
     const { compactThreshold, retainEntries } = this.limits;
     if (this.appliedIndex - this.log.base.index < compactThreshold + retainEntries) return;
-    const upTo = this.appliedIndex - retainEntries;
+    let upTo = this.appliedIndex - retainEntries;
+    if (this.role === 'leader') {
+      // Keep what live followers still need, and everything after a snapshot in flight, so a follower
+      // that installs it can go on from the log instead of needing another one.
+      for (const pr of this.progress.values()) {
+        if (pr.state === 'snapshot') upTo = Math.min(upTo, pr.snapshotIndex);
+        else if (this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs) upTo = Math.min(upTo, pr.match);
+      }
+      if (upTo <= this.log.base.index) return;
+    }
     const base: LogBase = { index: upTo, epoch: this.log.epochAt(upTo)!, config: this.log.configAt(upTo) };
     this.log.compact(base);
     this.actions.push({ type: 'compact', base });

@@ -87,6 +87,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
     },
 
     watchEvents(call) {
+      call.sendMetadata(new grpc.Metadata()); // tells the client the stream is open before any event
       let backlog = replica.events.since(call.request.afterSeq);
       let lastSent = call.request.afterSeq;
       const send = (e: ReplicaEvent) => {

@@ -4,6 +4,7 @@ import {
   ReplicationServiceClient,
   type PeerEnvelope,
   type ReplicationServiceServer,
+  type SnapshotChunk,
 } from '../../gen/chat/v1/replication.js';
 import type { Config, NodeId, PeerMessage } from '../replication/types.js';
 import { fromEnvelope, fromWireConfig, toEnvelope, toWireConfig } from './peer-codec.js';
@@ -68,21 +69,28 @@ class PeerLink {
     return true;
   }
 
-  /** Writes a snapshot in chunks, waiting for the stream to drain; rejects if the stream breaks. */
-  async writeSnapshot(chunks: PeerEnvelope[]): Promise<void> {
-    const stream = this.open();
-    if (!stream) throw new Error(`no stream to ${this.peer.id}`);
-    for (const chunk of chunks) {
-      if (this.stream !== stream) throw new Error(`stream to ${this.peer.id} broke during the snapshot`);
-      if (!stream.write(chunk)) {
-        await new Promise<void>((resolve, reject) => {
-          const onDrain = () => { stream.off('error', onError); resolve(); };
-          const onError = (err: Error) => { stream.off('drain', onDrain); reject(err); };
-          stream.once('drain', onDrain);
-          stream.once('error', onError);
-        });
-      }
-    }
+  /**
+   * Sends a snapshot over its own call and resolves once the peer answered that
+   * every chunk arrived; rejects when the peer is down or the call breaks.
+   */
+  async writeSnapshot(chunks: PeerEnvelope[], timeoutMs: number): Promise<void> {
+    let failed: Error | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      const call = this.client.installSnapshot({ deadline: Date.now() + timeoutMs }, (err) => {
+        if (err) {
+          failed = err;
+          reject(err);
+        } else resolve();
+      });
+      void (async () => {
+        for (const chunk of chunks) {
+          if (failed) return;
+          if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', () => r()));
+        }
+        call.end();
+      })();
+    });
+    await done;
   }
 
   close(): void {
@@ -123,7 +131,8 @@ export class PeerTransport {
       });
       if (done) break;
     }
-    await link.writeSnapshot(chunks);
+    // Generous: a large snapshot on a slow link takes a while, but a dead peer fails at once.
+    await link.writeSnapshot(chunks, 60_000 + data.length / 1024);
   }
 
   close(): void {
@@ -145,38 +154,57 @@ export function createReplicationService(options: {
   const { self, cluster, peers, deliver, logger } = options;
   return {
     exchange(call, callback) {
-      const partial = new Map<NodeId, { parts: Buffer[]; size: number }>();
       call.on('data', (env: PeerEnvelope) => {
-        if (env.cluster !== cluster || env.to !== self || !peers.includes(env.from)) {
-          logger.warn({ from: env.from, to: env.to, cluster: env.cluster }, 'refused a peer message meant for another replica or cluster');
+        if (!accept(env)) {
           call.destroy(new Error('wrong cluster or replica'));
           return;
         }
-        if (env.body?.$case === 'snapshot') {
-          const chunk = env.body.value;
-          let acc = partial.get(env.from);
-          if (chunk.offset === 0 || !acc) acc = { parts: [], size: 0 };
-          if (chunk.offset !== acc.size) {
-            partial.delete(env.from);
-            return;
-          }
-          acc.parts.push(chunk.data);
-          acc.size += chunk.data.length;
-          partial.set(env.from, acc);
-          if (!chunk.done) return;
-          partial.delete(env.from);
-          const data = Buffer.concat(acc.parts, acc.size);
-          deliver(
-            { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) } },
-            data,
-          );
-          return;
-        }
-        const message = fromEnvelope(env);
+        const message = env.body?.$case === 'snapshot' ? undefined : fromEnvelope(env);
         if (message) deliver(message);
       });
       call.on('end', () => callback(null, {}));
       call.on('error', () => undefined);
     },
+
+    installSnapshot(call, callback) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let last: { env: PeerEnvelope; chunk: SnapshotChunk } | undefined;
+      let broken: string | undefined;
+      call.on('data', (env: PeerEnvelope) => {
+        if (broken) return;
+        if (!accept(env) || env.body?.$case !== 'snapshot') {
+          broken = 'not a snapshot chunk for this replica';
+          return;
+        }
+        const chunk = env.body.value;
+        if (chunk.offset !== size) {
+          broken = `chunk at offset ${chunk.offset}, expected ${size}`;
+          return;
+        }
+        parts.push(chunk.data);
+        size += chunk.data.length;
+        if (chunk.done) last = { env, chunk };
+      });
+      call.on('end', () => {
+        if (broken || !last || size !== last.chunk.totalSize) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: broken ?? 'the snapshot ended early' });
+          return;
+        }
+        const { env, chunk } = last;
+        deliver(
+          { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) } },
+          Buffer.concat(parts, size),
+        );
+        callback(null, {});
+      });
+      call.on('error', () => undefined);
+    },
   };
+
+  function accept(env: PeerEnvelope): boolean {
+    if (env.cluster === cluster && env.to === self && peers.includes(env.from)) return true;
+    logger.warn({ from: env.from, to: env.to, cluster: env.cluster }, 'refused a peer message meant for another replica or cluster');
+    return false;
+  }
 }

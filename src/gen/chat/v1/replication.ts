@@ -1891,10 +1891,28 @@ export const ReplicationServiceService = {
     responseSerialize: (value: ExchangeSummary): Buffer => Buffer.from(ExchangeSummary.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExchangeSummary => ExchangeSummary.decode(value),
   },
+  /**
+   * A snapshot in chunks (SnapshotChunk bodies). Answered once every chunk has
+   * reached the receiving replica, so the sender knows a live peer has it.
+   */
+  installSnapshot: {
+    path: "/chat.v1.ReplicationService/InstallSnapshot" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: PeerEnvelope): Buffer => Buffer.from(PeerEnvelope.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PeerEnvelope => PeerEnvelope.decode(value),
+    responseSerialize: (value: ExchangeSummary): Buffer => Buffer.from(ExchangeSummary.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExchangeSummary => ExchangeSummary.decode(value),
+  },
 } as const;
 
 export interface ReplicationServiceServer extends UntypedServiceImplementation {
   exchange: handleClientStreamingCall<PeerEnvelope, ExchangeSummary>;
+  /**
+   * A snapshot in chunks (SnapshotChunk bodies). Answered once every chunk has
+   * reached the receiving replica, so the sender knows a live peer has it.
+   */
+  installSnapshot: handleClientStreamingCall<PeerEnvelope, ExchangeSummary>;
 }
 
 export interface ReplicationServiceClient extends Client {
@@ -1910,6 +1928,26 @@ export interface ReplicationServiceClient extends Client {
     callback: (error: ServiceError | null, response: ExchangeSummary) => void,
   ): ClientWritableStream<PeerEnvelope>;
   exchange(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExchangeSummary) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  /**
+   * A snapshot in chunks (SnapshotChunk bodies). Answered once every chunk has
+   * reached the receiving replica, so the sender knows a live peer has it.
+   */
+  installSnapshot(
+    callback: (error: ServiceError | null, response: ExchangeSummary) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  installSnapshot(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExchangeSummary) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  installSnapshot(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExchangeSummary) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  installSnapshot(
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExchangeSummary) => void,
