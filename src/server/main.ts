@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as grpc from '@grpc/grpc-js';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
@@ -39,10 +40,22 @@ Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
 async function main(): Promise<void> {
   program.parse();
   const values = program.opts<ServerOptionValues>();
+  // grpc-js's own console lines would duplicate our messages; GRPC_VERBOSITY=DEBUG brings them back.
+  if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   let logger: Logger | undefined;
+  let destination: ReturnType<typeof pino.destination> | undefined;
+  const flush = () => {
+    try {
+      destination?.flushSync();
+    } catch {
+      // nothing more to write
+    }
+  };
   try {
     const config = resolveConfig(values);
-    const destination = config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: false }) : pino.destination({ dest: 1, sync: false });
+    // Synchronous writes: the log carries events and per-second aggregates, not a line per request,
+    // and nothing may be lost when the process exits right after a line.
+    destination = config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: true }) : pino.destination({ dest: 1, sync: true });
     logger = pino({ level: config.logLevel, base: { pid: process.pid } }, destination);
     const running = await startServer(config, logger);
     let signals = 0;
@@ -52,11 +65,12 @@ async function main(): Promise<void> {
       logger!.info({ event: 'server.stopping', signal }, `received ${signal}; stopping`);
       running.stop().then(
         () => {
-          logger!.flush();
+          flush();
           process.exit(0);
         },
         (err: Error) => {
           logger!.error({ err }, 'error while stopping');
+          flush();
           process.exit(1);
         },
       );
@@ -66,8 +80,9 @@ async function main(): Promise<void> {
   } catch (err) {
     const known = err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
     const message = (err as Error).message;
-    logger?.fatal({ err }, message);
-    logger?.flush();
+    if (known) logger?.fatal({ event: 'server.failed' }, message);
+    else logger?.fatal({ event: 'server.failed', err }, message);
+    flush();
     process.stderr.write(`chat-server: ${known ? message : `failed to start: ${(err as Error).stack ?? message}`}\n`);
     process.exit(known ? 2 : 1);
   }
