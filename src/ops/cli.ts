@@ -9,7 +9,6 @@ import { runForceLeader } from './commands/force-leader.js';
 import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
 import { runStatus } from './commands/status.js';
-import { runWatch } from './commands/watch.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
@@ -88,6 +87,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       const api = open(cmd);
       const logFiles = opts.logFile ?? [];
       const source = logFiles.length > 0 ? new LogFileEventSource(logFiles) : new RpcEventSource(api);
+      // Ink and React load only for the dashboard: the one-shot commands start faster without them.
+      const { runWatch } = await import('./commands/watch.js');
       code = await runWatch(api, source, io, { intervalMs: opts.interval });
     });
 

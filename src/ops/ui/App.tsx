@@ -6,12 +6,12 @@
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClusterApi, ClusterEventView } from '../../client/api.js';
-import { buildFrame, filteredEvents, NO_TIMELINE_FILTER, type Line, type Mode, type Sweep, type TimelineFilterState } from '../model/dashboard.js';
+import { handleKey, INITIAL_VIEW, type KeyContext, type ViewState } from '../model/controls.js';
+import { buildFrame, filteredEvents, type Line, type Sweep } from '../model/dashboard.js';
 import { EventStore } from '../model/events.js';
-import { cycle, kindGroups } from '../model/filter.js';
+import { kindGroups } from '../model/filter.js';
 import { shortError } from '../model/health.js';
 import { emptyMemory, remember } from '../model/replica-table.js';
-import { isLive, LIVE, pause, scrollBy, scrollToOldest, type Viewport } from '../model/scroll.js';
 import type { EventSource, SourceState } from '../sources/event-source.js';
 
 export interface AppProps {
@@ -134,66 +134,35 @@ export function App({ cluster, events, intervalMs = 500, size, onQuit }: AppProp
   const { store, version, states } = useEventFeed(events);
   useClock();
 
-  const [mode, setMode] = useState<Mode>('normal');
-  const [draft, setDraft] = useState('');
-  const [filter, setFilter] = useState<TimelineFilterState>(NO_TIMELINE_FILTER);
-  const [viewport, setViewport] = useState<Viewport>(LIVE);
+  // Keys can arrive faster than renders: they act on the refs, which always hold the latest state.
+  const [view, setView] = useState<ViewState>(INITIAL_VIEW);
+  const viewRef = useRef(view);
+  const contextRef = useRef<KeyContext>({ visible: [], page: 1, replicaIds: [], kindGroups: [] });
 
   // The store is mutated in place; `version` says when.
-  const visible = useMemo(() => filteredEvents(store.all(), filter), [store, version, filter]);
-  const now = Date.now();
+  const visible = useMemo(() => filteredEvents(store.all(), view.filter), [store, version, view.filter]);
   const frame = buildFrame({
-    columns, rows, now, intervalMs, sweep, sweepError: error, memory,
-    events: visible, totalEvents: store.size, filter, viewport,
-    sourceLabel: events.label, sourceStates: states, mode, draft,
+    columns, rows, now: Date.now(), intervalMs, sweep, sweepError: error, memory,
+    events: visible, totalEvents: store.size, filter: view.filter, viewport: view.viewport,
+    sourceLabel: events.label, sourceStates: states, mode: view.mode, draft: view.draft,
   });
-  const page = Math.max(1, frame.timelineRows);
-
-  const quit = () => {
-    onQuit?.();
-    exit();
+  contextRef.current = {
+    visible,
+    page: frame.timelineRows,
+    replicaIds: [...new Set([...store.replicaIds(), ...memory.ids.values()])].sort(),
+    kindGroups: kindGroups(store.kinds()),
   };
 
   useInput((input, key) => {
-    if (input === 'c' && key.ctrl) {
-      quit();
+    const next = handleKey(viewRef.current, input, key, contextRef.current);
+    if (next === 'quit') {
+      onQuit?.();
+      exit();
       return;
     }
-    if (mode === 'filter') {
-      if (key.return) {
-        setFilter((f) => ({ ...f, query: draft.trim() }));
-        setMode('normal');
-      } else if (key.escape) {
-        setMode('normal');
-      } else if (key.backspace || key.delete) {
-        setDraft((d) => Array.from(d).slice(0, -1).join(''));
-      } else if (!key.ctrl && !key.meta && input && !key.upArrow && !key.downArrow && !key.tab) {
-        setDraft((d) => d + input.replace(/[\r\n\u0000-\u001f]/g, ''));
-      }
-      return;
-    }
-    if (mode === 'help') {
-      if (input === '?' || key.escape || input === 'q') setMode('normal');
-      return;
-    }
-    if (input === 'q') quit();
-    else if (input === '?') setMode('help');
-    else if (input === '/') {
-      setDraft(filter.query);
-      setMode('filter');
-    } else if (input === ' ') setViewport((v) => (isLive(v) ? pause(visible, v) : LIVE));
-    else if (key.upArrow) setViewport((v) => scrollBy(visible, v, -1, page));
-    else if (key.downArrow) setViewport((v) => scrollBy(visible, v, 1, page));
-    else if (key.pageUp) setViewport((v) => scrollBy(visible, v, -page, page));
-    else if (key.pageDown) setViewport((v) => scrollBy(visible, v, page, page));
-    else if (key.home) setViewport(scrollToOldest(visible, page));
-    else if (key.end) setViewport(LIVE);
-    else if (input === 'r') {
-      const ids = [...new Set([...store.replicaIds(), ...memory.ids.values()])].sort();
-      setFilter((f) => ({ ...f, replica: cycle(ids, f.replica) }));
-    } else if (input === 'k') {
-      setFilter((f) => ({ ...f, kind: cycle(kindGroups(store.kinds()), f.kind) }));
-    } else if (input === 'c') setFilter(NO_TIMELINE_FILTER);
+    if (next === viewRef.current) return;
+    viewRef.current = next;
+    setView(next);
   });
 
   return (
