@@ -37,6 +37,8 @@ export interface ClusterOptions {
   replicas?: number;
   /** Extra chat-server options for every replica. */
   args?: string[];
+  /** Credentials the harness itself uses to ask replicas for their status (for clusters started with TLS). */
+  credentials?: grpc.ChannelCredentials;
 }
 
 export async function freePort(): Promise<number> {
@@ -107,7 +109,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const client = (id: string) => {
     let c = clients.get(id);
     if (!c) {
-      c = new ClusterServiceClient(addresses[index(id)]!, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+      c = new ClusterServiceClient(addresses[index(id)]!, options.credentials ?? grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
       clients.set(id, c);
     }
     return c;
