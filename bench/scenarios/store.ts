@@ -1,0 +1,125 @@
+/**
+ * The large store (1,000,000 messages by default, prepared offline with the
+ * server's own state machine and log store, see bench/lib/dataset.ts):
+ *
+ * - restart: the whole cluster starts on it (a total outage: recovery
+ *   election) — time to a serving leader and to the first acknowledged send;
+ *   then a follower is killed and restarted — time until it answers and until
+ *   it is back in the in-sync set;
+ * - history: durable sends per second at 64 in flight on the large store
+ *   versus a store with the same accounts and no messages.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChatClient } from '../../src/client/index.js';
+import { ring } from '../lib/accounts.js';
+import { waitFor } from '../lib/clock.js';
+import { BenchCluster } from '../lib/cluster.js';
+import type { BenchContext } from '../lib/context.js';
+import { closedLoop, type LoadResult } from '../lib/load.js';
+import { round } from '../lib/stats.js';
+import { DATABASE_FILE } from '../../src/server/storage/database.js';
+
+export interface RestartResult {
+  messages: number;
+  /** How the store was made, and how long it took. */
+  build: { method: string; seconds: number; messagesPerSecond: number };
+  dataBytes: number;
+  /** Whole cluster from spawn: every replica answering, a serving leader, the first acknowledged send. */
+  cold: { allAnsweringMs: number; leaderMs: number; firstAckMs: number };
+  /** One follower from spawn: answering status calls, its replica.started event, back in the in-sync set. */
+  follower: { answeringMs: number; openedMs: number | undefined; inSyncMs: number };
+}
+
+export interface HistoryResult {
+  messages: number;
+  empty: LoadResult;
+  full: LoadResult;
+  /** full / empty sends per second. */
+  ratio: number;
+}
+
+function eventTime(logFile: string, event: string, after: number): number | undefined {
+  try {
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!line.includes(`"event":"${event}"`)) continue;
+      const t = (JSON.parse(line) as { time?: number }).time;
+      if (t !== undefined && t >= after) return t;
+    }
+  } catch {
+    // no log yet
+  }
+  return undefined;
+}
+
+export async function runRestart(ctx: BenchContext): Promise<RestartResult> {
+  const ds = await ctx.largeStore();
+  const cluster = await BenchCluster.start({ seedDataDir: ds.dir, waitForLeader: false });
+  try {
+    const spawned = Math.min(...cluster.ids.map((id) => cluster.spawnTime(id)));
+    const sender = new ChatClient({ servers: cluster.addresses, token: ds.accounts[0]!.token, retryBudgetMs: 60_000, deadlineMs: 2_000 });
+    const firstAck = sender.sendMessage(ds.accounts[1]!.username, 'first message after the restart').then(() => Date.now());
+    const answering = await Promise.all(cluster.ids.map((id) => waitFor(`${id} to answer`, 60_000, () => cluster.status(id).then(() => Date.now()), 10)));
+    const leader = await cluster.waitForLeader(60_000);
+    const leaderAt = Date.now();
+    const ackAt = await firstAck;
+    sender.close();
+    const cold = { allAnsweringMs: Math.max(...answering) - spawned, leaderMs: leaderAt - spawned, firstAckMs: ackAt - spawned };
+    ctx.log(`  cold start of 3 replicas with ${ds.messages.toLocaleString('en-US')} messages: all answering after ${cold.allAnsweringMs} ms, leader ${leader} serving after ${cold.leaderMs} ms, first send acknowledged after ${cold.firstAckMs} ms`);
+
+    await cluster.waitInSync(cluster.ids.find((id) => id !== leader)!, 60_000);
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    await cluster.kill(follower);
+    await cluster.restart(follower, { wait: false });
+    const t0 = cluster.spawnTime(follower);
+    const answeredAt = await waitFor(`${follower} to answer`, 60_000, () => cluster.status(follower).then(() => Date.now()), 10);
+    await waitFor(`${follower} to rejoin the in-sync set`, 60_000, async () => (await cluster.status(leader)).inSync.includes(follower) || undefined, 10);
+    const inSyncAt = Date.now();
+    const opened = eventTime(cluster.logFile(follower), 'replica.started', t0);
+    const followerResult = { answeringMs: answeredAt - t0, openedMs: opened === undefined ? undefined : opened - t0, inSyncMs: inSyncAt - t0 };
+    ctx.log(`  follower ${follower} restarted: database opened after ${followerResult.openedMs} ms, answering after ${followerResult.answeringMs} ms, in sync after ${followerResult.inSyncMs} ms`);
+    let dataBytes = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        dataBytes += statSync(join(cluster.dataDir(leader), DATABASE_FILE + suffix)).size;
+      } catch {
+        // no WAL file
+      }
+    }
+    return {
+      messages: ds.messages,
+      build: { method: 'offline: ChatState.apply + LogStore on the real schema, 20,000 ops per transaction', seconds: round(ds.seconds), messagesPerSecond: Math.round(ds.messages / ds.seconds) },
+      dataBytes,
+      cold,
+      follower: followerResult,
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function storeLoad(ctx: BenchContext, seedDataDir: string, tokens: { username: string; token: string }[], tag: string): Promise<LoadResult> {
+  const cluster = await BenchCluster.start({ seedDataDir });
+  try {
+    const leader = await cluster.waitForLeader(60_000);
+    for (const id of cluster.ids) if (id !== leader) await cluster.waitInSync(id, 60_000);
+    const r = await closedLoop({
+      servers: cluster.addresses, users: ring(tokens), inflight: 64, workers: ctx.settings.workers, warmupMs: ctx.settings.warmupMs,
+      durationMs: ctx.settings.durationMs, pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag,
+    });
+    const { samples: _samples, ...rest } = r;
+    return rest;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+export async function runHistory(ctx: BenchContext): Promise<HistoryResult> {
+  const large = await ctx.largeStore();
+  const empty = await ctx.usersStore();
+  const emptyLoad = await storeLoad(ctx, empty.dir, empty.accounts.slice(0, 16), 'hist-empty');
+  ctx.log(`  empty store: ${emptyLoad.sendsPerSecond} sends/s, p99 ${emptyLoad.latencyMs.p99} ms`);
+  const fullLoad = await storeLoad(ctx, large.dir, large.accounts.slice(0, 16), 'hist-full');
+  ctx.log(`  ${large.messages.toLocaleString('en-US')} messages stored: ${fullLoad.sendsPerSecond} sends/s, p99 ${fullLoad.latencyMs.p99} ms`);
+  return { messages: large.messages, empty: emptyLoad, full: fullLoad, ratio: round(fullLoad.sendsPerSecond / Math.max(1, emptyLoad.sendsPerSecond)) };
+}

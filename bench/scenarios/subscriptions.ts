@@ -1,0 +1,96 @@
+/**
+ * Open Subscribe streams: the leader's CPU (from /proc/<pid>/stat over a
+ * window) and memory with no streams and with one idle stream per account
+ * (1,000 by default, from four client processes), then the fan-out: one
+ * message to every online account at a fixed rate, timed from the start of
+ * the send to the arrival on the recipient's stream.
+ */
+import { sleep, waitFor } from '../lib/clock.js';
+import { BenchCluster } from '../lib/cluster.js';
+import type { BenchContext } from '../lib/context.js';
+import type { ListenResult, SendResult, SendUser } from '../lib/jobs.js';
+import { CpuWindow, rssMiB } from '../lib/proc.js';
+import { roundSummary, summarize, type LatencySummary } from '../lib/stats.js';
+import { LoadWorker, results, split, startWorkers } from '../lib/workers.js';
+
+export interface SubscriptionsResult {
+  streams: number;
+  idleWindowSeconds: number;
+  /** Percent of one core: the leader with no streams, and with every stream open and idle. */
+  leaderCpuIdle: number;
+  leaderCpuWithStreams: number;
+  followerCpuWithStreams: number;
+  /** Percent of one core used by the whole machine during the window with streams (other work skews it). */
+  machineCpuWithStreams: number;
+  leaderRssMiB: { before: number; after: number; perStreamKiB: number };
+  fanout: { messages: number; perSecond: number; delivered: number; duplicates: number; latencyMs: LatencySummary; ackLatencyMs: LatencySummary };
+}
+
+export async function runSubscriptions(ctx: BenchContext): Promise<SubscriptionsResult> {
+  const ds = await ctx.usersStore();
+  const streams = ds.accounts.length;
+  const windowMs = ctx.settings.quick ? 4_000 : 10_000;
+  const cluster = await BenchCluster.start({ seedDataDir: ds.dir });
+  const listeners: LoadWorker[] = [];
+  try {
+    const leader = await cluster.waitForLeader(60_000);
+    for (const id of cluster.ids) if (id !== leader) await cluster.waitInSync(id, 60_000);
+    const followers = cluster.ids.filter((id) => id !== leader);
+    await sleep(1_000);
+    const idle = new CpuWindow({ leader: cluster.pid(leader) });
+    await sleep(windowMs);
+    const leaderCpuIdle = idle.finish().leader ?? Number.NaN;
+    const rssBefore = rssMiB(cluster.pid(leader)!) ?? Number.NaN;
+
+    for (const [w, slice] of split(ds.accounts, 4).entries()) {
+      listeners.push(new LoadWorker({ kind: 'listen', servers: cluster.addresses, users: slice.map((a) => ({ token: a.token, username: a.username })), streamsPerUser: 1, afterMessageId: 0 }, `listen${w}`));
+    }
+    await Promise.all(listeners.map((l) => l.whenReady(120_000)));
+    await waitFor(`${streams} open streams on the leader`, 120_000, async () => (await cluster.status(leader)).openStreams >= streams || undefined, 200);
+    await sleep(2_000);
+    const withStreams = new CpuWindow({ leader: cluster.pid(leader), ...Object.fromEntries(followers.map((f) => [f, cluster.pid(f)])) });
+    await sleep(windowMs);
+    const cpu = withStreams.finish();
+    const rssAfter = rssMiB(cluster.pid(leader)!) ?? Number.NaN;
+    ctx.log(`  leader CPU: ${leaderCpuIdle}% idle without streams, ${cpu.leader}% with ${streams} idle streams; RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB`);
+
+    // Fan-out: one message to every account, from 16 senders.
+    const perSecond = ctx.settings.quick ? 250 : 500;
+    const senders = ds.accounts.slice(0, 16);
+    const sendUsers: SendUser[] = ds.accounts.map((a, i) => {
+      const from = senders[i % senders.length]!.username === a.username ? senders[(i + 1) % senders.length]! : senders[i % senders.length]!;
+      return { token: from.token, username: from.username, recipient: a.username };
+    });
+    const [sender] = await startWorkers([{ name: 'fanout', job: { kind: 'rate', servers: cluster.addresses, users: sendUsers, perSecond, durationMs: Math.round((streams / perSecond) * 1000), textBytes: 100, tag: 'fan' } }]);
+    const [sent] = await results<SendResult>([sender!], 120_000);
+    await sleep(2_000);
+    for (const l of listeners) l.stop();
+    const got = await results<ListenResult>(listeners, 60_000);
+    const latency: number[] = [];
+    let duplicates = 0;
+    for (const g of got) {
+      duplicates += g.duplicates;
+      for (let i = 0; i < g.ids.length; i++) if (Number.isFinite(g.sentAt[i]!)) latency.push(g.receivedAt[i]! - g.sentAt[i]!);
+    }
+    const ackLatency: number[] = [];
+    for (let i = 0; i < sent!.latencies.length; i++) if (sent!.ok[i]) ackLatency.push(sent!.latencies[i]!);
+    const result: SubscriptionsResult = {
+      streams,
+      idleWindowSeconds: windowMs / 1000,
+      leaderCpuIdle,
+      leaderCpuWithStreams: cpu.leader ?? Number.NaN,
+      followerCpuWithStreams: Math.max(...followers.map((f) => cpu[f] ?? 0)),
+      machineCpuWithStreams: cpu.machine ?? Number.NaN,
+      leaderRssMiB: { before: Math.round(rssBefore), after: Math.round(rssAfter), perStreamKiB: Math.round(((rssAfter - rssBefore) * 1024) / streams) },
+      fanout: {
+        messages: sent!.latencies.length, perSecond, delivered: latency.length, duplicates,
+        latencyMs: roundSummary(summarize(latency)), ackLatencyMs: roundSummary(summarize(ackLatency)),
+      },
+    };
+    ctx.log(`  fan-out of ${result.fanout.messages} messages at ${perSecond}/s: ${result.fanout.delivered} delivered, p50 ${result.fanout.latencyMs.p50} ms, p99 ${result.fanout.latencyMs.p99} ms`);
+    return result;
+  } finally {
+    for (const l of listeners) l.kill();
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Durable sends per second and their latency at 1, 16 and 64 sends in flight,
+ * on three replicas (the product) or one (the cost of replication). With
+ * three replicas it also runs 64 in flight from 1, 2 and 4 client processes,
+ * to show whether the load generator is the bottleneck.
+ */
+import { createAccounts, ring } from '../lib/accounts.js';
+import { BenchCluster } from '../lib/cluster.js';
+import type { BenchContext } from '../lib/context.js';
+import { closedLoop, type LoadResult } from '../lib/load.js';
+
+export const LEVELS = [1, 16, 64];
+export const LOAD_USERS = 16;
+
+export interface LatencyHistogram {
+  /** Upper bounds of the buckets in ms (log scale). */
+  bounds: number[];
+  counts: number[];
+}
+
+export interface ThroughputResult {
+  replicas: number;
+  levels: LoadResult[];
+  /** 64 in flight from different numbers of client processes (three replicas only). */
+  clientProcesses: LoadResult[];
+  /** Latency distribution at the highest level. */
+  histogram: LatencyHistogram | undefined;
+}
+
+export function histogram(samples: Float64Array): LatencyHistogram {
+  const bounds: number[] = [];
+  for (let b = 0.25; b < 60_000; b *= 1.5) bounds.push(Math.round(b * 100) / 100);
+  const counts = new Array<number>(bounds.length).fill(0);
+  for (const v of samples) {
+    let i = bounds.findIndex((b) => v <= b);
+    if (i < 0) i = bounds.length - 1;
+    counts[i]!++;
+  }
+  // Trim empty buckets at both ends.
+  const first = counts.findIndex((c) => c > 0);
+  const last = counts.length - 1 - [...counts].reverse().findIndex((c) => c > 0);
+  return first < 0 ? { bounds: [], counts: [] } : { bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1) };
+}
+
+function strip(r: LoadResult): LoadResult {
+  const { samples: _samples, ...rest } = r;
+  return rest;
+}
+
+export async function runThroughput(ctx: BenchContext, replicas: 3 | 1): Promise<ThroughputResult> {
+  const s = ctx.settings;
+  const cluster = await BenchCluster.start({ replicas });
+  try {
+    const leader = await cluster.waitForLeader();
+    const accounts = await createAccounts(cluster.addresses, Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`));
+    const users = ring(accounts);
+    const levels: LoadResult[] = [];
+    let hist: LatencyHistogram | undefined;
+    for (const inflight of LEVELS) {
+      const r = await closedLoop({
+        servers: cluster.addresses, users, inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
+        pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag: `r${replicas}i${inflight}`,
+      });
+      ctx.log(`  ${replicas} replica(s), ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`);
+      if (replicas === 3 && r.avgBatch !== undefined) ctx.batchSizes.set(inflight, r.avgBatch);
+      if (inflight === LEVELS[LEVELS.length - 1] && r.samples) hist = histogram(r.samples);
+      levels.push(strip(r));
+    }
+    const clientProcesses: LoadResult[] = [];
+    if (replicas === 3 && !s.quick) {
+      for (const workers of [1, 2, 4]) {
+        const r = await closedLoop({
+          servers: cluster.addresses, users, inflight: 64, workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
+          pids: cluster.pids(), tag: `procs${workers}`,
+        });
+        ctx.log(`  64 in flight from ${workers} client process(es): ${r.sendsPerSecond} sends/s, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`);
+        clientProcesses.push(strip(r));
+      }
+    }
+    return { replicas, levels, clientProcesses, histogram: hist };
+  } finally {
+    await cluster.stop();
+  }
+}
