@@ -1,0 +1,167 @@
+/**
+ * The chat client side of the multi-host test, run inside the client's own
+ * network namespace (`ip netns exec ... node --import tsx agent.ts <servers>`).
+ * It takes one JSON command per line on stdin and answers one JSON line on
+ * stdout: {"id", "ok", "result" | "error"}. Two users chat through the
+ * client library; the agent also reads the cluster's status and digests.
+ */
+import { createInterface } from 'node:readline';
+import { ChatClient, ClusterClient, type ChatMessage, type ReplicaStatusView } from '../../src/client/index.js';
+
+interface Command {
+  id: number;
+  op: 'setup' | 'chat' | 'leader' | 'statuses' | 'waitInSync' | 'waitOutOfSync' | 'verify';
+  count?: number;
+  replica?: string;
+  timeoutMs?: number;
+}
+
+interface User {
+  name: string;
+  client: ChatClient;
+  received: ChatMessage[];
+  sent: { to: string; seq: number; text: string; id: number }[];
+  seq: number;
+}
+
+const servers = process.argv[2]!.split(',');
+const PASSWORD = 'multihost-password';
+const users: User[] = [];
+const ops = new ClusterClient({ servers, deadlineMs: 1_000 });
+
+function reply(id: number, body: { ok: true; result: unknown } | { ok: false; error: string }): void {
+  process.stdout.write(`${JSON.stringify({ id, ...body })}\n`);
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function statuses(): Promise<ReplicaStatusView[]> {
+  const probes = await ops.statusAll();
+  return probes.filter((p) => p.up).map((p) => (p as { status: ReplicaStatusView }).status);
+}
+
+async function leader(timeoutMs: number): Promise<ReplicaStatusView> {
+  return until('a serving leader', timeoutMs, async () => {
+    const all = await statuses();
+    return all.find((s) => s.role === 'leader' && s.commitIndex > 0 && s.appliedIndex >= s.commitIndex);
+  });
+}
+
+async function setup(): Promise<unknown> {
+  for (const name of ['alice', 'bob']) {
+    const client = new ChatClient({ servers, deadlineMs: 2_000, retryBudgetMs: 30_000 });
+    await client.createAccount(name, PASSWORD);
+    await client.login(name, PASSWORD);
+    const user: User = { name, client, received: [], sent: [], seq: 0 };
+    client.subscribe({ onMessage: (m) => { if (m.recipient === name && m.sender !== name) user.received.push(m); } });
+    users.push(user);
+  }
+  return { users: users.map((u) => u.name) };
+}
+
+/** Each user sends `count` messages to the other, one at a time; every one must be acknowledged. */
+async function chat(count: number): Promise<unknown> {
+  await Promise.all(users.map(async (u) => {
+    const to = users.find((o) => o !== u)!.name;
+    for (let i = 0; i < count; i++) {
+      const seq = ++u.seq;
+      const text = `${u.name} #${seq}`;
+      const m = await u.client.sendMessage(to, text);
+      u.sent.push({ to, seq, text, id: m.id });
+    }
+  }));
+  const c = users[0]!.client.connection();
+  return { acknowledged: users.reduce((n, u) => n + u.sent.length, 0), via: c.kind === 'connected' ? c.replicaId : c.kind };
+}
+
+async function verify(timeoutMs: number): Promise<unknown> {
+  const problems: string[] = [];
+  for (const u of users) {
+    const expected = users.filter((o) => o !== u).flatMap((o) => o.sent);
+    await until(`${u.name} to receive ${expected.length} messages`, timeoutMs, async () =>
+      expected.every((s) => u.received.some((r) => r.id === s.id)) ? true : undefined).catch((err: Error) => problems.push(err.message));
+    const ids = u.received.map((m) => m.id);
+    if (new Set(ids).size !== ids.length) problems.push(`${u.name} received a message twice`);
+    const seqs = u.received.map((m) => Number(m.text.split('#')[1]));
+    for (let i = 1; i < seqs.length; i++) if (seqs[i]! <= seqs[i - 1]!) problems.push(`${u.name} got #${seqs[i]} after #${seqs[i - 1]}`);
+    // And in the stored history, exactly once each.
+    const other = users.find((o) => o !== u)!;
+    const history: ChatMessage[] = [];
+    let beforeId = 0;
+    for (;;) {
+      const page = await u.client.getHistory(other.name, { beforeId, limit: 200 });
+      history.push(...page.messages);
+      if (!page.hasMore || page.messages.length === 0) break;
+      beforeId = Math.min(...page.messages.map((m) => m.id));
+    }
+    for (const s of u.sent) {
+      const found = history.filter((m) => m.text === s.text);
+      if (found.length !== 1 || found[0]!.id !== s.id) problems.push(`"${s.text}" (id ${s.id}) is stored ${found.length} times in the history`);
+    }
+  }
+  const applied = await until('every replica to apply the same index', timeoutMs, async () => {
+    const all = await statuses();
+    if (all.length !== servers.length) return undefined;
+    return all.every((s) => s.appliedIndex === all[0]!.appliedIndex && s.commitIndex === s.appliedIndex) ? all[0]!.appliedIndex : undefined;
+  });
+  const digests = await Promise.all(servers.map((a) => ops.stateDigest(a)));
+  if (new Set(digests.map((d) => `${d.appliedIndex}:${d.digest}`)).size !== 1) {
+    problems.push(`replica digests differ: ${digests.map((d, i) => `${servers[i]} ${d.appliedIndex}:${d.digest.slice(0, 12)}`).join(', ')}`);
+  }
+  return { problems, appliedIndex: applied, messages: users.reduce((n, u) => n + u.sent.length, 0) };
+}
+
+async function handle(c: Command): Promise<unknown> {
+  const timeoutMs = c.timeoutMs ?? 30_000;
+  switch (c.op) {
+    case 'setup':
+      return setup();
+    case 'chat':
+      return chat(c.count ?? 5);
+    case 'leader': {
+      const s = await leader(timeoutMs);
+      return { id: s.id, epoch: s.epoch, inSync: s.inSync };
+    }
+    case 'statuses':
+      return (await statuses()).map((s) => ({ id: s.id, role: s.role, epoch: s.epoch, inSync: s.inSync, caughtUp: s.caughtUp }));
+    case 'waitInSync':
+      return until(`${c.replica} in the in-sync set`, timeoutMs, async () => {
+        const l = await leader(timeoutMs);
+        return l.inSync.includes(c.replica!) ? { leader: l.id, epoch: l.epoch, inSync: l.inSync } : undefined;
+      });
+    case 'waitOutOfSync':
+      return until(`${c.replica} to leave the in-sync set`, timeoutMs, async () => {
+        const l = await leader(timeoutMs);
+        return l.inSync.includes(c.replica!) ? undefined : { leader: l.id, epoch: l.epoch, inSync: l.inSync };
+      });
+    case 'verify':
+      return verify(timeoutMs);
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const c = JSON.parse(line) as Command;
+  handle(c).then(
+    (result) => reply(c.id, { ok: true, result }),
+    (err: Error) => reply(c.id, { ok: false, error: err.message }),
+  );
+});
+process.stdin.on('end', () => {
+  for (const u of users) u.client.close();
+  ops.close();
+  process.exit(0);
+});
+process.stdout.write(`${JSON.stringify({ id: 0, ok: true, result: 'ready' })}\n`);
