@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_LINE, editKeyFor, editLine, lineFrom, lineText, viewLine, type KeyLike, type LineState } from '../../src/tui/state/line-editor.js';
 import { fit, sanitize, textWidth, truncate, wrap } from '../../src/tui/state/text-width.js';
+import { splitChunk } from '../../src/tui/keys.js';
+import type { Key } from 'ink';
 
 const NO_KEY: KeyLike = {
   leftArrow: false, rightArrow: false, home: false, end: false, backspace: false, delete: false, ctrl: false, meta: false,
@@ -89,5 +91,24 @@ describe('line editor', () => {
     const masked = viewLine(lineFrom('secret'), 20, '•');
     expect(masked.before).toBe('••••••');
     expect(masked.before).not.toContain('s');
+  });
+});
+
+describe('input chunks', () => {
+  const plain = { ...NO_KEY, shift: false, super: false, hyper: false, capsLock: false, numLock: false } as Key;
+  const names = (parts: [string, Key][]) =>
+    parts.map(([input, key]) => (key.return ? '<enter>' : key.tab ? '<tab>' : key.delete ? '<bs>' : key.ctrl ? `<C-${input}>` : input));
+
+  it('splits text typed together with Enter, Tab, Backspace and Ctrl chords into separate keys', () => {
+    expect(names(splitChunk('hello\r', plain))).toEqual(['hello', '<enter>']);
+    expect(names(splitChunk('\rnext line\r\n', plain))).toEqual(['<enter>', 'next line', '<enter>']);
+    expect(names(splitChunk('ab\x7fc\tpw\x15', plain))).toEqual(['ab', '<bs>', 'c', '<tab>', 'pw', '<C-u>']);
+  });
+
+  it('leaves single keys and plain text alone', () => {
+    expect(splitChunk('x', plain)).toEqual([['x', plain]]);
+    expect(splitChunk('plain text', plain)).toEqual([['plain text', plain]]);
+    const ctrl = { ...plain, ctrl: true };
+    expect(splitChunk('u', ctrl)).toEqual([['u', ctrl]]);
   });
 });

@@ -1,0 +1,109 @@
+/** React hooks shared by the screens: terminal size, a ticking clock, the connection, the cluster status. */
+
+import { useStdout } from 'ink';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ChatApi, ClusterApi, ConnectionState, LeaderView, ReplicaProbe } from '../client/api.js';
+
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+
+function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
+  return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+}
+
+/** The terminal's size, following 'resize' events; `override` wins (tests, fixed layouts). */
+export function useTerminalSize(override?: TerminalSize): TerminalSize {
+  const { stdout } = useStdout();
+  const [size, setSize] = useState<TerminalSize>(() => sizeOf(stdout));
+  useEffect(() => {
+    const onResize = () => setSize(sizeOf(stdout));
+    onResize();
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return override ?? size;
+}
+
+/** Date.now(), refreshed every `everyMs` while `active`. */
+export function useNow(everyMs: number, active = true): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs, active]);
+  return now;
+}
+
+export function useConnection(chat: ChatApi): ConnectionState {
+  const [state, setState] = useState<ConnectionState>(() => chat.connection());
+  useEffect(() => {
+    setState(chat.connection());
+    return chat.onConnectionChange(setState);
+  }, [chat]);
+  return state;
+}
+
+export interface ClusterSnapshot {
+  probes: ReplicaProbe[];
+  leader: LeaderView | undefined;
+  /** When the last sweep finished. */
+  at: number;
+}
+
+/**
+ * Polls `statusAll` and `findLeader` about every `everyMs` while enabled; one sweep at
+ * a time, so a slow replica never piles up calls.
+ */
+export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs = 1000): ClusterSnapshot | undefined {
+  const [snapshot, setSnapshot] = useState<ClusterSnapshot | undefined>(undefined);
+  const alive = useRef(true);
+  useEffect(() => {
+    alive.current = true;
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+  useEffect(() => {
+    if (!enabled) return;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const sweep = async () => {
+      const started = Date.now();
+      const [probes, leader] = await Promise.all([
+        cluster.statusAll().catch((): ReplicaProbe[] => []),
+        cluster.findLeader().catch((): LeaderView | undefined => undefined),
+      ]);
+      if (stopped || !alive.current) return;
+      setSnapshot({ probes, leader: leader && leader.leaderId ? leader : undefined, at: Date.now() });
+      timer = setTimeout(() => void sweep(), Math.max(0, everyMs - (Date.now() - started)));
+    };
+    void sweep();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [cluster, enabled, everyMs]);
+  return snapshot;
+}
+
+/**
+ * State whose latest value is also readable at once through `ref`: key handlers read
+ * the ref, so keys typed faster than React re-renders (a paste, tmux send-keys) still
+ * see the effect of the key before them.
+ */
+export function useRefState<T>(initial: T | (() => T)): [T, (next: T | ((old: T) => T)) => void, { readonly current: T }] {
+  const [value, setValue] = useState<T>(initial);
+  const ref = useRef<T>(value);
+  const set = useCallback((next: T | ((old: T) => T)) => {
+    const resolved = typeof next === 'function' ? (next as (old: T) => T)(ref.current) : next;
+    ref.current = resolved;
+    setValue(resolved);
+  }, []);
+  return [value, set, ref];
+}

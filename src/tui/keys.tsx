@@ -1,0 +1,112 @@
+/**
+ * Keyboard routing. Ink's `useInput` re-subscribes in a passive effect whenever a
+ * handler or its `isActive` changes, so keys typed right after a screen or dialog
+ * opens (a paste, tmux send-keys, a fast typist) can reach the old handler or none.
+ * Here one `useInput` with a stable handler stays subscribed for the app's life and
+ * hands every key to the handler on top of a stack; screens and dialogs join the
+ * stack in a layout effect, i.e. in the same commit that shows them.
+ */
+
+import { useInput, type Key } from 'ink';
+import { createContext, useCallback, useContext, useLayoutEffect, useRef, type ReactNode } from 'react';
+
+export type KeyHandler = (input: string, key: Key) => void;
+
+interface Router {
+  push(handler: { current: KeyHandler }): () => void;
+}
+
+const RouterContext = createContext<Router | undefined>(undefined);
+
+export function KeyRouter({ children }: { children: ReactNode }) {
+  const stack = useRef<{ current: KeyHandler }[]>([]);
+  const router = useRef<Router>({
+    push(handler) {
+      stack.current.push(handler);
+      return () => {
+        const i = stack.current.lastIndexOf(handler);
+        if (i >= 0) stack.current.splice(i, 1);
+      };
+    },
+  });
+  // Keys are handed over one at a time, each after React has shown what the one
+  // before did: a chunk of input read at once (typing faster than a frame, tmux
+  // send-keys) holds several keys, and a key that opens a dialog must not let the
+  // next ones reach the screen underneath.
+  const queue = useRef<[string, Key][]>([]);
+  const draining = useRef(false);
+  const drain = useCallback(() => {
+    const next = queue.current.shift();
+    if (!next) {
+      draining.current = false;
+      return;
+    }
+    const top = stack.current[stack.current.length - 1];
+    top?.current(next[0], next[1]);
+    setImmediate(drain);
+  }, []);
+  const onKey = useCallback((input: string, key: Key) => {
+    queue.current.push(...splitChunk(input, key));
+    if (draining.current) return;
+    draining.current = true;
+    drain();
+  }, []);
+  useInput(onKey);
+  return <RouterContext.Provider value={router.current}>{children}</RouterContext.Provider>;
+}
+
+/** Receives the keys while this component is mounted (and `active`), unless something mounted later takes them. */
+export function useKeys(handler: KeyHandler, active = true): void {
+  const router = useContext(RouterContext);
+  if (!router) throw new Error('useKeys needs a <KeyRouter> above it');
+  const ref = useRef(handler);
+  ref.current = handler;
+  useLayoutEffect(() => {
+    if (!active) return;
+    return router.push(ref);
+  }, [router, active]);
+}
+
+const NO_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+/**
+ * Ink hands over text read in one chunk as one input, control characters included,
+ * e.g. "hello\r" when the text and Enter arrive together. This splits such a chunk
+ * into the keys it holds: runs of text, Enter (CR, LF or CRLF), Tab, Backspace
+ * (DEL, which Ink reports as `delete`, or BS) and Ctrl-letter chords.
+ */
+export function splitChunk(input: string, key: Key): [string, Key][] {
+  if (input.length < 2 || key.ctrl || key.meta || !/[\x00-\x1f\x7f]/.test(input)) return [[input, key]];
+  const out: [string, Key][] = [];
+  const parts = input.match(/\r\n|[\x00-\x1f\x7f]|[^\x00-\x1f\x7f]+/g) ?? [];
+  for (const part of parts) {
+    if (part === '\r' || part === '\n' || part === '\r\n') out.push(['', { ...NO_KEY, return: true }]);
+    else if (part === '\t') out.push(['', { ...NO_KEY, tab: true }]);
+    else if (part === '\x7f') out.push(['', { ...NO_KEY, delete: true }]);
+    else if (part === '\b') out.push(['', { ...NO_KEY, backspace: true }]);
+    else if (part.length === 1 && part < ' ') out.push([String.fromCharCode(part.charCodeAt(0) + 96), { ...NO_KEY, ctrl: true }]);
+    else out.push([part, { ...NO_KEY }]);
+  }
+  return out;
+}

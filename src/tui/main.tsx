@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * chat-tui: the full-screen terminal chat client. Parses the command line, resolves
+ * the servers, takes over the terminal (alternate screen) and guarantees it is
+ * given back on every way out.
+ */
+
+import type { Instance } from 'ink';
+import { parseCli } from './cli.js';
+import { enterFullScreen, installExitGuards } from './terminal.js';
+
+const LOGOUT_ON_QUIT_MS = 1500;
+
+async function main(): Promise<number> {
+  const cli = parseCli(process.argv);
+
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    process.stderr.write(
+      `chat-tui is a full-screen program and needs an interactive terminal: ${!process.stdin.isTTY ? 'stdin' : 'stdout'} is not a TTY.\n` +
+        'Run it directly in a terminal (not through a pipe or redirect). For scripted use, see the client library (src/client).\n',
+    );
+    return 2;
+  }
+
+  // Loaded only now, so --help, --version and the checks above answer at once.
+  const [{ render }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers }] = await Promise.all([
+    import('ink'),
+    import('../client/index.js'),
+    import('./components/App.js'),
+    import('./settings.js'),
+  ]);
+  const settings = new ConfSettingsStore();
+  const saved = settings.read();
+  const { servers } = resolveServers(cli.servers, process.env.CHAT_SERVERS, saved.servers);
+  const bad = invalidServer(servers);
+  if (bad !== undefined) {
+    process.stderr.write(`chat-tui: "${bad}" is not a host:port address (servers: ${servers.join(',')})\n`);
+    return 2;
+  }
+  settings.update({ servers });
+
+  const chat = new ChatClient({ servers });
+  const cluster = new ClusterClient({ servers });
+  const screen = enterFullScreen();
+  let ink: Instance | undefined;
+
+  let finishing = false;
+  const restore = () => {
+    try {
+      ink?.unmount();
+    } catch {
+      // Already unmounted.
+    }
+    if (process.stdin.isTTY) {
+      try {
+        process.stdin.setRawMode(false);
+      } catch {
+        // The terminal went away.
+      }
+    }
+    screen.leave();
+  };
+  const guards = installExitGuards((code, reason) => {
+    if (finishing) return;
+    finishing = true;
+    try {
+      restore();
+      if (reason) process.stderr.write(`chat-tui stopped: ${reason}\n`);
+      chat.close();
+      cluster.close();
+    } finally {
+      process.exit(code);
+    }
+  });
+
+  ink = render(<App chat={chat} cluster={cluster} settings={settings} servers={servers} username={cli.username} bell={cli.bell} />, {
+    exitOnCtrlC: false,
+    patchConsole: true,
+  });
+  let code = 0;
+  try {
+    await ink.waitUntilExit();
+  } catch (err) {
+    code = 1;
+    finishing = true;
+    restore();
+    process.stderr.write(`chat-tui stopped: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  finishing = true;
+  restore();
+  guards.remove();
+  // End the session on the server (so the account shows offline), without waiting long for a cluster that is down.
+  if (chat.username) {
+    await Promise.race([chat.logout().catch(() => undefined), new Promise((r) => setTimeout(r, LOGOUT_ON_QUIT_MS).unref())]);
+  }
+  chat.close();
+  cluster.close();
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`chat-tui: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

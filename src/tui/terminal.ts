@@ -1,0 +1,66 @@
+/**
+ * The terminal around the Ink app: the alternate screen, and restoring the terminal
+ * on every way out (normal quit, Ctrl-C, SIGTERM/SIGHUP, uncaught errors).
+ */
+
+import { writeSync } from 'node:fs';
+
+export const ENTER_ALT_SCREEN = '\x1b[?1049h';
+export const LEAVE_ALT_SCREEN = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+const HOME_AND_CLEAR = '\x1b[H\x1b[2J';
+
+export interface FullScreen {
+  /** Leaves the alternate screen (once; later calls do nothing). */
+  leave(): void;
+}
+
+function writeNow(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    // The terminal is gone (hang-up): nothing left to restore.
+  }
+}
+
+/** Enters the alternate screen; leaving is guaranteed at process exit even if `leave` is never called. */
+export function enterFullScreen(fd = 1): FullScreen {
+  writeNow(fd, ENTER_ALT_SCREEN + HOME_AND_CLEAR);
+  let left = false;
+  const leave = () => {
+    if (left) return;
+    left = true;
+    process.off('exit', leave);
+    writeNow(fd, SHOW_CURSOR + LEAVE_ALT_SCREEN);
+  };
+  process.on('exit', leave);
+  return { leave };
+}
+
+export interface ExitGuards {
+  remove(): void;
+}
+
+/**
+ * Routes every abnormal way out through `fatal` (which restores the terminal and
+ * exits): uncaught exceptions, unhandled rejections, and the signals that end a
+ * terminal program.
+ */
+export function installExitGuards(fatal: (code: number, reason: string | undefined) => void): ExitGuards {
+  const onError = (err: unknown) => fatal(1, err instanceof Error ? (err.stack ?? err.message) : String(err));
+  const onSignal = (signal: NodeJS.Signals) => {
+    const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129, SIGQUIT: 131 };
+    fatal(codes[signal] ?? 1, signal === 'SIGINT' || signal === 'SIGTERM' ? undefined : `stopped by ${signal}`);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    remove() {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+      for (const s of signals) process.off(s, onSignal);
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/** Rendering chat-tui against real clients, and bounded waits on what it shows. */
+
+import { render } from 'ink-testing-library';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatClient, ClusterClient } from '../../src/client/index.js';
+import { App } from '../../src/tui/components/App.js';
+import type { TerminalSize } from '../../src/tui/hooks.js';
+import { ConfSettingsStore } from '../../src/tui/settings.js';
+
+export const KEY = {
+  up: '\x1B[A',
+  down: '\x1B[B',
+  right: '\x1B[C',
+  left: '\x1B[D',
+  enter: '\r',
+  escape: '\x1B',
+  tab: '\t',
+  pageUp: '\x1B[5~',
+  pageDown: '\x1B[6~',
+  end: '\x1B[F',
+  ctrlC: '\x03',
+  ctrlN: '\x0E',
+  ctrlR: '\x12',
+  ctrlT: '\x14',
+  ctrlU: '\x15',
+  space: ' ',
+} as const;
+
+const ANSI = /\x1B\[[0-9;?]*[A-Za-z]|\x1B\][^\x07]*\x07/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+export const tick = (ms = 0) => new Promise<void>((resolve) => (ms ? setTimeout(resolve, ms) : setImmediate(resolve)));
+
+/** Polls `probe` until it is true; fails after `timeoutMs` with `describe()` (e.g. the last frame). */
+export async function waitFor(probe: () => boolean, timeoutMs = 5000, describe: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms${describe() ? `; last screen:\n${describe()}` : ''}`);
+    await tick(20);
+  }
+}
+
+export interface Tui {
+  chat: ChatClient;
+  cluster: ClusterClient;
+  settings: ConfSettingsStore;
+  configDir: string;
+  /** The last frame without colours. */
+  screen(): string;
+  /** Every frame written so far (raw), e.g. to find the bell. */
+  frames(): string[];
+  press(...keys: string[]): Promise<void>;
+  /** Types text as one chunk (like a paste), then waits a tick. */
+  type(text: string): Promise<void>;
+  /** Waits until the screen contains `text` (or matches it). */
+  see(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  rerender(size: TerminalSize): void;
+  stdout: NodeJS.WriteStream & { emit(event: 'resize'): boolean };
+  close(): void;
+}
+
+export interface TuiOptions {
+  servers: string[];
+  size?: TerminalSize;
+  username?: string;
+  bell?: boolean;
+}
+
+export async function renderTui(options: TuiOptions): Promise<Tui> {
+  const configDir = mkdtempSync(join(tmpdir(), 'chat-tui-test-'));
+  const settings = new ConfSettingsStore(configDir);
+  const chat = new ChatClient({ servers: options.servers, deadlineMs: 2000, retryBudgetMs: 20_000 });
+  const cluster = new ClusterClient({ servers: options.servers, deadlineMs: 1000 });
+  const element = (size: TerminalSize | undefined) => (
+    <App chat={chat} cluster={cluster} settings={settings} servers={options.servers} username={options.username} bell={options.bell ?? true} size={size} onQuit={() => undefined} />
+  );
+  const app = render(element(options.size));
+  await tick(10);
+  const screen = () => stripAnsi(app.lastFrame() ?? '');
+  const tui: Tui = {
+    chat,
+    cluster,
+    settings,
+    configDir,
+    screen,
+    frames: () => app.frames,
+    press: async (...keys) => {
+      for (const k of keys) {
+        app.stdin.write(k);
+        // A lone Escape is held back briefly by Ink (it may start a sequence).
+        await tick(k === KEY.escape ? 80 : 15);
+      }
+    },
+    type: async (text) => {
+      app.stdin.write(text);
+      await tick(15);
+    },
+    see: (text, timeoutMs = 10_000) => waitFor(() => (typeof text === 'string' ? screen().includes(text) : text.test(screen())), timeoutMs, screen),
+    rerender: (size) => app.rerender(element(size)),
+    stdout: app.stdout as unknown as Tui['stdout'],
+    close: () => {
+      app.unmount();
+      chat.close();
+      cluster.close();
+      rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+  return tui;
+}
+
+/** Signs in through the sign-in screen (creating the account first when asked). */
+export async function signIn(tui: Tui, username: string, password: string, create = false): Promise<void> {
+  await tui.see('Username');
+  // A remembered username is filled in and the password field has the focus.
+  if (/Username {2}\S/.test(tui.screen())) await tui.press(KEY.up);
+  if (create) await tui.press(KEY.ctrlT);
+  await tui.press(KEY.ctrlU);
+  await tui.type(username);
+  await tui.press(KEY.tab);
+  await tui.type(password);
+  if (create) {
+    await tui.press(KEY.tab);
+    await tui.type(password);
+  }
+  await tui.press(KEY.enter);
+  await tui.see(`Logged in as ${username}`);
+}
+
+let counter = 0;
+/** A username no other test uses. */
+export function uniqueName(base: string): string {
+  counter += 1;
+  return `${base}${process.pid % 1000}_${counter}`;
+}
