@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { handleKey, INITIAL_VIEW, type KeyContext, type ViewState } from '../../src/ops/model/controls.js';
+import { filteredEvents } from '../../src/ops/model/dashboard.js';
 import { isLive } from '../../src/ops/model/scroll.js';
 import { event } from './fixtures.js';
 
+const all = Array.from({ length: 30 }, (_, i) => event({ replicaId: i % 2 === 0 ? 'A' : 'B', seq: i + 1, timeMs: i }));
 const ctx: KeyContext = {
-  visible: Array.from({ length: 30 }, (_, i) => event({ replicaId: 'A', seq: i + 1, timeMs: i })),
+  rowsFor: (filter) => filteredEvents(all, filter),
   page: 10,
   replicaIds: ['A', 'B'],
   kindGroups: ['election', 'isr'],
@@ -47,6 +49,10 @@ describe('dashboard keys', () => {
     expect(view(press([{ home: true }])).viewport.anchor?.seq).toBe(10);
     expect(view(press([{ home: true }, { pageDown: true }])).viewport.anchor?.seq).toBe(20);
     expect(isLive(view(press([{ pageUp: true }, { end: true }])).viewport)).toBe(true);
+  });
+
+  it('scrolls the timeline of the filter just chosen, even before the screen shows it', () => {
+    expect(view(press(['r', { pageUp: true }])).viewport.anchor).toMatchObject({ replicaId: 'A', seq: 19 });
   });
 
   it('cycles the replica and kind filters and clears them with c', () => {

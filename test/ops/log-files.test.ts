@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,7 @@ describe('log lines', () => {
     expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 })).toEqual({ action: 'read', from: 100, to: 150, restart: false });
     expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 40 })).toMatchObject({ action: 'read', from: 0, to: 40, restart: true, reason: 'truncated' });
     expect(planRead({ ino: 5, offset: 100 }, { ino: 6, size: 300 })).toMatchObject({ action: 'read', from: 0, to: 300, restart: true, reason: 'rotated' });
+    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 }, false)).toMatchObject({ action: 'read', from: 0, to: 150, restart: true, reason: 'truncated' });
   });
 });
 
@@ -75,6 +76,14 @@ describe('following log files', () => {
     const afterTruncate = await reader.readMore();
     expect(afterTruncate.restarted).toBe('truncated');
     expect(afterTruncate.events.map((e) => e.kind)).toEqual(['catchup.done']);
+
+    // Truncated and written again past the old size between two looks.
+    const offsetBefore = readFileSync(path).length;
+    truncateSync(path, 0);
+    appendFileSync(path, `${line({ event: 'isr.expand', msg: 'x'.repeat(offsetBefore) })}\n`);
+    const rewritten = await reader.readMore();
+    expect(rewritten.restarted).toBe('truncated');
+    expect(rewritten.events.map((e) => e.kind)).toEqual(['isr.expand']);
 
     renameSync(path, `${path}.1`);
     writeFileSync(path, `${line({ event: 'snapshot.sent' })}\n${line({ event: 'snapshot.installed' })}\n`);

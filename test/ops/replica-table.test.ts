@@ -25,7 +25,7 @@ describe('replica rows', () => {
     expect(row.tone).toBe('down');
     expect(row.id).toBe('B');
     expect(row.cells.role).toBe('DOWN');
-    expect(row.cells.note).toBe('down 12s: connection refused');
+    expect(row.cells.note).toBe('down 12s, refused');
   });
 
   it('colours a follower that is far behind, silent, or out of the in-sync set as lagging', () => {

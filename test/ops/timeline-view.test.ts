@@ -5,9 +5,10 @@ import { logLine, timelineParts } from '../../src/ops/model/event-format.js';
 import { EventStore } from '../../src/ops/model/events.js';
 import { screenLayout } from '../../src/ops/model/layout.js';
 import { emptyMemory } from '../../src/ops/model/replica-table.js';
+import { throughputSummary, timelineRows } from '../../src/ops/model/timeline-rows.js';
 import { isLive, LIVE, pause, scrollBy, scrollToOldest, visibleWindow } from '../../src/ops/model/scroll.js';
 import { formatBytes, formatDuration, truncate, wrapWords } from '../../src/ops/model/text.js';
-import { down, event, healthyProbes } from './fixtures.js';
+import { down, event, healthyProbes, statusView, up } from './fixtures.js';
 
 function events(n: number): ClusterEventView[] {
   return Array.from({ length: n }, (_, i) => event({ replicaId: 'ABC'[i % 3]!, seq: i + 1, timeMs: 1000 + i * 10 }));
@@ -64,10 +65,10 @@ describe('screen layout', () => {
     expect(screenLayout(24, 3, 0)).toMatchObject({ tableRows: 3, timelineRows: 16, total: 23 });
   });
 
-  it('keeps a few timeline rows on a short terminal by cutting the table', () => {
+  it('keeps a timeline row on a short terminal by cutting the table', () => {
     const l = screenLayout(10, 7, 0);
-    expect(l.timelineRows).toBeGreaterThanOrEqual(3);
-    expect(l.tableRows).toBeLessThan(7);
+    expect(l.timelineHeader + l.timelineRows).toBe(2);
+    expect(l.tableRows).toBe(4);
   });
 });
 
@@ -77,7 +78,7 @@ describe('dashboard frame', () => {
     return {
       columns: 80, rows: 24, now: 5_000, intervalMs: 500,
       sweep: { probes: healthyProbes(), at: 4_900 }, sweepError: undefined, memory: emptyMemory(),
-      events: list, totalEvents: list.length, filter: NO_TIMELINE_FILTER, viewport: LIVE,
+      timeline: timelineRows(list), shownEvents: list.length, totalEvents: list.length, filter: NO_TIMELINE_FILTER, viewport: LIVE,
       sourceLabel: 'event streams', sourceStates: new Map([['a', { up: true }]]), mode: 'normal', draft: '',
       ...over,
     };
@@ -111,6 +112,15 @@ describe('dashboard frame', () => {
     expect(lines.some((l) => l.includes('total outage: waiting for A'))).toBe(true);
   });
 
+  it('says how many replicas a short terminal leaves out of the table', () => {
+    const probes = [...healthyProbes(), up(statusView({ id: 'D' }))];
+    probes[2] = down(probes[2]!.address);
+    const lines = text(buildFrame(input({ rows: 9, sweep: { probes, at: 4_900 } })));
+    const rows = lines.filter((l) => /^[* ][A-D] /.test(l));
+    expect(rows.map((l) => l.slice(1, 2))).toEqual(['A', 'C']);
+    expect(lines.some((l) => l.includes('+2 more replicas:'))).toBe(true);
+  });
+
   it('shows an old answer as stale rather than current', () => {
     const lines = text(buildFrame(input({ now: 20_000, sweepError: 'timed out' })));
     expect(lines[0]).toContain('no answer for 15s');
@@ -136,5 +146,36 @@ describe('formatting', () => {
     const parts = timelineParts(e, 50);
     expect(parts.map((p) => p.text).join('')).toHaveLength(50);
     expect(parts.at(-1)!.text.endsWith('…')).toBe(true);
+  });
+});
+
+describe('throughput rows', () => {
+  const batch = (replicaId: string, seq: number, timeMs: number, role: string, entries: number) =>
+    event({ replicaId, seq, timeMs, kind: 'replication.batch', message: `${role} appended ${entries}`, details: { entries, batches: 10, avgBatch: 4, perSecond: 40, commitIndex: 100 + seq, role } });
+
+  it('sums up a round of throughput events in one row, one event per replica, but keeps every other event', () => {
+    const list = [
+      batch('A', 1, 1000, 'leader', 40), batch('B', 1, 1010, 'follower', 38), batch('C', 1, 1020, 'follower', 36),
+      batch('A', 2, 2000, 'leader', 41),
+      event({ replicaId: 'B', seq: 2, timeMs: 2005, kind: 'isr.shrink' }),
+      batch('B', 3, 2010, 'follower', 39),
+    ];
+    const rows = timelineRows(list);
+    expect(rows.map((r) => r.events.map((e) => `${e.replicaId}${e.seq}`).join(','))).toEqual(['A1,B1,C1', 'A2', 'B2', 'B3']);
+    expect(rows[0]).toMatchObject({ replicaId: 'C', seq: 1, timeMs: 1020 });
+    expect(throughputSummary(rows[0]!.events)).toBe('appended A*:40 B:38 C:36 · leader 10 batches, 4/batch · applied 40/s · commit 101');
+  });
+
+  it('shows a round as one timeline line', () => {
+    const list = [batch('A', 1, 1000, 'leader', 40), batch('B', 1, 1010, 'follower', 38)];
+    const frame = buildFrame({
+      columns: 120, rows: 12, now: 2000, intervalMs: 500, sweep: { probes: healthyProbes(), at: 1900 }, sweepError: undefined, memory: emptyMemory(),
+      timeline: timelineRows(list), shownEvents: 2, totalEvents: 2, filter: NO_TIMELINE_FILTER, viewport: LIVE,
+      sourceLabel: 'event streams', sourceStates: new Map(), mode: 'normal', draft: '',
+    });
+    const lines = frame.lines.map((l) => l.map((s) => s.text).join('')).filter((l) => l.includes('replication.batch'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('* e3');
+    expect(lines[0]).toContain('appended A*:40 B:38');
   });
 });

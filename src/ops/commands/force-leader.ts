@@ -6,7 +6,8 @@
 import { createInterface } from 'node:readline';
 import { ChatError, type ClusterApi, type ReplicaProbe, type ReplicaStatusView } from '../../client/api.js';
 import { assessHealth, EXIT_OK, EXIT_UNHEALTHY, shortError } from '../model/health.js';
-import { printStatus } from './status.js';
+import type { ReplicaMemory } from '../model/replica-table.js';
+import { printStatus, sweep } from './status.js';
 import type { CommandIo } from './io.js';
 
 export interface ForceLeaderOptions {
@@ -26,9 +27,9 @@ function logAhead(a: ReplicaStatusView, b: ReplicaStatusView): boolean {
 }
 
 /** What forcing `target` means, as lines for the operator. */
-export function forceWarning(probes: readonly ReplicaProbe[], target: ReplicaStatusView): string[] {
+export function forceWarning(probes: readonly ReplicaProbe[], target: ReplicaStatusView, ids: ReadonlyMap<string, string> = new Map()): string[] {
   const health = assessHealth(probes);
-  const unreachable = probes.filter((p) => !p.up).map((p) => p.address);
+  const unreachable = probes.filter((p) => !p.up).map((p) => ids.get(p.address) ?? p.address);
   const waited = health.waitingFor.filter((id) => id !== target.id);
   const lines = [
     `Forcing ${target.id} (${target.address}) to lead:`,
@@ -70,7 +71,9 @@ function askLine(question: string): Promise<string | undefined> {
 }
 
 export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target: string, o: ForceLeaderOptions): Promise<number> {
-  let probes = await cluster.statusAll();
+  const swept = await sweep(cluster);
+  const memory: ReplicaMemory = swept.memory;
+  let probes = swept.probes;
   let probe = findTarget(probes, target);
   if (!probe) {
     // Not in the server list: ask it directly.
@@ -82,7 +85,7 @@ export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target:
     }
     probes = [...probes, probe];
   }
-  printStatus(probes, { ...io, out: io.err }, false);
+  printStatus(probes, { ...io, out: io.err }, false, memory);
   io.err('\n');
   if (!probe.up) {
     io.err(`chat-ops: cannot force ${target}: it does not answer (${shortError(probe.error)}). Start it first.\n`);
@@ -95,7 +98,7 @@ export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target:
     return EXIT_UNHEALTHY;
   }
   if (health.waitingFor.length > 0) io.err(`The cluster waits for ${health.waitingFor.join(', ')}${health.waitingReason ? `: ${health.waitingReason}` : ''}.\n`);
-  io.err(`${forceWarning(probes, status).join('\n')}\n\n`);
+  io.err(`${forceWarning(probes, status, memory.ids).join('\n')}\n\n`);
 
   if (!o.yes) {
     const answer = await (o.ask ?? askLine)(`Type ${status.id} to force it to lead, anything else aborts: `);

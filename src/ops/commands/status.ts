@@ -4,7 +4,7 @@
  */
 import type { ClusterApi, ReplicaProbe } from '../../client/api.js';
 import { assessHealth, statusJson, type ClusterHealth } from '../model/health.js';
-import { layoutTable, replicaRows } from '../model/replica-table.js';
+import { emptyMemory, layoutTable, learnMembers, remember, replicaRows, type ReplicaMemory } from '../model/replica-table.js';
 import type { CommandIo } from './io.js';
 
 /** The summary line above the table. */
@@ -14,14 +14,21 @@ export function summaryLine(probes: readonly ReplicaProbe[], health: ClusterHeal
   return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''} · ${health.healthy ? 'healthy' : 'NOT HEALTHY'}`;
 }
 
+/** One sweep, plus the members' ids (from FindLeader) so replicas that are down still show their names. */
+export async function sweep(cluster: ClusterApi): Promise<{ probes: ReplicaProbe[]; memory: ReplicaMemory }> {
+  const [probes, members] = await Promise.all([cluster.statusAll(), cluster.findLeader().then((v) => v.replicas, () => [])]);
+  const memory = remember(learnMembers(emptyMemory(), members), probes, Date.now());
+  return { probes, memory };
+}
+
 /** Prints the report of one sweep; returns the exit status. */
-export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json: boolean, now = Date.now()): number {
+export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json: boolean, memory: ReplicaMemory = emptyMemory(), now = Date.now()): number {
   const health = assessHealth(probes);
   if (json) {
     io.out(`${JSON.stringify(statusJson(probes, health), null, 2)}\n`);
     return health.exitCode;
   }
-  const table = layoutTable(replicaRows(probes, now), io.columns);
+  const table = layoutTable(replicaRows(probes, now, memory), io.columns);
   const lines = [summaryLine(probes, health), '', table.header, ...table.lines.map((l) => l.text)];
   if (health.problems.length > 0) lines.push('', ...health.problems.map((p) => `problem: ${p}`));
   io.out(`${lines.join('\n')}\n`);
@@ -29,6 +36,6 @@ export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json
 }
 
 export async function runStatus(cluster: ClusterApi, io: CommandIo, options: { json?: boolean }): Promise<number> {
-  const probes = await cluster.statusAll();
-  return printStatus(probes, io, options.json === true);
+  const { probes, memory } = await sweep(cluster);
+  return printStatus(probes, io, options.json === true, memory);
 }

@@ -38,8 +38,8 @@ export interface KeyFlags {
 }
 
 export interface KeyContext {
-  /** The timeline as shown (filtered). */
-  visible: readonly EventPosition[];
+  /** The timeline rows a filter shows (keys can change the filter before the screen catches up). */
+  rowsFor(filter: TimelineFilterState): readonly EventPosition[];
   /** Timeline rows on screen. */
   page: number;
   /** Values `r` and `k` cycle through. */
@@ -66,15 +66,16 @@ export function handleKey(s: ViewState, input: string, key: KeyFlags, ctx: KeyCo
     return input === '?' || input === 'q' || key.escape ? { ...s, mode: 'normal' } : s;
   }
   const page = Math.max(1, ctx.page);
+  const rows = () => ctx.rowsFor(s.filter);
   if (input === 'q') return 'quit';
   if (input === '?') return { ...s, mode: 'help' };
   if (input === '/') return { ...s, mode: 'filter', draft: s.filter.query };
-  if (input === ' ') return { ...s, viewport: isLive(s.viewport) ? pause(ctx.visible, s.viewport) : LIVE };
-  if (key.upArrow) return { ...s, viewport: scrollBy(ctx.visible, s.viewport, -1, page) };
-  if (key.downArrow) return { ...s, viewport: scrollBy(ctx.visible, s.viewport, 1, page) };
-  if (key.pageUp) return { ...s, viewport: scrollBy(ctx.visible, s.viewport, -page, page) };
-  if (key.pageDown) return { ...s, viewport: scrollBy(ctx.visible, s.viewport, page, page) };
-  if (key.home) return { ...s, viewport: scrollToOldest(ctx.visible, page) };
+  if (input === ' ') return { ...s, viewport: isLive(s.viewport) ? pause(rows(), s.viewport) : LIVE };
+  if (key.upArrow) return { ...s, viewport: scrollBy(rows(), s.viewport, -1, page) };
+  if (key.downArrow) return { ...s, viewport: scrollBy(rows(), s.viewport, 1, page) };
+  if (key.pageUp) return { ...s, viewport: scrollBy(rows(), s.viewport, -page, page) };
+  if (key.pageDown) return { ...s, viewport: scrollBy(rows(), s.viewport, page, page) };
+  if (key.home) return { ...s, viewport: scrollToOldest(rows(), page) };
   if (key.end) return { ...s, viewport: LIVE };
   if (input === 'r') return { ...s, filter: { ...s.filter, replica: cycle(ctx.replicaIds, s.filter.replica) } };
   if (input === 'k') return { ...s, filter: { ...s.filter, kind: cycle(ctx.kindGroups, s.filter.kind) } };

@@ -3,6 +3,7 @@
  * state, so the Ink component only draws it. Every line fits the width and the
  * frame fits the height (see layout.ts).
  */
+import { basename } from 'node:path';
 import type { ClusterEventView, ReplicaProbe } from '../../client/api.js';
 import type { SourceState } from '../sources/event-source.js';
 import { KEY_HELP, FOOTER_HINT } from '../ui/keys.js';
@@ -12,6 +13,7 @@ import { assessHealth } from './health.js';
 import { screenLayout } from './layout.js';
 import { layoutTable, replicaRows, type ReplicaMemory, type RowTone } from './replica-table.js';
 import { isLive, visibleWindow, type Viewport } from './scroll.js';
+import { throughputSummary, type TimelineRow } from './timeline-rows.js';
 import { formatClock, formatDuration, truncate, width, wrapWords } from './text.js';
 
 export type Color = 'green' | 'red' | 'yellow' | 'magenta' | 'cyan' | 'blue' | 'gray';
@@ -54,9 +56,10 @@ export interface FrameInput {
   /** The last sweep's failure, if the last attempt failed as a whole. */
   sweepError: string | undefined;
   memory: ReplicaMemory;
-  /** The timeline after filters (see filteredEvents). */
-  events: readonly ClusterEventView[];
-  /** How many events there are before filtering. */
+  /** The timeline rows after filters (see filteredEvents and timelineRows). */
+  timeline: readonly TimelineRow[];
+  /** How many events pass the filters, and how many there are. */
+  shownEvents: number;
   totalEvents: number;
   filter: TimelineFilterState;
   viewport: Viewport;
@@ -156,16 +159,18 @@ function bannerLines(input: FrameInput): Line[] {
 }
 
 function sourceSummary(input: FrameInput): Segment {
-  const states = [...input.sourceStates.values()];
-  const up = states.filter((s) => s.up).length;
-  const text = `${input.sourceLabel} ${up}/${states.length}`;
-  return up < states.length ? { text, color: 'yellow' } : { text, dim: true };
+  const states = [...input.sourceStates.entries()];
+  const down = states.filter(([, st]) => !st.up);
+  const text = `${input.sourceLabel} ${states.length - down.length}/${states.length}`;
+  if (down.length === 0) return { text, dim: true };
+  const names = down.map(([name, st]) => `${basename(name)}${st.detail ? ` ${st.detail}` : ''}`).join(', ');
+  return { text: `${text} (${names})`, color: 'yellow' };
 }
 
 function timelineHeader(input: FrameInput, newer: number, older: number): Line {
   const segs: Segment[] = [{ text: '─ events ', dim: true }, sourceSummary(input)];
   const filter = describeFilter(input.filter);
-  if (filter) segs.push({ text: '  filter ', dim: true }, { text: filter, color: 'cyan', bold: true }, { text: ` ${input.events.length}/${input.totalEvents}`, dim: true });
+  if (filter) segs.push({ text: '  filter ', dim: true }, { text: filter, color: 'cyan', bold: true }, { text: ` ${input.shownEvents}/${input.totalEvents}`, dim: true });
   segs.push({ text: '  ' });
   if (isLive(input.viewport)) segs.push({ text: 'LIVE', color: 'green', bold: true });
   else segs.push({ text: ' PAUSED ', color: 'yellow', bold: true, inverse: true }, { text: newer > 0 ? ` ${newer} newer (End: live)` : ' (End: live)', color: 'yellow' });
@@ -173,6 +178,13 @@ function timelineHeader(input: FrameInput, newer: number, older: number): Line {
   const used = segs.reduce((n, s) => n + width(s.text), 0);
   if (used < input.columns - 1) segs.push({ text: ' ' + '─'.repeat(input.columns - used - 1), dim: true });
   return fitLine(segs, input.columns);
+}
+
+/** The event a row shows: its only event, or a throughput round summed up (replica `*`). */
+function rowEvent(row: TimelineRow): ClusterEventView {
+  const last = row.events[row.events.length - 1]!;
+  if (row.events.length === 1) return last;
+  return { ...last, replicaId: '*', message: throughputSummary(row.events), details: {} };
 }
 
 function eventLine(e: ClusterEventView, columns: number, replicaWidth: number): Line {
@@ -215,6 +227,7 @@ function helpLines(columns: number, rows: number): Line[] {
 
 const HELP_NOTES: readonly [string, string][] = [
   ['Table', '* marks the leader. Red: down. Yellow: lagging (behind, unheard of for over a second, or out of the in-sync set). Magenta: waiting for other replicas after a total outage.'],
+  ['Timeline', 'One line per event: time, replica, epoch, kind, message, details. Throughput (replication.batch, one per replica per second) is summed up in one line per round, replica *; filter r:ID to see one replica\'s own.'],
   ['Columns', 'isr: in the in-sync set. last/commit/applied: log indexes. lag: entries behind the leader. ack: since the leader last heard from it. hb: since it last heard from the leader. cli/str: clients and open streams. w/s: writes per second. rtt: status round trip. Narrow terminals drop the less important columns.'],
 ];
 
@@ -223,6 +236,14 @@ function footerLine(input: FrameInput): Line {
     return fitLine([{ text: 'filter> ', bold: true, color: 'cyan' }, { text: input.draft }, { text: '█', dim: true }, { text: '   Enter apply · Esc cancel · r:ID k:KIND words', dim: true }], input.columns);
   }
   return fitLine([{ text: FOOTER_HINT, dim: true }], input.columns);
+}
+
+/** Which rows a table cut to `n` rows keeps: the leader and troubled replicas first, in their order. */
+const TONE_RANK: Record<RowTone, number> = { leader: 0, down: 1, waiting: 2, lagging: 3, follower: 4 };
+function shownRows<R extends { tone: RowTone }>(rows: readonly R[], n: number): R[] {
+  if (rows.length <= n) return [...rows];
+  const keep = new Set(rows.map((r, i) => ({ r, i })).sort((a, b) => TONE_RANK[a.r.tone] - TONE_RANK[b.r.tone] || a.i - b.i).slice(0, Math.max(0, n)).map((x) => x.i));
+  return rows.filter((_, i) => keep.has(i));
 }
 
 export function buildFrame(input: FrameInput): Frame {
@@ -237,7 +258,12 @@ export function buildFrame(input: FrameInput): Frame {
   const table = layoutTable(replicaRows(probes, input.now, input.memory), columns);
   const tableBlock: Line[] = [];
   if (layout.tableHeader) tableBlock.push([{ text: table.header, dim: true, bold: true }]);
-  for (const row of table.lines.slice(0, layout.tableRows)) tableBlock.push([{ text: row.text, ...ROW_STYLE[row.tone] }]);
+  const cut = table.lines.length > layout.tableRows && layout.tableRows > 0;
+  for (const row of shownRows(table.lines, cut ? layout.tableRows - 1 : layout.tableRows)) tableBlock.push([{ text: row.text, ...ROW_STYLE[row.tone] }]);
+  if (cut) {
+    const hidden = table.lines.length - layout.tableRows + 1;
+    tableBlock.push(fitLine([{ text: `+${hidden} more replica${hidden > 1 ? 's' : ''}: the terminal is too short`, color: 'yellow' }], columns));
+  }
   const bannerBlock = banner.slice(0, layout.banner);
 
   const bodyRows = layout.tableHeader + layout.tableRows + layout.banner + layout.timelineHeader + layout.timelineRows;
@@ -246,10 +272,11 @@ export function buildFrame(input: FrameInput): Frame {
     lines.push(...helpLines(columns, bodyRows));
   } else {
     lines.push(...tableBlock, ...bannerBlock);
-    const window = visibleWindow(input.events, input.viewport, layout.timelineRows);
+    const window = visibleWindow(input.timeline, input.viewport, layout.timelineRows);
     if (layout.timelineHeader) lines.push(timelineHeader(sized, window.newer, window.older));
-    const replicaWidth = Math.max(1, ...window.rows.map((e) => e.replicaId.length));
-    for (const e of window.rows) lines.push(eventLine(e, columns, replicaWidth));
+    const shown = window.rows.map(rowEvent);
+    const replicaWidth = Math.max(1, ...shown.map((e) => e.replicaId.length));
+    for (const e of shown) lines.push(eventLine(e, columns, replicaWidth));
     if (window.rows.length === 0 && layout.timelineRows > 0) {
       const why = input.totalEvents > 0 ? 'no event matches the filter (c clears it)' : `waiting for events from the ${input.sourceLabel}…`;
       lines.push([{ text: truncate(why, columns), dim: true }]);

@@ -58,7 +58,7 @@ export function eventTone(kind: string): EventTone {
 }
 
 /** The width the kind column gets in the timeline (longer kinds push the message right). */
-export const KIND_WIDTH = 19;
+export const KIND_WIDTH = 21;
 
 export interface TimelinePart {
   text: string;

@@ -20,7 +20,7 @@ export interface ScreenLayout {
 }
 
 /** At least this many timeline rows are kept before the table is cut. */
-const MIN_TIMELINE = 3;
+const MIN_TIMELINE = 1;
 
 export function screenLayout(terminalRows: number, replicas: number, bannerLines: number): ScreenLayout {
   let room = Math.max(1, terminalRows - 1);

@@ -69,13 +69,15 @@ export type ReadPlan =
 
 /**
  * What to read after a change: from the last offset to the end, or from the start when
- * the file was replaced (another inode: rotation) or shrank (truncation).
+ * the file was replaced (another inode: rotation), shrank (truncation), or no longer
+ * holds the bytes last read before the offset (truncated and written again past the
+ * old size between two looks: `tailMatches` false).
  */
-export function planRead(pos: TailPosition, file: { ino: number; size: number }): ReadPlan {
+export function planRead(pos: TailPosition, file: { ino: number; size: number }, tailMatches = true): ReadPlan {
   if (pos.ino !== undefined && pos.ino !== file.ino) {
     return { action: 'read', from: 0, to: file.size, restart: true, reason: 'rotated' };
   }
-  if (file.size < pos.offset) return { action: 'read', from: 0, to: file.size, restart: true, reason: 'truncated' };
+  if (file.size < pos.offset || !tailMatches) return { action: 'read', from: 0, to: file.size, restart: true, reason: 'truncated' };
   if (file.size === pos.offset) return { action: 'none' };
   return { action: 'read', from: pos.offset, to: file.size, restart: false };
 }

@@ -83,6 +83,17 @@ export function remember(memory: ReplicaMemory, probes: readonly ReplicaProbe[],
   return memory;
 }
 
+/** Records the cluster's members as a FindLeader answer lists them (names replicas that never answered a status call). */
+export function learnMembers(memory: ReplicaMemory, members: readonly { id: string; address: string }[]): ReplicaMemory {
+  for (const m of members) if (m.address && m.id && !memory.ids.has(m.address)) memory.ids.set(m.address, m.id);
+  return memory;
+}
+
+/** Addresses of down replicas whose id is not known yet. */
+export function unnamedDown(memory: ReplicaMemory, probes: readonly ReplicaProbe[]): string[] {
+  return probes.filter((p) => !p.up && !memory.ids.has(p.address)).map((p) => p.address);
+}
+
 function peerOf(leader: ReplicaStatusView | undefined, id: string): PeerProgressView | undefined {
   return leader?.role === 'leader' ? leader.peers.find((p) => p.id === id) : undefined;
 }
@@ -109,7 +120,7 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
           id: ` ${id}`, address: p.address, up: seen === undefined ? 'down' : since, role: 'DOWN', epoch: '-', isr: inSync,
           last: '-', commit: '-', applied: '-', lag: '-', ack: peerOf(leader, id) ? msAgo(peerOf(leader, id)!.lastAckMsAgo) : '-', hb: '-',
           clients: '-', wps: '-', data: '-', rtt: '-', version: '-',
-          note: seen === undefined ? shortError(p.error) : `down ${formatDuration(now - seen)}: ${shortError(p.error)}`,
+          note: seen === undefined ? shortError(p.error) : `down ${formatDuration(now - seen)}, ${shortError(p.error).replace(/^connection refused$/, 'refused')}`,
         },
       };
     }

@@ -14,6 +14,8 @@ import { LineSplitter, parseLogLine, planRead, type TailPosition } from '../mode
 import type { EventSink, EventSource } from './event-source.js';
 
 const CHUNK = 1 << 20;
+/** How many of the last bytes read are compared to notice a file rewritten past its old size. */
+const FINGERPRINT = 64;
 
 /** The replica a log file belongs to when its lines do not say: `A.log` → `A`. */
 export function replicaFromPath(path: string): string {
@@ -26,6 +28,8 @@ export class LogFileReader {
   private readonly splitter = new LineSplitter();
   private decoder = new StringDecoder('utf8');
   private seq = 0;
+  /** The last bytes consumed, ending at the offset. */
+  private fingerprint = Buffer.alloc(0);
   private readonly fallbackReplica: string;
 
   constructor(readonly path: string) {
@@ -35,22 +39,31 @@ export class LogFileReader {
   /** The new events, and whether the file was restarted (rotated/truncated). Rejects when the file cannot be read. */
   async readMore(): Promise<{ events: ClusterEventView[]; restarted?: 'rotated' | 'truncated' }> {
     const info = await stat(this.path);
-    const plan = planRead(this.position, { ino: info.ino, size: info.size });
-    if (plan.action === 'none') return { events: [] };
-    if (plan.restart) {
-      this.splitter.reset();
-      this.decoder = new StringDecoder('utf8');
-    }
-    const events: ClusterEventView[] = [];
     const handle = await open(this.path, 'r');
     try {
+      let tailMatches = true;
+      if (this.position.ino === info.ino && info.size >= this.position.offset && this.fingerprint.length > 0) {
+        const check = Buffer.alloc(this.fingerprint.length);
+        const { bytesRead } = await handle.read(check, 0, check.length, this.position.offset - check.length);
+        tailMatches = bytesRead === check.length && check.equals(this.fingerprint);
+      }
+      const plan = planRead(this.position, { ino: info.ino, size: info.size }, tailMatches);
+      if (plan.action === 'none') return { events: [] };
+      if (plan.restart) {
+        this.splitter.reset();
+        this.decoder = new StringDecoder('utf8');
+        this.fingerprint = Buffer.alloc(0);
+      }
+      const events: ClusterEventView[] = [];
       let at = plan.from;
       const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(1, plan.to - plan.from)));
       while (at < plan.to) {
         const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, plan.to - at), at);
         if (bytesRead === 0) break;
         at += bytesRead;
-        for (const line of this.splitter.push(this.decoder.write(buffer.subarray(0, bytesRead)))) {
+        const chunk = buffer.subarray(0, bytesRead);
+        this.fingerprint = Buffer.concat([this.fingerprint, chunk]).subarray(-FINGERPRINT);
+        for (const line of this.splitter.push(this.decoder.write(chunk))) {
           const e = parseLogLine(line, this.seq + 1, this.fallbackReplica);
           if (e) {
             this.seq++;
@@ -59,10 +72,10 @@ export class LogFileReader {
         }
       }
       this.position = { ino: info.ino, offset: at };
+      return plan.reason ? { events, restarted: plan.reason } : { events };
     } finally {
       await handle.close();
     }
-    return plan.reason ? { events, restarted: plan.reason } : { events };
   }
 }
 

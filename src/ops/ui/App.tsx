@@ -11,7 +11,8 @@ import { buildFrame, filteredEvents, type Line, type Sweep } from '../model/dash
 import { EventStore } from '../model/events.js';
 import { kindGroups } from '../model/filter.js';
 import { shortError } from '../model/health.js';
-import { emptyMemory, remember } from '../model/replica-table.js';
+import { timelineRows } from '../model/timeline-rows.js';
+import { emptyMemory, learnMembers, remember, unnamedDown } from '../model/replica-table.js';
 import type { EventSource, SourceState } from '../sources/event-source.js';
 
 export interface AppProps {
@@ -48,6 +49,7 @@ function useSweeps(cluster: ClusterApi, intervalMs: number) {
   useEffect(() => {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
+    let lastMembersAsk = 0;
     const tick = async () => {
       const started = Date.now();
       try {
@@ -55,6 +57,11 @@ function useSweeps(cluster: ClusterApi, intervalMs: number) {
         if (stopped) return;
         const at = Date.now();
         remember(memory, probes, at);
+        // Name replicas that were down from the start: the members list of FindLeader has them.
+        if (unnamedDown(memory, probes).length > 0 && at - lastMembersAsk > 5_000) {
+          lastMembersAsk = at;
+          cluster.findLeader().then((v) => learnMembers(memory, v.replicas), () => undefined);
+        }
         setSweep({ probes, at });
         setError(undefined);
       } catch (err) {
@@ -137,17 +144,19 @@ export function App({ cluster, events, intervalMs = 500, size, onQuit }: AppProp
   // Keys can arrive faster than renders: they act on the refs, which always hold the latest state.
   const [view, setView] = useState<ViewState>(INITIAL_VIEW);
   const viewRef = useRef(view);
-  const contextRef = useRef<KeyContext>({ visible: [], page: 1, replicaIds: [], kindGroups: [] });
+  const contextRef = useRef<KeyContext>({ rowsFor: () => [], page: 1, replicaIds: [], kindGroups: [] });
 
   // The store is mutated in place; `version` says when.
   const visible = useMemo(() => filteredEvents(store.all(), view.filter), [store, version, view.filter]);
+  // Without filters `visible` is the store's own array, the same object after every change: hence `version`.
+  const timeline = useMemo(() => timelineRows(visible), [visible, version]);
   const frame = buildFrame({
     columns, rows, now: Date.now(), intervalMs, sweep, sweepError: error, memory,
-    events: visible, totalEvents: store.size, filter: view.filter, viewport: view.viewport,
+    timeline, shownEvents: visible.length, totalEvents: store.size, filter: view.filter, viewport: view.viewport,
     sourceLabel: events.label, sourceStates: states, mode: view.mode, draft: view.draft,
   });
   contextRef.current = {
-    visible,
+    rowsFor: (filter) => (filter === view.filter ? timeline : timelineRows(filteredEvents(store.all(), filter))),
     page: frame.timelineRows,
     replicaIds: [...new Set([...store.replicaIds(), ...memory.ids.values()])].sort(),
     kindGroups: kindGroups(store.kinds()),
