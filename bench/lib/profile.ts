@@ -56,25 +56,38 @@ function area(node: ProfileNode): string {
   if (url.includes('/chat/')) return 'chat state machine';
   if (url.includes('/rpc/')) return 'RPC handlers';
   if (url.includes('/server/')) return 'replica driver';
-  if (url.startsWith('node:internal/http2') || url.includes('internal/http2')) return 'node http2';
+  if (url.includes('internal/http2')) return 'node http2';
+  if (url.includes('internal/modules') || url.includes('/tsx/') || url.includes('internal/bootstrap') || url.includes('source_map')) return 'module loading (start-up)';
+  if (url.includes('internal/streams') || url.includes('stream_base')) return 'node streams';
+  if (url.includes('internal/timers') || url.includes('task_queues') || functionName === 'runMicrotasks') return 'timers and microtasks';
   if (url.startsWith('node:') || url === '') {
     if (functionName === 'parse' || functionName === 'stringify') return 'JSON';
-    if (functionName === 'fdatasync' || functionName === 'fsync') return 'fsync';
+    if (functionName === 'writeBuffer' || functionName === 'writev' || functionName === 'writeUtf8String') return 'socket writes';
     return 'node core / builtins';
   }
   return 'other';
 }
 
-export function summarizeProfile(path: string, topN = 12): ProfileSummary {
+/**
+ * Self time by function and area. `window` limits it to part of the profile,
+ * in seconds before the profile's end (e.g. the load phase, not the start-up).
+ */
+export function summarizeProfile(path: string, topN = 12, window?: { fromEndSeconds: number; toEndSeconds: number }): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  const from = window ? profile.endTime - window.fromEndSeconds * 1e6 : profile.startTime;
+  const to = window ? profile.endTime - window.toEndSeconds * 1e6 : profile.endTime;
+  let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
     // timeDeltas[i] is the time since the previous sample; it belongs to sample i.
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const dt = profile.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t < from || t > to) continue;
+    self.set(id, (self.get(id) ?? 0) + dt);
   }
-  const total = profile.endTime - profile.startTime;
+  const total = Math.max(1, Math.min(to, profile.endTime) - Math.max(from, profile.startTime));
   const byFrame = new Map<string, number>();
   const byArea = new Map<string, number>();
   let idle = 0;

@@ -224,9 +224,15 @@ export function markdown(r: BenchResults, chartDir: string): string {
       ['time (catchup.done)', `${n(c.ms)} ms`],
       ['entries per second (catchup.done)', n(c.entriesPerSecond)],
       ['process start → back in the in-sync set', `${n(c.restartToInSyncMs)} ms`],
+      ['backlog / (process start → in sync)', `${n(c.endToEndEntriesPerSecond)} entries/s`],
       ['share of the disk ceiling at batch 512', disk ? `${pct(c.entriesPerSecond, disk)} of ${n(disk)} rows/s` : 'n/a'],
     ]));
     out.push('');
+    for (const prof of c.profiles ?? []) {
+      out.push(`**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas.slice(0, 8).map((a) => `${a.frame} ${a.percent}%`).join(', ')}.`, '');
+      out.push(table(['self time', 'function'], prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``])));
+      out.push('');
+    }
   }
 
   if (res.restart) {
@@ -234,12 +240,12 @@ export function markdown(r: BenchResults, chartDir: string): string {
     out.push(`### Restart with ${n(s.messages)} messages`, '');
     out.push(`The store (${n(s.dataBytes / 1024 / 1024)} MiB per replica) was built ${s.build.method} in ${n(s.build.seconds, 1)} s (${n(s.build.messagesPerSecond)} messages/s) and copied to the three replicas.`, '');
     out.push(table(['', 'ms from process start'], [
-      ['whole cluster (total outage): every replica answering', n(s.cold.allAnsweringMs)],
-      ['… a serving leader (recovery election)', n(s.cold.leaderMs)],
-      ['… the first acknowledged send', n(s.cold.firstAckMs)],
+      ['whole cluster (total outage): every replica listening (server.listening)', n(s.cold.allAnsweringMs)],
+      ['… recovery election won (election.won)', n(s.cold.leaderMs)],
+      ['… the first send acknowledged to a client that kept retrying', n(s.cold.firstAckMs)],
       ['one follower: database open and log loaded (replica.started)', n(s.follower.openedMs)],
-      ['… answering status calls', n(s.follower.answeringMs)],
-      ['… back in the in-sync set', n(s.follower.inSyncMs)],
+      ['… listening (server.listening)', n(s.follower.answeringMs)],
+      ['… back in the leader\'s in-sync set', n(s.follower.inSyncMs)],
     ]));
     out.push('');
   }

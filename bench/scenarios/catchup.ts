@@ -5,11 +5,14 @@
  * answered until it was back within reach of the in-sync set. The log is kept
  * long enough here that it catches up from the log, not from a snapshot.
  */
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClusterEventView } from '../../src/client/index.js';
 import { createAccounts, ring } from '../lib/accounts.js';
 import { waitFor, wallMs } from '../lib/clock.js';
 import { BenchCluster } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
+import { summarizeProfile, type ProfileSummary } from '../lib/profile.js';
 import { round } from '../lib/stats.js';
 import { results, split, startWorkers } from '../lib/workers.js';
 
@@ -21,16 +24,28 @@ export interface CatchupResult {
   entriesPerSecond: number;
   /** From spawning the follower's process to the leader listing it in the in-sync set again. */
   restartToInSyncMs: number;
+  /** backlog / (process start → in sync): including the process start. */
+  endToEndEntriesPerSecond: number;
   /** Sends per second while the follower was down (two replicas in sync). */
   fillRate: number;
+  /** With --profile: where the returning follower and the leader spent the catch-up. */
+  profiles?: (ProfileSummary & { process: string })[];
 }
 
 export async function runCatchup(ctx: BenchContext): Promise<CatchupResult> {
   const n = ctx.settings.catchupEntries;
-  const cluster = await BenchCluster.start({ args: ['--compact-threshold', String(n * 4), '--retain-entries', String(n * 2)] });
+  const profileDir = ctx.settings.profileDir ? join(ctx.settings.profileDir, 'catchup') : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const cluster = await BenchCluster.start({ args: ['--compact-threshold', String(n * 4), '--retain-entries', String(n * 2)], cpuProfDir: profileDir });
+  let result: CatchupResult | undefined;
+  let window: { inSync: number; ms: number } | undefined;
+  let leaderId = '';
+  let followerId = '';
   try {
     const leader = await cluster.waitForLeader();
     const follower = cluster.ids.find((id) => id !== leader)!;
+    leaderId = leader;
+    followerId = follower;
     const accounts = await createAccounts(cluster.addresses, Array.from({ length: 16 }, (_, i) => `cu${i}`));
     await cluster.kill(follower);
     const start = (await cluster.status(leader)).commitIndex;
@@ -62,20 +77,35 @@ export async function runCatchup(ctx: BenchContext): Promise<CatchupResult> {
       await waitFor('the catchup.done event', 30_000, () => done);
       const entries = Number(done!.details.entries);
       const ms = Number(done!.details.ms);
-      const result: CatchupResult = {
+      result = {
         backlog: filled,
         entries,
         ms,
         entriesPerSecond: Number(done!.details.entriesPerSecond ?? (ms > 0 ? Math.round((entries * 1000) / ms) : 0)),
         restartToInSyncMs: round(inSyncAt - spawned),
+        endToEndEntriesPerSecond: Math.round(filled / ((inSyncAt - spawned) / 1000)),
         fillRate,
       };
+      window = { inSync: inSyncAt, ms };
       ctx.log(`  caught up ${entries} entries in ${ms} ms (${result.entriesPerSecond} entries/s); ${result.restartToInSyncMs} ms from process start to in-sync`);
-      return result;
     } finally {
       watch.close();
     }
   } finally {
-    await cluster.stop();
+    await cluster.stop({ graceful: profileDir !== undefined });
   }
+  if (profileDir && window) {
+    const stopped = Date.now();
+    // The catch-up itself, as the leader timed it (catchup.done), up to the follower being back in sync.
+    const span = { fromEndSeconds: (stopped - window.inSync + window.ms) / 1000, toEndSeconds: (stopped - window.inSync) / 1000 };
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    const newest = (id: string) => files.filter((f) => f.startsWith(`${id}-`)).sort((a, b) => statSync(join(profileDir, b)).mtimeMs - statSync(join(profileDir, a)).mtimeMs)[0];
+    result!.profiles = [];
+    for (const [id, role] of [[followerId, 'returning follower'], [leaderId, 'leader']] as const) {
+      const f = newest(id);
+      if (f) result!.profiles.push({ process: `${role} ${id} during catch-up`, ...summarizeProfile(join(profileDir, f), 12, span) });
+    }
+    for (const p of result!.profiles) ctx.log(`  ${p.process}: busy ${p.busyPercent}%; ${p.areas.slice(0, 5).map((a) => `${a.frame} ${a.percent}%`).join(', ')}`);
+  }
+  return result!;
 }
