@@ -121,7 +121,6 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     const exact = parseLines((await chatOps(['logs', '--kind', 'election.promised'])).stdout);
     expect(exact.length).toBeGreaterThan(0);
     expect(new Set(exact.map((l) => l.kind))).toEqual(new Set(['election.promised']));
-    expect(exact.every((l) => l.replica !== leader)).toBe(true);
 
     const victim = cluster.ids.find((id) => id !== leader)!;
     await cluster.kill(victim);

@@ -43,7 +43,7 @@ function useTerminalSize(fixed: AppProps['size']): { columns: number; rows: numb
 
 /** Polls statusAll about every `intervalMs`, never two sweeps at once. */
 function useSweeps(cluster: ClusterApi, intervalMs: number) {
-  const memory = useRef(emptyMemory()).current;
+  const [memory] = useState(emptyMemory);
   const [sweep, setSweep] = useState<Sweep | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
@@ -81,7 +81,7 @@ function useSweeps(cluster: ClusterApi, intervalMs: number) {
 
 /** The merged, deduplicated events of the source; re-renders at most every 100 ms however fast they come. */
 function useEventFeed(source: EventSource) {
-  const store = useRef(new EventStore()).current;
+  const [store] = useState(() => new EventStore());
   const [version, setVersion] = useState(0);
   const [states, setStates] = useState<ReadonlyMap<string, SourceState>>(new Map());
   useEffect(() => {
