@@ -52,6 +52,8 @@ export function useConnection(chat: ChatApi): ConnectionState {
 export interface ClusterSnapshot {
   probes: ReplicaProbe[];
   leader: LeaderView | undefined;
+  /** Replica ids by address, from every sweep so far: names replicas that are down now. */
+  knownIds: ReadonlyMap<string, string>;
   /** When the last sweep finished. */
   at: number;
 }
@@ -63,6 +65,7 @@ export interface ClusterSnapshot {
 export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs = 1000): ClusterSnapshot | undefined {
   const [snapshot, setSnapshot] = useState<ClusterSnapshot | undefined>(undefined);
   const alive = useRef(true);
+  const knownIds = useRef(new Map<string, string>());
   useEffect(() => {
     alive.current = true;
     return () => {
@@ -80,7 +83,9 @@ export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs 
         cluster.findLeader().catch((): LeaderView | undefined => undefined),
       ]);
       if (stopped || !alive.current) return;
-      setSnapshot({ probes, leader: leader && leader.leaderId ? leader : undefined, at: Date.now() });
+      for (const p of probes) if (p.up) knownIds.current.set(p.address, p.status.id);
+      for (const r of leader?.replicas ?? []) knownIds.current.set(r.address, r.id);
+      setSnapshot({ probes, leader: leader && leader.leaderId ? leader : undefined, knownIds: new Map(knownIds.current), at: Date.now() });
       timer = setTimeout(() => void sweep(), Math.max(0, everyMs - (Date.now() - started)));
     };
     void sweep();

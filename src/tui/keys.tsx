@@ -12,19 +12,35 @@ import { createContext, useCallback, useContext, useLayoutEffect, useRef, type R
 
 export type KeyHandler = (input: string, key: Key) => void;
 
+export interface KeyOptions {
+  /** Default true. */
+  active?: boolean;
+  /**
+   * Typed text is handed over one character at a time (keys as commands, e.g. the
+   * conversation list), instead of as one run (text fields, a paste). May change
+   * with the handler's state.
+   */
+  singleKeys?: boolean | (() => boolean);
+}
+
+interface Entry {
+  handler: { current: KeyHandler };
+  options: { current: KeyOptions };
+}
+
 interface Router {
-  push(handler: { current: KeyHandler }): () => void;
+  push(entry: Entry): () => void;
 }
 
 const RouterContext = createContext<Router | undefined>(undefined);
 
 export function KeyRouter({ children }: { children: ReactNode }) {
-  const stack = useRef<{ current: KeyHandler }[]>([]);
+  const stack = useRef<Entry[]>([]);
   const router = useRef<Router>({
-    push(handler) {
-      stack.current.push(handler);
+    push(entry) {
+      stack.current.push(entry);
       return () => {
-        const i = stack.current.lastIndexOf(handler);
+        const i = stack.current.lastIndexOf(entry);
         if (i >= 0) stack.current.splice(i, 1);
       };
     },
@@ -42,7 +58,19 @@ export function KeyRouter({ children }: { children: ReactNode }) {
       return;
     }
     const top = stack.current[stack.current.length - 1];
-    top?.current(next[0], next[1]);
+    if (top) {
+      const [input, key] = next;
+      const single = top.options.current.singleKeys;
+      const wantsSingle = typeof single === 'function' ? single() : single === true;
+      const chars = Array.from(input);
+      if (wantsSingle && chars.length > 1 && isPlainText(key)) {
+        // The rest waits for the next turn: this key may open something that takes text.
+        queue.current.unshift([chars.slice(1).join(''), key]);
+        top.handler.current(chars[0]!, key);
+      } else {
+        top.handler.current(input, key);
+      }
+    }
     setImmediate(drain);
   }, []);
   const onKey = useCallback((input: string, key: Key) => {
@@ -55,16 +83,23 @@ export function KeyRouter({ children }: { children: ReactNode }) {
   return <RouterContext.Provider value={router.current}>{children}</RouterContext.Provider>;
 }
 
-/** Receives the keys while this component is mounted (and `active`), unless something mounted later takes them. */
-export function useKeys(handler: KeyHandler, active = true): void {
+/** Receives the keys while this component is mounted (and active), unless something mounted later takes them. */
+export function useKeys(handler: KeyHandler, options: KeyOptions = {}): void {
   const router = useContext(RouterContext);
   if (!router) throw new Error('useKeys needs a <KeyRouter> above it');
-  const ref = useRef(handler);
-  ref.current = handler;
+  const handlerRef = useRef(handler);
+  handlerRef.current = handler;
+  const optionsRef = useRef(options);
+  optionsRef.current = options;
+  const active = options.active ?? true;
   useLayoutEffect(() => {
     if (!active) return;
-    return router.push(ref);
+    return router.push({ handler: handlerRef, options: optionsRef });
   }, [router, active]);
+}
+
+function isPlainText(key: Key): boolean {
+  return !key.ctrl && !key.meta && !key.return && !key.tab && !key.escape && !key.backspace && !key.delete;
 }
 
 const NO_KEY: Key = {

@@ -140,7 +140,7 @@ describe('status texts', () => {
     const probes: ReplicaProbe[] = [
       { address: '127.0.0.1:65', up: true, status: status('A', 'follower', { appliedIndex: 7 }), rttMs: 1.4 },
       { address: '127.0.0.1:66', up: true, status: leader, rttMs: 0.6 },
-      { address: '127.0.0.1:67', up: false, error: 'connection refused' },
+      { address: '127.0.0.1:67', up: false, error: '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:67' },
     ];
     const view: LeaderView = { leaderId: 'B', leaderAddress: '127.0.0.1:66', epoch: 4, replicas: [{ id: 'C', address: '127.0.0.1:67' }] };
     const rows = clusterRows(probes, view);
@@ -149,7 +149,16 @@ describe('status texts', () => {
       ['B', 'leader', true, '-'],
       ['C', 'down', false, ''],
     ]);
-    expect(rows[2]!.note).toBe('connection refused');
+    expect(rows[2]!.note).toBe('unreachable');
+    // All down: the ids seen before still name the rows.
+    const down: ReplicaProbe[] = probes.map((p) => ({ address: p.address, up: false, error: '4 DEADLINE_EXCEEDED: Deadline exceeded' }));
+    const known = new Map(rows.map((r) => [r.address, r.id]));
+    expect(clusterRows(down, undefined, known).map((r) => [r.id, r.note])).toEqual([
+      ['A', 'no answer in time'],
+      ['B', 'no answer in time'],
+      ['C', 'no answer in time'],
+    ]);
+    expect(clusterSummary(down, undefined).text).toBe('no replica answers · 0/3 up');
     expect(clusterSummary(probes, view).text).toBe('leader B · epoch 4 · 2/3 up');
     const waiting: ReplicaProbe[] = [{ address: 'a', up: true, status: status('A', 'follower', { waitingFor: ['B'] }), rttMs: 1 }, { address: 'b', up: false, error: 'down' }];
     expect(clusterSummary(waiting, undefined).text).toBe('no leader — waiting for B · 1/2 up');

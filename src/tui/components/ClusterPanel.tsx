@@ -16,7 +16,7 @@ const COLS = { id: 3, address: 18, role: 10, epoch: 6, commit: 8, applied: 8, la
 
 /** Each replica's role, epoch, up/down, log position and lag, refreshed about every second. */
 export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps) {
-  const rows = snapshot ? clusterRows(snapshot.probes, snapshot.leader) : [];
+  const rows = snapshot ? clusterRows(snapshot.probes, snapshot.leader, snapshot.knownIds) : [];
   const summary = snapshot ? clusterSummary(snapshot.probes, snapshot.leader) : { text: 'asking the replicas…', tone: 'warn' as const };
   const age = snapshot ? `${Math.max(0, (now - snapshot.at) / 1000).toFixed(0)} s ago · c hides` : 'c hides';
   const titleText = ` Cluster · ${summary.text} `;

@@ -37,7 +37,7 @@ export function ConfirmDialog({ title, lines, width, height, onConfirm, onClose 
     } else if (input === 'n' || input === 'N' || key.escape || input === 'q') {
       onClose();
     }
-  });
+  }, { singleKeys: true });
   return (
     <Dialog title={title} hint="y confirms · n or Esc cancels" width={width} height={height} color={theme.warn}>
       <Text> </Text>

@@ -38,7 +38,7 @@ export function ConversationList({ entries, cursorKey, openKey, focused, width, 
       </Text>
       {entries.length === 0 ? (
         <Text dimColor wrap="truncate">
-          {truncate('none yet: n starts one', width)}
+          {truncate('none yet · n: new', width)}
         </Text>
       ) : null}
       {entries.slice(start, end).map((e) => {

@@ -34,7 +34,7 @@ export function HelpOverlay({ width, height, onClose }: HelpOverlayProps) {
     else if (key.pageUp) setTop((t) => Math.max(0, t - rows + 1));
     else if (key.home) setTop(0);
     else if (key.end) setTop(maxTop);
-  });
+  }, { singleKeys: true });
   const start = Math.min(top, maxTop);
   const keyWidth = Math.min(28, Math.max(12, Math.floor(cols * 0.36)));
   const position = maxTop > 0 ? `${start + 1}-${Math.min(LINES.length, start + rows)} of ${LINES.length} · ↑↓ PgUp PgDn · ` : '';

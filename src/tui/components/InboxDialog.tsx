@@ -85,7 +85,7 @@ export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched
     else if (key.pageDown) setScroll((s) => scrollBy(keys, rows, s, rows - 1));
     else if (key.pageUp) setScroll((s) => scrollBy(keys, rows, s, -(rows - 1)));
     else if (key.end) setScroll(FOLLOW);
-  });
+  }, { singleKeys: true });
 
   const window = resolveScroll(keys, rows, scroll);
   const status = error

@@ -1,4 +1,4 @@
-import { Box, Text, useStdout } from 'ink';
+import { Box, Text, useStdout, type Key } from 'ink';
 import { randomUUID } from 'node:crypto';
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import type { ChatApi, ChatMessage, ClusterApi, ConnectionState, Subscription } from '../../client/api.js';
@@ -111,14 +111,15 @@ export function MainScreen(props: MainScreenProps) {
 
   // ---------------------------------------------------------------- server → state
 
-  const refreshConversations = () =>
+  /** `quiet`: a background refresh; the status bar already says when the cluster cannot answer. */
+  const refreshConversations = (quiet = true) =>
     chat.listConversations().then(
       (summaries) => {
         if (mounted.current) dispatch({ type: 'conversations', summaries });
         return summaries;
       },
       (err: unknown) => {
-        if (mounted.current) notify(`could not load the conversations: ${errorText(err)}`, 'error');
+        if (mounted.current && !quiet) notify(`could not load the conversations: ${errorText(err)}`, 'error');
         return undefined;
       },
     );
@@ -136,7 +137,7 @@ export function MainScreen(props: MainScreenProps) {
       if (fresh && fromOther && !message.read && peerKey !== s.openPeer && p.bell && pr.bellAllowed) stdout.write('\x07');
     };
     void (async () => {
-      const summaries = await refreshConversations();
+      const summaries = await refreshConversations(false);
       if (closed) return;
       const after = Math.max(0, ...(summaries ?? []).map((c) => c.lastMessage?.id ?? 0));
       subscription = chat.subscribe(
@@ -288,7 +289,7 @@ export function MainScreen(props: MainScreenProps) {
 
   // ---------------------------------------------------------------- actions
 
-  const open = (peer: string, then: Focus = 'compose') => {
+  const open = (peer: string, then: Focus = 'compose', online?: boolean) => {
     const key = nameKey(peer);
     if (key !== openKey) {
       markingUpTo.current = 0;
@@ -296,7 +297,7 @@ export function MainScreen(props: MainScreenProps) {
       setSelected(new Set());
       setSelectCursor(undefined);
     }
-    dispatch({ type: 'open', peer });
+    dispatch({ type: 'open', peer, online });
     openRef.current = key;
     setCursorKey(key);
     setFocus(then);
@@ -304,7 +305,8 @@ export function MainScreen(props: MainScreenProps) {
 
   const jumpToNextUnread = () => {
     const { session, ordered } = latestView();
-    const key = nextUnread(ordered, openRef.current ?? cursorOf(cursorKeyRef.current));
+    // From the open conversation onwards; with none open, the first unread one.
+    const key = nextUnread(ordered, openRef.current);
     if (!key) {
       notify('no unread conversations', 'muted');
       return;
@@ -381,131 +383,137 @@ export function MainScreen(props: MainScreenProps) {
 
   // ---------------------------------------------------------------- keys
 
-  useKeys(
-    (input, key) => {
-      if (overlayRef.current) return;
-      if (key.ctrl && input === 'c') {
-        props.onQuit();
-        return;
-      }
-      const focus = focusRef.current;
-      const openKey = openRef.current;
-      if (notice && focus !== 'compose') setNotice(undefined);
-      if (key.pageUp) return scrollPage(-1);
-      if (key.pageDown) return scrollPage(1);
-      if (key.end && focus !== 'select') {
-        setScroll(FOLLOW);
-        if (focus === 'compose' && openKey) setDrafts((d) => ({ ...d, [openKey]: editLine(d[openKey] ?? EMPTY_LINE, { type: 'end' }) }));
-        return;
-      }
-      if ((key.ctrl && input === 'n') || (key.meta && input === 'a')) return jumpToNextUnread();
-      if (key.ctrl && input === 'r') return retry();
-      if (key.tab) {
-        if (focus === 'compose') setFocus('list');
-        else if (openKey) setFocus('compose');
-        else notify('open a conversation first: ↑ ↓ and Enter, or n for a new one', 'muted');
-        return;
-      }
+  const handleKey = (input: string, key: Key): void => {
+    if (overlayRef.current) return;
+    if (key.meta && !key.escape && !key.ctrl && input !== '' && !(focusRef.current === 'compose' && (input === 'b' || input === 'f'))) {
+      // Esc typed together with the next key arrives as Alt+key: take it as both (Alt-A and Esc A agree).
+      handleKey('', { ...key, meta: false, escape: true });
+      handleKey(input, { ...key, meta: false });
+      return;
+    }
+    if (key.ctrl && input === 'c') {
+      props.onQuit();
+      return;
+    }
+    const focus = focusRef.current;
+    const openKey = openRef.current;
+    if (notice && focus !== 'compose') setNotice(undefined);
+    if (key.pageUp) return scrollPage(-1);
+    if (key.pageDown) return scrollPage(1);
+    if (key.end && focus !== 'select') {
+      setScroll(FOLLOW);
+      if (focus === 'compose' && openKey) setDrafts((d) => ({ ...d, [openKey]: editLine(d[openKey] ?? EMPTY_LINE, { type: 'end' }) }));
+      return;
+    }
+    if (key.ctrl && input === 'n') return jumpToNextUnread();
+    if (key.ctrl && input === 'r') return retry();
+    if (key.tab) {
+      if (focus === 'compose') setFocus('list');
+      else if (openKey) setFocus('compose');
+      else notify('open a conversation first: ↑ ↓ and Enter, or n for a new one', 'muted');
+      return;
+    }
 
-      if (focus === 'compose') {
-        if (key.escape) return setFocus('list');
-        if (key.return) return send();
-        if (key.upArrow) return scrollLines(-1);
-        if (key.downArrow) return scrollLines(1);
-        const edit = editKeyFor(input, key);
-        if (edit && openKey) setDrafts((d) => ({ ...d, [openKey]: editLine(d[openKey] ?? EMPTY_LINE, edit) }));
-        return;
-      }
+    if (focus === 'compose') {
+      if (key.escape) return setFocus('list');
+      if (key.return) return send();
+      if (key.upArrow) return scrollLines(-1);
+      if (key.downArrow) return scrollLines(1);
+      const edit = editKeyFor(input, key);
+      if (edit && openKey) setDrafts((d) => ({ ...d, [openKey]: editLine(d[openKey] ?? EMPTY_LINE, edit) }));
+      return;
+    }
 
-      if (focus === 'select') {
-        if (key.escape || input === 'v') {
-          setFocus('list');
-          setSelected(new Set());
-          setSelectCursor(undefined);
-          return;
-        }
-        if (key.upArrow || input === 'k') return moveSelect(-1);
-        if (key.downArrow || input === 'j') return moveSelect(1);
-        if (key.end) {
-          const last = view.current.spans[view.current.spans.length - 1];
-          if (last) setSelectCursor(last.id);
-          return setScroll(FOLLOW);
-        }
-        const cursorId = selectCursorRef.current;
-        if (input === ' ' && cursorId !== undefined) {
-          setSelected((s) => {
-            const next = new Set(s);
-            if (next.has(cursorId)) next.delete(cursorId);
-            else next.add(cursorId);
-            return next;
-          });
-          return;
-        }
-        if (input === 'd' || key.delete || key.backspace) {
-          const chosen = selectedRef.current;
-          const ids = chosen.size ? [...chosen].sort((a, b) => a - b) : cursorId !== undefined ? [cursorId] : [];
-          if (ids.length) setOverlay({ kind: 'delete-messages', ids });
-          return;
-        }
-        if (input === '?') return setOverlay({ kind: 'help' });
+    if (focus === 'select') {
+      if (key.escape || input === 'v') {
+        setFocus('list');
+        setSelected(new Set());
+        setSelectCursor(undefined);
         return;
       }
+      if (key.upArrow || input === 'k') return moveSelect(-1);
+      if (key.downArrow || input === 'j') return moveSelect(1);
+      if (key.end) {
+        const last = view.current.spans[view.current.spans.length - 1];
+        if (last) setSelectCursor(last.id);
+        return setScroll(FOLLOW);
+      }
+      const cursorId = selectCursorRef.current;
+      if (input === ' ' && cursorId !== undefined) {
+        setSelected((s) => {
+          const next = new Set(s);
+          if (next.has(cursorId)) next.delete(cursorId);
+          else next.add(cursorId);
+          return next;
+        });
+        return;
+      }
+      if (input === 'd' || key.delete || key.backspace) {
+        const chosen = selectedRef.current;
+        const ids = chosen.size ? [...chosen].sort((a, b) => a - b) : cursorId !== undefined ? [cursorId] : [];
+        if (ids.length) setOverlay({ kind: 'delete-messages', ids });
+        return;
+      }
+      if (input === '?') return setOverlay({ kind: 'help' });
+      return;
+    }
 
-      // focus === 'list'
-      const { ordered } = view.current;
-      const current = cursorOf(cursorKeyRef.current);
-      const index = Math.max(0, ordered.findIndex((e) => nameKey(e.peer) === current));
-      if (key.upArrow || input === 'k') {
-        const next = ordered[Math.max(0, index - 1)];
-        if (next) setCursorKey(nameKey(next.peer));
+    // focus === 'list'
+    const { ordered } = view.current;
+    const current = cursorOf(cursorKeyRef.current);
+    const index = Math.max(0, ordered.findIndex((e) => nameKey(e.peer) === current));
+    if (key.upArrow || input === 'k') {
+      const next = ordered[Math.max(0, index - 1)];
+      if (next) setCursorKey(nameKey(next.peer));
+      return;
+    }
+    if (key.downArrow || input === 'j') {
+      const next = ordered[Math.min(ordered.length - 1, index + 1)];
+      if (next) setCursorKey(nameKey(next.peer));
+      return;
+    }
+    if (key.home) {
+      if (ordered[0]) setCursorKey(nameKey(ordered[0].peer));
+      return;
+    }
+    if (key.return || key.rightArrow) {
+      const entry = ordered[index];
+      if (entry) open(entry.peer);
+      else notify('no conversations yet: n starts one', 'muted');
+      return;
+    }
+    switch (input) {
+      case 'n':
+      case '/':
+        return setOverlay({ kind: 'search' });
+      case 'a':
+        return jumpToNextUnread();
+      case 'u':
+        return setOverlay({ kind: 'inbox' });
+      case 'v':
+        return startSelecting();
+      case 'c':
+        if (!showCluster && layout.height - 2 - 3 - 5 < 3) notify('the cluster panel needs a taller terminal', 'muted');
+        return setShowCluster((v) => !v);
+      case 's':
+        return setOverlay({ kind: 'settings' });
+      case '?':
+        return setOverlay({ kind: 'help' });
+      case 'L':
+        return logout();
+      case 'X':
+        return setOverlay({ kind: 'delete-account' });
+      case 'q':
+        return props.onQuit();
+      case 'i':
+        if (openKey) setFocus('compose');
         return;
-      }
-      if (key.downArrow || input === 'j') {
-        const next = ordered[Math.min(ordered.length - 1, index + 1)];
-        if (next) setCursorKey(nameKey(next.peer));
+      default:
         return;
-      }
-      if (key.home) {
-        if (ordered[0]) setCursorKey(nameKey(ordered[0].peer));
-        return;
-      }
-      if (key.return || key.rightArrow) {
-        const entry = ordered[index];
-        if (entry) open(entry.peer);
-        else notify('no conversations yet: n starts one', 'muted');
-        return;
-      }
-      switch (input) {
-        case 'n':
-        case '/':
-          return setOverlay({ kind: 'search' });
-        case 'a':
-          return jumpToNextUnread();
-        case 'u':
-          return setOverlay({ kind: 'inbox' });
-        case 'v':
-          return startSelecting();
-        case 'c':
-          if (!showCluster && layout.height - 2 - 3 - 5 < 3) notify('the cluster panel needs a taller terminal', 'muted');
-          return setShowCluster((v) => !v);
-        case 's':
-          return setOverlay({ kind: 'settings' });
-        case '?':
-          return setOverlay({ kind: 'help' });
-        case 'L':
-          return logout();
-        case 'X':
-          return setOverlay({ kind: 'delete-account' });
-        case 'q':
-          return props.onQuit();
-        case 'i':
-          if (openKey) setFocus('compose');
-          return;
-        default:
-          return;
-      }
-    },
-  );
+    }
+  };
+  // Outside the compose box every letter is a command, also when several arrive at once.
+  useKeys(handleKey, { singleKeys: () => focusRef.current !== 'compose' });
 
   // ---------------------------------------------------------------- render
 
@@ -528,9 +536,9 @@ export function MainScreen(props: MainScreenProps) {
             chat={chat}
             me={me}
             onClose={closeOverlay}
-            onOpen={(username) => {
+            onOpen={(account) => {
               closeOverlay();
-              open(username);
+              open(account.username, 'compose', account.online);
             }}
           />
         );

@@ -16,7 +16,7 @@ export interface SearchDialogProps {
   me: string;
   width: number;
   height: number;
-  onOpen(username: string): void;
+  onOpen(account: AccountListing): void;
   onClose(): void;
 }
 
@@ -82,7 +82,7 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
     }
     if (key.return) {
       const chosen = page.accounts[cursorRef.current];
-      if (chosen) onOpen(chosen.username);
+      if (chosen) onOpen(chosen);
       return;
     }
     if (key.downArrow) {

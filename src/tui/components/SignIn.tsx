@@ -193,7 +193,7 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       )}
       {compact ? null : <Text> </Text>}
       <Text dimColor wrap="truncate">
-        Enter {field === fields[fields.length - 1] ? action : 'next field'} · Tab next field · Ctrl-C quit
+        {field === fields[fields.length - 1] ? `Enter ${action} · Tab next field` : 'Enter or Tab next field'} · Ctrl-C quit
       </Text>
     </Box>
   );

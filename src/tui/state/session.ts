@@ -37,7 +37,8 @@ export type SessionAction =
   | { type: 'history-loading'; peer: string }
   | { type: 'history'; peer: string; messages: readonly ChatMessage[]; hasMore: boolean }
   | { type: 'history-failed'; peer: string }
-  | { type: 'open'; peer: string }
+  /** `online` when known (e.g. from an account search). */
+  | { type: 'open'; peer: string; online?: boolean }
   | { type: 'close' }
   | { type: 'deleted'; ids: readonly number[] }
   | { type: 'marked-read'; peer: string; upToId: number }
@@ -114,7 +115,8 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
     }
     case 'open': {
       const key = nameKey(action.peer);
-      const entry = state.conversations[key] ?? emptyEntry(action.peer);
+      const known = state.conversations[key] ?? emptyEntry(action.peer);
+      const entry = action.online === undefined ? known : { ...known, online: action.online };
       return {
         ...state,
         openPeer: key,

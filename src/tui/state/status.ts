@@ -21,8 +21,8 @@ export function connectionStatus(state: ConnectionState, now: number): StatusTex
     case 'no-leader':
       return {
         text: state.waitingFor.length
-          ? `no leader — waiting for ${state.waitingFor.join(', ')} (${formatAgo(now - state.since)})`
-          : `no leader — election in progress (${formatAgo(now - state.since)})`,
+          ? `no leader — waiting for ${state.waitingFor.join(', ')} (for ${formatAgo(now - state.since)})`
+          : `no leader — election in progress (for ${formatAgo(now - state.since)})`,
         tone: 'error',
       };
     case 'closed':
@@ -45,8 +45,18 @@ export interface ReplicaRow {
   note: string;
 }
 
-function idFor(address: string, probes: readonly ReplicaProbe[], leader: LeaderView | undefined): string {
+/** A probe's failure in a few words: gRPC's "14 UNAVAILABLE: No connection established..." becomes "unreachable". */
+export function shortProbeError(error: string): string {
+  const text = error.replace(/^\d+ [A-Z_]+: /, '');
+  if (/No connection established|ECONNREFUSED|connect/i.test(text)) return 'unreachable';
+  if (/deadline/i.test(text)) return 'no answer in time';
+  return text;
+}
+
+function idFor(address: string, probes: readonly ReplicaProbe[], leader: LeaderView | undefined, knownIds: ReadonlyMap<string, string>): string {
   for (const p of probes) if (p.up && p.status.address === address) return p.status.id;
+  const known = knownIds.get(address);
+  if (known) return known;
   const named = leader?.replicas.find((r) => r.address === address);
   if (named) return named.id;
   for (const p of probes) {
@@ -65,12 +75,12 @@ function lagOf(status: ReplicaStatusView, leaderStatus: ReplicaStatusView | unde
   return String(Math.max(0, leaderStatus.commitIndex - status.appliedIndex));
 }
 
-/** One row per probed replica, in the probes' order. */
-export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): ReplicaRow[] {
+/** One row per probed replica, in the probes' order. `knownIds` names replicas seen before, for when they are down. */
+export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView | undefined, knownIds: ReadonlyMap<string, string> = new Map()): ReplicaRow[] {
   const leaderStatus = probes.find((p): p is Extract<ReplicaProbe, { up: true }> => p.up && p.status.role === 'leader' && (!leader || p.status.id === leader.leaderId))?.status;
   return probes.map((p) => {
     if (!p.up) {
-      return { id: idFor(p.address, probes, leader), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: p.error };
+      return { id: idFor(p.address, probes, leader, knownIds), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: shortProbeError(p.error) };
     }
     const s = p.status;
     return {

@@ -127,8 +127,8 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
       });
     });
     if (item.delivery === 'failed') {
-      const reason = item.error ? `failed: ${item.error}` : 'failed';
-      rows.push({ kind: 'failure', key: `${base}:failed`, ref: item.ref, text: truncate(`${reason} — Ctrl-R retries`, Math.max(1, cols.text + cols.tail)) });
+      const text = `failed, Ctrl-R retries${item.error ? `: ${item.error}` : ''}`;
+      rows.push({ kind: 'failure', key: `${base}:failed`, ref: item.ref, text: truncate(text, Math.max(1, cols.text + cols.tail)) });
     }
   }
   return rows;
