@@ -19,7 +19,11 @@ const WARN_KINDS = new Set(['election.forced', 'log.quarantined', 'safety.violat
 export class EventBus {
   private readonly history: ReplicaEvent[] = [];
   private readonly listeners = new Set<(e: ReplicaEvent) => void>();
-  private seq = 0;
+  /**
+   * Sequence numbers start from the clock (in microseconds) rather than at 1, so they keep growing
+   * across restarts and a watcher resuming "after seq N" never skips a restarted replica's events.
+   */
+  private seq = Date.now() * 1000;
 
   constructor(
     private readonly replicaId: string,

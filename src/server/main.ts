@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const shutdown = (signal: NodeJS.Signals) => {
       signals++;
       if (signals > 1) process.exit(130);
-      logger!.info({ event: 'server.stopping', signal }, `received ${signal}; stopping`);
+      logger!.info({ event: 'server.stopping', replica: config.id, signal }, `received ${signal}; stopping`);
       running.stop().then(
         () => {
           flush();

@@ -652,6 +652,8 @@ export class ReplicaCore {
     this.role = 'follower';
     this.campaign = undefined;
     if (wasLeader) {
+      // Give the new leader an election timeout to make contact before judging the cluster leaderless.
+      this.lastLeaderContact = this.now;
       this.progress.clear();
       this.leaderReady = false;
       this.caughtUp = false;
