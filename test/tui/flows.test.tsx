@@ -231,6 +231,7 @@ describe('chatting', () => {
     await t.type('leaver-password');
     await t.press(KEY.enter);
     await t.see(`account ${me} deleted`);
+    expect(t.settings.read().lastUsername).toBe('');
     await t.see('Username');
     const probe = new ChatClient({ servers: cluster.addresses });
     clients.push(probe);
@@ -287,5 +288,30 @@ describe('screen', () => {
     }
     await t.press(KEY.escape);
     await t.see('Conversations');
+  });
+
+  it('quits with q from the list and with Ctrl-C while typing, not with q in the compose box', async () => {
+    let quits = 0;
+    const t = await tui({ onQuit: () => (quits += 1) });
+    await t.see('Username');
+    await t.press(KEY.ctrlC);
+    expect(quits).toBe(1);
+    await signIn(t, uniqueName('quitter'), 'quitter-password', true);
+    await t.press('n');
+    await t.see('New conversation');
+    await t.press(KEY.escape);
+    await t.press('q');
+    expect(quits).toBe(2);
+    // In the compose box q is a letter.
+    await t.press('n');
+    await t.type('*');
+    await waitFor(() => /▸ . \S/.test(t.screen()), 5000, t.screen);
+    await t.press(KEY.enter);
+    await t.see('No messages yet');
+    await t.type('q');
+    await t.see('› q');
+    expect(quits).toBe(2);
+    await t.press(KEY.ctrlC);
+    expect(quits).toBe(3);
   });
 });

@@ -70,6 +70,7 @@ export interface TuiOptions {
   size?: TerminalSize;
   username?: string;
   bell?: boolean;
+  onQuit?: () => void;
 }
 
 export async function renderTui(options: TuiOptions): Promise<Tui> {
@@ -78,7 +79,7 @@ export async function renderTui(options: TuiOptions): Promise<Tui> {
   const chat = new ChatClient({ servers: options.servers, deadlineMs: 2000, retryBudgetMs: 20_000 });
   const cluster = new ClusterClient({ servers: options.servers, deadlineMs: 1000 });
   const element = (size: TerminalSize | undefined) => (
-    <App chat={chat} cluster={cluster} settings={settings} servers={options.servers} username={options.username} bell={options.bell ?? true} size={size} onQuit={() => undefined} />
+    <App chat={chat} cluster={cluster} settings={settings} servers={options.servers} username={options.username} bell={options.bell ?? true} size={size} onQuit={options.onQuit ?? (() => undefined)} />
   );
   const app = render(element(options.size));
   await tick(10);

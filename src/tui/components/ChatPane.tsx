@@ -30,6 +30,12 @@ export interface ChatPaneProps {
 }
 
 const DELIVERY_MARK = { sent: ' ✓', queued: ' ⋯', sending: ' …', failed: ' ✗' } as const;
+const DELIVERY_WORDS = { sent: ' ✓', queued: ' queued', sending: ' sending…', failed: ' ✗' } as const;
+
+/** The delivery state after a message: in words when the line has room, else as a mark. */
+function deliveryLabel(delivery: keyof typeof DELIVERY_MARK, room: number): string {
+  return textWidth(DELIVERY_WORDS[delivery]) <= room ? DELIVERY_WORDS[delivery] : DELIVERY_MARK[delivery];
+}
 const DELIVERY_COLOR = { sent: theme.ok, queued: theme.warn, sending: theme.warn, failed: theme.error } as const;
 
 function Row({ row, columns, width, selection }: { row: TimelineRow; columns: TimelineColumns; width: number; selection: Selection }) {
@@ -71,7 +77,7 @@ function Row({ row, columns, width, selection }: { row: TimelineRow; columns: Ti
         </>
       ) : null}
       <Text color={isSelected ? theme.badge : undefined}>{row.text}</Text>
-      {row.delivery ? <Text color={DELIVERY_COLOR[row.delivery]}>{DELIVERY_MARK[row.delivery]}</Text> : null}
+      {row.delivery ? <Text color={DELIVERY_COLOR[row.delivery]}>{deliveryLabel(row.delivery, columns.text + columns.tail - textWidth(row.text))}</Text> : null}
     </Text>
   );
 }

@@ -60,15 +60,17 @@ export function DeleteAccountDialog({ chat, me, width, height, onDeleted, onClos
 
   const lines = [
     `This deletes the account ${me} for good.`,
-    'Messages you sent that nobody has read yet are withdrawn; what you received goes.',
+    'What you received is deleted. What you sent stays with whoever read it;',
+    'what nobody has read yet is withdrawn.',
+    '',
     'Type your password and press Enter. Esc cancels.',
   ];
   return (
     <Dialog title={`Delete account ${me}`} hint="Esc cancels" width={width} height={height} color={theme.error}>
       <Text> </Text>
-      {lines.map((l) => (
-        <Text key={l} wrap="truncate">
-          {truncate(l, cols)}
+      {lines.map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {truncate(l, cols) || ' '}
         </Text>
       ))}
       <Text> </Text>

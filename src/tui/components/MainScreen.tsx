@@ -570,7 +570,10 @@ export function MainScreen(props: MainScreenProps) {
         );
         break;
       case 'delete-account':
-        body = <DeleteAccountDialog {...common} chat={chat} me={me} onClose={closeOverlay} onDeleted={() => props.onSignedOut(`account ${me} deleted`)} />;
+        body = <DeleteAccountDialog {...common} chat={chat} me={me} onClose={closeOverlay} onDeleted={() => {
+              settings.update({ lastUsername: '' });
+              props.onSignedOut(`account ${me} deleted`);
+            }} />;
         break;
       case 'delete-messages': {
         const n = overlay.ids.length;
@@ -578,10 +581,7 @@ export function MainScreen(props: MainScreenProps) {
           <ConfirmDialog
             {...common}
             title={`Delete ${plural(n, 'message')}?`}
-            lines={[
-              `${n === 1 ? 'It disappears' : 'They disappear'} from this conversation for you.`,
-              `Messages you sent that ${openEntry?.peer ?? 'the other side'} has not read yet are withdrawn for both of you.`,
-            ]}
+            lines={deletionLines(overlay.ids, openHistory?.messages ?? [], me, openEntry?.peer ?? 'the other side')}
             onConfirm={async () => {
               const deleted = await chat.deleteMessages(overlay.ids);
               if (!mounted.current) return;
@@ -681,4 +681,16 @@ function hintLine(pairs: [string, string][], width: number): [string, string][] 
     used += cost(p);
   }
   return used <= width + 3 ? [...out, last] : out;
+}
+
+/** What deleting these messages does, in the words of the confirmation. */
+function deletionLines(ids: readonly number[], messages: readonly ChatMessage[], me: string, peer: string): string[] {
+  const chosen = messages.filter((m) => ids.includes(m.id));
+  const mine = chosen.filter((m) => nameKey(m.sender) === nameKey(me) && nameKey(m.recipient) !== nameKey(me));
+  const unreadMine = mine.filter((m) => !m.read).length;
+  const lines = [`${ids.length === 1 ? 'It disappears' : 'They disappear'} from this conversation for you.`];
+  if (unreadMine > 0) lines.push(`${plural(unreadMine, 'message')} you sent ${unreadMine === 1 ? 'is' : 'are'} still unread: withdrawn from ${peer} too.`);
+  if (mine.length > unreadMine) lines.push(`${peer} has read ${plural(mine.length - unreadMine, 'message')} of yours and keeps ${mine.length - unreadMine === 1 ? 'it' : 'them'}.`);
+  if (chosen.length > mine.length) lines.push(`${peer} still sees what ${peer} sent.`);
+  return lines;
 }

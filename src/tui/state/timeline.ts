@@ -127,7 +127,7 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
       });
     });
     if (item.delivery === 'failed') {
-      const text = `failed, Ctrl-R retries${item.error ? `: ${item.error}` : ''}`;
+      const text = `failed — Ctrl-R retries${item.error ? ` (${item.error})` : ''}`;
       rows.push({ kind: 'failure', key: `${base}:failed`, ref: item.ref, text: truncate(text, Math.max(1, cols.text + cols.tail)) });
     }
   }

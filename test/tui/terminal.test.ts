@@ -1,0 +1,52 @@
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, enterFullScreen, installExitGuards } from '../../src/tui/terminal.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+describe('terminal', () => {
+  it('enters the alternate screen, and leaves it once, also when the process exits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-tui-term-'));
+    const file = join(dir, 'out');
+    const fd = openSync(file, 'w');
+    cleanups.push(() => {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const before = process.listenerCount('exit');
+    const screen = enterFullScreen(fd);
+    expect(readFileSync(file, 'utf8').startsWith(ENTER_ALT_SCREEN)).toBe(true);
+    // Until left, leaving is registered for process exit.
+    expect(process.listenerCount('exit')).toBe(before + 1);
+    screen.leave();
+    screen.leave();
+    const written = readFileSync(file, 'utf8');
+    expect(written.split(LEAVE_ALT_SCREEN)).toHaveLength(2);
+    expect(written.endsWith(LEAVE_ALT_SCREEN)).toBe(true);
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
+  it('routes uncaught errors, unhandled rejections and termination signals to one way out', () => {
+    const calls: [number, string | undefined][] = [];
+    const guards = installExitGuards((code, reason) => calls.push([code, reason]));
+    cleanups.push(() => guards.remove());
+    // As Node would call them (emitting does not raise anything or send a signal).
+    const emit = process.emit.bind(process) as (event: string, ...args: unknown[]) => boolean;
+    emit('uncaughtException', new Error('boom'), 'uncaughtException');
+    emit('unhandledRejection', new Error('lost promise'), Promise.resolve());
+    emit('SIGTERM', 'SIGTERM');
+    emit('SIGHUP', 'SIGHUP');
+    expect(calls.map(([code]) => code)).toEqual([1, 1, 143, 129]);
+    expect(calls[0]![1]).toContain('boom');
+    expect(calls[1]![1]).toContain('lost promise');
+    expect(calls[2]![1]).toBeUndefined();
+    guards.remove();
+    emit('SIGTERM', 'SIGTERM');
+    expect(calls).toHaveLength(4);
+  });
+});
