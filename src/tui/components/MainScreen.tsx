@@ -12,7 +12,7 @@ import { EMPTY_LINE, editKeyFor, editLine, lineText, type LineState } from '../s
 import { nameKey, peerOf } from '../state/messages.js';
 import { visibleOutgoing } from '../state/outbox.js';
 import { FOLLOW, resolveScroll, scrollBy, scrollToShow, type Scroll } from '../state/scroll.js';
-import { historyOf, initialSession, newestKnownId, sessionReducer, unreadUpTo } from '../state/session.js';
+import { historyOf, initialSession, sessionReducer, unreadUpTo } from '../state/session.js';
 import { connectionStatus, type Tone } from '../state/status.js';
 import { textWidth, truncate } from '../state/text-width.js';
 import { buildTimeline, messageSpans, timelineColumns } from '../state/timeline.js';

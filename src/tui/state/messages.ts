@@ -47,7 +47,3 @@ export function nameKey(name: string): string {
 export function peerOf(message: ChatMessage, me: string): string {
   return nameKey(message.sender) === nameKey(me) ? message.recipient : message.sender;
 }
-
-export function newestId(messages: readonly ChatMessage[]): number {
-  return messages.length ? messages[messages.length - 1]!.id : 0;
-}

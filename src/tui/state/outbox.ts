@@ -59,11 +59,6 @@ export function visibleOutgoing(outbox: readonly OutgoingMessage[], peerKey: str
   return outbox.filter((m) => nameKey(m.peer) === peerKey && m.deliveredId === undefined);
 }
 
-/** The oldest entry waiting to be sent. */
-export function nextQueued(outbox: readonly OutgoingMessage[]): OutgoingMessage | undefined {
-  return outbox.find((m) => m.state === 'queued');
-}
-
 /** Failed entries of a conversation go back to the queue (keeping their keys). */
 export function requeueFailed(outbox: readonly OutgoingMessage[], peerKey: string): OutgoingMessage[] {
   return outbox.map((m) => (m.state === 'failed' && nameKey(m.peer) === peerKey ? { ...m, state: 'queued', error: undefined } : m));

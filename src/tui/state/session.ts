@@ -7,7 +7,7 @@
 
 import type { ChatMessage, ConversationSummary } from '../../client/api.js';
 import { applyFetchedUnread, applyMessage, applySummaries, emptyEntry, setUnread, type ConversationMap } from './conversations.js';
-import { markReadUpTo, mergeMessages, nameKey, newestId, peerOf, removeMessages } from './messages.js';
+import { markReadUpTo, mergeMessages, nameKey, peerOf, removeMessages } from './messages.js';
 import { enqueue, matchDelivered, requeueFailed, setState, settle, type OutgoingMessage } from './outbox.js';
 
 export interface History {
@@ -176,14 +176,6 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
     case 'retry':
       return { ...state, outbox: requeueFailed(state.outbox, nameKey(action.peer)) };
   }
-}
-
-/** The newest message id this session holds, for resuming a subscription after it. */
-export function newestKnownId(state: SessionState): number {
-  let max = 0;
-  for (const e of Object.values(state.conversations)) max = Math.max(max, e.lastMessage?.id ?? 0);
-  for (const h of Object.values(state.histories)) max = Math.max(max, newestId(h.messages));
-  return max;
 }
 
 /** The id to mark the open conversation read up to: its newest message from the peer that is still unread, if any. */
