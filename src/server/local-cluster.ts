@@ -68,7 +68,14 @@ function runCluster(opts: { basePort: number; dataDir: string; replicas: number;
     child.on('exit', (code, signal) => {
       file.end();
       children.delete(id);
-      if (!stopping) process.stderr.write(`[${id}] exited (${signal ?? `code ${code}`}); the others go on\n`);
+      if (!stopping) {
+        process.stderr.write(`[${id}] exited (${signal ?? `code ${code}`})${children.size > 0 ? '; the others go on' : ''}\n`);
+        if (children.size === 0) {
+          process.stderr.write('every replica of the local cluster has exited; stopping\n');
+          rmSync(join(root, 'cluster.pid'), { force: true });
+          process.exit(1);
+        }
+      }
       if (stopping && children.size === 0) {
         rmSync(join(root, 'cluster.pid'), { force: true });
         process.exit(0);
