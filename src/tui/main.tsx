@@ -7,7 +7,7 @@
 
 import type { Instance } from 'ink';
 import { parseCli } from './cli.js';
-import { enterFullScreen, installExitGuards } from './terminal.js';
+import { enterFullScreen, installExitGuards } from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
 

@@ -59,13 +59,14 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 50): Promise<T> {
+/** Polls `probe` until it gives something other than undefined or false; fails clearly after `timeoutMs`. */
+export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false> | T | undefined | false, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== false) return value as T;
     } catch (err) {
       lastError = err;
     }

@@ -7,7 +7,7 @@ import type { ClusterApi } from '../../client/api.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../model/health.js';
 import type { EventSource } from '../sources/event-source.js';
 import { App } from '../ui/App.js';
-import { enterAlternateScreen, onAbnormalExit } from '../ui/terminal.js';
+import { enterFullScreen, installExitGuards } from '../../terminal/full-screen.js';
 import type { CommandIo } from './io.js';
 
 export interface WatchOptions {
@@ -30,7 +30,7 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
     );
     return EXIT_USAGE;
   }
-  const screen = enterAlternateScreen();
+  const screen = enterFullScreen();
   let ink: Instance | undefined;
   let finished = false;
   const restore = () => {
@@ -46,7 +46,7 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
     }
     screen.leave();
   };
-  const removeGuards = onAbnormalExit((code, reason) => {
+  const guards = installExitGuards((code, reason) => {
     if (finished) return;
     finished = true;
     restore();
@@ -62,7 +62,7 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
     failure = err;
   } finally {
     finished = true;
-    removeGuards();
+    guards.remove();
     restore();
   }
   if (failure === undefined) return EXIT_OK;

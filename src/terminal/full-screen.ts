@@ -1,6 +1,7 @@
 /**
- * The terminal around the Ink app: the alternate screen, and restoring the terminal
- * on every way out (normal quit, Ctrl-C, SIGTERM/SIGHUP, uncaught errors).
+ * The terminal around a full-screen Ink program (chat-tui, chat-ops watch): the
+ * alternate screen, entered by hand (Ink 6 has no option for it), and restoring the
+ * terminal on every way out (normal quit, Ctrl-C, SIGTERM/SIGHUP, uncaught errors).
  */
 
 import { writeSync } from 'node:fs';
