@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -93,7 +93,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   replica.onLeadershipChange((leading) => health.setStatus(CHAT_SERVICE_NAME, leading ? 'SERVING' : 'NOT_SERVING'));
-  const protos = loadSync(['chat/v1/chat.proto', 'chat/v1/cluster.proto', 'chat/v1/replication.proto'], { includeDirs: [PROTO_DIR] });
+  // Reflection describes our services and the health service, so grpcurl can call all of them.
+  const protos = loadSync(['chat/v1/chat.proto', 'chat/v1/cluster.proto', 'chat/v1/replication.proto', healthProtoPath], { includeDirs: [PROTO_DIR] });
   new ReflectionService(protos).addToServer(server);
 
   let port: number;

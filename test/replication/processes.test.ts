@@ -96,6 +96,24 @@ class Conversation {
     }
   }
 
+  /** Every acknowledged message is stored: paging each recipient's history finds it. */
+  async verifyStored(): Promise<void> {
+    for (const u of this.users) {
+      const stored = new Set<number>();
+      for (const peer of this.users.filter((p) => p !== u)) {
+        let beforeId = 0;
+        for (;;) {
+          const page = await u.client.getHistory(peer.name, { beforeId, limit: 200 });
+          for (const m of page.messages) stored.add(m.id);
+          if (!page.hasMore || page.messages.length === 0) break;
+          beforeId = page.messages[0]!.id;
+        }
+      }
+      const missing = this.acked.filter((m) => m.recipient === u.name && !stored.has(m.id));
+      expect(missing.map((m) => m.text), `acknowledged messages to ${u.name} missing from the store`).toEqual([]);
+    }
+  }
+
   close(): void {
     for (const u of this.users) u.client.close();
   }
@@ -146,6 +164,21 @@ describe('three chat-server processes', () => {
     await cluster?.stop();
     cluster = undefined;
     chat = undefined;
+  });
+
+  it('a single replica killed with SIGKILL mid-traffic keeps every acknowledged message', async () => {
+    cluster = await startCluster({ replicas: 1 });
+    chat = new Conversation(cluster);
+    await chat.addUser('olga');
+    await chat.addUser('pavel');
+    chat.start();
+    await chat.progress('before the kill', 30);
+    await cluster.kill('A'); // no warning, no flush: what was acknowledged must be on disk
+    await cluster.restart('A');
+    await chat.progress('after the restart');
+    await chat.stop();
+    await chat.verifyStored();
+    await chat.verifyDelivery();
   });
 
   it('keeps chatting through the original demo: kill A, kill B, restore A, restore B, kill C', async () => {
@@ -212,6 +245,7 @@ describe('three chat-server processes', () => {
     await Promise.all(cluster.ids.map((id) => cluster!.restart(id)));
     await chat.progress('after a total outage');
     await chat.stop();
+    await chat.verifyStored();
     await chat.verifyDelivery();
     await expectEqualStates(cluster);
   });
