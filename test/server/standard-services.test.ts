@@ -53,7 +53,7 @@ it('lists its services through server reflection', async () => {
   const names = await new Promise<string[]>((resolve, reject) => {
     const call = client.ServerReflectionInfo({ deadline: Date.now() + 2_000 });
     call.on('data', (res) => {
-      resolve((res.list_services_response?.service ?? []).map((s) => s.name));
+      resolve((res.list_services_response?.service ?? []).map((s: { name: string }) => s.name));
       call.end();
     });
     call.on('error', reject);
