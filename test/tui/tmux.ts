@@ -36,7 +36,8 @@ export class TmuxServer {
    * left on the normal screen, and its status).
    */
   start(session: string, argv: string[], env: Record<string, string>, columns = 80, rows = 24): void {
-    const program = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv].map(shellQuote).join(' ');
+    // A person's terminal: CI runs the suite with CI=true, and Ink renders nothing live when it sees it.
+    const program = ['env', '-u', 'CI', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv].map(shellQuote).join(' ');
     const command = `${program}; echo "[exited $?]"; sleep 600`;
     this.run(['new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command]);
     this.started = true;
