@@ -13,6 +13,7 @@ import { within } from './lib/clock.js';
 import { REPO_ROOT, SERVER_MAIN } from './lib/cluster.js';
 import { createContext, type BenchContext, type BenchSettings } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
+import { machineBusySeconds } from './lib/proc.js';
 import { charts, consoleSummary, DOC_BEGIN, DOC_END, markdown } from './lib/report.js';
 import type { BenchResults, ScenarioName, ScenarioResults } from './lib/results.js';
 import { runCatchup } from './scenarios/catchup.js';
@@ -52,6 +53,8 @@ interface Options {
   out?: string;
   docs?: boolean;
   maxMinutes?: string;
+  waitQuiet?: string;
+  freshStores?: boolean;
 }
 
 const program = new Command()
@@ -69,7 +72,9 @@ const program = new Command()
   .option('--profile [dir]', 'also run the profile scenario (CPU profiles kept in dir, default a temp dir)')
   .option('--out <file>', 'results file (default bench/results/latest.json; quick: quick.json)')
   .option('--no-docs', 'do not rewrite docs/benchmarks.md')
-  .option('--max-minutes <n>', 'stop starting new scenarios after this long (default 40; quick 10)');
+  .option('--max-minutes <n>', 'stop starting new scenarios after this long (default 40; quick 10)')
+  .option('--fresh-stores', 'rebuild the prepared stores even if a cached copy exists (they are cached in the OS temp dir)')
+  .option('--wait-quiet <minutes>', 'before each scenario, wait up to this long for the machine to be idle (under 15% of a core busy over 5 s)');
 
 function num(v: string | undefined, fallback: number, what: string): number {
   if (v === undefined) return fallback;
@@ -91,6 +96,7 @@ function settingsFrom(o: Options): BenchSettings {
     failoverTrials: num(o.trials, quick ? 2 : 5, '--trials'),
     followerTrials: quick ? 1 : 3,
     profileDir: typeof o.profile === 'string' ? o.profile : undefined,
+    freshStores: o.freshStores ?? false,
   };
 }
 
@@ -103,6 +109,20 @@ function selected(o: Options): ScenarioName[] {
     return all.filter((s) => chosen.includes(s));
   }
   return all.filter((s) => s !== 'profile' || o.profile !== undefined);
+}
+
+/** Waits until the whole machine is nearly idle (other work skews every number), up to `maxMs`; returns the last busy share. */
+async function waitQuiet(maxMs: number, log: (m: string) => void): Promise<number> {
+  const end = Date.now() + maxMs;
+  let busy = 0;
+  for (;;) {
+    const before = machineBusySeconds();
+    await new Promise((r) => setTimeout(r, 5_000));
+    busy = ((machineBusySeconds() - before) / 5) * 100;
+    if (busy < 15 || Date.now() > end) break;
+    log(`   waiting for a quiet machine: ${busy.toFixed(0)}% of a core busy with other work`);
+  }
+  return busy;
 }
 
 function writeDocs(results: BenchResults): void {
@@ -165,6 +185,7 @@ async function main(): Promise<void> {
         continue;
       }
       log(`\n== ${name}: ${scenario.what}`);
+      if (o.waitQuiet) await waitQuiet(num(o.waitQuiet, 10, '--wait-quiet') * 60_000, log);
       const t0 = Date.now();
       try {
         const value = await within(`scenario ${name}`, perScenarioMs, scenario.run(ctx));

@@ -197,7 +197,9 @@ async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenR
   });
   await connectAll(clients);
   await send({ type: 'ready' });
+  const progress = setInterval(() => void send({ type: 'progress', delivered: ids.length }), 200);
   await stopped;
+  clearInterval(progress);
   for (const s of subs) s.close();
   for (const c of clients) c.close();
   return {

@@ -1,6 +1,9 @@
 /** What every scenario gets: the run's settings, a logger, a temp root, and results other scenarios left for it. */
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT } from './cluster.js';
 import { buildDataset, type Dataset } from './dataset.js';
 
 export interface BenchSettings {
@@ -19,6 +22,8 @@ export interface BenchSettings {
   followerTrials: number;
   /** Write CPU profiles of the replicas during the 64-in-flight level here. */
   profileDir: string | undefined;
+  /** Build the prepared stores even when a cached copy exists. */
+  freshStores: boolean;
 }
 
 export interface BenchContext {
@@ -34,6 +39,53 @@ export interface BenchContext {
   usersStore(): Promise<Dataset>;
 }
 
+/** The code that decides what a store looks like: a cached store built by other code is not reused. */
+const STORE_SOURCES = [
+  'src/server/chat/schema.ts', 'src/server/chat/state-machine.ts', 'src/server/chat/ops.ts', 'src/server/storage/log-store.ts',
+  'src/server/storage/migrations.ts', 'src/server/storage/replication-schema.ts', 'src/server/storage/database.ts', 'bench/lib/dataset.ts',
+];
+
+function fingerprint(users: number, messages: number): string {
+  const h = createHash('sha256').update(`${users}/${messages}`);
+  for (const f of STORE_SOURCES) h.update(readFileSync(join(REPO_ROOT, f)));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Prepared stores are kept between runs in the OS temp dir (keyed by size and
+ * by the code that builds them), because the large one takes minutes to build.
+ */
+async function cachedStore(users: number, messages: number, fresh: boolean, log: (m: string) => void): Promise<Dataset> {
+  const cacheRoot = join(tmpdir(), 'chat-bench-stores');
+  const dir = join(cacheRoot, `store-${users}u-${messages}m-${fingerprint(users, messages)}`);
+  const meta = join(dir, 'dataset.json');
+  if (!fresh && existsSync(meta)) {
+    const ds = JSON.parse(readFileSync(meta, 'utf8')) as Dataset;
+    log(`  using the store cached in ${dir} (built in ${ds.seconds.toFixed(1)} s; --fresh-stores rebuilds it)`);
+    return { ...ds, dir: join(dir, 'data') };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  mkdirSync(building, { recursive: true });
+  if (messages > 0) log(`  building a data directory with ${messages.toLocaleString('en-US')} messages offline (ChatState.apply + LogStore)...`);
+  let lastShown = 0;
+  const ds = await buildDataset(join(building, 'data'), {
+    users,
+    messages,
+    onProgress: (done, total) => {
+      if (done - lastShown >= total / 5 || done === total) {
+        lastShown = done;
+        log(`    ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} messages`);
+      }
+    },
+  });
+  if (messages > 0) log(`  built in ${ds.seconds.toFixed(1)} s (${Math.round(ds.messages / ds.seconds).toLocaleString('en-US')} messages/s)`);
+  writeFileSync(join(building, 'dataset.json'), JSON.stringify({ ...ds, dir: '' }));
+  renameSync(building, dir);
+  return { ...ds, dir: join(dir, 'data') };
+}
+
 export function createContext(settings: BenchSettings, tmp: string, log: (m: string) => void): BenchContext {
   let large: Promise<Dataset> | undefined;
   let users: Promise<Dataset> | undefined;
@@ -42,30 +94,7 @@ export function createContext(settings: BenchSettings, tmp: string, log: (m: str
     tmp,
     log,
     batchSizes: new Map(),
-    largeStore: () =>
-      (large ??= (async () => {
-        const dir = join(tmp, 'store-large');
-        mkdirSync(dir, { recursive: true });
-        log(`building a data directory with ${settings.storeMessages.toLocaleString('en-US')} messages offline (ChatState.apply + LogStore)...`);
-        let lastShown = 0;
-        const ds = await buildDataset(dir, {
-          users: settings.storeUsers,
-          messages: settings.storeMessages,
-          onProgress: (done, total) => {
-            if (done - lastShown >= total / 5 || done === total) {
-              lastShown = done;
-              log(`  ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} messages`);
-            }
-          },
-        });
-        log(`  built in ${ds.seconds.toFixed(1)} s (${Math.round(ds.messages / ds.seconds).toLocaleString('en-US')} messages/s)`);
-        return ds;
-      })()),
-    usersStore: () =>
-      (users ??= (async () => {
-        const dir = join(tmp, 'store-users');
-        mkdirSync(dir, { recursive: true });
-        return buildDataset(dir, { users: settings.storeUsers, messages: 0 });
-      })()),
+    largeStore: () => (large ??= cachedStore(settings.storeUsers, settings.storeMessages, settings.freshStores, log)),
+    usersStore: () => (users ??= cachedStore(settings.storeUsers, 0, settings.freshStores, log)),
   };
 }

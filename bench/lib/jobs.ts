@@ -78,7 +78,12 @@ export interface DiskResult {
 export type JobResult = SendResult | ListenResult | DiskResult;
 
 export type ParentMessage = { type: 'job'; job: Job } | { type: 'start' } | { type: 'stop' };
-export type WorkerMessage = { type: 'ready' } | { type: 'result'; result: JobResult } | { type: 'error'; message: string };
+export type WorkerMessage =
+  | { type: 'ready' }
+  /** Deliveries so far (listen jobs, a few times a second). */
+  | { type: 'progress'; delivered: number }
+  | { type: 'result'; result: JobResult }
+  | { type: 'error'; message: string };
 
 /** The text of a timed message: the send time first, so any receiver can compute the delivery latency. */
 export function timedText(sentAt: number, label: string, bytes: number): string {

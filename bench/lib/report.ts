@@ -33,6 +33,13 @@ function cpuText(l: LoadResult, leaderIds: string[] = ['A', 'B', 'C']): string {
   return parts.join(', ');
 }
 
+/** The state machine ceiling (persist + apply entries/s in one process) at the batch closest to `batch`. */
+function applyAt(r: BenchResults, batch: number | undefined): number | undefined {
+  const levels = r.results.disk?.apply;
+  if (!levels?.length || batch === undefined) return undefined;
+  return levels.reduce((a, b) => (Math.abs(b.batch - batch) < Math.abs(a.batch - batch) ? b : a)).entriesPerSecond;
+}
+
 /** Per-writer rows/s of the disk ceiling with three writers, at the batch closest to `batch`. */
 function diskPerWriter(r: BenchResults, batch: number | undefined, writers: 1 | 3): number | undefined {
   const levels = r.results.disk?.levels;
@@ -108,7 +115,17 @@ export function markdown(r: BenchResults, chartDir: string): string {
   ]));
   out.push('');
   out.push('Everything runs on this one machine: the three replicas, the client processes and the ceilings share its cores and its disk. ' +
-    'The "machine CPU" columns are every core\'s busy time during the measurement window (200% = both cores); when other work ran on the machine at the same time it shows as the difference to the listed processes.');
+    'The "machine CPU" columns are every core\'s busy time during the measurement window (200% = both cores); when other work ran on the machine at the same time it shows as the difference to the listed processes ("others").');
+  const loads: LoadResult[] = [
+    ...(res.throughput?.levels ?? []), ...(res.throughput?.clientProcesses ?? []), ...(res.single?.levels ?? []), ...(res.echo?.levels ?? []),
+    ...(res.history ? [res.history.empty, res.history.full] : []),
+  ];
+  const busiest = Math.max(0, ...loads.map((l) => l.cpu.others ?? 0));
+  if (loads.length) {
+    out.push('', busiest > 20
+      ? `**Other work ran on the machine during this run** (up to ${n(busiest)}% of a core outside the benchmark's processes in a measurement window); the numbers are lower than this machine can do when idle.`
+      : `Other work on the machine during the measurement windows: at most ${n(busiest)}% of a core.`);
+  }
   out.push('');
   out.push('### How to reproduce', '');
   out.push('```sh');
@@ -145,16 +162,21 @@ export function markdown(r: BenchResults, chartDir: string): string {
       const single = level(res.single?.levels, l.inflight);
       const echo = level(res.echo?.levels, l.inflight);
       const disk = diskPerWriter(r, l.avgBatch, 3);
-      ratioRows.push([`3 replicas, ${l.inflight} in flight`, pct(l.sendsPerSecond, single?.sendsPerSecond), pct(l.sendsPerSecond, echo?.sendsPerSecond), disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a']);
+      const sm = applyAt(r, l.avgBatch);
+      ratioRows.push([`3 replicas, ${l.inflight} in flight`, pct(l.sendsPerSecond, single?.sendsPerSecond), pct(l.sendsPerSecond, echo?.sendsPerSecond),
+        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a', sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a']);
     }
     for (const l of res.single?.levels ?? []) {
       const echo = level(res.echo?.levels, l.inflight);
       const disk = diskPerWriter(r, l.avgBatch, 1);
-      ratioRows.push([`1 replica, ${l.inflight} in flight`, '—', pct(l.sendsPerSecond, echo?.sendsPerSecond), disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a']);
+      const sm = applyAt(r, l.avgBatch);
+      ratioRows.push([`1 replica, ${l.inflight} in flight`, '—', pct(l.sendsPerSecond, echo?.sendsPerSecond),
+        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a', sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a']);
     }
-    out.push(table(['', 'of 1 replica (cost of replication)', 'of gRPC echo (transport)', 'of the disk at that batch size'], ratioRows));
+    out.push(table(['', 'of 1 replica (cost of replication)', 'of gRPC echo (transport)', 'of the disk at that batch size', 'of the state machine at that batch size'], ratioRows));
     out.push('');
-    out.push('The disk ceiling for three replicas is the rate of one of three SQLite writers committing at the same time on this disk (each entry is committed by every replica); for one replica, a single writer.', '');
+    out.push('The disk ceiling for three replicas is the rate of one of three SQLite writers committing at the same time on this disk (each entry is committed by every replica); for one replica, a single writer. ' +
+      'The state machine ceiling is one process appending and applying with the server\'s own code (see below); three replicas each do that work, on two cores shared with the clients.', '');
   }
 
   if (res.disk) {
@@ -163,6 +185,12 @@ export function markdown(r: BenchResults, chartDir: string): string {
     out.push(table(['batch', 'commits/s', 'rows/s', 'three writers: commits/s (sum)', 'three writers: rows/s (sum)'],
       res.disk.levels.map((d) => [String(d.batch), n(d.commitsPerSecond), n(d.rowsPerSecond), n(d.threeWritersCommitsPerSecond), n(d.threeWritersRowsPerSecond)])));
     out.push('');
+    if (res.disk.apply?.length) {
+      out.push('### Ceiling: the state machine', '');
+      out.push('The server\'s own code without network or RPC: one transaction per batch that appends the entries to the log (`LogStore.persist`) and applies each sendMessage op (`ChatState.apply`), in one process — what one replica can do per second on one core.', '');
+      out.push(table(['batch', 'entries/s', 'CPU % of a core'], res.disk.apply.map((a) => [String(a.batch), n(a.entriesPerSecond), n(a.cpuPercent)])));
+      out.push('');
+    }
   }
 
   if (res.throughput?.clientProcesses.length) {
@@ -217,6 +245,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
   if (res.catchup) {
     const c = res.catchup;
     const disk = diskPerWriter(r, 512, 1);
+    const apply = r.results.disk?.apply?.find((a) => a.batch === 512)?.entriesPerSecond;
     out.push('### Catch-up', '');
     out.push(`A follower was SIGKILLed, ${n(c.backlog)} messages were sent without it (${n(c.fillRate)}/s with two replicas in sync), then it was restarted.`, '');
     out.push(table(['', ''], [
@@ -225,6 +254,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
       ['entries per second (catchup.done)', n(c.entriesPerSecond)],
       ['process start → back in the in-sync set', `${n(c.restartToInSyncMs)} ms`],
       ['backlog / (process start → in sync)', `${n(c.endToEndEntriesPerSecond)} entries/s`],
+      ['share of the state machine ceiling at batch 512', apply ? `${pct(c.entriesPerSecond, apply)} of ${n(apply)} entries/s` : 'n/a'],
       ['share of the disk ceiling at batch 512', disk ? `${pct(c.entriesPerSecond, disk)} of ${n(disk)} rows/s` : 'n/a'],
     ]));
     out.push('');

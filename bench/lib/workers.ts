@@ -15,6 +15,8 @@ export class LoadWorker {
   private readonly ready: Promise<void>;
   private readonly done: Promise<JobResult>;
   private readonly child: ChildProcess;
+  /** Deliveries reported so far by a listen job. */
+  delivered = 0;
 
   constructor(readonly job: Job, readonly name: string, options: { cpuProfDir?: string } = {}) {
     const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
@@ -33,6 +35,7 @@ export class LoadWorker {
     this.done = new Promise<JobResult>((resolve, reject) => {
       this.child.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') onReady();
+        else if (m.type === 'progress') this.delivered = m.delivered;
         else if (m.type === 'result') resolve(m.result);
         else if (m.type === 'error') {
           const err = new Error(`worker ${name} failed: ${m.message}`);

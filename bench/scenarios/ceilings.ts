@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../lib/cluster.js';
+import { applyCeiling, type ApplyCeiling } from '../lib/apply-ceiling.js';
 import type { BenchContext } from '../lib/context.js';
 import type { DiskResult } from '../lib/jobs.js';
 import { closedLoop, type LoadResult } from '../lib/load.js';
@@ -63,6 +64,8 @@ export interface DiskLevel {
 export interface DiskCeilingResult {
   entryBytes: number;
   levels: DiskLevel[];
+  /** Persist + apply with the server's own log store and chat state machine, one process, no network. */
+  apply: ApplyCeiling[];
 }
 
 async function diskRun(ctx: BenchContext, batch: number, writers: number, durationMs: number, entryBytes: number): Promise<DiskResult[]> {
@@ -75,7 +78,8 @@ async function diskRun(ctx: BenchContext, batch: number, writers: number, durati
 
 export async function runDisk(ctx: BenchContext): Promise<DiskCeilingResult> {
   const entryBytes = 260; // a sendMessage op of about 100 characters, as JSON
-  const batches = [...new Set([1, ...LEVELS.slice(1).map((l) => Math.max(1, Math.round(ctx.batchSizes.get(l) ?? l / 2)))])].sort((a, b) => a - b);
+  // The leader's batch sizes at 16 and 64 in flight (as measured, or half the sends in flight), and 512: the entries per append during catch-up.
+  const batches = [...new Set([1, ...LEVELS.slice(1).map((l) => Math.max(1, Math.round(ctx.batchSizes.get(l) ?? l / 2))), 512])].sort((a, b) => a - b);
   const durationMs = Math.max(2_000, Math.round(ctx.settings.durationMs / 2));
   const levels: DiskLevel[] = [];
   for (const batch of batches) {
@@ -91,5 +95,11 @@ export async function runDisk(ctx: BenchContext): Promise<DiskCeilingResult> {
     ctx.log(`  SQLite WAL+FULL, batch ${batch}: ${level.commitsPerSecond} commits/s (${level.rowsPerSecond} rows/s); three writers: ${level.threeWritersCommitsPerSecond} commits/s in total`);
     levels.push(level);
   }
-  return { entryBytes, levels };
+  const apply: ApplyCeiling[] = [];
+  for (const batch of batches) {
+    const a = applyCeiling(ctx.tmp, batch, durationMs);
+    ctx.log(`  log append + ChatState.apply, batch ${batch}: ${a.entriesPerSecond} entries/s at ${a.cpuPercent}% of a core`);
+    apply.push(a);
+  }
+  return { entryBytes, levels, apply };
 }

@@ -33,7 +33,9 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResult> {
     await waitFor('16 open streams on the leader', 20_000, async () => (await cluster.status(leader)).openStreams >= 16 || undefined);
     const [sender] = await startWorkers([{ name: 'rate', job: { kind: 'rate', servers: cluster.addresses, users: ring(accounts), perSecond, durationMs, textBytes: 100, tag: 'dlv' } }]);
     const [sent] = await results<SendResult>([sender!], durationMs + 60_000);
-    await sleep(2_000);
+    const acked = sent!.ok.reduce((n, ok) => n + ok, 0);
+    await waitFor('every acknowledged message to be delivered', 30_000, () => listen.delivered >= acked || undefined, 100).catch(() => undefined);
+    await sleep(200);
     listen.stop();
     const [got] = await results<ListenResult>([listen]);
     const ackLatency: number[] = [];

@@ -70,12 +70,15 @@ export async function runRestart(ctx: BenchContext): Promise<RestartResult> {
     const follower = cluster.ids.find((id) => id !== leader)!;
     await cluster.waitInSync(follower, 60_000);
     await cluster.kill(follower);
+    // The leader must have taken it out of the in-sync set first, or "back in" would be measured before it left.
+    await waitFor(`${leader} to drop ${follower}`, 30_000, async () => ((await cluster.status(leader)).inSync.includes(follower) ? undefined : true), 20);
     await cluster.restart(follower, { wait: false });
     const t0 = cluster.spawnTime(follower);
     await waitFor(`${follower} to rejoin the in-sync set`, 60_000, async () => (await cluster.status(leader)).inSync.includes(follower) || undefined, 10);
     const inSyncAt = Date.now();
-    const opened = eventTime(cluster.logFile(follower), 'replica.started', t0);
-    const answering = eventTime(cluster.logFile(follower), 'server.listening', t0);
+    // pino writes asynchronously: give the log a moment to reach the file.
+    const opened = await waitFor('replica.started in the log', 5_000, () => eventTime(cluster.logFile(follower), 'replica.started', t0)).catch(() => undefined);
+    const answering = await waitFor('server.listening in the log', 5_000, () => eventTime(cluster.logFile(follower), 'server.listening', t0)).catch(() => undefined);
     const followerResult = {
       answeringMs: answering === undefined ? Number.NaN : answering - t0,
       openedMs: opened === undefined ? undefined : opened - t0,

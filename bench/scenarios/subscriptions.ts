@@ -54,8 +54,8 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
     const rssAfter = rssMiB(cluster.pid(leader)!) ?? Number.NaN;
     ctx.log(`  leader CPU: ${leaderCpuIdle}% idle without streams, ${cpu.leader}% with ${streams} idle streams; RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB`);
 
-    // Fan-out: one message to every account, from 16 senders.
-    const perSecond = ctx.settings.quick ? 250 : 500;
+    // Fan-out: one message to every account, from 16 senders, at a rate well within what the cluster sustains.
+    const perSecond = 100;
     const senders = ds.accounts.slice(0, 16);
     const sendUsers: SendUser[] = ds.accounts.map((a, i) => {
       const from = senders[i % senders.length]!.username === a.username ? senders[(i + 1) % senders.length]! : senders[i % senders.length]!;
@@ -63,7 +63,10 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
     });
     const [sender] = await startWorkers([{ name: 'fanout', job: { kind: 'rate', servers: cluster.addresses, users: sendUsers, perSecond, durationMs: Math.round((streams / perSecond) * 1000), textBytes: 100, tag: 'fan' } }]);
     const [sent] = await results<SendResult>([sender!], 120_000);
-    await sleep(2_000);
+    const acked = sent!.ok.reduce((n, ok) => n + ok, 0);
+    const delivered = () => listeners.reduce((n, l) => n + l.delivered, 0);
+    await waitFor('every acknowledged message to be delivered', 30_000, () => delivered() >= acked || undefined, 100).catch(() => undefined);
+    await sleep(200);
     for (const l of listeners) l.stop();
     const got = await results<ListenResult>(listeners, 60_000);
     const latency: number[] = [];
