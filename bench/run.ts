@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { within } from './lib/clock.js';
-import { REPO_ROOT, SERVER_MAIN } from './lib/cluster.js';
+import { REPO_ROOT, SERVER_MAIN, stoppedClusterIncidents } from './lib/cluster.js';
 import { createContext, type BenchContext, type BenchSettings } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import { machineBusySeconds } from './lib/proc.js';
@@ -173,6 +173,7 @@ async function main(): Promise<void> {
     ranAt: { ...(previous?.ranAt ?? {}) },
     results: { ...(previous?.results ?? {}) },
     errors: [],
+    incidents: { ...(previous?.incidents ?? {}) },
     seconds: 0,
   };
   log(`chat-cluster benchmarks${settings.quick ? ' (quick)' : ''}: ${names.join(', ')}`);
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
       log(`\n== ${name}: ${scenario.what}`);
       if (o.waitQuiet) await waitQuiet(num(o.waitQuiet, 10, '--wait-quiet') * 60_000, log);
       const t0 = Date.now();
+      const seen = stoppedClusterIncidents.length;
       try {
         const value = await within(`scenario ${name}`, perScenarioMs, scenario.run(ctx));
         (results.results as Record<string, unknown>)[name] = value;
@@ -197,6 +199,16 @@ async function main(): Promise<void> {
         log(`   FAILED: ${message}`);
         results.errors.push({ scenario: name, message });
       }
+      const mine = stoppedClusterIncidents.slice(seen);
+      const summary = {
+        clusters: mine.length,
+        electionsWon: mine.reduce((n, i) => n + i.electionsWon, 0),
+        quarantined: mine.reduce((n, i) => n + i.quarantined, 0),
+        safetyViolations: mine.reduce((n, i) => n + i.safetyViolations, 0),
+        firstViolation: mine.find((i) => i.firstViolation)?.firstViolation,
+      };
+      results.incidents[name] = summary;
+      if (summary.safetyViolations > 0) log(`   SAFETY VIOLATIONS in the replicas' logs: ${summary.safetyViolations} (first: ${summary.firstViolation})`);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

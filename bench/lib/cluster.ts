@@ -63,6 +63,16 @@ export interface BenchClusterOptions {
   waitForLeader?: boolean;
 }
 
+export interface Incidents {
+  electionsWon: number;
+  quarantined: number;
+  safetyViolations: number;
+  firstViolation: string | undefined;
+}
+
+/** Incidents of every cluster stopped so far in this process, in order (the runner reads them per scenario). */
+export const stoppedClusterIncidents: Incidents[] = [];
+
 export class BenchCluster {
   readonly ids: string[];
   readonly addresses: string[];
@@ -207,6 +217,39 @@ export class BenchCluster {
     }, 100);
   }
 
+  /**
+   * What the replicas' logs say happened that a healthy run does not need:
+   * elections won, divergent entries quarantined, and safety violations (a
+   * leader trying to overwrite a committed entry).
+   */
+  incidents(): Incidents {
+    const out: Incidents = { electionsWon: 0, quarantined: 0, safetyViolations: 0, firstViolation: undefined };
+    for (const id of this.ids) {
+      let text = '';
+      try {
+        text = readFileSync(this.logFile(id), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        if (line.includes('"event":"election.won"')) out.electionsWon++;
+        else if (line.includes('"event":"log.quarantined"')) out.quarantined++;
+        else if (line.includes('"event":"safety.violation"')) {
+          out.safetyViolations++;
+          if (!out.firstViolation) {
+            try {
+              const rec = JSON.parse(line) as { time: number; msg: string };
+              out.firstViolation = `${new Date(rec.time).toISOString()} replica ${id}: ${rec.msg}`;
+            } catch {
+              out.firstViolation = `replica ${id}: ${line.slice(0, 200)}`;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   logTail(id: string, lines: number): string {
     try {
       return readFileSync(this.logFile(id), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -220,6 +263,7 @@ export class BenchCluster {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.all(this.ids.map((id) => this.kill(id, options.graceful ? 'SIGTERM' : 'SIGKILL')));
+    stoppedClusterIncidents.push(this.incidents());
     this.ops.close();
     // Give the OS a moment to release the data files before removing them.
     await sleep(20);

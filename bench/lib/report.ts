@@ -317,6 +317,16 @@ export function markdown(r: BenchResults, chartDir: string): string {
     }
   }
 
+  const incidents = Object.entries(r.incidents ?? {});
+  if (incidents.length) {
+    out.push('### What the replicas logged', '');
+    out.push('Every cluster\'s logs are read when it stops: elections won (each start elects one; failovers more), divergent entries quarantined, and safety violations (a leader trying to overwrite a committed entry — never expected).', '');
+    out.push(table(['scenario', 'clusters', 'elections won', 'quarantined', 'safety violations'], incidents.map(([name, i]) => [
+      name, String(i!.clusters), String(i!.electionsWon), String(i!.quarantined), i!.safetyViolations ? `**${i!.safetyViolations}** (first: ${i!.firstViolation ?? '?'})` : '0',
+    ])));
+    out.push('');
+  }
+
   if (r.errors.length) {
     out.push('### Scenarios that failed', '');
     for (const e of r.errors) out.push(`- **${e.scenario}**: ${e.message.split('\n')[0]}`);

@@ -37,6 +37,8 @@ export interface BenchResults {
   ranAt: Partial<Record<ScenarioName, string>>;
   results: ScenarioResults;
   errors: { scenario: string; message: string }[];
+  /** What the replicas' logs recorded per scenario: elections, quarantines, safety violations. */
+  incidents: Partial<Record<ScenarioName, { clusters: number; electionsWon: number; quarantined: number; safetyViolations: number; firstViolation?: string }>>;
   seconds: number;
 }
 

@@ -46,7 +46,14 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
       listeners.push(new LoadWorker({ kind: 'listen', servers: cluster.addresses, users: slice.map((a) => ({ token: a.token, username: a.username })), streamsPerUser: 1, afterMessageId: 0 }, `listen${w}`));
     }
     await Promise.all(listeners.map((l) => l.whenReady(120_000)));
-    await waitFor(`${streams} open streams on the leader`, 120_000, async () => (await cluster.status(leader)).openStreams >= streams || undefined, 200);
+    let open = '';
+    await waitFor(`${streams} open streams on the leader`, 120_000, async () => {
+      const all = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
+      open = all.map((st) => `${st.id} (${st.role}, epoch ${st.epoch}): ${st.openStreams}`).join(', ');
+      return all.find((st) => st.id === leader)!.openStreams >= streams || undefined;
+    }, 200).catch((err: Error) => {
+      throw new Error(`${err.message}; open streams per replica: ${open}\n${cluster.ids.map((id) => `--- ${id}\n${cluster.logTail(id, 12)}`).join('\n')}`);
+    });
     await sleep(2_000);
     const withStreams = new CpuWindow({ leader: cluster.pid(leader), ...Object.fromEntries(followers.map((f) => [f, cluster.pid(f)])) });
     await sleep(windowMs);
