@@ -75,7 +75,8 @@ export interface Subscription {
   close(): void;
 }
 
-export type Role = 'leader' | 'follower' | 'candidate' | 'unknown';
+/** `learner`: follows the leader without a vote (being added, or not / no longer a member). */
+export type Role = 'leader' | 'follower' | 'candidate' | 'learner' | 'unknown';
 
 export interface PeerProgressView {
   id: string;
@@ -85,6 +86,31 @@ export interface PeerProgressView {
   lastAckMsAgo: number;
   inSync: boolean;
   state: string;
+  /** Not a voting member yet: it catches up, then the leader promotes it. */
+  learner: boolean;
+}
+
+/** One replica of the cluster's configuration: a voting member, or a learner being added. */
+export interface ClusterMemberView {
+  id: string;
+  address: string;
+  learner: boolean;
+  /** In the in-sync set (in majority mode: every voting member). */
+  inSync: boolean;
+}
+
+/** The configuration after a membership change, as the leader answered it. */
+export interface MembershipView {
+  /** The leader that made the change, and its epoch. */
+  leaderId: string;
+  leaderAddress: string;
+  epoch: number;
+  /**
+   * The log index of the configuration entry; undefined when the answer was
+   * lost on the way and the change was confirmed from the leader's status instead.
+   */
+  configIndex: number | undefined;
+  members: ClusterMemberView[];
 }
 
 export interface ReplicaStatusView {
@@ -111,6 +137,8 @@ export interface ReplicaStatusView {
   dataSizeBytes: number;
   mode: string;
   version: string;
+  /** The configuration as this replica knows it (the latest in its log, committed or not). */
+  members: ClusterMemberView[];
 }
 
 /** One replica as seen by a status sweep: up with its status, or down with the reason. */
@@ -132,7 +160,8 @@ export interface LeaderView {
   leaderId: string;
   leaderAddress: string;
   epoch: number;
-  replicas: { id: string; address: string }[];
+  /** Voting members and learners, as the answering replica knows them. */
+  replicas: { id: string; address: string; learner: boolean }[];
 }
 
 /** Chat calls, implemented by `ChatClient` (src/client/chat-client.ts). Every call follows the leader and retries transient failures within the retry budget; a final failure rejects with `ChatError`. */
@@ -172,6 +201,15 @@ export interface ClusterApi {
   watchEvents(address: string, handlers: { onEvent(e: ClusterEventView): void; onState?(up: boolean, error?: string): void }, options?: { afterSeq?: number }): { close(): void };
   stateDigest(address: string): Promise<{ appliedIndex: number; digest: string }>;
   forceLeader(address: string): Promise<{ epoch: number }>;
+  /**
+   * Adds a replica (`id`, reached by every replica at `address`) through the
+   * leader, wherever it is: resolves once the learner entry is committed. The
+   * replica then catches up without a vote and the leader promotes it to a
+   * voting member on its own (watch `members[].learner` of the status).
+   */
+  addReplica(id: string, address: string): Promise<MembershipView>;
+  /** Removes a voting member or a learner through the leader; resolves once the change is committed. */
+  removeReplica(id: string): Promise<MembershipView>;
   /** Every address known: the configured ones plus those learned from FindLeader. */
   knownAddresses(): string[];
   close(): void;

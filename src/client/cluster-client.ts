@@ -1,29 +1,42 @@
 /**
  * Cluster calls for the ops console and tools: each addresses one replica
- * directly (no leader following), except findLeader, which asks them all.
+ * directly (no leader following), except findLeader, which asks them all, and
+ * the membership changes, which follow the leader like chat calls do.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterEvent, ForceLeaderResponse, ReplicaStatus, StateDigest } from '../gen/chat/v1/cluster.js';
+import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, StateDigest } from '../gen/chat/v1/cluster.js';
 import {
   ChatError,
   type ClientOptions,
   type ClusterApi,
   type ClusterEventView,
+  type ClusterMemberView,
   type LeaderView,
+  type MembershipView,
   type ReplicaProbe,
   type ReplicaStatusView,
 } from './api.js';
 import { Backoff, sleep } from './backoff.js';
 import { ChannelPool } from './channels.js';
 import { PROBE_DEADLINE_MS, resolveTimings } from './chat-client.js';
+import { ConnectionStateTracker } from './connection-state.js';
 import { channelCredentials } from './credentials.js';
-import { closedError, describeError, toChatError } from './errors.js';
+import { closedError, describeError, leaderHint, toChatError } from './errors.js';
+import { callLeaderService, type LeaderContext, type ServiceAttempt } from './leader-calls.js';
 import { LeaderTracker } from './leader-tracker.js';
-import { toClusterEvent, toReplicaStatus } from './mapping.js';
+import { toClusterEvent, toMembership, toReplicaStatus } from './mapping.js';
 import { deadlineIn, unary } from './rpc.js';
 
 /** Deadline of each probe of a status sweep. */
 export const STATUS_PROBE_DEADLINE_MS = 1_000;
+
+/**
+ * A membership change is answered once its entry is committed, which can take
+ * a sync timeout or two when a replica dies meanwhile: its attempts get at
+ * least this long, and the search for the leader at least MEMBERSHIP_BUDGET_MS.
+ */
+export const MEMBERSHIP_DEADLINE_MS = 10_000;
+export const MEMBERSHIP_BUDGET_MS = 15_000;
 
 export interface EventWatchHandlers {
   onEvent(e: ClusterEventView): void;
@@ -35,12 +48,22 @@ export class ClusterClient implements ClusterApi {
   private readonly tracker: LeaderTracker;
   private readonly deadlineMs: number;
   private readonly abort = new AbortController();
+  /** For the calls that follow the leader (membership changes). */
+  private readonly leaderCtx: LeaderContext;
 
   constructor(options: ClientOptions) {
-    const { deadlineMs } = resolveTimings(options);
+    const { deadlineMs, retryBudgetMs } = resolveTimings(options);
     this.deadlineMs = deadlineMs;
     this.pool = new ChannelPool(channelCredentials(options.tls));
     this.tracker = new LeaderTracker(options.servers, this.pool, Math.min(deadlineMs, PROBE_DEADLINE_MS));
+    this.leaderCtx = {
+      pool: this.pool,
+      tracker: this.tracker,
+      state: new ConnectionStateTracker(),
+      signal: this.abort.signal,
+      deadlineMs: Math.max(deadlineMs, MEMBERSHIP_DEADLINE_MS),
+      retryBudgetMs: Math.max(retryBudgetMs, MEMBERSHIP_BUDGET_MS),
+    };
   }
 
   /**
@@ -59,7 +82,12 @@ export class ClusterClient implements ClusterApi {
     this.ensureOpen();
     const addresses = this.tracker.addresses();
     const probes = await Promise.all(addresses.map((address) => this.probe(address)));
-    for (const p of probes) if (p.up) for (const peer of p.status.peers) if (peer.address) this.tracker.learn(peer.address);
+    // Members the sweep did not ask yet (a replica just added, one that never answered) are asked from the next sweep on.
+    for (const p of probes) {
+      if (!p.up) continue;
+      for (const peer of p.status.peers) if (peer.address) this.tracker.learn(peer.address);
+      for (const member of p.status.members) if (member.address) this.tracker.learn(member.address);
+    }
     return probes;
   }
 
@@ -106,6 +134,20 @@ export class ClusterClient implements ClusterApi {
     }
   }
 
+  addReplica(id: string, address: string): Promise<MembershipView> {
+    return this.changeMembership(
+      (client, options) => unary<MembershipResponse>((cb) => client.addReplica({ id, address }, new grpc.Metadata(), options, cb)),
+      { settledCode: 'ALREADY_EXISTS', settled: (members) => members.some((m) => m.id === id && m.address === address) },
+    );
+  }
+
+  removeReplica(id: string): Promise<MembershipView> {
+    return this.changeMembership(
+      (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, new grpc.Metadata(), options, cb)),
+      { settledCode: 'NOT_FOUND', settled: (members) => members.length > 0 && !members.some((m) => m.id === id) },
+    );
+  }
+
   knownAddresses(): string[] {
     return this.tracker.addresses();
   }
@@ -114,6 +156,44 @@ export class ClusterClient implements ClusterApi {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     this.pool.close();
+  }
+
+  /**
+   * Sends a membership change to the leader, following redirects. When an
+   * attempt failed in a way that may have reached the leader (a lost
+   * connection, not a redirect) and a retry is then refused with
+   * `settledCode` (ALREADY_EXISTS for an add, NOT_FOUND for a remove), the
+   * first attempt may have made the change: if the leader's configuration
+   * shows it made, that is the answer.
+   */
+  private async changeMembership(
+    attempt: ServiceAttempt<ReturnType<ChannelPool['cluster']>, MembershipResponse>,
+    o: { settledCode: string; settled: (members: readonly ClusterMemberView[]) => boolean },
+  ): Promise<MembershipView> {
+    this.ensureOpen();
+    let uncertain = false;
+    try {
+      return await callLeaderService(
+        this.leaderCtx,
+        (pool, address) => pool.cluster(address),
+        async (client, options, target) => toMembership(await attempt(client, options, target), target),
+        { idempotent: false, onTransient: (err) => (uncertain ||= leaderHint(err) === undefined) },
+      );
+    } catch (err) {
+      if (!(uncertain && err instanceof ChatError && err.code === o.settledCode)) throw err;
+      const current = await this.leaderMembership().catch(() => undefined);
+      if (current && o.settled(current.members)) return current;
+      throw err;
+    }
+  }
+
+  /** The configuration as the leader knows it, from its status (no config index). */
+  private async leaderMembership(): Promise<MembershipView | undefined> {
+    const found = await this.tracker.find();
+    if (found.kind !== 'leader') return undefined;
+    const status = toReplicaStatus(await this.getStatus(found.leader.address, this.deadlineMs));
+    if (status.role !== 'leader') return undefined;
+    return { leaderId: status.id, leaderAddress: found.leader.address, epoch: status.epoch, configIndex: undefined, members: status.members };
   }
 
   private ensureOpen(): void {

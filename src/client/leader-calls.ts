@@ -63,16 +63,30 @@ export function noteFailure(ctx: LeaderContext, target: LeaderTarget, err: unkno
 
 export type Attempt<T> = (client: ReturnType<ChannelPool['chat']>, options: grpc.CallOptions, target: LeaderTarget) => Promise<T>;
 
+/** An attempt on any of the leader's services; `C` is the service client `pick` returns. */
+export type ServiceAttempt<C, T> = (client: C, options: grpc.CallOptions, target: LeaderTarget) => Promise<T>;
+
+export interface CallOptions {
+  idempotent: boolean;
+  onTransient?: (err: unknown) => void;
+}
+
 /**
  * Runs `attempt` against the leader until it succeeds, fails for good, or the
  * retry budget runs out (then it rejects with the last transient failure).
  * `onTransient` sees every transient failure (e.g. to remember that a write
  * may have been applied).
  */
-export async function callLeader<T>(
+export function callLeader<T>(ctx: LeaderContext, attempt: Attempt<T>, options: CallOptions): Promise<T> {
+  return callLeaderService(ctx, (pool, address) => pool.chat(address), attempt, options);
+}
+
+/** `callLeader` for another service of the leader (e.g. ClusterService): `pick` gives its client for an address. */
+export async function callLeaderService<C, T>(
   ctx: LeaderContext,
-  attempt: Attempt<T>,
-  options: { idempotent: boolean; onTransient?: (err: unknown) => void },
+  pick: (pool: ChannelPool, address: string) => C,
+  attempt: ServiceAttempt<C, T>,
+  options: CallOptions,
 ): Promise<T> {
   const budgetEnd = Date.now() + ctx.retryBudgetMs;
   const backoff = new Backoff();
@@ -89,7 +103,7 @@ export async function callLeader<T>(
       const target = located.target;
       const attemptMs = Math.min(ctx.deadlineMs, Math.max(MIN_ATTEMPT_MS, budgetEnd - Date.now()));
       try {
-        const result = await attempt(ctx.pool.chat(target.address), { deadline: new Date(Date.now() + attemptMs) }, target);
+        const result = await attempt(pick(ctx.pool, target.address), { deadline: new Date(Date.now() + attemptMs) }, target);
         ctx.state.connected(target);
         return result;
       } catch (err) {

@@ -1,7 +1,7 @@
 /** Wire messages (ts-proto) to the view types of the public API. */
 import type { Conversation, Message } from '../gen/chat/v1/chat.js';
-import { Role as WireRole, type ClusterEvent, type FindLeaderResponse, type PeerProgress, type ReplicaStatus } from '../gen/chat/v1/cluster.js';
-import type { ChatMessage, ClusterEventView, ConversationSummary, LeaderView, PeerProgressView, ReplicaStatusView, Role } from './api.js';
+import { Role as WireRole, type ClusterEvent, type ClusterMember, type FindLeaderResponse, type MembershipResponse, type PeerProgress, type ReplicaStatus } from '../gen/chat/v1/cluster.js';
+import type { ChatMessage, ClusterEventView, ClusterMemberView, ConversationSummary, LeaderView, MembershipView, PeerProgressView, ReplicaStatusView, Role } from './api.js';
 
 export function toChatMessage(m: Message): ChatMessage {
   return {
@@ -33,6 +33,8 @@ export function toRole(role: WireRole): Role {
       return 'follower';
     case WireRole.ROLE_CANDIDATE:
       return 'candidate';
+    case WireRole.ROLE_LEARNER:
+      return 'learner';
     default:
       return 'unknown';
   }
@@ -47,7 +49,16 @@ function toPeer(p: PeerProgress): PeerProgressView {
     lastAckMsAgo: p.lastAckMsAgo,
     inSync: p.inSync,
     state: p.state,
+    learner: p.learner,
   };
+}
+
+export function toMember(m: ClusterMember): ClusterMemberView {
+  return { id: m.id, address: m.address, learner: m.learner, inSync: m.inSync };
+}
+
+export function toMembership(r: MembershipResponse, leader: { id: string; address: string }): MembershipView {
+  return { leaderId: leader.id, leaderAddress: leader.address, epoch: r.epoch, configIndex: r.configIndex, members: r.members.map(toMember) };
 }
 
 export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
@@ -75,6 +86,7 @@ export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
     dataSizeBytes: s.dataSizeBytes,
     mode: s.mode,
     version: s.version,
+    members: s.members.map(toMember),
   };
 }
 
@@ -106,6 +118,6 @@ export function toLeaderView(r: FindLeaderResponse): LeaderView {
     leaderId: r.leaderId,
     leaderAddress: r.leaderAddress,
     epoch: r.epoch,
-    replicas: r.replicas.map((x) => ({ id: x.id, address: x.address })),
+    replicas: r.replicas.map((x) => ({ id: x.id, address: x.address, learner: x.learner })),
   };
 }

@@ -1,4 +1,5 @@
 /** The cluster client against in-process replicas over real gRPC on loopback. */
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/client/backoff.js';
 import { ClusterClient, type ClusterEventView } from '../../src/client/index.js';
@@ -98,6 +99,75 @@ describe('ClusterClient', () => {
     const c = clusterClient([down]);
     await expect(c.status(down)).rejects.toMatchObject({ name: 'ChatError', code: 'UNAVAILABLE' });
     await expect(c.findLeader()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('ClusterClient membership changes', () => {
+  it('adds a replica through a follower (following the leader redirect) and learns its address from the status sweep', async () => {
+    const [a] = await serve(['A', 'B'], 'B');
+    const standby = cluster!.addStandby('D');
+    const d = await startLocalServer(standby);
+    servers.push(d);
+    const c = clusterClient([a!.address]);
+    // Before it is added, D runs as a learner that is not a member.
+    expect(await c.status(d.address)).toMatchObject({ id: 'D', role: 'learner', members: [] });
+
+    const added = await c.addReplica('D', d.address);
+    expect(added).toMatchObject({ leaderId: 'B', epoch: cluster!.epoch, configIndex: cluster!.configIndex });
+    expect(added.members.map((m) => [m.id, m.learner, m.inSync])).toEqual([
+      ['A', false, true],
+      ['B', false, true],
+      ['D', true, false],
+    ]);
+
+    // One address given: FindLeader and the status sweep name the learner, and the next sweep asks it.
+    const leader = await c.findLeader();
+    expect(leader.replicas).toContainEqual({ id: 'D', address: d.address, learner: true });
+    await c.statusAll();
+    const probes = await c.statusAll();
+    const probeOfD = probes.find((p) => p.address === d.address);
+    expect(probeOfD).toMatchObject({ up: true, status: { id: 'D', role: 'learner' } });
+    const leaderStatus = probes.find((p) => p.up && p.status.role === 'leader');
+    expect(leaderStatus?.up && leaderStatus.status.peers.find((p) => p.id === 'D')).toMatchObject({ learner: true });
+
+    cluster!.promote('D');
+    expect(await c.status(d.address)).toMatchObject({ role: 'follower', members: expect.arrayContaining([{ id: 'D', address: d.address, learner: false, inSync: true }]) });
+  });
+
+  it('removes a member, and the removed leader hands over', async () => {
+    const [a, b] = await serve(['A', 'B', 'C'], 'A');
+    const c = clusterClient([b!.address]);
+    const removed = await c.removeReplica('A');
+    expect(removed.leaderId).toBe('A');
+    expect(removed.members.map((m) => m.id)).toEqual(['B', 'C']);
+    expect(await c.findLeader()).toMatchObject({ leaderId: 'B', leaderAddress: b!.address });
+    expect((await c.status(a!.address)).role).toBe('learner');
+  });
+
+  it('rejects refusals with the status name and the server\'s message', async () => {
+    const [a, b] = await serve(['A', 'B'], 'A');
+    const c = clusterClient([a!.address]);
+    await expect(c.addReplica('B', '127.0.0.1:1')).rejects.toMatchObject({ name: 'ChatError', code: 'ALREADY_EXISTS', message: expect.stringContaining('B is already a member') });
+    await expect(c.addReplica('E', b!.address)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(c.addReplica('bad id', '127.0.0.1:1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(c.removeReplica('Z')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    cluster!.membershipFaults.push({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'too many replicas' });
+    await expect(c.addReplica('E', '127.0.0.1:2')).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: 'too many replicas' });
+    expect(cluster!.member('E')).toBeUndefined();
+  });
+
+  it('takes a change whose answer was lost as made when the retry finds it made', async () => {
+    const [a] = await serve(['A', 'B', 'C'], 'A');
+    const c = clusterClient([a!.address]);
+    cluster!.membershipFaults.push({ code: grpc.status.UNAVAILABLE, details: 'connection dropped', applied: true });
+    const added = await c.addReplica('D', '127.0.0.1:7004');
+    expect(added.configIndex).toBeUndefined();
+    expect(added.members).toContainEqual({ id: 'D', address: '127.0.0.1:7004', learner: true, inSync: false });
+    cluster!.membershipFaults.push({ code: grpc.status.UNAVAILABLE, details: 'connection dropped', applied: true });
+    const removed = await c.removeReplica('D');
+    expect(removed.members.map((m) => m.id)).toEqual(['A', 'B', 'C']);
+    // A refusal that is not about a lost answer stays a refusal.
+    await expect(c.removeReplica('D')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 

@@ -25,12 +25,13 @@ export function statusView(over: Partial<ReplicaStatusView> & { id: string }): R
     dataSizeBytes: 2 * 1024 * 1024,
     mode: 'in-sync',
     version: '0.1.0',
+    members: [],
     ...over,
   };
 }
 
 export function peer(id: string, over: Partial<PeerProgressView> = {}): PeerProgressView {
-  return { id, address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`, matchIndex: 100, lagEntries: 0, lastAckMsAgo: 15, inSync: true, state: 'replicate', ...over };
+  return { id, address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`, matchIndex: 100, lagEntries: 0, lastAckMsAgo: 15, inSync: true, state: 'replicate', learner: false, ...over };
 }
 
 export function up(status: ReplicaStatusView): ReplicaProbe {

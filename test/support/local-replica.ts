@@ -7,17 +7,36 @@
  * instant; ops apply the moment the leader submits them. The test decides who
  * leads (`setLeader`) and can inject failures into submits. `startLocalServer`
  * serves a replica's ChatService (the real one) and a small ClusterService
- * (FindLeader, GetStatus, WatchEvents, digest, force-leader) on a free port.
+ * (FindLeader, GetStatus, WatchEvents, digest, force-leader, and membership
+ * changes with the statuses the real leader gives) on a free port.
+ *
+ * Membership: the replicas given to the constructor are voting members;
+ * `addStandby` makes a replica that runs but is not a member (as one started
+ * with --join). AddReplica makes a replica a learner at once (its entry
+ * "commits" instantly); `promote` (or `autoPromoteMs`) makes it a voter, as
+ * the leader does once it has caught up; `learnerLag` is what the leader
+ * reports meanwhile. RemoveReplica drops a member; removing the leader hands
+ * leadership to the first remaining voter.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { ChatServiceService } from '../../src/gen/chat/v1/chat.js';
-import { ClusterServiceService, Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../src/gen/chat/v1/cluster.js';
+import {
+  ClusterServiceService,
+  Role,
+  type ClusterEvent,
+  type ClusterMember,
+  type ClusterServiceServer,
+  type MembershipResponse,
+  type PeerProgress,
+  type ReplicaStatus,
+} from '../../src/gen/chat/v1/cluster.js';
 import type { ApplyOutcome, ChatOp } from '../../src/server/chat/ops.js';
 import { ChatState } from '../../src/server/chat/state-machine.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
+import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
 import { openMemoryDatabase } from '../../src/server/storage/database.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -28,6 +47,27 @@ export type SubmitFault =
   | 'refuse'
   /** Apply, then fail as if leadership was lost before the answer: the client cannot tell whether it went through. */
   | 'apply-then-fail';
+
+/** A replica of the fake configuration; its address is the replica's own once served, else the one it was added with. */
+export interface LocalMember {
+  id: string;
+  address: string;
+  learner: boolean;
+}
+
+/**
+ * A failure the next AddReplica/RemoveReplica on the leader answers with:
+ * instead of acting, or (`applied`) after making the change, as when the
+ * answer is lost on the way.
+ */
+export interface MembershipFault {
+  code: grpc.status;
+  details: string;
+  applied?: boolean;
+}
+
+const REPLICA_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
 export class LocalCluster {
   readonly db: Database = openMemoryDatabase();
@@ -41,11 +81,81 @@ export class LocalCluster {
   waitingFor: string[] = [];
   readonly events: ClusterEvent[] = [];
   private readonly eventListeners = new Set<(e: ClusterEvent) => void>();
+  /** The configuration, voting members and learners, in the order they joined. */
+  readonly config: LocalMember[] = [];
+  /** Log index of the last configuration change. */
+  configIndex = 0;
+  /** The leader promotes a learner this long after adding it; undefined: only `promote` does. */
+  autoPromoteMs: number | undefined;
+  /** Entries a learner is behind, as the leader reports it (by id; default 0). */
+  readonly learnerLag = new Map<string, number>();
+  /** Refusals for the next membership calls on the leader, used up in order. */
+  readonly membershipFaults: MembershipFault[] = [];
+  /** AddReplica refuses beyond this many replicas. */
+  maxReplicas = 7;
+  private readonly promotions = new Set<NodeJS.Timeout>();
 
   /** `leader`: who leads the first epoch; null for nobody. */
   constructor(ids: string[] = ['A'], leader: string | null = ids[0] ?? null) {
-    for (const id of ids) this.replicas.set(id, new LocalReplica(this, id));
+    for (const id of ids) {
+      this.replicas.set(id, new LocalReplica(this, id));
+      this.config.push({ id, address: '', learner: false });
+    }
     this.setLeader(leader ?? undefined);
+  }
+
+  /** A replica that runs but is not a member (started to be added); serve it, then add it. */
+  addStandby(id: string): LocalReplica {
+    const r = new LocalReplica(this, id);
+    this.replicas.set(id, r);
+    return r;
+  }
+
+  member(id: string): LocalMember | undefined {
+    return this.config.find((m) => m.id === id);
+  }
+
+  /** The configuration with the addresses replicas are served at. */
+  members(): LocalMember[] {
+    return this.config.map((m) => ({ ...m, address: this.replicas.get(m.id)?.address || m.address }));
+  }
+
+  /** The in-sync set: every voting member. */
+  inSync(): string[] {
+    return this.config.filter((m) => !m.learner).map((m) => m.id);
+  }
+
+  /** What AddReplica does on the leader: a learner, committed at once. */
+  addLearner(id: string, address: string): LocalMember {
+    const m = { id, address, learner: true };
+    this.config.push(m);
+    this.configIndex = ++this.index;
+    if (this.autoPromoteMs !== undefined) {
+      const timer = setTimeout(() => {
+        this.promotions.delete(timer);
+        if (this.member(id)?.learner) this.promote(id);
+      }, this.autoPromoteMs);
+      this.promotions.add(timer);
+    }
+    return m;
+  }
+
+  /** The leader makes a caught-up learner a voting member. */
+  promote(id: string): void {
+    const m = this.member(id);
+    if (!m) throw new Error(`${id} is not a member`);
+    m.learner = false;
+    this.learnerLag.delete(id);
+    this.configIndex = ++this.index;
+  }
+
+  /** What RemoveReplica does on the leader: the change commits at once; a removed leader steps down. */
+  removeMember(id: string): void {
+    const i = this.config.findIndex((m) => m.id === id);
+    if (i < 0) throw new Error(`${id} is not a member`);
+    this.config.splice(i, 1);
+    this.configIndex = ++this.index;
+    if (this.leaderId === id) this.setLeader(this.inSync()[0]);
   }
 
   replica(id: string): LocalReplica {
@@ -91,6 +201,8 @@ export class LocalCluster {
   }
 
   close(): void {
+    for (const t of this.promotions) clearTimeout(t);
+    this.promotions.clear();
     this.db.close();
   }
 }
@@ -114,7 +226,7 @@ export class LocalReplica implements ReplicaHandle {
     return this.cluster.chat;
   }
 
-  private notLeader(): NotLeaderError {
+  notLeader(): NotLeaderError {
     const leader = this.cluster.leaderInfo();
     const hint = leader && leader.id !== this.id ? { id: leader.id, address: leader.address } : undefined;
     return new NotLeaderError(hint ? `replica ${this.id} is not the leader; the leader is ${hint.id}` : `replica ${this.id} knows of no leader`, hint);
@@ -159,24 +271,68 @@ export class LocalReplica implements ReplicaHandle {
   }
 }
 
+function memberMessage(m: LocalMember, inSync: readonly string[]): ClusterMember {
+  return { id: m.id, address: m.address, learner: m.learner, inSync: inSync.includes(m.id) };
+}
+
+function membershipAnswer(cluster: LocalCluster): MembershipResponse {
+  const inSync = cluster.inSync();
+  return { epoch: cluster.epoch, configIndex: cluster.configIndex, members: cluster.members().map((m) => memberMessage(m, inSync)) };
+}
+
 function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterServiceServer {
   const cluster = replica.cluster;
-  const members = () => [...cluster.replicas.values()].map((r) => ({ id: r.id, address: r.address }));
+  let lostAnswer: MembershipFault | undefined;
+  /** Refuses a membership call unless this replica leads (UNAVAILABLE naming the leader), or with the next injected fault. */
+  const refusal = (): Partial<grpc.StatusObject> | undefined => {
+    if (cluster.leaderId !== replica.id) {
+      const err = notLeaderStatus(replica.id, replica.notLeader());
+      return { code: err.code, details: err.message, metadata: err.metadata ?? new grpc.Metadata() };
+    }
+    const fault = cluster.membershipFaults.shift();
+    if (fault?.applied) lostAnswer = fault;
+    return fault && !fault.applied ? { code: fault.code, details: fault.details } : undefined;
+  };
+  /** The answer of a change that was made, unless the answer is to be lost. */
+  const answer = (callback: (err: Partial<grpc.StatusObject> | null, value?: MembershipResponse) => void) => {
+    const lost = lostAnswer;
+    lostAnswer = undefined;
+    if (lost) callback({ code: lost.code, details: lost.details });
+    else callback(null, membershipAnswer(cluster));
+  };
+  const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
   return {
     findLeader(_call, callback) {
       const leader = cluster.leaderInfo();
-      callback(null, { leaderId: leader?.id ?? '', leaderAddress: leader?.address ?? '', epoch: cluster.epoch, replicas: members() });
+      const replicas = cluster.members().map((m) => ({ id: m.id, address: m.address, learner: m.learner }));
+      callback(null, { leaderId: leader?.id ?? '', leaderAddress: leader?.address ?? '', epoch: cluster.epoch, replicas });
     },
     getStatus(_call, callback) {
       const leading = cluster.leaderId === replica.id;
+      const self = cluster.member(replica.id);
+      const voter = self !== undefined && !self.learner;
       const metrics = chat.metrics();
+      const inSync = cluster.inSync();
+      const peers: PeerProgress[] = leading
+        ? cluster.members().filter((m) => m.id !== replica.id).map((m) => {
+            const lag = m.learner ? (cluster.learnerLag.get(m.id) ?? 0) : 0;
+            return {
+              id: m.id, address: m.address, matchIndex: Math.max(0, cluster.index - lag), lagEntries: lag, lastAckMsAgo: 5,
+              inSync: inSync.includes(m.id), state: lag > 0 ? 'snapshot' : 'replicate', learner: m.learner,
+            };
+          })
+        : [];
+      const waitingReason = !self
+        ? 'not a member of the cluster: waiting to be added (chat-ops add-replica)'
+        : cluster.leaderId ? '' : 'waiting for the latest in-sync set';
       const status: ReplicaStatus = {
-        id: replica.id, address: replica.address, role: leading ? Role.ROLE_LEADER : Role.ROLE_FOLLOWER, epoch: cluster.epoch,
-        leaderId: cluster.leaderId ?? '', lastIndex: cluster.index, lastEpoch: cluster.epoch, commitIndex: cluster.index, appliedIndex: cluster.index,
-        inSync: members().map((m) => m.id), caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
-        waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason: cluster.leaderId ? '' : 'waiting for the latest in-sync set',
-        peers: [], connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
+        id: replica.id, address: replica.address, role: leading ? Role.ROLE_LEADER : voter ? Role.ROLE_FOLLOWER : Role.ROLE_LEARNER, epoch: cluster.epoch,
+        leaderId: self ? (cluster.leaderId ?? '') : '', lastIndex: cluster.index, lastEpoch: cluster.epoch, commitIndex: cluster.index, appliedIndex: cluster.index,
+        inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
+        waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
+        peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
         mode: 'in-sync', version: 'test', logStartIndex: 1,
+        members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);
     },
@@ -202,6 +358,32 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       }
       cluster.setLeader(replica.id);
       callback(null, { epoch: cluster.epoch });
+    },
+    addReplica(call, callback) {
+      const refused = refusal();
+      if (refused) return callback(refused);
+      const { id, address } = call.request;
+      if (!REPLICA_ID.test(id)) return callback(fail(grpc.status.INVALID_ARGUMENT, `replica id "${id}" must be 1-32 letters, digits, _ or -`));
+      if (!HOST_PORT.test(address)) return callback(fail(grpc.status.INVALID_ARGUMENT, `"${address}" is not a host:port address`));
+      const members = cluster.members();
+      const same = members.find((m) => m.id === id);
+      if (same) return callback(fail(grpc.status.ALREADY_EXISTS, `${id} is already ${same.learner ? 'a learner' : 'a member'} of the cluster (at ${same.address})`));
+      const taken = members.find((m) => m.address === address);
+      if (taken) return callback(fail(grpc.status.ALREADY_EXISTS, `${address} is the address of ${taken.id}`));
+      if (cluster.config.some((m) => m.learner)) return callback(fail(grpc.status.FAILED_PRECONDITION, 'another configuration change is still being committed; retry when it is done'));
+      if (members.length >= cluster.maxReplicas) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `the cluster has ${members.length} replicas, the most it may have`));
+      cluster.addLearner(id, address);
+      answer(callback);
+    },
+    removeReplica(call, callback) {
+      const refused = refusal();
+      if (refused) return callback(refused);
+      const { id } = call.request;
+      const m = cluster.member(id);
+      if (!m) return callback(fail(grpc.status.NOT_FOUND, `${id} is not a member of the cluster`));
+      if (!m.learner && cluster.inSync().length === 1) return callback(fail(grpc.status.FAILED_PRECONDITION, `${id} is the last voting member; removing it would leave no one to lead`));
+      cluster.removeMember(id);
+      answer(callback);
     },
   };
 }

@@ -121,7 +121,7 @@ function status(id: string, role: ReplicaStatusView['role'], extra: Partial<Repl
   return {
     id, address: `127.0.0.1:${id.charCodeAt(0)}`, role, epoch: 4, leaderId: 'B', lastIndex: 10, lastEpoch: 4, commitIndex: 10, appliedIndex: 10,
     logStartIndex: 1, inSync: ['A', 'B'], caughtUp: true, lastHeartbeatMsAgo: 5, uptimeMs: 1000, waitingFor: [], waitingReason: '', peers: [],
-    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', version: '0.1.0', ...extra,
+    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', version: '0.1.0', members: [], ...extra,
   };
 }
 
@@ -136,13 +136,13 @@ describe('status texts', () => {
   });
 
   it('lists each replica with role, epoch, up or down, and lag behind the leader', () => {
-    const leader = status('B', 'leader', { peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating' }] });
+    const leader = status('B', 'leader', { peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false }] });
     const probes: ReplicaProbe[] = [
       { address: '127.0.0.1:65', up: true, status: status('A', 'follower', { appliedIndex: 7 }), rttMs: 1.4 },
       { address: '127.0.0.1:66', up: true, status: leader, rttMs: 0.6 },
       { address: '127.0.0.1:67', up: false, error: '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:67' },
     ];
-    const view: LeaderView = { leaderId: 'B', leaderAddress: '127.0.0.1:66', epoch: 4, replicas: [{ id: 'C', address: '127.0.0.1:67' }] };
+    const view: LeaderView = { leaderId: 'B', leaderAddress: '127.0.0.1:66', epoch: 4, replicas: [{ id: 'C', address: '127.0.0.1:67', learner: false }] };
     const rows = clusterRows(probes, view);
     expect(rows.map((r) => [r.id, r.role, r.up, r.lag])).toEqual([
       ['A', 'follower', true, '3'],
