@@ -6,8 +6,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { ClientOptions, ClusterApi } from '../client/api.js';
 import { runForceLeader } from './commands/force-leader.js';
+import type { Ask } from './commands/confirm.js';
 import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
+import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds } from './commands/membership.js';
 import { runStatus } from './commands/status.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
@@ -27,10 +29,16 @@ const EXIT_HELP = `
 Exit status:
   0  success; for status: exactly one leader and every replica up
   1  status: no leader, several leaders or a replica down (the "problem:" lines,
-     or "problems" in --json); force-leader: refused or aborted; logs: no
-     replica or log file could be read
-  2  usage error: unknown command or option, bad address, unreadable TLS file,
-     watch without an interactive terminal
+     or "problems" in --json); force-leader, add-replica, remove-replica:
+     refused by the cluster or aborted at the question; logs: no replica or
+     log file could be read
+  2  usage error: unknown command or option, bad address or replica id,
+     unreadable TLS file, watch without an interactive terminal, add-replica
+     or remove-replica without a terminal to ask and without --yes
+  3  add-replica, remove-replica: no leader answered, or not in time (the
+     change may or may not have been made: check with chat-ops status)
+  4  add-replica: the replica was added as a learner but is not a voting
+     member within --timeout (it stays a learner until it catches up)
 
 Examples:
   chat-ops watch                                   # full-screen dashboard of the local cluster
@@ -38,7 +46,9 @@ Examples:
   chat-ops status || page-oncall                   # monitoring: non-zero when unhealthy
   chat-ops logs --follow --kind election,isr       # elections and in-sync set changes as they happen
   chat-ops watch --log-file .data/A.log --log-file .data/B.log   # no network path: tail local logs
-  chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss`;
+  chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
+  chat-ops add-replica D 10.0.0.4:50051            # grow the cluster: D catches up as a learner, then votes
+  chat-ops remove-replica D --yes                  # shrink it again, without the question`;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -53,11 +63,16 @@ function intervalMs(value: string): number {
 export interface CliDeps {
   io: CommandIo;
   connect(options: ClientOptions): ClusterApi;
+  /** Reads the answer to a confirmation; default: a line from standard input. */
+  ask?: Ask;
+  /** Whether someone can answer a question; default: standard input is a terminal. */
+  interactive?: boolean;
 }
 
 /** Runs chat-ops with `argv` (as process.argv: node, script, args...); resolves with the exit status. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
+  const asking = { ...(deps.ask ? { ask: deps.ask } : {}), ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}) };
   let code = EXIT_OK;
   let cluster: ClusterApi | undefined;
   const open = (cmd: Command): ClusterApi => {
@@ -67,7 +82,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   const program = new Command()
     .name('chat-ops')
-    .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, and the total-outage override.')
+    .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, membership changes, and the total-outage override.')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -119,7 +134,30 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .argument('<replica>', 'the replica\'s address (host:port) or id')
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
-      code = await runForceLeader(open(cmd), io, target, { yes: opts.yes === true });
+      code = await runForceLeader(open(cmd), io, target, { ...asking, yes: opts.yes === true });
+    });
+
+  program
+    .command('add-replica')
+    .description('add a replica to the running cluster: it catches up as a learner (no vote), then the leader makes it a voting member; waits for that (asks first)')
+    .argument('<id>', 'the new replica\'s id (as its --id): 1-32 letters, digits, _ or -')
+    .argument('<address>', 'host:port at which every replica and client reaches it')
+    .option('-y, --yes', 'do not ask for confirmation (scripts)')
+    .option('--no-wait', 'return once the learner is added, without waiting for it to become a voting member')
+    .option('--timeout <seconds>', 'how long to wait for it to become a voting member', timeoutSeconds, DEFAULT_ADD_TIMEOUT_S)
+    .option('--json', 'print the outcome and the configuration as JSON')
+    .action(async (id: string, address: string, opts: { yes?: boolean; wait: boolean; timeout: number; json?: boolean }, cmd: Command) => {
+      code = await runAddReplica(open(cmd), io, id, address, { ...asking, yes: opts.yes === true, wait: opts.wait, timeoutMs: opts.timeout * 1000, json: opts.json === true });
+    });
+
+  program
+    .command('remove-replica')
+    .description('remove a voting member or a learner from the cluster; removing the leader makes it step down (asks first)')
+    .argument('<replica>', 'the replica\'s id (or address)')
+    .option('-y, --yes', 'do not ask for confirmation (scripts)')
+    .option('--json', 'print the outcome and the configuration as JSON')
+    .action(async (target: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
+      code = await runRemoveReplica(open(cmd), io, target, { ...asking, yes: opts.yes === true, json: opts.json === true });
     });
 
   try {

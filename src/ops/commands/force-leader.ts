@@ -3,17 +3,17 @@
  * is known, says what will be lost, asks for the replica id as confirmation, and
  * reports the new epoch.
  */
-import { createInterface } from 'node:readline';
 import { ChatError, type ClusterApi, type ReplicaProbe, type ReplicaStatusView } from '../../client/api.js';
 import { assessHealth, EXIT_OK, EXIT_UNHEALTHY, shortError } from '../model/health.js';
 import type { ReplicaMemory } from '../model/replica-table.js';
 import { printStatus, sweep } from './status.js';
+import { askLine, type Ask } from './confirm.js';
 import type { CommandIo } from './io.js';
 
 export interface ForceLeaderOptions {
   yes?: boolean;
   /** Reads the confirmation; default: a line from standard input. */
-  ask?: (question: string) => Promise<string | undefined>;
+  ask?: Ask;
 }
 
 /** The replica a target names: its address as listed, or its id. */
@@ -53,21 +53,6 @@ export function forceWarning(probes: readonly ReplicaProbe[], target: ReplicaSta
     );
   }
   return lines;
-}
-
-function askLine(question: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
-    let answered = false;
-    rl.question(question, (answer) => {
-      answered = true;
-      rl.close();
-      resolve(answer);
-    });
-    rl.on('close', () => {
-      if (!answered) resolve(undefined);
-    });
-  });
 }
 
 export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target: string, o: ForceLeaderOptions): Promise<number> {

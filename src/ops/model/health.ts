@@ -8,6 +8,10 @@ import type { ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
 export const EXIT_OK = 0;
 export const EXIT_UNHEALTHY = 1;
 export const EXIT_USAGE = 2;
+/** add-replica/remove-replica: no leader could be reached, or its answer did not come in time. */
+export const EXIT_NO_LEADER = 3;
+/** add-replica: the learner was added but is not a voting member within --timeout. */
+export const EXIT_WAIT_TIMEOUT = 4;
 
 export interface LeaderSummary {
   id: string;
