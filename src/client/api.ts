@@ -194,7 +194,12 @@ export interface ChatApi {
 export interface ClusterApi {
   /** Asks every known replica; the answer with the highest epoch that names a leader wins. */
   findLeader(): Promise<LeaderView>;
-  /** One probe per known replica, in the order of the server list; unreachable ones come back as down. */
+  /**
+   * One probe per known replica, in the order of the server list (then those
+   * learned); unreachable ones come back as down. Members the answers name that
+   * were not known yet (from the status's configuration and peers) are asked in
+   * the same sweep, so a client given one address sees every member.
+   */
   statusAll(): Promise<ReplicaProbe[]>;
   status(address: string): Promise<ReplicaStatusView>;
   /** Streams one replica's events (history after `afterSeq`, then live). Reconnects on failure until closed. */

@@ -80,15 +80,24 @@ export class ClusterClient implements ClusterApi {
 
   async statusAll(): Promise<ReplicaProbe[]> {
     this.ensureOpen();
-    const addresses = this.tracker.addresses();
-    const probes = await Promise.all(addresses.map((address) => this.probe(address)));
-    // Members the sweep did not ask yet (a replica just added, one that never answered) are asked from the next sweep on.
-    for (const p of probes) {
-      if (!p.up) continue;
-      for (const peer of p.status.peers) if (peer.address) this.tracker.learn(peer.address);
-      for (const member of p.status.members) if (member.address) this.tracker.learn(member.address);
+    const probes: ReplicaProbe[] = [];
+    // Answers name members this client did not know (a replica just added, or all of
+    // them when it was given one address): they are asked in the same sweep. A
+    // bounded number of rounds: each round can only add addresses answers named.
+    for (let round = 0; round < 3; round++) {
+      const asked = new Set(probes.map((p) => p.address));
+      const fresh = this.tracker.addresses().filter((a) => !asked.has(a));
+      if (fresh.length === 0) break;
+      const answers = await Promise.all(fresh.map((address) => this.probe(address)));
+      for (const p of answers) {
+        if (!p.up) continue;
+        for (const peer of p.status.peers) if (peer.address) this.tracker.learn(peer.address);
+        for (const member of p.status.members) if (member.address) this.tracker.learn(member.address);
+      }
+      probes.push(...answers);
     }
-    return probes;
+    const order = this.tracker.addresses();
+    return probes.sort((a, b) => order.indexOf(a.address) - order.indexOf(b.address));
   }
 
   async status(address: string): Promise<ReplicaStatusView> {

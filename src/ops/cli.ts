@@ -27,7 +27,8 @@ export function packageVersion(): string {
 
 const EXIT_HELP = `
 Exit status:
-  0  success; for status: exactly one leader and every replica up
+  0  success; for status: exactly one leader and every member up (a replica
+     that is no longer a member may be down)
   1  status: no leader, several leaders or a replica down (the "problem:" lines,
      or "problems" in --json); force-leader, add-replica, remove-replica:
      refused by the cluster or aborted at the question; logs: no replica or
@@ -110,7 +111,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   program
     .command('status')
     .description('one status sweep of every replica, as a table or JSON; exit 0 only when healthy (see below)')
-    .option('--json', 'print {leader, healthy, problems, waitingFor, replicas: [...]} instead of the table')
+    .option('--json', 'print {leader, healthy, problems, waitingFor, members, learners, replicas: [...]} instead of the table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       code = await runStatus(open(cmd), io, { json: opts.json === true });
     });

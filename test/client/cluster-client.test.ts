@@ -45,6 +45,15 @@ describe('ClusterClient', () => {
     expect(probes[2]).toMatchObject({ up: true, status: { id: 'B', role: 'leader', epoch: cluster!.epoch } });
   });
 
+  it('given one address, one sweep asks every member the answers name, a down one included', async () => {
+    const [a, b] = await serve(['A', 'B'], 'A');
+    const d = `127.0.0.1:${await freePort()}`;
+    cluster!.addLearner('D', d);
+    const c = clusterClient([b!.address]);
+    const probes = await c.statusAll();
+    expect(probes.map((p) => [p.address, p.up])).toEqual([[b!.address, true], [a!.address, true], [d, false]]);
+  });
+
   it('finds the leader with the highest epoch and learns the members', async () => {
     const [a, b] = await serve(['A', 'B'], 'A');
     cluster!.setLeader('B');
@@ -123,8 +132,8 @@ describe('ClusterClient membership changes', () => {
     // One address given: FindLeader and the status sweep name the learner, and the next sweep asks it.
     const leader = await c.findLeader();
     expect(leader.replicas).toContainEqual({ id: 'D', address: d.address, learner: true });
-    await c.statusAll();
     const probes = await c.statusAll();
+    expect(probes.map((p) => p.address)).toEqual(c.knownAddresses());
     const probeOfD = probes.find((p) => p.address === d.address);
     expect(probeOfD).toMatchObject({ up: true, status: { id: 'D', role: 'learner' } });
     const leaderStatus = probes.find((p) => p.up && p.status.role === 'leader');

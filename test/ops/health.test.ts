@@ -59,3 +59,31 @@ describe('cluster health and the status exit code', () => {
     expect(shortError('14 UNAVAILABLE: something else\nmore')).toBe('something else');
   });
 });
+
+describe('health and the configuration', () => {
+  const members = [
+    { id: 'A', address: '127.0.0.1:50051', learner: false, inSync: true },
+    { id: 'B', address: '127.0.0.1:50052', learner: false, inSync: true },
+    { id: 'D', address: '127.0.0.1:50054', learner: true, inSync: false },
+  ];
+
+  it('counts a down member as a problem, but not a replica that is no longer a member', () => {
+    const probes = [
+      up(statusView({ id: 'A', role: 'leader', members })),
+      up(statusView({ id: 'B', members })),
+      down('127.0.0.1:50053'), // C, removed and stopped
+      up(statusView({ id: 'D', role: 'learner', members })),
+    ];
+    const healthy = assessHealth(probes);
+    expect(healthy).toMatchObject({ healthy: true, learners: ['D'], exitCode: 0 });
+    expect(statusJson(probes).members.map((m) => [m.id, m.learner])).toEqual([['A', false], ['B', false], ['D', true]]);
+
+    const learnerDown = assessHealth([probes[0]!, probes[1]!, down('127.0.0.1:50054')]);
+    expect(learnerDown.healthy).toBe(false);
+    expect(learnerDown.problems).toEqual(['127.0.0.1:50054 is down: connection refused']);
+  });
+
+  it('counts every down replica when no status tells the configuration', () => {
+    expect(assessHealth([up(statusView({ id: 'A', role: 'leader' })), down('127.0.0.1:50053')]).healthy).toBe(false);
+  });
+});

@@ -87,3 +87,42 @@ describe('table layout', () => {
     expect(table.header).not.toContain('note');
   });
 });
+
+describe('learners and the configuration', () => {
+  const config = (learnerAddress: string) => [
+    { id: 'A', address: '127.0.0.1:50051', learner: false, inSync: true },
+    { id: 'B', address: '127.0.0.1:50052', learner: false, inSync: true },
+    { id: 'C', address: '127.0.0.1:50053', learner: false, inSync: true },
+    { id: 'D', address: learnerAddress, learner: true, inSync: false },
+  ];
+
+  it('shows a learner catching up with its role and lag, not as a lagging follower', () => {
+    const members = config('127.0.0.1:50054');
+    const probes = [
+      up(statusView({ id: 'A', role: 'leader', lastIndex: 900, members, peers: [peer('B'), peer('C'), peer('D', { lagEntries: 800, inSync: false, learner: true, state: 'snapshot' })] })),
+      up(statusView({ id: 'B', members })),
+      up(statusView({ id: 'C', members })),
+      up(statusView({ id: 'D', role: 'learner', lastIndex: 100, members })),
+    ];
+    const rows = replicaRows(probes, NOW);
+    expect(rows.map((r) => [r.id, r.cells.role, r.tone])).toEqual([['A', 'leader', 'leader'], ['B', 'follower', 'follower'], ['C', 'follower', 'follower'], ['D', 'learner', 'learner']]);
+    expect(rows[3]!.cells.lag).toBe('800');
+    expect(rows[3]!.cells.note).toContain('learner: catching up, 800 behind');
+    expect(rows[3]!.cells.note).toContain('leader sends snapshot');
+  });
+
+  it('names a member that is down from the configuration and says it is a learner; a replica outside it says so', () => {
+    const members = config('127.0.0.1:50054');
+    const probes = [
+      up(statusView({ id: 'A', role: 'leader', members, peers: [peer('B'), peer('C'), peer('D', { learner: true, lastAckMsAgo: -1 })] })),
+      up(statusView({ id: 'B', members })),
+      up(statusView({ id: 'C', members })),
+      down('127.0.0.1:50054'),
+      up(statusView({ id: 'E', address: '127.0.0.1:50055', role: 'learner', leaderId: '', members: [], waitingReason: 'not a member: waiting to be added' })),
+    ];
+    const rows = replicaRows(probes, NOW);
+    expect(rows[3]).toMatchObject({ id: 'D', tone: 'down', cells: { role: 'DOWN', note: 'learner, connection refused' } });
+    expect(rows[4]).toMatchObject({ id: 'E', tone: 'learner', cells: { role: 'learner' } });
+    expect(rows[4]!.cells.note).toMatch(/^not a member; not a member: waiting to be added/);
+  });
+});

@@ -97,6 +97,7 @@ export function describeFilter(f: TimelineFilterState): string {
 const ROW_STYLE: Record<RowTone, Omit<Segment, 'text'>> = {
   leader: { color: 'green', bold: true },
   follower: {},
+  learner: { color: 'cyan' },
   lagging: { color: 'yellow' },
   waiting: { color: 'magenta' },
   down: { color: 'red', bold: true },
@@ -135,6 +136,7 @@ function titleLine(input: FrameInput): Line {
   segs.push({ text: `${health.up}/${total} up`, ...(health.down > 0 ? { color: 'red' as const, bold: true } : { color: 'green' as const }) });
   const mode = sweep.probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
   if (mode) segs.push({ text: `  ${mode}`, dim: true });
+  if (health.learners.length > 0) segs.push({ text: `  learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(',')}`, color: 'cyan' });
   const age = now - sweep.at;
   const stale = age > Math.max(3 * input.intervalMs, 2000);
   const right = stale ? `no answer for ${formatDuration(age)}${input.sweepError ? ` (${input.sweepError})` : ''}` : formatClock(sweep.at).slice(0, 8);
@@ -226,7 +228,7 @@ function helpLines(columns: number, rows: number): Line[] {
 }
 
 const HELP_NOTES: readonly [string, string][] = [
-  ['Table', '* marks the leader. Red: down. Yellow: lagging (behind, unheard of for over a second, or out of the in-sync set). Magenta: waiting for other replicas after a total outage.'],
+  ['Table', '* marks the leader. Red: down. Yellow: lagging (behind, unheard of for over a second, or out of the in-sync set). Magenta: waiting for other replicas after a total outage. Cyan: a learner (being added: it catches up without a vote, then the leader makes it a voting member) or a replica that is not a member.'],
   ['Timeline', 'One line per event: time, replica, epoch, kind, message, details. Throughput (replication.batch, one per replica per second) is summed up in one line per round, replica *; filter r:ID to see one replica\'s own.'],
   ['Columns', 'isr: in the in-sync set. last/commit/applied: log indexes. lag: entries behind the leader. ack: since the leader last heard from it. hb: since it last heard from the leader. cli/str: clients and open streams. w/s: writes per second. rtt: status round trip. Narrow terminals drop the less important columns.'],
 ];
@@ -239,7 +241,7 @@ function footerLine(input: FrameInput): Line {
 }
 
 /** Which rows a table cut to `n` rows keeps: the leader and troubled replicas first, in their order. */
-const TONE_RANK: Record<RowTone, number> = { leader: 0, down: 1, waiting: 2, lagging: 3, follower: 4 };
+const TONE_RANK: Record<RowTone, number> = { leader: 0, down: 1, waiting: 2, lagging: 3, learner: 4, follower: 5 };
 function shownRows<R extends { tone: RowTone }>(rows: readonly R[], n: number): R[] {
   if (rows.length <= n) return [...rows];
   const keep = new Set(rows.map((r, i) => ({ r, i })).sort((a, b) => TONE_RANK[a.r.tone] - TONE_RANK[b.r.tone] || a.i - b.i).slice(0, Math.max(0, n)).map((x) => x.i));

@@ -2,7 +2,7 @@
  * What a status sweep says about the cluster as a whole: who leads, who is down,
  * who is waited for, and the exit status `chat-ops status` returns.
  */
-import type { ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
+import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
 
 /** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
 export const EXIT_OK = 0;
@@ -29,7 +29,11 @@ export interface ClusterHealth {
   /** Replicas named in some replica's waitingFor (a total outage waits for them), with the reason. */
   waitingFor: string[];
   waitingReason: string;
-  /** Exactly one leader and every replica up. */
+  /** The configuration as the authoritative status knows it (empty when no replica answers). */
+  members: ClusterMemberView[];
+  /** Ids of the members that are learners: being added, without a vote yet. */
+  learners: string[];
+  /** Exactly one leader and every member up (a replica that is no longer a member may be down). */
   healthy: boolean;
   /** Human-readable reasons it is not healthy, empty when it is. */
   problems: string[];
@@ -57,8 +61,23 @@ export function shortError(error: string): string {
   return error.replace(/^(\d+ )?[A-Z_]+: /, '').split('\n')[0]!;
 }
 
+/** The configuration a sweep shows: the authoritative status's members (empty when unknown). */
+export function configuration(probes: readonly ReplicaProbe[]): ClusterMemberView[] {
+  return authoritativeStatus(probes)?.members ?? [];
+}
+
+/**
+ * Whether a probed address is outside the configuration: only when the
+ * configuration is known (members are probed at their configured addresses,
+ * so a member never hides behind another spelling of its address).
+ */
+export function outsideConfiguration(members: readonly ClusterMemberView[], address: string): boolean {
+  return members.length > 0 && !members.some((m) => m.address === address);
+}
+
 export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
   const statuses = upStatuses(probes);
+  const members = configuration(probes);
   const claimants = statuses.filter((s) => s.role === 'leader').map((s) => ({ id: s.id, address: s.address, epoch: s.epoch }));
   const leader = claimants.length === 1 ? claimants[0]! : null;
   const downProbes = probes.filter((p) => !p.up);
@@ -78,7 +97,10 @@ export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
   if (claimants.length > 1) {
     problems.push(`${claimants.length} replicas claim to lead: ${claimants.map((c) => `${c.id} (epoch ${c.epoch})`).join(', ')}`);
   }
-  for (const p of downProbes) if (!p.up) problems.push(`${p.address} is down: ${shortError(p.error)}`);
+  for (const p of downProbes) {
+    // A replica removed from the configuration may be stopped for good.
+    if (!p.up && !outsideConfiguration(members, p.address)) problems.push(`${p.address} is down: ${shortError(p.error)}`);
+  }
 
   const healthy = problems.length === 0;
   return {
@@ -88,6 +110,8 @@ export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
     down: downProbes.length,
     waitingFor: [...waiting].sort(),
     waitingReason,
+    members,
+    learners: members.filter((m) => m.learner).map((m) => m.id),
     healthy,
     problems,
     exitCode: healthy ? EXIT_OK : EXIT_UNHEALTHY,
@@ -99,6 +123,9 @@ export interface StatusJson {
   healthy: boolean;
   problems: string[];
   waitingFor: string[];
+  /** The configuration: voting members and learners. */
+  members: ClusterMemberView[];
+  learners: string[];
   replicas: (
     | ({ address: string; up: true; rttMs: number } & Omit<ReplicaStatusView, 'address'>)
     | { address: string; up: false; error: string }
@@ -112,6 +139,8 @@ export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealt
     healthy: health.healthy,
     problems: health.problems,
     waitingFor: health.waitingFor,
+    members: health.members,
+    learners: health.learners,
     replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { address: p.address, up: false as const, error: p.error })),
   };
 }

@@ -5,7 +5,7 @@
  * whatever width is left.
  */
 import type { PeerProgressView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
-import { authoritativeStatus, shortError } from './health.js';
+import { authoritativeStatus, outsideConfiguration, shortError } from './health.js';
 import { fit, formatBytes, formatDuration, formatRate, truncate } from './text.js';
 
 export type ColumnId =
@@ -51,7 +51,8 @@ const NOTE_MIN = 12;
 export const LAG_ENTRIES_WARN = 50;
 export const LAG_MS_WARN = 1000;
 
-export type RowTone = 'leader' | 'follower' | 'lagging' | 'waiting' | 'down';
+/** `learner`: a member being added (no vote yet), or a replica outside the configuration. */
+export type RowTone = 'leader' | 'follower' | 'learner' | 'lagging' | 'waiting' | 'down';
 
 export interface ReplicaRow {
   address: string;
@@ -79,6 +80,7 @@ export function remember(memory: ReplicaMemory, probes: readonly ReplicaProbe[],
     memory.ids.set(p.address, p.status.id);
     memory.lastUp.set(p.address, now);
     for (const peer of p.status.peers) if (peer.address) memory.ids.set(peer.address, peer.id);
+    for (const m of p.status.members) if (m.address && !memory.ids.has(m.address)) memory.ids.set(m.address, m.id);
   }
   return memory;
 }
@@ -106,12 +108,15 @@ function msAgo(ms: number): string {
 export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory: ReplicaMemory = emptyMemory()): ReplicaRow[] {
   const view = authoritativeStatus(probes);
   const leader = view?.role === 'leader' ? view : undefined;
+  const members = view?.members ?? [];
   return probes.map((p): ReplicaRow => {
     if (!p.up) {
-      const id = memory.ids.get(p.address) ?? view?.peers.find((x) => x.address === p.address)?.id ?? '?';
+      const member = members.find((m) => m.address === p.address);
+      const id = member?.id ?? memory.ids.get(p.address) ?? view?.peers.find((x) => x.address === p.address)?.id ?? '?';
       const seen = memory.lastUp.get(p.address);
       const since = seen === undefined ? 'never seen up' : `down ${formatDuration(now - seen)}`;
       const inSync = view ? (view.inSync.includes(id) ? 'yes' : 'no') : '-';
+      const standing = member?.learner ? 'learner, ' : outsideConfiguration(members, p.address) ? 'not a member, ' : '';
       return {
         address: p.address,
         id,
@@ -120,7 +125,7 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
           id: ` ${id}`, address: p.address, up: seen === undefined ? 'down' : since, role: 'DOWN', epoch: '-', isr: inSync,
           last: '-', commit: '-', applied: '-', lag: '-', ack: peerOf(leader, id) ? msAgo(peerOf(leader, id)!.lastAckMsAgo) : '-', hb: '-',
           clients: '-', wps: '-', data: '-', rtt: '-', version: '-',
-          note: seen === undefined ? shortError(p.error) : `down ${formatDuration(now - seen)}, ${shortError(p.error).replace(/^connection refused$/, 'refused')}`,
+          note: standing + (seen === undefined ? shortError(p.error) : `down ${formatDuration(now - seen)}, ${shortError(p.error).replace(/^connection refused$/, 'refused')}`),
         },
       };
     }
@@ -131,12 +136,19 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
     const ackMs = peer ? peer.lastAckMsAgo : undefined;
     const inSync = view ? view.inSync.includes(s.id) : s.inSync.includes(s.id);
     const waiting = s.waitingFor.length > 0;
+    const member = members.find((m) => m.id === s.id);
+    const outside = members.length > 0 && !member;
+    // A learner has no vote and is outside the in-sync set by design: it is shown as such, not as lagging.
+    const learner = member?.learner === true || outside || s.role === 'learner';
     const lagging =
       !isLeader &&
+      !learner &&
       leader !== undefined &&
       (!inSync || (lagEntries ?? 0) > LAG_ENTRIES_WARN || (ackMs !== undefined && (ackMs < 0 || ackMs > LAG_MS_WARN)) || s.lastHeartbeatMsAgo > LAG_MS_WARN || s.lastHeartbeatMsAgo < 0);
-    const tone: RowTone = isLeader ? 'leader' : waiting ? 'waiting' : lagging ? 'lagging' : 'follower';
+    const tone: RowTone = isLeader ? 'leader' : waiting ? 'waiting' : learner ? 'learner' : lagging ? 'lagging' : 'follower';
     const notes: string[] = [];
+    if (outside) notes.push('not a member');
+    else if (member?.learner) notes.push(lagEntries !== undefined && lagEntries > 0 ? `learner: catching up, ${lagEntries} behind` : 'learner: caught up, promoted next');
     if (waiting) notes.push(`waits for ${s.waitingFor.join(',')}${s.waitingReason ? `: ${s.waitingReason}` : ''}`);
     else if (s.waitingReason) notes.push(s.waitingReason);
     if (!isLeader && !s.caughtUp) notes.push('not caught up');

@@ -14,7 +14,7 @@ export interface ClusterPanelProps {
 
 const COLS = { id: 3, address: 18, role: 10, epoch: 6, commit: 8, applied: 8, lag: 6 };
 
-/** Each replica's role, epoch, up/down, log position and lag, refreshed about every second. */
+/** Each replica's role (learners too), epoch, up/down, log position and lag, refreshed about every second. */
 export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps) {
   const rows = snapshot ? clusterRows(snapshot.probes, snapshot.leader, snapshot.knownIds) : [];
   const summary = snapshot ? clusterSummary(snapshot.probes, snapshot.leader) : { text: 'asking the replicas…', tone: 'warn' as const };
@@ -38,7 +38,7 @@ export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps
         {truncate(header, width)}
       </Text>
       {rows.slice(0, Math.max(0, height - 2)).map((r) => {
-        const roleColor = !r.up ? theme.error : r.leader ? theme.ok : r.role === 'follower' ? undefined : theme.warn;
+        const roleColor = !r.up ? theme.error : r.leader ? theme.ok : r.role === 'follower' ? undefined : r.role === 'learner' ? theme.accent : theme.warn;
         return (
           <Text key={r.address} wrap="truncate">
             <Text bold={r.leader || !r.up} color={roleColor}>

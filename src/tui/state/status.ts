@@ -78,11 +78,17 @@ function lagOf(status: ReplicaStatusView, leaderStatus: ReplicaStatusView | unde
 /** One row per probed replica, in the probes' order. `knownIds` names replicas seen before, for when they are down. */
 export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView | undefined, knownIds: ReadonlyMap<string, string> = new Map()): ReplicaRow[] {
   const leaderStatus = probes.find((p): p is Extract<ReplicaProbe, { up: true }> => p.up && p.status.role === 'leader' && (!leader || p.status.id === leader.leaderId))?.status;
+  // The configuration: the leader's, else what FindLeader listed.
+  const members = leaderStatus?.members.length ? leaderStatus.members : (leader?.replicas ?? []);
   return probes.map((p) => {
+    const member = members.find((m) => m.address === p.address);
+    const outside = members.length > 0 && !member;
     if (!p.up) {
-      return { id: idFor(p.address, probes, leader, knownIds), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: shortProbeError(p.error) };
+      const standing = member?.learner ? 'learner · ' : outside ? 'not a member · ' : '';
+      return { id: idFor(p.address, probes, leader, knownIds), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: standing + shortProbeError(p.error) };
     }
     const s = p.status;
+    const standing = outside ? 'not a member · ' : member?.learner ? 'learner, no vote yet · ' : '';
     return {
       id: s.id,
       address: p.address,
@@ -93,7 +99,7 @@ export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView 
       commit: String(s.commitIndex),
       applied: String(s.appliedIndex),
       lag: lagOf(s, leaderStatus),
-      note: `${Math.round(p.rttMs)} ms`,
+      note: `${standing}${Math.round(p.rttMs)} ms`,
     };
   });
 }
@@ -101,7 +107,8 @@ export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView 
 /** One line over the table: who leads, or whom the cluster waits for. */
 export function clusterSummary(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): StatusText {
   const up = probes.filter((p) => p.up).length;
-  const counts = `${up}/${probes.length} up`;
+  const learners = leader?.replicas.filter((r) => r.learner).map((r) => r.id) ?? [];
+  const counts = `${up}/${probes.length} up${learners.length > 0 ? ` · learner ${learners.join(', ')}` : ''}`;
   if (leader && leader.leaderId) return { text: `leader ${leader.leaderId} · epoch ${leader.epoch} · ${counts}`, tone: 'ok' };
   const waiting = new Set<string>();
   for (const p of probes) if (p.up) for (const w of p.status.waitingFor) waiting.add(w);
