@@ -4,16 +4,43 @@
  * It takes one JSON command per line on stdin and answers one JSON line on
  * stdout: {"id", "ok", "result" | "error"}. Two users chat through the
  * client library; the agent also reads the cluster's status and digests.
+ * Other accounts (op "account") can write continuously ("startWriting" ...
+ * "stopWriting"), each write recorded with when it started and when (if ever)
+ * it was acknowledged.
  */
 import { createInterface } from 'node:readline';
 import { ChatClient, ClusterClient, type ChatMessage, type ReplicaStatusView } from '../../src/client/index.js';
 
 interface Command {
   id: number;
-  op: 'setup' | 'chat' | 'leader' | 'statuses' | 'waitInSync' | 'waitOutOfSync' | 'verify';
+  op: 'setup' | 'chat' | 'leader' | 'statuses' | 'waitInSync' | 'waitOutOfSync' | 'verify'
+    | 'account' | 'startWriting' | 'writes' | 'stopWriting' | 'status' | 'converged' | 'history';
   count?: number;
   replica?: string;
   timeoutMs?: number;
+  user?: string;
+  to?: string;
+  create?: boolean;
+  deadlineMs?: number;
+  retryBudgetMs?: number;
+  address?: string;
+}
+
+/** One write of a continuous writer: acknowledged (ackedAt, id) or not (error, or still in flight). */
+interface WriteRecord {
+  text: string;
+  startedAt: number;
+  ackedAt?: number;
+  id?: number;
+  error?: string;
+  failedAt?: number;
+}
+
+interface Account {
+  client: ChatClient;
+  records: WriteRecord[];
+  running: boolean;
+  loop?: Promise<void>;
 }
 
 interface User {
@@ -27,6 +54,7 @@ interface User {
 const servers = process.argv[2]!.split(',');
 const PASSWORD = 'multihost-password';
 const users: User[] = [];
+const accounts = new Map<string, Account>();
 const ops = new ClusterClient({ servers, deadlineMs: 1_000 });
 
 function reply(id: number, body: { ok: true; result: unknown } | { ok: false; error: string }): void {
@@ -124,6 +152,50 @@ async function verify(timeoutMs: number): Promise<unknown> {
   return { problems, appliedIndex: applied, messages: users.reduce((n, u) => n + u.sent.length, 0) };
 }
 
+function account(name: string | undefined): Account {
+  const a = accounts.get(name ?? '');
+  if (!a) throw new Error(`no account ${name} on this agent`);
+  return a;
+}
+
+/** Sends to `to` one message after another until stopped, recording each. */
+async function writeLoop(a: Account, name: string, to: string): Promise<void> {
+  let seq = 0;
+  while (a.running) {
+    const record: WriteRecord = { text: `${name}->${to} #${++seq}`, startedAt: Date.now() };
+    a.records.push(record);
+    try {
+      const m = await a.client.sendMessage(to, record.text);
+      record.ackedAt = Date.now();
+      record.id = m.id;
+    } catch (err) {
+      record.error = (err as Error).message;
+      record.failedAt = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** The cluster settled: every server up, one leader, one epoch, everything applied, digests equal. */
+async function converged(timeoutMs: number): Promise<unknown> {
+  let last = '';
+  return until('the replicas to converge', timeoutMs, async () => {
+    const all = await statuses();
+    const leaders = all.filter((s) => s.role === 'leader');
+    last = all.map((s) => `${s.id} ${s.role} e${s.epoch} commit ${s.commitIndex} applied ${s.appliedIndex}`).join('; ');
+    if (all.length !== servers.length || leaders.length !== 1 || new Set(all.map((s) => s.epoch)).size !== 1) return undefined;
+    if (!all.every((s) => s.appliedIndex === leaders[0]!.commitIndex && s.commitIndex === s.appliedIndex)) return undefined;
+    const digests = await Promise.all(servers.map(async (address) => ({ address, ...(await ops.stateDigest(address)) })));
+    if (new Set(digests.map((d) => `${d.appliedIndex}:${d.digest}`)).size !== 1) {
+      last = `digests differ: ${digests.map((d) => `${d.address} ${d.appliedIndex}:${d.digest.slice(0, 12)}`).join(', ')}`;
+      return undefined;
+    }
+    return { leader: leaders[0]!.id, epoch: leaders[0]!.epoch, appliedIndex: digests[0]!.appliedIndex, digests };
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${last}`);
+  });
+}
+
 async function handle(c: Command): Promise<unknown> {
   const timeoutMs = c.timeoutMs ?? 30_000;
   switch (c.op) {
@@ -136,7 +208,8 @@ async function handle(c: Command): Promise<unknown> {
       return { id: s.id, epoch: s.epoch, inSync: s.inSync };
     }
     case 'statuses':
-      return (await statuses()).map((s) => ({ id: s.id, role: s.role, epoch: s.epoch, inSync: s.inSync, caughtUp: s.caughtUp }));
+      return (await statuses()).map((s) => ({ id: s.id, role: s.role, epoch: s.epoch, inSync: s.inSync, caughtUp: s.caughtUp,
+        leaderId: s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex }));
     case 'waitInSync':
       return until(`${c.replica} in the in-sync set`, timeoutMs, async () => {
         const l = await leader(timeoutMs);
@@ -149,6 +222,45 @@ async function handle(c: Command): Promise<unknown> {
       });
     case 'verify':
       return verify(timeoutMs);
+    case 'account': {
+      const name = c.user!;
+      const client = new ChatClient({ servers, deadlineMs: c.deadlineMs ?? 1_000, retryBudgetMs: c.retryBudgetMs ?? 20_000 });
+      accounts.set(name, { client, records: [], running: false });
+      if (c.create) await client.createAccount(name, PASSWORD);
+      await client.login(name, PASSWORD);
+      return { user: name };
+    }
+    case 'startWriting': {
+      const a = account(c.user);
+      if (a.running) throw new Error(`${c.user} is writing already`);
+      a.running = true;
+      a.loop = writeLoop(a, c.user!, c.to!);
+      return { started: Date.now() };
+    }
+    case 'writes':
+      return account(c.user).records;
+    case 'stopWriting': {
+      const a = account(c.user);
+      a.running = false;
+      await a.loop;
+      return a.records;
+    }
+    case 'status':
+      return ops.status(c.address!);
+    case 'converged':
+      return converged(timeoutMs);
+    case 'history': {
+      const a = account(c.user);
+      const history: { id: number; text: string; sender: string }[] = [];
+      let beforeId = 0;
+      for (;;) {
+        const page = await a.client.getHistory(c.to!, { beforeId, limit: 500 });
+        history.push(...page.messages.map((m) => ({ id: m.id, text: m.text, sender: m.sender })));
+        if (!page.hasMore || page.messages.length === 0) break;
+        beforeId = Math.min(...page.messages.map((m) => m.id));
+      }
+      return history;
+    }
   }
 }
 
@@ -161,6 +273,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 });
 process.stdin.on('end', () => {
   for (const u of users) u.client.close();
+  for (const a of accounts.values()) {
+    a.running = false;
+    a.client.close();
+  }
   ops.close();
   process.exit(0);
 });

@@ -17,122 +17,41 @@
  * Needs root (CI runs as root). Elsewhere it fails with the reason, unless
  * CHAT_SKIP_NETNS=1 says to skip it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, LabReplicas } from './lab-processes.js';
 import { labUnavailable, NetnsLab } from './netns.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SERVER_MAIN = join(REPO, 'dist/server/main.js');
-const AGENT = join(REPO, 'test/multihost/agent.ts');
 const REPLICAS = ['A', 'B', 'C'];
-const PORT = 50051;
 /** The replica whose cable gets cut: it must not campaign while cut off. */
 const CUT = 'B';
 const skip = process.env.CHAT_SKIP_NETNS === '1';
 
-class Agent {
-  private next = 1;
-  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  private readonly ready: Promise<void>;
-  stderr = '';
-
-  constructor(readonly child: ChildProcess) {
-    let onReady: () => void = () => undefined;
-    this.ready = new Promise((r) => (onReady = r));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let msg: { id: number; ok: boolean; result?: unknown; error?: string };
-      try {
-        msg = JSON.parse(line) as typeof msg;
-      } catch {
-        return;
-      }
-      if (msg.id === 0) return onReady();
-      const w = this.waiting.get(msg.id);
-      this.waiting.delete(msg.id);
-      if (msg.ok) w?.resolve(msg.result);
-      else w?.reject(new Error(msg.error));
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
-    child.once('exit', (code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`the client agent exited (${code}): ${this.stderr}`));
-      this.waiting.clear();
-    });
-  }
-
-  async call<T>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
-    await this.ready;
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`agent call ${op} got no answer within ${timeoutMs + 5_000} ms`));
-      }, timeoutMs + 5_000);
-      this.waiting.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.child.stdin!.write(`${JSON.stringify({ id, op, timeoutMs, ...args })}\n`);
-    });
-  }
-}
-
 describe.skipIf(skip)('replicas on separate network hosts (namespaces)', () => {
   const lab = new NetnsLab();
-  const procs = new Map<string, ChildProcess>();
   let root = '';
   let agent: Agent | undefined;
+  let replicas: LabReplicas | undefined;
   let unavailable: string | undefined;
 
-  const address = (id: string) => `${lab.host(id).address}:${PORT}`;
-
-  const start = (id: string) => {
-    const peers = REPLICAS.filter((p) => p !== id).map((p) => `${p}=${address(p)}`).join(',');
-    const args = [process.execPath, SERVER_MAIN, '--id', id, '--listen', address(id), '--peers', peers, '--data-dir', join(root, id),
-      '--log-file', join(root, `${id}.log`), '--log-level', 'debug', ...(id === CUT ? ['--election-timeout-ms', '4000'] : [])];
-    const [cmd, ...rest] = lab.command(id, args);
-    const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`));
-    procs.set(id, child);
-  };
-
-  const kill = async (id: string) => {
-    const p = procs.get(id);
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGKILL');
-    await exited;
-  };
-
-  const logs = () => REPLICAS.map((id) => {
-    try {
-      return `--- ${id}\n${readFileSync(join(root, `${id}.log`), 'utf8').trimEnd().split('\n').slice(-6).join('\n')}`;
-    } catch {
-      return `--- ${id}: no log`;
-    }
-  }).join('\n');
+  const address = (id: string) => replicas!.address(id);
+  const start = (id: string) => replicas!.start(id, id === CUT ? ['--election-timeout-ms', '4000'] : []);
+  const kill = (id: string) => replicas!.kill(id);
+  const logs = () => replicas!.logTails();
 
   beforeAll(() => {
     unavailable = labUnavailable();
     if (unavailable) return;
     root = mkdtempSync(join(tmpdir(), 'chat-netns-'));
     lab.create([...REPLICAS, 'client']);
+    replicas = new LabReplicas(lab, root, REPLICAS);
   });
 
   afterAll(async () => {
-    agent?.child.stdin?.end();
-    if (agent && agent.child.exitCode === null) agent.child.kill('SIGKILL');
-    await Promise.all(REPLICAS.map(kill));
+    await agent?.stop();
+    await replicas?.killAll();
     lab.destroy();
     if (root) rmSync(root, { recursive: true, force: true });
     expect(lab.leftovers(), 'network namespaces left behind').toEqual([]);
@@ -141,8 +60,7 @@ describe.skipIf(skip)('replicas on separate network hosts (namespaces)', () => {
   it('keeps chatting through the demo order and a cut cable, each replica at its own address', async () => {
     if (unavailable) throw new Error(`the multi-host test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`);
     for (const id of REPLICAS) start(id);
-    const [cmd, ...rest] = lab.command('client', [process.execPath, '--import', 'tsx', AGENT, REPLICAS.map(address).join(',')]);
-    agent = new Agent(spawn(cmd!, rest, { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] }));
+    agent = Agent.spawn(lab, 'client', REPLICAS.map(address));
     const a = agent;
     const step = async (what: string, fn: () => Promise<unknown>) => {
       try {

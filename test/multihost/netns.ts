@@ -3,7 +3,9 @@
  * per host, each with one veth "cable" to a bridge that lives in a switch
  * namespace of its own. Every address (10.200.0.0/24) exists only inside
  * these namespaces: nothing is added to the root namespace, and no traffic
- * leaves the lab. destroy() removes everything it created.
+ * leaves the lab. A host's cable can be unplugged (cut/restore), and the
+ * switch split into groups that cannot reach each other (partition/heal).
+ * destroy() removes everything it created.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +48,7 @@ export class NetnsLab {
   readonly switchNs: string;
   private readonly tag = randomBytes(2).toString('hex');
   private readonly created: string[] = [];
+  private readonly bridges: string[] = [];
 
   constructor() {
     this.switchNs = `chatlab-${this.tag}-sw`;
@@ -95,6 +98,29 @@ export class NetnsLab {
 
   restore(name: string): void {
     ip(['-n', this.switchNs, 'link', 'set', this.host(name).port, 'up']);
+  }
+
+  /**
+   * Splits the switch in two or more: the hosts of each group after the first
+   * are moved onto a bridge of their own, so hosts talk within their group and
+   * packets to any other group go nowhere (no connection is reset). Hosts in no
+   * group stay on the main bridge, with the first group. heal() undoes it.
+   */
+  partition(groups: string[][]): void {
+    this.heal();
+    groups.slice(1).forEach((group, i) => {
+      const bridge = `br${i + 1}`;
+      ip(['-n', this.switchNs, 'link', 'add', bridge, 'type', 'bridge']);
+      ip(['-n', this.switchNs, 'link', 'set', bridge, 'up']);
+      this.bridges.push(bridge);
+      for (const name of group) ip(['-n', this.switchNs, 'link', 'set', this.host(name).port, 'master', bridge]);
+    });
+  }
+
+  /** Puts every host back on the main bridge and removes the partition's bridges. */
+  heal(): void {
+    for (const h of this.hosts.values()) ip(['-n', this.switchNs, 'link', 'set', h.port, 'master', 'br0']);
+    for (const bridge of this.bridges.splice(0)) ip(['-n', this.switchNs, 'link', 'del', bridge]);
   }
 
   /** Deletes every namespace it created (their veth ends and the bridge go with them). Safe to call twice. */

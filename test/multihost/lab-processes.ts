@@ -1,0 +1,187 @@
+/**
+ * The processes of the multi-host tests: chat-server replicas, each in its
+ * own namespace of a NetnsLab, and client agents (agent.ts) in namespaces of
+ * their own, driven over one JSON line per command on stdin/stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { NetnsLab } from './netns.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const SERVER_MAIN = join(REPO, 'dist/server/main.js');
+export const AGENT = join(REPO, 'test/multihost/agent.ts');
+export const PORT = 50051;
+
+/** Processes still running, killed if the test process exits without cleaning up. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** The parent side of a client agent: call(op, args) sends one command and resolves with its answer. */
+export class Agent {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly ready: Promise<void>;
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    let onReady: () => void = () => undefined;
+    let onExit: (e: Error) => void = () => undefined;
+    this.ready = new Promise((resolve, reject) => {
+      onReady = resolve;
+      onExit = reject;
+    });
+    this.ready.catch(() => undefined);
+    live.add(child);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let msg: { id: number; ok: boolean; result?: unknown; error?: string };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.id === 0) return onReady();
+      const w = this.waiting.get(msg.id);
+      this.waiting.delete(msg.id);
+      if (msg.ok) w?.resolve(msg.result);
+      else w?.reject(new Error(msg.error));
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    child.once('exit', (code) => {
+      live.delete(child);
+      onExit(new Error(`the client agent exited (${code}) before it was ready: ${this.stderr}`));
+      for (const w of this.waiting.values()) w.reject(new Error(`the client agent exited (${code}): ${this.stderr}`));
+      this.waiting.clear();
+    });
+  }
+
+  /** Runs agent.ts in the namespace of lab host `host`, knowing only the replica addresses `servers`. */
+  static spawn(lab: NetnsLab, host: string, servers: string[]): Agent {
+    const [cmd, ...rest] = lab.command(host, [process.execPath, '--import', 'tsx', AGENT, servers.join(',')]);
+    return new Agent(spawn(cmd!, rest, { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  async call<T>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+    await this.ready;
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`agent call ${op} got no answer within ${timeoutMs + 5_000} ms`));
+      }, timeoutMs + 5_000);
+      this.waiting.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.child.stdin!.write(`${JSON.stringify({ id, op, timeoutMs, ...args })}\n`);
+    });
+  }
+
+  /** Ends the agent (closing stdin lets it close its clients), killing it if it does not exit within 2 s. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** chat-server replicas, one per lab host of the same name, all on PORT, data and logs under `root`. */
+export class LabReplicas {
+  private readonly procs = new Map<string, ChildProcess>();
+
+  constructor(
+    private readonly lab: NetnsLab,
+    private readonly root: string,
+    readonly ids: string[],
+    /** Options every replica gets (e.g. --mode majority). */
+    private readonly common: string[] = [],
+  ) {}
+
+  address(id: string): string {
+    return `${this.lab.host(id).address}:${PORT}`;
+  }
+
+  addresses(): string[] {
+    return this.ids.map((id) => this.address(id));
+  }
+
+  logFile(id: string): string {
+    return join(this.root, `${id}.log`);
+  }
+
+  /** Starts replica `id` in its namespace, with `extra` options after the common ones. */
+  start(id: string, extra: string[] = []): void {
+    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.address(p)}`).join(',');
+    const args = [process.execPath, SERVER_MAIN, '--id', id, '--listen', this.address(id), '--peers', peers, '--data-dir', join(this.root, id),
+      '--log-file', this.logFile(id), '--log-level', 'debug', ...this.common, ...extra];
+    const [cmd, ...rest] = this.lab.command(id, args);
+    const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`));
+    this.procs.set(id, child);
+  }
+
+  isRunning(id: string): boolean {
+    const p = this.procs.get(id);
+    return !!p && p.exitCode === null && p.signalCode === null;
+  }
+
+  /** SIGKILLs the replica and resolves once it has exited. */
+  async kill(id: string): Promise<void> {
+    const p = this.procs.get(id);
+    if (!p || !this.isRunning(id)) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.kill(id)));
+  }
+
+  /** Every JSON line of the replica's log file (none when there is no file yet). */
+  logLines(id: string): Record<string, unknown>[] {
+    let text: string;
+    try {
+      text = readFileSync(this.logFile(id), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines: Record<string, unknown>[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // a line cut short by a kill
+      }
+    }
+    return lines;
+  }
+
+  /** The last `n` lines of every replica's log, for failure messages. */
+  logTails(n = 6): string {
+    return this.ids.map((id) => {
+      try {
+        return `--- ${id}\n${readFileSync(this.logFile(id), 'utf8').trimEnd().split('\n').slice(-n).join('\n')}`;
+      } catch {
+        return `--- ${id}: no log`;
+      }
+    }).join('\n');
+  }
+}
