@@ -1,0 +1,209 @@
+/**
+ * Five replicas in majority mode, each in its own network namespace with its
+ * own address (see netns.ts), and two chat clients in namespaces of their own
+ * writing continuously through the client library: alice (to bob) on what
+ * becomes the majority side, carol (to dave) on what becomes the minority side.
+ *
+ * The switch is split in two: the leader, one follower and carol's client on
+ * one side, the other three replicas and alice's client on the other. The
+ * three must elect a leader and keep acknowledging alice's writes; the old
+ * leader, hearing from no majority, must step down (check-quorum), and none
+ * of carol's writes may be acknowledged while the partition lasts. Then the
+ * partition heals, and after that the leader of the day is cut off alone
+ * (its cable unplugged) and plugged back in.
+ *
+ * At the end every acknowledged write must be stored exactly once (each
+ * user's history, read from the leader), every replica must hold the same
+ * state (equal state digests at the same applied index), and no epoch may
+ * have had two leaders, as the replicas' own log files tell it.
+ *
+ * Needs root (CI runs as root). Elsewhere it fails with the reason, unless
+ * CHAT_SKIP_NETNS=1 says to skip it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/cluster.js';
+import { Agent, LabReplicas } from './lab-processes.js';
+import { labUnavailable, NetnsLab } from './netns.js';
+
+const REPLICAS = ['A', 'B', 'C', 'D', 'E'];
+const skip = process.env.CHAT_SKIP_NETNS === '1';
+
+interface WriteRecord {
+  text: string;
+  startedAt: number;
+  ackedAt?: number;
+  id?: number;
+  error?: string;
+  failedAt?: number;
+}
+
+interface StatusRow {
+  id: string;
+  role: string;
+  epoch: number;
+  leaderId: string;
+  commitIndex: number;
+  appliedIndex: number;
+}
+
+describe.skipIf(skip)('a five-replica majority cluster partitioned by the network (namespaces)', () => {
+  const lab = new NetnsLab();
+  let root = '';
+  let replicas: LabReplicas | undefined;
+  const agents: Agent[] = [];
+  let unavailable: string | undefined;
+
+  beforeAll(() => {
+    unavailable = labUnavailable();
+    if (unavailable) return;
+    root = mkdtempSync(join(tmpdir(), 'chat-partition-'));
+    lab.create([...REPLICAS, 'cmaj', 'cmin']);
+    replicas = new LabReplicas(lab, root, REPLICAS, ['--mode', 'majority']);
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await replicas?.killAll();
+    lab.destroy();
+    if (root) rmSync(root, { recursive: true, force: true });
+    expect(lab.leftovers(), 'network namespaces left behind').toEqual([]);
+  });
+
+  it('elects on the majority side only, acknowledges nothing on the minority side, and loses no acknowledged write', async () => {
+    if (unavailable) throw new Error(`the partition test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`);
+    const r = replicas!;
+    for (const id of REPLICAS) r.start(id);
+    const maj = Agent.spawn(lab, 'cmaj', r.addresses());
+    const min = Agent.spawn(lab, 'cmin', r.addresses());
+    agents.push(maj, min);
+
+    const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw new Error(`${what}: ${(err as Error).message}\n${r.logTails()}`);
+      }
+    };
+    /** Waits until `user` (on `agent`) has `count` acknowledged writes that started at or after `since`. */
+    const progress = (what: string, agent: Agent, user: string, since: number, count = 10, timeoutMs = 20_000) =>
+      step(`${user}'s writes going on (${what})`, () => waitUntil(`${count} acknowledged writes by ${user} started after ${what}`, timeoutMs, async () => {
+        const writes = await agent.call<WriteRecord[]>('writes', { user });
+        return writes.filter((w) => w.startedAt >= since && w.ackedAt !== undefined).length >= count || undefined;
+      }, 100));
+    const leaderOf = (agent: Agent) => step('a serving leader', () => agent.call<{ id: string }>('leader', {}, 20_000));
+    const stepsDownInLog = (id: string, since: number) =>
+      r.logLines(id).some((l) => l.event === 'leader.stepped_down' && typeof l.time === 'number' && l.time >= since);
+
+    await leaderOf(maj);
+    await step('accounts', async () => {
+      for (const user of ['alice', 'bob', 'dave']) await maj.call('account', { user, create: true }, 20_000);
+      // carol gives up on a write after 2 s, so that several writes are tried while her side is cut off.
+      await min.call('account', { user: 'carol', create: true, retryBudgetMs: 2_000 }, 20_000);
+    });
+    const startedAt = Date.now();
+    await maj.call('startWriting', { user: 'alice', to: 'bob' });
+    await min.call('startWriting', { user: 'carol', to: 'dave' });
+    await progress('the start', maj, 'alice', startedAt);
+    await progress('the start', min, 'carol', startedAt);
+
+    // --- Two-way partition: {old leader, one follower, carol} | {three replicas, alice}.
+    const oldLeader = (await leaderOf(maj)).id;
+    const minority = [oldLeader, REPLICAS.find((id) => id !== oldLeader)!];
+    const majority = REPLICAS.filter((id) => !minority.includes(id));
+    lab.partition([[...majority, 'cmaj'], [...minority, 'cmin']]);
+    const cutAt = Date.now();
+
+    const newLeader = (await leaderOf(maj)).id;
+    expect(majority, `the leader elected during the partition (${newLeader}) is on the majority side`).toContain(newLeader);
+    await progress('the partition', maj, 'alice', cutAt);
+    await step(`the old leader ${oldLeader} stepping down`, () => waitUntil(`${oldLeader} to step down`, 10_000, async () => {
+      const s = await min.call<StatusRow>('status', { address: r.address(oldLeader) }, 5_000);
+      return s.role !== 'leader' || undefined;
+    }, 100));
+    expect(stepsDownInLog(oldLeader, cutAt), `${oldLeader} logs leader.stepped_down`).toBe(true);
+    // Let carol's side try for a while without a majority (at least one of her writes runs into its retry budget).
+    await step('carol trying to write without a majority', () => waitUntil('a write by carol to fail during the partition', 15_000, async () => {
+      const writes = await min.call<WriteRecord[]>('writes', { user: 'carol' });
+      return writes.some((w) => w.startedAt >= cutAt && w.error !== undefined) || undefined;
+    }, 200));
+    for (const id of minority) {
+      const s = await step(`the status of ${id}`, () => min.call<StatusRow>('status', { address: r.address(id) }, 5_000));
+      expect(s.role, `${id} on the minority side during the partition`).not.toBe('leader');
+    }
+    const healAt = Date.now();
+    lab.heal();
+
+    const carolDuring = (await min.call<WriteRecord[]>('writes', { user: 'carol' })).filter((w) => w.startedAt >= cutAt && w.startedAt < healAt);
+    expect(carolDuring.length, 'carol tried to write during the partition').toBeGreaterThan(0);
+    expect(carolDuring.filter((w) => w.ackedAt !== undefined && w.ackedAt < healAt), 'writes acknowledged on the minority side during the partition').toEqual([]);
+
+    await progress('the heal', maj, 'alice', healAt);
+    await progress('the heal', min, 'carol', healAt);
+
+    // --- The leader alone cut off (its cable unplugged), then plugged back in.
+    const lonely = (await leaderOf(maj)).id;
+    lab.cut(lonely);
+    const lonelyAt = Date.now();
+    const nextLeader = (await leaderOf(maj)).id;
+    expect(nextLeader, 'a leader other than the cut-off one').not.toBe(lonely);
+    await progress(`${lonely} cut off`, maj, 'alice', lonelyAt);
+    await progress(`${lonely} cut off`, min, 'carol', lonelyAt);
+    await step(`${lonely} stepping down while cut off`, () => waitUntil(`leader.stepped_down in ${lonely}'s log`, 10_000, () => stepsDownInLog(lonely, lonelyAt) || undefined, 100));
+    const plugAt = Date.now();
+    lab.restore(lonely);
+    await progress(`${lonely} plugged back in`, maj, 'alice', plugAt);
+    await progress(`${lonely} plugged back in`, min, 'carol', plugAt);
+
+    // --- Stop writing and check.
+    const alice = await maj.call<WriteRecord[]>('stopWriting', { user: 'alice' }, 30_000);
+    const carol = await min.call<WriteRecord[]>('stopWriting', { user: 'carol' }, 30_000);
+    const final = await step('the replicas converging', () => maj.call<{ leader: string; appliedIndex: number }>('converged', {}, 30_000));
+    expect(final.appliedIndex).toBeGreaterThan(0);
+
+    const unackedStored: string[] = [];
+    for (const [agent, user, to, writes] of [[maj, 'alice', 'bob', alice], [min, 'carol', 'dave', carol]] as const) {
+      const history = await step(`${user}'s history`, () => agent.call<{ id: number; text: string; sender: string }[]>('history', { user, to }, 30_000));
+      const problems: string[] = [];
+      const acked = writes.filter((w) => w.ackedAt !== undefined);
+      for (const w of acked) {
+        const stored = history.filter((m) => m.text === w.text);
+        if (stored.length !== 1 || stored[0]!.id !== w.id) problems.push(`"${w.text}" (acknowledged as id ${w.id}) is stored ${stored.length} times (ids ${stored.map((m) => m.id).join(',')})`);
+      }
+      const ids = history.map((m) => m.id);
+      if (new Set(ids).size !== ids.length) problems.push(`${user}'s history repeats an id`);
+      const texts = history.map((m) => m.text);
+      if (new Set(texts).size !== texts.length) problems.push(`${user}'s history holds a message twice`);
+      expect(problems, `${user}: ${acked.length} acknowledged of ${writes.length} tried`).toEqual([]);
+      // An unacknowledged write may or may not be stored; only counted, for the summary below.
+      const stored = writes.filter((w) => w.ackedAt === undefined && history.some((m) => m.text === w.text));
+      const when = (t: number | undefined) => (t === undefined ? '-' : `${t - cutAt} ms`);
+      unackedStored.push(`${user} ${stored.length}/${writes.length - acked.length}${stored.map((w) => ` ("${w.text}" started ${when(w.startedAt)}, failed ${when(w.failedAt)} after the cut)`).join('')}`);
+    }
+
+    // No epoch had two leaders, by every replica's own log; nothing was refused as a safety violation.
+    const won = new Map<number, Set<string>>();
+    const violations: string[] = [];
+    for (const id of REPLICAS) {
+      for (const line of r.logLines(id)) {
+        if (line.event === 'safety.violation') violations.push(`${id}: ${String(line.msg)}`);
+        if (line.event !== 'election.won' && line.event !== 'election.forced') continue;
+        const epoch = Number(line.epoch);
+        const leaders = won.get(epoch) ?? new Set<string>();
+        leaders.add(String(line.replica));
+        won.set(epoch, leaders);
+      }
+    }
+    const quarantined = REPLICAS.map((id) => `${id} ${r.logLines(id).filter((l) => l.event === 'log.quarantined').length}`).join(', ');
+    console.log(`partition: ${minority.join('+')} | ${majority.join('+')}, old leader ${oldLeader}, new leader ${newLeader}; `
+      + `carol tried ${carolDuring.length} writes during it, ${carolDuring.filter((w) => w.ackedAt !== undefined).length} acknowledged after the heal; `
+      + `then ${lonely} cut off alone, next leader ${nextLeader}; acknowledged: alice ${alice.filter((w) => w.ackedAt).length}/${alice.length}, `
+      + `carol ${carol.filter((w) => w.ackedAt).length}/${carol.length}; unacknowledged but stored: ${unackedStored.join(', ')}; applied index ${final.appliedIndex}; ${won.size} elections; log.quarantined events: ${quarantined}; `
+      + `phases: start ${cutAt - startedAt} ms, partition ${healAt - cutAt} ms, leader cut off ${plugAt - lonelyAt} ms`);
+    expect(violations, 'safety.violation events').toEqual([]);
+    for (const [epoch, leaders] of won) expect([...leaders], `the leaders of epoch ${epoch}`).toHaveLength(1);
+    expect(won.size, 'elections seen in the logs (the first, one in the partition, one after the leader was cut off)').toBeGreaterThanOrEqual(3);
+  }, 90_000);
+});
