@@ -80,7 +80,7 @@ describe('health and the configuration', () => {
 
     const learnerDown = assessHealth([probes[0]!, probes[1]!, down('127.0.0.1:50054')]);
     expect(learnerDown.healthy).toBe(false);
-    expect(learnerDown.problems).toEqual(['127.0.0.1:50054 is down: connection refused']);
+    expect(learnerDown.problems).toEqual(['learner D (127.0.0.1:50054) is down: connection refused']);
   });
 
   it('counts every down replica when no status tells the configuration', () => {

@@ -35,12 +35,20 @@ interface Run {
   questions: string[];
 }
 
-async function chatOps(servers: string[], args: string[], o: { answer?: string; interactive?: boolean } = {}): Promise<Run> {
+/** `onErr` sees standard error so far after each write (to act on progress lines). */
+async function chatOps(servers: string[], args: string[], o: { answer?: string; interactive?: boolean; onErr?: (soFar: string) => void } = {}): Promise<Run> {
   let out = '';
   let err = '';
   const questions: string[] = [];
   const code = await runCli(['node', 'chat-ops', '--servers', servers.join(','), ...args], {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t), columns: 120 },
+    io: {
+      out: (t) => void (out += t),
+      err: (t) => {
+        err += t;
+        o.onErr?.(err);
+      },
+      columns: 120,
+    },
     connect: (options) => new ClusterClient(options),
     interactive: o.interactive ?? true,
     ask: async (q) => {
@@ -77,10 +85,14 @@ describe('chat-ops add-replica', () => {
   it('with y adds the learner through a follower, shows its progress, and returns once the leader promoted it', async () => {
     const { addresses, d } = await serve('B');
     cluster!.learnerLag.set('D', 1234);
-    cluster!.autoPromoteMs = 700;
-    const promoted = setTimeout(() => cluster!.learnerLag.set('D', 0), 350);
-    const run = await chatOps([addresses[0]!], ['add-replica', 'D', d.address], { answer: 'y' });
-    clearTimeout(promoted);
+    // The learner catches up once the command has reported it behind, and the leader promotes it once it reported that.
+    const run = await chatOps([addresses[0]!], ['add-replica', 'D', d.address], {
+      answer: 'y',
+      onErr: (soFar) => {
+        if (soFar.includes('entries behind the leader')) cluster!.learnerLag.set('D', 0);
+        if (soFar.includes('has caught up; the leader promotes it next') && cluster!.member('D')?.learner) cluster!.promote('D');
+      },
+    });
     expect(run.err).toMatch(/D was added as a learner \(committed at log index \d+, epoch \d+, leader B\)/);
     expect(run.err).toContain('D is a learner, 1234 entries behind the leader, receiving a snapshot');
     expect(run.err).toContain('D is a learner and has caught up; the leader promotes it next');
@@ -115,8 +127,11 @@ describe('chat-ops add-replica', () => {
   it('run again for a learner already added, it only waits (nothing is added twice)', async () => {
     const { addresses, d } = await serve();
     cluster!.addLearner('D', d.address);
-    setTimeout(() => cluster!.promote('D'), 300);
-    const run = await chatOps(addresses, ['add-replica', 'D', d.address]);
+    const run = await chatOps(addresses, ['add-replica', 'D', d.address], {
+      onErr: (soFar) => {
+        if (soFar.includes('nothing to add') && cluster!.member('D')?.learner) cluster!.promote('D');
+      },
+    });
     expect(run.questions).toEqual([]);
     expect(run.err).toContain(`D (${d.address}) is already in the configuration as a learner: nothing to add.`);
     expect(run.code).toBe(0);

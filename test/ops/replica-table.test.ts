@@ -123,6 +123,8 @@ describe('learners and the configuration', () => {
     const rows = replicaRows(probes, NOW);
     expect(rows[3]).toMatchObject({ id: 'D', tone: 'down', cells: { role: 'DOWN', note: 'learner, connection refused' } });
     expect(rows[4]).toMatchObject({ id: 'E', tone: 'learner', cells: { role: 'learner' } });
-    expect(rows[4]!.cells.note).toMatch(/^not a member; not a member: waiting to be added/);
+    expect(rows[4]!.cells.note).toMatch(/^not a member: waiting to be added(;|$)/);
+    const quiet = replicaRows([probes[0]!, up(statusView({ id: 'E', address: '127.0.0.1:50055', role: 'learner', members: [] }))], NOW);
+    expect(quiet[1]!.cells.note).toBe('not a member');
   });
 });

@@ -99,7 +99,10 @@ export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
   }
   for (const p of downProbes) {
     // A replica removed from the configuration may be stopped for good.
-    if (!p.up && !outsideConfiguration(members, p.address)) problems.push(`${p.address} is down: ${shortError(p.error)}`);
+    if (p.up || outsideConfiguration(members, p.address)) continue;
+    const member = members.find((m) => m.address === p.address);
+    const who = member ? `${member.learner ? 'learner ' : ''}${member.id} (${p.address})` : p.address;
+    problems.push(`${who} is down: ${shortError(p.error)}`);
   }
 
   const healthy = problems.length === 0;

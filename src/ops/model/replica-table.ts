@@ -147,7 +147,8 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
       (!inSync || (lagEntries ?? 0) > LAG_ENTRIES_WARN || (ackMs !== undefined && (ackMs < 0 || ackMs > LAG_MS_WARN)) || s.lastHeartbeatMsAgo > LAG_MS_WARN || s.lastHeartbeatMsAgo < 0);
     const tone: RowTone = isLeader ? 'leader' : waiting ? 'waiting' : learner ? 'learner' : lagging ? 'lagging' : 'follower';
     const notes: string[] = [];
-    if (outside) notes.push('not a member');
+    // The replica's own waiting reason may already say so.
+    if (outside && !/member/i.test(s.waitingReason)) notes.push('not a member');
     else if (member?.learner) notes.push(lagEntries !== undefined && lagEntries > 0 ? `learner: catching up, ${lagEntries} behind` : 'learner: caught up, promoted next');
     if (waiting) notes.push(`waits for ${s.waitingFor.join(',')}${s.waitingReason ? `: ${s.waitingReason}` : ''}`);
     else if (s.waitingReason) notes.push(s.waitingReason);
