@@ -24,7 +24,7 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
   const db = openDatabase(join(dir, `apply-${batch}`));
   const store = new LogStore(db);
   const chat = new ChatState(db);
-  store.load('chat', ['A'], 'in-sync', ReplicaCore.initialState(['A']));
+  store.load('chat', 'in-sync', ReplicaCore.initialState([{ id: 'A', address: '' }]));
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const users = 16;

@@ -5,7 +5,7 @@
  * store. The result is what a replica's directory looks like after the same
  * ops went through the cluster and the log was compacted: every op applied,
  * the newest `retainEntries` entries still in the log, the in-sync set
- * {A, B, C} of epoch 3 (led by A). Copied to every replica, it is a cluster
+ * {A, B, C} of an epoch led by A. Copied to every replica, it is a cluster
  * after a clean shutdown.
  *
  * Going through the cluster would take about as many seconds as the cluster
@@ -13,7 +13,7 @@
  * 20,000 ops and no fsync per op.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeConfig } from '../../src/server/replication/log.js';
+import { encodeConfig, EPOCH_SLOTS, initialConfig } from '../../src/server/replication/membership.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry, LogBase } from '../../src/server/replication/types.js';
 import type { ChatOp } from '../../src/server/chat/ops.js';
@@ -25,8 +25,13 @@ import { LogStore } from '../../src/server/storage/log-store.js';
 import { BENCH_PASSWORD, type Account } from './accounts.js';
 
 export const DATASET_MEMBERS = ['A', 'B', 'C'];
-/** Epoch 3 belongs to A (epochs are dealt round-robin: epoch mod 3 = position). */
-const EPOCH = 3;
+/**
+ * The replicas without addresses: the cluster that opens the data set gives them with --peers, which wins over
+ * addresses in the stored configuration.
+ */
+const DATASET_CONFIG = initialConfig(DATASET_MEMBERS.map((id) => ({ id, address: '' })));
+/** An epoch of A's (A has slot 0: epochs are dealt round-robin to slots, epoch mod EPOCH_SLOTS = slot). */
+const EPOCH = EPOCH_SLOTS;
 const CHUNK = 20_000;
 const CONTACTS = 10;
 const MESSAGE_SPREAD_MS = 30 * 24 * 60 * 60 * 1000;
@@ -58,7 +63,7 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   const db = openDatabase(dir);
   const store = new LogStore(db);
   const chat = new ChatState(db);
-  store.load('chat', DATASET_MEMBERS, 'in-sync', ReplicaCore.initialState(DATASET_MEMBERS));
+  store.load('chat', 'in-sync', ReplicaCore.initialState(DATASET_CONFIG.replicas));
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const retain = o.retainEntries ?? 5_000;
   const encoder = new TextEncoder();
@@ -71,7 +76,7 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   const keep = (entry: Entry) => {
     if (total - entry.index < retain) kept.push(entry);
   };
-  const config: Entry = { index: ++index, epoch: EPOCH, kind: 'config', data: encodeConfig(DATASET_MEMBERS) };
+  const config: Entry = { index: ++index, epoch: EPOCH, kind: 'config', data: encodeConfig(DATASET_CONFIG) };
   keep(config);
 
   const applyOp = (op: ChatOp) => {
@@ -108,10 +113,9 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
     await new Promise((r) => setImmediate(r));
   }
 
-  const inSync = [...DATASET_MEMBERS].sort();
   const base: LogBase = kept[0]?.index === 1
-    ? { index: 0, epoch: 0, config: { inSync, index: 0, epoch: 0 } }
-    : { index: index - kept.length, epoch: EPOCH, config: { inSync, index: 1, epoch: EPOCH } };
+    ? { index: 0, epoch: 0, config: DATASET_CONFIG }
+    : { index: index - kept.length, epoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } };
   db.transaction(() => {
     store.persist(undefined, [], kept, { epoch: EPOCH, promisedTo: 'A' }, Date.now());
     store.compact(base);

@@ -6,8 +6,15 @@ import type { PeerEndpoint } from './rpc/peer-transport.js';
 export interface ServerConfig {
   id: string;
   cluster: string;
-  /** Every replica with the address others reach it at, this one included. */
+  /**
+   * Every replica with the address others reach it at, this one included, as
+   * this start names them. They found a new cluster; once the data directory
+   * holds a configuration, that configuration says who the replicas are and
+   * these only correct addresses.
+   */
   members: PeerEndpoint[];
+  /** Start with no configuration and wait to be added to a running cluster (ignored when the data directory has state). */
+  join: boolean;
   /** Where this replica listens (may differ from its advertised address, e.g. 0.0.0.0:50051). */
   listen: string;
   dataDir: string;
@@ -41,6 +48,7 @@ export interface ServerOptionValues {
   mode?: string;
   compactThreshold?: string;
   retainEntries?: string;
+  join?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -54,14 +62,14 @@ interface ClusterFile {
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
-function checkAddress(address: string, what: string): string {
+export function checkAddress(address: string, what: string): string {
   if (!ADDRESS_PATTERN.test(address)) throw new ConfigError(`${what} "${address}" is not host:port`);
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
   if (port < 1 || port > 65_535) throw new ConfigError(`${what} "${address}" has no valid port`);
   return address;
 }
 
-function checkId(id: string): string {
+export function checkId(id: string): string {
   if (!ID_PATTERN.test(id)) throw new ConfigError(`replica id "${id}" must be 1-32 letters, digits, _ or -`);
   return id;
 }
@@ -115,8 +123,16 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     if (v.peers) throw new ConfigError('give the replicas either with --peers or in a cluster file, not both');
     members = file.replicas.map((r) => ({ id: r.id, address: r.address }));
     const self = file.replicas.find((r) => r.id === id);
-    if (!self) throw new ConfigError(`replica ${id} is not in the cluster file ${v.clusterFile} (it has ${file.replicas.map((r) => r.id).join(', ')})`);
-    listen ??= self.listen ?? self.address;
+    if (self) {
+      listen ??= self.listen ?? self.address;
+    } else if (v.join && (v.advertise || listen)) {
+      // A replica being added to the cluster the file describes.
+      const advertise = checkAddress(v.advertise ?? listen!, '--advertise');
+      listen ??= advertise;
+      members.push({ id, address: advertise });
+    } else {
+      throw new ConfigError(`replica ${id} is not in the cluster file ${v.clusterFile} (it has ${file.replicas.map((r) => r.id).join(', ')}); a new replica joins with --join and --listen`);
+    }
   } else {
     const peers = v.peers ? parsePeers(v.peers) : [];
     const advertise = checkAddress(v.advertise ?? listen ?? '127.0.0.1:50051', '--advertise');
@@ -149,6 +165,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     id,
     mode,
     limits,
+    join: v.join ?? false,
     cluster: v.clusterName ?? file?.name ?? 'chat',
     members,
     listen,

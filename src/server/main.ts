@@ -24,6 +24,7 @@ const program = new Command()
   .addOption(new Option('--tls-key <path>', 'PEM private key of this replica').env('CHAT_TLS_KEY'))
   .addOption(new Option('--tls-ca <path>', 'PEM CA that signed the peers\' (and clients\') certificates').env('CHAT_TLS_CA'))
   .addOption(new Option('--tls-require-client-cert', 'require client certificates signed by --tls-ca').env('CHAT_TLS_REQUIRE_CLIENT_CERT'))
+  .addOption(new Option('--join', 'a new replica for a running cluster: start with an empty configuration and wait until an operator adds it (chat-ops add-replica ID ADDRESS); ignored once the data directory has state').env('CHAT_JOIN'))
   .addOption(new Option('--mode <mode>', 'replication mode of the whole cluster: in-sync (any n-1 crashes; default) or majority (Raft quorums: partition-safe, 2f+1 replicas for f faults)').env('CHAT_MODE').choices(['in-sync', 'majority']))
   .addOption(new Option('--heartbeat-ms <ms>', 'leader heartbeat interval (default 50)').env('CHAT_HEARTBEAT_MS'))
   .addOption(new Option('--election-timeout-ms <ms>', 'minimum election timeout; the actual one is random up to twice this (default 250)').env('CHAT_ELECTION_TIMEOUT_MS'))
@@ -35,6 +36,8 @@ Examples:
   chat-server                                         # one replica on 127.0.0.1:50051
   chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir data/A
   chat-server --cluster-file cluster.json --id B      # one of several machines
+  chat-server --id D --listen 127.0.0.1:50054 --data-dir data/D --join
+                                                      # a new replica; then: chat-ops add-replica D 127.0.0.1:50054
 Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
 
 async function main(): Promise<void> {

@@ -6,7 +6,8 @@ import { BatchAggregator, EventBus } from './events.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from './replica-handle.js';
 import { ReplicaCore, type CoreStatus } from './replication/core.js';
 import { policyFor } from './replication/quorum.js';
-import type { Action, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
+import { describeConfig } from './replication/membership.js';
+import type { Action, Config, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
 import { exportSnapshot } from './storage/snapshot-export.js';
@@ -14,8 +15,14 @@ import { exportSnapshot } from './storage/snapshot-export.js';
 export interface ReplicaOptions {
   id: NodeId;
   cluster: string;
-  /** Every replica with its address, this one included. */
+  /**
+   * Replicas with their addresses as this start names them, this one included:
+   * the members of a new cluster, and otherwise address corrections (the
+   * configuration in the log says who the replicas are).
+   */
   members: readonly PeerEndpoint[];
+  /** A new replica for a running cluster: no configuration of its own until a leader adds it. */
+  join?: boolean;
   db: Database;
   logger: Logger;
   transport: PeerTransport;
@@ -34,6 +41,31 @@ interface PendingOp {
   reject(err: Error): void;
 }
 
+interface PendingConfig {
+  epoch: number;
+  resolve(): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A replica in the configuration, with the address it is reached at. */
+export interface MemberView {
+  id: NodeId;
+  address: string;
+  learner: boolean;
+  inSync: boolean;
+}
+
+export class MembershipError extends Error {
+  constructor(
+    readonly reason: Extract<MembershipResult, { ok: false }>['reason'] | 'not_committed' | 'abandoned',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MembershipError';
+  }
+}
+
 interface Proposal {
   data: Uint8Array;
   resolve(outcome: ApplyOutcome): void;
@@ -43,6 +75,10 @@ interface Proposal {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const READY_WAIT_MS = 3_000;
+/** How long a membership change may wait for an earlier config entry to commit before it is refused as busy. */
+const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
+/** How long the answer to a membership change waits for its entry to commit. */
+const MEMBERSHIP_COMMIT_WAIT_MS = 15_000;
 
 /**
  * A replica: the replication core driven by a clock, the network and the
@@ -57,8 +93,13 @@ export class Replica implements ReplicaHandle {
   private readonly core: ReplicaCore;
   private readonly store: LogStore;
   private readonly batches: BatchAggregator;
-  private readonly addresses: Map<NodeId, string>;
+  /** Addresses this start names (they win over the configuration's: machines move). */
+  private readonly named: Map<NodeId, string>;
+  /** Addresses of senders no configuration of ours names yet (the leader of a cluster this replica is joining). */
+  private readonly learned = new Map<NodeId, string>();
+  private linkedFor = '';
   private readonly pending = new Map<number, PendingOp>();
+  private readonly pendingConfigs = new Map<number, PendingConfig>();
   private proposals: Proposal[] = [];
   private inbox: { message: PeerMessage; snapshot?: Buffer }[] = [];
   private readonly incomingSnapshots = new Map<NodeId, Buffer>();
@@ -72,22 +113,31 @@ export class Replica implements ReplicaHandle {
 
   constructor(private readonly o: ReplicaOptions) {
     this.id = o.id;
-    this.addresses = new Map(o.members.map((m) => [m.id, m.address]));
+    this.named = new Map(o.members.map((m) => [m.id, m.address]));
     this.events = new EventBus(o.id, o.logger);
     this.batches = new BatchAggregator(this.events);
     this.store = new LogStore(o.db);
     this.chat = new ChatState(o.db);
-    const memberIds = o.members.map((m) => m.id);
     const mode = o.mode ?? 'in-sync';
-    const persisted = this.store.load(o.cluster, memberIds, mode, ReplicaCore.initialState(memberIds));
+    const bootstrap = o.join ? [] : o.members;
+    const persisted = this.store.load(o.cluster, mode, ReplicaCore.initialState(bootstrap));
     this.core = new ReplicaCore(
-      { id: o.id, members: memberIds, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), timings: o.timings, limits: o.limits, policy: policyFor(mode) },
+      { id: o.id, bootstrap, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), timings: o.timings, limits: o.limits, policy: policyFor(mode) },
       persisted,
       Date.now(),
     );
-    this.events.emit('replica.started', this.core.epoch, `${o.id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; it will not lead before it has caught up`, {
+    const cfg = this.core.config;
+    this.events.emit('replica.started', this.core.epoch, `${o.id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
       lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.store.quarantinedCount(),
+      voters: cfg.replicas.filter((r) => !r.learner).map((r) => r.id), learners: cfg.replicas.filter((r) => r.learner).map((r) => r.id),
     });
+    const named = o.members.map((m) => m.id).sort().join(',');
+    const configured = cfg.replicas.map((r) => r.id).join(',');
+    if (!o.join && cfg.replicas.length > 0 && named !== configured) {
+      this.events.emit('membership.differs', this.core.epoch, `this start names replicas ${named}, but the data directory's configuration has ${configured}; the configuration wins (membership changes move it)`, {
+        named: named.split(','), configured: configured.split(','),
+      });
+    }
     this.execute(this.core.takeActions());
   }
 
@@ -110,6 +160,7 @@ export class Replica implements ReplicaHandle {
       w.reject(err);
     }
     this.readyWaiters = [];
+    this.rejectPendingConfigs(err);
     this.o.transport.close();
   }
 
@@ -139,7 +190,7 @@ export class Replica implements ReplicaHandle {
   leader(): LeaderInfo | undefined {
     const id = this.core.leader;
     if (!id) return undefined;
-    return { id, address: this.addresses.get(id) ?? '', epoch: this.core.epoch };
+    return { id, address: this.addressOf(id), epoch: this.core.epoch };
   }
 
   onApplied(listener: (applied: AppliedOp) => void): () => void {
@@ -154,20 +205,62 @@ export class Replica implements ReplicaHandle {
 
   // ---------------------------------------------------------- for the server
 
-  /** A peer message from the network (with the bytes of a finished snapshot). */
-  deliver(message: PeerMessage, snapshot?: Buffer): void {
+  /** A peer message from the network, with where its sender is reached (and the bytes of a finished snapshot). */
+  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void {
     if (this.stopped) return;
+    if (fromAddress && !this.named.has(message.from) && !this.core.contacts().has(message.from) && this.learned.get(message.from) !== fromAddress) {
+      this.learned.set(message.from, fromAddress);
+      this.linkPeers();
+    }
     this.inbox.push({ message, snapshot });
     this.scheduleFlush();
   }
 
   status(): CoreStatus & { uptimeMs: number; writesPerSecond: number; address: string } {
     const now = Date.now();
-    return { ...this.core.status(now), uptimeMs: now - this.startedAt, writesPerSecond: this.batches.rate, address: this.addresses.get(this.id) ?? '' };
+    return { ...this.core.status(now), uptimeMs: now - this.startedAt, writesPerSecond: this.batches.rate, address: this.addressOf(this.id) };
   }
 
-  members(): PeerEndpoint[] {
-    return [...this.addresses].map(([id, address]) => ({ id, address }));
+  /** The replicas of the configuration at the end of the log, voters and learners, with their addresses. */
+  members(): MemberView[] {
+    const cfg = this.core.config;
+    return cfg.replicas.map((r) => ({ id: r.id, address: this.addressOf(r.id), learner: r.learner, inSync: cfg.inSync.includes(r.id) }));
+  }
+
+  /**
+   * An operator's membership change, on the leader. Resolves with the new
+   * configuration once its entry is committed; rejects with a MembershipError
+   * (or NotLeaderError) otherwise.
+   */
+  async changeMembership(change: MembershipChange): Promise<{ index: number; epoch: number; members: MemberView[] }> {
+    if (this.stopped) throw new NotLeaderError(`replica ${this.id} is shutting down`, undefined);
+    const busyUntil = Date.now() + MEMBERSHIP_BUSY_WAIT_MS;
+    let result: MembershipResult;
+    for (;;) {
+      result = this.core.changeMembership(change, Date.now());
+      this.execute(this.core.takeActions());
+      if (result.ok || result.reason !== 'busy' || Date.now() >= busyUntil || this.stopped) break;
+      // Another config entry (often an in-sync set change) is being committed: that takes milliseconds.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!result.ok) {
+      if (result.reason === 'not_leader') throw this.notLeader();
+      throw new MembershipError(result.reason, result.message);
+    }
+    const { index, epoch } = result;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingConfigs.delete(index);
+        reject(new MembershipError('not_committed', `the change is in the log at index ${index} but was not committed within ${MEMBERSHIP_COMMIT_WAIT_MS / 1000} s; see the cluster status`));
+      }, MEMBERSHIP_COMMIT_WAIT_MS);
+      this.pendingConfigs.set(index, { epoch, resolve, reject, timer });
+      if (this.core.applied >= index) this.settleConfig(index, this.core.entryAt(index)?.epoch ?? -1);
+    });
+    const present = this.core.config.replicas.some((r) => r.id === change.id);
+    if (present !== (change.type === 'add')) {
+      throw new MembershipError('abandoned', `the change was committed at index ${index} but undone since (see the cluster events); the replicas are now ${describeConfig(this.core.config)}`);
+    }
+    return { index, epoch, members: this.members() };
   }
 
   digest(): { appliedIndex: number; digest: string } {
@@ -181,6 +274,39 @@ export class Replica implements ReplicaHandle {
   }
 
   // -------------------------------------------------------------- internals
+
+  /** Where a peer is reached: the address this start names, else the configuration's, else the one its messages carry. */
+  private addressOf(id: NodeId): string {
+    return this.named.get(id) || this.core.contacts().get(id) || this.learned.get(id) || '';
+  }
+
+  /** Keeps the transport's links to the replicas the configuration (and any sender it does not name yet) needs. */
+  private linkPeers(): void {
+    const contacts = this.core.contacts();
+    for (const id of contacts.keys()) this.learned.delete(id);
+    const key = `${[...contacts].join(';')}|${[...this.learned].join(';')}`;
+    if (key === this.linkedFor) return;
+    this.linkedFor = key;
+    const ids = new Set([...contacts.keys(), ...this.learned.keys()]);
+    this.o.transport.connect([...ids].map((id) => ({ id, address: this.addressOf(id) })));
+  }
+
+  private settleConfig(index: number, entryEpoch: number): void {
+    const p = this.pendingConfigs.get(index);
+    if (!p) return;
+    this.pendingConfigs.delete(index);
+    clearTimeout(p.timer);
+    if (entryEpoch === p.epoch) p.resolve();
+    else p.reject(new NotLeaderError('leadership changed before the configuration change was committed; check the cluster status and retry', undefined));
+  }
+
+  private rejectPendingConfigs(err: Error): void {
+    for (const p of this.pendingConfigs.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pendingConfigs.clear();
+  }
 
   private notLeader(): NotLeaderError {
     const leader = this.leader();
@@ -302,6 +428,7 @@ export class Replica implements ReplicaHandle {
     for (const s of snapshots) this.sendSnapshot(s);
     for (const e of events) this.events.emit(e.kind, this.core.epoch, e.message, e.fields, now);
     for (const a of applied) {
+      if (a.entryKind === 'config') this.settleConfig(a.index, a.entryEpoch);
       const p = this.pending.get(a.index);
       if (p) {
         this.pending.delete(a.index);
@@ -314,6 +441,7 @@ export class Replica implements ReplicaHandle {
       }
     }
     for (const leading of leadership) this.onLeadership(leading);
+    this.linkPeers();
   }
 
   private onLeadership(leading: boolean): void {
@@ -330,6 +458,7 @@ export class Replica implements ReplicaHandle {
       }
       for (const p of this.pending.values()) p.reject(new NotLeaderError('this replica stopped leading before the op was committed; retry', undefined));
       this.pending.clear();
+      this.rejectPendingConfigs(new NotLeaderError('this replica stopped leading before the configuration change was committed; check the cluster status', undefined));
     }
     this.readyWaiters = [];
     for (const l of this.leadershipListeners) l(leading);

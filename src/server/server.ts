@@ -60,10 +60,14 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const db = openDatabase(config.dataDir);
   const creds = credentials(config);
-  const transport = new PeerTransport(config.id, config.cluster, config.members, creds.peer, logger);
+  const self = config.members.find((m) => m.id === config.id)!;
+  const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);
   let replica: Replica;
   try {
-    replica = new Replica({ id: config.id, cluster: config.cluster, members: config.members, db, logger, transport, timings: config.timings, limits: config.limits, mode: config.mode });
+    replica = new Replica({
+      id: config.id, cluster: config.cluster, members: config.members, join: config.join, db, logger, transport,
+      timings: config.timings, limits: config.limits, mode: config.mode,
+    });
   } catch (err) {
     transport.close();
     db.close();
@@ -86,8 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   server.addService(ReplicationServiceService, createReplicationService({
     self: config.id,
     cluster: config.cluster,
-    peers: config.members.map((m) => m.id).filter((id) => id !== config.id),
-    deliver: (message, snapshot) => replica.deliver(message, snapshot),
+    deliver: (message, fromAddress, snapshot) => replica.deliver(message, fromAddress, snapshot),
     logger,
   }));
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });

@@ -28,13 +28,13 @@ const logger = pino({ level: 'silent' });
 
 async function startNode(id: string, members: { id: string; address: string }[], dir: string): Promise<Node> {
   const db = openDatabase(join(dir, id));
-  const transport = new PeerTransport(id, 'test', members, grpc.credentials.createInsecure(), logger);
+  const address = members.find((m) => m.id === id)!.address;
+  const transport = new PeerTransport(id, 'test', address, grpc.credentials.createInsecure(), logger);
   const replica = new Replica({ id, cluster: 'test', members, db, logger, transport });
   const server = new grpc.Server();
   server.addService(ReplicationServiceService, createReplicationService({
-    self: id, cluster: 'test', peers: members.map((m) => m.id).filter((m) => m !== id), deliver: (m, s) => replica.deliver(m, s), logger,
+    self: id, cluster: 'test', deliver: (m, from, s) => replica.deliver(m, from, s), logger,
   }));
-  const address = members.find((m) => m.id === id)!.address;
   await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   replica.start();
   return {

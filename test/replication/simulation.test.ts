@@ -50,3 +50,32 @@ describe('majority mode under partitions, pauses and crashes (five replicas)', (
     }
   }, Math.max(60_000, majorityCount * 40));
 });
+
+describe('membership changes: replicas added as learners, promoted and removed while everything else goes wrong', () => {
+  const membershipCount = Number(process.env.SIM_MEMBERSHIP_SEEDS ?? Math.max(1, Math.floor(count / 4)));
+  const seedsOf = () => replay ?? Array.from({ length: membershipCount }, (_, i) => firstSeed + i);
+  const run = (options: Omit<ConstructorParameters<typeof Simulation>[0], 'seed'>) => {
+    const totals = { acked: 0, elections: 0, membershipChanges: 0, snapshots: 0 };
+    for (const seed of seedsOf()) {
+      const sim = new Simulation({ seed, ...options });
+      sim.run();
+      const s = sim.summary();
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k];
+    }
+    return totals;
+  };
+
+  it(`in-sync mode keeps every invariant over ${replay ? 'the replayed schedule' : `${membershipCount} seeded schedules`}`, () => {
+    const totals = run({ durationMs: 4_000, membershipEveryMs: 400 });
+    expect(totals.acked).toBeGreaterThan(seedsOf().length * 20);
+    if (!replay) expect(totals.membershipChanges).toBeGreaterThan(seedsOf().length * 2);
+  }, Math.max(60_000, membershipCount * 40));
+
+  it(`majority mode with partitions and pauses keeps every invariant over ${replay ? 'the replayed schedule' : `${membershipCount} seeded schedules`}`, () => {
+    const totals = run({
+      nodes: 5, mode: 'majority', durationMs: 4_000, membershipEveryMs: 400, partitionEveryMs: 500, pauseEveryMs: 900, faultEveryMs: 1_200,
+    });
+    expect(totals.acked).toBeGreaterThan(seedsOf().length * 10);
+    if (!replay) expect(totals.membershipChanges).toBeGreaterThan(seedsOf().length * 2);
+  }, Math.max(60_000, membershipCount * 60));
+});

@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
+import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
 import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
-import type { Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
+import type { Config, Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
 
 export interface SimOptions {
   seed: number;
@@ -32,6 +33,10 @@ export interface SimOptions {
   partitionEveryMs?: number;
   /** Mean ms between process pauses longer than the election timeout (majority mode only; 0 for none). */
   pauseEveryMs?: number;
+  /** Mean ms between membership changes asked of the leader (0 for none): adding a fresh replica or removing one. */
+  membershipEveryMs?: number;
+  /** Replicas the run may ever create, the first `nodes` included. */
+  maxNodes?: number;
 }
 
 interface Durable {
@@ -74,6 +79,7 @@ const dec = new TextDecoder();
 
 export class Simulation {
   readonly rng: Rng;
+  /** Every replica the run has created: the first `nodes` and those added since. */
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   private readonly o: Required<Omit<SimOptions, 'timings'>> & { timings: Partial<ReplicationTimings> };
@@ -93,6 +99,7 @@ export class Simulation {
   snapshots = 0;
   partitions = 0;
   pauses = 0;
+  membershipChanges = 0;
   /** Directed links that drop everything: "A>B". */
   private readonly blocked = new Set<string>();
   private healAt = Number.POSITIVE_INFINITY;
@@ -101,30 +108,31 @@ export class Simulation {
   constructor(options: SimOptions) {
     this.o = {
       nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
-      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0, ...options,
+      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0,
+      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, ...options,
     };
     this.rng = new Rng(options.seed);
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
-    for (const id of this.ids) {
-      const init = ReplicaCore.initialState(this.ids);
-      const node: SimNode = {
-        id, restarts: 0, core: undefined,
-        durable: { ...init, applied: [], appliedSet: new Set(), quarantined: 0 },
-      };
-      this.nodes.set(id, node);
-      this.boot(node);
-    }
+    for (const id of this.ids) this.create(id, this.ids.map((i) => ({ id: i, address: i })));
     for (const c of ['u1', 'u2', 'u3']) {
       this.acked.set(c, []);
       this.clientNext.set(c, 1);
     }
   }
 
+  /** A replica with an empty data directory: of a new cluster (`bootstrap` lists it), or waiting to be added. */
+  private create(id: NodeId, bootstrap: { id: NodeId; address: string }[]): void {
+    const init = ReplicaCore.initialState(bootstrap);
+    const node: SimNode = { id, restarts: 0, core: undefined, durable: { ...init, applied: [], appliedSet: new Set(), quarantined: 0 } };
+    this.nodes.set(id, node);
+    this.boot(node);
+  }
+
   private boot(node: SimNode): void {
     const d = node.durable;
     node.core = new ReplicaCore(
       {
-        id: node.id, members: this.ids, seed: this.rng.int(1, 2 ** 31),
+        id: node.id, bootstrap: [], seed: this.rng.int(1, 2 ** 31),
         timings: this.o.timings, policy: policyFor(this.o.mode), limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
       },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
@@ -155,6 +163,7 @@ export class Simulation {
           }
           d.entries.push(...a.entries);
           if (a.hard) d.hard = { ...a.hard };
+          for (const e of a.entries) if (e.kind === 'config') this.checkSingleChange(node, d, e);
           break;
         }
         case 'apply':
@@ -203,6 +212,25 @@ export class Simulation {
           this.note(`${node.id} ${a.kind}: ${a.message}`);
           break;
       }
+    }
+  }
+
+  /**
+   * One voter added or removed per config entry, relative to the config before it in the same log: the rule that
+   * keeps any two majorities of consecutive configurations overlapping.
+   */
+  private checkSingleChange(node: SimNode, d: Durable, entry: Entry): void {
+    const before = d.entries.filter((e) => e.kind === 'config' && e.index < entry.index).pop();
+    const prev: Config = before ? decodeConfig(before) : d.base.config;
+    const next = decodeConfig(entry);
+    if (prev.replicas.length === 0) return; // a replica being added learns its first configuration
+    const a = new Set(votersOf(prev));
+    const b = new Set(votersOf(next));
+    const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
+    if (changed > 1) this.fail(`${node.id} appended config ${entry.index} changing ${changed} voters at once: {${[...a].join(',')}} -> {${[...b].join(',')}}`);
+    for (const r of next.replicas) {
+      const old = prev.replicas.find((x) => x.id === r.id);
+      if (old && old.slot !== r.slot) this.fail(`${r.id}'s epoch slot changed from ${old.slot} to ${r.slot} at ${entry.index}`);
     }
   }
 
@@ -346,6 +374,31 @@ export class Simulation {
     }
   }
 
+  /** An operator asks the leader to add a fresh replica or remove one (perhaps the leader itself). */
+  private membershipStep(chaos: boolean): void {
+    if (!chaos || this.o.membershipEveryMs <= 0 || !this.rng.chance(1 / this.o.membershipEveryMs)) return;
+    const leader = [...this.nodes.values()].find((n) => n.core?.isReadyLeader);
+    if (!leader) return;
+    const cfg = leader.core!.config;
+    const voters = votersOf(cfg);
+    const canAdd = this.ids.length < this.o.maxNodes;
+    const add = canAdd && (voters.length <= 2 || (voters.length < 5 && this.rng.chance(0.5)));
+    if (!add && voters.length <= 1) return;
+    const change: MembershipChange = add
+      ? { type: 'add', id: String.fromCharCode(65 + this.ids.length), address: String.fromCharCode(65 + this.ids.length) }
+      : { type: 'remove', id: this.rng.pick(cfg.replicas).id };
+    const r = leader.core!.changeMembership(change, this.now);
+    this.note(`MEMBERSHIP ${change.type} ${change.id} asked of ${leader.id}: ${r.ok ? `config at ${r.index}` : r.message}`);
+    if (r.ok) {
+      this.membershipChanges++;
+      if (change.type === 'add') {
+        this.ids.push(change.id);
+        this.create(change.id, []);
+      }
+    }
+    this.drain(leader);
+  }
+
   private crash(n: SimNode): void {
     n.core = undefined;
     this.failPendingOf(n.id);
@@ -391,6 +444,7 @@ export class Simulation {
     this.clientStep(chaos);
     this.faultStep(chaos);
     this.networkFaultStep(chaos);
+    this.membershipStep(chaos);
   }
 
   /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
@@ -407,11 +461,17 @@ export class Simulation {
     this.checkFinal();
   }
 
+  /** The replicas of the leader's configuration: the ones that must converge (removed ones are left behind). */
+  private members(): SimNode[] {
+    const leader = [...this.nodes.values()].find((n) => n.core?.isReadyLeader);
+    if (!leader) return [...this.nodes.values()];
+    return leader.core!.config.replicas.map((r) => this.nodes.get(r.id)!);
+  }
+
   private converged(): boolean {
-    const cores = [...this.nodes.values()].map((n) => n.core!);
-    const leader = cores.find((c) => c.isReadyLeader);
+    const leader = [...this.nodes.values()].map((n) => n.core!).find((c) => c.isReadyLeader);
     if (!leader || this.clientInFlight.size > 0) return false;
-    return cores.every((c) => c.applied === leader.lastIndex && c.lastIndex === leader.lastIndex);
+    return this.members().every((n) => n.core!.applied === leader.lastIndex && n.core!.lastIndex === leader.lastIndex);
   }
 
   private checkFinal(): void {
@@ -422,10 +482,11 @@ export class Simulation {
       });
       this.fail(`the cluster did not converge after every replica came back:\n    ${states.join('\n    ')}`);
     }
-    const reference = [...this.nodes.values()][0]!.durable.applied;
-    for (const n of this.nodes.values()) {
+    const members = this.members();
+    const reference = members[0]!.durable.applied;
+    for (const n of members) {
       const applied = n.durable.applied;
-      if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${this.ids[0]}'s`);
+      if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${members[0]!.id}'s`);
       for (const [client, ops] of this.acked) {
         const position = new Map(applied.map((op, i) => [op, i]));
         let last = -1;
@@ -440,7 +501,7 @@ export class Simulation {
     }
   }
 
-  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number } {
+  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number } {
     let quarantined = 0;
     let restarts = 0;
     for (const n of this.nodes.values()) {
@@ -448,6 +509,6 @@ export class Simulation {
       restarts += n.restarts;
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
-    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses };
+    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses, membershipChanges: this.membershipChanges };
   }
 }

@@ -24,6 +24,12 @@ export interface TestCluster {
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and data directory. */
   restart(id: string): Promise<void>;
+  /**
+   * Starts a new replica with --join (an empty configuration, waiting to be
+   * added) on a free port, and adds it to `ids`/`addresses`; resolves with its
+   * address once it answers.
+   */
+  spawnJoining(id: string): Promise<string>;
   isRunning(id: string): boolean;
   /** The process id of a running replica (for SIGSTOP/SIGCONT). */
   pid(id: string): number;
@@ -91,11 +97,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     return i;
   };
 
+  const founders = n;
   const spawnReplica = (id: string) => {
     const i = index(id);
-    const peers = ids.filter((p) => p !== id).map((p) => `${p}=${addresses[ids.indexOf(p)]}`).join(',');
+    // Replicas added later start with --join and name no peers: the configuration they receive does.
+    const joining = i >= founders;
+    const peers = joining ? '' : ids.slice(0, founders).filter((p) => p !== id).map((p) => `${p}=${addresses[ids.indexOf(p)]}`).join(',');
     const args = [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--data-dir', join(root, id), '--log-file', join(root, `${id}.log`), '--log-level', 'debug',
-      ...(peers ? ['--peers', peers] : []), ...(options.args ?? [])];
+      ...(peers ? ['--peers', peers] : []), ...(joining ? ['--join'] : []), ...(options.args ?? [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -153,6 +162,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       if (isRunning(id)) throw new Error(`replica ${id} is still running`);
       spawnReplica(id);
       await waitUntil(`replica ${id} to answer`, 15_000, () => status(id).then(() => true));
+    },
+    spawnJoining: async (id) => {
+      if (ids.includes(id)) throw new Error(`replica ${id} already exists`);
+      ids.push(id);
+      addresses.push(`127.0.0.1:${await freePort()}`);
+      spawnReplica(id);
+      await waitUntil(`replica ${id} to answer`, 15_000, () => status(id).then(() => true));
+      return addresses[index(id)]!;
     },
     isRunning,
     pid: (id) => {

@@ -1,5 +1,23 @@
-import { configNewer, encodeConfig, logAtLeast, ReplicaLog } from './log.js';
-import { IN_SYNC_POLICY, type QuorumPolicy } from './quorum.js';
+import { logAtLeast, ReplicaLog } from './log.js';
+import {
+  configNewer,
+  describeConfig,
+  EPOCH_SLOTS,
+  encodeConfig,
+  initialConfig,
+  isVoter,
+  learnersOf,
+  MAX_REPLICAS,
+  nextEpochOfSlot,
+  replicaOf,
+  votersOf,
+  withInSync,
+  withLearner,
+  withPromoted,
+  withReplica,
+  without,
+} from './membership.js';
+import { IN_SYNC_POLICY, type CampaignVerdict, type QuorumPolicy } from './quorum.js';
 import { Rng } from './rng.js';
 import {
   DEFAULT_LIMITS,
@@ -9,6 +27,8 @@ import {
   type Entry,
   type HardState,
   type LogBase,
+  type MembershipChange,
+  type MembershipResult,
   type NodeId,
   type PeerBody,
   type PeerInfo,
@@ -21,8 +41,12 @@ import {
 
 export interface CoreOptions {
   id: NodeId;
-  /** Every replica of the cluster, this one included. */
-  members: NodeId[];
+  /**
+   * The replicas of a new cluster, this one included, used only when there is
+   * no persisted state. Empty for a replica that waits to be added to a
+   * running cluster.
+   */
+  bootstrap: readonly { id: NodeId; address: string }[];
   /** Seeds the election timeouts; the core has no other randomness. */
   seed: number;
   timings?: Partial<ReplicationTimings>;
@@ -72,6 +96,7 @@ export interface PeerStatus {
   lagEntries: number;
   lastAckAgo: number;
   inSync: boolean;
+  learner: boolean;
   state: Progress['state'];
 }
 
@@ -86,6 +111,10 @@ export interface CoreStatus {
   appliedIndex: number;
   logStartIndex: number;
   inSync: NodeId[];
+  /** The configuration at the end of the log: voters and learners with their addresses. */
+  config: Config;
+  /** Whether this replica votes in that configuration (false: a learner, or not a member). */
+  voter: boolean;
   caughtUp: boolean;
   leaderContactAgo: number;
   waitingFor: NodeId[];
@@ -101,13 +130,10 @@ export interface CoreStatus {
  */
 export class ReplicaCore {
   readonly id: NodeId;
-  private readonly members: NodeId[];
-  private readonly peers: NodeId[];
   private readonly t: ReplicationTimings;
   private readonly limits: ReplicationLimits;
   private readonly policy: QuorumPolicy;
   private readonly rng: Rng;
-  private readonly ordinal: number;
 
   private hard: HardState;
   private readonly log: ReplicaLog;
@@ -122,6 +148,12 @@ export class ReplicaCore {
   private readonly progress = new Map<NodeId, Progress>();
   private leaderStartIndex = 0;
   private leaderReady = false;
+  /**
+   * In-sync mode: a live in-sync member an operator removes holds every committed entry and believes itself caught
+   * up, so its removal commits only once it has the entry that tells it otherwise (or has stopped acking, which
+   * crash-stop takes for a crash).
+   */
+  private removing: { id: NodeId; index: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
   private lastProbe = Number.NEGATIVE_INFINITY;
   private maxEpochSeen = 0;
@@ -132,16 +164,12 @@ export class ReplicaCore {
   private actions: Action[] = [];
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
-    if (!options.members.includes(options.id)) throw new Error(`replica ${options.id} is not among the members ${options.members.join(',')}`);
     this.id = options.id;
-    this.members = [...new Set(options.members)].sort();
-    this.peers = this.members.filter((m) => m !== this.id);
     this.t = { ...DEFAULT_TIMINGS, ...options.timings };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
-    this.ordinal = this.members.indexOf(this.id);
-    const state = persisted ?? ReplicaCore.initialState(this.members);
+    const state = persisted ?? ReplicaCore.initialState(options.bootstrap);
     this.hard = { ...state.hard };
     this.log = new ReplicaLog(state.base, state.entries);
     this.appliedIndex = Math.max(state.appliedIndex, state.base.index);
@@ -152,9 +180,9 @@ export class ReplicaCore {
     this.electionDeadline = now + this.randomElectionTimeout();
   }
 
-  /** The state of a replica that has never run: an empty log, everyone in sync. */
-  static initialState(members: readonly NodeId[]): PersistedState {
-    const config: Config = { inSync: [...members].sort(), index: 0, epoch: 0 };
+  /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
+  static initialState(bootstrap: readonly { id: NodeId; address: string }[]): PersistedState {
+    const config = initialConfig(bootstrap);
     return { hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config }, entries: [], appliedIndex: 0 };
   }
 
@@ -198,19 +226,52 @@ export class ReplicaCore {
   inSyncSet(): NodeId[] {
     return [...this.log.latestConfig().inSync];
   }
+  /** The configuration at the end of the log (in force, committed or not). */
+  get config(): Config {
+    return this.log.latestConfig();
+  }
+
+  /**
+   * The other replicas this one may need to reach, with the addresses the
+   * configuration gives: those of the latest configuration and those of the
+   * committed one (a replica being removed hears of its removal).
+   */
+  contacts(): Map<NodeId, string> {
+    const out = new Map<NodeId, string>();
+    for (const r of this.log.configAt(this.commitIndex).replicas) out.set(r.id, r.address);
+    for (const r of this.log.latestConfig().replicas) out.set(r.id, r.address);
+    out.delete(this.id);
+    return out;
+  }
+
+  /** Every other replica of the configuration, voters and learners: whom a leader replicates to. */
+  private get peers(): NodeId[] {
+    return this.log.latestConfig().replicas.filter((r) => r.id !== this.id).map((r) => r.id);
+  }
+
+  /** The other voting members: whom a candidate asks for promises. */
+  private get voterPeers(): NodeId[] {
+    return votersOf(this.log.latestConfig()).filter((m) => m !== this.id);
+  }
+
+  private get isVoter(): boolean {
+    return isVoter(this.log.latestConfig(), this.id);
+  }
 
   status(now: number): CoreStatus {
     const cfg = this.log.latestConfig();
     const peers: PeerStatus[] = [];
     if (this.role === 'leader') {
       for (const p of this.peers) {
-        const pr = this.progress.get(p)!;
+        const pr = this.progress.get(p);
+        if (!pr) continue;
         peers.push({
           id: p,
           matchIndex: pr.match,
           lagEntries: Math.max(0, this.log.lastIndex - pr.match),
           lastAckAgo: Number.isFinite(pr.lastAck) ? now - pr.lastAck : -1,
           inSync: cfg.inSync.includes(p),
+          learner: replicaOf(cfg, p)?.learner ?? false,
           state: pr.state,
         });
       }
@@ -226,6 +287,8 @@ export class ReplicaCore {
       appliedIndex: this.appliedIndex,
       logStartIndex: this.log.base.index + 1,
       inSync: [...cfg.inSync],
+      config: cfg,
+      voter: isVoter(cfg, this.id),
       caughtUp: this.caughtUp,
       leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? now - this.lastLeaderContact : -1,
       waitingFor: [...this.waitingFor],
@@ -261,6 +324,7 @@ export class ReplicaCore {
   forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
     this.now = now;
     if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
+    if (!this.mayCampaign) return { ok: false, reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})` };
     if (this.leaderId && now - this.lastLeaderContact < this.t.electionMinMs) {
       return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
     }
@@ -296,7 +360,9 @@ export class ReplicaCore {
 
   receive(msg: PeerMessage, now: number): void {
     this.now = now;
-    if (msg.to !== this.id || !this.peers.includes(msg.from)) return;
+    // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
+    // its cluster, and an epoch has one possible leader whatever our configuration says.
+    if (msg.to !== this.id || msg.from === this.id) return;
     this.maxEpochSeen = Math.max(this.maxEpochSeen, msg.epoch);
     const body = msg.body;
     if (body.type === 'promise') {
@@ -320,7 +386,7 @@ export class ReplicaCore {
         break;
       case 'probe':
         this.send(msg.from, { type: 'probeReply', info: this.info() });
-        if (this.role === 'leader') this.sendAppend(msg.from);
+        if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
         break;
       case 'probeReply':
         this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
@@ -343,6 +409,10 @@ export class ReplicaCore {
       this.setWaiting([], '');
       return;
     }
+    if (!this.mayCampaign) {
+      this.setWaiting([], this.nonVoterReason());
+      return;
+    }
     if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) {
       this.setWaiting([], '');
       if (this.now >= this.electionDeadline) this.startCampaign(false);
@@ -355,6 +425,14 @@ export class ReplicaCore {
     // Give the first probes time to be answered before judging who is reachable.
     if (this.now - this.bootedAt < this.t.electionMinMs) return;
     if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
+  }
+
+  private nonVoterReason(): string {
+    const cfg = this.log.latestConfig();
+    const me = replicaOf(cfg, this.id);
+    if (cfg.replicas.length === 0) return 'not a member of a cluster yet: waiting to be added (chat-ops add-replica)';
+    if (me?.learner) return 'a learner: it catches up, and votes once the leader makes it a member';
+    return `not a member of the cluster (${describeConfig(cfg)}): it was removed`;
   }
 
   /**
@@ -517,7 +595,7 @@ export class ReplicaCore {
     // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
     // and every one of them knows that set: such a member must refuse.
     const mine = this.log.latestConfig();
-    if (this.policy.adaptiveSet && !mine.inSync.includes(from) && configNewer(mine, { inSync: [], index: req.configIndex, epoch: req.configEpoch })) {
+    if (this.policy.adaptiveSet && !mine.inSync.includes(from) && configNewer(mine, { index: req.configIndex, epoch: req.configEpoch })) {
       return refuse(`${from} is not in the latest in-sync set {${mine.inSync.join(',')}} (epoch ${mine.epoch}, index ${mine.index})`);
     }
     // Otherwise a replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
@@ -548,13 +626,13 @@ export class ReplicaCore {
       granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs, lastSent: this.now,
     };
     this.askPromises();
-    if (this.peers.length === 0) this.concludeCampaign();
+    if (this.voterPeers.length === 0) this.concludeCampaign();
   }
 
   private askPromises(): void {
     const c = this.campaign!;
     c.lastSent = this.now;
-    for (const p of this.peers) {
+    for (const p of this.voterPeers) {
       if (c.granted.has(p) || c.refused.has(p)) continue;
       const cfg = this.log.latestConfig();
       this.sendWithEpoch(p, c.epoch, {
@@ -578,7 +656,7 @@ export class ReplicaCore {
     this.learnConfig(from, body.info);
     const c = this.campaign;
     if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
-    if (c.granted.has(from) || c.refused.has(from)) return;
+    if (c.granted.has(from) || c.refused.has(from) || !this.voterPeers.includes(from)) return;
     if (body.granted) {
       if (c.phase === 'real' && epoch !== c.epoch) return;
       c.granted.add(from);
@@ -586,12 +664,30 @@ export class ReplicaCore {
     } else {
       c.refused.set(from, body.reason);
     }
-    if (this.policy.campaign(c.granted.size, c.refused.size, this.peers.length, false) !== 'undecided') this.concludeCampaign();
+    if (this.campaignVerdict(c, false) !== 'undecided') this.concludeCampaign();
+  }
+
+  /** Counted against the voters of the latest configuration; the candidate's own vote counts when it is one of them. */
+  private campaignVerdict(c: Campaign, deadlinePassed: boolean): CampaignVerdict {
+    const voters = votersOf(this.log.latestConfig());
+    const votes = c.granted.size + (voters.includes(this.id) ? 1 : 0);
+    return this.policy.campaign(votes, c.refused.size, voters.length, deadlinePassed);
+  }
+
+  /**
+   * A voter campaigns; so does, in majority mode, a replica whose own removal is
+   * in its log but not committed, in case it led that removal and lost its
+   * quorum before the remaining voters had the entry: they could never elect
+   * one of their own past its better log, so it finishes the change itself.
+   */
+  private get mayCampaign(): boolean {
+    if (this.isVoter) return true;
+    return !this.policy.adaptiveSet && this.log.latestConfig().index > this.commitIndex && isVoter(this.log.configAt(this.commitIndex), this.id);
   }
 
   private concludeCampaign(): void {
     const c = this.campaign!;
-    if (this.policy.campaign(c.granted.size, c.refused.size, this.peers.length, true) !== 'won') {
+    if (this.campaignVerdict(c, true) !== 'won') {
       const reasons = Object.fromEntries(c.refused);
       this.emit('election.lost', `${this.id} gave up its ${c.phase === 'pre' ? 'pre-vote for' : 'campaign for'} epoch ${c.epoch}: ${[...c.refused].map(([p, r]) => `${p}: ${r}`).join('; ')}`, {
         epoch: c.epoch, phase: c.phase, refused: reasons, granted: [...c.granted],
@@ -609,7 +705,7 @@ export class ReplicaCore {
         epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
       });
       this.askPromises();
-      if (this.peers.length === 0) this.concludeCampaign();
+      if (this.voterPeers.length === 0) this.concludeCampaign();
       return;
     }
     this.becomeLeader();
@@ -618,7 +714,7 @@ export class ReplicaCore {
   private becomeLeader(): void {
     const c = this.campaign!;
     const prev = this.log.latestConfig();
-    const inSync = this.policy.adaptiveSet ? [this.id] : [...this.members];
+    const inSync = this.policy.adaptiveSet ? [this.id] : votersOf(prev);
     for (const p of this.policy.adaptiveSet ? c.granted : []) {
       const info = c.infos.get(p);
       if (prev.inSync.includes(p) && (c.recovery || info?.caughtUp)) inSync.push(p);
@@ -630,17 +726,30 @@ export class ReplicaCore {
     this.leaderReady = false;
     this.setWaiting([], '');
     this.progress.clear();
-    for (const p of this.peers) {
+    this.removing = undefined;
+    this.syncProgress();
+    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
+      epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
+    });
+    this.leaderStartIndex = this.log.lastIndex + 1;
+    this.appendConfig(withInSync(prev, inSync));
+  }
+
+  /**
+   * Tracks progress for every replica of the latest configuration, and for those
+   * a change not yet committed removes (so they hear of their removal).
+   */
+  private syncProgress(): void {
+    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id)]);
+    wanted.delete(this.id);
+    for (const p of wanted) {
+      if (this.progress.has(p)) continue;
       this.progress.set(p, {
         match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
         lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotDeliveredAt: 0, snapshotBackoffUntil: 0,
       });
     }
-    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
-      epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
-    });
-    this.leaderStartIndex = this.log.lastIndex + 1;
-    this.appendAsLeader([{ index: this.leaderStartIndex, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(inSync) }]);
+    for (const p of this.progress.keys()) if (!wanted.has(p)) this.progress.delete(p);
   }
 
   private becomeFollower(epoch: number, leader: NodeId, resetCaughtUp: boolean, reason = `saw epoch ${epoch}`): void {
@@ -655,6 +764,7 @@ export class ReplicaCore {
       // Give the new leader an election timeout to make contact before judging the cluster leaderless.
       this.lastLeaderContact = this.now;
       this.progress.clear();
+      this.removing = undefined;
       this.leaderReady = false;
       this.caughtUp = false;
       this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
@@ -666,13 +776,20 @@ export class ReplicaCore {
   // -------------------------------------------------------------- as leader
 
   private leaderTick(): void {
-    const reachable = 1 + this.peers.filter((p) => this.now - this.progress.get(p)!.lastAck < 2 * this.t.electionMinMs).length;
-    if (this.policy.mustStepDown(reachable, this.members.length)) {
-      this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${this.members.length} replicas recently, no majority`);
+    const cfg = this.log.latestConfig();
+    if (!isVoter(cfg, this.id) && cfg.index <= this.commitIndex) {
+      this.becomeFollower(this.hard.epoch, '', true, `its removal from the cluster is committed (members now ${describeConfig(cfg)})`);
       return;
     }
-    for (const p of this.peers) {
-      const pr = this.progress.get(p)!;
+    this.syncProgress();
+    const voters = votersOf(cfg);
+    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.t.electionMinMs;
+    const reachable = voters.filter((v) => v === this.id || heard(v)).length;
+    if (this.policy.mustStepDown(reachable, voters.length)) {
+      this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${voters.length} voting replicas recently, no majority`);
+      return;
+    }
+    for (const [p, pr] of this.progress) {
       if (pr.state === 'snapshot') {
         if (this.now - pr.snapshotSentAt >= this.t.snapshotRetryMs) {
           pr.state = 'probe';
@@ -693,19 +810,21 @@ export class ReplicaCore {
       if (this.now - pr.lastSent >= this.t.heartbeatMs) this.sendAppend(p, true);
     }
     this.maintainInSyncSet();
+    this.promoteCaughtUpLearner();
   }
 
   private appendAsLeader(entries: Entry[]): void {
     this.log.append(entries);
     this.actions.push({ type: 'persist', quarantine: [], entries });
-    for (const p of this.peers) this.sendMore(p);
+    if (entries.some((e) => e.kind === 'config')) this.syncProgress();
+    for (const p of this.progress.keys()) this.sendMore(p);
     this.advanceCommit();
   }
 
   /** Sends what the follower needs next: entries, a heartbeat, or a snapshot. */
   private sendAppend(p: NodeId, heartbeat = false): void {
-    const pr = this.progress.get(p)!;
-    if (pr.state === 'snapshot') return;
+    const pr = this.progress.get(p);
+    if (!pr || pr.state === 'snapshot') return;
     if (pr.next <= this.log.base.index) {
       // Building a snapshot is costly: only for a follower that answers, and not right after a failed one.
       const answering = this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs;
@@ -734,7 +853,8 @@ export class ReplicaCore {
   }
 
   private sendMore(p: NodeId): void {
-    const pr = this.progress.get(p)!;
+    const pr = this.progress.get(p);
+    if (!pr) return;
     if (pr.state === 'probe' && !Number.isFinite(pr.lastSent)) {
       this.sendAppend(p);
       return;
@@ -769,8 +889,8 @@ export class ReplicaCore {
   }
 
   private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>): void {
-    if (this.role !== 'leader' || epoch !== this.hard.epoch) return;
-    const pr = this.progress.get(from)!;
+    const pr = this.progress.get(from);
+    if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
     if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
@@ -806,6 +926,7 @@ export class ReplicaCore {
       this.advanceCommit();
       this.sendMore(from);
       this.maintainInSyncSet();
+      this.promoteCaughtUpLearner();
       return;
     }
     const next = Math.max(pr.match + 1, Math.min(body.hintIndex, this.log.lastIndex + 1));
@@ -817,8 +938,8 @@ export class ReplicaCore {
   }
 
   private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
-    if (this.role !== 'leader' || epoch !== this.hard.epoch) return;
-    const pr = this.progress.get(from)!;
+    const pr = this.progress.get(from);
+    if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
     pr.lastAck = this.now;
     if (pr.state !== 'snapshot') return;
     pr.state = 'probe';
@@ -833,7 +954,10 @@ export class ReplicaCore {
   private advanceCommit(): void {
     if (this.role !== 'leader') return;
     const cfg = this.log.latestConfig();
-    const n = this.policy.committedIndex(cfg.inSync, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    let set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
+    if (this.removing && this.commitIndex >= this.removing.index) this.removing = undefined;
+    if (this.removing) set = [...set, this.removing.id];
+    const n = this.policy.committedIndex(set, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
       this.commitIndex = n;
@@ -845,40 +969,126 @@ export class ReplicaCore {
   private maintainInSyncSet(): void {
     if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
-    const stale = cfg.inSync.filter((m) => m !== this.id && this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs);
+    const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs;
+    if (this.removing && this.commitIndex >= this.removing.index) this.removing = undefined;
+    if (this.removing && isStale(this.removing.id)) {
+      this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.t.syncTimeoutMs} ms`, {
+        removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
+      });
+      this.removing = undefined;
+      this.advanceCommit();
+    }
+    const stale = cfg.inSync.filter((m) => m !== this.id && isStale(m));
     if (stale.length > 0) {
       const inSync = cfg.inSync.filter((m) => !stale.includes(m));
+      if (inSync.length === 0) {
+        // Only while this leader's own removal is pending: nobody it would hand over to is left in sync. Stay.
+        const me = replicaOf(this.log.configAt(this.commitIndex), this.id)!;
+        const next = withReplica(withInSync(cfg, [this.id]), { ...me, learner: false });
+        this.emit('membership.removal_abandoned', `${this.id} stays in the cluster: ${stale.join(', ')} stopped acking before its removal was committed, and nobody else is in sync`, {
+          replica: this.id, stale, voters: votersOf(next),
+        });
+        this.appendConfig(next);
+        return;
+      }
       this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.t.syncTimeoutMs} ms`, {
         removed: stale, inSync, epoch: this.hard.epoch,
       });
-      this.appendConfig(inSync);
+      this.appendConfig(withInSync(cfg, inSync));
       return;
     }
     if (cfg.index > this.commitIndex) return; // a change is still in flight
-    const joining = this.peers.filter((p) => {
-      if (cfg.inSync.includes(p)) return false;
-      const pr = this.progress.get(p)!;
-      return pr.state === 'replicate' && this.now - pr.lastAck <= this.t.syncTimeoutMs / 2
-        && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
-    });
+    const joining = this.voterPeers.filter((p) => !cfg.inSync.includes(p) && this.isInStep(p));
     if (joining.length === 0) return;
-    for (const p of joining) {
-      const pr = this.progress.get(p)!;
-      const from = pr.catchupFrom;
-      const ms = from ? this.now - from.at : 0;
-      const entries = from ? pr.match - from.match : 0;
-      this.emit('catchup.done', `${p} caught up: ${entries} entries in ${ms} ms`, {
-        follower: p, entries, ms, entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
-      });
-      pr.catchupFrom = undefined;
-    }
+    for (const p of joining) this.finishCatchup(p);
     const inSync = [...cfg.inSync, ...joining];
     this.emit('isr.expand', `${this.id} adds ${joining.join(', ')} to the in-sync set`, { added: joining, inSync, epoch: this.hard.epoch });
-    this.appendConfig(inSync);
+    this.appendConfig(withInSync(cfg, inSync));
   }
 
-  private appendConfig(inSync: NodeId[]): void {
-    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(inSync) }]);
+  /** A follower that acks promptly and holds everything committed, give or take a few entries in flight. */
+  private isInStep(p: NodeId): boolean {
+    const pr = this.progress.get(p);
+    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.t.syncTimeoutMs / 2
+      && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
+  }
+
+  private finishCatchup(p: NodeId): void {
+    const pr = this.progress.get(p)!;
+    const from = pr.catchupFrom;
+    const ms = from ? this.now - from.at : 0;
+    const entries = from ? pr.match - from.match : 0;
+    this.emit('catchup.done', `${p} caught up: ${entries} entries in ${ms} ms`, {
+      follower: p, entries, ms, entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
+    });
+    pr.catchupFrom = undefined;
+  }
+
+  /** A learner that caught up becomes a voting member (and, being in step, joins the in-sync set). One change at a time. */
+  private promoteCaughtUpLearner(): void {
+    if (this.role !== 'leader' || !this.leaderReady) return;
+    const cfg = this.log.latestConfig();
+    if (cfg.index > this.commitIndex) return;
+    const learner = learnersOf(cfg).find((p) => this.isInStep(p));
+    if (!learner) return;
+    this.finishCatchup(learner);
+    const next = withPromoted(cfg, learner);
+    this.emit('membership.promoted', `${this.id} makes learner ${learner} a voting member: it has caught up (members now ${describeConfig(next)})`, {
+      replica: learner, voters: votersOf(next), learners: learnersOf(next),
+    });
+    this.appendConfig(next);
+  }
+
+  /**
+   * An operator's membership change, on the leader: adds a learner or removes a
+   * replica with a config entry. One change at a time: refused while another
+   * config entry is uncommitted, while a learner is still catching up (for
+   * adds), and before this leader committed an entry of its own epoch.
+   */
+  changeMembership(change: MembershipChange, now: number): MembershipResult {
+    this.now = now;
+    const refuse = (reason: Extract<MembershipResult, { ok: false }>['reason'], message: string): MembershipResult =>
+      ({ ok: false, reason, message, leaderId: this.leaderId });
+    if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
+    if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
+    const cfg = this.log.latestConfig();
+    if (cfg.index > this.commitIndex) return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+    let next: Config;
+    if (change.type === 'add') {
+      const existing = replicaOf(cfg, change.id);
+      if (existing) return refuse('exists', `${change.id} is already ${existing.learner ? 'a learner' : 'a member'} of the cluster`);
+      const sameAddress = cfg.replicas.find((r) => r.address === change.address);
+      if (sameAddress) return refuse('exists', `${change.address} is the address of ${sameAddress.id}`);
+      const learning = learnersOf(cfg);
+      if (learning.length > 0) return refuse('busy', `one change at a time: ${learning.join(', ')} is still catching up as a learner`);
+      if (cfg.replicas.length >= MAX_REPLICAS) return refuse('too_many', `a cluster has at most ${MAX_REPLICAS} replicas`);
+      if (cfg.nextSlot >= EPOCH_SLOTS) return refuse('too_many', `this cluster has handed out all ${EPOCH_SLOTS} epoch slots a cluster gets in its lifetime`);
+      next = withLearner(cfg, change.id, change.address);
+      this.emit('membership.learner_added', `${this.id} adds ${change.id} (${change.address}) as a learner; it votes once it has caught up`, {
+        replica: change.id, address: change.address, voters: votersOf(next), learners: learnersOf(next),
+      });
+    } else {
+      const existing = replicaOf(cfg, change.id);
+      if (!existing) return refuse('not_found', `${change.id} is not a replica of the cluster (${describeConfig(cfg)})`);
+      next = without(cfg, change.id);
+      if (!existing.learner && votersOf(next).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
+      if (!existing.learner && this.policy.adaptiveSet && !next.inSync.some((m) => m === this.id || this.isInStep(m))) {
+        return refuse('last_member', `no other replica is in sync to carry on without ${change.id}; wait for one to catch up`);
+      }
+      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(next)})`, {
+        replica: change.id, voters: votersOf(next), learners: learnersOf(next), self: change.id === this.id,
+      });
+    }
+    if (change.type === 'remove' && change.id !== this.id && this.policy.adaptiveSet && cfg.inSync.includes(change.id)) {
+      this.removing = { id: change.id, index: this.log.lastIndex + 1 }; // before the entry can count as committed
+    }
+    this.appendConfig(next);
+    const placed = this.log.latestConfig();
+    return { ok: true, index: placed.index, epoch: placed.epoch, config: placed };
+  }
+
+  private appendConfig(config: Config): void {
+    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(config) }]);
   }
 
   // ------------------------------------------------------------------ common
@@ -952,12 +1162,11 @@ export class ReplicaCore {
     }
   }
 
-  /** Epochs are dealt round-robin to the members, so two replicas can never lead the same epoch. */
+  /** Epochs are dealt round-robin to the replicas' slots, so two replicas can never lead the same epoch. */
   private nextOwnedEpoch(above: number): number {
-    const n = this.members.length;
-    let e = above + 1;
-    e += (this.ordinal - (e % n) + n) % n;
-    return e;
+    const me = replicaOf(this.log.latestConfig(), this.id) ?? replicaOf(this.log.configAt(this.commitIndex), this.id);
+    if (!me) throw new Error(`${this.id} has no epoch slot: it is not in the configuration`);
+    return nextEpochOfSlot(me.slot, above);
   }
 
   private randomElectionTimeout(): number {

@@ -1,30 +1,14 @@
-import type { Config, Entry, LogBase, NodeId } from './types.js';
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export function encodeConfig(inSync: readonly NodeId[]): Uint8Array {
-  return encoder.encode(JSON.stringify({ inSync: [...inSync].sort() }));
-}
-
-export function decodeConfig(entry: Entry): Config {
-  const parsed = JSON.parse(decoder.decode(entry.data)) as { inSync: NodeId[] };
-  return { inSync: parsed.inSync, index: entry.index, epoch: entry.epoch };
-}
+import { decodeConfig } from './membership.js';
+import type { Config, Entry, LogBase } from './types.js';
 
 /** `(lastEpoch, lastIndex)` order: is log a at least as up to date as log b? */
 export function logAtLeast(aEpoch: number, aIndex: number, bEpoch: number, bIndex: number): boolean {
   return aEpoch > bEpoch || (aEpoch === bEpoch && aIndex >= bIndex);
 }
 
-/** Is config a newer than config b? Configs are ordered by where they stand in the log. */
-export function configNewer(a: Config, b: Config): boolean {
-  return a.epoch > b.epoch || (a.epoch === b.epoch && a.index > b.index);
-}
-
 /**
  * The log tail kept in memory: entries after `base`, plus the positions of
- * config entries so the in-sync set at any index is a lookup.
+ * config entries so the configuration at any index is a lookup.
  */
 export class ReplicaLog {
   private entries: Entry[];
@@ -77,12 +61,12 @@ export class ReplicaLog {
     return i;
   }
 
-  /** The in-sync set in force at the end of the log (config entries take effect when appended). */
+  /** The configuration in force at the end of the log (config entries take effect when appended). */
   latestConfig(): Config {
     return this.configs.length > 0 ? this.configs[this.configs.length - 1]! : this.baseInfo.config;
   }
 
-  /** The in-sync set in force at `index`. */
+  /** The configuration in force at `index`. */
   configAt(index: number): Config {
     for (let i = this.configs.length - 1; i >= 0; i--) {
       if (this.configs[i]!.index <= index) return this.configs[i]!;

@@ -17,8 +17,12 @@ export interface QuorumPolicy {
   readonly adaptiveSet: boolean;
   /** The highest index held by the quorum of `set`, given each member's durable match (the leader's own included). */
   committedIndex(set: readonly NodeId[], match: (id: NodeId) => number): number;
-  /** What a campaign that heard these answers so far (the candidate not counted) amounts to. */
-  campaign(granted: number, refused: number, peers: number, deadlinePassed: boolean): CampaignVerdict;
+  /**
+   * What a campaign amounts to that has `votes` promises so far (the
+   * candidate's own included when it is a voter) and `refusals`, out of an
+   * electorate of `voters` voting replicas.
+   */
+  campaign(votes: number, refusals: number, voters: number, deadlinePassed: boolean): CampaignVerdict;
   /** Whether a leader that heard from only `reachable` of `members` (itself included) recently must step down. */
   mustStepDown(reachable: number, members: number): boolean;
 }
@@ -36,9 +40,9 @@ export const IN_SYNC_POLICY: QuorumPolicy = {
     for (const id of set) min = Math.min(min, match(id));
     return Number.isFinite(min) ? min : 0;
   },
-  campaign(granted, refused, peers, deadlinePassed) {
-    if (refused > 0) return 'lost';
-    if (granted === peers || deadlinePassed) return 'won';
+  campaign(votes, refusals, voters, deadlinePassed) {
+    if (refusals > 0) return 'lost';
+    if (votes >= voters || deadlinePassed) return 'won';
     return 'undecided';
   },
   mustStepDown() {
@@ -58,11 +62,10 @@ export const MAJORITY_POLICY: QuorumPolicy = {
     const sorted = set.map(match).sort((a, b) => b - a);
     return sorted[Math.floor(set.length / 2)] ?? 0;
   },
-  campaign(granted, refused, peers, deadlinePassed) {
-    const members = peers + 1;
-    const needed = Math.floor(members / 2) + 1;
-    if (granted + 1 >= needed) return 'won';
-    if (members - refused < needed || deadlinePassed) return 'lost';
+  campaign(votes, refusals, voters, deadlinePassed) {
+    const needed = Math.floor(voters / 2) + 1;
+    if (votes >= needed) return 'won';
+    if (voters - refusals < needed || deadlinePassed) return 'lost';
     return 'undecided';
   },
   mustStepDown(reachable, members) {

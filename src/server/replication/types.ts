@@ -12,13 +12,32 @@ export interface Entry {
   index: number;
   epoch: number;
   kind: EntryKind;
-  /** For 'op' the chat op, for 'config' the encoded in-sync set; opaque to the core otherwise. */
+  /** For 'op' the chat op, for 'config' the encoded configuration; opaque to the core otherwise. */
   data: Uint8Array;
 }
 
-/** An in-sync set and where in the log it was decided. */
+/** One replica of a configuration. */
+export interface ConfigReplica {
+  id: NodeId;
+  /** host:port at which the others reach it (opaque to the core; the driver connects there). */
+  address: string;
+  /** The epoch slot it owns for good: epochs are dealt to slots round-robin (see membership.ts). */
+  slot: number;
+  /** A learner follows the leader without a vote until the leader promotes it. */
+  learner: boolean;
+}
+
+/**
+ * The cluster's configuration and where in the log it was decided: its
+ * replicas (voters and learners) and the in-sync set (in majority mode always
+ * every voter). A config entry takes effect when it is appended.
+ */
 export interface Config {
+  /** Sorted by id. */
+  replicas: ConfigReplica[];
   inSync: NodeId[];
+  /** The next slot to hand out; slots are never reused. */
+  nextSlot: number;
   index: number;
   epoch: number;
 }
@@ -78,6 +97,15 @@ export interface PeerMessage {
 }
 
 export type Role = 'follower' | 'candidate' | 'leader';
+
+/** A membership change an operator asks the leader for. */
+export type MembershipChange = { type: 'add'; id: NodeId; address: string } | { type: 'remove'; id: NodeId };
+
+export type MembershipRefusal = 'not_leader' | 'busy' | 'exists' | 'not_found' | 'last_member' | 'too_many';
+
+export type MembershipResult =
+  | { ok: true; index: number; epoch: number; config: Config }
+  | { ok: false; reason: MembershipRefusal; message: string; leaderId: NodeId };
 
 /** Outputs of the core, to be carried out in order by whoever drives it. */
 export type Action =

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
 import type { ReplicaEvent } from '../events.js';
-import type { Replica } from '../replica.js';
+import { MembershipError, type MemberView, type Replica } from '../replica.js';
+import { NotLeaderError } from '../replica-handle.js';
+import type { MembershipChange } from '../replication/types.js';
+import { checkAddress, checkId, ConfigError } from '../config.js';
+import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../storage/database.js';
 
 export interface ClusterServiceOptions {
@@ -17,6 +21,39 @@ export interface ClusterServiceOptions {
 }
 
 const ROLES = { leader: Role.ROLE_LEADER, follower: Role.ROLE_FOLLOWER, candidate: Role.ROLE_CANDIDATE } as const;
+
+const MEMBERSHIP_CODES: Record<MembershipError['reason'], grpc.status> = {
+  not_leader: grpc.status.UNAVAILABLE,
+  busy: grpc.status.FAILED_PRECONDITION,
+  exists: grpc.status.ALREADY_EXISTS,
+  not_found: grpc.status.NOT_FOUND,
+  last_member: grpc.status.FAILED_PRECONDITION,
+  too_many: grpc.status.RESOURCE_EXHAUSTED,
+  not_committed: grpc.status.DEADLINE_EXCEEDED,
+  abandoned: grpc.status.ABORTED,
+};
+
+function toWireMembers(members: MemberView[]): { id: string; address: string; learner: boolean; inSync: boolean }[] {
+  return members.map((m) => ({ id: m.id, address: m.address, learner: m.learner, inSync: m.inSync }));
+}
+
+/** The status a failed membership change answers with. */
+function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
+  if (err instanceof RpcError) return toStatusObject(err);
+  if (err instanceof NotLeaderError) return toStatusObject(notLeaderStatus(replicaId, err));
+  if (err instanceof MembershipError) return toStatusObject(new RpcError(MEMBERSHIP_CODES[err.reason], err.message));
+  return toStatusObject(new RpcError(grpc.status.INTERNAL, (err as Error).message));
+}
+
+/** Validates what an operator typed, as INVALID_ARGUMENT. */
+function checked<T>(what: () => T): T {
+  try {
+    return what();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new RpcError(grpc.status.INVALID_ARGUMENT, err.message);
+    throw err;
+  }
+}
 
 export function toWireEvent(e: ReplicaEvent): ClusterEvent {
   return {
@@ -40,7 +77,12 @@ function dataSize(dataDir: string): number {
 /** Where the leader is, how this replica is doing, its events, its digest, and the operator override. */
 export function createClusterService(o: ClusterServiceOptions): ClusterServiceServer {
   const { replica } = o;
-  const addressOf = new Map(replica.members().map((m) => [m.id, m.address]));
+  const change = async (request: MembershipChange) => {
+    const done = await replica.changeMembership(request);
+    const logged = request.type === 'add' ? { event: 'operator.add_replica', added: request.id, address: request.address } : { event: 'operator.remove_replica', removed: request.id };
+    o.logger.info({ ...logged, replica: replica.id, index: done.index }, `an operator changed the membership: ${request.type} ${request.id}`);
+    return { epoch: done.epoch, configIndex: done.index, members: toWireMembers(done.members) };
+  };
   return {
     findLeader(_call, callback) {
       const leader = replica.leader();
@@ -48,17 +90,19 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         leaderId: leader?.id ?? '',
         leaderAddress: leader?.address ?? '',
         epoch: replica.status().epoch,
-        replicas: replica.members(),
+        replicas: replica.members().map((m) => ({ id: m.id, address: m.address, learner: m.learner })),
       });
     },
 
     getStatus(_call, callback) {
       const s = replica.status();
       const metrics = o.clientMetrics();
+      const members = replica.members();
+      const addressOf = new Map(members.map((m) => [m.id, m.address]));
       const status: ReplicaStatus = {
         id: s.id,
         address: s.address,
-        role: ROLES[s.role],
+        role: s.voter || s.role !== 'follower' ? ROLES[s.role] : Role.ROLE_LEARNER,
         epoch: s.epoch,
         leaderId: s.leaderId,
         lastIndex: s.lastIndex,
@@ -73,7 +117,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         waitingReason: s.waitingReason,
         peers: s.peers.map((p) => ({
           id: p.id, address: addressOf.get(p.id) ?? '', matchIndex: p.matchIndex, lagEntries: p.lagEntries,
-          lastAckMsAgo: p.lastAckAgo, inSync: p.inSync, state: p.state,
+          lastAckMsAgo: p.lastAckAgo, inSync: p.inSync, state: p.state, learner: p.learner,
         })),
         connectedClients: metrics.connectedClients,
         openStreams: metrics.openStreams,
@@ -82,6 +126,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         mode: s.mode,
         version: o.version,
         logStartIndex: s.logStartIndex,
+        members: toWireMembers(members),
       };
       callback(null, status);
     },
@@ -123,6 +168,20 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
       }
       o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch }, 'an operator forced this replica to lead');
       callback(null, { epoch: result.epoch });
+    },
+
+    addReplica(call, callback) {
+      const { id, address } = call.request;
+      void (async () => {
+        const request: MembershipChange = checked(() => ({ type: 'add', id: checkId(id), address: checkAddress(address, `address of ${id}`) }));
+        return change(request);
+      })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+    },
+
+    removeReplica(call, callback) {
+      const { id } = call.request;
+      void (async () => change(checked(() => ({ type: 'remove', id: checkId(id) }))))()
+        .then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
   };
 }

@@ -3,8 +3,8 @@ import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '
 
 /** Converts between the core's peer messages and the wire envelopes of proto/chat/v1/replication.proto. */
 
-export function toEnvelope(m: PeerMessage, cluster: string): PeerEnvelope {
-  return { from: m.from, to: m.to, epoch: m.epoch, cluster, body: toWireBody(m.body) };
+export function toEnvelope(m: PeerMessage, cluster: string, fromAddress: string): PeerEnvelope {
+  return { from: m.from, to: m.to, epoch: m.epoch, cluster, fromAddress, body: toWireBody(m.body) };
 }
 
 /** Undefined for envelopes that carry no core message (snapshot chunks are assembled separately). */
@@ -67,11 +67,17 @@ function fromWireEntry(e: LogEntry): Entry {
 }
 
 export function toWireConfig(c: Config): ConfigView {
-  return { inSync: [...c.inSync], index: c.index, epoch: c.epoch };
+  return {
+    inSync: [...c.inSync], index: c.index, epoch: c.epoch, nextSlot: c.nextSlot,
+    replicas: c.replicas.map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+  };
 }
 
 export function fromWireConfig(c: ConfigView | undefined): Config {
-  return { inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0 };
+  return {
+    inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0, nextSlot: c?.nextSlot ?? 0,
+    replicas: (c?.replicas ?? []).map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+  };
 }
 
 function toWireInfo(i: PeerInfo): WirePeerInfo {

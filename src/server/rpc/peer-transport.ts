@@ -100,22 +100,45 @@ class PeerLink {
   }
 }
 
-/** Outgoing replica-to-replica traffic. */
+/**
+ * Outgoing replica-to-replica traffic: one link per peer, to the peers the
+ * replica names with `connect` (its configuration's replicas, which
+ * membership changes move).
+ */
 export class PeerTransport {
   private readonly links = new Map<NodeId, PeerLink>();
 
+  /** `address` is where peers reach this replica: it travels with every message, so a replica being added can answer. */
   constructor(
     private readonly self: NodeId,
     private readonly cluster: string,
-    peers: readonly PeerEndpoint[],
-    credentials: grpc.ChannelCredentials,
-    logger: Logger,
-  ) {
-    for (const p of peers) if (p.id !== self) this.links.set(p.id, new PeerLink(p, credentials, logger));
+    private readonly address: string,
+    private readonly credentials: grpc.ChannelCredentials,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Keeps links to exactly these peers: opens new ones, re-opens moved ones, closes the rest. */
+  connect(peers: readonly PeerEndpoint[]): void {
+    const wanted = new Map(peers.filter((p) => p.id !== this.self && p.address !== '').map((p) => [p.id, p.address]));
+    for (const [id, link] of this.links) {
+      if (wanted.get(id) === link.peer.address) continue;
+      link.close();
+      this.links.delete(id);
+    }
+    for (const [id, address] of wanted) {
+      if (this.links.has(id)) continue;
+      this.links.set(id, new PeerLink({ id, address }, this.credentials, this.logger));
+      this.logger.debug({ peer: id, address }, 'peer link opened');
+    }
+  }
+
+  /** The peers with a link, and their addresses. */
+  peers(): PeerEndpoint[] {
+    return [...this.links.values()].map((l) => l.peer);
   }
 
   send(message: PeerMessage): void {
-    this.links.get(message.to)?.write(toEnvelope(message, this.cluster));
+    this.links.get(message.to)?.write(toEnvelope(message, this.cluster, this.address));
   }
 
   async sendSnapshot(to: NodeId, epoch: number, header: { lastIndex: number; lastEpoch: number; config: Config }, data: Buffer): Promise<void> {
@@ -126,7 +149,7 @@ export class PeerTransport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.self, to, epoch, cluster: this.cluster,
+        from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address,
         body: { $case: 'snapshot', value: { ...header, config: toWireConfig(header.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;
@@ -137,6 +160,7 @@ export class PeerTransport {
 
   close(): void {
     for (const link of this.links.values()) link.close();
+    this.links.clear();
   }
 }
 
@@ -147,11 +171,11 @@ export class PeerTransport {
 export function createReplicationService(options: {
   self: NodeId;
   cluster: string;
-  peers: readonly NodeId[];
-  deliver(message: PeerMessage, snapshot?: Buffer): void;
+  /** A core message, with the sender's address and, for a finished snapshot, its bytes. */
+  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void;
   logger: Logger;
 }): ReplicationServiceServer {
-  const { self, cluster, peers, deliver, logger } = options;
+  const { self, cluster, deliver, logger } = options;
   return {
     exchange(call, callback) {
       call.on('data', (env: PeerEnvelope) => {
@@ -160,7 +184,7 @@ export function createReplicationService(options: {
           return;
         }
         const message = env.body?.$case === 'snapshot' ? undefined : fromEnvelope(env);
-        if (message) deliver(message);
+        if (message) deliver(message, env.fromAddress);
       });
       call.on('end', () => callback(null, {}));
       call.on('error', () => undefined);
@@ -194,6 +218,7 @@ export function createReplicationService(options: {
         const { env, chunk } = last;
         deliver(
           { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) } },
+          env.fromAddress,
           Buffer.concat(parts, size),
         );
         callback(null, {});
@@ -202,8 +227,9 @@ export function createReplicationService(options: {
     },
   };
 
+  /** Any replica of this cluster may write: the configuration, which membership changes move, is the core's business. */
   function accept(env: PeerEnvelope): boolean {
-    if (env.cluster === cluster && env.to === self && peers.includes(env.from)) return true;
+    if (env.cluster === cluster && env.to === self && env.from !== '' && env.from !== self) return true;
     logger.warn({ from: env.from, to: env.to, cluster: env.cluster }, 'refused a peer message meant for another replica or cluster');
     return false;
   }

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Entry, EntryKind, HardState, LogBase, NodeId, PersistedState } from '../replication/types.js';
+import { encodeConfig, initialConfig } from '../replication/membership.js';
+import type { Config, Entry, EntryKind, HardState, LogBase, PersistedState } from '../replication/types.js';
 
 interface LogRow {
   idx: number;
@@ -11,7 +12,8 @@ interface LogRow {
 const META_HARD = 'hard';
 const META_BASE = 'base';
 const META_APPLIED = 'applied';
-const META_MEMBERS = 'members';
+/** Written by versions before membership changes: the sorted member ids, which configs did not carry. */
+const META_LEGACY_MEMBERS = 'members';
 const META_CLUSTER = 'cluster';
 const META_MODE = 'mode';
 
@@ -46,20 +48,15 @@ export class LogStore {
   }
 
   /**
-   * Checks that this data directory belongs to this cluster and these members
-   * (recording them on first start), and returns what the core resumes from.
+   * Checks that this data directory belongs to this cluster and mode (recording
+   * them on first start), and returns what the core resumes from. The set of
+   * replicas is not checked: it lives in the log's configuration, which
+   * membership changes move on from whatever a start names.
    */
-  load(clusterName: string, members: readonly NodeId[], mode: string, initial: PersistedState): PersistedState {
-    const sorted = [...members].sort().join(',');
+  load(clusterName: string, mode: string, initial: PersistedState): PersistedState {
     const storedCluster = this.meta(META_CLUSTER);
-    const storedMembers = this.meta(META_MEMBERS);
     if (storedCluster !== undefined && storedCluster !== clusterName) {
       throw new ClusterMismatchError(`the data directory belongs to cluster "${storedCluster}", not "${clusterName}"`);
-    }
-    if (storedMembers !== undefined && storedMembers !== sorted) {
-      throw new ClusterMismatchError(
-        `the data directory was created for replicas ${storedMembers}, but this start names ${sorted}; changing the set of replicas is not supported in this mode`,
-      );
     }
     const storedMode = this.meta(META_MODE);
     if (storedMode !== undefined && storedMode !== mode) {
@@ -69,17 +66,40 @@ export class LogStore {
       this.db.transaction(() => {
         this.setMeta.run(META_MODE, mode);
         this.setMeta.run(META_CLUSTER, clusterName);
-        this.setMeta.run(META_MEMBERS, sorted);
         this.setMeta.run(META_HARD, JSON.stringify(initial.hard));
         this.setMeta.run(META_BASE, JSON.stringify(initial.base));
         this.setMeta.run(META_APPLIED, String(initial.appliedIndex));
       })();
     }
+    this.upgradeLegacyConfigs();
     const hard = JSON.parse(this.meta(META_HARD)!) as HardState;
     const base = JSON.parse(this.meta(META_BASE)!) as LogBase;
     const appliedIndex = Number(this.meta(META_APPLIED));
     const entries = this.selectFrom.all(base.index).map(toEntry);
     return { hard, base, entries, appliedIndex };
+  }
+
+  /**
+   * Data directories written before membership changes hold configs with only
+   * an in-sync set, and the member ids beside them: rewrite those configs with
+   * the members (slots in id order, as the epochs were dealt; addresses come
+   * from the start's --peers).
+   */
+  private upgradeLegacyConfigs(): void {
+    const legacy = this.meta(META_LEGACY_MEMBERS);
+    if (legacy === undefined) return;
+    const members = initialConfig(legacy.split(',').map((id) => ({ id, address: '' })));
+    const upgrade = (inSync: string[], index: number, epoch: number): Config => ({ ...members, inSync, index, epoch });
+    this.db.transaction(() => {
+      const base = JSON.parse(this.meta(META_BASE)!) as LogBase & { config: { inSync: string[] } };
+      this.setMeta.run(META_BASE, JSON.stringify({ ...base, config: upgrade(base.config.inSync, base.config.index, base.config.epoch) }));
+      for (const row of this.db.prepare<[], LogRow>("SELECT idx, epoch, kind, data FROM log WHERE kind = 'config'").all()) {
+        const old = JSON.parse(row.data.toString('utf8')) as { inSync: string[] };
+        const data = encodeConfig(upgrade(old.inSync, row.idx, row.epoch));
+        this.insertEntry.run(row.idx, row.epoch, row.kind, Buffer.from(data));
+      }
+      this.db.prepare('DELETE FROM replica_meta WHERE key = ?').run(META_LEGACY_MEMBERS);
+    })();
   }
 
   /** Truncates (to quarantine), appends and stores the hard state. Call inside a transaction. */

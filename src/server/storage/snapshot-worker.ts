@@ -6,6 +6,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChatState } from '../chat/state-machine.js';
+import { decodeConfig } from '../replication/membership.js';
 import type { Config, LogBase } from '../replication/types.js';
 import type { SnapshotImage } from './snapshot-export.js';
 
@@ -23,9 +24,7 @@ const image = db.transaction((): SnapshotImage => {
   const base = JSON.parse(meta.get('base')!.value) as LogBase;
   const lastEpoch = applied === base.index ? base.epoch : epochAt.get(applied)!.epoch;
   const row = configAt.get(applied, base.index);
-  const config: Config = row
-    ? { inSync: (JSON.parse(row.data.toString('utf8')) as { inSync: string[] }).inSync, index: row.idx, epoch: row.epoch }
-    : base.config;
+  const config: Config = row ? decodeConfig({ index: row.idx, epoch: row.epoch, kind: 'config', data: row.data }) : base.config;
   return { lastIndex: applied, lastEpoch, config, data: new ChatState(db).exportState() };
 })();
 db.close();

@@ -30,6 +30,11 @@ export enum Role {
   ROLE_FOLLOWER = 1,
   ROLE_CANDIDATE = 2,
   ROLE_LEADER = 3,
+  /**
+   * ROLE_LEARNER - Follows the leader without a vote: a replica being added, or one that is
+   * not (or no longer) a member of the cluster.
+   */
+  ROLE_LEARNER = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -47,6 +52,9 @@ export function roleFromJSON(object: any): Role {
     case 3:
     case "ROLE_LEADER":
       return Role.ROLE_LEADER;
+    case 4:
+    case "ROLE_LEARNER":
+      return Role.ROLE_LEARNER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -64,6 +72,8 @@ export function roleToJSON(object: Role): string {
       return "ROLE_CANDIDATE";
     case Role.ROLE_LEADER:
       return "ROLE_LEADER";
+    case Role.ROLE_LEARNER:
+      return "ROLE_LEARNER";
     case Role.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -73,6 +83,17 @@ export function roleToJSON(object: Role): string {
 export interface ReplicaAddress {
   id: string;
   address: string;
+  /** A replica being added: it follows the leader without a vote. */
+  learner: boolean;
+}
+
+/** One replica of the cluster's configuration. */
+export interface ClusterMember {
+  id: string;
+  address: string;
+  learner: boolean;
+  /** In the in-sync set (in majority mode: every voting member). */
+  inSync: boolean;
 }
 
 export interface FindLeaderRequest {
@@ -97,6 +118,7 @@ export interface PeerProgress {
   inSync: boolean;
   /** "probe", "replicate" or "snapshot". */
   state: string;
+  learner: boolean;
 }
 
 export interface ReplicaStatus {
@@ -125,6 +147,11 @@ export interface ReplicaStatus {
   mode: string;
   version: string;
   logStartIndex: number;
+  /**
+   * The cluster's configuration as this replica knows it (the latest in its
+   * log, committed or not), voting members and learners.
+   */
+  members: ClusterMember[];
 }
 
 export interface GetStatusRequest {
@@ -166,8 +193,25 @@ export interface ForceLeaderResponse {
   epoch: number;
 }
 
+export interface AddReplicaRequest {
+  id: string;
+  /** host:port at which every replica reaches the new one. */
+  address: string;
+}
+
+export interface RemoveReplicaRequest {
+  id: string;
+}
+
+export interface MembershipResponse {
+  epoch: number;
+  /** Where the change stands in the log; it is committed when this answer comes. */
+  configIndex: number;
+  members: ClusterMember[];
+}
+
 function createBaseReplicaAddress(): ReplicaAddress {
-  return { id: "", address: "" };
+  return { id: "", address: "", learner: false };
 }
 
 export const ReplicaAddress: MessageFns<ReplicaAddress> = {
@@ -177,6 +221,9 @@ export const ReplicaAddress: MessageFns<ReplicaAddress> = {
     }
     if (message.address !== "") {
       writer.uint32(18).string(message.address);
+    }
+    if (message.learner !== false) {
+      writer.uint32(24).bool(message.learner);
     }
     return writer;
   },
@@ -210,6 +257,14 @@ export const ReplicaAddress: MessageFns<ReplicaAddress> = {
             message.address = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +281,7 @@ export const ReplicaAddress: MessageFns<ReplicaAddress> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       address: isSet(object.address) ? globalThis.String(object.address) : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
     };
   },
 
@@ -237,6 +293,9 @@ export const ReplicaAddress: MessageFns<ReplicaAddress> = {
     if (message.address !== "") {
       obj.address = message.address;
     }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
     return obj;
   },
 
@@ -247,6 +306,128 @@ export const ReplicaAddress: MessageFns<ReplicaAddress> = {
     const message = createBaseReplicaAddress();
     message.id = object.id ?? "";
     message.address = object.address ?? "";
+    message.learner = object.learner ?? false;
+    return message;
+  },
+};
+
+function createBaseClusterMember(): ClusterMember {
+  return { id: "", address: "", learner: false, inSync: false };
+}
+
+export const ClusterMember: MessageFns<ClusterMember> = {
+  encode(message: ClusterMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.learner !== false) {
+      writer.uint32(24).bool(message.learner);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(32).bool(message.inSync);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterMember {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
+    };
+  },
+
+  toJSON(message: ClusterMember): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterMember>): ClusterMember {
+    return ClusterMember.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterMember>): ClusterMember {
+    const message = createBaseClusterMember();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.learner = object.learner ?? false;
+    message.inSync = object.inSync ?? false;
     return message;
   },
 };
@@ -431,7 +612,16 @@ export const FindLeaderResponse: MessageFns<FindLeaderResponse> = {
 };
 
 function createBasePeerProgress(): PeerProgress {
-  return { id: "", address: "", matchIndex: 0, lagEntries: 0, lastAckMsAgo: 0, inSync: false, state: "" };
+  return {
+    id: "",
+    address: "",
+    matchIndex: 0,
+    lagEntries: 0,
+    lastAckMsAgo: 0,
+    inSync: false,
+    state: "",
+    learner: false,
+  };
 }
 
 export const PeerProgress: MessageFns<PeerProgress> = {
@@ -456,6 +646,9 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     }
     if (message.state !== "") {
       writer.uint32(58).string(message.state);
+    }
+    if (message.learner !== false) {
+      writer.uint32(64).bool(message.learner);
     }
     return writer;
   },
@@ -529,6 +722,14 @@ export const PeerProgress: MessageFns<PeerProgress> = {
             message.state = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -566,6 +767,7 @@ export const PeerProgress: MessageFns<PeerProgress> = {
         ? globalThis.Boolean(object.in_sync)
         : false,
       state: isSet(object.state) ? globalThis.String(object.state) : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
     };
   },
 
@@ -592,6 +794,9 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     if (message.state !== "") {
       obj.state = message.state;
     }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
     return obj;
   },
 
@@ -607,6 +812,7 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     message.lastAckMsAgo = object.lastAckMsAgo ?? 0;
     message.inSync = object.inSync ?? false;
     message.state = object.state ?? "";
+    message.learner = object.learner ?? false;
     return message;
   },
 };
@@ -636,6 +842,7 @@ function createBaseReplicaStatus(): ReplicaStatus {
     mode: "",
     version: "",
     logStartIndex: 0,
+    members: [],
   };
 }
 
@@ -709,6 +916,9 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     }
     if (message.logStartIndex !== 0) {
       writer.uint32(184).uint64(message.logStartIndex);
+    }
+    for (const v of message.members) {
+      ClusterMember.encode(v!, writer.uint32(194).fork()).join();
     }
     return writer;
   },
@@ -910,6 +1120,14 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
             message.logStartIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.members.push(ClusterMember.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1013,6 +1231,9 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
         : isSet(object.log_start_index)
         ? globalThis.Number(object.log_start_index)
         : 0,
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => ClusterMember.fromJSON(e))
+        : [],
     };
   },
 
@@ -1087,6 +1308,9 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.logStartIndex !== 0) {
       obj.logStartIndex = Math.round(message.logStartIndex);
     }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => ClusterMember.toJSON(e));
+    }
     return obj;
   },
 
@@ -1118,6 +1342,7 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     message.mode = object.mode ?? "";
     message.version = object.version ?? "";
     message.logStartIndex = object.logStartIndex ?? 0;
+    message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1705,6 +1930,265 @@ export const ForceLeaderResponse: MessageFns<ForceLeaderResponse> = {
   },
 };
 
+function createBaseAddReplicaRequest(): AddReplicaRequest {
+  return { id: "", address: "" };
+}
+
+export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
+  encode(message: AddReplicaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddReplicaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddReplicaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddReplicaRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
+
+  toJSON(message: AddReplicaRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddReplicaRequest>): AddReplicaRequest {
+    return AddReplicaRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddReplicaRequest>): AddReplicaRequest {
+    const message = createBaseAddReplicaRequest();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveReplicaRequest(): RemoveReplicaRequest {
+  return { id: "" };
+}
+
+export const RemoveReplicaRequest: MessageFns<RemoveReplicaRequest> = {
+  encode(message: RemoveReplicaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveReplicaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveReplicaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveReplicaRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveReplicaRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveReplicaRequest>): RemoveReplicaRequest {
+    return RemoveReplicaRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveReplicaRequest>): RemoveReplicaRequest {
+    const message = createBaseRemoveReplicaRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseMembershipResponse(): MembershipResponse {
+  return { epoch: 0, configIndex: 0, members: [] };
+}
+
+export const MembershipResponse: MessageFns<MembershipResponse> = {
+  encode(message: MembershipResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epoch !== 0) {
+      writer.uint32(8).uint64(message.epoch);
+    }
+    if (message.configIndex !== 0) {
+      writer.uint32(16).uint64(message.configIndex);
+    }
+    for (const v of message.members) {
+      ClusterMember.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MembershipResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMembershipResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.configIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(ClusterMember.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MembershipResponse {
+    return {
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      configIndex: isSet(object.configIndex)
+        ? globalThis.Number(object.configIndex)
+        : isSet(object.config_index)
+        ? globalThis.Number(object.config_index)
+        : 0,
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => ClusterMember.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MembershipResponse): unknown {
+    const obj: any = {};
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.configIndex !== 0) {
+      obj.configIndex = Math.round(message.configIndex);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => ClusterMember.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MembershipResponse>): MembershipResponse {
+    return MembershipResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MembershipResponse>): MembershipResponse {
+    const message = createBaseMembershipResponse();
+    message.epoch = object.epoch ?? 0;
+    message.configIndex = object.configIndex ?? 0;
+    message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Answered by every replica, leader or not: where the leader is, how each
  * replica is doing, and the stream of replication events.
@@ -1768,6 +2252,36 @@ export const ClusterServiceService = {
     responseSerialize: (value: ForceLeaderResponse): Buffer => Buffer.from(ForceLeaderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ForceLeaderResponse => ForceLeaderResponse.decode(value),
   },
+  /**
+   * Membership changes, one at a time, committed through the log. Answered by
+   * the leader; other replicas answer UNAVAILABLE naming the leader in the
+   * message and in the x-leader-id / x-leader-address trailers, as chat calls do.
+   * AddReplica adds a replica as a learner: it catches up without a vote, and
+   * the leader makes it a voting member once it is in step. The answer comes
+   * when the learner entry is committed.
+   */
+  addReplica: {
+    path: "/chat.v1.ClusterService/AddReplica" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddReplicaRequest): Buffer => Buffer.from(AddReplicaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddReplicaRequest => AddReplicaRequest.decode(value),
+    responseSerialize: (value: MembershipResponse): Buffer => Buffer.from(MembershipResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MembershipResponse => MembershipResponse.decode(value),
+  },
+  /**
+   * Removes a voting member or a learner. Removing the leader itself is
+   * allowed: it steps down once the change is committed.
+   */
+  removeReplica: {
+    path: "/chat.v1.ClusterService/RemoveReplica" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveReplicaRequest): Buffer => Buffer.from(RemoveReplicaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveReplicaRequest => RemoveReplicaRequest.decode(value),
+    responseSerialize: (value: MembershipResponse): Buffer => Buffer.from(MembershipResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MembershipResponse => MembershipResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -1787,6 +2301,20 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * unreachable replicas are lost. Refused unless `accept_data_loss` is set.
    */
   forceLeader: handleUnaryCall<ForceLeaderRequest, ForceLeaderResponse>;
+  /**
+   * Membership changes, one at a time, committed through the log. Answered by
+   * the leader; other replicas answer UNAVAILABLE naming the leader in the
+   * message and in the x-leader-id / x-leader-address trailers, as chat calls do.
+   * AddReplica adds a replica as a learner: it catches up without a vote, and
+   * the leader makes it a voting member once it is in step. The answer comes
+   * when the learner entry is committed.
+   */
+  addReplica: handleUnaryCall<AddReplicaRequest, MembershipResponse>;
+  /**
+   * Removes a voting member or a learner. Removing the leader itself is
+   * allowed: it steps down once the change is committed.
+   */
+  removeReplica: handleUnaryCall<RemoveReplicaRequest, MembershipResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -1866,6 +2394,48 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ForceLeaderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Membership changes, one at a time, committed through the log. Answered by
+   * the leader; other replicas answer UNAVAILABLE naming the leader in the
+   * message and in the x-leader-id / x-leader-address trailers, as chat calls do.
+   * AddReplica adds a replica as a learner: it catches up without a vote, and
+   * the leader makes it a voting member once it is in step. The answer comes
+   * when the learner entry is committed.
+   */
+  addReplica(
+    request: AddReplicaRequest,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  addReplica(
+    request: AddReplicaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  addReplica(
+    request: AddReplicaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Removes a voting member or a learner. Removing the leader itself is
+   * allowed: it steps down once the change is committed.
+   */
+  removeReplica(
+    request: RemoveReplicaRequest,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  removeReplica(
+    request: RemoveReplicaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  removeReplica(
+    request: RemoveReplicaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MembershipResponse) => void,
   ): ClientUnaryCall;
 }
 

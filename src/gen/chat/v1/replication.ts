@@ -34,10 +34,25 @@ export interface LogEntry {
   data: Buffer;
 }
 
+/**
+ * One replica in a configuration: its address and the epoch slot it owns
+ * (epochs are dealt to slots round-robin, so no two replicas lead one epoch).
+ */
+export interface ConfigReplica {
+  id: string;
+  address: string;
+  slot: number;
+  learner: boolean;
+}
+
 export interface ConfigView {
   inSync: string[];
   index: number;
   epoch: number;
+  /** Voting members and learners. */
+  replicas: ConfigReplica[];
+  /** The next epoch slot to hand out; slots are never reused. */
+  nextSlot: number;
 }
 
 export interface AppendRequest {
@@ -120,6 +135,11 @@ export interface PeerEnvelope {
   epoch: number;
   /** A cluster name; messages from another cluster are refused. */
   cluster: string;
+  /**
+   * Where the sender is reached, so a replica being added can answer a leader
+   * it does not know yet.
+   */
+  fromAddress: string;
   body:
     | { $case: "append"; value: AppendRequest }
     | { $case: "appendReply"; value: AppendReply }
@@ -301,8 +321,125 @@ export const LogEntry: MessageFns<LogEntry> = {
   },
 };
 
+function createBaseConfigReplica(): ConfigReplica {
+  return { id: "", address: "", slot: 0, learner: false };
+}
+
+export const ConfigReplica: MessageFns<ConfigReplica> = {
+  encode(message: ConfigReplica, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.slot !== 0) {
+      writer.uint32(24).uint32(message.slot);
+    }
+    if (message.learner !== false) {
+      writer.uint32(32).bool(message.learner);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigReplica {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigReplica();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slot = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigReplica {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+    };
+  },
+
+  toJSON(message: ConfigReplica): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.slot !== 0) {
+      obj.slot = Math.round(message.slot);
+    }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigReplica>): ConfigReplica {
+    return ConfigReplica.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigReplica>): ConfigReplica {
+    const message = createBaseConfigReplica();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.slot = object.slot ?? 0;
+    message.learner = object.learner ?? false;
+    return message;
+  },
+};
+
 function createBaseConfigView(): ConfigView {
-  return { inSync: [], index: 0, epoch: 0 };
+  return { inSync: [], index: 0, epoch: 0, replicas: [], nextSlot: 0 };
 }
 
 export const ConfigView: MessageFns<ConfigView> = {
@@ -315,6 +452,12 @@ export const ConfigView: MessageFns<ConfigView> = {
     }
     if (message.epoch !== 0) {
       writer.uint32(24).uint64(message.epoch);
+    }
+    for (const v of message.replicas) {
+      ConfigReplica.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.nextSlot !== 0) {
+      writer.uint32(40).uint32(message.nextSlot);
     }
     return writer;
   },
@@ -356,6 +499,22 @@ export const ConfigView: MessageFns<ConfigView> = {
             message.epoch = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.replicas.push(ConfigReplica.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nextSlot = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -377,6 +536,14 @@ export const ConfigView: MessageFns<ConfigView> = {
         : [],
       index: isSet(object.index) ? globalThis.Number(object.index) : 0,
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      replicas: globalThis.Array.isArray(object?.replicas)
+        ? object.replicas.map((e: any) => ConfigReplica.fromJSON(e))
+        : [],
+      nextSlot: isSet(object.nextSlot)
+        ? globalThis.Number(object.nextSlot)
+        : isSet(object.next_slot)
+        ? globalThis.Number(object.next_slot)
+        : 0,
     };
   },
 
@@ -391,6 +558,12 @@ export const ConfigView: MessageFns<ConfigView> = {
     if (message.epoch !== 0) {
       obj.epoch = Math.round(message.epoch);
     }
+    if (message.replicas?.length) {
+      obj.replicas = message.replicas.map((e) => ConfigReplica.toJSON(e));
+    }
+    if (message.nextSlot !== 0) {
+      obj.nextSlot = Math.round(message.nextSlot);
+    }
     return obj;
   },
 
@@ -402,6 +575,8 @@ export const ConfigView: MessageFns<ConfigView> = {
     message.inSync = object.inSync?.map((e) => e) || [];
     message.index = object.index ?? 0;
     message.epoch = object.epoch ?? 0;
+    message.replicas = object.replicas?.map((e) => ConfigReplica.fromPartial(e)) || [];
+    message.nextSlot = object.nextSlot ?? 0;
     return message;
   },
 };
@@ -1577,7 +1752,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
 };
 
 function createBasePeerEnvelope(): PeerEnvelope {
-  return { from: "", to: "", epoch: 0, cluster: "", body: undefined };
+  return { from: "", to: "", epoch: 0, cluster: "", fromAddress: "", body: undefined };
 }
 
 export const PeerEnvelope: MessageFns<PeerEnvelope> = {
@@ -1593,6 +1768,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     }
     if (message.cluster !== "") {
       writer.uint32(34).string(message.cluster);
+    }
+    if (message.fromAddress !== "") {
+      writer.uint32(42).string(message.fromAddress);
     }
     switch (message.body?.$case) {
       case "append":
@@ -1666,6 +1844,14 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             }
 
             message.cluster = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fromAddress = reader.string();
             continue;
           }
           case 10: {
@@ -1750,6 +1936,11 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       to: isSet(object.to) ? globalThis.String(object.to) : "",
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
       cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      fromAddress: isSet(object.fromAddress)
+        ? globalThis.String(object.fromAddress)
+        : isSet(object.from_address)
+        ? globalThis.String(object.from_address)
+        : "",
       body: isSet(object.append)
         ? { $case: "append", value: AppendRequest.fromJSON(object.append) }
         : isSet(object.appendReply)
@@ -1792,6 +1983,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     if (message.cluster !== "") {
       obj.cluster = message.cluster;
     }
+    if (message.fromAddress !== "") {
+      obj.fromAddress = message.fromAddress;
+    }
     if (message.body?.$case === "append") {
       obj.append = AppendRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "appendReply") {
@@ -1821,6 +2015,7 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     message.to = object.to ?? "";
     message.epoch = object.epoch ?? 0;
     message.cluster = object.cluster ?? "";
+    message.fromAddress = object.fromAddress ?? "";
     switch (object.body?.$case) {
       case "append": {
         if (object.body?.value !== undefined && object.body?.value !== null) {

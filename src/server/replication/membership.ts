@@ -1,0 +1,111 @@
+/**
+ * The cluster's configuration as pure values: who votes, who learns, who is in
+ * sync, and which epochs each replica may lead. Every change returns a new
+ * config; the core appends it to the log as a config entry.
+ */
+import type { Config, ConfigReplica, Entry, NodeId } from './types.js';
+
+/**
+ * Epochs are dealt to slots round-robin: slot s owns the epochs e with
+ * e % EPOCH_SLOTS === s, so two replicas can never lead the same epoch. A
+ * replica keeps its slot for as long as it is in the cluster and slots are
+ * never reused, so a cluster can hand out this many slots in its lifetime.
+ */
+export const EPOCH_SLOTS = 64;
+
+/** Replicas (voters and learners) a configuration may hold at once. */
+export const MAX_REPLICAS = 16;
+
+/** The configuration of a new cluster: every replica votes and is in sync, slots in id order. */
+export function initialConfig(replicas: readonly { id: NodeId; address: string }[]): Config {
+  const sorted = [...replicas].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, slot, learner: false })),
+    inSync: sorted.map((r) => r.id),
+    nextSlot: sorted.length,
+    index: 0,
+    epoch: 0,
+  };
+}
+
+export function votersOf(config: Config): NodeId[] {
+  return config.replicas.filter((r) => !r.learner).map((r) => r.id);
+}
+
+export function learnersOf(config: Config): NodeId[] {
+  return config.replicas.filter((r) => r.learner).map((r) => r.id);
+}
+
+export function replicaOf(config: Config, id: NodeId): ConfigReplica | undefined {
+  return config.replicas.find((r) => r.id === id);
+}
+
+export function isVoter(config: Config, id: NodeId): boolean {
+  return replicaOf(config, id)?.learner === false;
+}
+
+/** The lowest epoch above `above` that `slot` owns. */
+export function nextEpochOfSlot(slot: number, above: number): number {
+  const e = above + 1;
+  return e + ((slot - (e % EPOCH_SLOTS) + EPOCH_SLOTS) % EPOCH_SLOTS);
+}
+
+/** The same replicas with another in-sync set (not yet placed in the log). */
+export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
+  return { ...config, inSync: [...inSync].sort(), index: 0, epoch: 0 };
+}
+
+/** `id` joins as a learner with a fresh slot. */
+export function withLearner(config: Config, id: NodeId, address: string): Config {
+  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...config, replicas, nextSlot: config.nextSlot + 1, index: 0, epoch: 0 };
+}
+
+/** The learner `id` becomes a voter and joins the in-sync set: it is promoted once it is in step. */
+export function withPromoted(config: Config, id: NodeId): Config {
+  const replicas = config.replicas.map((r) => (r.id === id ? { ...r, learner: false } : r));
+  return { ...config, replicas, inSync: [...config.inSync, id].sort(), index: 0, epoch: 0 };
+}
+
+/** `replica` is (again) in the configuration, as given, slot included. */
+export function withReplica(config: Config, replica: ConfigReplica): Config {
+  const replicas = [...config.replicas.filter((r) => r.id !== replica.id), replica].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...config, replicas, index: 0, epoch: 0 };
+}
+
+/** `id` leaves the cluster (and the in-sync set). */
+export function without(config: Config, id: NodeId): Config {
+  return { ...config, replicas: config.replicas.filter((r) => r.id !== id), inSync: config.inSync.filter((m) => m !== id), index: 0, epoch: 0 };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface EncodedConfig {
+  replicas: ConfigReplica[];
+  inSync: NodeId[];
+  nextSlot: number;
+}
+
+/** The data of a config entry. */
+export function encodeConfig(config: Config): Uint8Array {
+  const body: EncodedConfig = { replicas: config.replicas, inSync: [...config.inSync].sort(), nextSlot: config.nextSlot };
+  return encoder.encode(JSON.stringify(body));
+}
+
+/** The configuration a config entry holds, placed where the entry stands. */
+export function decodeConfig(entry: Entry): Config {
+  const parsed = JSON.parse(decoder.decode(entry.data)) as EncodedConfig;
+  return { replicas: parsed.replicas, inSync: parsed.inSync, nextSlot: parsed.nextSlot, index: entry.index, epoch: entry.epoch };
+}
+
+/** Is config a newer than config b? Configs are ordered by where they stand in the log. */
+export function configNewer(a: Pick<Config, 'index' | 'epoch'>, b: Pick<Config, 'index' | 'epoch'>): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.index > b.index);
+}
+
+/** "A, B, C (learner D)" for messages. */
+export function describeConfig(config: Config): string {
+  const learners = learnersOf(config);
+  return `${votersOf(config).join(', ') || 'nobody'}${learners.length ? ` (learning: ${learners.join(', ')})` : ''}`;
+}
