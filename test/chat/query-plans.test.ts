@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openMemoryDatabase } from '../../src/server/storage/database.js';
-import { WRITE_PATH_SQL } from '../../src/server/chat/state-machine.js';
+import { READ_SQL, WRITE_PATH_SQL } from '../../src/server/chat/state-machine.js';
 
 describe('write-path statements', () => {
   const db = openMemoryDatabase();
@@ -13,5 +13,22 @@ describe('write-path statements', () => {
       expect(step, sql).not.toMatch(/TEMP B-TREE/);
     }
     if (!/^INSERT/.test(sql)) expect(plan.some((step) => /^SEARCH /.test(step)), sql).toBe(true);
+  });
+});
+
+describe('read-path statements', () => {
+  const db = openMemoryDatabase();
+  const plan = (sql: string): string[] =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ user: 1, peer: 2, before: 10, after: 0, limit: 5 }) as { detail: string }[]).map((r) => r.detail);
+
+  it('a history page walks the conversation through the pair index, both directions', () => {
+    const steps = plan(READ_SQL.history).filter((s) => /chat_messages /.test(s) && /^SEARCH/.test(s));
+    expect(steps.filter((s) => s.includes('chat_messages_pair (sender_id=? AND recipient_id=? AND id<?)'))).toHaveLength(2);
+  });
+
+  it('messages after an id come from the sender and recipient indexes', () => {
+    const steps = plan(READ_SQL.messagesAfter).join('\n');
+    expect(steps).toContain('chat_messages_sender (sender_id=? AND id>?)');
+    expect(steps).toContain('chat_messages_recipient (recipient_id=? AND id>?)');
   });
 });
