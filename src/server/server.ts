@@ -12,6 +12,7 @@ import type { ServerConfig } from './config.js';
 import { Replica } from './replica.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
+import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { openDatabase } from './storage/database.js';
 
@@ -86,6 +87,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, createClusterService({
     replica, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
+    checkJoiner: joinerCheck(config.mode, creds.peer),
   }));
   server.addService(ReplicationServiceService, createReplicationService({
     self: config.id,

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import type { ChatMessage } from '../../src/client/api.js';
 import { ClusterServiceClient, Role, type MembershipResponse } from '../../src/gen/chat/v1/cluster.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { freePort, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 
 function call<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -81,6 +81,12 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     expect((refused as grpc.ServiceError).metadata.get('x-leader-id')).toEqual([leader]);
     const bad = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: 'not an address' }).catch((e: grpc.ServiceError) => e);
     expect((bad as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    // The leader asks the new replica who it is first: nobody at the address, or another id, is refused.
+    const nobody = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: `127.0.0.1:${await freePort()}` }).catch((e: grpc.ServiceError) => e);
+    expect((nobody as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect((nobody as grpc.ServiceError).details).toMatch(/cannot reach E/);
+    const wrongId = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: dAddress }).catch((e: grpc.ServiceError) => e);
+    expect((wrongId as grpc.ServiceError).details).toMatch(/is D, not E/);
 
     const added: MembershipResponse = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress });
     expect(added.members.find((m) => m.id === 'D')).toMatchObject({ learner: true, address: dAddress });

@@ -413,7 +413,8 @@ export class Simulation {
     const delivered = new Set(due);
     this.network = this.network.filter((m) => !delivered.has(m));
     for (const m of due) {
-      const node = this.nodes.get(m.message.to)!;
+      const node = this.nodes.get(m.message.to);
+      if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.core) {
         if (m.snapshot) this.snapshotLost(m.message);
         continue;

@@ -531,8 +531,10 @@ export class ReplicaCore {
       this.commitIndex = newCommit;
       this.applyCommitted();
     }
+    // In the in-sync set where the leader vouches for our log, and at its end (a later config entry may already say
+    // we are out, and a late heartbeat must not undo that).
     const cfg = this.log.configAt(matchedEnd);
-    if (!cfg.inSync.includes(this.id)) {
+    if (!cfg.inSync.includes(this.id) || !this.log.latestConfig().inSync.includes(this.id)) {
       if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
       this.caughtUp = false;
     } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex) {
@@ -600,7 +602,12 @@ export class ReplicaCore {
     }
     // Otherwise a replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
     // a caught-up replica (or any replica, against a recovery candidate) compares logs.
-    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || req.recovery;
+    // After a total outage, only members of the in-sync set compare logs with a recovery candidate: every committed
+    // entry is on every member of the latest in-sync set (a member joins it only once caught up, and each commit since
+    // needed all of them), so a replica outside that set (a follower still catching up, or one removed from the
+    // cluster) holds nothing committed that the candidate — itself a member of the newest set anyone reachable knows —
+    // lacks, and must not stand in its way.
+    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && mine.inSync.includes(this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
       if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.t.heartbeatMs);
@@ -777,7 +784,7 @@ export class ReplicaCore {
 
   private leaderTick(): void {
     const cfg = this.log.latestConfig();
-    if (!isVoter(cfg, this.id) && cfg.index <= this.commitIndex) {
+    if (this.ownRemovalCommitted()) {
       this.becomeFollower(this.hard.epoch, '', true, `its removal from the cluster is committed (members now ${describeConfig(cfg)})`);
       return;
     }
@@ -983,7 +990,11 @@ export class ReplicaCore {
       const inSync = cfg.inSync.filter((m) => !stale.includes(m));
       if (inSync.length === 0) {
         // Only while this leader's own removal is pending: nobody it would hand over to is left in sync. Stay.
-        const me = replicaOf(this.log.configAt(this.commitIndex), this.id)!;
+        const me = replicaOf(this.log.configAt(this.commitIndex), this.id);
+        if (!me || this.ownRemovalCommitted()) {
+          this.becomeFollower(this.hard.epoch, '', true, 'its removal from the cluster is committed');
+          return;
+        }
         const next = withReplica(withInSync(cfg, [this.id]), { ...me, learner: false });
         this.emit('membership.removal_abandoned', `${this.id} stays in the cluster: ${stale.join(', ')} stopped acking before its removal was committed, and nobody else is in sync`, {
           replica: this.id, stale, voters: votersOf(next),
@@ -1022,6 +1033,11 @@ export class ReplicaCore {
       follower: p, entries, ms, entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
     });
     pr.catchupFrom = undefined;
+  }
+
+  /** This leader is not a voter in its latest configuration nor in the committed one: it has been removed. */
+  private ownRemovalCommitted(): boolean {
+    return !isVoter(this.log.latestConfig(), this.id) && !isVoter(this.log.configAt(this.commitIndex), this.id);
   }
 
   /** A learner that caught up becomes a voting member (and, being in step, joins the in-sync set). One change at a time. */

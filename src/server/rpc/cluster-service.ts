@@ -8,6 +8,7 @@ import { MembershipError, type MemberView, type Replica } from '../replica.js';
 import { NotLeaderError } from '../replica-handle.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../config.js';
+import type { JoinerCheck } from './joiner-check.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../storage/database.js';
 
@@ -18,6 +19,8 @@ export interface ClusterServiceOptions {
   logger: Logger;
   /** Connected clients and open chat streams, from the chat service. */
   clientMetrics(): { connectedClients: number; openStreams: number };
+  /** Asks a replica about to be added who it is (see joiner-check.ts). */
+  checkJoiner: JoinerCheck;
 }
 
 const ROLES = { leader: Role.ROLE_LEADER, follower: Role.ROLE_FOLLOWER, candidate: Role.ROLE_CANDIDATE } as const;
@@ -174,6 +177,8 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
       const { id, address } = call.request;
       void (async () => {
         const request: MembershipChange = checked(() => ({ type: 'add', id: checkId(id), address: checkAddress(address, `address of ${id}`) }));
+        // Only the leader asks the new replica (others answer with where the leader is, from changeMembership).
+        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address);
         return change(request);
       })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
