@@ -3,14 +3,17 @@
  * per host, each with one veth "cable" to a bridge that lives in a switch
  * namespace of its own. Every address (10.200.0.0/24) exists only inside
  * these namespaces: nothing is added to the root namespace, and no traffic
- * leaves the lab. A host's cable can be unplugged (cut/restore), and the
- * switch split into groups that cannot reach each other (partition/heal).
+ * leaves the lab. A host's cable can be unplugged (cut/restore), a host's
+ * packets to some others dropped (oneWayCut), and the switch split into
+ * groups that cannot reach each other (partition/heal).
  * destroy() removes everything it created.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 export const LAB_SUBNET = '10.200.0';
+/** A locally administered unicast MAC address that no host of the lab has. */
+const NOWHERE_MAC = '02:00:00:c0:ff:ee';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
@@ -98,6 +101,20 @@ export class NetnsLab {
 
   restore(name: string): void {
     ip(['-n', this.switchNs, 'link', 'set', this.host(name).port, 'up']);
+  }
+
+  /**
+   * A one-way cut: `from`'s packets to the hosts `to` go nowhere, while theirs
+   * still reach `from`. Done with iproute2 alone: in `from`'s namespace each of
+   * their addresses is pinned to a MAC address no host has (the bridge floods
+   * such frames and every host drops them). oneWayRestore(from, to) undoes it.
+   */
+  oneWayCut(from: string, to: string[]): void {
+    for (const name of to) ip(['-n', this.host(from).namespace, 'neigh', 'replace', this.host(name).address, 'lladdr', NOWHERE_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+  }
+
+  oneWayRestore(from: string, to: string[]): void {
+    for (const name of to) ip(['-n', this.host(from).namespace, 'neigh', 'del', this.host(name).address, 'dev', 'eth0']);
   }
 
   /**
