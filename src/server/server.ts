@@ -86,8 +86,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, createClusterService({
-    replica, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
-    checkJoiner: joinerCheck(config.mode, creds.peer),
+    replica, cluster: config.cluster, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
+    checkJoiner: joinerCheck(config.cluster, config.mode, creds.peer),
   }));
   server.addService(ReplicationServiceService, createReplicationService({
     self: config.id,

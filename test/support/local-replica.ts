@@ -326,7 +326,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
         ? 'not a member of the cluster: waiting to be added (chat-ops add-replica)'
         : cluster.leaderId ? '' : 'waiting for the latest in-sync set';
       const status: ReplicaStatus = {
-        id: replica.id, address: replica.address, role: leading ? Role.ROLE_LEADER : voter ? Role.ROLE_FOLLOWER : Role.ROLE_LEARNER, epoch: cluster.epoch,
+        id: replica.id, address: replica.address, clusterName: 'chat', role: leading ? Role.ROLE_LEADER : voter ? Role.ROLE_FOLLOWER : Role.ROLE_LEARNER, epoch: cluster.epoch,
         leaderId: self ? (cluster.leaderId ?? '') : '', lastIndex: cluster.index, lastEpoch: cluster.epoch, commitIndex: cluster.index, appliedIndex: cluster.index,
         inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
         waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,

@@ -14,6 +14,7 @@ import { DATABASE_FILE } from '../storage/database.js';
 
 export interface ClusterServiceOptions {
   replica: Replica;
+  cluster: string;
   dataDir: string;
   version: string;
   logger: Logger;
@@ -130,6 +131,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         version: o.version,
         logStartIndex: s.logStartIndex,
         members: toWireMembers(members),
+        clusterName: o.cluster,
       };
       callback(null, status);
     },

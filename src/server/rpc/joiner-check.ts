@@ -1,6 +1,6 @@
 /**
  * Before a leader adds a replica, it asks that replica who it is: reachable at
- * the address given, the id given, the cluster's mode, and no configuration of
+ * the address given, the id given, the cluster's name and mode, and no configuration of
  * its own (a fresh data directory started with --join). A typo in an address
  * or a replica of another cluster is refused up front instead of becoming a
  * learner that can never catch up.
@@ -14,7 +14,7 @@ const PROBE_DEADLINE_MS = 3_000;
 
 export type JoinerCheck = (id: string, address: string) => Promise<void>;
 
-export function joinerCheck(mode: string, credentials: grpc.ChannelCredentials): JoinerCheck {
+export function joinerCheck(cluster: string, mode: string, credentials: grpc.ChannelCredentials): JoinerCheck {
   return async (id, address) => {
     const client = new ClusterServiceClient(address, credentials, CHANNEL_OPTIONS);
     let status: ReplicaStatus;
@@ -28,6 +28,7 @@ export function joinerCheck(mode: string, credentials: grpc.ChannelCredentials):
       client.close();
     }
     if (status.id !== id) throw refuse(`the replica at ${address} is ${status.id}, not ${id}`);
+    if (status.clusterName !== cluster) throw refuse(`${id} belongs to cluster "${status.clusterName}", not "${cluster}"; restart it with --cluster-name ${cluster}`);
     if (status.mode !== mode) throw refuse(`${id} runs in ${status.mode} mode, but this cluster is in ${mode} mode; restart it with --mode ${mode}`);
     if (status.members.length > 0) {
       throw refuse(`${id} already has a configuration (replicas ${status.members.map((m) => m.id).join(', ')}); a replica joins with an empty data directory and --join`);

@@ -152,6 +152,8 @@ export interface ReplicaStatus {
    * log, committed or not), voting members and learners.
    */
   members: ClusterMember[];
+  /** The cluster name (--cluster-name); replicas of other clusters refuse each other. */
+  clusterName: string;
 }
 
 export interface GetStatusRequest {
@@ -843,6 +845,7 @@ function createBaseReplicaStatus(): ReplicaStatus {
     version: "",
     logStartIndex: 0,
     members: [],
+    clusterName: "",
   };
 }
 
@@ -919,6 +922,9 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     }
     for (const v of message.members) {
       ClusterMember.encode(v!, writer.uint32(194).fork()).join();
+    }
+    if (message.clusterName !== "") {
+      writer.uint32(202).string(message.clusterName);
     }
     return writer;
   },
@@ -1128,6 +1134,14 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
             message.members.push(ClusterMember.decode(reader, reader.uint32()));
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.clusterName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1234,6 +1248,11 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
       members: globalThis.Array.isArray(object?.members)
         ? object.members.map((e: any) => ClusterMember.fromJSON(e))
         : [],
+      clusterName: isSet(object.clusterName)
+        ? globalThis.String(object.clusterName)
+        : isSet(object.cluster_name)
+        ? globalThis.String(object.cluster_name)
+        : "",
     };
   },
 
@@ -1311,6 +1330,9 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.members?.length) {
       obj.members = message.members.map((e) => ClusterMember.toJSON(e));
     }
+    if (message.clusterName !== "") {
+      obj.clusterName = message.clusterName;
+    }
     return obj;
   },
 
@@ -1343,6 +1365,7 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     message.version = object.version ?? "";
     message.logStartIndex = object.logStartIndex ?? 0;
     message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
+    message.clusterName = object.clusterName ?? "";
     return message;
   },
 };
