@@ -162,6 +162,9 @@ async function runRate(job: Extract<Job, { kind: 'rate' }>): Promise<SendResult>
   return rec.result('rate');
 }
 
+/** Clients a listen job brings online at a time. */
+const LISTEN_GROUP = 50;
+
 async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenResult> {
   const stream: number[] = [];
   const ids: number[] = [];
@@ -171,7 +174,15 @@ async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenR
   let duplicates = 0;
   const clients: ChatClient[] = [];
   const subs: Subscription[] = [];
-  job.users.forEach((user, u) => {
+  // Clients come online a group at a time (each group connected before the next starts): a thousand
+  // clients dialling every replica and asking for the leader in the same instant are a start-up storm
+  // that swamps the replicas of a loaded 2-core machine, not the idle streams this job is for.
+  const opened = Date.now();
+  for (const [u, user] of job.users.entries()) {
+    if (u > 0 && u % LISTEN_GROUP === 0) {
+      const group = clients.slice(u - LISTEN_GROUP);
+      await waitFor('a group of clients to find the leader', Math.max(1_000, 60_000 - (Date.now() - opened)), () => group.every((c) => c.connection().kind === 'connected'));
+    }
     const client = new ChatClient({ servers: job.servers, token: user.token, retryBudgetMs: 30_000 });
     clients.push(client);
     for (let s = 0; s < job.streamsPerUser; s++) {
@@ -194,7 +205,7 @@ async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenR
         onEnd: (err) => ended.push(`${user.username}: ${err.message}`),
       }, { afterMessageId: job.afterMessageId }));
     }
-  });
+  }
   await connectAll(clients);
   await send({ type: 'ready' });
   const progress = setInterval(() => void send({ type: 'progress', delivered: ids.length }), 200);

@@ -3,13 +3,19 @@
  * window) and memory with no streams and with one idle stream per account
  * (1,000 by default, from four client processes), then the fan-out: one
  * message to every online account at a fixed rate, timed from the start of
- * the send to the arrival on the recipient's stream.
+ * the send to the arrival on the recipient's stream, and the leader's CPU
+ * once more after the streams closed.
+ *
+ * The streams' cost is the leader's CPU with them minus without them (the
+ * mean of the windows before they opened and after they closed): an idle
+ * leader is not idle (heartbeats to every follower, the replica's tick), and
+ * on a shared machine a single window moves by a percent or two.
  */
 import { sleep, waitFor } from '../lib/clock.js';
 import { BenchCluster } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import type { ListenResult, SendResult, SendUser } from '../lib/jobs.js';
-import { CpuWindow, rssMiB } from '../lib/proc.js';
+import { cpuSeconds, CpuWindow, rssMiB } from '../lib/proc.js';
 import { roundSummary, summarize, type LatencySummary } from '../lib/stats.js';
 import { LoadWorker, results, split, startWorkers } from '../lib/workers.js';
 
@@ -19,6 +25,13 @@ export interface SubscriptionsResult {
   /** Percent of one core: the leader with no streams, and with every stream open and idle. */
   leaderCpuIdle: number;
   leaderCpuWithStreams: number;
+  // The next three are missing from results written before they were measured.
+  /** The leader's CPU in the same window length after the streams closed. */
+  leaderCpuAfter?: number;
+  /** What the open idle streams cost: with streams minus the mean of before and after (percent of one core). */
+  leaderCpuStreamsCost?: number;
+  /** Leader CPU time spent while the clients connected and opened their streams, per stream (ms). */
+  openCpuMsPerStream?: number;
   followerCpuWithStreams: number;
   /** Percent of one core used by the whole machine during the window with streams (other work skews it). */
   machineCpuWithStreams: number;
@@ -29,18 +42,19 @@ export interface SubscriptionsResult {
 export async function runSubscriptions(ctx: BenchContext): Promise<SubscriptionsResult> {
   const ds = await ctx.usersStore();
   const streams = ds.accounts.length;
-  const windowMs = ctx.settings.quick ? 4_000 : 10_000;
+  const windowMs = ctx.settings.quick ? 6_000 : 10_000;
   const cluster = await BenchCluster.start({ seedDataDir: ds.dir });
   const listeners: LoadWorker[] = [];
   try {
     const leader = await cluster.waitForLeader(60_000);
     for (const id of cluster.ids) if (id !== leader) await cluster.waitInSync(id, 60_000);
     const followers = cluster.ids.filter((id) => id !== leader);
-    await sleep(1_000);
+    await sleep(2_000);
     const idle = new CpuWindow({ leader: cluster.pid(leader) });
     await sleep(windowMs);
     const leaderCpuIdle = idle.finish().leader ?? Number.NaN;
     const rssBefore = rssMiB(cluster.pid(leader)!) ?? Number.NaN;
+    const cpuBeforeOpen = cpuSeconds(cluster.pid(leader)!) ?? Number.NaN;
 
     for (const [w, slice] of split(ds.accounts, 4).entries()) {
       listeners.push(new LoadWorker({ kind: 'listen', servers: cluster.addresses, users: slice.map((a) => ({ token: a.token, username: a.username })), streamsPerUser: 1, afterMessageId: 0 }, `listen${w}`));
@@ -54,6 +68,7 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
     }, 200).catch((err: Error) => {
       throw new Error(`${err.message}; open streams per replica: ${open}\n${cluster.ids.map((id) => `--- ${id}\n${cluster.logTail(id, 12)}`).join('\n')}`);
     });
+    const openCpuMsPerStream = (((cpuSeconds(cluster.pid(leader)!) ?? Number.NaN) - cpuBeforeOpen) * 1000) / streams;
     await sleep(2_000);
     const withStreams = new CpuWindow({ leader: cluster.pid(leader), ...Object.fromEntries(followers.map((f) => [f, cluster.pid(f)])) });
     await sleep(windowMs);
@@ -82,13 +97,25 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
       duplicates += g.duplicates;
       for (let i = 0; i < g.ids.length; i++) if (Number.isFinite(g.sentAt[i]!)) latency.push(g.receivedAt[i]! - g.sentAt[i]!);
     }
+    // The same leader, idle again without streams.
+    await waitFor('the streams to close on the leader', 30_000, async () => (await cluster.status(leader)).openStreams === 0 || undefined, 200).catch(() => undefined);
+    await sleep(2_000);
+    const after = new CpuWindow({ leader: cluster.pid(leader) });
+    await sleep(windowMs);
+    const leaderCpuAfter = after.finish().leader ?? Number.NaN;
+    const leaderCpuWithStreams = cpu.leader ?? Number.NaN;
+    const leaderCpuStreamsCost = Math.round((leaderCpuWithStreams - (leaderCpuIdle + leaderCpuAfter) / 2) * 10) / 10;
+    ctx.log(`  leader CPU after the streams closed: ${leaderCpuAfter}%; the streams' cost: ${leaderCpuStreamsCost}% of a core; opening them: ${openCpuMsPerStream.toFixed(2)} ms of leader CPU each`);
     const ackLatency: number[] = [];
     for (let i = 0; i < sent!.latencies.length; i++) if (sent!.ok[i]) ackLatency.push(sent!.latencies[i]!);
     const result: SubscriptionsResult = {
       streams,
       idleWindowSeconds: windowMs / 1000,
       leaderCpuIdle,
-      leaderCpuWithStreams: cpu.leader ?? Number.NaN,
+      leaderCpuWithStreams,
+      leaderCpuAfter,
+      leaderCpuStreamsCost,
+      openCpuMsPerStream: Math.round(openCpuMsPerStream * 100) / 100,
       followerCpuWithStreams: Math.max(...followers.map((f) => cpu[f] ?? 0)),
       machineCpuWithStreams: cpu.machine ?? Number.NaN,
       leaderRssMiB: { before: Math.round(rssBefore), after: Math.round(rssAfter), perStreamKiB: Math.round(((rssAfter - rssBefore) * 1024) / streams) },
