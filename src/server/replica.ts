@@ -98,6 +98,8 @@ export class Replica implements ReplicaHandle {
   /** Addresses of senders no configuration of ours names yet (the leader of a cluster this replica is joining). */
   private readonly learned = new Map<NodeId, string>();
   private linkedFor = '';
+  /** The database's synchronous setting: FULL (true) as opened, NORMAL for passes that only apply. */
+  private fullSync = true;
   private readonly pending = new Map<number, PendingOp>();
   private readonly pendingConfigs = new Map<number, PendingConfig>();
   private proposals: Proposal[] = [];
@@ -370,9 +372,12 @@ export class Replica implements ReplicaHandle {
     const events: Extract<Action, { type: 'event' }>[] = [];
     const now = Date.now();
     let durable = false;
+    let fsync = false;
     for (const a of actions) {
       if (a.type === 'persist' || a.type === 'apply' || a.type === 'compact' || a.type === 'installSnapshot') durable = true;
+      if ((a.type === 'persist' && (a.entries.length > 0 || a.truncateFrom !== undefined || a.hard)) || a.type === 'installSnapshot') fsync = true;
     }
+    if (durable) this.syncMode(fsync);
     const writeAll = () => {
       for (const a of actions) {
         switch (a.type) {
@@ -442,6 +447,23 @@ export class Replica implements ReplicaHandle {
     }
     for (const leading of leadership) this.onLeadership(leading);
     this.linkPeers();
+  }
+
+  /**
+   * Whether the next transaction waits for the disk. Log entries, truncations,
+   * hard state and installed snapshots must be durable before anyone hears of
+   * them (acks and promises count on them): synchronous=FULL. A pass that only
+   * applies committed entries (or compacts) skips the fsync (synchronous=NORMAL
+   * in WAL mode): the log already holds those entries durably, the state and the
+   * applied index move in one atomic transaction, and a crash that loses it
+   * only means applying the same entries again from the log, with the same
+   * results. The next FULL commit makes it durable too (the WAL is written in
+   * order). This takes an fsync off the path of every acknowledged write.
+   */
+  private syncMode(full: boolean): void {
+    if (this.fullSync === full) return;
+    this.o.db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`);
+    this.fullSync = full;
   }
 
   private onLeadership(leading: boolean): void {
