@@ -46,6 +46,11 @@ const TONES: Record<string, EventTone> = {
   'catchup.done': 'good',
   'replica.caught_up': 'good',
   'replication.batch': 'quiet',
+  'membership.removal_abandoned': 'warn',
+  'membership.differs': 'warn',
+  'membership.learner_added': 'good',
+  'membership.promoted': 'good',
+  'membership.removed': 'warn',
 };
 
 /** How an event is coloured: problems red, degradations yellow, elections magenta, recoveries green, throughput dim. */
