@@ -431,7 +431,7 @@ export class Replica implements ReplicaHandle {
 
     for (const m of sends) this.o.transport.send(m);
     for (const s of snapshots) this.sendSnapshot(s);
-    for (const e of events) this.events.emit(e.kind, this.core.epoch, e.message, e.fields, now);
+    for (const e of events) this.events.emit(e.kind, e.epoch, e.message, e.fields, now);
     for (const a of applied) {
       if (a.entryKind === 'config') this.settleConfig(a.index, a.entryEpoch);
       const p = this.pending.get(a.index);

@@ -123,3 +123,39 @@ describe.each(['in-sync', 'majority'] as const)('a leader asked to change the me
     expect(leader.currentRole).toBe('leader');
   });
 });
+
+describe('a minority cut off from the leader (majority mode)', () => {
+  it('keeps failing its pre-votes without driving epochs up, and follows the leader after the heal', () => {
+    const five = ['A', 'B', 'C', 'D', 'E'].map((id) => ({ id, address: `${id}:1` }));
+    const cores = new Map(five.map((f, i) => [f.id, new ReplicaCore({ id: f.id, bootstrap: five, seed: i + 1, policy: MAJORITY_POLICY }, undefined, 0)]));
+    const cut = new Set<string>();
+    let now = 0;
+    const run = (ms: number) => {
+      for (const end = now + ms; now < end; now += 5) {
+        for (const core of cores.values()) core.tick(now);
+        for (let round = 0; round < 10; round++) {
+          const messages: PeerMessage[] = [];
+          for (const core of cores.values()) for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
+          if (messages.length === 0) break;
+          for (const m of messages) if (cut.has(m.from) === cut.has(m.to)) cores.get(m.to)?.receive(m, now);
+        }
+      }
+    };
+    run(3_000);
+    const leader = [...cores.values()].find((c) => c.isReadyLeader)!;
+    const minority = [...cores.keys()].filter((id) => id !== leader.id).slice(0, 2);
+    for (const id of minority) cut.add(id);
+    const before = Math.max(...[...cores.values()].map((c) => c.epoch));
+    run(10_000); // dozens of election timeouts
+    expect(Math.max(...minority.map((id) => cores.get(id)!.epoch))).toBe(before);
+    cut.clear();
+    run(2_000);
+    expect(leader.isReadyLeader).toBe(true);
+    for (const id of minority) expect(cores.get(id)!.leader).toBe(leader.id);
+    // The next election (the leader crashes) takes one of the next epochs, not one past the minority's failed tries.
+    cores.delete(leader.id);
+    run(3_000);
+    const next = [...cores.values()].find((c) => c.isReadyLeader)!;
+    expect(next.epoch - before).toBeLessThanOrEqual(2 * EPOCH_SLOTS);
+  });
+});

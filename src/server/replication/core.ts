@@ -363,7 +363,9 @@ export class ReplicaCore {
     // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
     // its cluster, and an epoch has one possible leader whatever our configuration says.
     if (msg.to !== this.id || msg.from === this.id) return;
-    this.maxEpochSeen = Math.max(this.maxEpochSeen, msg.epoch);
+    // A pre-vote names an epoch nobody has promised: counting it would let candidates that keep failing pre-votes (a
+    // minority cut off for a while) drive each other's epochs up without end.
+    if (!(msg.body.type === 'promise' && msg.body.preVote)) this.maxEpochSeen = Math.max(this.maxEpochSeen, msg.epoch);
     const body = msg.body;
     if (body.type === 'promise') {
       this.onPromiseRequest(msg.from, msg.epoch, body);
@@ -1198,6 +1200,6 @@ export class ReplicaCore {
   }
 
   private emit(kind: string, message: string, fields: Record<string, unknown>): void {
-    this.actions.push({ type: 'event', kind, message, fields: { ...fields, epoch: this.hard.epoch } });
+    this.actions.push({ type: 'event', kind, epoch: this.hard.epoch, message, fields: { ...fields, epoch: this.hard.epoch } });
   }
 }

@@ -126,7 +126,8 @@ export type Action =
   /** This replica became a leader that can serve (true), or stopped leading (false). */
   | { type: 'leadership'; leading: boolean; epoch: number }
   /** Something an operator wants to see, with a stable kind such as `election.won`. */
-  | { type: 'event'; kind: string; message: string; fields: Record<string, unknown> };
+  /** `epoch` is this replica's epoch when it happened (a later action of the same pass may move it on). */
+  | { type: 'event'; kind: string; epoch: number; message: string; fields: Record<string, unknown> };
 
 export interface ReplicationTimings {
   /** How often a leader sends appends (heartbeats) to every peer. */
