@@ -6,8 +6,9 @@
  * leaders (checked from every replica's event history).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChatClient, ClusterClient } from '../../src/client/index.js';
-import type { ChatMessage, ClusterEventView } from '../../src/client/api.js';
+import { ClusterClient } from '../../src/client/index.js';
+import type { ClusterEventView } from '../../src/client/api.js';
+import { startChatLoad } from '../support/chat-load.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 
 describe('majority mode with five replica processes', () => {
@@ -23,34 +24,10 @@ describe('majority mode with five replica processes', () => {
 
   it('keeps every acknowledged message through a frozen minority that held the leader', async () => {
     cluster = await startCluster({ replicas: 5, args: ['--mode', 'majority'] });
-    const alice = new ChatClient({ servers: cluster.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
-    const bob = new ChatClient({ servers: cluster.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
+    const load = await startChatLoad(cluster.addresses);
     const ops = new ClusterClient({ servers: cluster.addresses });
-    clients.push(alice, bob, ops);
-    await alice.createAccount('alice', 'alice-password');
-    await bob.createAccount('bob', 'bob-password');
-    await alice.login('alice', 'alice-password');
-    await bob.login('bob', 'bob-password');
-    const received: ChatMessage[] = [];
-    bob.subscribe({ onMessage: (m) => { if (m.recipient === 'bob') received.push(m); } });
-
-    const acked: ChatMessage[] = [];
-    let running = true;
-    let n = 0;
-    const sender = (async () => {
-      while (running) {
-        n++;
-        try {
-          acked.push(await alice.sendMessage('bob', `m${n}`));
-        } catch {
-          // unacknowledged: not checked
-        }
-      }
-    })();
-    const progress = async (what: string) => {
-      const target = acked.length + 10;
-      await waitUntil(`chat to go on (${what})`, 20_000, () => acked.length >= target);
-    };
+    clients.push(load, ops);
+    const { progress } = load;
 
     await progress('all five up');
     const leader = await cluster.waitForLeader();
@@ -71,13 +48,8 @@ describe('majority mode with five replica processes', () => {
       const epochs = new Set(probes.map((p) => (p.up ? p.status.epoch : -1)));
       return leaders.length === 1 && epochs.size === 1 ? true : undefined;
     });
-    running = false;
-    await sender;
-
-    await waitUntil('bob to receive every acknowledged message', 20_000, () =>
-      acked.every((m) => received.some((r) => r.id === m.id)) || undefined);
-    const ids = received.map((m) => m.id);
-    expect(new Set(ids).size).toBe(ids.length);
+    await load.stop();
+    await load.checkDelivered();
 
     // No epoch was ever led by two replicas, as every replica's history tells it.
     const won = new Map<number, Set<string>>();

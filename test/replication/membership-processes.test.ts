@@ -9,8 +9,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
-import type { ChatMessage } from '../../src/client/api.js';
 import { ClusterServiceClient, Role, type MembershipResponse } from '../../src/gen/chat/v1/cluster.js';
+import { startChatLoad } from '../support/chat-load.js';
 import { freePort, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 
 function call<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
@@ -38,33 +38,9 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
       closers.push(client);
       return client;
     };
-    const alice = new ChatClient({ servers: c.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
-    const bob = new ChatClient({ servers: c.addresses, deadlineMs: 1_000, retryBudgetMs: 20_000 });
-    closers.push(alice, bob);
-    await alice.createAccount('alice', 'alice-password');
-    await bob.createAccount('bob', 'bob-password');
-    await alice.login('alice', 'alice-password');
-    await bob.login('bob', 'bob-password');
-    const received: ChatMessage[] = [];
-    bob.subscribe({ onMessage: (m) => { if (m.recipient === 'bob') received.push(m); } });
-
-    const acked: ChatMessage[] = [];
-    let running = true;
-    let n = 0;
-    const sender = (async () => {
-      while (running) {
-        n++;
-        try {
-          acked.push(await alice.sendMessage('bob', `m${n}`));
-        } catch {
-          // not acknowledged: not checked
-        }
-      }
-    })();
-    const progress = async (what: string) => {
-      const target = acked.length + 10;
-      await waitUntil(`chat to go on (${what})`, 20_000, () => acked.length >= target);
-    };
+    const load = await startChatLoad(c.addresses);
+    closers.push(load);
+    const { acked, progress } = load;
     await progress('three replicas');
 
     // A new replica waits, as a learner of no cluster, until it is added.
@@ -116,13 +92,9 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     const unknown = await call(admin(newLeader).removeReplica.bind(admin(newLeader)), { id: leader }).catch((e: grpc.ServiceError) => e);
     expect((unknown as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
 
-    running = false;
-    await sender;
+    await load.stop();
     const members = c.ids.filter((id) => id !== leader);
-    await waitUntil('bob to receive every acknowledged message', 20_000, () =>
-      acked.every((m) => received.some((r) => r.id === m.id)) || undefined);
-    const ids = received.map((m) => m.id);
-    expect(new Set(ids).size, 'a message was delivered twice').toBe(ids.length);
+    await load.checkDelivered();
 
     // A client that knows only D's address finds the leader and reads everything.
     const late = new ChatClient({ servers: [dAddress], deadlineMs: 1_000, retryBudgetMs: 20_000 });

@@ -64,26 +64,38 @@ describe('configurations', () => {
   });
 });
 
-/** A three-replica cluster of cores on a perfect network, driven until A leads and has committed its first entry. */
+/**
+ * Cores on a lossless, instant network in virtual time: `run(ms)` ticks every
+ * 5 ms and delivers every message, except between replicas on different sides
+ * of `cut` (the cut ones and the rest).
+ */
+function network(cores: Map<string, ReplicaCore>, cut: Set<string> = new Set()) {
+  let now = 0;
+  return {
+    now: () => now,
+    run(ms: number) {
+      for (const end = now + ms; now < end; now += 5) {
+        for (const core of cores.values()) core.tick(now);
+        for (let round = 0; round < 10; round++) {
+          const messages: PeerMessage[] = [];
+          for (const core of cores.values()) for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
+          if (messages.length === 0) break;
+          for (const m of messages) if (cut.has(m.from) === cut.has(m.to)) cores.get(m.to)?.receive(m, now);
+        }
+      }
+    },
+  };
+}
+
+/** A three-replica cluster of cores, driven until one leads and has committed its first entry. */
 function clusterWithLeader(mode: 'in-sync' | 'majority') {
   const policy = mode === 'majority' ? MAJORITY_POLICY : undefined;
   const cores = new Map(founders.map((f) => [f.id, new ReplicaCore({ id: f.id, bootstrap: founders, seed: 1, policy }, undefined, 0)]));
-  let now = 0;
-  const run = (ms: number) => {
-    for (const end = now + ms; now < end; now += 5) {
-      for (const core of cores.values()) core.tick(now);
-      for (let round = 0; round < 10; round++) {
-        const messages: PeerMessage[] = [];
-        for (const core of cores.values()) for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
-        if (messages.length === 0) break;
-        for (const m of messages) cores.get(m.to)?.receive(m, now);
-      }
-    }
-  };
+  const { run, now } = network(cores);
   run(3_000);
   const leader = [...cores.values()].find((c) => c.isReadyLeader);
   if (!leader) throw new Error('no leader');
-  return { cores, leader, run, now: () => now };
+  return { cores, leader, run, now };
 }
 
 describe.each(['in-sync', 'majority'] as const)('a leader asked to change the membership (%s mode)', (mode) => {
@@ -129,18 +141,7 @@ describe('a minority cut off from the leader (majority mode)', () => {
     const five = ['A', 'B', 'C', 'D', 'E'].map((id) => ({ id, address: `${id}:1` }));
     const cores = new Map(five.map((f, i) => [f.id, new ReplicaCore({ id: f.id, bootstrap: five, seed: i + 1, policy: MAJORITY_POLICY }, undefined, 0)]));
     const cut = new Set<string>();
-    let now = 0;
-    const run = (ms: number) => {
-      for (const end = now + ms; now < end; now += 5) {
-        for (const core of cores.values()) core.tick(now);
-        for (let round = 0; round < 10; round++) {
-          const messages: PeerMessage[] = [];
-          for (const core of cores.values()) for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
-          if (messages.length === 0) break;
-          for (const m of messages) if (cut.has(m.from) === cut.has(m.to)) cores.get(m.to)?.receive(m, now);
-        }
-      }
-    };
+    const { run } = network(cores, cut);
     run(3_000);
     const leader = [...cores.values()].find((c) => c.isReadyLeader)!;
     const minority = [...cores.keys()].filter((id) => id !== leader.id).slice(0, 2);
