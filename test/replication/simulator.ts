@@ -434,6 +434,15 @@ export class Simulation {
 
   private step(chaos: boolean): void {
     this.now += 1;
+    // A process that resumes runs its timers before it reads what arrived meanwhile (Node's event loop does).
+    for (const [id, until] of this.pausedUntil) {
+      if (until > this.now) continue;
+      this.pausedUntil.delete(id);
+      const n = this.nodes.get(id)!;
+      if (!n.core) continue;
+      n.core.tick(this.now);
+      this.drain(n);
+    }
     this.deliverDue(!chaos);
     if (this.now % 10 === 0) {
       for (const n of this.nodes.values()) {

@@ -160,6 +160,7 @@ export class ReplicaCore {
   private waitingFor: NodeId[] = [];
   private waitingReason = '';
   private now: number;
+  private lastTickAt: number;
   private readonly bootedAt: number;
   private actions: Action[] = [];
 
@@ -177,6 +178,7 @@ export class ReplicaCore {
     this.maxEpochSeen = this.hard.epoch;
     this.now = now;
     this.bootedAt = now;
+    this.lastTickAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
   }
 
@@ -301,7 +303,10 @@ export class ReplicaCore {
   // ----------------------------------------------------------------- events
 
   tick(now: number): void {
+    const gap = now - this.lastTickAt;
     this.now = now;
+    this.lastTickAt = now;
+    if (gap > 3 * this.t.heartbeatMs) this.resumeAfterPause(gap);
     if (this.role === 'leader') this.leaderTick();
     else if (this.role === 'candidate') this.campaignTick();
     else this.followerTick();
@@ -400,6 +405,41 @@ export class ReplicaCore {
       case 'snapshotReply':
         this.onSnapshotReply(msg.from, msg.epoch, body);
         break;
+    }
+  }
+
+  /**
+   * Silence is measured in this replica's own running time. After a gap
+   * between ticks (its process was paused, or its event loop blocked — a burst
+   * of work on an overloaded machine), the messages that would have shown its
+   * peers alive are still waiting to be read: judging them now would take them
+   * for crashed. So the clocks of silence move on by the gap: a leader does not
+   * drop in-sync members on the first tick after it resumes (in-sync mode; in
+   * majority mode it still checks its quorum, so a deposed leader stops serving
+   * at once), and a follower or candidate gives its leader or its voters the
+   * same time back. Only ever a delay, never a shortcut.
+   */
+  private resumeAfterPause(gap: number): void {
+    if (gap >= this.t.electionMinMs) {
+      this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent`, { gapMs: gap, role: this.role });
+    }
+    if (this.role === 'leader' && this.policy.adaptiveSet) {
+      for (const pr of this.progress.values()) {
+        pr.lastAck = Math.min(this.now, pr.lastAck + gap);
+        pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
+      }
+    } else if (this.role === 'candidate') {
+      this.campaign!.deadline += gap;
+    } else if (this.role === 'follower') {
+      if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
+      this.electionDeadline += gap;
+    }
+    // In-sync mode: a leader takes a follower silent for the sync timeout for crashed and goes on without it. One
+    // that did not run for a good part of that may have been dropped without hearing of it: like a restarted one, it
+    // is not caught up until the leader shows it is still in the set.
+    if (this.policy.adaptiveSet && this.role !== 'leader' && gap > this.t.syncTimeoutMs / 2 && this.caughtUp) {
+      this.caughtUp = false;
+      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader confirms it`, { gapMs: gap });
     }
   }
 
