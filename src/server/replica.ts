@@ -7,7 +7,7 @@ import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } f
 import { ReplicaCore, type CoreStatus } from './replication/core.js';
 import { policyFor } from './replication/quorum.js';
 import { describeConfig } from './replication/membership.js';
-import type { Action, Config, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
+import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
 import { exportSnapshot } from './storage/snapshot-export.js';
