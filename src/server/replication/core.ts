@@ -160,7 +160,7 @@ export class ReplicaCore {
   private waitingFor: NodeId[] = [];
   private waitingReason = '';
   private now: number;
-  private lastTickAt: number;
+  private lastTickAt: number | undefined;
   private readonly bootedAt: number;
   private actions: Action[] = [];
 
@@ -178,7 +178,6 @@ export class ReplicaCore {
     this.maxEpochSeen = this.hard.epoch;
     this.now = now;
     this.bootedAt = now;
-    this.lastTickAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
   }
 
@@ -303,7 +302,8 @@ export class ReplicaCore {
   // ----------------------------------------------------------------- events
 
   tick(now: number): void {
-    const gap = now - this.lastTickAt;
+    // The first tick may come late (a large database to open, a port to bind): that is no pause.
+    const gap = this.lastTickAt === undefined ? 0 : now - this.lastTickAt;
     this.now = now;
     this.lastTickAt = now;
     if (gap > 3 * this.t.heartbeatMs) this.resumeAfterPause(gap);
