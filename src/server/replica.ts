@@ -7,7 +7,7 @@ import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } f
 import { ReplicaCore, type CoreStatus } from './replication/core.js';
 import { policyFor } from './replication/quorum.js';
 import { describeConfig } from './replication/membership.js';
-import type { Action, MembershipChange, PeerBody, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
+import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
 import { exportSnapshot } from './storage/snapshot-export.js';
@@ -100,12 +100,6 @@ export class Replica implements ReplicaHandle {
   private linkedFor = '';
   /** The database's synchronous setting: FULL (true) as opened, NORMAL for passes that only apply. */
   private fullSync = true;
-  /** The rest of a pass whose appends were sent ahead of its transaction (see execute). */
-  private deferred: Action[] | undefined;
-  /** The last log index this replica's finished transactions hold. */
-  private persistedIndex: number;
-  /** Committed and held by this replica's finished transactions: what a follower may hear as committed. */
-  private durableCommit: number;
   private readonly pending = new Map<number, PendingOp>();
   private readonly pendingConfigs = new Map<number, PendingConfig>();
   private proposals: Proposal[] = [];
@@ -134,8 +128,6 @@ export class Replica implements ReplicaHandle {
       persisted,
       Date.now(),
     );
-    this.persistedIndex = this.core.lastIndex;
-    this.durableCommit = this.core.commit;
     const cfg = this.core.config;
     this.events.emit('replica.started', this.core.epoch, `${o.id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
       lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.store.quarantinedCount(),
@@ -158,7 +150,6 @@ export class Replica implements ReplicaHandle {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    this.finishDeferred();
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     const err = new NotLeaderError(`replica ${this.id} is shutting down`, undefined);
@@ -368,47 +359,12 @@ export class Replica implements ReplicaHandle {
     this.batches.flush(now, this.core.epoch, this.core.currentRole, this.core.commit);
   }
 
-  /** Carries out the core's actions (see carryOut), a leader's new entries first. */
-  private execute(actions: Action[]): void {
-    this.finishDeferred();
-    if (actions.length === 0) return;
-    const early = this.core.currentRole === 'leader' && !this.stopped && actions.some((a) => a.type === 'persist' && a.entries.length > 0)
-      ? actions.filter((a): a is Extract<Action, { type: 'send' }> => a.type === 'send' && a.message.body.type === 'append' && a.message.body.entries.length > 0)
-      : [];
-    if (early.length === 0) {
-      this.carryOut(actions);
-      return;
-    }
-    // A leader's new entries go to its followers before its own fsync, so the two disks work at the same time (Raft
-    // allows it: the leader's entries count for nothing before they are durable here, because everything the core
-    // decided from them — applies, answers, later messages — is carried out after this pass's transaction). The
-    // commit index they carry is clamped to what is already durable here, so no follower applies an entry this
-    // replica could still lose. The rest of the pass runs on the next turn of the event loop, after the sends have
-    // been written to the sockets, and before anything else the replica does (finishDeferred).
-    for (const a of early) {
-      const body = a.message.body as Extract<PeerBody, { type: 'append' }>;
-      this.o.transport.send({ ...a.message, body: { ...body, commitIndex: Math.min(body.commitIndex, this.durableCommit) } });
-    }
-    const rest = actions.filter((a) => !early.includes(a as Extract<Action, { type: 'send' }>));
-    this.deferred = rest;
-    setImmediate(() => {
-      if (this.deferred === rest) this.finishDeferred();
-    });
-  }
-
-  /** Carries out the rest of a pass whose appends went out before its transaction. */
-  private finishDeferred(): void {
-    const rest = this.deferred;
-    if (!rest) return;
-    this.deferred = undefined;
-    this.carryOut(rest);
-  }
-
   /**
    * Carries out the core's actions: every durable change in one transaction
    * first, then the messages, then the answers to clients.
    */
-  private carryOut(actions: Action[]): void {
+  private execute(actions: Action[]): void {
+    if (actions.length === 0) return;
     const sends: PeerMessage[] = [];
     const snapshots: Extract<Action, { type: 'sendSnapshot' }>[] = [];
     const applied: { entryEpoch: number; entryKind: string; index: number; op?: ChatOp; outcome?: ApplyOutcome }[] = [];
@@ -427,8 +383,6 @@ export class Replica implements ReplicaHandle {
         switch (a.type) {
           case 'persist': {
             this.store.persist(a.truncateFrom, a.quarantine, a.entries, a.hard, now);
-            if (a.truncateFrom !== undefined) this.persistedIndex = Math.min(this.persistedIndex, a.truncateFrom - 1);
-            if (a.entries.length > 0) this.persistedIndex = a.entries[a.entries.length - 1]!.index;
             if (a.entries.length > 0) this.batches.appended(a.entries.length, a.entries.reduce((s, e) => s + e.data.byteLength, 0));
             break;
           }
@@ -455,7 +409,6 @@ export class Replica implements ReplicaHandle {
             this.chat.importState(data);
             this.store.quarantine(a.quarantine, now, 'replaced by a snapshot from the leader');
             this.store.resetTo(a.base, a.keepFrom);
-            this.persistedIndex = Math.max(this.persistedIndex, a.base.index);
             break;
           }
           case 'send':
@@ -493,7 +446,6 @@ export class Replica implements ReplicaHandle {
       }
     }
     for (const leading of leadership) this.onLeadership(leading);
-    this.durableCommit = Math.min(this.core.commit, this.persistedIndex);
     this.linkPeers();
   }
 
