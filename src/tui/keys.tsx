@@ -8,7 +8,7 @@
  */
 
 import { useInput, type Key } from 'ink';
-import { createContext, useCallback, useContext, useLayoutEffect, useRef, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 
 export type KeyHandler = (input: string, key: Key) => void;
 
@@ -45,12 +45,18 @@ export function KeyRouter({ children }: { children: ReactNode }) {
       };
     },
   });
-  // Keys are handed over one at a time, each after React has shown what the one
+  // Keys are handed over one at a time, each after React has committed what the one
   // before did: a chunk of input read at once (typing faster than a frame, tmux
   // send-keys) holds several keys, and a key that opens a dialog must not let the
-  // next ones reach the screen underneath.
+  // next ones reach the screen underneath. React renders state set outside its own
+  // events through its scheduler, which may yield to other tasks first on a busy
+  // machine, so "the next turn of the event loop" is not enough: every delivery
+  // also bumps `delivered`, an update that renders in the same pass as the ones the
+  // handler made, and the next key goes out from the layout effect of that commit,
+  // after the effects of whatever it mounted (a dialog joining the stack).
   const queue = useRef<[string, Key][]>([]);
   const draining = useRef(false);
+  const [delivered, setDelivered] = useState(0);
   const drain = useCallback(() => {
     const next = queue.current.shift();
     if (!next) {
@@ -71,8 +77,11 @@ export function KeyRouter({ children }: { children: ReactNode }) {
         top.handler.current(input, key);
       }
     }
-    setImmediate(drain);
+    setDelivered((n) => n + 1);
   }, []);
+  useLayoutEffect(() => {
+    if (delivered > 0) setImmediate(drain);
+  }, [delivered, drain]);
   const onKey = useCallback((input: string, key: Key) => {
     queue.current.push(...splitChunk(input, key));
     if (draining.current) return;

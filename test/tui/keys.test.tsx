@@ -1,6 +1,6 @@
 import { Text } from 'ink';
 import { render } from 'ink-testing-library';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { describe, expect, it } from 'vitest';
 import { KeyRouter, useKeys } from '../../src/tui/keys.js';
 import { tick, waitFor } from './support.js';
@@ -15,7 +15,18 @@ function Field({ onDone }: { onDone(text: string): void }) {
   return <Text>field [{text}]</Text>;
 }
 
-function Commands() {
+/** Passive effects that take a while, as on a busy machine: React's scheduler runs them first and then yields before rendering. */
+function SlowEffects({ ms, dep }: { ms: number; dep: unknown }) {
+  useEffect(() => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy
+    }
+  }, [ms, dep]);
+  return null;
+}
+
+function Commands({ slowEffectsMs = 0 }: { slowEffectsMs?: number }) {
   const [log, setLog] = useState<string[]>([]);
   const [field, setField] = useState(false);
   useKeys(
@@ -28,6 +39,7 @@ function Commands() {
   return (
     <>
       <Text>log [{log.join(',')}]</Text>
+      {slowEffectsMs > 0 ? <SlowEffects ms={slowEffectsMs} dep={log} /> : null}
       {field ? (
         <Field
           onDone={(text) => {
@@ -51,6 +63,19 @@ describe('key router', () => {
     // Commands, then a command that opens a field, its text and Enter, then commands again: all in one chunk.
     app.stdin.write('abnhello there\rcd');
     await waitFor(() => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'), 2000, () => app.lastFrame() ?? '');
+    expect(app.lastFrame()).not.toContain('field [');
+    app.unmount();
+  });
+
+  it('waits for what a key opened even when React is slow to render it', async () => {
+    const app = render(
+      <KeyRouter>
+        <Commands slowEffectsMs={15} />
+      </KeyRouter>,
+    );
+    await tick(10);
+    app.stdin.write('abnhello there\rcd');
+    await waitFor(() => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'), 5000, () => app.lastFrame() ?? '');
     expect(app.lastFrame()).not.toContain('field [');
     app.unmount();
   });
