@@ -210,6 +210,26 @@ describe('conversations', () => {
     expect(h.chat.conversations(bob).map((c) => [c.peer, c.lastMessage.id])).toEqual([['alice', b1]]);
   });
 
+  it('drops a conversation whose messages the user deleted, while the peer still sees it', () => {
+    const a1 = h.send(alice, 'bob', 'one').id;
+    const b1 = h.send(bob, 'alice', 'two').id;
+    expectOk(h.apply({ type: 'markRead', userId: alice, peer: 'bob', upToId: b1 }), 'markRead');
+    expectOk(h.apply({ type: 'markRead', userId: bob, peer: 'alice', upToId: a1 }), 'markRead');
+    h.send(carol, 'alice', 'three');
+    h.deleteMessages(alice, [a1, b1]);
+    expect(h.chat.conversations(alice).map((c) => c.peer)).toEqual(['carol']);
+    expect(h.chat.conversations(bob).map((c) => [c.peer, c.lastMessage.id])).toEqual([['alice', b1]]);
+  });
+
+  it('lists a note to self once', () => {
+    h.send(alice, 'alice', 'note');
+    h.send(bob, 'alice', 'hi');
+    expect(h.chat.conversations(alice).map((c) => [c.peer, c.unreadCount])).toEqual([
+      ['Bob', 1],
+      ['alice', 0],
+    ]);
+  });
+
   it('marks a deleted peer and keeps the messages it sent that were read', () => {
     const m = h.send(carol, 'alice', 'read me').id;
     expectOk(h.apply({ type: 'markRead', userId: alice, peer: 'carol', upToId: m }), 'markRead');

@@ -31,4 +31,19 @@ describe('read-path statements', () => {
     expect(steps).toContain('chat_messages_sender (sender_id=? AND id>?)');
     expect(steps).toContain('chat_messages_recipient (recipient_id=? AND id>?)');
   });
+
+  it('listing conversations searches the pair and inbox indexes peer by peer, never a scan of the history', () => {
+    const steps = plan(READ_SQL.conversationPeers).filter((s) => /chat_messages\b/.test(s));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) expect(step).toMatch(/^SEARCH chat_messages USING (COVERING )?INDEX chat_messages_(pair|inbox_pair) \(/);
+    expect(steps.join('\n')).toContain('chat_messages_pair (sender_id=? AND recipient_id>?)');
+    expect(steps.join('\n')).toContain('chat_messages_inbox_pair (recipient_id=? AND sender_id>?)');
+  });
+
+  it('per-peer unread counts come from the inbox index', () => {
+    const steps = (db.prepare(`EXPLAIN QUERY PLAN ${READ_SQL.unreadFromPeer}`).all(1, 2) as { detail: string }[]).map((r) => r.detail);
+    expect(steps.join('\n')).toContain(
+      'chat_messages_inbox_pair (recipient_id=? AND sender_id=? AND hidden_for_recipient=? AND read_at=?)',
+    );
+  });
 });

@@ -13,11 +13,15 @@ export const COUNTER_NEXT_MESSAGE_ID = 'next_message_id';
  *
  * - chat_accounts_live_name: unique live name, lookup by name, listing in name order.
  * - chat_accounts_name: the most recent account with a name, deleted ones included.
- * - chat_messages_pair: one direction of a conversation, by id (history, conversations).
+ * - chat_messages_pair: one direction of a conversation, by id (history, the last message of a
+ *   conversation), and the distinct peers a user wrote to (conversations).
  * - chat_messages_sender / chat_messages_recipient: a user's messages by id (streams, account
  *   deletion); they carry the visibility flag and the peer, so listing conversations reads no rows.
  * - chat_messages_unread: a user's unread visible messages by id (fetchUnread).
- * - chat_messages_unread_pair: unread visible messages from one peer (markRead, per-peer unread counts).
+ * - chat_messages_inbox_pair: a user's received messages by sender, visibility and read state:
+ *   the distinct peers who wrote to the user (conversations) and the unread visible messages from
+ *   one peer (markRead, per-peer unread counts). It replaced chat_messages_unread_pair (the same
+ *   columns, unread visible rows only), which could not list peers (migration 3).
  */
 export const CHAT_MIGRATIONS: readonly Migration[] = [
   {
@@ -77,6 +81,20 @@ export const CHAT_MIGRATIONS: readonly Migration[] = [
           PRIMARY KEY (scope, key)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX chat_idempotency_created ON chat_idempotency (created_at);
+      `);
+    },
+  },
+  {
+    version: 3,
+    name: 'conversation peers by index',
+    up: (db) => {
+      // Listing conversations walked a user's whole history (~100 ms at 100,000 messages); with
+      // received messages ordered by sender it skips from peer to peer instead. The index holds
+      // every received message, not only the unread ones, at about the same cost per write (a
+      // message enters both when sent, and a read moves it within this one where it left the old).
+      db.exec(`
+        DROP INDEX chat_messages_unread_pair;
+        CREATE INDEX chat_messages_inbox_pair ON chat_messages (recipient_id, sender_id, hidden_for_recipient, read_at, id);
       `);
     },
   },

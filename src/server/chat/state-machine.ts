@@ -175,11 +175,37 @@ export const READ_SQL = {
     WHERE deleted_at IS NULL AND name_key GLOB ? AND name_key > ?
     ORDER BY name_key LIMIT ?`,
   latestAccountById: 'SELECT id, username, deleted_at FROM chat_accounts WHERE id = ?',
-  conversationPeers: `SELECT peer_id, MAX(id) AS last_id FROM (
-      SELECT recipient_id AS peer_id, id FROM chat_messages WHERE sender_id = @user AND hidden_for_sender = 0
-      UNION ALL
-      SELECT sender_id AS peer_id, id FROM chat_messages WHERE recipient_id = @user AND hidden_for_recipient = 0
-    ) GROUP BY peer_id ORDER BY last_id DESC`,
+  // Each peer once, found by skipping through the pair index (peers the user wrote to) and the inbox
+  // index (peers who wrote to the user): a couple of index searches per peer, whatever the history's
+  // length. A conversation's last message is the newest one in either direction that the user has
+  // not deleted; a peer with none left is not listed.
+  conversationPeers: `WITH RECURSIVE
+      wrote_to(peer) AS (
+        SELECT MIN(recipient_id) FROM chat_messages INDEXED BY chat_messages_pair WHERE sender_id = @user
+        UNION ALL
+        SELECT (SELECT MIN(recipient_id) FROM chat_messages INDEXED BY chat_messages_pair
+          WHERE sender_id = @user AND recipient_id > wrote_to.peer)
+        FROM wrote_to WHERE wrote_to.peer IS NOT NULL),
+      heard_from(peer) AS (
+        SELECT MIN(sender_id) FROM chat_messages INDEXED BY chat_messages_inbox_pair WHERE recipient_id = @user
+        UNION ALL
+        SELECT (SELECT MIN(sender_id) FROM chat_messages INDEXED BY chat_messages_inbox_pair
+          WHERE recipient_id = @user AND sender_id > heard_from.peer)
+        FROM heard_from WHERE heard_from.peer IS NOT NULL),
+      peers(peer) AS (
+        SELECT peer FROM wrote_to WHERE peer IS NOT NULL
+        UNION
+        SELECT peer FROM heard_from WHERE peer IS NOT NULL),
+      latest(peer, sent, received) AS MATERIALIZED (
+        SELECT peer,
+          (SELECT id FROM chat_messages INDEXED BY chat_messages_pair
+            WHERE sender_id = @user AND recipient_id = peer AND hidden_for_sender = 0 ORDER BY id DESC LIMIT 1),
+          (SELECT id FROM chat_messages INDEXED BY chat_messages_pair
+            WHERE sender_id = peer AND recipient_id = @user AND hidden_for_recipient = 0 ORDER BY id DESC LIMIT 1)
+        FROM peers)
+    SELECT peer AS peer_id, MAX(COALESCE(sent, 0), COALESCE(received, 0)) AS last_id FROM latest
+    WHERE sent IS NOT NULL OR received IS NOT NULL
+    ORDER BY last_id DESC`,
   unreadFromPeer: `SELECT COUNT(*) AS n FROM chat_messages
     WHERE recipient_id = ? AND sender_id = ? AND read_at IS NULL AND hidden_for_recipient = 0`,
   // The pair index walks one direction of the conversation only. Left to itself the planner takes

@@ -1,0 +1,55 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHAT_MIGRATIONS } from '../../src/server/chat/schema.js';
+import { ChatState } from '../../src/server/chat/state-machine.js';
+import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
+import { migrate } from '../../src/server/storage/migrations.js';
+import { REPLICATION_MIGRATIONS } from '../../src/server/storage/replication-schema.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('chat schema migrations', () => {
+  it('a data directory written before the inbox index opens with its messages, unread counts and conversations intact', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-migrate-'));
+    dirs.push(dir);
+    // A database as a chat-server with schema version 2 left it.
+    const old = new BetterSqlite3(join(dir, DATABASE_FILE));
+    migrate(old, [...REPLICATION_MIGRATIONS, ...CHAT_MIGRATIONS.filter((m) => m.version <= 2)]);
+    const account = old.prepare('INSERT INTO chat_accounts (id, username, name_key, password_hash, created_at, unread_count) VALUES (?, ?, ?, ?, 0, ?)');
+    account.run(1, 'alice', 'alice', 'scrypt$x', 2);
+    account.run(2, 'bob', 'bob', 'scrypt$x', 0);
+    account.run(3, 'carol', 'carol', 'scrypt$x', 0);
+    const message = old.prepare(
+      'INSERT INTO chat_messages (id, sender_id, recipient_id, text, sent_at, read_at, hidden_for_sender, hidden_for_recipient) VALUES (?, ?, ?, ?, ?, ?, 0, ?)',
+    );
+    message.run(1, 2, 1, 'read', 1, 5, 0);
+    message.run(2, 2, 1, 'unread', 2, null, 0);
+    message.run(3, 3, 1, 'unread too', 3, null, 0);
+    message.run(4, 3, 1, 'deleted by alice', 4, null, 1);
+    message.run(5, 1, 2, 'reply', 5, null, 0);
+    old.close();
+
+    const db = openDatabase(dir);
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(CHAT_MIGRATIONS.at(-1)!.version);
+      const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_messages'").pluck().all() as string[]).sort();
+      expect(indexes).toContain('chat_messages_inbox_pair');
+      expect(indexes).not.toContain('chat_messages_unread_pair');
+      const chat = new ChatState(db);
+      expect(chat.conversations(1).map((c) => [c.peer, c.lastMessage.id, c.unreadCount])).toEqual([
+        ['bob', 5, 1],
+        ['carol', 3, 1],
+      ]);
+      expect(chat.conversations(2).map((c) => [c.peer, c.lastMessage.id, c.unreadCount])).toEqual([['alice', 5, 1]]);
+      expect(chat.unreadCount(1)).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+});
