@@ -24,6 +24,18 @@ function writeNow(fd: number, text: string): void {
   }
 }
 
+/**
+ * Ink draws nothing live when the environment says CI (it reads `CI` and
+ * `CONTINUOUS_INTEGRATION` once, when it is first imported) and prints only the
+ * last frame at exit: a blank full-screen program for someone whose shell exports
+ * CI=true. A full-screen program on a terminal is interactive whatever the
+ * variables say, so they are dropped from this process before Ink loads.
+ */
+export function renderLiveOnTerminal(env: NodeJS.ProcessEnv = process.env): void {
+  delete env.CI;
+  delete env.CONTINUOUS_INTEGRATION;
+}
+
 /** Enters the alternate screen; leaving is guaranteed at process exit even if `leave` is never called. */
 export function enterFullScreen(fd = 1): FullScreen {
   writeNow(fd, ENTER_ALT_SCREEN + HOME_AND_CLEAR);

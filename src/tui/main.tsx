@@ -7,7 +7,7 @@
 
 import type { Instance } from 'ink';
 import { parseCli } from './cli.js';
-import { enterFullScreen, installExitGuards } from '../terminal/full-screen.js';
+import { enterFullScreen, installExitGuards, renderLiveOnTerminal } from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
 
@@ -22,6 +22,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  renderLiveOnTerminal();
   // Loaded only now, so --help, --version and the checks above answer at once.
   const [{ render }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers }] = await Promise.all([
     import('ink'),
