@@ -14,7 +14,7 @@ import { runStatus } from './commands/status.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
-import { renderLiveOnTerminal } from '../terminal/full-screen.js';
+import { prepareTerminalRendering } from '../terminal/full-screen.js';
 import { RpcEventSource } from './sources/rpc-events.js';
 
 export function packageVersion(): string {
@@ -105,7 +105,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       const logFiles = opts.logFile ?? [];
       const source = logFiles.length > 0 ? new LogFileEventSource(logFiles) : new RpcEventSource(api);
       // Ink and React load only for the dashboard: the one-shot commands start faster without them.
-      if (process.stdin.isTTY && process.stdout.isTTY) renderLiveOnTerminal();
+      if (process.stdin.isTTY && process.stdout.isTTY) prepareTerminalRendering();
       const { runWatch } = await import('./commands/watch.js');
       code = await runWatch(api, source, io, { intervalMs: opts.interval });
     });

@@ -7,7 +7,7 @@
 
 import type { Instance } from 'ink';
 import { parseCli } from './cli.js';
-import { enterFullScreen, installExitGuards, renderLiveOnTerminal } from '../terminal/full-screen.js';
+import { enterFullScreen, installExitGuards, prepareTerminalRendering } from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
 
@@ -22,10 +22,11 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  renderLiveOnTerminal();
+  prepareTerminalRendering();
   // Loaded only now, so --help, --version and the checks above answer at once.
-  const [{ render }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers }] = await Promise.all([
+  const [{ render }, { createElement }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers }] = await Promise.all([
     import('ink'),
+    import('react'),
     import('../client/index.js'),
     import('./components/App.js'),
     import('./settings.js'),
@@ -74,7 +75,8 @@ async function main(): Promise<number> {
     }
   });
 
-  ink = render(<App chat={chat} cluster={cluster} settings={settings} servers={servers} username={cli.username} bell={cli.bell} />, {
+  // No JSX in this file: it would import React before prepareTerminalRendering has run.
+  ink = render(createElement(App, { chat, cluster, settings, servers, username: cli.username, bell: cli.bell }), {
     exitOnCtrlC: false,
     patchConsole: true,
   });
