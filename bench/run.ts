@@ -23,11 +23,12 @@ import { runFailover } from './scenarios/failover.js';
 import { runProfile } from './scenarios/profile.js';
 import { runHistory, runRestart } from './scenarios/store.js';
 import { runSubscriptions } from './scenarios/subscriptions.js';
-import { runThroughput } from './scenarios/throughput.js';
+import { runMajority, runThroughput } from './scenarios/throughput.js';
 
 const SCENARIOS: { name: ScenarioName; what: string; run: (ctx: BenchContext) => Promise<ScenarioResults[ScenarioName]> }[] = [
   { name: 'throughput', what: 'durable sends at 1, 16, 64 in flight on 3 replicas', run: (ctx) => runThroughput(ctx, 3) },
   { name: 'single', what: 'the same on 1 replica (cost of replication)', run: (ctx) => runThroughput(ctx, 1) },
+  { name: 'majority', what: 'the same in majority mode on 3 and 5 replicas (cost of partition safety)', run: runMajority },
   { name: 'echo', what: 'gRPC echo ceiling', run: runEcho },
   { name: 'disk', what: 'SQLite fsync ceiling at the batch sizes seen', run: runDisk },
   { name: 'delivery', what: 'send-to-delivery latency at a fixed rate', run: runDelivery },

@@ -6,7 +6,7 @@ import type { FailoverResult } from '../scenarios/failover.js';
 import type { ProfileResult } from '../scenarios/profile.js';
 import type { HistoryResult, RestartResult } from '../scenarios/store.js';
 import type { SubscriptionsResult } from '../scenarios/subscriptions.js';
-import type { ThroughputResult } from '../scenarios/throughput.js';
+import type { MajorityResult, ThroughputResult } from '../scenarios/throughput.js';
 import type { BenchSettings } from './context.js';
 import type { LoadResult } from './load.js';
 import type { MachineInfo } from './machine.js';
@@ -14,6 +14,7 @@ import type { MachineInfo } from './machine.js';
 export interface ScenarioResults {
   throughput?: ThroughputResult;
   single?: ThroughputResult;
+  majority?: MajorityResult;
   echo?: EchoResult;
   disk?: DiskCeilingResult;
   delivery?: DeliveryResult;

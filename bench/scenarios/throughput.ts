@@ -1,8 +1,9 @@
 /**
  * Durable sends per second and their latency at 1, 16 and 64 sends in flight,
- * on three replicas (the product) or one (the cost of replication). With
- * three replicas it also runs 64 in flight from 1, 2 and 4 client processes,
- * to show whether the load generator is the bottleneck.
+ * on three replicas (the product) or one (the cost of replication), and in
+ * majority mode on three and five replicas (the cost of partition safety). With
+ * three in-sync replicas it also runs 64 in flight from 1, 2 and 4 client
+ * processes, to show whether the load generator is the bottleneck.
  */
 import { createAccounts, ring } from '../lib/accounts.js';
 import { BenchCluster } from '../lib/cluster.js';
@@ -18,8 +19,12 @@ export interface LatencyHistogram {
   counts: number[];
 }
 
+export type ReplicationMode = 'in-sync' | 'majority';
+
 export interface ThroughputResult {
   replicas: number;
+  /** Absent in results from before majority mode was measured: in-sync. */
+  mode?: ReplicationMode;
   levels: LoadResult[];
   /** 64 in flight from different numbers of client processes (three replicas only). */
   clientProcesses: LoadResult[];
@@ -47,9 +52,10 @@ function strip(r: LoadResult): LoadResult {
   return rest;
 }
 
-export async function runThroughput(ctx: BenchContext, replicas: 3 | 1): Promise<ThroughputResult> {
+export async function runThroughput(ctx: BenchContext, replicas: 1 | 3 | 5, mode: ReplicationMode = 'in-sync'): Promise<ThroughputResult> {
   const s = ctx.settings;
-  const cluster = await BenchCluster.start({ replicas });
+  const product = replicas === 3 && mode === 'in-sync';
+  const cluster = await BenchCluster.start({ replicas, args: ['--mode', mode] });
   try {
     const leader = await cluster.waitForLeader();
     const accounts = await createAccounts(cluster.addresses, Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`));
@@ -59,15 +65,15 @@ export async function runThroughput(ctx: BenchContext, replicas: 3 | 1): Promise
     for (const inflight of LEVELS) {
       const r = await closedLoop({
         servers: cluster.addresses, users, inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-        pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag: `r${replicas}i${inflight}`,
+        pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag: `r${replicas}${mode === 'majority' ? 'm' : ''}i${inflight}`,
       });
-      ctx.log(`  ${replicas} replica(s), ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`);
-      if (replicas === 3 && r.avgBatch !== undefined) ctx.batchSizes.set(inflight, r.avgBatch);
+      ctx.log(`  ${replicas} replica(s), ${mode}, ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`);
+      if (product && r.avgBatch !== undefined) ctx.batchSizes.set(inflight, r.avgBatch);
       if (inflight === LEVELS[LEVELS.length - 1] && r.samples) hist = histogram(r.samples);
       levels.push(strip(r));
     }
     const clientProcesses: LoadResult[] = [];
-    if (replicas === 3 && !s.quick) {
+    if (product && !s.quick) {
       for (const workers of [1, 2, 4]) {
         const r = await closedLoop({
           servers: cluster.addresses, users, inflight: 64, workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
@@ -77,8 +83,20 @@ export async function runThroughput(ctx: BenchContext, replicas: 3 | 1): Promise
         clientProcesses.push(strip(r));
       }
     }
-    return { replicas, levels, clientProcesses, histogram: hist };
+    return { replicas, mode, levels, clientProcesses, histogram: hist };
   } finally {
     await cluster.stop();
   }
+}
+
+export interface MajorityResult {
+  three: ThroughputResult;
+  five: ThroughputResult;
+}
+
+/** The same closed loops in majority mode, on three and on five replicas. */
+export async function runMajority(ctx: BenchContext): Promise<MajorityResult> {
+  const three = await runThroughput(ctx, 3, 'majority');
+  const five = await runThroughput(ctx, 5, 'majority');
+  return { three, five };
 }
