@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
+import { describeCrash } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
 import { DataDirError } from './storage/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
@@ -61,6 +62,15 @@ async function main(): Promise<void> {
     destination = config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: true }) : pino.destination({ dest: 1, sync: true });
     logger = pino({ level: config.logLevel, base: { pid: process.pid } }, destination);
     const running = await startServer(config, logger);
+    // Serving: anything thrown from here on (a write the disk refused, a bug) stops the replica
+    // with a line that says why, in the log and on standard error.
+    process.on('uncaughtException', (err: Error) => {
+      const message = describeCrash(err, config.dataDir);
+      logger!.fatal({ event: 'server.crashed', replica: config.id, err, code: (err as { code?: unknown }).code }, message);
+      flush();
+      process.stderr.write(`chat-server ${config.id}: ${message}\n`);
+      process.exit(1);
+    });
     let signals = 0;
     const shutdown = (signal: NodeJS.Signals) => {
       signals++;

@@ -43,6 +43,8 @@ export interface ClusterOptions {
   replicas?: number;
   /** Extra chat-server options for every replica. */
   args?: string[];
+  /** A data directory of its own for some replicas, by id (default: one in the cluster's temp dir). */
+  dataDirs?: Record<string, string>;
   /** Credentials the harness itself uses to ask replicas for their status (for clusters started with TLS). */
   credentials?: grpc.ChannelCredentials;
 }
@@ -98,12 +100,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   };
 
   const founders = n;
+  const dataDir = (id: string) => options.dataDirs?.[id] ?? join(root, id);
   const spawnReplica = (id: string) => {
     const i = index(id);
     // Replicas added later start with --join and name no peers: the configuration they receive does.
     const joining = i >= founders;
     const peers = joining ? '' : ids.slice(0, founders).filter((p) => p !== id).map((p) => `${p}=${addresses[ids.indexOf(p)]}`).join(',');
-    const args = [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--data-dir', join(root, id), '--log-file', join(root, `${id}.log`), '--log-level', 'debug',
+    const args = [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--data-dir', dataDir(id), '--log-file', join(root, `${id}.log`), '--log-level', 'debug',
       ...(peers ? ['--peers', peers] : []), ...(joining ? ['--join'] : []), ...(options.args ?? [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -155,7 +158,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     addresses,
     ids,
     addressOf: (id) => addresses[index(id)]!,
-    dataDir: (id) => join(root, id),
+    dataDir,
     logFile: (id) => join(root, `${id}.log`),
     kill,
     restart: async (id) => {

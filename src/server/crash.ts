@@ -1,0 +1,29 @@
+/**
+ * What a replica says when it must stop after it started serving: the disk under
+ * its data directory failing (full, I/O errors) or a bug. A replica does not go on
+ * after a failed write: its in-memory log and the database would disagree. It
+ * stops (crash-stop, as the replication rules assume), the other replicas carry
+ * on, and once restarted it catches up from them.
+ */
+
+interface CodedError {
+  code?: unknown;
+  message?: unknown;
+}
+
+/** The one-line reason for the log and standard error. */
+export function describeCrash(err: unknown, dataDir: string): string {
+  const { code, message } = (typeof err === 'object' && err !== null ? err : {}) as CodedError;
+  const text = typeof message === 'string' ? message : String(err);
+  if (code === 'SQLITE_FULL') {
+    return `the disk holding ${dataDir} is full (${text}); this replica stops rather than acknowledge writes it cannot keep. ` +
+      'Free space there and start it again: nothing it acknowledged is lost, and it catches up with the other replicas.';
+  }
+  if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')) {
+    return `reading or writing ${dataDir} failed (${code}: ${text}); this replica stops. Check the disk, then start it again.`;
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return `the database in ${dataDir} is damaged (${code}: ${text}); this replica stops. Check the disk before starting it again.`;
+  }
+  return `stopped by an unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : text}`;
+}
