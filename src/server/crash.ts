@@ -11,6 +11,14 @@ interface CodedError {
   message?: unknown;
 }
 
+/** An error from the disk under the database (full, I/O, read-only, damaged), as SQLite reports it. */
+export function isStorageError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as CodedError).code : undefined;
+  return typeof code === 'string' && STORAGE_CODES.some((c) => code === c || code.startsWith(`${c}_`));
+}
+
+const STORAGE_CODES = ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB'];
+
 /** The one-line reason for the log and standard error. */
 export function describeCrash(err: unknown, dataDir: string): string {
   const { code, message } = (typeof err === 'object' && err !== null ? err : {}) as CodedError;
@@ -19,10 +27,10 @@ export function describeCrash(err: unknown, dataDir: string): string {
     return `the disk holding ${dataDir} is full (${text}); this replica stops rather than acknowledge writes it cannot keep. ` +
       'Free space there and start it again: nothing it acknowledged is lost, and it catches up with the other replicas.';
   }
-  if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')) {
+  if (typeof code === 'string' && /^SQLITE_(IOERR|READONLY|CANTOPEN)/.test(code)) {
     return `reading or writing ${dataDir} failed (${code}: ${text}); this replica stops. Check the disk, then start it again.`;
   }
-  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+  if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
     return `the database in ${dataDir} is damaged (${code}: ${text}); this replica stops. Check the disk before starting it again.`;
   }
   return `stopped by an unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : text}`;

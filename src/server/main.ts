@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
-import { describeCrash } from './crash.js';
+import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
 import { DataDirError } from './storage/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   // grpc-js's own console lines would duplicate our messages; GRPC_VERBOSITY=DEBUG brings them back.
   if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   let logger: Logger | undefined;
+  let dataDir: string | undefined;
   let destination: ReturnType<typeof pino.destination> | undefined;
   const flush = () => {
     try {
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   };
   try {
     const config = resolveConfig(values);
+    dataDir = config.dataDir;
     // Synchronous writes: the log carries events and per-second aggregates, not a line per request,
     // and nothing may be lost when the process exits right after a line.
     destination = config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: true }) : pino.destination({ dest: 1, sync: true });
@@ -91,9 +93,11 @@ async function main(): Promise<void> {
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
   } catch (err) {
-    const known = err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
-    const message = (err as Error).message;
-    if (known) logger?.fatal({ event: 'server.failed' }, message);
+    // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
+    const storage = dataDir !== undefined && isStorageError(err);
+    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+    const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
+    if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);
     flush();
     process.stderr.write(`chat-server: ${known ? message : `failed to start: ${(err as Error).stack ?? message}`}\n`);

@@ -8,14 +8,14 @@
  * Mounting a tmpfs needs root on Linux (CI runs as root). Elsewhere it fails
  * with the reason, unless CHAT_SKIP_MOUNT=1 says to skip it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import type { ChatMessage } from '../../src/client/api.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { freePort, SERVER_MAIN, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 
 const skip = process.env.CHAT_SKIP_MOUNT === '1';
 
@@ -116,4 +116,26 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
     const missing = acked.filter((m) => !storedIds.has(m.id)).map((m) => m.text.split(' ')[0]);
     expect(missing, 'acknowledged messages missing').toEqual([]);
   }, 180_000);
+
+  it('will not start on a disk with no room, and says so with exit status 2', async () => {
+    const unavailable = mountUnavailable();
+    if (unavailable) throw new Error(unavailable);
+    mountPoint = mkdtempSync(join(tmpdir(), 'chat-small-disk-'));
+    run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
+    mounted = true;
+    // Fill it but for a few KiB: the database cannot even set up its files.
+    try {
+      writeFileSync(join(mountPoint, 'filler'), Buffer.alloc(1024 * 1024));
+    } catch {
+      // full
+    }
+    const dir = join(mountPoint, 'A');
+    const started = spawnSync(process.execPath, [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dir], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(started.status).toBe(2);
+    expect(started.stderr).toMatch(new RegExp(`^chat-server: (the disk holding ${dir} is full|reading or writing ${dir} failed \\(SQLITE_)`));
+    expect(started.stderr).not.toMatch(/\n\s+at /);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeCrash } from '../../src/server/crash.js';
+import { describeCrash, isStorageError } from '../../src/server/crash.js';
 
 function sqliteError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -23,5 +23,12 @@ describe('why a serving replica stopped', () => {
     const err = new TypeError('x is undefined');
     const text = describeCrash(err, 'data/A');
     expect(text).toMatch(/^stopped by an unexpected error: TypeError: x is undefined\n\s+at /);
+  });
+
+  it('tells the disk\'s errors from the rest', () => {
+    expect(isStorageError(sqliteError('SQLITE_FULL', 'full'))).toBe(true);
+    expect(isStorageError(sqliteError('SQLITE_IOERR_SHMSIZE', 'disk I/O error'))).toBe(true);
+    expect(isStorageError(sqliteError('SQLITE_CONSTRAINT_UNIQUE', 'unique'))).toBe(false);
+    expect(isStorageError(new Error('plain'))).toBe(false);
   });
 });
