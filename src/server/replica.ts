@@ -6,8 +6,8 @@ import { BatchAggregator, EventBus } from './events.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from './replica-handle.js';
 import { ReplicaCore, type CoreStatus } from './replication/core.js';
 import { policyFor } from './replication/quorum.js';
-import { describeConfig } from './replication/membership.js';
-import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
+import { describeConfig, learnersOf, votersOf } from './replication/membership.js';
+import type { Action, MembershipChange, MembershipRefusal, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import type { PeerEndpoint, PeerTransport } from './rpc/peer-transport.js';
 import { LogStore } from './storage/log-store.js';
 import { exportSnapshot } from './storage/snapshot-export.js';
@@ -58,7 +58,7 @@ export interface MemberView {
 
 export class MembershipError extends Error {
   constructor(
-    readonly reason: Extract<MembershipResult, { ok: false }>['reason'] | 'not_committed' | 'abandoned',
+    readonly reason: MembershipRefusal | 'not_committed' | 'abandoned',
     message: string,
   ) {
     super(message);
@@ -97,7 +97,8 @@ export class Replica implements ReplicaHandle {
   private readonly named: Map<NodeId, string>;
   /** Addresses of senders no configuration of ours names yet (the leader of a cluster this replica is joining). */
   private readonly learned = new Map<NodeId, string>();
-  private linkedFor = '';
+  /** What the transport's links were last made for: the core's contacts (a new map when they change) and `learned`. */
+  private linked: { contacts: ReadonlyMap<NodeId, string>; learned: string } | undefined;
   /** The database's synchronous setting: FULL (true) as opened, NORMAL for passes that only apply. */
   private fullSync = true;
   private readonly pending = new Map<number, PendingOp>();
@@ -131,7 +132,7 @@ export class Replica implements ReplicaHandle {
     const cfg = this.core.config;
     this.events.emit('replica.started', this.core.epoch, `${o.id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
       lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.store.quarantinedCount(),
-      voters: cfg.replicas.filter((r) => !r.learner).map((r) => r.id), learners: cfg.replicas.filter((r) => r.learner).map((r) => r.id),
+      voters: votersOf(cfg), learners: learnersOf(cfg),
     });
     const named = o.members.map((m) => m.id).sort().join(',');
     const configured = cfg.replicas.map((r) => r.id).join(',');
@@ -285,10 +286,9 @@ export class Replica implements ReplicaHandle {
   /** Keeps the transport's links to the replicas the configuration (and any sender it does not name yet) needs. */
   private linkPeers(): void {
     const contacts = this.core.contacts();
+    if (this.linked?.contacts === contacts && (this.learned.size === 0 || this.linked.learned === [...this.learned].join(';'))) return;
     for (const id of contacts.keys()) this.learned.delete(id);
-    const key = `${[...contacts].join(';')}|${[...this.learned].join(';')}`;
-    if (key === this.linkedFor) return;
-    this.linkedFor = key;
+    this.linked = { contacts, learned: [...this.learned].join(';') };
     const ids = new Set([...contacts.keys(), ...this.learned.keys()]);
     this.o.transport.connect([...ids].map((id) => ({ id, address: this.addressOf(id) })));
   }

@@ -125,8 +125,7 @@ export const WRITE_PATH_SQL = {
   idempotencyPut: 'INSERT INTO chat_idempotency (scope, key, op_type, created_at, outcome) VALUES (?, ?, ?, ?, ?)',
   idempotencyUpdate: 'UPDATE chat_idempotency SET outcome = ? WHERE scope = ? AND key = ?',
   idempotencyPrune: 'DELETE FROM chat_idempotency WHERE created_at < ?',
-  counterBump: 'UPDATE chat_counters SET value = value + 1 WHERE name = ?',
-  counterGet: 'SELECT value FROM chat_counters WHERE name = ?',
+  counterTake: 'UPDATE chat_counters SET value = value + 1 WHERE name = ? RETURNING value - 1',
   liveAccountByKey:
     'SELECT id, username, password_hash, created_at FROM chat_accounts WHERE name_key = ? AND deleted_at IS NULL',
   liveAccountById:
@@ -403,8 +402,7 @@ export class ChatState implements ChatStateApi {
     idempotencyPut: Stmt<[string, string, string, number, string]>;
     idempotencyUpdate: Stmt<[string, string, string]>;
     idempotencyPrune: Stmt<[number]>;
-    counterBump: Stmt<[string]>;
-    counterGet: Stmt<[string], number>;
+    counterTake: Stmt<[string], number>;
     liveAccountByKey: Stmt<[string], AccountRow>;
     liveAccountById: Stmt<[number], AccountRow>;
     liveNameById: Stmt<[number], string>;
@@ -455,8 +453,7 @@ export class ChatState implements ChatStateApi {
       idempotencyPut: p(w.idempotencyPut),
       idempotencyUpdate: p(w.idempotencyUpdate),
       idempotencyPrune: p(w.idempotencyPrune),
-      counterBump: p(w.counterBump),
-      counterGet: p<[string], number>(w.counterGet).pluck(),
+      counterTake: p<[string], number>(w.counterTake).pluck(),
       liveAccountByKey: p(w.liveAccountByKey),
       liveAccountById: p(w.liveAccountById),
       liveNameById: p<[number], string>(w.liveNameById).pluck(),
@@ -642,10 +639,11 @@ export class ChatState implements ChatStateApi {
     return this.s.liveNameById.get(id) !== undefined;
   }
 
-  /** Takes the counter's value and moves it on (bumped in place, then read: cheaper than a read and a write of the value). */
+  /** Takes the counter's value and moves it on, in one statement. */
   private nextId(counter: string): number {
-    if (this.s.counterBump.run(counter).changes !== 1) throw new Error(`chat counter ${counter} is missing; the chat tables are damaged`);
-    return this.s.counterGet.get(counter)! - 1;
+    const taken = this.s.counterTake.get(counter);
+    if (taken === undefined) throw new Error(`chat counter ${counter} is missing; the chat tables are damaged`);
+    return taken;
   }
 
   private createAccount(op: CreateAccountOp): Executed {

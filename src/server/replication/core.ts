@@ -28,6 +28,7 @@ import {
   type HardState,
   type LogBase,
   type MembershipChange,
+  type MembershipRefusal,
   type MembershipResult,
   type NodeId,
   type PeerBody,
@@ -155,6 +156,7 @@ export class ReplicaCore {
    */
   private removing: { id: NodeId; index: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
+  private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, string> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
   private maxEpochSeen = 0;
   private waitingFor: NodeId[] = [];
@@ -237,12 +239,17 @@ export class ReplicaCore {
    * configuration gives: those of the latest configuration and those of the
    * committed one (a replica being removed hears of its removal).
    */
-  contacts(): Map<NodeId, string> {
-    const out = new Map<NodeId, string>();
-    for (const r of this.log.configAt(this.commitIndex).replicas) out.set(r.id, r.address);
-    for (const r of this.log.latestConfig().replicas) out.set(r.id, r.address);
-    out.delete(this.id);
-    return out;
+  contacts(): ReadonlyMap<NodeId, string> {
+    const committed = this.log.configAt(this.commitIndex);
+    const latest = this.log.latestConfig();
+    // Asked for on every peer message and every pass: the same map until either configuration moves.
+    if (this.contactsFor?.committed === committed && this.contactsFor.latest === latest) return this.contactsFor.map;
+    const map = new Map<NodeId, string>();
+    for (const r of committed.replicas) map.set(r.id, r.address);
+    for (const r of latest.replicas) map.set(r.id, r.address);
+    map.delete(this.id);
+    this.contactsFor = { committed, latest, map };
+    return map;
   }
 
   /** Every other replica of the configuration, voters and learners: whom a leader replicates to. */
@@ -830,7 +837,6 @@ export class ReplicaCore {
       this.becomeFollower(this.hard.epoch, '', true, `its removal from the cluster is committed (members now ${describeConfig(cfg)})`);
       return;
     }
-    this.syncProgress();
     const voters = votersOf(cfg);
     const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.t.electionMinMs;
     const reachable = voters.filter((v) => v === this.id || heard(v)).length;
@@ -1004,12 +1010,15 @@ export class ReplicaCore {
     if (this.role !== 'leader') return;
     const cfg = this.log.latestConfig();
     let set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
-    if (this.removing && this.commitIndex >= this.removing.index) this.removing = undefined;
     if (this.removing) set = [...set, this.removing.id];
     const n = this.policy.committedIndex(set, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
+      const committedConfig = this.log.configAt(this.commitIndex);
       this.commitIndex = n;
+      if (this.removing && n >= this.removing.index) this.removing = undefined;
+      // A committed removal: stop replicating to the replica it removed.
+      if (this.log.configAt(n) !== committedConfig) this.syncProgress();
       this.applyCommitted();
     }
   }
@@ -1019,7 +1028,6 @@ export class ReplicaCore {
     if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
     const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs;
-    if (this.removing && this.commitIndex >= this.removing.index) this.removing = undefined;
     if (this.removing && isStale(this.removing.id)) {
       this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.t.syncTimeoutMs} ms`, {
         removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
@@ -1105,7 +1113,7 @@ export class ReplicaCore {
    */
   changeMembership(change: MembershipChange, now: number): MembershipResult {
     this.now = now;
-    const refuse = (reason: Extract<MembershipResult, { ok: false }>['reason'], message: string): MembershipResult =>
+    const refuse = (reason: MembershipRefusal, message: string): MembershipResult =>
       ({ ok: false, reason, message, leaderId: this.leaderId });
     if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
     if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);

@@ -16,9 +16,14 @@ export const EPOCH_SLOTS = 64;
 /** Replicas (voters and learners) a configuration may hold at once. */
 export const MAX_REPLICAS = 16;
 
+/** Replicas in id order, the order a configuration keeps them in. */
+function byId(a: { id: NodeId }, b: { id: NodeId }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** The configuration of a new cluster: every replica votes and is in sync, slots in id order. */
 export function initialConfig(replicas: readonly { id: NodeId; address: string }[]): Config {
-  const sorted = [...replicas].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = [...replicas].sort(byId);
   return {
     replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, slot, learner: false })),
     inSync: sorted.map((r) => r.id),
@@ -57,7 +62,7 @@ export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
 
 /** `id` joins as a learner with a fresh slot. */
 export function withLearner(config: Config, id: NodeId, address: string): Config {
-  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true }].sort(byId);
   return { ...config, replicas, nextSlot: config.nextSlot + 1, index: 0, epoch: 0 };
 }
 
@@ -69,7 +74,7 @@ export function withPromoted(config: Config, id: NodeId): Config {
 
 /** `replica` is (again) in the configuration, as given, slot included. */
 export function withReplica(config: Config, replica: ConfigReplica): Config {
-  const replicas = [...config.replicas.filter((r) => r.id !== replica.id), replica].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const replicas = [...config.replicas.filter((r) => r.id !== replica.id), replica].sort(byId);
   return { ...config, replicas, index: 0, epoch: 0 };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
 import type { ReplicaEvent } from '../events.js';
-import { MembershipError, type MemberView, type Replica } from '../replica.js';
+import { MembershipError, type Replica } from '../replica.js';
 import { NotLeaderError } from '../replica-handle.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../config.js';
@@ -36,10 +36,6 @@ const MEMBERSHIP_CODES: Record<MembershipError['reason'], grpc.status> = {
   not_committed: grpc.status.DEADLINE_EXCEEDED,
   abandoned: grpc.status.ABORTED,
 };
-
-function toWireMembers(members: MemberView[]): { id: string; address: string; learner: boolean; inSync: boolean }[] {
-  return members.map((m) => ({ id: m.id, address: m.address, learner: m.learner, inSync: m.inSync }));
-}
 
 /** The status a failed membership change answers with. */
 function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
@@ -85,7 +81,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
     const done = await replica.changeMembership(request);
     const logged = request.type === 'add' ? { event: 'operator.add_replica', added: request.id, address: request.address } : { event: 'operator.remove_replica', removed: request.id };
     o.logger.info({ ...logged, replica: replica.id, index: done.index }, `an operator changed the membership: ${request.type} ${request.id}`);
-    return { epoch: done.epoch, configIndex: done.index, members: toWireMembers(done.members) };
+    return { epoch: done.epoch, configIndex: done.index, members: done.members };
   };
   return {
     findLeader(_call, callback) {
@@ -130,7 +126,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         mode: s.mode,
         version: o.version,
         logStartIndex: s.logStartIndex,
-        members: toWireMembers(members),
+        members,
         clusterName: o.cluster,
       };
       callback(null, status);

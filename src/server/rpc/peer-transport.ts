@@ -132,11 +132,6 @@ export class PeerTransport {
     }
   }
 
-  /** The peers with a link, and their addresses. */
-  peers(): PeerEndpoint[] {
-    return [...this.links.values()].map((l) => l.peer);
-  }
-
   send(message: PeerMessage): void {
     this.links.get(message.to)?.write(toEnvelope(message, this.cluster, this.address));
   }
