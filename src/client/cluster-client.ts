@@ -35,8 +35,8 @@ export const STATUS_PROBE_DEADLINE_MS = 1_000;
  * a sync timeout or two when a replica dies meanwhile: its attempts get at
  * least this long, and the search for the leader at least MEMBERSHIP_BUDGET_MS.
  */
-export const MEMBERSHIP_DEADLINE_MS = 10_000;
-export const MEMBERSHIP_BUDGET_MS = 15_000;
+const MEMBERSHIP_DEADLINE_MS = 10_000;
+const MEMBERSHIP_BUDGET_MS = 15_000;
 
 export interface EventWatchHandlers {
   onEvent(e: ClusterEventView): void;

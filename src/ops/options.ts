@@ -24,6 +24,13 @@ export interface GlobalOptionValues {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
+/** One host:port address, or a UsageError saying what it is not. */
+export function checkHostPort(address: string, what = 'address'): string {
+  const m = HOST_PORT.exec(address);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`"${address}" is not a host:port ${what}`);
+  return address;
+}
+
 /** Parses "a:1,b:2" into addresses, rejecting anything that is not host:port. */
 export function parseServers(list: string): string[] {
   const servers = list
@@ -31,10 +38,7 @@ export function parseServers(list: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   if (servers.length === 0) throw new UsageError('no servers given (--servers host:port,host:port)');
-  for (const s of servers) {
-    const m = HOST_PORT.exec(s);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`"${s}" is not a host:port address`);
-  }
+  for (const s of servers) checkHostPort(s);
   return [...new Set(servers)];
 }
 

@@ -10,7 +10,7 @@
 import { ChatError, type ClusterApi, type ClusterMemberView, type MembershipView, type ReplicaStatusView } from '../../client/api.js';
 import { EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_WAIT_TIMEOUT, shortError } from '../model/health.js';
 import { formatDuration } from '../model/text.js';
-import { parseServers, UsageError } from '../options.js';
+import { checkHostPort, UsageError } from '../options.js';
 import { agreed, askLine, canAsk, type Ask } from './confirm.js';
 import type { CommandIo } from './io.js';
 
@@ -42,28 +42,25 @@ export interface AddReplicaOptions extends ConfirmOptions {
   pollMs?: number;
 }
 
-export function checkReplicaId(id: string): string {
+function checkReplicaId(id: string): string {
   if (!REPLICA_ID.test(id)) throw new UsageError(`"${id}" is not a replica id: 1-32 letters, digits, _ or -`);
   return id;
 }
 
-export function checkAddress(address: string): string {
-  try {
-    return parseServers(address)[0]!;
-  } catch {
-    throw new UsageError(`"${address}" is not a host:port address (where every replica reaches the new one)`);
-  }
+/** One address (a list is refused, not cut to its first item). */
+function checkAddress(address: string): string {
+  return checkHostPort(address.trim(), 'address (where every replica reaches the new one)');
 }
 
 /** --timeout in seconds. */
 export function timeoutSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`--timeout must be a number of seconds between 1 and 86400, not "${value}"`);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`--timeout must be a number of seconds above 0 and at most 86400, not "${value}"`);
   return n;
 }
 
 /** The configuration as aligned lines: id, address, voter or learner, in sync. */
-export function memberLines(members: readonly ClusterMemberView[], leaderId = ''): string[] {
+function memberLines(members: readonly ClusterMemberView[], leaderId = ''): string[] {
   const idWidth = Math.max(2, ...members.map((m) => m.id.length + 1));
   const addressWidth = Math.max(7, ...members.map((m) => m.address.length));
   return members.map((m) => {
@@ -82,7 +79,7 @@ function names(members: readonly ClusterMemberView[]): string {
 }
 
 /** What a membership call's failure means for the operator, and the exit status. */
-export function membershipFailure(err: unknown, action: 'add' | 'remove'): { exitCode: number; lines: string[] } {
+function membershipFailure(err: unknown, action: 'add' | 'remove'): { exitCode: number; lines: string[] } {
   if (!(err instanceof ChatError)) return { exitCode: EXIT_UNHEALTHY, lines: [`failed: ${err instanceof Error ? err.message : String(err)}`] };
   const says = `the cluster says: ${err.message}`;
   switch (err.code) {
@@ -121,8 +118,16 @@ export function membershipFailure(err: unknown, action: 'add' | 'remove'): { exi
   }
 }
 
-/** The leader's own status (with the configuration), or undefined when no leader answers. */
-async function leaderStatus(cluster: ClusterApi): Promise<ReplicaStatusView | undefined> {
+/**
+ * The leader's own status (with the configuration), or undefined when no leader
+ * answers. `lastLeader`, where the leader was last time, is asked first: one call
+ * while the leader stays put instead of asking every replica where it is.
+ */
+async function leaderStatus(cluster: ClusterApi, lastLeader?: string): Promise<ReplicaStatusView | undefined> {
+  if (lastLeader) {
+    const status = await cluster.status(lastLeader).catch(() => undefined);
+    if (status?.role === 'leader') return status;
+  }
   const found = await cluster.findLeader().catch(() => undefined);
   if (!found || found.leaderAddress === '') return undefined;
   const status = await cluster.status(found.leaderAddress).catch(() => undefined);
@@ -159,8 +164,22 @@ function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+type Reach = { answers: true; status: ReplicaStatusView } | { answers: false; error: string };
+
+/** Whether something answers at the new replica's address, and as whom. */
+function probe(cluster: ClusterApi, address: string): Promise<Reach> {
+  return cluster.status(address).then(
+    (status) => ({ answers: true as const, status }),
+    (err: unknown) => ({ answers: false as const, error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
+function answersAs(address: string, s: ReplicaStatusView): string {
+  return `${address} answers as ${s.id}, ${s.role}`;
+}
+
 /** The plan of an add, as lines for the operator. */
-export function addPlan(leader: ReplicaStatusView, id: string, address: string, reach: { answers: true; status: ReplicaStatusView } | { answers: false; error: string }): string[] {
+function addPlan(leader: ReplicaStatusView, id: string, address: string, reach: Reach): string[] {
   const before = voters(leader.members);
   const majority = leader.mode === 'majority';
   const lines = [
@@ -174,7 +193,7 @@ export function addPlan(leader: ReplicaStatusView, id: string, address: string, 
   ];
   if (reach.answers) {
     const s = reach.status;
-    lines.push(`  - ${address} answers as ${s.id}, ${s.role}${s.waitingReason ? `: ${s.waitingReason}` : ''}.`);
+    lines.push(`  - ${answersAs(address, s)}${s.waitingReason ? `: ${s.waitingReason}` : ''}.`);
   } else {
     lines.push(
       `  - Nothing answers at ${address} yet (${shortError(reach.error)}). The leader keeps trying; start it with`,
@@ -185,7 +204,7 @@ export function addPlan(leader: ReplicaStatusView, id: string, address: string, 
 }
 
 /** The plan of a removal, as lines for the operator. */
-export function removePlan(leader: ReplicaStatusView, target: ClusterMemberView): string[] {
+function removePlan(leader: ReplicaStatusView, target: ClusterMemberView): string[] {
   const remaining = leader.members.filter((m) => m.id !== target.id);
   const remainingVoters = voters(remaining);
   const lines = [
@@ -207,22 +226,26 @@ export function removePlan(leader: ReplicaStatusView, target: ClusterMemberView)
 }
 
 /** Finds a member by id (exact, then ignoring case) or by address. */
-export function findMember(members: readonly ClusterMemberView[], target: string): ClusterMemberView | undefined {
+function findMember(members: readonly ClusterMemberView[], target: string): ClusterMemberView | undefined {
   return members.find((m) => m.id === target) ?? members.find((m) => m.id.toLowerCase() === target.toLowerCase()) ?? members.find((m) => m.address === target);
 }
 
 interface WaitResult {
   exitCode: number;
-  voter: boolean;
   members: ClusterMemberView[];
   waitedMs: number;
 }
 
-/** One progress report of a learner: a kind (a change of kind is printed at once) and the text. */
-function learnerProgress(leader: ReplicaStatusView, id: string, reach: string | undefined): { kind: string; text: string } {
+/**
+ * One progress report of a learner: a kind (a change of kind is printed at once)
+ * and the text. While the leader has not reached it, says what answers at its address.
+ */
+async function learnerProgress(cluster: ClusterApi, leader: ReplicaStatusView, id: string, address: string): Promise<{ kind: string; text: string }> {
   const peer = leader.peers.find((p) => p.id === id);
   if (!peer || peer.lastAckMsAgo < 0) {
-    return { kind: 'unreached', text: `${id} is a learner; the leader has not reached it yet${reach ? ` (${reach})` : ''}` };
+    const reach = await probe(cluster, address);
+    const what = reach.answers ? answersAs(address, reach.status) : `${address}: ${shortError(reach.error)}`;
+    return { kind: 'unreached', text: `${id} is a learner; the leader has not reached it yet (${what})` };
   }
   if (peer.lagEntries > 0) {
     const how = peer.state === 'snapshot' ? ', receiving a snapshot' : peer.state === 'probe' ? ', the leader is finding where its log ends' : '';
@@ -248,8 +271,10 @@ async function waitForVoter(cluster: ClusterApi, io: CommandIo, id: string, addr
     io.err(`  ${formatDuration(now - started).padStart(6)}  ${text}\n`);
   };
   io.err(`Waiting up to ${formatDuration(deadline - started)} for ${id} to become a voting member (Ctrl-C stops waiting; the change stays):\n`);
+  let lastLeader: string | undefined;
   for (;;) {
-    const leader = await leaderStatus(cluster);
+    const leader = await leaderStatus(cluster, lastLeader);
+    lastLeader = leader?.address;
     if (!leader) {
       say('no-leader', 'no leader answers at the moment (an election?); asking again');
     } else {
@@ -257,21 +282,13 @@ async function waitForVoter(cluster: ClusterApi, io: CommandIo, id: string, addr
       const member = leader.members.find((m) => m.id === id);
       if (!member) {
         io.err(`chat-ops add-replica: ${id} is no longer in the configuration (removed meanwhile?).\n`);
-        return { exitCode: EXIT_UNHEALTHY, voter: false, members, waitedMs: Date.now() - started };
+        return { exitCode: EXIT_UNHEALTHY, members, waitedMs: Date.now() - started };
       }
       if (!member.learner) {
         io.err(`  ${formatDuration(Date.now() - started).padStart(6)}  ${id} is a voting member${member.inSync ? ' and in sync' : ''}\n`);
-        return { exitCode: EXIT_OK, voter: true, members, waitedMs: Date.now() - started };
+        return { exitCode: EXIT_OK, members, waitedMs: Date.now() - started };
       }
-      const peer = leader.peers.find((p) => p.id === id);
-      let reach: string | undefined;
-      if (!peer || peer.lastAckMsAgo < 0) {
-        reach = await cluster.status(address).then(
-          (s) => `${address} answers as ${s.id}, ${s.role}`,
-          (err: unknown) => `${address}: ${shortError(err instanceof Error ? err.message : String(err))}`,
-        );
-      }
-      const progress = learnerProgress(leader, id, reach);
+      const progress = await learnerProgress(cluster, leader, id, address);
       say(progress.kind, progress.text);
     }
     if (Date.now() + pollMs > deadline) break;
@@ -281,7 +298,7 @@ async function waitForVoter(cluster: ClusterApi, io: CommandIo, id: string, addr
     `chat-ops add-replica: ${id} is still a learner after ${formatDuration(Date.now() - started)}${lastText ? ` (last: ${lastText})` : ''}.\n` +
       `It stays in the configuration as a learner and the leader promotes it once it catches up; chat-ops status shows it. chat-ops remove-replica ${id} takes it out.\n`,
   );
-  return { exitCode: EXIT_WAIT_TIMEOUT, voter: false, members, waitedMs: Date.now() - started };
+  return { exitCode: EXIT_WAIT_TIMEOUT, members, waitedMs: Date.now() - started };
 }
 
 export async function runAddReplica(cluster: ClusterApi, io: CommandIo, rawId: string, rawAddress: string, o: AddReplicaOptions = {}): Promise<number> {
@@ -322,10 +339,7 @@ export async function runAddReplica(cluster: ClusterApi, io: CommandIo, rawId: s
     io.err(`chat-ops add-replica: ${address} is the address of ${taken.id}: nothing was changed.\n`);
     return EXIT_UNHEALTHY;
   }
-  const reach = await cluster.status(address).then(
-    (status) => ({ answers: true as const, status }),
-    (err: unknown) => ({ answers: false as const, error: err instanceof Error ? err.message : String(err) }),
-  );
+  const reach = await probe(cluster, address);
   if (reach.answers && reach.status.id !== id) {
     io.err(`chat-ops add-replica: the replica at ${address} says it is ${reach.status.id}, not ${id}: nothing was changed. Start it with --id ${id}, or add it as ${reach.status.id}.\n`);
     return EXIT_UNHEALTHY;

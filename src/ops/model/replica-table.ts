@@ -80,7 +80,7 @@ export function remember(memory: ReplicaMemory, probes: readonly ReplicaProbe[],
     memory.ids.set(p.address, p.status.id);
     memory.lastUp.set(p.address, now);
     for (const peer of p.status.peers) if (peer.address) memory.ids.set(peer.address, peer.id);
-    for (const m of p.status.members) if (m.address && !memory.ids.has(m.address)) memory.ids.set(m.address, m.id);
+    learnMembers(memory, p.status.members);
   }
   return memory;
 }
