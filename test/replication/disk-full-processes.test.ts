@@ -13,9 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChatClient, ClusterClient } from '../../src/client/index.js';
+import { ChatClient } from '../../src/client/index.js';
 import type { ChatMessage } from '../../src/client/api.js';
-import { freePort, SERVER_MAIN, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { wholeConversation } from '../../bench/lib/history.js';
+import { freePort, SERVER_MAIN, startCluster, type TestCluster } from '../support/cluster.js';
+import { expectEqualStates } from '../support/conversation.js';
 
 const skip = process.env.CHAT_SKIP_MOUNT === '1';
 
@@ -35,6 +37,17 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
   let mounted = false;
   const closers: { close(): void }[] = [];
 
+  /** A tmpfs of this size in a new temp dir, unmounted and removed after the test. */
+  const mountSmallDisk = (size: string): string => {
+    const unavailable = mountUnavailable();
+    if (unavailable) throw new Error(unavailable);
+    const dir = mkdtempSync(join(tmpdir(), 'chat-small-disk-'));
+    mountPoint = dir;
+    run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+    mounted = true;
+    return dir;
+  };
+
   afterEach(async () => {
     for (const c of closers) c.close();
     closers.length = 0;
@@ -47,12 +60,8 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
   });
 
   it('stops saying its disk is full, the others go on, and after space is freed it catches up with nothing lost', async () => {
-    const unavailable = mountUnavailable();
-    if (unavailable) throw new Error(unavailable);
-    mountPoint = mkdtempSync(join(tmpdir(), 'chat-small-disk-'));
-    run('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint]);
-    mounted = true;
-    const cDir = join(mountPoint, 'C');
+    const disk = mountSmallDisk('6m');
+    const cDir = join(disk, 'C');
 
     cluster = await startCluster({ dataDirs: { C: cDir } });
     const c = cluster;
@@ -81,7 +90,7 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
     expect(ackedAfterStop, 'C never stopped: its 6 MiB disk did not fill').toBeDefined();
     expect(acked.length, 'the cluster did not go on without C').toBeGreaterThanOrEqual(ackedAfterStop! + 200);
 
-    // It said why, in its log and on standard error's behalf: the fatal line names the full disk.
+    // It said why, in its log: the fatal line names the full disk.
     const fatal = readFileSync(c.logFile('C'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -92,25 +101,13 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
     expect(fatal!.msg).toMatch(/Free space there and start it again/);
 
     // Room again: C starts, catches up and holds what the others hold.
-    run('mount', ['-o', 'remount,size=256m', mountPoint]);
+    run('mount', ['-o', 'remount,size=256m', disk]);
     await c.restart('C');
-    const ops = new ClusterClient({ servers: c.addresses });
-    closers.push(ops);
-    const digests = await waitUntil('C to catch up to the same state', 60_000, async () => {
-      const all = await Promise.all(c.ids.map((id) => ops.stateDigest(c.addressOf(id))));
-      return all.every((d) => d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex) ? all : undefined;
-    });
-    expect(digests).toHaveLength(3);
+    await expectEqualStates(c, c.ids, 60_000);
 
     // Every acknowledged message is there, once.
     await bob.login('bob', 'bob-password');
-    const stored: number[] = [];
-    for (let beforeId: number | undefined; ;) {
-      const page = await bob.getHistory('alice', { beforeId, limit: 200 });
-      stored.push(...page.messages.map((m) => m.id));
-      if (!page.hasMore || page.messages.length === 0) break;
-      beforeId = Math.min(...page.messages.map((m) => m.id));
-    }
+    const stored = (await wholeConversation(bob, 'alice')).map((m) => m.id);
     const storedIds = new Set(stored);
     expect(storedIds.size).toBe(stored.length);
     const missing = acked.filter((m) => !storedIds.has(m.id)).map((m) => m.text.split(' ')[0]);
@@ -118,18 +115,14 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
   }, 180_000);
 
   it('will not start on a disk with no room, and says so with exit status 2', async () => {
-    const unavailable = mountUnavailable();
-    if (unavailable) throw new Error(unavailable);
-    mountPoint = mkdtempSync(join(tmpdir(), 'chat-small-disk-'));
-    run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
-    mounted = true;
+    const disk = mountSmallDisk('1m');
     // Fill it but for a few KiB: the database cannot even set up its files.
     try {
-      writeFileSync(join(mountPoint, 'filler'), Buffer.alloc(1024 * 1024));
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(1024 * 1024));
     } catch {
       // full
     }
-    const dir = join(mountPoint, 'A');
+    const dir = join(disk, 'A');
     const started = spawnSync(process.execPath, [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dir], {
       encoding: 'utf8',
       timeout: 20_000,

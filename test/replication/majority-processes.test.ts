@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/client/index.js';
 import type { ClusterEventView } from '../../src/client/api.js';
-import { startChatLoad } from '../support/chat-load.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { Conversation } from '../support/conversation.js';
 
 describe('majority mode with five replica processes', () => {
   let cluster: TestCluster | undefined;
@@ -24,10 +24,13 @@ describe('majority mode with five replica processes', () => {
 
   it('keeps every acknowledged message through a frozen minority that held the leader', async () => {
     cluster = await startCluster({ replicas: 5, args: ['--mode', 'majority'] });
-    const load = await startChatLoad(cluster.addresses);
+    const chat = new Conversation(cluster);
     const ops = new ClusterClient({ servers: cluster.addresses });
-    clients.push(load, ops);
-    const { progress } = load;
+    clients.push(chat, ops);
+    await chat.addUser('alice');
+    await chat.addUser('bob');
+    chat.start();
+    const progress = (what: string) => chat.progress(what, 10, 20_000);
 
     await progress('all five up');
     const leader = await cluster.waitForLeader();
@@ -48,8 +51,8 @@ describe('majority mode with five replica processes', () => {
       const epochs = new Set(probes.map((p) => (p.up ? p.status.epoch : -1)));
       return leaders.length === 1 && epochs.size === 1 ? true : undefined;
     });
-    await load.stop();
-    await load.checkDelivered();
+    await chat.stop();
+    await chat.verifyDelivery();
 
     // No epoch was ever led by two replicas, as every replica's history tells it.
     const won = new Map<number, Set<string>>();

@@ -10,8 +10,9 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import { ClusterServiceClient, Role, type MembershipResponse } from '../../src/gen/chat/v1/cluster.js';
-import { startChatLoad } from '../support/chat-load.js';
 import { freePort, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { Conversation, expectEqualStates } from '../support/conversation.js';
+import { wholeConversation } from '../../bench/lib/history.js';
 
 function call<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -33,14 +34,23 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
   it('grows from three replicas to four under load and shrinks back by removing the leader, losing nothing', async () => {
     cluster = await startCluster({ args: ['--mode', mode] });
     const c = cluster;
+    const admins = new Map<string, ClusterServiceClient>();
     const admin = (id: string) => {
-      const client = new ClusterServiceClient(c.addressOf(id), grpc.credentials.createInsecure());
-      closers.push(client);
+      let client = admins.get(id);
+      if (!client) {
+        client = new ClusterServiceClient(c.addressOf(id), grpc.credentials.createInsecure());
+        admins.set(id, client);
+        closers.push(client);
+      }
       return client;
     };
-    const load = await startChatLoad(c.addresses);
-    closers.push(load);
-    const { acked, progress } = load;
+    const chat = new Conversation(c);
+    closers.push(chat);
+    await chat.addUser('alice');
+    await chat.addUser('bob');
+    chat.start();
+    const { acked } = chat;
+    const progress = (what: string) => chat.progress(what, 10, 20_000);
     await progress('three replicas');
 
     // A new replica waits, as a learner of no cluster, until it is added.
@@ -92,9 +102,9 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     const unknown = await call(admin(newLeader).removeReplica.bind(admin(newLeader)), { id: leader }).catch((e: grpc.ServiceError) => e);
     expect((unknown as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
 
-    await load.stop();
+    await chat.stop();
     const members = c.ids.filter((id) => id !== leader);
-    await load.checkDelivered();
+    await chat.verifyDelivery();
 
     // A client that knows only D's address finds the leader and reads everything.
     const late = new ChatClient({ servers: [dAddress], deadlineMs: 1_000, retryBudgetMs: 20_000 });
@@ -106,18 +116,8 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     expect(found.replicas.map((r) => r.id).sort()).toEqual(members.sort());
 
     // Every remaining member holds the same state.
-    const digests = await waitUntil('the members to apply the same state', 20_000, async () => {
-      const all = await Promise.all(members.map((id) => ops.stateDigest(c.addressOf(id))));
-      return all.every((d) => d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex) ? all : undefined;
-    });
-    expect(digests).toHaveLength(3);
-    const stored = new Set<number>();
-    for (let beforeId: number | undefined; ;) {
-      const page = await late.getHistory('alice', { beforeId, limit: 100 });
-      for (const m of page.messages) stored.add(m.id);
-      if (!page.hasMore || page.messages.length === 0) break;
-      beforeId = Math.min(...page.messages.map((m) => m.id));
-    }
+    await expectEqualStates(c, members);
+    const stored = new Set((await wholeConversation(late, 'alice')).map((m) => m.id));
     for (const m of acked) expect(stored.has(m.id), `acknowledged message ${m.text} is missing`).toBe(true);
   }, 120_000);
 });
