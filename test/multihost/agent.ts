@@ -27,7 +27,7 @@ interface Command {
 }
 
 /** One write of a continuous writer: acknowledged (ackedAt, id) or not (error, or still in flight). */
-interface WriteRecord {
+export interface WriteRecord {
   text: string;
   startedAt: number;
   ackedAt?: number;

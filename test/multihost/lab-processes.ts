@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SERVER_MAIN } from '../support/cluster.js';
 import type { NetnsLab } from './netns.js';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const SERVER_MAIN = join(REPO, 'dist/server/main.js');
-export const AGENT = join(REPO, 'test/multihost/agent.ts');
-export const PORT = 50051;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const AGENT = join(REPO, 'test/multihost/agent.ts');
+const PORT = 50051;
 
 /** Processes still running, killed if the test process exits without cleaning up. */
 const live = new Set<ChildProcess>();

@@ -30,18 +30,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/cluster.js';
 import { Agent, LabReplicas } from './lab-processes.js';
 import { labUnavailable, NetnsLab } from './netns.js';
+import type { WriteRecord } from './agent.js';
 
 const REPLICAS = ['A', 'B', 'C', 'D', 'E'];
 const skip = process.env.CHAT_SKIP_NETNS === '1';
-
-interface WriteRecord {
-  text: string;
-  startedAt: number;
-  ackedAt?: number;
-  id?: number;
-  error?: string;
-  failedAt?: number;
-}
 
 interface StatusRow {
   id: string;

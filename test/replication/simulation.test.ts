@@ -10,16 +10,24 @@ const replay = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : undefined
 const count = Number(process.env.SIM_SEEDS ?? 1000);
 const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
 
+type Totals = ReturnType<Simulation['summary']>;
+
+/** Runs one schedule per seed and adds up what they did. */
+function runSchedules(seeds: readonly number[], options: Omit<ConstructorParameters<typeof Simulation>[0], 'seed'>): Totals {
+  const totals: Totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0, membershipChanges: 0 };
+  for (const seed of seeds) {
+    const sim = new Simulation({ seed, ...options });
+    sim.run();
+    const s = sim.summary();
+    for (const k of Object.keys(totals) as (keyof Totals)[]) totals[k] += s[k];
+  }
+  return totals;
+}
+
 describe('replication core under simulated crashes and a faulty network', () => {
   it(`keeps every invariant over ${replay ? 'the replayed schedule' : `${count} seeded schedules`}`, () => {
     const seeds = replay ?? Array.from({ length: count }, (_, i) => firstSeed + i);
-    const totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0 };
-    for (const seed of seeds) {
-      const sim = new Simulation({ seed, durationMs: 3_000 });
-      sim.run();
-      const s = sim.summary();
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k];
-    }
+    const totals = runSchedules(seeds, { durationMs: 3_000 });
     // The schedules must actually exercise what they claim to: failovers, restarts, snapshots, truncation.
     expect(totals.acked).toBeGreaterThan(seeds.length * 20);
     if (!replay) {
@@ -35,13 +43,7 @@ describe('majority mode under partitions, pauses and crashes (five replicas)', (
   const majorityCount = Number(process.env.SIM_MAJORITY_SEEDS ?? Math.max(1, Math.floor(count / 2)));
   it(`keeps every invariant over ${replay ? 'the replayed schedule' : `${majorityCount} seeded schedules`}`, () => {
     const seeds = replay ?? Array.from({ length: majorityCount }, (_, i) => firstSeed + i);
-    const totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0 };
-    for (const seed of seeds) {
-      const sim = new Simulation({ seed, nodes: 5, mode: 'majority', durationMs: 3_000, partitionEveryMs: 400, pauseEveryMs: 700, faultEveryMs: 1_200 });
-      sim.run();
-      const s = sim.summary();
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k];
-    }
+    const totals = runSchedules(seeds, { nodes: 5, mode: 'majority', durationMs: 3_000, partitionEveryMs: 400, pauseEveryMs: 700, faultEveryMs: 1_200 });
     expect(totals.acked).toBeGreaterThan(seeds.length * 10);
     if (!replay) {
       expect(totals.partitions).toBeGreaterThan(seeds.length);
@@ -54,16 +56,7 @@ describe('majority mode under partitions, pauses and crashes (five replicas)', (
 describe('membership changes: replicas added as learners, promoted and removed while everything else goes wrong', () => {
   const membershipCount = Number(process.env.SIM_MEMBERSHIP_SEEDS ?? Math.max(1, Math.floor(count / 4)));
   const seedsOf = () => replay ?? Array.from({ length: membershipCount }, (_, i) => firstSeed + i);
-  const run = (options: Omit<ConstructorParameters<typeof Simulation>[0], 'seed'>) => {
-    const totals = { acked: 0, elections: 0, membershipChanges: 0, snapshots: 0 };
-    for (const seed of seedsOf()) {
-      const sim = new Simulation({ seed, ...options });
-      sim.run();
-      const s = sim.summary();
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k];
-    }
-    return totals;
-  };
+  const run = (options: Omit<ConstructorParameters<typeof Simulation>[0], 'seed'>) => runSchedules(seedsOf(), options);
 
   it(`in-sync mode keeps every invariant over ${replay ? 'the replayed schedule' : `${membershipCount} seeded schedules`}`, () => {
     const totals = run({ durationMs: 4_000, membershipEveryMs: 400 });

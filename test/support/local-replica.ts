@@ -13,7 +13,7 @@
  * Membership: the replicas given to the constructor are voting members;
  * `addStandby` makes a replica that runs but is not a member (as one started
  * with --join). AddReplica makes a replica a learner at once (its entry
- * "commits" instantly); `promote` (or `autoPromoteMs`) makes it a voter, as
+ * "commits" instantly); `promote` makes it a voter, as
  * the leader does once it has caught up; `learnerLag` is what the leader
  * reports meanwhile. RemoveReplica drops a member; removing the leader hands
  * leadership to the first remaining voter.
@@ -38,6 +38,8 @@ import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } f
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
 import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
 import { openMemoryDatabase } from '../../src/server/storage/database.js';
+import { checkAddress, checkId } from '../../src/server/config.js';
+import { MAX_REPLICAS } from '../../src/server/replication/membership.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -66,8 +68,6 @@ export interface MembershipFault {
   applied?: boolean;
 }
 
-const REPLICA_ID = /^[A-Za-z0-9_-]{1,32}$/;
-const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
 export class LocalCluster {
   readonly db: Database = openMemoryDatabase();
@@ -85,15 +85,10 @@ export class LocalCluster {
   readonly config: LocalMember[] = [];
   /** Log index of the last configuration change. */
   configIndex = 0;
-  /** The leader promotes a learner this long after adding it; undefined: only `promote` does. */
-  autoPromoteMs: number | undefined;
   /** Entries a learner is behind, as the leader reports it (by id; default 0). */
   readonly learnerLag = new Map<string, number>();
   /** Refusals for the next membership calls on the leader, used up in order. */
   readonly membershipFaults: MembershipFault[] = [];
-  /** AddReplica refuses beyond this many replicas. */
-  maxReplicas = 7;
-  private readonly promotions = new Set<NodeJS.Timeout>();
 
   /** `leader`: who leads the first epoch; null for nobody. */
   constructor(ids: string[] = ['A'], leader: string | null = ids[0] ?? null) {
@@ -130,13 +125,6 @@ export class LocalCluster {
     const m = { id, address, learner: true };
     this.config.push(m);
     this.configIndex = ++this.index;
-    if (this.autoPromoteMs !== undefined) {
-      const timer = setTimeout(() => {
-        this.promotions.delete(timer);
-        if (this.member(id)?.learner) this.promote(id);
-      }, this.autoPromoteMs);
-      this.promotions.add(timer);
-    }
     return m;
   }
 
@@ -201,8 +189,6 @@ export class LocalCluster {
   }
 
   close(): void {
-    for (const t of this.promotions) clearTimeout(t);
-    this.promotions.clear();
     this.db.close();
   }
 }
@@ -363,15 +349,19 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       const refused = refusal();
       if (refused) return callback(refused);
       const { id, address } = call.request;
-      if (!REPLICA_ID.test(id)) return callback(fail(grpc.status.INVALID_ARGUMENT, `replica id "${id}" must be 1-32 letters, digits, _ or -`));
-      if (!HOST_PORT.test(address)) return callback(fail(grpc.status.INVALID_ARGUMENT, `"${address}" is not a host:port address`));
+      try {
+        checkId(id);
+        checkAddress(address, `address of ${id}`);
+      } catch (err) {
+        return callback(fail(grpc.status.INVALID_ARGUMENT, (err as Error).message));
+      }
       const members = cluster.members();
       const same = members.find((m) => m.id === id);
       if (same) return callback(fail(grpc.status.ALREADY_EXISTS, `${id} is already ${same.learner ? 'a learner' : 'a member'} of the cluster (at ${same.address})`));
       const taken = members.find((m) => m.address === address);
       if (taken) return callback(fail(grpc.status.ALREADY_EXISTS, `${address} is the address of ${taken.id}`));
       if (cluster.config.some((m) => m.learner)) return callback(fail(grpc.status.FAILED_PRECONDITION, 'another configuration change is still being committed; retry when it is done'));
-      if (members.length >= cluster.maxReplicas) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `the cluster has ${members.length} replicas, the most it may have`));
+      if (members.length >= MAX_REPLICAS) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `a cluster has at most ${MAX_REPLICAS} replicas`));
       cluster.addLearner(id, address);
       answer(callback);
     },
