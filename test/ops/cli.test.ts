@@ -3,44 +3,15 @@
  * real three-replica cluster: the status exit codes scripts rely on, logs
  * filtering, and force-leader after a total outage.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from '../support/cluster.js';
+import { requireBuiltOps, runBuiltOps, type Run } from './built-cli.js';
 import { waitFor } from './wait.js';
-
-const OPS_MAIN = fileURLToPath(new URL('../../dist/ops/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let cluster: TestCluster;
 
 function chatOps(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OPS_MAIN, ...args], {
-      env: { ...process.env, CHAT_SERVERS: cluster.addresses.join(','), ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`chat-ops ${args.join(' ')} did not finish in 20 s\n${stdout}\n${stderr}`));
-    }, 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+  return runBuiltOps(args, { servers: cluster.addresses, ...options });
 }
 
 interface StatusDoc {
@@ -70,7 +41,7 @@ function parseLines(stdout: string): { replica: string; kind: string; epoch: num
 }
 
 beforeAll(async () => {
-  if (!existsSync(OPS_MAIN)) throw new Error(`${OPS_MAIN} is missing: run \`npm run build\` first`);
+  requireBuiltOps();
   cluster = await startCluster();
 });
 

@@ -4,43 +4,14 @@
  * again: the question refused without a terminal, --yes, the wait for the
  * promotion, and status from the new replica's address alone.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from '../support/cluster.js';
-
-const OPS_MAIN = fileURLToPath(new URL('../../dist/ops/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { requireBuiltOps, runBuiltOps, type Run } from './built-cli.js';
 
 let cluster: TestCluster;
 
 function chatOps(args: string[], servers: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OPS_MAIN, ...args], {
-      env: { ...process.env, CHAT_SERVERS: servers.join(',') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`chat-ops ${args.join(' ')} did not finish in 40 s\n${stdout}\n${stderr}`));
-    }, 40_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end('y\n');
-  });
+  return runBuiltOps(args, { servers, input: 'y\n', timeoutMs: 40_000 });
 }
 
 interface Member {
@@ -59,7 +30,7 @@ interface StatusDoc {
 }
 
 beforeAll(async () => {
-  if (!existsSync(OPS_MAIN)) throw new Error(`${OPS_MAIN} is missing: run \`npm run build\` first`);
+  requireBuiltOps();
   cluster = await startCluster();
 });
 
