@@ -9,6 +9,7 @@
  * it was acknowledged.
  */
 import { createInterface } from 'node:readline';
+import { wholeConversation } from '../../bench/lib/history.js';
 import { ChatClient, ClusterClient, type ChatMessage, type ReplicaStatusView } from '../../src/client/index.js';
 
 interface Command {
@@ -127,14 +128,7 @@ async function verify(timeoutMs: number): Promise<unknown> {
     for (let i = 1; i < seqs.length; i++) if (seqs[i]! <= seqs[i - 1]!) problems.push(`${u.name} got #${seqs[i]} after #${seqs[i - 1]}`);
     // And in the stored history, exactly once each.
     const other = users.find((o) => o !== u)!;
-    const history: ChatMessage[] = [];
-    let beforeId = 0;
-    for (;;) {
-      const page = await u.client.getHistory(other.name, { beforeId, limit: 200 });
-      history.push(...page.messages);
-      if (!page.hasMore || page.messages.length === 0) break;
-      beforeId = Math.min(...page.messages.map((m) => m.id));
-    }
+    const history = await wholeConversation(u.client, other.name);
     for (const s of u.sent) {
       const found = history.filter((m) => m.text === s.text);
       if (found.length !== 1 || found[0]!.id !== s.id) problems.push(`"${s.text}" (id ${s.id}) is stored ${found.length} times in the history`);
@@ -250,16 +244,8 @@ async function handle(c: Command): Promise<unknown> {
     case 'converged':
       return converged(timeoutMs);
     case 'history': {
-      const a = account(c.user);
-      const history: { id: number; text: string; sender: string }[] = [];
-      let beforeId = 0;
-      for (;;) {
-        const page = await a.client.getHistory(c.to!, { beforeId, limit: 500 });
-        history.push(...page.messages.map((m) => ({ id: m.id, text: m.text, sender: m.sender })));
-        if (!page.hasMore || page.messages.length === 0) break;
-        beforeId = Math.min(...page.messages.map((m) => m.id));
-      }
-      return history;
+      const messages = await wholeConversation(account(c.user).client, c.to!);
+      return messages.map((m) => ({ id: m.id, text: m.text, sender: m.sender }));
     }
   }
 }

@@ -215,10 +215,9 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     const mislabelled: string[] = [];
     const note = (map: Map<number, Set<string>>, epoch: number, leader: string) => map.set(epoch, (map.get(epoch) ?? new Set<string>()).add(leader));
     /**
-     * The epoch a leadership line is about. The driver logs each event with its epoch when it writes the
-     * step's events out, not when the event happened (src/server/replica.ts), so an election won and lost
-     * in one step is logged with the next epoch; the message names the right one ("C leads epoch 7 ...",
-     * "A follows C in epoch 7"). Without a number in the message, the logged epoch.
+     * The epoch a leadership line is about: the one its message names ("C leads epoch 7 ...", "A follows C
+     * in epoch 7"), else the logged one. Events carry the epoch they happened in, so the two agree; a line
+     * where they do not is printed below, as the sign of that bug coming back.
      */
     const epochOf = (line: Record<string, unknown>, id: string) => {
       const named = /\bepoch (\d+)\b/.exec(String(line.msg));
