@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterMemberView, LeaderView, ReplicaProbe, ReplicaStatusView } from '../../src/client/api.js';
 import { ClusterPanel } from '../../src/tui/components/ClusterPanel.js';
 import { clusterRows, clusterSummary } from '../../src/tui/state/status.js';
+import { peer, statusView } from '../ops/fixtures.js';
 import { stripAnsi } from './support.js';
 
 const members: ClusterMemberView[] = [
@@ -13,17 +14,16 @@ const members: ClusterMemberView[] = [
 ];
 
 function status(id: string, role: ReplicaStatusView['role'], extra: Partial<ReplicaStatusView> = {}): ReplicaStatusView {
-  return {
-    id, address: members.find((m) => m.id === id)?.address ?? '10.0.0.9:50051', role, epoch: 4, leaderId: 'A', lastIndex: 900, lastEpoch: 4, commitIndex: 900,
-    appliedIndex: 900, logStartIndex: 1, inSync: ['A', 'B'], caughtUp: true, lastHeartbeatMsAgo: 5, uptimeMs: 1000, waitingFor: [], waitingReason: '',
-    peers: [], connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'in-sync', version: '0.1.0', members, ...extra,
-  };
+  return statusView({
+    id, address: members.find((m) => m.id === id)?.address ?? '10.0.0.9:50051', role, epoch: 4, lastIndex: 900, lastEpoch: 4, commitIndex: 900,
+    appliedIndex: 900, inSync: ['A', 'B'], members, ...extra,
+  });
 }
 
 const leaderStatus = status('A', 'leader', {
   peers: [
-    { id: 'B', address: '10.0.0.2:50051', matchIndex: 900, lagEntries: 0, lastAckMsAgo: 5, inSync: true, state: 'replicate', learner: false },
-    { id: 'D', address: '10.0.0.4:50051', matchIndex: 300, lagEntries: 600, lastAckMsAgo: 5, inSync: false, state: 'snapshot', learner: true },
+    peer('B', { address: '10.0.0.2:50051', matchIndex: 900, lastAckMsAgo: 5 }),
+    peer('D', { address: '10.0.0.4:50051', matchIndex: 300, lagEntries: 600, lastAckMsAgo: 5, inSync: false, state: 'snapshot', learner: true }),
   ],
 });
 const view: LeaderView = { leaderId: 'A', leaderAddress: '10.0.0.1:50051', epoch: 4, replicas: members.map(({ id, address, learner }) => ({ id, address, learner })) };
