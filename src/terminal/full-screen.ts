@@ -41,6 +41,25 @@ export function prepareTerminalRendering(env: NodeJS.ProcessEnv = process.env): 
   delete env.CONTINUOUS_INTEGRATION;
 }
 
+/**
+ * Gives the terminal back: unmounts the Ink app (if it is still mounted), leaves
+ * raw mode and the alternate screen. Safe to call more than once and on a terminal
+ * that went away.
+ */
+export function restoreTerminal(ink: { unmount(): void } | undefined, screen: FullScreen): void {
+  try {
+    ink?.unmount();
+  } catch {
+    // Already unmounted.
+  }
+  try {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  } catch {
+    // The terminal went away.
+  }
+  screen.leave();
+}
+
 /** Enters the alternate screen; leaving is guaranteed at process exit even if `leave` is never called. */
 export function enterFullScreen(fd = 1): FullScreen {
   writeNow(fd, ENTER_ALT_SCREEN + HOME_AND_CLEAR);

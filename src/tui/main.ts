@@ -7,7 +7,7 @@
 
 import type { Instance } from 'ink';
 import { parseCli } from './cli.js';
-import { enterFullScreen, installExitGuards, prepareTerminalRendering } from '../terminal/full-screen.js';
+import { enterFullScreen, installExitGuards, prepareTerminalRendering, restoreTerminal } from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
 
@@ -47,21 +47,7 @@ async function main(): Promise<number> {
   let ink: Instance | undefined;
 
   let finishing = false;
-  const restore = () => {
-    try {
-      ink?.unmount();
-    } catch {
-      // Already unmounted.
-    }
-    if (process.stdin.isTTY) {
-      try {
-        process.stdin.setRawMode(false);
-      } catch {
-        // The terminal went away.
-      }
-    }
-    screen.leave();
-  };
+  const restore = () => restoreTerminal(ink, screen);
   const guards = installExitGuards((code, reason) => {
     if (finishing) return;
     finishing = true;

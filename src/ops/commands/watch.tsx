@@ -7,7 +7,7 @@ import type { ClusterApi } from '../../client/api.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../model/health.js';
 import type { EventSource } from '../sources/event-source.js';
 import { App } from '../ui/App.js';
-import { enterFullScreen, installExitGuards } from '../../terminal/full-screen.js';
+import { enterFullScreen, installExitGuards, restoreTerminal } from '../../terminal/full-screen.js';
 import type { CommandIo } from './io.js';
 
 export interface WatchOptions {
@@ -33,19 +33,7 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
   const screen = enterFullScreen();
   let ink: Instance | undefined;
   let finished = false;
-  const restore = () => {
-    try {
-      ink?.unmount();
-    } catch {
-      // Already unmounted.
-    }
-    try {
-      if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    } catch {
-      // The terminal went away.
-    }
-    screen.leave();
-  };
+  const restore = () => restoreTerminal(ink, screen);
   const guards = installExitGuards((code, reason) => {
     if (finished) return;
     finished = true;
