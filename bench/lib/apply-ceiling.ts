@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { ChatState } from '../../src/server/chat/state-machine.js';
-import type { ChatOp } from '../../src/server/chat/ops.js';
+import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry } from '../../src/server/replication/types.js';
 import { openDatabase } from '../../src/server/storage/database.js';

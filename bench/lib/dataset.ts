@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeConfig, EPOCH_SLOTS, initialConfig } from '../../src/server/replication/membership.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry, LogBase } from '../../src/server/replication/types.js';
-import type { ChatOp } from '../../src/server/chat/ops.js';
+import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/state-machine.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { hashPassword } from '../../src/server/rpc/passwords.js';

@@ -1,4 +1,4 @@
-import type { ApplyOutcome, ChatOp } from './chat/ops.js';
+import type { ApplyOutcome, ChatOp } from './chat/operations.js';
 import type { ChatStateApi } from './chat/state-api.js';
 
 export interface LeaderInfo {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { ApplyOutcome, ChatOp } from './chat/ops.js';
+import type { ApplyOutcome, ChatOp } from './chat/operations.js';
 import { ChatState } from './chat/state-machine.js';
 import { BatchAggregator, EventBus } from './events.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from './replica-handle.js';

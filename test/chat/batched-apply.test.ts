@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyOutcome, ChatOp } from '../../src/server/chat/ops.js';
+import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatHarness } from './harness.js';
 
 /** A fixed op sequence over three users: accounts, sends (one to a missing user, one to self), replays, reads and deletions. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyOutcome, ChatOp } from '../../src/server/chat/ops.js';
+import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { IDEMPOTENCY_PRUNE_EVERY } from '../../src/server/chat/state-machine.js';
 import { ChatHarness } from './harness.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicationServiceService } from '../../src/gen/chat/v1/replication.js';
-import type { ChatOp } from '../../src/server/chat/ops.js';
+import type { ChatOp } from '../../src/server/chat/operations.js';
 import { Replica } from '../../src/server/replica.js';
 import { NotLeaderError } from '../../src/server/replica-handle.js';
 import { createReplicationService, PeerTransport } from '../../src/server/rpc/peer-transport.js';

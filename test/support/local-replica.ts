@@ -32,7 +32,7 @@ import {
   type PeerProgress,
   type ReplicaStatus,
 } from '../../src/gen/chat/v1/cluster.js';
-import type { ApplyOutcome, ChatOp } from '../../src/server/chat/ops.js';
+import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/state-machine.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';

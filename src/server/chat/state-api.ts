@@ -1,4 +1,4 @@
-import type { AccountId, ApplyOutcome, ChatOp, MessageId, StoredMessage } from './ops.js';
+import type { AccountId, ApplyOutcome, ChatOp, MessageId, StoredMessage } from './operations.js';
 
 export interface AccountRecord {
   id: AccountId;

@@ -19,7 +19,7 @@ import type {
   OpResult,
   SendMessageOp,
   StoredMessage,
-} from './ops.js';
+} from './operations.js';
 import type { AccountPage, AccountRecord, ChatStateApi, ConversationRecord, PeerRecord } from './state-api.js';
 import { COUNTER_NEXT_ACCOUNT_ID, COUNTER_NEXT_MESSAGE_ID } from './schema.js';
 import {

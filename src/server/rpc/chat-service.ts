@@ -26,7 +26,7 @@ import type {
   SendMessageResponse,
   SubscribeRequest,
 } from '../../gen/chat/v1/chat.js';
-import type { ChatOp, OpResult } from '../chat/ops.js';
+import type { ChatOp, OpResult } from '../chat/operations.js';
 import {
   DELETE_IDS_MAX,
   DELETE_IDS_MIN,

@@ -3,7 +3,7 @@
  * replica and chat-state failures become statuses a client can act on.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ChatErrorCode } from '../chat/ops.js';
+import type { ChatErrorCode } from '../chat/operations.js';
 import type { NotLeaderError } from '../replica-handle.js';
 
 /** Trailing metadata keys a refusing replica sets to name the leader. */

@@ -1,5 +1,5 @@
 /** Conversions between the chat state's records and the chat service's messages. */
-import type { StoredMessage } from '../chat/ops.js';
+import type { StoredMessage } from '../chat/operations.js';
 import { validateUsername } from '../chat/validation.js';
 import type { Message } from '../../gen/chat/v1/chat.js';
 import { invalidArgument } from './status-errors.js';
