@@ -6,7 +6,7 @@
  * for committed entries. Catch-up and the followers are bounded by this.
  */
 import { join } from 'node:path';
-import { ChatState } from '../../src/server/chat/state-machine.js';
+import { ChatState } from '../../src/server/chat/chat-state.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry } from '../../src/server/replication/types.js';

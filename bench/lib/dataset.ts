@@ -17,7 +17,7 @@ import { encodeConfig, EPOCH_SLOTS, initialConfig } from '../../src/server/repli
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry, LogBase } from '../../src/server/replication/types.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
-import { ChatState } from '../../src/server/chat/state-machine.js';
+import { ChatState } from '../../src/server/chat/chat-state.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { hashPassword } from '../../src/server/rpc/passwords.js';
 import { openDatabase } from '../../src/server/storage/database.js';

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ApplyOutcome, ChatOp } from './chat/operations.js';
-import { ChatState } from './chat/state-machine.js';
+import { ChatState } from './chat/chat-state.js';
 import { BatchAggregator, EventBus } from './events.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from './replica-handle.js';
 import { ReplicaCore, type CoreStatus } from './replication/core.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
-import { IDEMPOTENCY_PRUNE_EVERY } from '../../src/server/chat/state-machine.js';
+import { IDEMPOTENCY_PRUNE_EVERY } from '../../src/server/chat/apply.js';
 import { ChatHarness } from './harness.js';
 
 /** A small seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { expect } from 'vitest';
 import { openMemoryDatabase } from '../../src/server/storage/database.js';
-import { ChatState } from '../../src/server/chat/state-machine.js';
+import { ChatState } from '../../src/server/chat/chat-state.js';
 import type { AccountId, ApplyOutcome, ChatErrorCode, ChatOp, MessageId, OpResult, StoredMessage } from '../../src/server/chat/operations.js';
 
 /** An op as tests write it: `at` and `key` are filled in unless given. */

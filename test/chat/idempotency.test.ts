@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IDEMPOTENCY_PRUNE_EVERY, IDEMPOTENCY_RETENTION_MS } from '../../src/server/chat/state-machine.js';
+import { IDEMPOTENCY_PRUNE_EVERY, IDEMPOTENCY_RETENTION_MS } from '../../src/server/chat/apply.js';
 import { ChatHarness, expectError, expectOk } from './harness.js';
 
 let h: ChatHarness;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openMemoryDatabase } from '../../src/server/storage/database.js';
-import { READ_SQL, WRITE_PATH_SQL } from '../../src/server/chat/state-machine.js';
+import { READ_SQL, WRITE_PATH_SQL } from '../../src/server/chat/statements.js';
 
 describe('write-path statements', () => {
   const db = openMemoryDatabase();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHAT_MIGRATIONS } from '../../src/server/chat/schema.js';
-import { ChatState } from '../../src/server/chat/state-machine.js';
+import { ChatState } from '../../src/server/chat/chat-state.js';
 import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
 import { migrate } from '../../src/server/storage/migrations.js';
 import { REPLICATION_MIGRATIONS } from '../../src/server/storage/replication-schema.js';

@@ -31,6 +31,15 @@ const MESSAGE_FORBIDDEN_CHAR = /[^\P{Cc}\t\n]/u;
 /** An unpaired UTF-16 surrogate (with the u flag, only lone halves match). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** A positive safe integer: an account or message id. */
+export function isSafeId(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+}
+
+export function isSafeInt(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n);
+}
+
 /** The case-insensitive key of a username: ASCII letters lowered, nothing else touched. */
 export function usernameKey(name: string): string {
   return name.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));

@@ -5,7 +5,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ChatState } from '../chat/state-machine.js';
+import { ChatState } from '../chat/chat-state.js';
 import { decodeConfig } from '../replication/membership.js';
 import type { Config, LogBase } from '../replication/types.js';
 import type { SnapshotImage } from './snapshot-export.js';
