@@ -10,7 +10,7 @@ import { ChatState } from '../../src/server/chat/chat-state.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry } from '../../src/server/replication/types.js';
-import { openDatabase } from '../../src/server/storage/database.js';
+import { openReplicaDatabase } from '../../src/server/replica-database.js';
 import { LogStore } from '../../src/server/storage/log-store.js';
 
 export interface ApplyCeiling {
@@ -21,7 +21,7 @@ export interface ApplyCeiling {
 }
 
 export function applyCeiling(dir: string, batch: number, durationMs: number): ApplyCeiling {
-  const db = openDatabase(join(dir, `apply-${batch}`));
+  const db = openReplicaDatabase(join(dir, `apply-${batch}`));
   const store = new LogStore(db);
   const chat = new ChatState(db);
   store.load('chat', 'in-sync', ReplicaCore.initialState([{ id: 'A', address: '' }]));

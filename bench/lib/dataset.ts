@@ -1,6 +1,6 @@
 /**
  * Prepared data directories, built offline with the server's own code: the
- * real schema (openDatabase), the real chat state machine (ChatState.apply,
+ * real schema (openReplicaDatabase), the real chat state machine (ChatState.apply,
  * op by op, exactly as a replica applies committed entries) and the real log
  * store. The result is what a replica's directory looks like after the same
  * ops went through the cluster and the log was compacted: every op applied,
@@ -20,7 +20,7 @@ import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { hashPassword } from '../../src/server/rpc/passwords.js';
-import { openDatabase } from '../../src/server/storage/database.js';
+import { openReplicaDatabase } from '../../src/server/replica-database.js';
 import { LogStore } from '../../src/server/storage/log-store.js';
 import { BENCH_PASSWORD, type Account } from './accounts.js';
 
@@ -60,7 +60,7 @@ export function datasetUserName(i: number): string {
 
 export async function buildDataset(dir: string, o: DatasetOptions): Promise<Dataset> {
   const started = performance.now();
-  const db = openDatabase(dir);
+  const db = openReplicaDatabase(dir);
   const store = new LogStore(db);
   const chat = new ChatState(db);
   store.load('chat', 'in-sync', ReplicaCore.initialState(DATASET_CONFIG.replicas));

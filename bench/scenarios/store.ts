@@ -18,7 +18,7 @@ import { BenchCluster } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import { closedLoop, type LoadResult } from '../lib/load.js';
 import { round } from '../lib/stats.js';
-import { DATABASE_FILE } from '../../src/server/storage/database.js';
+import { DATABASE_FILE } from '../../src/server/sqlite/database.js';
 
 export interface RestartResult {
   messages: number;

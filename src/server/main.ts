@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
 import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
-import { DataDirError } from './storage/database.js';
+import { DataDirError } from './sqlite/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
 
 const program = new Command()

@@ -14,7 +14,7 @@ import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
-import { openDatabase } from './storage/database.js';
+import { openReplicaDatabase } from './replica-database.js';
 
 export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
 
@@ -59,7 +59,7 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 
 /** Opens the data directory, starts the replica and serves the chat, cluster, replication, health and reflection services. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const db = openDatabase(config.dataDir);
+  const db = openReplicaDatabase(config.dataDir);
   const creds = credentials(config);
   const self = config.members.find((m) => m.id === config.id)!;
   const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { expect } from 'vitest';
-import { openMemoryDatabase } from '../../src/server/storage/database.js';
+import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import type { AccountId, ApplyOutcome, ChatErrorCode, ChatOp, MessageId, OpResult, StoredMessage } from '../../src/server/chat/operations.js';
 
@@ -28,7 +28,7 @@ export function expectError(outcome: ApplyOutcome, code: ChatErrorCode): string 
 
 /** A fresh in-memory chat state with a log index and a clock that advance one step per op. */
 export class ChatHarness {
-  readonly db: Database = openMemoryDatabase();
+  readonly db: Database = openMemoryReplicaDatabase();
   readonly chat = new ChatState(this.db);
   index = 0;
   now = 1_700_000_000_000;

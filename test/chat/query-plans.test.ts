@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { openMemoryDatabase } from '../../src/server/storage/database.js';
+import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js';
 import { READ_SQL, WRITE_PATH_SQL } from '../../src/server/chat/statements.js';
 
 describe('write-path statements', () => {
-  const db = openMemoryDatabase();
+  const db = openMemoryReplicaDatabase();
 
   it.each(Object.entries(WRITE_PATH_SQL))('%s reaches its rows through an index, never a full scan', (_name, sql) => {
     const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1);
@@ -17,7 +17,7 @@ describe('write-path statements', () => {
 });
 
 describe('read-path statements', () => {
-  const db = openMemoryDatabase();
+  const db = openMemoryReplicaDatabase();
   const plan = (sql: string): string[] =>
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ user: 1, peer: 2, before: 10, after: 0, limit: 5 }) as { detail: string }[]).map((r) => r.detail);
 

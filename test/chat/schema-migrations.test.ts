@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHAT_MIGRATIONS } from '../../src/server/chat/schema.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
-import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
-import { migrate } from '../../src/server/storage/migrations.js';
+import { openReplicaDatabase } from '../../src/server/replica-database.js';
+import { DATABASE_FILE } from '../../src/server/sqlite/database.js';
+import { migrate } from '../../src/server/sqlite/migrations.js';
 import { REPLICATION_MIGRATIONS } from '../../src/server/storage/replication-schema.js';
 
 const dirs: string[] = [];
@@ -35,7 +36,7 @@ describe('chat schema migrations', () => {
     message.run(5, 1, 2, 'reply', 5, null, 0);
     old.close();
 
-    const db = openDatabase(dir);
+    const db = openReplicaDatabase(dir);
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(CHAT_MIGRATIONS.at(-1)!.version);
       const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_messages'").pluck().all() as string[]).sort();

@@ -14,7 +14,7 @@ import type { ChatOp } from '../../src/server/chat/operations.js';
 import { Replica } from '../../src/server/replica.js';
 import { NotLeaderError } from '../../src/server/replica-handle.js';
 import { createReplicationService, PeerTransport } from '../../src/server/rpc/peer-transport.js';
-import { openDatabase } from '../../src/server/storage/database.js';
+import { openReplicaDatabase } from '../../src/server/replica-database.js';
 import { freePort, waitUntil } from '../support/cluster.js';
 
 interface Node {
@@ -27,7 +27,7 @@ interface Node {
 const logger = pino({ level: 'silent' });
 
 async function startNode(id: string, members: { id: string; address: string }[], dir: string): Promise<Node> {
-  const db = openDatabase(join(dir, id));
+  const db = openReplicaDatabase(join(dir, id));
   const address = members.find((m) => m.id === id)!.address;
   const transport = new PeerTransport(id, 'test', address, grpc.credentials.createInsecure(), logger);
   const replica = new Replica({ id, cluster: 'test', members, db, logger, transport });

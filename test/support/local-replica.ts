@@ -37,7 +37,7 @@ import { ChatState } from '../../src/server/chat/chat-state.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
 import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
-import { openMemoryDatabase } from '../../src/server/storage/database.js';
+import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';
 import { checkAddress, checkId } from '../../src/server/config.js';
 import { MAX_REPLICAS } from '../../src/server/replication/membership.js';
 

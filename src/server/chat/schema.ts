@@ -1,4 +1,4 @@
-import type { Migration } from '../storage/migrations.js';
+import type { Migration } from '../sqlite/migrations.js';
 
 /** Names of the chat tables, in the order they are dumped, exported and digested. */
 export const CHAT_TABLES = ['chat_counters', 'chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency'] as const;

@@ -10,7 +10,7 @@ import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../config.js';
 import type { JoinerCheck } from './joiner-check.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
-import { DATABASE_FILE } from '../storage/database.js';
+import { DATABASE_FILE } from '../sqlite/database.js';
 
 export interface ClusterServiceOptions {
   replica: Replica;

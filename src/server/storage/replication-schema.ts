@@ -1,4 +1,4 @@
-import type { Migration } from './migrations.js';
+import type { Migration } from '../sqlite/migrations.js';
 
 /** Tables of the replicated log and the replica's own durable state. */
 export const REPLICATION_MIGRATIONS: readonly Migration[] = [

@@ -2,9 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { migrate } from './migrations.js';
-import { REPLICATION_MIGRATIONS } from './replication-schema.js';
-import { CHAT_MIGRATIONS } from '../chat/schema.js';
+import { migrate, type Migration } from './migrations.js';
 
 export const DATABASE_FILE = 'chat.db';
 
@@ -12,10 +10,10 @@ export class DataDirError extends Error {}
 
 /**
  * Opens (creating if needed) the replica's database in `dataDir`: WAL, full
- * fsync on every commit, a 64 MiB page cache, temp data in memory, and every
- * schema migration applied.
+ * fsync on every commit, a 64 MiB page cache, temp data in memory, and the
+ * given schema migrations applied (each part of the replica brings its own).
  */
-export function openDatabase(dataDir: string): Database {
+export function openDatabase(dataDir: string, migrations: readonly Migration[]): Database {
   try {
     mkdirSync(dataDir, { recursive: true });
     accessSync(dataDir, constants.R_OK | constants.W_OK);
@@ -29,15 +27,15 @@ export function openDatabase(dataDir: string): Database {
     throw new DataDirError(`cannot open ${join(dataDir, DATABASE_FILE)}: ${(err as Error).message}`);
   }
   configure(db);
-  migrate(db, [...REPLICATION_MIGRATIONS, ...CHAT_MIGRATIONS]);
+  migrate(db, migrations);
   return db;
 }
 
-/** An in-memory database with the full schema, for tests and tools. */
-export function openMemoryDatabase(): Database {
+/** An in-memory database configured the same way, with the given migrations applied, for tests and tools. */
+export function openMemoryDatabase(migrations: readonly Migration[]): Database {
   const db = new BetterSqlite3(':memory:');
   configure(db);
-  migrate(db, [...REPLICATION_MIGRATIONS, ...CHAT_MIGRATIONS]);
+  migrate(db, migrations);
   return db;
 }
 
