@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
+import { decodeOp, encodeOp } from '../../src/server/chat/state-machine.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry } from '../../src/server/replication/types.js';
 import { openReplicaDatabase } from '../../src/server/replica-database.js';
@@ -25,8 +26,6 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
   const store = new LogStore(db);
   const chat = new ChatState(db);
   store.load('chat', 'in-sync', ReplicaCore.initialState([{ id: 'A', address: '' }]));
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
   const users = 16;
   let index = 0;
   const now = Date.now();
@@ -41,10 +40,10 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
     for (let i = 0; i < batch; i++) {
       const from = index % users;
       const op: ChatOp = { type: 'sendMessage', at: Date.now(), key: `k${index}`, senderId: from + 1, recipient: `user${(from + 1) % users}`, text };
-      entries.push({ index: ++index, epoch: 1, kind: 'op', data: encoder.encode(JSON.stringify(op)) });
+      entries.push({ index: ++index, epoch: 1, kind: 'op', data: encodeOp(op) });
     }
-    store.persist(undefined, [], entries, undefined, Date.now());
-    for (const e of entries) chat.apply(JSON.parse(decoder.decode(e.data)) as ChatOp, e.index);
+    store.persist({ quarantine: [], entries }, Date.now());
+    for (const e of entries) chat.apply(decodeOp(e.data), e.index);
     store.setApplied(index);
   });
   const started = performance.now();

@@ -18,6 +18,7 @@ import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry, LogBase } from '../../src/server/replication/types.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
+import { encodeOp } from '../../src/server/chat/state-machine.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { hashPassword } from '../../src/server/rpc/passwords.js';
 import { openReplicaDatabase } from '../../src/server/replica-database.js';
@@ -66,7 +67,6 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   store.load('chat', 'in-sync', ReplicaCore.initialState(DATASET_CONFIG.replicas));
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const retain = o.retainEntries ?? 5_000;
-  const encoder = new TextEncoder();
   const end = Date.now() - 60_000;
   const begin = end - (o.messages > 0 ? MESSAGE_SPREAD_MS : 0);
   const total = 1 + 2 * o.users + o.messages;
@@ -80,7 +80,7 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   keep(config);
 
   const applyOp = (op: ChatOp) => {
-    const entry: Entry = { index: ++index, epoch: EPOCH, kind: 'op', data: encoder.encode(JSON.stringify(op)) };
+    const entry: Entry = { index: ++index, epoch: EPOCH, kind: 'op', data: encodeOp(op) };
     const outcome = chat.apply(op, entry.index);
     if (!outcome.ok) throw new Error(`building the data set: op ${entry.index} (${op.type}) failed: ${outcome.message}`);
     keep(entry);
@@ -117,7 +117,7 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
     ? { index: 0, epoch: 0, config: DATASET_CONFIG }
     : { index: index - kept.length, epoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } };
   db.transaction(() => {
-    store.persist(undefined, [], kept, { epoch: EPOCH, promisedTo: 'A' }, Date.now());
+    store.persist({ quarantine: [], entries: kept, hard: { epoch: EPOCH, promisedTo: 'A' } }, Date.now());
     store.compact(base);
     store.setApplied(index);
   })();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
-import type { PeerEndpoint } from './rpc/peer-transport.js';
+import type { PeerEndpoint } from './replication/transport.js';
 
 /** Everything a chat-server process needs to know, from options, the environment and a cluster file. */
 export interface ServerConfig {

@@ -9,7 +9,7 @@ import { ChatServiceService } from '../gen/chat/v1/chat.js';
 import { ClusterServiceService } from '../gen/chat/v1/cluster.js';
 import { ReplicationServiceService } from '../gen/chat/v1/replication.js';
 import type { ServerConfig } from './config.js';
-import { Replica } from './replica.js';
+import { ChatReplica } from './chat-replica.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
 import { joinerCheck } from './rpc/joiner-check.js';
@@ -23,7 +23,7 @@ export class ListenError extends Error {}
 export interface RunningServer {
   /** The address actually bound (the port filled in when 0 was asked for). */
   boundAddress: string;
-  replica: Replica;
+  replica: ChatReplica;
   stop(): Promise<void>;
 }
 
@@ -63,9 +63,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const creds = credentials(config);
   const self = config.members.find((m) => m.id === config.id)!;
   const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);
-  let replica: Replica;
+  let replica: ChatReplica;
   try {
-    replica = new Replica({
+    replica = new ChatReplica({
       id: config.id, cluster: config.cluster, members: config.members, join: config.join, db, logger, transport,
       timings: config.timings, limits: config.limits, mode: config.mode,
     });

@@ -11,15 +11,15 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicationServiceService } from '../../src/gen/chat/v1/replication.js';
 import type { ChatOp } from '../../src/server/chat/operations.js';
-import { Replica } from '../../src/server/replica.js';
-import { NotLeaderError } from '../../src/server/replica-handle.js';
+import { ChatReplica } from '../../src/server/chat-replica.js';
+import { NotLeaderError } from '../../src/server/replica/handle.js';
 import { createReplicationService, PeerTransport } from '../../src/server/rpc/peer-transport.js';
 import { openReplicaDatabase } from '../../src/server/replica-database.js';
 import { freePort, waitUntil } from '../support/cluster.js';
 
 interface Node {
   id: string;
-  replica: Replica;
+  replica: ChatReplica;
   server: grpc.Server;
   stop(): Promise<void>;
 }
@@ -30,7 +30,7 @@ async function startNode(id: string, members: { id: string; address: string }[],
   const db = openReplicaDatabase(join(dir, id));
   const address = members.find((m) => m.id === id)!.address;
   const transport = new PeerTransport(id, 'test', address, grpc.credentials.createInsecure(), logger);
-  const replica = new Replica({ id, cluster: 'test', members, db, logger, transport });
+  const replica = new ChatReplica({ id, cluster: 'test', members, db, logger, transport });
   const server = new grpc.Server();
   server.addService(ReplicationServiceService, createReplicationService({
     self: id, cluster: 'test', deliver: (m, from, s) => replica.deliver(m, from, s), logger,

@@ -34,7 +34,7 @@ import {
 } from '../../src/gen/chat/v1/cluster.js';
 import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
-import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/replica-handle.js';
+import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/rpc/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
 import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
 import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';

@@ -39,7 +39,7 @@ import {
   validatePattern,
   validateUsername,
 } from '../chat/validation.js';
-import { NotLeaderError, type ReplicaHandle } from '../replica-handle.js';
+import { NotLeaderError, type ReplicaHandle } from './replica-handle.js';
 import { authenticate, hashToken, newSessionToken, type Session } from './auth.js';
 import { ClientActivity } from './client-activity.js';
 import { hashPassword, verifyPassword } from './passwords.js';

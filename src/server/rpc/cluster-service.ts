@@ -3,9 +3,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
-import type { ReplicaEvent } from '../events.js';
-import { MembershipError, type Replica } from '../replica.js';
-import { NotLeaderError } from '../replica-handle.js';
+import type { ReplicaEvent } from '../replica/events.js';
+import { MembershipError, NotLeaderError, type ReplicaControl } from '../replica/handle.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../config.js';
 import type { JoinerCheck } from './joiner-check.js';
@@ -13,7 +12,7 @@ import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
 
 export interface ClusterServiceOptions {
-  replica: Replica;
+  replica: ReplicaControl;
   cluster: string;
   dataDir: string;
   version: string;

@@ -6,13 +6,10 @@ import {
   type ReplicationServiceServer,
   type SnapshotChunk,
 } from '../../gen/chat/v1/replication.js';
-import type { Config, NodeId, PeerMessage } from '../replication/types.js';
+import type { SnapshotPosition } from '../replication/state-machine.js';
+import type { PeerEndpoint, Transport } from '../replication/transport.js';
+import type { NodeId, PeerMessage } from '../replication/types.js';
 import { fromEnvelope, fromWireConfig, toEnvelope, toWireConfig } from './peer-codec.js';
-
-export interface PeerEndpoint {
-  id: NodeId;
-  address: string;
-}
 
 /** Channel options shared by every replica-to-replica and client channel: fast reconnects, keepalive, big messages. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -101,11 +98,11 @@ class PeerLink {
 }
 
 /**
- * Outgoing replica-to-replica traffic: one link per peer, to the peers the
- * replica names with `connect` (its configuration's replicas, which
+ * Outgoing replica-to-replica traffic over gRPC: one link per peer, to the
+ * peers the replica names with `connect` (its configuration's replicas, which
  * membership changes move).
  */
-export class PeerTransport {
+export class PeerTransport implements Transport {
   private readonly links = new Map<NodeId, PeerLink>();
 
   /** `address` is where peers reach this replica: it travels with every message, so a replica being added can answer. */
@@ -136,7 +133,7 @@ export class PeerTransport {
     this.links.get(message.to)?.write(toEnvelope(message, this.cluster, this.address));
   }
 
-  async sendSnapshot(to: NodeId, epoch: number, header: { lastIndex: number; lastEpoch: number; config: Config }, data: Buffer): Promise<void> {
+  async sendSnapshot(to: NodeId, epoch: number, position: SnapshotPosition, data: Buffer): Promise<void> {
     const link = this.links.get(to);
     if (!link) throw new Error(`unknown peer ${to}`);
     const chunks: PeerEnvelope[] = [];
@@ -145,7 +142,7 @@ export class PeerTransport {
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
         from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address,
-        body: { $case: 'snapshot', value: { ...header, config: toWireConfig(header.config), offset, data: piece, done, totalSize: data.length } },
+        body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;
     }

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ChatErrorCode } from '../chat/operations.js';
-import type { NotLeaderError } from '../replica-handle.js';
+import type { NotLeaderError } from './replica-handle.js';
 
 /** Trailing metadata keys a refusing replica sets to name the leader. */
 export const LEADER_ID_KEY = 'x-leader-id';

@@ -21,7 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ChatEvent, SubscribeRequest } from '../../gen/chat/v1/chat.js';
 import type { AccountId, MessageId, StoredMessage } from '../chat/operations.js';
-import type { AppliedOp, ReplicaHandle } from '../replica-handle.js';
+import type { AppliedOp, ReplicaHandle } from './replica-handle.js';
 import { RpcError, toStatusObject } from './status-errors.js';
 import { toWireMessage } from './wire.js';
 

@@ -1,0 +1,37 @@
+interface ReadyWaiter {
+  resolve(): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Callers of `ensureLeaderReady` on a leader that cannot serve yet, until it can or stops leading. */
+export class ReadyWaiters {
+  private waiters: ReadyWaiter[] = [];
+
+  /** Waits until `resolveAll` or `rejectAll`; rejects with `timedOut()` after `timeoutMs`. */
+  wait(timeoutMs: number, timedOut: () => Error): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.timer !== timer);
+        reject(timedOut());
+      }, timeoutMs);
+      this.waiters.push({ resolve, reject, timer });
+    });
+  }
+
+  resolveAll(): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.waiters = [];
+  }
+
+  rejectAll(err: Error): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters = [];
+  }
+}
