@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
+import { checkAddress, checkId, ConfigError } from './replication/endpoints.js';
 import type { PeerEndpoint } from './replication/transport.js';
+
+export { checkAddress, checkId, ConfigError };
 
 /** Everything a chat-server process needs to know, from options, the environment and a cluster file. */
 export interface ServerConfig {
@@ -51,27 +54,10 @@ export interface ServerOptionValues {
   join?: boolean;
 }
 
-export class ConfigError extends Error {}
-
 interface ClusterFile {
   name?: string;
   mode?: string;
   replicas: { id: string; address: string; listen?: string }[];
-}
-
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
-const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
-
-export function checkAddress(address: string, what: string): string {
-  if (!ADDRESS_PATTERN.test(address)) throw new ConfigError(`${what} "${address}" is not host:port`);
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  if (port < 1 || port > 65_535) throw new ConfigError(`${what} "${address}" has no valid port`);
-  return address;
-}
-
-export function checkId(id: string): string {
-  if (!ID_PATTERN.test(id)) throw new ConfigError(`replica id "${id}" must be 1-32 letters, digits, _ or -`);
-  return id;
 }
 
 function positiveInt(value: string | undefined, what: string): number | undefined {

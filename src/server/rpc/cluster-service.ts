@@ -6,7 +6,7 @@ import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus 
 import type { ReplicaEvent } from '../replica/events.js';
 import { MembershipError, NotLeaderError, type ReplicaControl } from '../replica/handle.js';
 import type { MembershipChange } from '../replication/types.js';
-import { checkAddress, checkId, ConfigError } from '../config.js';
+import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
