@@ -1,7 +1,8 @@
 /**
- * Three Replica drivers in one process, talking over real gRPC peer streams on
- * loopback with their own SQLite files: ops submitted to the leader commit on
- * all of them, a follower refuses, and a stopped leader is replaced.
+ * Three chat replicas (ReplicaDriver over the chat state machine) in one
+ * process, talking over real gRPC peer streams on loopback with their own
+ * SQLite files: ops submitted to the leader commit on all of them, a follower
+ * refuses, and a stopped leader is replaced.
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
