@@ -42,9 +42,9 @@ export interface BenchContext {
 /** The code that decides what a store looks like: a cached store built by other code is not reused. */
 const STORE_SOURCES = [
   'src/server/chat/schema.ts', 'src/server/chat/chat-state.ts', 'src/server/chat/apply.ts', 'src/server/chat/queries.ts',
-  'src/server/chat/statements.ts', 'src/server/chat/snapshot-format.ts', 'src/server/chat/state-machine.ts', 'src/server/chat/operations.ts', 'src/server/storage/log-store.ts',
-  'src/server/sqlite/migrations.ts', 'src/server/storage/replication-schema.ts', 'src/server/sqlite/database.ts',
-  'src/server/replica-database.ts', 'bench/lib/dataset.ts',
+  'src/server/chat/statements.ts', 'src/server/chat/snapshot-format.ts', 'src/server/chat/state-machine.ts',
+  'src/server/chat/operations.ts', 'src/server/storage/log-store.ts', 'src/server/storage/replication-schema.ts',
+  'src/server/sqlite/migrations.ts', 'src/server/sqlite/database.ts', 'src/server/replica-database.ts', 'bench/lib/dataset.ts',
 ];
 
 function fingerprint(users: number, messages: number): string {

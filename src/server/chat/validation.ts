@@ -36,6 +36,7 @@ export function isSafeId(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
 }
 
+/** A safe integer: a number no precision was lost from. */
 export function isSafeInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n);
 }
