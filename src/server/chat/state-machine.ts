@@ -20,7 +20,7 @@ export function decodeOp(data: Uint8Array): ChatOp {
   return JSON.parse(decoder.decode(data)) as ChatOp;
 }
 
-/** How a snapshot is taken: off the event loop by default where the database allows (see src/server/snapshot/). */
+/** How a snapshot is taken; a chat replica takes it off the event loop (chat-replica.ts, src/server/snapshot/). */
 export type TakeSnapshot = (position: SnapshotPosition) => Promise<SnapshotImage>;
 
 export class ChatStateMachine implements StateMachine<ChatOp, ApplyOutcome> {
