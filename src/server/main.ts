@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
 import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
+import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './storage/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
 
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
-    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof DirectoryLockError || err instanceof ClusterMismatchError;
     const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
     if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);
