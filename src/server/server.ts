@@ -13,6 +13,7 @@ import type { ServerConfig } from './config.js';
 import { Replica } from './replica.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
+import { shutdownGracefully } from './rpc/graceful-shutdown.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
@@ -134,16 +135,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await shutdownGracefully(server);
       closeStorage();
       logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);
     })();
