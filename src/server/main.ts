@@ -36,9 +36,9 @@ const program = new Command()
   .addHelpText('after', `
 Examples:
   chat-server                                         # one replica on 127.0.0.1:50051
-  chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir data/A
+  chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir .data/A
   chat-server --cluster-file cluster.json --id B      # one of several machines
-  chat-server --id D --listen 127.0.0.1:50054 --data-dir data/D --join
+  chat-server --id D --listen 127.0.0.1:50054 --data-dir .data/D --join
                                                       # a new replica; then: chat-ops add-replica D 127.0.0.1:50054
 Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
 

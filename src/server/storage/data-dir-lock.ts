@@ -90,6 +90,9 @@ export function lockDirectory(dir: string, name: string, label = 'directory'): D
   };
 }
 
+/** The name of chat-server's lock in its data directory: `chat-server.lock`, `chat-server.pid`. */
+export const DATA_DIR_LOCK = 'chat-server';
+
 /** chat-server's lock on its data directory, with the messages chat-server prints (exit status 2). */
 export function lockDataDir(dataDir: string): DirectoryLock {
   try {
@@ -112,20 +115,33 @@ function alive(pid: number): boolean {
 }
 
 /**
- * The pid in the holder's pid file. A holder that took the lock a moment ago may
- * not have written it yet (the file then names a process that has exited, or
+ * The running process `<dir>/<name>.pid` names, if any: who holds the lock, as
+ * far as the pid file tells (a hint for messages, not a check of the lock).
+ */
+export function recordedHolder(dir: string, name: string): number | undefined {
+  return livePid(join(dir, `${name}.pid`));
+}
+
+function livePid(pidFile: string): number | undefined {
+  let pid = NaN;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+  } catch {
+    // none written
+  }
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/**
+ * The pid of the lock's holder. One that took the lock a moment ago may not have
+ * written its pid file yet (the file then names a process that has exited, or
  * nothing): reread for up to half a second.
  */
 function holderPid(pidFile: string): number | undefined {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let attempt = 0; attempt < 10; attempt++) {
-    let pid = NaN;
-    try {
-      pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
-    } catch {
-      // not written yet
-    }
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) return pid;
+    const pid = livePid(pidFile);
+    if (pid !== undefined) return pid;
     Atomics.wait(pause, 0, 0, 50);
   }
   return undefined;
