@@ -131,7 +131,7 @@ export interface CoreStatus {
  */
 export class ReplicaCore {
   readonly id: NodeId;
-  private readonly t: ReplicationTimings;
+  private readonly timings: ReplicationTimings;
   private readonly limits: ReplicationLimits;
   private readonly policy: QuorumPolicy;
   private readonly rng: Rng;
@@ -168,7 +168,7 @@ export class ReplicaCore {
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
     this.id = options.id;
-    this.t = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
@@ -313,7 +313,7 @@ export class ReplicaCore {
     const gap = this.lastTickAt === undefined ? 0 : now - this.lastTickAt;
     this.now = now;
     this.lastTickAt = now;
-    if (gap > 3 * this.t.heartbeatMs) this.resumeAfterPause(gap);
+    if (gap > 3 * this.timings.heartbeatMs) this.resumeAfterPause(gap);
     if (this.role === 'leader') this.leaderTick();
     else if (this.role === 'candidate') this.campaignTick();
     else this.followerTick();
@@ -337,7 +337,7 @@ export class ReplicaCore {
     this.now = now;
     if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
     if (!this.mayCampaign) return { ok: false, reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})` };
-    if (this.leaderId && now - this.lastLeaderContact < this.t.electionMinMs) {
+    if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
       return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
     }
     const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
@@ -366,7 +366,7 @@ export class ReplicaCore {
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (!pr || pr.state !== 'snapshot') return;
     pr.state = 'probe';
-    pr.snapshotBackoffUntil = now + Math.max(1_000, 4 * this.t.electionMinMs);
+    pr.snapshotBackoffUntil = now + Math.max(1_000, 4 * this.timings.electionMinMs);
     pr.lastSent = now;
   }
 
@@ -427,7 +427,7 @@ export class ReplicaCore {
    * same time back. Only ever a delay, never a shortcut.
    */
   private resumeAfterPause(gap: number): void {
-    if (gap >= this.t.electionMinMs) {
+    if (gap >= this.timings.electionMinMs) {
       this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent`, { gapMs: gap, role: this.role });
     }
     if (this.role === 'leader' && this.policy.adaptiveSet) {
@@ -444,7 +444,7 @@ export class ReplicaCore {
     // In-sync mode: a leader takes a follower silent for the sync timeout for crashed and goes on without it. One
     // that did not run for a good part of that may have been dropped without hearing of it: like a restarted one, it
     // is not caught up until the leader shows it is still in the set.
-    if (this.policy.adaptiveSet && this.role !== 'leader' && gap > this.t.syncTimeoutMs / 2 && this.caughtUp) {
+    if (this.policy.adaptiveSet && this.role !== 'leader' && gap > this.timings.syncTimeoutMs / 2 && this.caughtUp) {
       this.caughtUp = false;
       this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader confirms it`, { gapMs: gap });
     }
@@ -454,7 +454,7 @@ export class ReplicaCore {
 
   private followerTick(): void {
     const sinceLeader = this.now - this.lastLeaderContact;
-    if (sinceLeader < this.t.electionMinMs) {
+    if (sinceLeader < this.timings.electionMinMs) {
       this.setWaiting([], '');
       return;
     }
@@ -467,12 +467,12 @@ export class ReplicaCore {
       if (this.now >= this.electionDeadline) this.startCampaign(false);
       return;
     }
-    if (this.now - this.lastProbe >= this.t.probeMs) {
+    if (this.now - this.lastProbe >= this.timings.probeMs) {
       this.lastProbe = this.now;
       for (const p of this.peers) this.send(p, { type: 'probe' });
     }
     // Give the first probes time to be answered before judging who is reachable.
-    if (this.now - this.bootedAt < this.t.electionMinMs) return;
+    if (this.now - this.bootedAt < this.timings.electionMinMs) return;
     if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
   }
 
@@ -491,7 +491,7 @@ export class ReplicaCore {
    */
   private recoveryEligible(): boolean {
     const fresh = new Map<NodeId, PeerInfo>();
-    for (const [id, k] of this.known) if (this.now - k.at <= this.t.reachableMs) fresh.set(id, k.info);
+    for (const [id, k] of this.known) if (this.now - k.at <= this.timings.reachableMs) fresh.set(id, k.info);
     if (this.peers.length > 0 && [...fresh.values()].some((i) => i.caughtUp || i.isLeader)) {
       this.setWaiting([], 'a caught-up replica is reachable; waiting for it to lead');
       return false;
@@ -640,7 +640,7 @@ export class ReplicaCore {
       return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
     }
     if (this.role === 'leader') return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
-    if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.t.electionMinMs) {
+    if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
       return refuse(`leader ${this.leaderId} is alive`);
     }
     // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
@@ -659,7 +659,7 @@ export class ReplicaCore {
     const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && mine.inSync.includes(this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
-      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.t.heartbeatMs);
+      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
       return refuse(`log of ${this.id} (epoch ${this.log.lastEpoch}, index ${this.log.lastIndex}) is more up to date`);
     }
     if (req.preVote) {
@@ -679,7 +679,7 @@ export class ReplicaCore {
     this.role = 'candidate';
     this.campaign = {
       phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false,
-      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs, lastSent: this.now,
+      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
     };
     this.askPromises();
     if (this.voterPeers.length === 0) this.concludeCampaign();
@@ -702,7 +702,7 @@ export class ReplicaCore {
     const c = this.campaign!;
     if (this.now >= c.deadline) {
       this.concludeCampaign();
-    } else if (this.now - c.lastSent >= this.t.heartbeatMs) {
+    } else if (this.now - c.lastSent >= this.timings.heartbeatMs) {
       this.askPromises(); // answers may have been lost
     }
   }
@@ -756,7 +756,7 @@ export class ReplicaCore {
     if (c.phase === 'pre') {
       const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
       this.setHard({ epoch, promisedTo: this.id });
-      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs };
+      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs };
       this.emit('election.started', `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`, {
         epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
       });
@@ -838,7 +838,7 @@ export class ReplicaCore {
       return;
     }
     const voters = votersOf(cfg);
-    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.t.electionMinMs;
+    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.timings.electionMinMs;
     const reachable = voters.filter((v) => v === this.id || heard(v)).length;
     if (this.policy.mustStepDown(reachable, voters.length)) {
       this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${voters.length} voting replicas recently, no majority`);
@@ -846,10 +846,10 @@ export class ReplicaCore {
     }
     for (const [p, pr] of this.progress) {
       if (pr.state === 'snapshot') {
-        if (this.now - pr.snapshotSentAt >= this.t.snapshotRetryMs) {
+        if (this.now - pr.snapshotSentAt >= this.timings.snapshotRetryMs) {
           pr.state = 'probe';
           this.sendAppend(p);
-        } else if (this.now - pr.lastSent >= this.t.heartbeatMs) {
+        } else if (this.now - pr.lastSent >= this.timings.heartbeatMs) {
           // Keep it from campaigning or probing while the snapshot is on its way.
           const anchor = this.log.base.index;
           this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
@@ -857,12 +857,12 @@ export class ReplicaCore {
         }
         continue;
       }
-      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.t.heartbeatMs) {
+      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.timings.heartbeatMs) {
         // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
         pr.state = 'probe';
         pr.next = pr.match + 1;
       }
-      if (this.now - pr.lastSent >= this.t.heartbeatMs) this.sendAppend(p, true);
+      if (this.now - pr.lastSent >= this.timings.heartbeatMs) this.sendAppend(p, true);
     }
     this.maintainInSyncSet();
     this.promoteCaughtUpLearner();
@@ -882,7 +882,7 @@ export class ReplicaCore {
     if (!pr || pr.state === 'snapshot') return;
     if (pr.next <= this.log.base.index) {
       // Building a snapshot is costly: only for a follower that answers, and not right after a failed one.
-      const answering = this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs;
+      const answering = this.now - pr.lastAck <= 2 * this.timings.syncTimeoutMs;
       if (answering && this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
       else if (heartbeat) {
         // Still behind the compacted log and waiting to retry a snapshot: keep it following us meanwhile.
@@ -956,7 +956,7 @@ export class ReplicaCore {
         this.sendAppend(from);
         return;
       }
-    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.t.heartbeatMs) {
+    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.timings.heartbeatMs) {
       // It had the snapshot and still is behind it: it restarted before installing it. Send another.
       pr.state = 'probe';
       pr.lastSent = this.now;
@@ -985,7 +985,7 @@ export class ReplicaCore {
       return;
     }
     const next = Math.max(pr.match + 1, Math.min(body.hintIndex, this.log.lastIndex + 1));
-    if (pr.state === 'probe' && next >= pr.next && this.now - pr.lastSent < this.t.heartbeatMs) return;
+    if (pr.state === 'probe' && next >= pr.next && this.now - pr.lastSent < this.timings.heartbeatMs) return;
     if (pr.state === 'snapshot') return;
     pr.state = 'probe';
     pr.next = next;
@@ -1027,9 +1027,9 @@ export class ReplicaCore {
   private maintainInSyncSet(): void {
     if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
-    const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs;
+    const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
     if (this.removing && isStale(this.removing.id)) {
-      this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.t.syncTimeoutMs} ms`, {
+      this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.timings.syncTimeoutMs} ms`, {
         removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
       });
       this.removing = undefined;
@@ -1052,7 +1052,7 @@ export class ReplicaCore {
         this.appendConfig(next);
         return;
       }
-      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.t.syncTimeoutMs} ms`, {
+      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.timings.syncTimeoutMs} ms`, {
         removed: stale, inSync, epoch: this.hard.epoch,
       });
       this.appendConfig(withInSync(cfg, inSync));
@@ -1070,7 +1070,7 @@ export class ReplicaCore {
   /** A follower that acks promptly and holds everything committed, give or take a few entries in flight. */
   private isInStep(p: NodeId): boolean {
     const pr = this.progress.get(p);
-    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.t.syncTimeoutMs / 2
+    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.timings.syncTimeoutMs / 2
       && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
   }
 
@@ -1181,7 +1181,7 @@ export class ReplicaCore {
       // that installs it can go on from the log instead of needing another one.
       for (const pr of this.progress.values()) {
         if (pr.state === 'snapshot') upTo = Math.min(upTo, pr.snapshotIndex);
-        else if (this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs) upTo = Math.min(upTo, pr.match);
+        else if (this.now - pr.lastAck <= 2 * this.timings.syncTimeoutMs) upTo = Math.min(upTo, pr.match);
       }
       if (upTo <= this.log.base.index) return;
     }
@@ -1236,7 +1236,7 @@ export class ReplicaCore {
   }
 
   private randomElectionTimeout(): number {
-    return this.t.electionMinMs + this.rng.int(0, this.t.electionMinMs);
+    return this.timings.electionMinMs + this.rng.int(0, this.timings.electionMinMs);
   }
 
   private send(to: NodeId, body: PeerBody): void {

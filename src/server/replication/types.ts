@@ -6,7 +6,7 @@
 
 export type NodeId = string;
 
-export type EntryKind = 'op' | 'config' | 'noop';
+export type EntryKind = 'op' | 'config';
 
 export interface Entry {
   index: number;

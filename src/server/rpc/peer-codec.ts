@@ -62,7 +62,7 @@ function toWireEntry(e: Entry): LogEntry {
 }
 
 function fromWireEntry(e: LogEntry): Entry {
-  const kind: EntryKind = e.kind === 'config' || e.kind === 'noop' ? e.kind : 'op';
+  const kind: EntryKind = e.kind === 'config' ? 'config' : 'op';
   return { index: e.index, epoch: e.epoch, kind, data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
 }
 

@@ -29,7 +29,10 @@ export interface ExchangeSummary {
 export interface LogEntry {
   index: number;
   epoch: number;
-  /** "op", "config" or "noop". */
+  /**
+   * "op" (a chat operation) or "config" (a configuration). A leader's first entry
+   * of its epoch is a config entry (its in-sync set), so no separate no-op entry exists.
+   */
   kind: string;
   data: Buffer;
 }
