@@ -128,6 +128,16 @@ export interface CoreStatus {
  * One replica's replication state machine. Events go in (tick, receive,
  * propose, forceLeader); actions come out (takeActions) and must be carried
  * out in order: every `persist` before any later `send`.
+ *
+ * Sessions: a replica draws a session number when it starts and again when it
+ * notices a pause in its own running time. A leader's appends carry its session
+ * and, for each follower of its in-sync set, the follower's session as last
+ * heard from it; replies carry the follower's session and echo the leader's.
+ * So a follower counts as caught up only on an append that names its current
+ * session (the leader heard from it since it last started or resumed), and a
+ * leader counts only replies that echo its current session (answers to what it
+ * sent since it last resumed). A message sent before a pause proves nothing
+ * after it.
  */
 export class ReplicaCore {
   readonly id: NodeId;
@@ -162,8 +172,21 @@ export class ReplicaCore {
   private waitingFor: NodeId[] = [];
   private waitingReason = '';
   private now: number;
-  private lastTickAt: number | undefined;
+  /** When this replica last handled an event: a longer gap than three heartbeats to the next one is a pause. */
+  private lastRunAt: number | undefined;
   private readonly bootedAt: number;
+  /** This replica's session (see the class comment): drawn at start and after every pause, never 0. */
+  private session = 0;
+  /** The latest session heard from each peer. */
+  private readonly peerSessions = new Map<NodeId, number>();
+  /** As a follower: the session of the current leader, from its last append (replies echo it). */
+  private leaderSession = 0;
+  /**
+   * In-sync mode, as a leader that resumed after a pause: the members of the in-sync set (and a member being removed)
+   * that have not yet answered anything it sent since. Until they all have, it commits nothing, vouches for nobody
+   * and changes nothing (see resumeAfterPause).
+   */
+  private awaitingFreshAcks: Set<NodeId> | undefined;
   private actions: Action[] = [];
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
@@ -181,6 +204,7 @@ export class ReplicaCore {
     this.now = now;
     this.bootedAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
+    this.session = this.drawSession();
   }
 
   /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
@@ -309,11 +333,7 @@ export class ReplicaCore {
   // ----------------------------------------------------------------- events
 
   tick(now: number): void {
-    // The first tick may come late (a large database to open, a port to bind): that is no pause.
-    const gap = this.lastTickAt === undefined ? 0 : now - this.lastTickAt;
-    this.now = now;
-    this.lastTickAt = now;
-    if (gap > 3 * this.timings.heartbeatMs) this.resumeAfterPause(gap);
+    this.advance(now);
     if (this.role === 'leader') this.leaderTick();
     else if (this.role === 'candidate') this.campaignTick();
     else this.followerTick();
@@ -321,7 +341,7 @@ export class ReplicaCore {
 
   /** Appends client ops on the leader. They commit later; `apply` actions carry them. */
   propose(data: readonly Uint8Array[], now: number): ProposeResult {
-    this.now = now;
+    this.advance(now);
     if (this.role !== 'leader') return { ok: false, leaderId: this.leaderId };
     const firstIndex = this.log.lastIndex + 1;
     const entries: Entry[] = data.map((d, i) => ({ index: firstIndex + i, epoch: this.hard.epoch, kind: 'op', data: d }));
@@ -334,7 +354,7 @@ export class ReplicaCore {
    * the in-sync set, accepting the loss of writes only others held.
    */
   forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
-    this.now = now;
+    this.advance(now);
     if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
     if (!this.mayCampaign) return { ok: false, reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})` };
     if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
@@ -355,14 +375,14 @@ export class ReplicaCore {
 
   /** The transport confirmed that a live follower received every chunk of the snapshot. */
   snapshotDelivered(to: NodeId, now: number): void {
-    this.now = now;
+    this.advance(now);
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (pr?.state === 'snapshot') pr.snapshotDeliveredAt = now;
   }
 
   /** The transport could not deliver a snapshot (the peer is down or the stream broke). */
   snapshotFailed(to: NodeId, now: number): void {
-    this.now = now;
+    this.advance(now);
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (!pr || pr.state !== 'snapshot') return;
     pr.state = 'probe';
@@ -371,7 +391,7 @@ export class ReplicaCore {
   }
 
   receive(msg: PeerMessage, now: number): void {
-    this.now = now;
+    this.advance(now);
     // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
     // its cluster, and an epoch has one possible leader whatever our configuration says.
     if (msg.to !== this.id || msg.from === this.id) return;
@@ -404,6 +424,7 @@ export class ReplicaCore {
         break;
       case 'probeReply':
         this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
+        this.peerSessions.set(msg.from, body.info.session);
         this.learnConfig(msg.from, body.info);
         break;
       case 'snapshot':
@@ -415,9 +436,18 @@ export class ReplicaCore {
     }
   }
 
+  /** Every event starts here: a gap since the one before means this replica did not run (see resumeAfterPause). */
+  private advance(now: number): void {
+    // The first event may come late (a large database to open, a port to bind): that is no pause.
+    const gap = this.lastRunAt === undefined ? 0 : now - this.lastRunAt;
+    this.now = now;
+    this.lastRunAt = now;
+    if (gap > 3 * this.timings.heartbeatMs) this.resumeAfterPause(gap);
+  }
+
   /**
    * Silence is measured in this replica's own running time. After a gap
-   * between ticks (its process was paused, or its event loop blocked — a burst
+   * between events (its process was paused, or its event loop blocked — a burst
    * of work on an overloaded machine), the messages that would have shown its
    * peers alive are still waiting to be read: judging them now would take them
    * for crashed. So the clocks of silence move on by the gap: a leader does not
@@ -425,29 +455,69 @@ export class ReplicaCore {
    * majority mode it still checks its quorum, so a deposed leader stops serving
    * at once), and a follower or candidate gives its leader or its voters the
    * same time back. Only ever a delay, never a shortcut.
+   *
+   * And nothing it knew or was told before the pause counts as evidence after
+   * it: while it did not run, the others may have taken it for crashed and gone
+   * on without it (in-sync mode takes silence for a crash), and what is waiting
+   * to be read was sent before they did. So it draws a new session, forgets
+   * what its peers told it, treats what it sent before as lost, and in in-sync
+   * mode: a follower stops counting as caught up (until an append names its new
+   * session), a candidate gives up its campaign, and a leader waits for every
+   * member of its in-sync set to answer something it sent since — committing
+   * nothing, vouching for nobody — and steps down if one stays silent for the
+   * sync timeout (it may have been replaced: shrinking the set would be acting
+   * alone). The pause then costs what a crash and restart would, or less.
    */
   private resumeAfterPause(gap: number): void {
     if (gap >= this.timings.electionMinMs) {
-      this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent`, { gapMs: gap, role: this.role });
+      this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`, { gapMs: gap, role: this.role });
     }
-    if (this.role === 'leader' && this.policy.adaptiveSet) {
+    this.session = this.drawSession();
+    this.known.clear();
+    const inSyncMode = this.policy.adaptiveSet;
+    if (this.role === 'leader') {
       for (const pr of this.progress.values()) {
-        pr.lastAck = Math.min(this.now, pr.lastAck + gap);
-        pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
+        if (inSyncMode) {
+          pr.lastAck = Math.min(this.now, pr.lastAck + gap);
+          pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
+        }
+        // Whatever was in flight is answered to the old session: resend from what is known to match.
+        if (pr.state === 'replicate') {
+          pr.state = 'probe';
+          pr.next = pr.match + 1;
+        }
+      }
+      if (inSyncMode) {
+        const waiting = this.commitSet().filter((m) => m !== this.id);
+        this.awaitingFreshAcks = waiting.length > 0 ? new Set(waiting) : undefined;
       }
     } else if (this.role === 'candidate') {
-      this.campaign!.deadline += gap;
-    } else if (this.role === 'follower') {
+      if (inSyncMode) {
+        // Its promises, and its idea of who is caught up or reachable, predate the pause.
+        this.emit('election.lost', `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`, {
+          epoch: this.campaign!.epoch, phase: this.campaign!.phase, refused: {}, granted: [...this.campaign!.granted],
+        });
+        this.role = 'follower';
+        this.campaign = undefined;
+        this.electionDeadline = this.now + this.randomElectionTimeout();
+      } else {
+        this.campaign!.deadline += gap;
+      }
+    } else {
       if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
       this.electionDeadline += gap;
     }
-    // In-sync mode: a leader takes a follower silent for the sync timeout for crashed and goes on without it. One
-    // that did not run for a good part of that may have been dropped without hearing of it: like a restarted one, it
-    // is not caught up until the leader shows it is still in the set.
-    if (this.policy.adaptiveSet && this.role !== 'leader' && gap > this.timings.syncTimeoutMs / 2 && this.caughtUp) {
+    if (inSyncMode && this.role !== 'leader' && this.caughtUp) {
       this.caughtUp = false;
-      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader confirms it`, { gapMs: gap });
+      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader answers it`, { gapMs: gap });
     }
+  }
+
+  /** A session number: never 0 (no session), never the one before. */
+  private drawSession(): number {
+    let next = this.session;
+    while (next === this.session) next = this.rng.int(1, 2 ** 31);
+    return next;
   }
 
   // ------------------------------------------------------------ as follower
@@ -490,14 +560,12 @@ export class ReplicaCore {
    * member of that set is reachable.
    */
   private recoveryEligible(): boolean {
-    const fresh = new Map<NodeId, PeerInfo>();
-    for (const [id, k] of this.known) if (this.now - k.at <= this.timings.reachableMs) fresh.set(id, k.info);
+    const fresh = this.reachable();
     if (this.peers.length > 0 && [...fresh.values()].some((i) => i.caughtUp || i.isLeader)) {
       this.setWaiting([], 'a caught-up replica is reachable; waiting for it to lead');
       return false;
     }
-    let latest = this.log.latestConfig();
-    for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
+    const latest = this.newestKnownConfig(fresh);
     const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m));
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
@@ -529,13 +597,31 @@ export class ReplicaCore {
     return true;
   }
 
+  /** What the peers that answered a probe or a campaign lately said about themselves. */
+  private reachable(): Map<NodeId, PeerInfo> {
+    const fresh = new Map<NodeId, PeerInfo>();
+    for (const [id, k] of this.known) if (this.now - k.at <= this.timings.reachableMs) fresh.set(id, k.info);
+    return fresh;
+  }
+
+  /** The newest configuration in this replica's log or in what reachable peers said. */
+  private newestKnownConfig(fresh: ReadonlyMap<NodeId, PeerInfo> = this.reachable()): Config {
+    let latest = this.log.latestConfig();
+    for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
+    return latest;
+  }
+
   private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>): void {
+    const reply = (success: boolean, matchIndex: number, hintIndex: number) => this.send(from, {
+      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, leaderSession: body.leaderSession,
+    });
     if (epoch < this.hard.epoch) {
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      reply(false, 0, this.log.lastIndex + 1);
       return;
     }
     if (this.role === 'leader') return; // cannot happen: an epoch has one owner
     this.acceptLeader(from);
+    this.leaderSession = body.leaderSession;
     let { prevIndex, prevEpoch, entries } = body;
     const base = this.log.base;
     if (prevIndex < base.index) {
@@ -546,12 +632,11 @@ export class ReplicaCore {
       if (entries.length > 0 && entries[0]!.index !== base.index + 1) entries = [];
     }
     if (prevIndex > this.log.lastIndex) {
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      reply(false, 0, this.log.lastIndex + 1);
       return;
     }
     if (this.log.epochAt(prevIndex) !== prevEpoch) {
-      const hint = Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex));
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: hint, lastIndex: this.log.lastIndex });
+      reply(false, 0, Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex)));
       return;
     }
     let i = 0;
@@ -581,21 +666,22 @@ export class ReplicaCore {
       this.applyCommitted();
     }
     // In the in-sync set where the leader vouches for our log, and at its end (a later config entry may already say
-    // we are out, and a late heartbeat must not undo that).
+    // we are out, and a late heartbeat must not undo that). The leader vouches for us in this session: it heard from us
+    // since we last started or resumed (an append sent before a pause cannot name the session drawn after it).
     const cfg = this.log.configAt(matchedEnd);
     if (!cfg.inSync.includes(this.id) || !this.log.latestConfig().inSync.includes(this.id)) {
       if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
       this.caughtUp = false;
-    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex) {
+    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex && body.confirmedSession === this.session) {
       this.caughtUp = true;
       this.emit('replica.caught_up', `${this.id} is caught up with leader ${from} and in the in-sync set`, { leader: from, index: matchedEnd });
     }
-    this.send(from, { type: 'appendReply', success: true, matchIndex: matchedEnd, hintIndex: 0, lastIndex: this.log.lastIndex });
+    reply(true, matchedEnd, 0);
   }
 
   private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>): void {
     if (epoch < this.hard.epoch || this.role === 'leader') {
-      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false });
+      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, leaderSession: 0 });
       return;
     }
     this.acceptLeader(from);
@@ -612,7 +698,7 @@ export class ReplicaCore {
         from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
       });
     }
-    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true });
+    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, leaderSession: this.leaderSession });
   }
 
   /** Heard from the leader of the current epoch. */
@@ -623,6 +709,7 @@ export class ReplicaCore {
     }
     if (this.leaderId !== from) {
       this.leaderId = from;
+      this.leaderSession = 0;
       this.emit('leader.changed', `${this.id} follows ${from} in epoch ${this.hard.epoch}`, { leader: from });
     }
     this.lastLeaderContact = this.now;
@@ -709,6 +796,7 @@ export class ReplicaCore {
 
   private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
     this.known.set(from, { info: body.info, at: this.now, epoch });
+    this.peerSessions.set(from, body.info.session);
     this.learnConfig(from, body.info);
     const c = this.campaign;
     if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
@@ -783,6 +871,7 @@ export class ReplicaCore {
     this.setWaiting([], '');
     this.progress.clear();
     this.removing = undefined;
+    this.awaitingFreshAcks = undefined;
     this.syncProgress();
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
       epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
@@ -821,6 +910,7 @@ export class ReplicaCore {
       this.lastLeaderContact = this.now;
       this.progress.clear();
       this.removing = undefined;
+      this.awaitingFreshAcks = undefined;
       this.leaderReady = false;
       this.caughtUp = false;
       this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
@@ -851,8 +941,7 @@ export class ReplicaCore {
           this.sendAppend(p);
         } else if (this.now - pr.lastSent >= this.timings.heartbeatMs) {
           // Keep it from campaigning or probing while the snapshot is on its way.
-          const anchor = this.log.base.index;
-          this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+          this.sendEntries(p, this.log.base.index, this.log.base.epoch, []);
           pr.lastSent = this.now;
         }
         continue;
@@ -886,7 +975,7 @@ export class ReplicaCore {
       if (answering && this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
       else if (heartbeat) {
         // Still behind the compacted log and waiting to retry a snapshot: keep it following us meanwhile.
-        this.send(p, { type: 'append', prevIndex: this.log.base.index, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+        this.sendEntries(p, this.log.base.index, this.log.base.epoch, []);
         pr.lastSent = this.now;
       }
       return;
@@ -896,15 +985,27 @@ export class ReplicaCore {
       if (!heartbeat) return;
       // A heartbeat: nothing new to send, or the window is full. Anchor it where we know the logs match.
       const anchor = Math.max(pr.match, this.log.base.index);
-      this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.epochAt(anchor)!, entries: [], commitIndex: this.commitIndex });
+      this.sendEntries(p, anchor, this.log.epochAt(anchor)!, []);
       pr.lastSent = this.now;
       return;
     }
     const prevIndex = pr.next - 1;
     const entries = this.log.slice(pr.next, pr.next + this.limits.maxBatchEntries - 1);
-    this.send(p, { type: 'append', prevIndex, prevEpoch: this.log.epochAt(prevIndex)!, entries, commitIndex: this.commitIndex });
+    this.sendEntries(p, prevIndex, this.log.epochAt(prevIndex)!, entries);
     pr.lastSent = this.now;
     if (pr.state === 'replicate' && entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1;
+  }
+
+  /**
+   * One append: `entries` after `(prevIndex, prevEpoch)`, the commit index, this leader's session, and the follower's
+   * session if this leader vouches for it as a member of its in-sync set (not while it waits for fresh answers).
+   */
+  private sendEntries(p: NodeId, prevIndex: number, prevEpoch: number, entries: Entry[]): void {
+    const vouch = !this.awaitingFreshAcks && this.log.latestConfig().inSync.includes(p);
+    this.send(p, {
+      type: 'append', prevIndex, prevEpoch, entries, commitIndex: this.commitIndex,
+      leaderSession: this.session, confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
+    });
   }
 
   private sendMore(p: NodeId): void {
@@ -946,6 +1047,8 @@ export class ReplicaCore {
   private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
+    this.peerSessions.set(from, body.session);
+    if (!this.freshAnswer(from, body.leaderSession)) return;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
     if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
@@ -995,6 +1098,7 @@ export class ReplicaCore {
   private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
+    if (!this.freshAnswer(from, body.leaderSession)) return;
     pr.lastAck = this.now;
     if (pr.state !== 'snapshot') return;
     pr.state = 'probe';
@@ -1006,12 +1110,30 @@ export class ReplicaCore {
     this.sendAppend(from);
   }
 
-  private advanceCommit(): void {
-    if (this.role !== 'leader') return;
+  /**
+   * A reply that echoes this leader's current session answers something it sent since it last started or resumed;
+   * any other is as good as lost. The last awaited fresh answer after a pause lets it commit again.
+   */
+  private freshAnswer(from: NodeId, leaderSession: number): boolean {
+    if (leaderSession !== this.session) return false;
+    if (this.awaitingFreshAcks?.delete(from) && this.awaitingFreshAcks.size === 0) {
+      this.awaitingFreshAcks = undefined;
+      this.emit('leader.reconfirmed', `${this.id} heard from its whole in-sync set since it resumed; it commits again`, { inSync: this.log.latestConfig().inSync });
+      this.advanceCommit();
+    }
+    return true;
+  }
+
+  /** Whose acks commit an entry: the in-sync set (in-sync mode) or the voters, and a live member being removed. */
+  private commitSet(): NodeId[] {
     const cfg = this.log.latestConfig();
-    let set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
-    if (this.removing) set = [...set, this.removing.id];
-    const n = this.policy.committedIndex(set, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    const set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
+    return this.removing ? [...set, this.removing.id] : set;
+  }
+
+  private advanceCommit(): void {
+    if (this.role !== 'leader' || this.awaitingFreshAcks) return;
+    const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
       const committedConfig = this.log.configAt(this.commitIndex);
@@ -1028,6 +1150,14 @@ export class ReplicaCore {
     if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
     const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
+    if (this.awaitingFreshAcks) {
+      // After a pause: a member silent since may have taken this leader for crashed and moved on without it.
+      const silent = [...this.awaitingFreshAcks].filter(isStale);
+      if (silent.length > 0) {
+        this.becomeFollower(this.hard.epoch, '', true, `after its pause it heard nothing from ${silent.join(', ')} for ${this.timings.syncTimeoutMs} ms; they may have gone on without it`);
+      }
+      return;
+    }
     if (this.removing && isStale(this.removing.id)) {
       this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.timings.syncTimeoutMs} ms`, {
         removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
@@ -1092,7 +1222,7 @@ export class ReplicaCore {
 
   /** A learner that caught up becomes a voting member (and, being in step, joins the in-sync set). One change at a time. */
   private promoteCaughtUpLearner(): void {
-    if (this.role !== 'leader' || !this.leaderReady) return;
+    if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks) return;
     const cfg = this.log.latestConfig();
     if (cfg.index > this.commitIndex) return;
     const learner = learnersOf(cfg).find((p) => this.isInStep(p));
@@ -1112,11 +1242,12 @@ export class ReplicaCore {
    * adds), and before this leader committed an entry of its own epoch.
    */
   changeMembership(change: MembershipChange, now: number): MembershipResult {
-    this.now = now;
+    this.advance(now);
     const refuse = (reason: MembershipRefusal, message: string): MembershipResult =>
       ({ ok: false, reason, message, leaderId: this.leaderId });
     if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
     if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
+    if (this.awaitingFreshAcks) return refuse('busy', `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`);
     const cfg = this.log.latestConfig();
     if (cfg.index > this.commitIndex) return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
     let next: Config;
@@ -1211,6 +1342,7 @@ export class ReplicaCore {
       config: this.log.latestConfig(),
       leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? this.now - this.lastLeaderContact : -1,
       isLeader: this.role === 'leader',
+      session: this.session,
     };
   }
 

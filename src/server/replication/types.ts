@@ -76,17 +76,23 @@ export interface PeerInfo {
   /** ms since this replica last heard its leader; -1 when never. */
   leaderContactAgo: number;
   isLeader: boolean;
+  /** Its session: a number drawn when it starts and again after every pause (see `ReplicaCore`). */
+  session: number;
 }
 
+/**
+ * Sessions (see `ReplicaCore`): an append carries the leader's session and the follower's session the leader vouches
+ * for as a member of its in-sync set (0: none); a reply carries the follower's session and echoes the leader's.
+ */
 export type PeerBody =
-  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number }
-  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number }
+  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number; leaderSession: number; confirmedSession: number }
+  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; leaderSession: number }
   | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo }
   | { type: 'probe' }
   | { type: 'probeReply'; info: PeerInfo }
   | { type: 'snapshot'; lastIndex: number; lastEpoch: number; config: Config }
-  | { type: 'snapshotReply'; lastIndex: number; success: boolean };
+  | { type: 'snapshotReply'; lastIndex: number; success: boolean; leaderSession: number };
 
 export interface PeerMessage {
   from: NodeId;

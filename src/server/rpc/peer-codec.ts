@@ -16,9 +16,21 @@ export function fromEnvelope(env: PeerEnvelope): PeerMessage | undefined {
 function toWireBody(b: PeerBody): PeerEnvelope['body'] {
   switch (b.type) {
     case 'append':
-      return { $case: 'append', value: { prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex } };
+      return {
+        $case: 'append',
+        value: {
+          prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex,
+          leaderSession: b.leaderSession, confirmedSession: b.confirmedSession,
+        },
+      };
     case 'appendReply':
-      return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
+      return {
+        $case: 'appendReply',
+        value: {
+          success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0,
+          session: b.session, leaderSession: b.leaderSession,
+        },
+      };
     case 'promise':
       return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch } };
     case 'promiseReply':
@@ -28,7 +40,7 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
     case 'probeReply':
       return { $case: 'probeReply', value: { info: toWireInfo(b.info) } };
     case 'snapshotReply':
-      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success } };
+      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success, leaderSession: b.leaderSession } };
     case 'snapshot':
       // The header travels with the last chunk; see the peer transport.
       return { $case: 'snapshot', value: { lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, config: toWireConfig(b.config), offset: 0, data: Buffer.alloc(0), done: true, totalSize: 0 } };
@@ -39,9 +51,15 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
   if (!w) return undefined;
   switch (w.$case) {
     case 'append':
-      return { type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry), commitIndex: w.value.commitIndex };
+      return {
+        type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry),
+        commitIndex: w.value.commitIndex, leaderSession: w.value.leaderSession, confirmedSession: w.value.confirmedSession,
+      };
     case 'appendReply':
-      return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
+      return {
+        type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex,
+        session: w.value.session, leaderSession: w.value.leaderSession,
+      };
     case 'promise':
       return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
     case 'promiseReply':
@@ -51,7 +69,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'probeReply':
       return { type: 'probeReply', info: fromWireInfo(w.value.info) };
     case 'snapshotReply':
-      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success };
+      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success, leaderSession: w.value.leaderSession };
     case 'snapshot':
       return { type: 'snapshot', lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, config: fromWireConfig(w.value.config) };
   }
@@ -83,13 +101,13 @@ export function fromWireConfig(c: ConfigView | undefined): Config {
 function toWireInfo(i: PeerInfo): WirePeerInfo {
   return {
     caughtUp: i.caughtUp, leaderId: i.leaderId, lastIndex: i.lastIndex, lastEpoch: i.lastEpoch,
-    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader,
+    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader, session: i.session,
   };
 }
 
 function fromWireInfo(i: WirePeerInfo | undefined): PeerInfo {
   return {
     caughtUp: i?.caughtUp ?? false, leaderId: i?.leaderId ?? '', lastIndex: i?.lastIndex ?? 0, lastEpoch: i?.lastEpoch ?? 0,
-    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false,
+    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false, session: i?.session ?? 0,
   };
 }

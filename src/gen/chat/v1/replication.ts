@@ -63,6 +63,16 @@ export interface AppendRequest {
   prevEpoch: number;
   entries: LogEntry[];
   commitIndex: number;
+  /**
+   * The leader's session: a number each replica draws when it starts and again
+   * after every pause in its own running time. Replies echo it.
+   */
+  leaderSession: number;
+  /**
+   * The follower's session the leader vouches for as a member of its in-sync set
+   * (0: none). A follower counts as caught up only when it names its current one.
+   */
+  confirmedSession: number;
 }
 
 export interface AppendReply {
@@ -76,6 +86,13 @@ export interface AppendReply {
   lastIndex: number;
   /** Echo of the request's prev_index + entries, to tell replies apart. */
   requestLast: number;
+  /** The follower's session. */
+  session: number;
+  /**
+   * Echo of the leader's session from the append answered: a leader ignores
+   * replies to what it sent before its own last pause.
+   */
+  leaderSession: number;
 }
 
 export interface PromiseRequest {
@@ -100,6 +117,8 @@ export interface PeerInfo {
   /** Milliseconds since the sender last heard from its leader; -1 when never. */
   leaderContactMsAgo: number;
   isLeader: boolean;
+  /** The sender's session (see AppendRequest). */
+  session: number;
 }
 
 export interface PromiseReply {
@@ -129,6 +148,8 @@ export interface SnapshotChunk {
 export interface SnapshotReply {
   lastIndex: number;
   success: boolean;
+  /** The leader's session as the follower last heard it (see AppendReply). */
+  leaderSession: number;
 }
 
 export interface PeerEnvelope {
@@ -585,7 +606,7 @@ export const ConfigView: MessageFns<ConfigView> = {
 };
 
 function createBaseAppendRequest(): AppendRequest {
-  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0 };
+  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0, leaderSession: 0, confirmedSession: 0 };
 }
 
 export const AppendRequest: MessageFns<AppendRequest> = {
@@ -601,6 +622,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     }
     if (message.commitIndex !== 0) {
       writer.uint32(32).uint64(message.commitIndex);
+    }
+    if (message.leaderSession !== 0) {
+      writer.uint32(40).uint32(message.leaderSession);
+    }
+    if (message.confirmedSession !== 0) {
+      writer.uint32(48).uint32(message.confirmedSession);
     }
     return writer;
   },
@@ -650,6 +677,22 @@ export const AppendRequest: MessageFns<AppendRequest> = {
             message.commitIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.leaderSession = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.confirmedSession = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -680,6 +723,16 @@ export const AppendRequest: MessageFns<AppendRequest> = {
         : isSet(object.commit_index)
         ? globalThis.Number(object.commit_index)
         : 0,
+      leaderSession: isSet(object.leaderSession)
+        ? globalThis.Number(object.leaderSession)
+        : isSet(object.leader_session)
+        ? globalThis.Number(object.leader_session)
+        : 0,
+      confirmedSession: isSet(object.confirmedSession)
+        ? globalThis.Number(object.confirmedSession)
+        : isSet(object.confirmed_session)
+        ? globalThis.Number(object.confirmed_session)
+        : 0,
     };
   },
 
@@ -697,6 +750,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     if (message.commitIndex !== 0) {
       obj.commitIndex = Math.round(message.commitIndex);
     }
+    if (message.leaderSession !== 0) {
+      obj.leaderSession = Math.round(message.leaderSession);
+    }
+    if (message.confirmedSession !== 0) {
+      obj.confirmedSession = Math.round(message.confirmedSession);
+    }
     return obj;
   },
 
@@ -709,12 +768,14 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     message.prevEpoch = object.prevEpoch ?? 0;
     message.entries = object.entries?.map((e) => LogEntry.fromPartial(e)) || [];
     message.commitIndex = object.commitIndex ?? 0;
+    message.leaderSession = object.leaderSession ?? 0;
+    message.confirmedSession = object.confirmedSession ?? 0;
     return message;
   },
 };
 
 function createBaseAppendReply(): AppendReply {
-  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0 };
+  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0, session: 0, leaderSession: 0 };
 }
 
 export const AppendReply: MessageFns<AppendReply> = {
@@ -733,6 +794,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     }
     if (message.requestLast !== 0) {
       writer.uint32(40).uint64(message.requestLast);
+    }
+    if (message.session !== 0) {
+      writer.uint32(48).uint32(message.session);
+    }
+    if (message.leaderSession !== 0) {
+      writer.uint32(56).uint32(message.leaderSession);
     }
     return writer;
   },
@@ -790,6 +857,22 @@ export const AppendReply: MessageFns<AppendReply> = {
             message.requestLast = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.leaderSession = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -825,6 +908,12 @@ export const AppendReply: MessageFns<AppendReply> = {
         : isSet(object.request_last)
         ? globalThis.Number(object.request_last)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      leaderSession: isSet(object.leaderSession)
+        ? globalThis.Number(object.leaderSession)
+        : isSet(object.leader_session)
+        ? globalThis.Number(object.leader_session)
+        : 0,
     };
   },
 
@@ -845,6 +934,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     if (message.requestLast !== 0) {
       obj.requestLast = Math.round(message.requestLast);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
+    if (message.leaderSession !== 0) {
+      obj.leaderSession = Math.round(message.leaderSession);
+    }
     return obj;
   },
 
@@ -858,6 +953,8 @@ export const AppendReply: MessageFns<AppendReply> = {
     message.hintIndex = object.hintIndex ?? 0;
     message.lastIndex = object.lastIndex ?? 0;
     message.requestLast = object.requestLast ?? 0;
+    message.session = object.session ?? 0;
+    message.leaderSession = object.leaderSession ?? 0;
     return message;
   },
 };
@@ -1056,6 +1153,7 @@ function createBasePeerInfo(): PeerInfo {
     config: undefined,
     leaderContactMsAgo: 0,
     isLeader: false,
+    session: 0,
   };
 }
 
@@ -1081,6 +1179,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     }
     if (message.isLeader !== false) {
       writer.uint32(56).bool(message.isLeader);
+    }
+    if (message.session !== 0) {
+      writer.uint32(64).uint32(message.session);
     }
     return writer;
   },
@@ -1154,6 +1255,14 @@ export const PeerInfo: MessageFns<PeerInfo> = {
             message.isLeader = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1199,6 +1308,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
         : isSet(object.is_leader)
         ? globalThis.Boolean(object.is_leader)
         : false,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
     };
   },
 
@@ -1225,6 +1335,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     if (message.isLeader !== false) {
       obj.isLeader = message.isLeader;
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
@@ -1242,6 +1355,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
       : undefined;
     message.leaderContactMsAgo = object.leaderContactMsAgo ?? 0;
     message.isLeader = object.isLeader ?? false;
+    message.session = object.session ?? 0;
     return message;
   },
 };
@@ -1666,7 +1780,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
 };
 
 function createBaseSnapshotReply(): SnapshotReply {
-  return { lastIndex: 0, success: false };
+  return { lastIndex: 0, success: false, leaderSession: 0 };
 }
 
 export const SnapshotReply: MessageFns<SnapshotReply> = {
@@ -1676,6 +1790,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     }
     if (message.success !== false) {
       writer.uint32(16).bool(message.success);
+    }
+    if (message.leaderSession !== 0) {
+      writer.uint32(24).uint32(message.leaderSession);
     }
     return writer;
   },
@@ -1709,6 +1826,14 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
             message.success = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leaderSession = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1729,6 +1854,11 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
         ? globalThis.Number(object.last_index)
         : 0,
       success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      leaderSession: isSet(object.leaderSession)
+        ? globalThis.Number(object.leaderSession)
+        : isSet(object.leader_session)
+        ? globalThis.Number(object.leader_session)
+        : 0,
     };
   },
 
@@ -1740,6 +1870,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     if (message.success !== false) {
       obj.success = message.success;
     }
+    if (message.leaderSession !== 0) {
+      obj.leaderSession = Math.round(message.leaderSession);
+    }
     return obj;
   },
 
@@ -1750,6 +1883,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     const message = createBaseSnapshotReply();
     message.lastIndex = object.lastIndex ?? 0;
     message.success = object.success ?? false;
+    message.leaderSession = object.leaderSession ?? 0;
     return message;
   },
 };
