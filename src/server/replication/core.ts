@@ -14,7 +14,6 @@ import {
   withInSync,
   withLearner,
   withPromoted,
-  withReplica,
   without,
 } from './membership.js';
 import { IN_SYNC_POLICY, type CampaignVerdict, type QuorumPolicy } from './quorum.js';
@@ -539,7 +538,8 @@ export class ReplicaCore {
     }
     if (this.now - this.lastProbe >= this.timings.probeMs) {
       this.lastProbe = this.now;
-      for (const p of this.peers) this.send(p, { type: 'probe' });
+      // The committed configuration's replicas too: one an uncommitted change removes may not know it and lead on.
+      for (const p of this.contacts().keys()) this.send(p, { type: 'probe' });
     }
     // Give the first probes time to be answered before judging who is reachable.
     if (this.now - this.bootedAt < this.timings.electionMinMs) return;
@@ -742,8 +742,10 @@ export class ReplicaCore {
     // entry is on every member of the latest in-sync set (a member joins it only once caught up, and each commit since
     // needed all of them), so a replica outside that set (a follower still catching up, or one removed from the
     // cluster) holds nothing committed that the candidate — itself a member of the newest set anyone reachable knows —
-    // lacks, and must not stand in its way.
-    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && mine.inSync.includes(this.id));
+    // lacks, and must not stand in its way. Newest as far as this replica knows too: its log may lag a set a reachable
+    // peer reported (the one the candidate goes by), and comparing on the older one would refuse that candidate while
+    // waiting for it to lead.
+    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && this.newestKnownConfig().inSync.includes(this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
       if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
@@ -1135,14 +1137,16 @@ export class ReplicaCore {
     if (this.role !== 'leader' || this.awaitingFreshAcks) return;
     const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
-    if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
-      const committedConfig = this.log.configAt(this.commitIndex);
-      this.commitIndex = n;
-      if (this.removing && n >= this.removing.index) this.removing = undefined;
-      // A committed removal: stop replicating to the replica it removed.
-      if (this.log.configAt(n) !== committedConfig) this.syncProgress();
-      this.applyCommitted();
-    }
+    if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
+    const committedConfig = this.log.configAt(this.commitIndex);
+    this.commitIndex = n;
+    const removed = this.removing !== undefined && n >= this.removing.index;
+    if (removed) this.removing = undefined;
+    // A committed removal: stop replicating to the replica it removed.
+    if (this.log.configAt(n) !== committedConfig) this.syncProgress();
+    this.applyCommitted();
+    // Entries after the removal waited for the removed replica's acks too; they no longer do.
+    if (removed) this.advanceCommit();
   }
 
   /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
@@ -1169,17 +1173,13 @@ export class ReplicaCore {
     if (stale.length > 0) {
       const inSync = cfg.inSync.filter((m) => !stale.includes(m));
       if (inSync.length === 0) {
-        // Only while this leader's own removal is pending: nobody it would hand over to is left in sync. Stay.
-        const me = replicaOf(this.log.configAt(this.commitIndex), this.id);
-        if (!me || this.ownRemovalCommitted()) {
-          this.becomeFollower(this.hard.epoch, '', true, 'its removal from the cluster is committed');
-          return;
-        }
-        const next = withReplica(withInSync(cfg, [this.id]), { ...me, learner: false });
-        this.emit('membership.removal_abandoned', `${this.id} stays in the cluster: ${stale.join(', ')} stopped acking before its removal was committed, and nobody else is in sync`, {
-          replica: this.id, stale, voters: votersOf(next),
-        });
-        this.appendConfig(next);
+        // Only while this leader's own removal is pending (a leader is in its own in-sync set otherwise): every
+        // member of the set it leaves behind stopped acking. Taking itself back in and committing alone would write
+        // under a set that none of them knows, while each of them, back from a crash, may lead a recovery on the set it
+        // does know (they hold everything committed under it). So it stops leading and leaves the change to them.
+        this.becomeFollower(this.hard.epoch, '', true, this.ownRemovalCommitted()
+          ? 'its removal from the cluster is committed'
+          : `its removal is pending and ${stale.join(', ')}, the rest of the in-sync set, stopped acking; one of them leads when back`);
         return;
       }
       this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.timings.syncTimeoutMs} ms`, {
