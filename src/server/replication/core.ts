@@ -129,14 +129,14 @@ export interface CoreStatus {
  * out in order: every `persist` before any later `send`.
  *
  * Sessions: a replica draws a session number when it starts and again when it
- * notices a pause in its own running time. A leader's appends carry its session
- * and, for each follower of its in-sync set, the follower's session as last
- * heard from it; replies carry the follower's session and echo the leader's.
- * So a follower counts as caught up only on an append that names its current
- * session (the leader heard from it since it last started or resumed), and a
- * leader counts only replies that echo its current session (answers to what it
- * sent since it last resumed). A message sent before a pause proves nothing
- * after it.
+ * notices a pause in its own running time. Requests (appends, promise requests,
+ * probes) carry their sender's session and replies echo it; an append also
+ * names, for a follower of the leader's in-sync set, the follower's session as
+ * last heard from it. So a follower counts as caught up only on an append that
+ * names its current session (the leader heard from it since it last started or
+ * resumed), and a replica counts only replies that echo its current session
+ * (answers to what it sent since it last resumed). A message sent before a
+ * pause proves nothing after it.
  */
 export class ReplicaCore {
   readonly id: NodeId;
@@ -158,12 +158,6 @@ export class ReplicaCore {
   private readonly progress = new Map<NodeId, Progress>();
   private leaderStartIndex = 0;
   private leaderReady = false;
-  /**
-   * In-sync mode: a live in-sync member an operator removes holds every committed entry and believes itself caught
-   * up, so its removal commits only once it has the entry that tells it otherwise (or has stopped acking, which
-   * crash-stop takes for a crash).
-   */
-  private removing: { id: NodeId; index: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
   private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, string> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
@@ -418,13 +412,15 @@ export class ReplicaCore {
         this.onPromiseReply(msg.from, msg.epoch, body);
         break;
       case 'probe':
-        this.send(msg.from, { type: 'probeReply', info: this.info() });
+        this.send(msg.from, { type: 'probeReply', info: this.info(), echo: body.session });
         if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
         break;
       case 'probeReply':
+        this.learnConfig(msg.from, body.info);
+        // An answer to a probe sent before this replica's last pause says nothing about who is reachable now.
+        if (body.echo !== this.session) break;
         this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
         this.peerSessions.set(msg.from, body.info.session);
-        this.learnConfig(msg.from, body.info);
         break;
       case 'snapshot':
         this.onSnapshot(msg.from, msg.epoch, body);
@@ -539,7 +535,7 @@ export class ReplicaCore {
     if (this.now - this.lastProbe >= this.timings.probeMs) {
       this.lastProbe = this.now;
       // The committed configuration's replicas too: one an uncommitted change removes may not know it and lead on.
-      for (const p of this.contacts().keys()) this.send(p, { type: 'probe' });
+      for (const p of this.contacts().keys()) this.send(p, { type: 'probe', session: this.session });
     }
     // Give the first probes time to be answered before judging who is reachable.
     if (this.now - this.bootedAt < this.timings.electionMinMs) return;
@@ -566,7 +562,10 @@ export class ReplicaCore {
       return false;
     }
     const latest = this.newestKnownConfig(fresh);
-    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m));
+    // A member being removed stays in the in-sync set until its removal is committed; once this replica knows it is
+    // (the removed one acked it, so it knows it is out), it is not waited for: it may be gone for good.
+    const removedForGood = (m: NodeId) => !replicaOf(latest, m) && latest.index <= this.commitIndex;
+    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m) && !removedForGood(m));
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
       this.setWaiting(
@@ -613,7 +612,7 @@ export class ReplicaCore {
 
   private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>): void {
     const reply = (success: boolean, matchIndex: number, hintIndex: number) => this.send(from, {
-      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, leaderSession: body.leaderSession,
+      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, echo: body.session,
     });
     if (epoch < this.hard.epoch) {
       reply(false, 0, this.log.lastIndex + 1);
@@ -621,7 +620,7 @@ export class ReplicaCore {
     }
     if (this.role === 'leader') return; // cannot happen: an epoch has one owner
     this.acceptLeader(from);
-    this.leaderSession = body.leaderSession;
+    this.leaderSession = body.session;
     let { prevIndex, prevEpoch, entries } = body;
     const base = this.log.base;
     if (prevIndex < base.index) {
@@ -681,7 +680,7 @@ export class ReplicaCore {
 
   private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>): void {
     if (epoch < this.hard.epoch || this.role === 'leader') {
-      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, leaderSession: 0 });
+      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, echo: 0 });
       return;
     }
     this.acceptLeader(from);
@@ -698,7 +697,7 @@ export class ReplicaCore {
         from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
       });
     }
-    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, leaderSession: this.leaderSession });
+    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, echo: this.leaderSession });
   }
 
   /** Heard from the leader of the current epoch. */
@@ -721,7 +720,7 @@ export class ReplicaCore {
 
   private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>): void {
     const refuse = (reason: string) =>
-      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info() });
+      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info(), echo: req.session });
     if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch)) return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
     if (!req.preVote && epoch === this.hard.epoch && this.hard.promisedTo !== '' && this.hard.promisedTo !== from) {
       return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
@@ -752,7 +751,7 @@ export class ReplicaCore {
       return refuse(`log of ${this.id} (epoch ${this.log.lastEpoch}, index ${this.log.lastIndex}) is more up to date`);
     }
     if (req.preVote) {
-      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info() });
+      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info(), echo: req.session });
       return;
     }
     const info = this.info();
@@ -761,7 +760,7 @@ export class ReplicaCore {
     this.caughtUp = false; // until the new leader brings us into its in-sync set
     this.electionDeadline = this.now + this.randomElectionTimeout();
     this.emit('election.promised', `${this.id} promised epoch ${epoch} to ${from}`, { candidate: from, recovery: req.recovery });
-    this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info });
+    this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info, echo: req.session });
   }
 
   private startCampaign(recovery: boolean): void {
@@ -782,7 +781,7 @@ export class ReplicaCore {
       const cfg = this.log.latestConfig();
       this.sendWithEpoch(p, c.epoch, {
         type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-        configIndex: cfg.index, configEpoch: cfg.epoch,
+        configIndex: cfg.index, configEpoch: cfg.epoch, session: this.session,
       });
     }
   }
@@ -797,9 +796,11 @@ export class ReplicaCore {
   }
 
   private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
+    this.learnConfig(from, body.info);
+    // An answer to a request sent before this replica's last pause: the campaign it belonged to is over.
+    if (body.echo !== this.session) return;
     this.known.set(from, { info: body.info, at: this.now, epoch });
     this.peerSessions.set(from, body.info.session);
-    this.learnConfig(from, body.info);
     const c = this.campaign;
     if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
     if (c.granted.has(from) || c.refused.has(from) || !this.voterPeers.includes(from)) return;
@@ -872,7 +873,6 @@ export class ReplicaCore {
     this.leaderReady = false;
     this.setWaiting([], '');
     this.progress.clear();
-    this.removing = undefined;
     this.awaitingFreshAcks = undefined;
     this.syncProgress();
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
@@ -883,11 +883,12 @@ export class ReplicaCore {
   }
 
   /**
-   * Tracks progress for every replica of the latest configuration, and for those
-   * a change not yet committed removes (so they hear of their removal).
+   * Tracks progress for every replica of the latest configuration, for those a
+   * change not yet committed removes (so they hear of their removal), and for
+   * any still in the in-sync set.
    */
   private syncProgress(): void {
-    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id)]);
+    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id), ...this.log.latestConfig().inSync]);
     wanted.delete(this.id);
     for (const p of wanted) {
       if (this.progress.has(p)) continue;
@@ -911,7 +912,6 @@ export class ReplicaCore {
       // Give the new leader an election timeout to make contact before judging the cluster leaderless.
       this.lastLeaderContact = this.now;
       this.progress.clear();
-      this.removing = undefined;
       this.awaitingFreshAcks = undefined;
       this.leaderReady = false;
       this.caughtUp = false;
@@ -1006,7 +1006,7 @@ export class ReplicaCore {
     const vouch = !this.awaitingFreshAcks && this.log.latestConfig().inSync.includes(p);
     this.send(p, {
       type: 'append', prevIndex, prevEpoch, entries, commitIndex: this.commitIndex,
-      leaderSession: this.session, confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
+      session: this.session, confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
     });
   }
 
@@ -1050,7 +1050,7 @@ export class ReplicaCore {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
     this.peerSessions.set(from, body.session);
-    if (!this.freshAnswer(from, body.leaderSession)) return;
+    if (!this.freshAnswer(from, body.echo)) return;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
     if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
@@ -1100,7 +1100,7 @@ export class ReplicaCore {
   private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
-    if (!this.freshAnswer(from, body.leaderSession)) return;
+    if (!this.freshAnswer(from, body.echo)) return;
     pr.lastAck = this.now;
     if (pr.state !== 'snapshot') return;
     pr.state = 'probe';
@@ -1116,8 +1116,8 @@ export class ReplicaCore {
    * A reply that echoes this leader's current session answers something it sent since it last started or resumed;
    * any other is as good as lost. The last awaited fresh answer after a pause lets it commit again.
    */
-  private freshAnswer(from: NodeId, leaderSession: number): boolean {
-    if (leaderSession !== this.session) return false;
+  private freshAnswer(from: NodeId, echo: number): boolean {
+    if (echo !== this.session) return false;
     if (this.awaitingFreshAcks?.delete(from) && this.awaitingFreshAcks.size === 0) {
       this.awaitingFreshAcks = undefined;
       this.emit('leader.reconfirmed', `${this.id} heard from its whole in-sync set since it resumed; it commits again`, { inSync: this.log.latestConfig().inSync });
@@ -1126,11 +1126,10 @@ export class ReplicaCore {
     return true;
   }
 
-  /** Whose acks commit an entry: the in-sync set (in-sync mode) or the voters, and a live member being removed. */
+  /** Whose acks commit an entry: the in-sync set (in-sync mode; a member being removed stays in it a while) or the voters. */
   private commitSet(): NodeId[] {
     const cfg = this.log.latestConfig();
-    const set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
-    return this.removing ? [...set, this.removing.id] : set;
+    return this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
   }
 
   private advanceCommit(): void {
@@ -1140,13 +1139,9 @@ export class ReplicaCore {
     if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
     const committedConfig = this.log.configAt(this.commitIndex);
     this.commitIndex = n;
-    const removed = this.removing !== undefined && n >= this.removing.index;
-    if (removed) this.removing = undefined;
     // A committed removal: stop replicating to the replica it removed.
     if (this.log.configAt(n) !== committedConfig) this.syncProgress();
     this.applyCommitted();
-    // Entries after the removal waited for the removed replica's acks too; they no longer do.
-    if (removed) this.advanceCommit();
   }
 
   /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
@@ -1162,12 +1157,16 @@ export class ReplicaCore {
       }
       return;
     }
-    if (this.removing && isStale(this.removing.id)) {
-      this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.timings.syncTimeoutMs} ms`, {
-        removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
+    // In-sync mode keeps a removed member in the in-sync set until its removal is committed: until then it may not know
+    // it is out, and may lead on the set it knows (see changeMembership). Committed, the removal had its ack: it knows.
+    const departed = cfg.inSync.filter((m) => !replicaOf(cfg, m));
+    if (departed.length > 0 && cfg.index <= this.commitIndex) {
+      const inSync = cfg.inSync.filter((m) => !departed.includes(m));
+      this.emit('isr.shrink', `${this.id} removes ${departed.join(', ')} from the in-sync set: its removal from the cluster is committed`, {
+        removed: departed, inSync, epoch: this.hard.epoch,
       });
-      this.removing = undefined;
-      this.advanceCommit();
+      this.appendConfig(withInSync(cfg, inSync));
+      return;
     }
     const stale = cfg.inSync.filter((m) => m !== this.id && isStale(m));
     if (stale.length > 0) {
@@ -1267,17 +1266,20 @@ export class ReplicaCore {
     } else {
       const existing = replicaOf(cfg, change.id);
       if (!existing) return refuse('not_found', `${change.id} is not a replica of the cluster (${describeConfig(cfg)})`);
-      next = without(cfg, change.id);
-      if (!existing.learner && votersOf(next).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
-      if (!existing.learner && this.policy.adaptiveSet && !next.inSync.some((m) => m === this.id || this.isInStep(m))) {
+      const rest = without(cfg, change.id);
+      if (!existing.learner && votersOf(rest).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
+      if (!existing.learner && this.policy.adaptiveSet && !rest.inSync.some((m) => m === this.id || this.isInStep(m))) {
         return refuse('last_member', `no other replica is in sync to carry on without ${change.id}; wait for one to catch up`);
       }
-      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(next)})`, {
+      // In-sync mode: a live in-sync member holds every committed entry and believes itself caught up until it has the
+      // entry that says otherwise. So it stays in the in-sync set (no vote, no slot, still replicated to) until the
+      // removal is committed, which needs its ack, or until it stops acking, which crash-stop takes for a crash. Should
+      // this leader die first, whoever leads a recovery on this entry waits for it too, and sees what it did meanwhile.
+      const departing = this.policy.adaptiveSet && change.id !== this.id && cfg.inSync.includes(change.id);
+      next = departing ? withInSync(rest, cfg.inSync) : rest;
+      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(rest)})`, {
         replica: change.id, voters: votersOf(next), learners: learnersOf(next), self: change.id === this.id,
       });
-    }
-    if (change.type === 'remove' && change.id !== this.id && this.policy.adaptiveSet && cfg.inSync.includes(change.id)) {
-      this.removing = { id: change.id, index: this.log.lastIndex + 1 }; // before the entry can count as committed
     }
     this.appendConfig(next);
     const placed = this.log.latestConfig();
