@@ -564,7 +564,8 @@ export class ReplicaCore {
     const latest = this.newestKnownConfig(fresh);
     // A member being removed stays in the in-sync set until its removal is committed; once this replica knows it is
     // (the removed one acked it, so it knows it is out), it is not waited for: it may be gone for good.
-    const removedForGood = (m: NodeId) => !replicaOf(latest, m) && latest.index <= this.commitIndex;
+    const committed = this.log.configAt(this.commitIndex);
+    const removedForGood = (m: NodeId) => !replicaOf(latest, m) && !replicaOf(committed, m);
     const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m) && !removedForGood(m));
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
@@ -576,12 +577,13 @@ export class ReplicaCore {
       );
       return false;
     }
-    if (!latest.inSync.includes(this.id)) {
+    if (!latest.inSync.includes(this.id) || !isVoter(latest, this.id)) {
       this.setWaiting([], `waiting for a member of the last in-sync set {${latest.inSync.join(',')}} to lead`);
       return false;
     }
+    // Among the voters: a member being removed may not lead, and holds nothing committed that they lack.
     let best: { id: NodeId; epoch: number; index: number } = { id: this.id, epoch: this.log.lastEpoch, index: this.log.lastIndex };
-    for (const m of latest.inSync) {
+    for (const m of votersOf(latest).filter((v) => latest.inSync.includes(v))) {
       const info = fresh.get(m);
       if (!info) continue;
       const better = info.lastEpoch > best.epoch
@@ -667,8 +669,10 @@ export class ReplicaCore {
     // In the in-sync set where the leader vouches for our log, and at its end (a later config entry may already say
     // we are out, and a late heartbeat must not undo that). The leader vouches for us in this session: it heard from us
     // since we last started or resumed (an append sent before a pause cannot name the session drawn after it).
+    // A removed member stays in the in-sync set for a while, but no longer votes: it is not caught up (it may not lead).
     const cfg = this.log.configAt(matchedEnd);
-    if (!cfg.inSync.includes(this.id) || !this.log.latestConfig().inSync.includes(this.id)) {
+    const latest = this.log.latestConfig();
+    if (!cfg.inSync.includes(this.id) || !latest.inSync.includes(this.id) || !isVoter(latest, this.id)) {
       if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
       this.caughtUp = false;
     } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex && body.confirmedSession === this.session) {
@@ -744,7 +748,8 @@ export class ReplicaCore {
     // lacks, and must not stand in its way. Newest as far as this replica knows too: its log may lag a set a reachable
     // peer reported (the one the candidate goes by), and comparing on the older one would refuse that candidate while
     // waiting for it to lead.
-    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && this.newestKnownConfig().inSync.includes(this.id));
+    const newest = this.newestKnownConfig();
+    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && newest.inSync.includes(this.id) && isVoter(newest, this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
       if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
@@ -1159,7 +1164,7 @@ export class ReplicaCore {
     }
     // In-sync mode keeps a removed member in the in-sync set until its removal is committed: until then it may not know
     // it is out, and may lead on the set it knows (see changeMembership). Committed, the removal had its ack: it knows.
-    const departed = cfg.inSync.filter((m) => !replicaOf(cfg, m));
+    const departed = this.departed(cfg);
     if (departed.length > 0 && cfg.index <= this.commitIndex) {
       const inSync = cfg.inSync.filter((m) => !departed.includes(m));
       this.emit('isr.shrink', `${this.id} removes ${departed.join(', ')} from the in-sync set: its removal from the cluster is committed`, {
@@ -1196,6 +1201,11 @@ export class ReplicaCore {
     this.appendConfig(withInSync(cfg, inSync));
   }
 
+  /** Members of the in-sync set that are no longer replicas: removed, until the leader drops them from the set. */
+  private departed(cfg: Config): NodeId[] {
+    return cfg.inSync.filter((m) => !replicaOf(cfg, m));
+  }
+
   /** A follower that acks promptly and holds everything committed, give or take a few entries in flight. */
   private isInStep(p: NodeId): boolean {
     const pr = this.progress.get(p);
@@ -1223,7 +1233,7 @@ export class ReplicaCore {
   private promoteCaughtUpLearner(): void {
     if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks) return;
     const cfg = this.log.latestConfig();
-    if (cfg.index > this.commitIndex) return;
+    if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) return;
     const learner = learnersOf(cfg).find((p) => this.isInStep(p));
     if (!learner) return;
     this.finishCatchup(learner);
@@ -1248,7 +1258,9 @@ export class ReplicaCore {
     if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
     if (this.awaitingFreshAcks) return refuse('busy', `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`);
     const cfg = this.log.latestConfig();
-    if (cfg.index > this.commitIndex) return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+    if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) {
+      return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+    }
     let next: Config;
     if (change.type === 'add') {
       const existing = replicaOf(cfg, change.id);
