@@ -366,6 +366,20 @@ export class ReplicaCore {
     return { ok: true, epoch };
   }
 
+  /**
+   * Campaigns now rather than when its election timeout passes (etcd's Campaign); the scenario tests use it to say
+   * who runs. Nothing else is skipped: only a voter that would campaign on a timeout does (caught up and in the
+   * in-sync set, or the one a total outage waits for), a pre-vote comes first, and its peers answer as they would.
+   */
+  campaignNow(now: number): boolean {
+    this.advance(now);
+    if (this.role !== 'follower' || !this.mayCampaign) return false;
+    if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) this.startCampaign(false);
+    else if (this.recoveryEligible()) this.startCampaign(true);
+    else return false;
+    return true;
+  }
+
   /** The transport confirmed that a live follower received every chunk of the snapshot. */
   snapshotDelivered(to: NodeId, now: number): void {
     this.advance(now);
