@@ -125,8 +125,9 @@ export interface CoreStatus {
 
 /**
  * One replica's replication state machine. Events go in (tick, receive,
- * propose, forceLeader); actions come out (takeActions) and must be carried
- * out in order: every `persist` before any later `send`.
+ * propose, changeMembership, forceLeader, campaignNow, snapshotDelivered,
+ * snapshotFailed); actions come out (takeActions) and must be carried out in
+ * order: every `persist` before any later `send`.
  *
  * Sessions: a replica draws a session number when it starts and again when it
  * notices a pause in its own running time. Requests (appends, promise requests,
@@ -175,8 +176,8 @@ export class ReplicaCore {
   /** As a follower: the session of the current leader, from its last append (replies echo it). */
   private leaderSession = 0;
   /**
-   * In-sync mode, as a leader that resumed after a pause: the members of the in-sync set (and a member being removed)
-   * that have not yet answered anything it sent since. Until they all have, it commits nothing, vouches for nobody
+   * In-sync mode, as a leader that resumed after a pause: the members of the in-sync set that have not yet answered
+   * anything it sent since. Until they all have, it commits nothing, vouches for nobody
    * and changes nothing (see resumeAfterPause).
    */
   private awaitingFreshAcks: Set<NodeId> | undefined;
