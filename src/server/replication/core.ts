@@ -177,7 +177,7 @@ export class ReplicaCore {
   private leaderSession = 0;
   /**
    * In-sync mode, as a leader that resumed after a pause: the members of the in-sync set that have not yet answered
-   * anything it sent since. Until they all have, it commits nothing, vouches for nobody
+   * anything it sent since (nor been dropped for silence). Until they all have, it commits nothing, vouches for nobody
    * and changes nothing (see resumeAfterPause).
    */
   private awaitingFreshAcks: Set<NodeId> | undefined;
@@ -466,31 +466,36 @@ export class ReplicaCore {
    * at once), and a follower or candidate gives its leader or its voters the
    * same time back. Only ever a delay, never a shortcut.
    *
-   * And nothing it knew or was told before the pause counts as evidence after
-   * it: while it did not run, the others may have taken it for crashed and gone
-   * on without it (in-sync mode takes silence for a crash), and what is waiting
-   * to be read was sent before they did. So it draws a new session, forgets
-   * what its peers told it, treats what it sent before as lost, and in in-sync
-   * mode: a follower stops counting as caught up (until an append names its new
-   * session), a candidate gives up its campaign, and a leader waits for every
-   * member of its in-sync set to answer something it sent since — committing
-   * nothing, vouching for nobody — and steps down if one stays silent for the
-   * sync timeout (it may have been replaced: shrinking the set would be acting
-   * alone). The pause then costs what a crash and restart would, or less.
+   * And after a gap long enough for the others to have dropped it or elected a
+   * leader without it, nothing it knew or was told before counts as evidence:
+   * what is waiting to be read was sent before they did. So it draws a new
+   * session, forgets what its peers told it, treats what it sent before as
+   * lost, and in in-sync mode: a follower stops counting as caught up (until an
+   * append names its new session), a candidate gives up its campaign, and a
+   * leader waits for every member of its in-sync set to answer something it
+   * sent since — committing nothing, vouching for nobody — or to be dropped for
+   * silence as ever. The pause then costs what a crash and restart would, or less.
    */
   private resumeAfterPause(gap: number): void {
-    if (gap >= this.timings.electionMinMs) {
-      this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`, { gapMs: gap, role: this.role });
+    const inSyncMode = this.policy.adaptiveSet;
+    if (this.role === 'leader' && inSyncMode) {
+      for (const pr of this.progress.values()) {
+        pr.lastAck = Math.min(this.now, pr.lastAck + gap);
+        pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
+      }
+    } else if (this.role !== 'leader') {
+      if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
+      this.electionDeadline += gap;
+      if (this.campaign) this.campaign.deadline += gap;
     }
+    // Shorter than half the sync timeout, and than an election timeout, nobody can have dropped it from the in-sync
+    // set or elected a leader without it (silence is measured from its last message, sent before the gap).
+    if (gap < Math.min(this.timings.electionMinMs, this.timings.syncTimeoutMs / 2)) return;
+    this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`, { gapMs: gap, role: this.role });
     this.session = this.drawSession();
     this.known.clear();
-    const inSyncMode = this.policy.adaptiveSet;
     if (this.role === 'leader') {
       for (const pr of this.progress.values()) {
-        if (inSyncMode) {
-          pr.lastAck = Math.min(this.now, pr.lastAck + gap);
-          pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
-        }
         // Whatever was in flight is answered to the old session: resend from what is known to match.
         if (pr.state === 'replicate') {
           pr.state = 'probe';
@@ -501,21 +506,14 @@ export class ReplicaCore {
         const waiting = this.commitSet().filter((m) => m !== this.id);
         this.awaitingFreshAcks = waiting.length > 0 ? new Set(waiting) : undefined;
       }
-    } else if (this.role === 'candidate') {
-      if (inSyncMode) {
-        // Its promises, and its idea of who is caught up or reachable, predate the pause.
-        this.emit('election.lost', `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`, {
-          epoch: this.campaign!.epoch, phase: this.campaign!.phase, refused: {}, granted: [...this.campaign!.granted],
-        });
-        this.role = 'follower';
-        this.campaign = undefined;
-        this.electionDeadline = this.now + this.randomElectionTimeout();
-      } else {
-        this.campaign!.deadline += gap;
-      }
-    } else {
-      if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
-      this.electionDeadline += gap;
+    } else if (this.role === 'candidate' && inSyncMode) {
+      // Its promises, and its idea of who is caught up or reachable, predate the pause.
+      this.emit('election.lost', `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`, {
+        epoch: this.campaign!.epoch, phase: this.campaign!.phase, refused: {}, granted: [...this.campaign!.granted],
+      });
+      this.role = 'follower';
+      this.campaign = undefined;
+      this.electionDeadline = this.now + this.randomElectionTimeout();
     }
     if (inSyncMode && this.role !== 'leader' && this.caughtUp) {
       this.caughtUp = false;
@@ -1170,12 +1168,12 @@ export class ReplicaCore {
     const cfg = this.log.latestConfig();
     const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
     if (this.awaitingFreshAcks) {
-      // After a pause: a member silent since may have taken this leader for crashed and moved on without it.
+      // After a pause, members are dropped for silence as ever (its gap was given back): had the others elected a leader
+      // without this one meanwhile, that leader's messages would be waiting for it, and it reads them first.
       const silent = [...this.awaitingFreshAcks].filter(isStale);
-      if (silent.length > 0) {
-        this.becomeFollower(this.hard.epoch, '', true, `after its pause it heard nothing from ${silent.join(', ')} for ${this.timings.syncTimeoutMs} ms; they may have gone on without it`);
-      }
-      return;
+      if (silent.length === 0) return;
+      for (const m of silent) this.awaitingFreshAcks.delete(m);
+      if (this.awaitingFreshAcks.size === 0) this.awaitingFreshAcks = undefined;
     }
     // In-sync mode keeps a removed member in the in-sync set until its removal is committed: until then it may not know
     // it is out, and may lead on the set it knows (see changeMembership). Committed, the removal had its ack: it knows.
