@@ -10,6 +10,7 @@ import { Simulation } from './simulator.js';
 const replay = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : undefined;
 const count = Number(process.env.SIM_SEEDS ?? 1000);
 const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
+// The time bounds below allow a few times a schedule's cost on an idle machine (10-40 ms): soaks run on shared ones.
 
 type Totals = ReturnType<Simulation['summary']>;
 
@@ -41,7 +42,7 @@ describe('in-sync mode under simulated crashes, pauses and a faulty network', ()
       expect(totals.snapshots).toBeGreaterThan(0);
       expect(totals.quarantined).toBeGreaterThan(0);
     }
-  }, Math.max(60_000, count * 20));
+  }, Math.max(60_000, count * 60));
 
   it('keeps seed 1654: a follower paused past the sync timeout, its leader crashed meanwhile', () => {
     // It resumed and read appends sent before its pause, took them for its leader's word that it was still in the
@@ -62,7 +63,7 @@ describe('majority mode under partitions, pauses and crashes (five replicas)', (
       expect(totals.pauses).toBeGreaterThan(seeds.length);
       expect(totals.elections).toBeGreaterThan(seeds.length);
     }
-  }, Math.max(60_000, majorityCount * 40));
+  }, Math.max(60_000, majorityCount * 100));
 });
 
 describe('membership changes: replicas added as learners, promoted and removed while everything else goes wrong', () => {
@@ -77,7 +78,7 @@ describe('membership changes: replicas added as learners, promoted and removed w
       expect(totals.membershipChanges).toBeGreaterThan(seedsOf().length * 2);
       expect(totals.pauses).toBeGreaterThan(seedsOf().length * 2);
     }
-  }, Math.max(60_000, membershipCount * 40));
+  }, Math.max(60_000, membershipCount * 100));
 
   it(`majority mode with partitions and pauses keeps every invariant over ${replay ? 'the replayed schedule' : `${membershipCount} seeded schedules`}`, () => {
     const totals = run({
@@ -85,5 +86,5 @@ describe('membership changes: replicas added as learners, promoted and removed w
     });
     expect(totals.acked).toBeGreaterThan(seedsOf().length * 10);
     if (!replay) expect(totals.membershipChanges).toBeGreaterThan(seedsOf().length * 2);
-  }, Math.max(60_000, membershipCount * 60));
+  }, Math.max(60_000, membershipCount * 100));
 });
