@@ -19,7 +19,7 @@ const scripts = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
 const RULES = [
   'commit', 'shrink', 'grow', 'snapshot-seed-12674', 'elect', 'elect-refusals', 'restart', 'total-outage', 'epochs',
   'promise-costs-caught-up', 'seed-43665', 'silence', 'pause-seed-1654', 'pause-leader', 'membership-in-sync',
-  'membership-majority', 'removal-self', 'removal-seed-24384', 'check-quorum',
+  'membership-majority', 'removal-self', 'removal-seed-24384', 'check-quorum', 'force-fenced', 'force-fenced-majority', 'data-lost',
 ];
 
 describe('replication rules as scenarios', () => {

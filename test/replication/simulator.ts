@@ -2,8 +2,9 @@
  * A deterministic simulation of a cluster of replication cores: virtual time,
  * a network that drops, delays, duplicates and reorders, crashes and restarts
  * with persisted state, total outages, process pauses and (for majority mode)
- * partitions. Every step is checked against the design's invariants; a failure
- * names the seed that replays it.
+ * partitions, operators forcing a leader during outages, and replicas started
+ * on an empty data directory or on an older one. Every step is checked against
+ * the design's invariants; a failure names the seed that replays it.
  */
 import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
@@ -41,9 +42,21 @@ export interface SimOptions {
   membershipEveryMs?: number;
   /** Replicas the run may ever create, the first `nodes` included. */
   maxNodes?: number;
+  /**
+   * Mean ms between operator forces while no leader serves and a replica is down (0 for none): a random running voter
+   * is forced to lead, accepting the loss of what only the missing ones held.
+   */
+  forceEveryMs?: number;
+  /**
+   * The chance that a restart uses another data directory (0 for never): a new, empty one (the old set aside), or,
+   * when one is set aside, that older one again.
+   */
+  swapDirChance?: number;
 }
 
 interface Durable {
+  /** The data directory's incarnation. */
+  incarnation: string;
   hard: PersistedState['hard'];
   base: LogBase;
   entries: Entry[];
@@ -57,8 +70,26 @@ interface Durable {
 interface SimNode {
   id: NodeId;
   durable: Durable;
+  /** The data directory a swap set aside (older by now). */
+  aside?: Durable;
+  /** What a new empty data directory of this replica starts with: the founders, or nothing for a replica added later. */
+  bootstrap: { id: NodeId; address: string }[];
   core: ReplicaCore | undefined; // undefined while crashed
   restarts: number;
+}
+
+/** An acknowledged op: who acknowledged it in which lineage (history), and when. */
+interface Ack {
+  opId: string;
+  lineage: number;
+  at: number;
+}
+
+/** An operator's force: the lineage it starts, the one it superseded, and the ops the forced replica held then. */
+interface Force {
+  parent: number;
+  at: number;
+  kept: Set<string>;
 }
 
 interface InFlight {
@@ -91,11 +122,24 @@ export class Simulation {
   private seq = 0;
   private network: InFlight[] = [];
   readonly trace: string[] = [];
-  /** index → what was applied there first; anything else applied there is a violation. */
-  private readonly appliedAt = new Map<number, string>();
+  /**
+   * "lineage:index" → what was applied there first, committed in that lineage; anything else applied there in the
+   * same lineage is a violation. (A force may abandon what a superseded lineage committed: see checkFinal.)
+   */
+  private readonly appliedAt = new Map<string, string>();
   private readonly leaderOfEpoch = new Map<number, NodeId>();
   /** Acknowledged client ops, per client in send order. */
-  readonly acked = new Map<string, string[]>();
+  readonly acked = new Map<string, Ack[]>();
+  /** Operator forces, by the lineage (forced epoch) each started. */
+  private readonly forces = new Map<number, Force>();
+  /** When a ready leader was last seen (for the operator's forces). */
+  private lastLeaderAt = 0;
+  private incarnations = 0;
+  forced = 0;
+  operatorForces = 0;
+  dirSwaps = 0;
+  /** Acknowledged ops a force abandoned, as the rules allow (see checkFinal); by when they were acknowledged. */
+  readonly abandoned = { beforeForce: 0, afterForce: 0, otherForce: 0 };
   private readonly pending: Pending[] = [];
   private readonly clientNext = new Map<string, number>();
   private readonly clientInFlight = new Map<string, { opId: string; since: number }>();
@@ -115,11 +159,12 @@ export class Simulation {
     this.o = {
       nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
       sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0,
-      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, ...options,
+      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, forceEveryMs: 0, swapDirChance: 0, ...options,
     };
     this.rng = new Rng(options.seed);
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
     for (const id of this.ids) this.create(id, this.ids.map((i) => ({ id: i, address: i })));
+    this.forces.set(0, { parent: -1, at: 0, kept: new Set() });
     for (const c of ['u1', 'u2', 'u3']) {
       this.acked.set(c, []);
       this.clientNext.set(c, 1);
@@ -128,17 +173,36 @@ export class Simulation {
 
   /** A replica with an empty data directory: of a new cluster (`bootstrap` lists it), or waiting to be added. */
   private create(id: NodeId, bootstrap: { id: NodeId; address: string }[]): void {
-    const init = ReplicaCore.initialState(bootstrap);
-    const node: SimNode = { id, restarts: 0, core: undefined, durable: { ...init, applied: [], appliedSet: new Set(), quarantined: 0 } };
+    const node: SimNode = { id, restarts: 0, core: undefined, bootstrap, durable: this.emptyDirectory(id, bootstrap) };
     this.nodes.set(id, node);
     this.boot(node);
+  }
+
+  /** A new data directory: empty, with an incarnation of its own. */
+  private emptyDirectory(id: NodeId, bootstrap: { id: NodeId; address: string }[]): Durable {
+    const init = ReplicaCore.initialState(bootstrap);
+    return { ...init, incarnation: `${id}.${++this.incarnations}`, applied: [], appliedSet: new Set(), quarantined: 0 };
+  }
+
+  /** A restart on another data directory: a new empty one (the current one set aside), or the one set aside before. */
+  private swapDirectory(n: SimNode): void {
+    this.dirSwaps++;
+    if (n.aside && this.rng.chance(0.5)) {
+      n.durable = n.aside;
+      n.aside = undefined;
+      this.note(`${n.id} restarts on its older data directory ${n.durable.incarnation}`);
+    } else {
+      n.aside ??= n.durable;
+      n.durable = this.emptyDirectory(n.id, n.bootstrap);
+      this.note(`${n.id} restarts on an empty data directory ${n.durable.incarnation}`);
+    }
   }
 
   private boot(node: SimNode): void {
     const d = node.durable;
     node.core = new ReplicaCore(
       {
-        id: node.id, bootstrap: [], seed: this.rng.int(1, 2 ** 31),
+        id: node.id, bootstrap: [], seed: this.rng.int(1, 2 ** 31), incarnation: d.incarnation,
         timings: this.o.timings, policy: policyFor(this.o.mode), limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
       },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
@@ -196,7 +260,10 @@ export class Simulation {
         case 'sendSnapshot': {
           // The state machine as applied up to lastIndex: the node's applied ops (it has applied exactly up to there).
           if (d.appliedIndex !== a.lastIndex) this.fail(`${node.id} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
-          this.transmit({ from: node.id, to: a.to, epoch: core.epoch, body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } }, [...d.applied]);
+          this.transmit({
+            from: node.id, to: a.to, epoch: core.epoch, force: a.force, incarnation: d.incarnation,
+            body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
+          }, [...d.applied]);
           break;
         }
         case 'send':
@@ -230,6 +297,9 @@ export class Simulation {
     const prev: Config = before ? decodeConfig(before) : d.base.config;
     const next = decodeConfig(entry);
     if (prev.replicas.length === 0) return; // a replica being added learns its first configuration
+    // A forced configuration may change many voters at once (majority mode: the forced replica is the only one): the
+    // force's lineage, not majorities overlapping, fences the history it supersedes.
+    if (next.force > prev.force) return;
     const a = new Set(votersOf(prev));
     const b = new Set(votersOf(next));
     const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
@@ -267,9 +337,11 @@ export class Simulation {
     if (e.index !== d.appliedIndex + 1) this.fail(`${node.id} applies ${e.index} after ${d.appliedIndex}`);
     d.appliedIndex = e.index;
     const fingerprint = `${e.epoch}/${e.kind}/${createHash('sha1').update(e.data).digest('hex')}`;
-    const first = this.appliedAt.get(e.index);
-    if (first === undefined) this.appliedAt.set(e.index, fingerprint);
-    else if (first !== fingerprint) this.fail(`${node.id} applied a different entry at ${e.index}: ${fingerprint} vs ${first}`);
+    const lineage = node.core!.committedLineage;
+    const key = `${lineage}:${e.index}`;
+    const first = this.appliedAt.get(key);
+    if (first === undefined) this.appliedAt.set(key, fingerprint);
+    else if (first !== fingerprint) this.fail(`${node.id} applied a different entry at ${e.index} (lineage ${lineage}): ${fingerprint} vs ${first}`);
     if (e.kind !== 'op') return;
     const opId = dec.decode(e.data);
     if (!d.appliedSet.has(opId)) {
@@ -281,14 +353,14 @@ export class Simulation {
       const p = this.pending[i]!;
       if (p.node !== node.id || p.index !== e.index) continue;
       this.pending.splice(i, 1);
-      if (p.epoch === e.epoch && p.opId === opId) this.ack(p.client, p.opId);
+      if (p.epoch === e.epoch && p.opId === opId) this.ack(p.client, p.opId, node.core!.lineage);
       else this.clientInFlight.get(p.client)!.since = -1; // retry
     }
   }
 
-  private ack(client: string, opId: string): void {
+  private ack(client: string, opId: string, lineage: number): void {
     const list = this.acked.get(client)!;
-    if (!list.includes(opId)) list.push(opId);
+    if (!list.some((a) => a.opId === opId)) list.push({ opId, lineage, at: this.now });
     const inflight = this.clientInFlight.get(client);
     if (inflight?.opId === opId) {
       this.clientInFlight.delete(client);
@@ -349,6 +421,7 @@ export class Simulation {
     } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
       const n = this.rng.pick(down);
       n.restarts++;
+      if (this.o.swapDirChance > 0 && this.rng.chance(this.o.swapDirChance)) this.swapDirectory(n);
       this.boot(n);
       this.note(`restart ${n.id}`);
     } else if (up.length > 0) {
@@ -418,6 +491,51 @@ export class Simulation {
     this.drain(leader);
   }
 
+  /**
+   * The operator: during chaos, at random while no leader has served for a while and a replica is down, forces a
+   * random running voter (the missing ones return whenever the schedule restarts them). When every replica is back
+   * and still no leader serves for long (the last in-sync set, or a majority, lost its data), forces the running
+   * replica with the most up-to-date log, as chat-ops suggests.
+   */
+  private forceStep(chaos: boolean): void {
+    const running = [...this.nodes.values()].filter((n) => n.core && !this.isPaused(n.id));
+    if (running.some((n) => n.core!.isReadyLeader)) {
+      this.lastLeaderAt = this.now;
+      return;
+    }
+    if (chaos) {
+      if (this.o.forceEveryMs <= 0 || this.now - this.lastLeaderAt < 600 || running.length === this.nodes.size) return;
+      if (!this.rng.chance(1 / this.o.forceEveryMs)) return;
+      const start = this.rng.int(0, running.length);
+      for (let i = 0; i < running.length; i++) if (this.force(running[(start + i) % running.length]!)) return;
+      return;
+    }
+    if (this.o.swapDirChance <= 0 || this.now - this.lastLeaderAt < 3_000) return;
+    const best = [...running].sort((a, b) => b.core!.status(this.now).lastEpoch - a.core!.status(this.now).lastEpoch || b.core!.lastIndex - a.core!.lastIndex);
+    for (const n of best) {
+      if (this.force(n)) {
+        this.operatorForces++;
+        this.lastLeaderAt = this.now;
+        return;
+      }
+    }
+  }
+
+  /** Forces `n` to lead; records what it held, which the new lineage keeps. */
+  private force(n: SimNode): boolean {
+    const parent = n.core!.lineage;
+    const d = n.durable;
+    const kept = new Set([...d.applied, ...d.entries.filter((e) => e.kind === 'op').map((e) => dec.decode(e.data))]);
+    const r = n.core!.forceLeader(this.now);
+    this.note(`FORCE ${n.id}: ${r.ok ? `epoch ${r.epoch}` : r.reason}`);
+    if (r.ok) {
+      this.forced++;
+      this.forces.set(r.epoch, { parent, at: this.now, kept });
+    }
+    this.drain(n);
+    return r.ok;
+  }
+
   private crash(n: SimNode): void {
     n.core = undefined;
     this.pausedUntil.delete(n.id); // a killed process is no longer stopped
@@ -478,6 +596,7 @@ export class Simulation {
     this.faultStep(chaos);
     this.networkFaultStep(chaos);
     this.membershipStep(chaos);
+    this.forceStep(chaos);
   }
 
   /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
@@ -486,7 +605,7 @@ export class Simulation {
     for (const n of this.nodes.values()) if (!n.core) this.boot(n);
     this.o.dropRate = 0;
     this.o.duplicateRate = 0;
-    const calmUntil = this.now + 8_000;
+    const calmUntil = this.now + (this.o.swapDirChance > 0 ? 12_000 : 8_000);
     while (this.now < calmUntil) {
       this.step(false);
       if (this.now % 500 === 0 && this.converged()) break;
@@ -517,15 +636,25 @@ export class Simulation {
     }
     const members = this.members();
     const reference = members[0]!.durable.applied;
+    const finalLineage = [...this.nodes.values()].find((n) => n.core?.isReadyLeader)!.core!.lineage;
+    for (const acks of this.acked.values()) {
+      for (const ack of acks) {
+        const loss = this.abandonedBy(ack, finalLineage);
+        if (loss && !reference.includes(ack.opId)) this.abandoned[loss]++;
+      }
+    }
     for (const n of members) {
       const applied = n.durable.applied;
       if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${members[0]!.id}'s`);
-      for (const [client, ops] of this.acked) {
-        const position = new Map(applied.map((op, i) => [op, i]));
+      const position = new Map(applied.map((op, i) => [op, i]));
+      for (const [client, acks] of this.acked) {
         let last = -1;
-        for (const op of ops) {
-          const at = position.get(op);
-          if (at === undefined) this.fail(`acknowledged op ${op} of ${client} is missing on ${n.id}`);
+        for (const ack of acks) {
+          const at = position.get(ack.opId);
+          if (at === undefined) {
+            if (this.abandonedBy(ack, finalLineage)) continue;
+            this.fail(`acknowledged op ${ack.opId} of ${client} (lineage ${ack.lineage}) is missing on ${n.id}`);
+          }
           if (at < last) this.fail(`${client}'s ops applied out of send order on ${n.id}`);
           last = at;
         }
@@ -534,7 +663,31 @@ export class Simulation {
     }
   }
 
-  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number } {
+  /**
+   * Whether a force allowed the loss of an acknowledged op, and which: "committed entries never change" holds within a
+   * lineage; across a force, what a superseded lineage committed is kept when the forced replica held it, abandoned
+   * otherwise. So an op acknowledged in lineage L must survive into the final lineage F when L is F, or an ancestor of
+   * F and every force on the way kept it. Otherwise it was abandoned: by the first force that did not keep it, acknowledged
+   * before that force (the operator's accepted loss) or after it (a left-behind replica that led its old history alone,
+   * not yet knowing of the force); or it was acknowledged in a history that another force superseded ('otherForce').
+   */
+  private abandonedBy(ack: Ack, finalLineage: number): keyof Simulation['abandoned'] | undefined {
+    const path: Force[] = [];
+    for (let cur = finalLineage; cur !== ack.lineage;) {
+      const f = this.forces.get(cur);
+      if (!f || f.parent < 0) return 'otherForce';
+      path.push(f);
+      cur = f.parent;
+    }
+    const lostBy = path.reverse().find((f) => !f.kept.has(ack.opId));
+    if (!lostBy) return undefined;
+    return ack.at < lostBy.at ? 'beforeForce' : 'afterForce';
+  }
+
+  summary(): {
+    acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number;
+    forced: number; operatorForces: number; dirSwaps: number; abandonedBeforeForce: number; abandonedAfterForce: number; abandonedOtherForce: number;
+  } {
     let quarantined = 0;
     let restarts = 0;
     for (const n of this.nodes.values()) {
@@ -542,6 +695,10 @@ export class Simulation {
       restarts += n.restarts;
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
-    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses, membershipChanges: this.membershipChanges };
+    return {
+      acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses,
+      membershipChanges: this.membershipChanges, forced: this.forced, operatorForces: this.operatorForces, dirSwaps: this.dirSwaps,
+      abandonedBeforeForce: this.abandoned.beforeForce, abandonedAfterForce: this.abandoned.afterForce, abandonedOtherForce: this.abandoned.otherForce,
+    };
   }
 }

@@ -78,6 +78,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private readonly stateMachine: StateMachine<Op, Outcome>;
   private readonly storage: LogStorage;
   private readonly transport: Transport;
+  /** This replica's data directory incarnation (storage.identity): carried in every peer message. */
+  private readonly incarnation: string;
   private readonly batches: BatchAggregator;
   private readonly batcher: PassBatcher<Outcome>;
   private readonly addresses: PeerAddresses;
@@ -107,14 +109,18 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const mode = options.mode ?? 'in-sync';
     const bootstrap = options.join ? [] : members;
     const persisted = this.storage.load(options.cluster, mode, ReplicaCore.initialState(bootstrap));
+    this.incarnation = '';
     this.core = new ReplicaCore(
-      { id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits, policy: policyFor(mode) },
+      {
+        id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits, policy: policyFor(mode),
+        incarnation: this.incarnation,
+      },
       persisted,
       Date.now(),
     );
     const cfg = this.core.config;
     this.events.emit('replica.started', this.core.epoch, `${id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
-      lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.storage.quarantinedCount(),
+      lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.storage.quarantinedCount(), incarnation: this.incarnation,
       voters: votersOf(cfg), learners: learnersOf(cfg),
     });
     const named = members.map((m) => m.id).sort().join(',');
@@ -318,7 +324,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
             if (!data) throw new Error(`snapshot from ${a.from} to install is missing`);
             this.incomingSnapshots.delete(a.from);
             this.stateMachine.restore(data);
-            this.storage.quarantine(a.quarantine, now, 'replaced by a snapshot from the leader');
+            this.storage.quarantine(a.quarantine, now, a.reason);
             this.storage.resetTo(a.base, a.keepFrom);
             break;
           }
@@ -376,7 +382,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const started = Date.now();
     this.stateMachine.snapshot({ lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
       .then(async (image) => {
-        await this.transport.sendSnapshot(a.to, this.core.epoch, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
+        await this.transport.sendSnapshot(a.to, { epoch: this.core.epoch, force: a.force, incarnation: this.incarnation }, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
         if (!this.stopped) {
           this.core.snapshotDelivered(a.to, Date.now());
           this.execute(this.core.takeActions());

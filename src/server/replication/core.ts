@@ -4,16 +4,21 @@ import {
   describeConfig,
   EPOCH_SLOTS,
   encodeConfig,
+  forcedConfig,
+  forcedEpoch,
   initialConfig,
   isVoter,
   learnersOf,
   MAX_REPLICAS,
   nextEpochOfSlot,
+  recordedIncarnation,
   replicaOf,
   votersOf,
+  withDemoted,
   withInSync,
   withLearner,
   withPromoted,
+  withRecorded,
   without,
 } from './membership.js';
 import { IN_SYNC_POLICY, type CampaignVerdict, type QuorumPolicy } from './quorum.js';
@@ -52,6 +57,11 @@ export interface CoreOptions {
   timings?: Partial<ReplicationTimings>;
   limits?: Partial<ReplicationLimits>;
   policy?: QuorumPolicy;
+  /**
+   * The incarnation of this replica's data directory (drawn when the directory was created; '' when unknown). Every
+   * message carries it, and the configuration records the one the cluster counts on (see docs/replication.md).
+   */
+  incarnation?: string;
 }
 
 export type ProposeResult = { ok: true; firstIndex: number; epoch: number } | { ok: false; leaderId: NodeId };
@@ -76,6 +86,12 @@ interface Progress {
   /** After a failed snapshot transfer, wait before building another. */
   snapshotBackoffUntil: number;
   catchupFrom?: { at: number; match: number };
+  /** The incarnation of the data directory whose acks `match` counts (undefined until it answers). */
+  incarnation: string | undefined;
+  /** The follower's session in the reply that last raised `match`: a log behind `match` in a later session was lost. */
+  ackSession: number;
+  /** When the follower last held this leader's commit index (for how long it has been behind). */
+  heldCommitAt: number;
 }
 
 interface Campaign {
@@ -86,6 +102,8 @@ interface Campaign {
   granted: Set<NodeId>;
   refused: Map<NodeId, string>;
   infos: Map<NodeId, PeerInfo>;
+  /** The incarnations the promisers answered from. */
+  incarnations: Map<NodeId, string>;
   deadline: number;
   lastSent: number;
 }
@@ -98,6 +116,10 @@ export interface PeerStatus {
   inSync: boolean;
   learner: boolean;
   state: Progress['state'];
+  /** For how long it has not held this leader's commit index (0: it holds it). */
+  behindMs: number;
+  /** It lost data it acknowledged (another data directory, or a log behind its acks) and is being brought back. */
+  dataLost: boolean;
 }
 
 export interface CoreStatus {
@@ -121,6 +143,15 @@ export interface CoreStatus {
   waitingReason: string;
   peers: PeerStatus[];
   mode: string;
+  /** The highest force this replica follows (0: none); see docs/replication.md, "Forcing a leader". */
+  force: number;
+  /** Told of a force its log does not hold yet: it catches up from that history and takes no part in elections. */
+  leftBehind: boolean;
+  /** This replica's data directory incarnation, and the one its configuration records for it. */
+  incarnation: string;
+  recordedIncarnation: string;
+  /** The configuration records another data directory for this replica: it lost its data and waits to be brought back. */
+  dataLost: boolean;
 }
 
 /**
@@ -181,6 +212,18 @@ export class ReplicaCore {
    * and changes nothing (see resumeAfterPause).
    */
   private awaitingFreshAcks: Set<NodeId> | undefined;
+  /** This replica's data directory incarnation. */
+  private readonly incarnation: string;
+  /** The incarnation each peer last answered from. */
+  private readonly peerIncarnations = new Map<NodeId, string>();
+  /** As a leader: followers that lost data they acknowledged, not counted for commit until readmitted. */
+  private readonly dataLost = new Set<NodeId>();
+  /** Left behind by a force: the first index where its applied log leaves the forced history (a snapshot replaces it). */
+  private rewindFrom: number | undefined;
+  /** The lineage of the leader whose commit index this replica last took (its own as leader): what its applies are committed under. */
+  private commitForce = 0;
+  /** Whether it last found its configuration recording another data directory for it (an event on each change). */
+  private knownLost = false;
   private actions: Action[] = [];
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
@@ -189,11 +232,13 @@ export class ReplicaCore {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
+    this.incarnation = options.incarnation ?? '';
     const state = persisted ?? ReplicaCore.initialState(options.bootstrap);
     this.hard = { ...state.hard };
     this.log = new ReplicaLog(state.base, state.entries);
     this.appliedIndex = Math.max(state.appliedIndex, state.base.index);
     this.commitIndex = this.appliedIndex;
+    this.commitForce = this.log.configAt(this.commitIndex).force;
     this.maxEpochSeen = this.hard.epoch;
     this.now = now;
     this.bootedAt = now;
@@ -251,6 +296,14 @@ export class ReplicaCore {
   get config(): Config {
     return this.log.latestConfig();
   }
+  /** The lineage this replica follows: the highest force in its log or that it was told of (0: none). */
+  get lineage(): number {
+    return Math.max(this.hard.force ?? 0, this.log.latestConfig().force);
+  }
+  /** The lineage of the leader whose commit index it last took: the history its latest applies were committed in. */
+  get committedLineage(): number {
+    return this.commitForce;
+  }
 
   /**
    * The other replicas this one may need to reach, with the addresses the
@@ -299,6 +352,8 @@ export class ReplicaCore {
           inSync: cfg.inSync.includes(p),
           learner: replicaOf(cfg, p)?.learner ?? false,
           state: pr.state,
+          behindMs: pr.match >= this.commitIndex ? 0 : Math.max(0, now - pr.heldCommitAt),
+          dataLost: this.dataLost.has(p),
         });
       }
     }
@@ -321,6 +376,11 @@ export class ReplicaCore {
       waitingReason: this.waitingReason,
       peers,
       mode: this.policy.name,
+      force: this.lineage,
+      leftBehind: this.leftBehind,
+      incarnation: this.incarnation,
+      recordedIncarnation: recordedIncarnation(cfg, this.id),
+      dataLost: this.ownDataLost(cfg),
     };
   }
 
@@ -344,8 +404,19 @@ export class ReplicaCore {
   }
 
   /**
-   * The operator override after a total outage: lead with this replica alone in
-   * the in-sync set, accepting the loss of writes only others held.
+   * The operator override after a total outage: lead with this replica alone
+   * committing (in-sync mode: the in-sync set; majority mode: the only voter,
+   * the others learners until back in step), accepting the loss of writes only
+   * others held. The force starts a new lineage, fenced against the history it
+   * supersedes (docs/replication.md, "Forcing a leader"):
+   * - its epoch opens an era of this replica's own (forcedEpoch), above every
+   *   epoch of any history that does not know of the force;
+   * - its first configuration records that epoch as the lineage, and every
+   *   message carries its sender's lineage: no replica follows, promises to or
+   *   takes the epoch of a lower one (receive), and one that hears of a higher
+   *   one is left behind (learnOfForce) until it has caught up, by a snapshot
+   *   when what it applied lies outside the forced history, its divergent
+   *   entries going to quarantine.
    */
   forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
     this.advance(now);
@@ -354,11 +425,14 @@ export class ReplicaCore {
     if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
       return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
     }
-    const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
+    if (this.leftBehind) {
+      return { ok: false, reason: `${this.id} was told of a history forced at epoch ${this.hard.force} that it has not caught up with; force a replica of that history instead` };
+    }
+    const epoch = forcedEpoch(this.ownSlot(), Math.max(this.hard.epoch, this.maxEpochSeen, this.lineage));
     this.setHard({ epoch, promisedTo: this.id });
     this.campaign = {
       phase: 'real', epoch, recovery: true, forced: true, granted: new Set(), refused: new Map(),
-      infos: new Map(), deadline: now, lastSent: now,
+      infos: new Map(), incarnations: new Map(), deadline: now, lastSent: now,
     };
     this.emit('election.forced', `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned`, {
       epoch, lastIndex: this.log.lastIndex, waitingFor: this.waitingFor,
@@ -375,6 +449,11 @@ export class ReplicaCore {
   campaignNow(now: number): boolean {
     this.advance(now);
     if (this.role !== 'follower' || !this.mayCampaign) return false;
+    const bar = this.campaignBar(this.newestKnownConfig());
+    if (bar) {
+      this.setWaiting([], bar);
+      return false;
+    }
     if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) this.startCampaign(false);
     else if (this.recoveryEligible()) this.startCampaign(true);
     else return false;
@@ -403,12 +482,20 @@ export class ReplicaCore {
     // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
     // its cluster, and an epoch has one possible leader whatever our configuration says.
     if (msg.to !== this.id || msg.from === this.id) return;
+    if (msg.incarnation !== '') this.peerIncarnations.set(msg.from, msg.incarnation);
+    // Lineages before epochs: a history a force superseded counts for nothing here but an answer (which tells its
+    // sender), and hearing of a newer one leaves this replica behind (see forceLeader).
+    if (msg.force < this.lineage) {
+      this.answerLeftBehind(msg);
+      return;
+    }
+    if (msg.force > this.lineage) this.learnOfForce(msg);
     // A pre-vote names an epoch nobody has promised: counting it would let candidates that keep failing pre-votes (a
     // minority cut off for a while) drive each other's epochs up without end.
     if (!(msg.body.type === 'promise' && msg.body.preVote)) this.maxEpochSeen = Math.max(this.maxEpochSeen, msg.epoch);
     const body = msg.body;
     if (body.type === 'promise') {
-      this.onPromiseRequest(msg.from, msg.epoch, body);
+      this.onPromiseRequest(msg.from, msg.epoch, body, msg.incarnation);
       return;
     }
     if (msg.epoch > this.hard.epoch) {
@@ -418,13 +505,13 @@ export class ReplicaCore {
     }
     switch (body.type) {
       case 'append':
-        this.onAppend(msg.from, msg.epoch, body);
+        this.onAppend(msg.from, msg.epoch, body, msg.force);
         break;
       case 'appendReply':
-        this.onAppendReply(msg.from, msg.epoch, body);
+        this.onAppendReply(msg.from, msg.epoch, body, msg.incarnation);
         break;
       case 'promiseReply':
-        this.onPromiseReply(msg.from, msg.epoch, body);
+        this.onPromiseReply(msg.from, msg.epoch, body, msg.incarnation);
         break;
       case 'probe':
         this.send(msg.from, { type: 'probeReply', info: this.info(), echo: body.session });
@@ -438,12 +525,104 @@ export class ReplicaCore {
         this.peerSessions.set(msg.from, body.info.session);
         break;
       case 'snapshot':
-        this.onSnapshot(msg.from, msg.epoch, body);
+        this.onSnapshot(msg.from, msg.epoch, body, msg.force);
         break;
       case 'snapshotReply':
         this.onSnapshotReply(msg.from, msg.epoch, body);
         break;
     }
+  }
+
+  // ------------------------------------------------------- forced histories
+
+  /**
+   * A message from a replica of a history a force superseded (its lineage is lower than this one's): it must not move
+   * this replica's epoch, win its promise or lead it. It gets an answer, which carries this replica's lineage and so
+   * tells it that it was left behind; replies to what it was sent before it knew are dropped.
+   */
+  private answerLeftBehind(msg: PeerMessage): void {
+    const b = msg.body;
+    switch (b.type) {
+      case 'promise':
+        this.send(msg.from, {
+          type: 'promiseReply', preVote: b.preVote, granted: false, info: this.info(), echo: b.session,
+          reason: `${msg.from} was left behind: a leader was forced at epoch ${this.lineage}, and that history supersedes the one ${msg.from} holds`,
+        });
+        break;
+      case 'probe':
+        this.send(msg.from, { type: 'probeReply', info: this.info(), echo: b.session });
+        if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
+        break;
+      case 'append':
+        this.send(msg.from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: 0, lastIndex: this.log.lastIndex, session: this.session, echo: b.session, rewind: false });
+        break;
+      case 'snapshot':
+        this.send(msg.from, { type: 'snapshotReply', lastIndex: b.lastIndex, success: false, echo: 0 });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * A replica of a newer forced history wrote to this one: it was left behind. It stops leading or campaigning,
+   * forgets what peers of its old history said, and stores the lineage it now follows (with the sender's epoch, unless
+   * that is a pre-vote's, which nobody holds yet), so that after a restart too it follows only that history. Until its
+   * log holds the force it takes no part in elections; catching up moves what it holds beyond the forced history to
+   * quarantine (onAppend, onSnapshot). Every epoch of the newer history is above every epoch of its old one (eras,
+   * see forcedEpoch), so its epoch only grows.
+   */
+  private learnOfForce(msg: PeerMessage): void {
+    const was = this.lineage;
+    this.emit('replica.left_behind', `${this.id} now follows the history of the leader an operator forced at epoch ${msg.force} (heard from ${msg.from}), which supersedes its own: it takes no part in elections until its log holds that force, and whatever it holds beyond that history goes to quarantine`, {
+      from: msg.from, force: msg.force, previousForce: was, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
+    });
+    this.becomeFollower(this.hard.epoch, '', true, `${msg.from} follows a history forced at epoch ${msg.force}, which supersedes this one`);
+    this.caughtUp = false;
+    this.known.clear();
+    this.rewindFrom = undefined;
+    const preVote = msg.body.type === 'promise' && msg.body.preVote;
+    const epoch = preVote ? this.hard.epoch : Math.max(this.hard.epoch, msg.epoch);
+    this.setHard({ epoch, promisedTo: epoch === this.hard.epoch ? this.hard.promisedTo : '', force: msg.force });
+    this.electionDeadline = this.now + this.randomElectionTimeout();
+  }
+
+  /** Told of a force its log does not hold yet: it catches up from that history and takes no part in elections meanwhile. */
+  private get leftBehind(): boolean {
+    return (this.hard.force ?? 0) > this.log.latestConfig().force;
+  }
+
+  // -------------------------------------------------------- lost data
+
+  /** The configuration records another data directory for `id` than the one it answers from: it lost its data. */
+  private incarnationDiffers(config: Config, id: NodeId, incarnation: string): boolean {
+    const recorded = recordedIncarnation(config, id);
+    return recorded !== '' && incarnation !== '' && recorded !== incarnation;
+  }
+
+  /** This replica's data directory is not the one `config` records for it. */
+  private ownDataLost(config: Config): boolean {
+    return this.incarnationDiffers(config, this.id, this.incarnation);
+  }
+
+  /** Why this replica may not campaign (or lead a recovery) now, '' when nothing bars it. */
+  private campaignBar(newest: Config): string {
+    if (this.leftBehind) return `left behind by a leader forced at epoch ${this.hard.force}: it waits for a replica of that history to bring it up to date`;
+    if (this.ownDataLost(newest)) {
+      return `its data directory (incarnation ${this.incarnation}) is not the one the cluster knows as ${this.id} (${recordedIncarnation(newest, this.id)}): it lost its data, and neither votes nor leads until the leader has brought it back`;
+    }
+    return '';
+  }
+
+  /** Emits replica.data_lost when this replica finds its configuration recording another data directory for it. */
+  private noticeOwnDataLoss(newest: Config): void {
+    const lost = this.ownDataLost(newest);
+    if (lost === this.knownLost) return;
+    this.knownLost = lost;
+    if (!lost) return;
+    this.emit('replica.data_lost', `${this.id}: ${this.campaignBar(newest)}`, {
+      replica: this.id, incarnation: this.incarnation, recorded: recordedIncarnation(newest, this.id), self: true,
+    });
   }
 
   /** Every event starts here: a gap since the one before means this replica did not run (see resumeAfterPause). */
@@ -531,6 +710,8 @@ export class ReplicaCore {
   // ------------------------------------------------------------ as follower
 
   private followerTick(): void {
+    const newest = this.newestKnownConfig();
+    this.noticeOwnDataLoss(newest);
     const sinceLeader = this.now - this.lastLeaderContact;
     if (sinceLeader < this.timings.electionMinMs) {
       this.setWaiting([], '');
@@ -540,19 +721,29 @@ export class ReplicaCore {
       this.setWaiting([], this.nonVoterReason());
       return;
     }
+    const bar = this.campaignBar(newest);
+    if (bar) {
+      this.setWaiting([], bar);
+      this.probeIfDue();
+      return;
+    }
     if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) {
       this.setWaiting([], '');
       if (this.now >= this.electionDeadline) this.startCampaign(false);
       return;
     }
-    if (this.now - this.lastProbe >= this.timings.probeMs) {
-      this.lastProbe = this.now;
-      // The committed configuration's replicas too: one an uncommitted change removes may not know it and lead on.
-      for (const p of this.contacts().keys()) this.send(p, { type: 'probe', session: this.session });
-    }
+    this.probeIfDue();
     // Give the first probes time to be answered before judging who is reachable.
     if (this.now - this.bootedAt < this.timings.electionMinMs) return;
     if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
+  }
+
+  /** Asks its peers who they are, every probe interval: how a replica without a leader finds one, or whom it waits for. */
+  private probeIfDue(): void {
+    if (this.now - this.lastProbe < this.timings.probeMs) return;
+    this.lastProbe = this.now;
+    // The committed configuration's replicas too: one an uncommitted change removes may not know it and lead on.
+    for (const p of this.contacts().keys()) this.send(p, { type: 'probe', session: this.session });
   }
 
   private nonVoterReason(): string {
@@ -579,14 +770,20 @@ export class ReplicaCore {
     // (the removed one acked it, so it knows it is out), it is not waited for: it may be gone for good.
     const committed = this.log.configAt(this.commitIndex);
     const removedForGood = (m: NodeId) => !replicaOf(latest, m) && !replicaOf(committed, m);
-    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m) && !removedForGood(m));
+    // A member that answers from another data directory than the one the set counts on lost what it held: whatever
+    // only it had is gone, and it is waited for as if it had not come back (an operator may force a leader).
+    const lost = latest.inSync.filter((m) => m !== this.id && fresh.has(m) && this.incarnationDiffers(latest, m, this.peerIncarnations.get(m) ?? ''));
+    const missing = latest.inSync.filter((m) => m !== this.id && (!fresh.has(m) || lost.includes(m)) && !removedForGood(m));
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
+      const lostNote = lost.length > 0
+        ? `; ${lost.join(', ')} answered from another data directory than the one the set counts on (it lost its data): if that data is gone for good, force a leader (chat-ops force-leader), accepting the loss of what only ${lost.join(', ')} held`
+        : '';
       this.setWaiting(
         missing,
         fresh
           ? `a new cluster: waiting for ${missing.join(', ')} to start (every replica must be there once)`
-          : `no caught-up replica is reachable; waiting for ${missing.join(', ')} of the last in-sync set {${latest.inSync.join(',')}} (epoch ${latest.epoch}), which may hold the newest writes`,
+          : `no caught-up replica is reachable; waiting for ${missing.join(', ')} of the last in-sync set {${latest.inSync.join(',')}} (epoch ${latest.epoch}), which may hold the newest writes${lostNote}`,
       );
       return false;
     }
@@ -625,9 +822,9 @@ export class ReplicaCore {
     return latest;
   }
 
-  private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>): void {
-    const reply = (success: boolean, matchIndex: number, hintIndex: number) => this.send(from, {
-      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, echo: body.session,
+  private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>, leaderForce: number): void {
+    const reply = (success: boolean, matchIndex: number, hintIndex: number, rewind = false) => this.send(from, {
+      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, echo: body.session, rewind,
     });
     if (epoch < this.hard.epoch) {
       reply(false, 0, this.log.lastIndex + 1);
@@ -636,8 +833,24 @@ export class ReplicaCore {
     if (this.role === 'leader') return; // cannot happen: an epoch has one owner
     this.acceptLeader(from);
     this.leaderSession = body.session;
+    // Left behind by a force (the leader's lineage is newer than this log's): committed entries here may lie outside
+    // the forced history, so log matching probes below the commit index too, and a conflict with applied entries asks
+    // for a snapshot instead of being refused (see forceLeader).
+    const rewinding = leaderForce > this.log.latestConfig().force;
+    if (rewinding && this.rewindFrom !== undefined) {
+      reply(false, 0, this.rewindFrom, true); // still waiting for the snapshot
+      return;
+    }
     let { prevIndex, prevEpoch, entries } = body;
     const base = this.log.base;
+    if (rewinding && prevIndex <= base.index) {
+      // Whether the compacted prefix is in the forced history: only its last entry, the base, can tell (log matching).
+      const atBase = prevIndex === base.index ? prevEpoch : entries.find((e) => e.index === base.index)?.epoch;
+      if (atBase !== base.epoch) {
+        this.askToRewind(reply, base.index + 1);
+        return;
+      }
+    }
     if (prevIndex < base.index) {
       // Everything up to the base is committed, hence the same as the leader's.
       entries = entries.filter((e) => e.index > base.index);
@@ -650,7 +863,8 @@ export class ReplicaCore {
       return;
     }
     if (this.log.epochAt(prevIndex) !== prevEpoch) {
-      reply(false, 0, Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex)));
+      const floor = rewinding ? 0 : Math.min(this.commitIndex + 1, prevIndex);
+      reply(false, 0, Math.max(this.log.firstIndexOfEpochRun(prevIndex), floor));
       return;
     }
     let i = 0;
@@ -660,13 +874,17 @@ export class ReplicaCore {
     let truncateFrom: number | undefined;
     if (fresh.length > 0 && fresh[0]!.index <= this.log.lastIndex) {
       truncateFrom = fresh[0]!.index;
+      if (truncateFrom <= this.commitIndex && rewinding) {
+        this.askToRewind(reply, truncateFrom);
+        return;
+      }
       if (truncateFrom <= this.commitIndex) {
         this.emit('safety.violation', `leader ${from} tried to overwrite committed entry ${truncateFrom}; refused`, { from, index: truncateFrom });
         return;
       }
       quarantine = this.log.truncateFrom(truncateFrom);
-      this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine`, {
-        from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))],
+      this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine${rewinding ? `: the history forced at epoch ${leaderForce} does not hold them` : ''}`, {
+        from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))], ...(rewinding ? { force: leaderForce } : {}),
       });
     }
     if (fresh.length > 0) {
@@ -677,6 +895,7 @@ export class ReplicaCore {
     const newCommit = Math.min(body.commitIndex, matchedEnd);
     if (newCommit > this.commitIndex) {
       this.commitIndex = newCommit;
+      this.commitForce = leaderForce;
       this.applyCommitted();
     }
     // In the in-sync set where the leader vouches for our log, and at its end (a later config entry may already say
@@ -695,24 +914,48 @@ export class ReplicaCore {
     reply(true, matchedEnd, 0);
   }
 
-  private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>): void {
+  /**
+   * Left behind by a force, with applied entries outside the forced history from `from` on: they cannot be unapplied,
+   * so it waits for a snapshot of the forced history (and answers every append so until one is installed).
+   */
+  private askToRewind(reply: (success: boolean, matchIndex: number, hintIndex: number, rewind: boolean) => void, from: number): void {
+    this.rewindFrom = from;
+    reply(false, 0, from, true);
+  }
+
+  private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>, leaderForce: number): void {
     if (epoch < this.hard.epoch || this.role === 'leader') {
       this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, echo: 0 });
       return;
     }
     this.acceptLeader(from);
-    if (body.lastIndex > this.commitIndex) {
+    // Left behind by a force, it installs the snapshot even below its commit index: what it applied may lie outside
+    // the forced history.
+    const rewinding = leaderForce > this.log.latestConfig().force;
+    if (body.lastIndex > this.commitIndex || rewinding) {
       const matches = this.log.epochAt(body.lastIndex) === body.lastEpoch;
       const keep = matches ? this.log.slice(body.lastIndex + 1, this.log.lastIndex) : [];
-      const quarantine = matches ? [] : this.log.slice(this.commitIndex + 1, this.log.lastIndex);
+      // What the leader's history does not hold: the uncommitted tail, or, left behind, everything from where the log
+      // was found to leave the forced history (all of it when that was not found).
+      const dropFrom = rewinding ? (this.rewindFrom ?? this.log.base.index + 1) : this.commitIndex + 1;
+      const quarantine = matches ? [] : this.log.slice(dropFrom, this.log.lastIndex);
       const base: LogBase = { index: body.lastIndex, epoch: body.lastEpoch, config: body.config };
       this.log.reset(base, keep);
       this.commitIndex = body.lastIndex;
+      this.commitForce = leaderForce;
       this.appliedIndex = body.lastIndex;
-      this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: body.lastIndex + 1 });
+      this.rewindFrom = undefined;
+      const reason = rewinding ? `abandoned by the leader forced at epoch ${leaderForce}: replaced by a snapshot of its history` : 'replaced by a snapshot from the leader';
+      // Not matching, nothing of the old log stays: entries past the snapshot would otherwise outlive it on disk.
+      this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: matches ? body.lastIndex + 1 : Number.MAX_SAFE_INTEGER, reason });
       this.emit('snapshot.installed', `${this.id} installed a snapshot from ${from} up to index ${body.lastIndex}`, {
         from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
       });
+      if (rewinding && quarantine.length > 0) {
+        this.emit('log.quarantined', `${this.id} moved ${quarantine.length} entries (${quarantine[0]!.index}..${quarantine.at(-1)!.index}) to quarantine: the history forced at epoch ${leaderForce} does not hold them, and the state it had applied is replaced by the snapshot`, {
+          from: quarantine[0]!.index, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))], force: leaderForce,
+        });
+      }
     }
     this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, echo: this.leaderSession });
   }
@@ -735,7 +978,7 @@ export class ReplicaCore {
 
   // ---------------------------------------------------------------- elections
 
-  private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>): void {
+  private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>, incarnation: string): void {
     const refuse = (reason: string) =>
       this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info(), echo: req.session });
     if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch)) return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
@@ -745,6 +988,15 @@ export class ReplicaCore {
     if (this.role === 'leader') return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
     if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
       return refuse(`leader ${this.leaderId} is alive`);
+    }
+    // A candidate answering from another data directory than the one the cluster counts on lost what it held.
+    if (this.incarnationDiffers(this.newestKnownConfig(), from, incarnation)) {
+      return refuse(`${from} answers from another data directory than the one the cluster knows as ${from} (it lost its data); it may not lead before it has been brought back`);
+    }
+    // Majority mode: one that lost data it acknowledged may not help elect a leader without that data (in-sync mode
+    // needs no refusal: a replica that is not caught up never decides an election there, and a refusal would fail it).
+    if (!this.policy.adaptiveSet && this.ownDataLost(this.newestKnownConfig())) {
+      return refuse(`${this.id} lost its data: it does not vote until the leader has brought it back`);
     }
     // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
     // and every one of them knows that set: such a member must refuse.
@@ -785,7 +1037,7 @@ export class ReplicaCore {
     this.role = 'candidate';
     this.campaign = {
       phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false,
-      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
+      granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
     };
     this.askPromises();
     if (this.voterPeers.length === 0) this.concludeCampaign();
@@ -813,7 +1065,7 @@ export class ReplicaCore {
     }
   }
 
-  private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
+  private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>, incarnation: string): void {
     this.learnConfig(from, body.info);
     // An answer to a request sent before this replica's last pause: the campaign it belonged to is over.
     if (body.echo !== this.session) return;
@@ -824,8 +1076,11 @@ export class ReplicaCore {
     if (c.granted.has(from) || c.refused.has(from) || !this.voterPeers.includes(from)) return;
     if (body.granted) {
       if (c.phase === 'real' && epoch !== c.epoch) return;
+      // A promise from another data directory than the one the cluster counts on is as good as silence.
+      if (this.incarnationDiffers(this.log.latestConfig(), from, incarnation)) return;
       c.granted.add(from);
       c.infos.set(from, body.info);
+      c.incarnations.set(from, incarnation);
     } else {
       c.refused.set(from, body.reason);
     }
@@ -865,7 +1120,7 @@ export class ReplicaCore {
     if (c.phase === 'pre') {
       const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
       this.setHard({ epoch, promisedTo: this.id });
-      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs };
+      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(), deadline: this.now + this.timings.promiseWaitMs };
       this.emit('election.started', `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`, {
         epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
       });
@@ -884,6 +1139,10 @@ export class ReplicaCore {
       const info = c.infos.get(p);
       if (prev.inSync.includes(p) && (c.recovery || info?.caughtUp)) inSync.push(p);
     }
+    // The election's configuration records the data directories of the promisers it counts on for commits.
+    const records = new Map<NodeId, string>();
+    for (const p of c.granted) if (!this.policy.adaptiveSet || inSync.includes(p)) records.set(p, c.incarnations.get(p) ?? '');
+    const next = c.forced ? forcedConfig(prev, this.id, this.hard.epoch, this.policy.adaptiveSet) : withInSync(prev, inSync);
     this.role = 'leader';
     this.leaderId = this.id;
     this.caughtUp = true;
@@ -893,11 +1152,11 @@ export class ReplicaCore {
     this.progress.clear();
     this.awaitingFreshAcks = undefined;
     this.syncProgress();
-    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
-      epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
+    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${next.inSync.join(',')}}${c.forced && !this.policy.adaptiveSet ? ` as its only voter (the others are learners until back in step)` : ''}`, {
+      epoch: this.hard.epoch, inSync: next.inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
     });
     this.leaderStartIndex = this.log.lastIndex + 1;
-    this.appendConfig(withInSync(prev, inSync));
+    this.appendConfig(next, records);
   }
 
   /**
@@ -913,6 +1172,7 @@ export class ReplicaCore {
       this.progress.set(p, {
         match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
         lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotDeliveredAt: 0, snapshotBackoffUntil: 0,
+        incarnation: undefined, ackSession: 0, heldCommitAt: this.now,
       });
     }
     for (const p of this.progress.keys()) if (!wanted.has(p)) this.progress.delete(p);
@@ -975,6 +1235,7 @@ export class ReplicaCore {
     }
     this.maintainInSyncSet();
     this.promoteCaughtUpLearner();
+    this.maintainIncarnations();
   }
 
   private appendAsLeader(entries: Entry[]): void {
@@ -1043,7 +1304,7 @@ export class ReplicaCore {
     }
   }
 
-  private startSnapshot(p: NodeId, pr: Progress): void {
+  private startSnapshot(p: NodeId, pr: Progress, why = 'the entries it needs are compacted'): void {
     pr.state = 'snapshot';
     pr.snapshotSentAt = this.now;
     pr.snapshotDeliveredAt = 0;
@@ -1056,21 +1317,29 @@ export class ReplicaCore {
       });
     }
     const action: Action = {
-      type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex),
+      type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex), force: this.lineage,
     };
     this.actions.push(action);
-    this.emit('snapshot.sent', `${this.id} sends ${p} a snapshot up to index ${lastIndex}: the entries it needs are compacted`, {
+    this.emit('snapshot.sent', `${this.id} sends ${p} a snapshot up to index ${lastIndex}: ${why}`, {
       to: p, lastIndex, followerNext: pr.next, logStart: this.log.base.index + 1,
     });
   }
 
-  private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>): void {
+  private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>, incarnation: string): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
     this.peerSessions.set(from, body.session);
     if (!this.freshAnswer(from, body.echo)) return;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
+    this.noticeDataLoss(from, pr, incarnation, body);
+    if (body.rewind) {
+      // Left behind by the force this history began with, it applied entries outside it: only a snapshot brings it back.
+      if (pr.state !== 'snapshot' && this.now >= pr.snapshotBackoffUntil) {
+        this.startSnapshot(from, pr, `what it applied leaves this history at index ${body.hintIndex} (it was left behind by the leader forced at epoch ${this.lineage})`);
+      }
+      return;
+    }
     if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
       // The snapshot's own reply may be lost; a log reaching past it says it arrived. Probe from there.
       pr.state = 'probe';
@@ -1089,7 +1358,9 @@ export class ReplicaCore {
       if (body.matchIndex > pr.match) {
         pr.match = body.matchIndex;
         pr.lastProgress = this.now;
+        pr.ackSession = body.session;
       }
+      if (pr.match >= this.commitIndex) pr.heldCommitAt = this.now;
       if (pr.state === 'snapshot') return;
       if (pr.state === 'probe') {
         pr.state = 'replicate';
@@ -1113,6 +1384,46 @@ export class ReplicaCore {
     pr.state = 'probe';
     pr.next = next;
     this.sendAppend(from);
+  }
+
+  /**
+   * A follower lost data it acknowledged when it answers from another data directory than the one the configuration
+   * records for it (or than the one it answered from before), or, in a later session (it restarted), with a log that
+   * ends before what it acknowledged to this leader. Its progress starts over from what it holds now: it counts for
+   * commit only with what it acknowledges again. It leaves the in-sync set at once (in-sync mode) or becomes a learner
+   * (majority mode, maintainIncarnations), and is brought back like any returning replica; the configuration that
+   * readmits it records its data directory.
+   */
+  private noticeDataLoss(from: NodeId, pr: Progress, incarnation: string, body: Extract<PeerBody, { type: 'appendReply' }>): void {
+    const recorded = recordedIncarnation(this.log.latestConfig(), from);
+    let why = '';
+    if (this.incarnationDiffers(this.log.latestConfig(), from, incarnation) && !this.dataLost.has(from)) {
+      why = `it answers from another data directory (incarnation ${incarnation}) than the one the cluster counts on (${recorded}): it lost its data, or was started on another directory`;
+    } else if (incarnation !== '' && pr.incarnation !== undefined && pr.incarnation !== '' && incarnation !== pr.incarnation) {
+      why = `it answers from another data directory (incarnation ${incarnation}) than before (${pr.incarnation})`;
+    } else if (body.session !== pr.ackSession && body.lastIndex < pr.match) {
+      why = `its log ends at index ${body.lastIndex}, but it acknowledged index ${pr.match} before (its data directory was replaced or rewound)`;
+    }
+    if (incarnation !== '') pr.incarnation = incarnation;
+    if (!why) return;
+    this.dataLost.add(from);
+    this.awaitingFreshAcks?.delete(from);
+    const acknowledged = pr.match;
+    pr.match = 0;
+    pr.next = Math.min(body.lastIndex + 1, this.log.lastIndex + 1);
+    pr.state = 'probe';
+    pr.lastProgress = this.now;
+    pr.ackSession = body.session;
+    pr.catchupFrom = undefined;
+    const cfg = this.log.latestConfig();
+    const action = cfg.inSync.includes(from) && this.policy.adaptiveSet
+      ? 'it leaves the in-sync set and is brought back up to date'
+      : isVoter(cfg, from) && !this.policy.adaptiveSet
+        ? 'it becomes a learner, votes no more, and is brought back up to date'
+        : 'it is brought back up to date';
+    this.emit('replica.data_lost', `${from} lost data it acknowledged: ${why}; ${action}`, {
+      replica: from, incarnation, recorded, acknowledged, lastIndex: body.lastIndex,
+    });
   }
 
   private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
@@ -1157,6 +1468,8 @@ export class ReplicaCore {
     if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
     const committedConfig = this.log.configAt(this.commitIndex);
     this.commitIndex = n;
+    this.commitForce = this.lineage;
+    for (const pr of this.progress.values()) if (pr.match >= n) pr.heldCommitAt = this.now;
     // A committed removal: stop replicating to the replica it removed.
     if (this.log.configAt(n) !== committedConfig) this.syncProgress();
     this.applyCommitted();
@@ -1167,6 +1480,16 @@ export class ReplicaCore {
     if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
     const cfg = this.log.latestConfig();
     const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
+    // A member that lost data it acknowledged no longer holds everything committed: out at once, whatever else waits.
+    const lost = cfg.inSync.filter((m) => m !== this.id && this.dataLost.has(m));
+    if (lost.length > 0 && cfg.inSync.length > lost.length) {
+      const inSync = cfg.inSync.filter((m) => !lost.includes(m));
+      this.emit('isr.shrink', `${this.id} removes ${lost.join(', ')} from the in-sync set: it lost data it acknowledged`, {
+        removed: lost, inSync, epoch: this.hard.epoch, dataLost: true,
+      });
+      this.appendConfig(withInSync(cfg, inSync));
+      return;
+    }
     if (this.awaitingFreshAcks) {
       // After a pause, members are dropped for silence as ever (its gap was given back): had the others elected a leader
       // without this one meanwhile, that leader's messages would be waiting for it, and it reads them first.
@@ -1210,8 +1533,53 @@ export class ReplicaCore {
     if (joining.length === 0) return;
     for (const p of joining) this.finishCatchup(p);
     const inSync = [...cfg.inSync, ...joining];
-    this.emit('isr.expand', `${this.id} adds ${joining.join(', ')} to the in-sync set`, { added: joining, inSync, epoch: this.hard.epoch });
-    this.appendConfig(withInSync(cfg, inSync));
+    const back = joining.filter((p) => this.dataLost.has(p));
+    this.emit('isr.expand', `${this.id} adds ${joining.join(', ')} to the in-sync set${back.length > 0 ? ` (${back.join(', ')} back after losing data: its data directory is recorded)` : ''}`, {
+      added: joining, inSync, epoch: this.hard.epoch,
+    });
+    this.appendConfig(withInSync(cfg, inSync), this.readmitting(joining));
+  }
+
+  /** The incarnations of replicas that (re)join the commit set now: the configuration records them, and they count again. */
+  private readmitting(ids: readonly NodeId[]): Map<NodeId, string> {
+    const records = new Map<NodeId, string>();
+    for (const p of ids) {
+      const inc = this.progress.get(p)?.incarnation;
+      if (inc) records.set(p, inc);
+      this.dataLost.delete(p);
+    }
+    return records;
+  }
+
+  /**
+   * Majority mode: a voter that lost data it acknowledged becomes a learner (promoted back once in step), so its vote
+   * cannot help elect a leader without that data. Both modes: members in step whose data directory is not recorded yet
+   * get it recorded. One configuration change at a time, like the others.
+   */
+  private maintainIncarnations(): void {
+    if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks) return;
+    const cfg = this.log.latestConfig();
+    if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) return;
+    const voters = votersOf(cfg);
+    const lost = this.policy.adaptiveSet ? undefined : voters.find((v) => v !== this.id && this.dataLost.has(v));
+    if (lost && voters.length > 1) {
+      const next = withDemoted(cfg, lost);
+      this.emit('membership.demoted', `${this.id} makes ${lost} a learner: it lost data it acknowledged, and votes again once it has caught up (members now ${describeConfig(next)})`, {
+        replica: lost, voters: votersOf(next), learners: learnersOf(next),
+      });
+      this.appendConfig(next);
+      return;
+    }
+    if (withRecorded(cfg, this.verifiedIncarnations()) !== cfg) this.appendConfig(withInSync(cfg, cfg.inSync));
+  }
+
+  /** The data directories this leader has seen hold everything committed: its own, and those of members in step. */
+  private verifiedIncarnations(): Map<NodeId, string> {
+    const records = new Map<NodeId, string>([[this.id, this.incarnation]]);
+    for (const [p, pr] of this.progress) {
+      if (pr.incarnation && !this.dataLost.has(p) && this.isInStep(p)) records.set(p, pr.incarnation);
+    }
+    return records;
   }
 
   /** Members of the in-sync set that are no longer replicas: removed, until the leader drops them from the set. */
@@ -1254,7 +1622,7 @@ export class ReplicaCore {
     this.emit('membership.promoted', `${this.id} makes learner ${learner} a voting member: it has caught up (members now ${describeConfig(next)})`, {
       replica: learner, voters: votersOf(next), learners: learnersOf(next),
     });
-    this.appendConfig(next);
+    this.appendConfig(next, this.readmitting([learner]));
   }
 
   /**
@@ -1311,8 +1679,14 @@ export class ReplicaCore {
     return { ok: true, index: placed.index, epoch: placed.epoch, config: placed };
   }
 
-  private appendConfig(config: Config): void {
-    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(config) }]);
+  /**
+   * Appends a configuration, recording the data directories this leader has verified (its own, members in step) and
+   * `readmitted` (replicas that rejoin the commit set with it).
+   */
+  private appendConfig(config: Config, readmitted: ReadonlyMap<NodeId, string> = new Map()): void {
+    const records = new Map([...this.verifiedIncarnations(), ...readmitted]);
+    const recorded = withRecorded(config, records);
+    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(recorded) }]);
   }
 
   // ------------------------------------------------------------------ common
@@ -1373,9 +1747,11 @@ export class ReplicaCore {
     };
   }
 
-  private setHard(hard: HardState): void {
-    this.hard = hard;
-    this.actions.push({ type: 'persist', quarantine: [], entries: [], hard: { ...hard } });
+  /** Stores the hard state; the lineage it follows stays unless `force` moves it on. */
+  private setHard(next: HardState): void {
+    const force = next.force ?? this.hard.force;
+    this.hard = { epoch: next.epoch, promisedTo: next.promisedTo, ...(force ? { force } : {}) };
+    this.actions.push({ type: 'persist', quarantine: [], entries: [], hard: { ...this.hard } });
   }
 
   private setWaiting(waitingFor: NodeId[], reason: string): void {
@@ -1389,9 +1765,13 @@ export class ReplicaCore {
 
   /** Epochs are dealt round-robin to the replicas' slots, so two replicas can never lead the same epoch. */
   private nextOwnedEpoch(above: number): number {
+    return nextEpochOfSlot(this.ownSlot(), above);
+  }
+
+  private ownSlot(): number {
     const me = replicaOf(this.log.latestConfig(), this.id) ?? replicaOf(this.log.configAt(this.commitIndex), this.id);
     if (!me) throw new Error(`${this.id} has no epoch slot: it is not in the configuration`);
-    return nextEpochOfSlot(me.slot, above);
+    return me.slot;
   }
 
   private randomElectionTimeout(): number {
@@ -1403,7 +1783,7 @@ export class ReplicaCore {
   }
 
   private sendWithEpoch(to: NodeId, epoch: number, body: PeerBody): void {
-    this.actions.push({ type: 'send', message: { from: this.id, to, epoch, body } });
+    this.actions.push({ type: 'send', message: { from: this.id, to, epoch, force: this.lineage, incarnation: this.incarnation, body } });
   }
 
   private emit(kind: string, message: string, fields: Record<string, unknown>): void {

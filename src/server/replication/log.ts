@@ -1,4 +1,4 @@
-import { decodeConfig } from './membership.js';
+import { decodeConfig, normalizeConfig } from './membership.js';
 import type { Config, Entry, LogBase } from './types.js';
 
 /** `(lastEpoch, lastIndex)` order: is log a at least as up to date as log b? */
@@ -14,10 +14,11 @@ export class ReplicaLog {
   private entries: Entry[];
   private configs: Config[];
 
-  constructor(
-    private baseInfo: LogBase,
-    entries: Entry[],
-  ) {
+  private baseInfo: LogBase;
+
+  constructor(base: LogBase, entries: Entry[]) {
+    // A base stored before forces and incarnations were recorded lacks those fields.
+    this.baseInfo = { ...base, config: normalizeConfig(base.config) };
     this.entries = [...entries];
     this.configs = entries.filter((e) => e.kind === 'config').map(decodeConfig);
   }
@@ -103,7 +104,7 @@ export class ReplicaLog {
 
   /** Starts over from a snapshot, keeping entries after `base.index` when `keepFrom` says they match. */
   reset(base: LogBase, keep: Entry[]): void {
-    this.baseInfo = base;
+    this.baseInfo = { ...base, config: normalizeConfig(base.config) };
     this.entries = [...keep];
     this.configs = keep.filter((e) => e.kind === 'config').map(decodeConfig);
   }

@@ -25,9 +25,10 @@ function byId(a: { id: NodeId }, b: { id: NodeId }): number {
 export function initialConfig(replicas: readonly { id: NodeId; address: string }[]): Config {
   const sorted = [...replicas].sort(byId);
   return {
-    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, slot, learner: false })),
+    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, slot, learner: false, incarnation: '' })),
     inSync: sorted.map((r) => r.id),
     nextSlot: sorted.length,
+    force: 0,
     index: 0,
     epoch: 0,
   };
@@ -55,6 +56,18 @@ export function nextEpochOfSlot(slot: number, above: number): number {
   return e + ((slot - (e % EPOCH_SLOTS) + EPOCH_SLOTS) % EPOCH_SLOTS);
 }
 
+/**
+ * Epochs are grouped in eras of this many. A forced leader opens an era of its own: every epoch of the history it
+ * starts is higher than every epoch of a history that does not know of the force (which would need 2^26 elections to
+ * leave its era), and eras are dealt to slots like epochs, so two forces that do not know of each other never share one.
+ */
+export const ERA = 2 ** 32;
+
+/** The epoch a forced leader of `slot` takes: its slot's first epoch in its own next era above every epoch it has seen. */
+export function forcedEpoch(slot: number, seen: number): number {
+  return nextEpochOfSlot(slot, Math.floor(seen / ERA)) * ERA + slot;
+}
+
 /** The same replicas with another in-sync set (not yet placed in the log). */
 export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
   return { ...config, inSync: [...inSync].sort(), index: 0, epoch: 0 };
@@ -62,7 +75,7 @@ export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
 
 /** `id` joins as a learner with a fresh slot. */
 export function withLearner(config: Config, id: NodeId, address: string): Config {
-  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true }].sort(byId);
+  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true, incarnation: '' }].sort(byId);
   return { ...config, replicas, nextSlot: config.nextSlot + 1, index: 0, epoch: 0 };
 }
 
@@ -70,6 +83,37 @@ export function withLearner(config: Config, id: NodeId, address: string): Config
 export function withPromoted(config: Config, id: NodeId): Config {
   const replicas = config.replicas.map((r) => (r.id === id ? { ...r, learner: false } : r));
   return { ...config, replicas, inSync: [...config.inSync, id].sort(), index: 0, epoch: 0 };
+}
+
+/** The voter `id` becomes a learner (and leaves the in-sync set): it lost data it acknowledged, and votes again once back in step. */
+export function withDemoted(config: Config, id: NodeId): Config {
+  const replicas = config.replicas.map((r) => (r.id === id ? { ...r, learner: true } : r));
+  return { ...config, replicas, inSync: config.inSync.filter((m) => m !== id), index: 0, epoch: 0 };
+}
+
+/**
+ * The configuration a forced leader starts its history with: `force` (its epoch) marks the history, and the forced
+ * replica alone commits. In-sync mode: it is the in-sync set. Majority mode: it is the only voter, every other
+ * replica a learner, promoted back one at a time once in step.
+ */
+export function forcedConfig(config: Config, id: NodeId, force: number, adaptive: boolean): Config {
+  const replicas = adaptive ? config.replicas : config.replicas.map((r) => ({ ...r, learner: r.id !== id }));
+  return { ...config, replicas, inSync: [id], force, index: 0, epoch: 0 };
+}
+
+/** The incarnation the configuration records for `id` ('' when none is recorded, or it is not a replica). */
+export function recordedIncarnation(config: Config, id: NodeId): string {
+  return replicaOf(config, id)?.incarnation ?? '';
+}
+
+/** The same configuration with these incarnations recorded (ids it does not hold are ignored). */
+export function withRecorded(config: Config, records: ReadonlyMap<NodeId, string>): Config {
+  if (![...records].some(([id, inc]) => inc !== '' && replicaOf(config, id) && recordedIncarnation(config, id) !== inc)) return config;
+  const replicas = config.replicas.map((r) => {
+    const inc = records.get(r.id);
+    return inc ? { ...r, incarnation: inc } : r;
+  });
+  return { ...config, replicas, index: 0, epoch: 0 };
 }
 
 /** `id` leaves the cluster (and the in-sync set). */
@@ -80,22 +124,32 @@ export function without(config: Config, id: NodeId): Config {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A configuration as written before forces and incarnations were recorded: those fields may be missing. */
+type StoredConfig = Omit<Config, 'replicas' | 'force'> & { replicas: (Omit<ConfigReplica, 'incarnation'> & { incarnation?: string })[]; force?: number };
+
 interface EncodedConfig {
-  replicas: ConfigReplica[];
+  replicas: StoredConfig['replicas'];
   inSync: NodeId[];
   nextSlot: number;
+  force?: number;
+}
+
+/** A configuration read from storage or an older peer: a missing force is 0, a missing incarnation ''. */
+export function normalizeConfig(c: StoredConfig): Config {
+  return { ...c, replicas: c.replicas.map((r) => ({ ...r, incarnation: r.incarnation ?? '' })), force: c.force ?? 0 };
 }
 
 /** The data of a config entry. */
 export function encodeConfig(config: Config): Uint8Array {
   const body: EncodedConfig = { replicas: config.replicas, inSync: [...config.inSync].sort(), nextSlot: config.nextSlot };
+  if (config.force > 0) body.force = config.force;
   return encoder.encode(JSON.stringify(body));
 }
 
 /** The configuration a config entry holds, placed where the entry stands. */
 export function decodeConfig(entry: Entry): Config {
   const parsed = JSON.parse(decoder.decode(entry.data)) as EncodedConfig;
-  return { replicas: parsed.replicas, inSync: parsed.inSync, nextSlot: parsed.nextSlot, index: entry.index, epoch: entry.epoch };
+  return normalizeConfig({ replicas: parsed.replicas, inSync: parsed.inSync, nextSlot: parsed.nextSlot, force: parsed.force, index: entry.index, epoch: entry.epoch });
 }
 
 /** Is config a newer than config b? Configs are ordered by where they stand in the log. */

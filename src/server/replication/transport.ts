@@ -7,6 +7,13 @@
 import type { SnapshotPosition } from './state-machine.js';
 import type { NodeId, PeerMessage } from './types.js';
 
+/** What a snapshot's receiver learns of its sender besides the data: its epoch, lineage and incarnation (PeerMessage's). */
+export interface SnapshotSender {
+  epoch: number;
+  force: number;
+  incarnation: string;
+}
+
 /** A replica and the address it is reached at. */
 export interface PeerEndpoint {
   id: NodeId;
@@ -18,8 +25,11 @@ export interface Transport {
   connect(peers: readonly PeerEndpoint[]): void;
   /** Sends a message to `message.to`, best effort: the protocol retries what is lost. */
   send(message: PeerMessage): void;
-  /** Sends a snapshot; resolves once the peer has every byte, rejects when it cannot get there. */
-  sendSnapshot(to: NodeId, epoch: number, position: SnapshotPosition, data: Buffer): Promise<void>;
+  /**
+   * Sends a snapshot, as of the sender's epoch, lineage (`force`) and incarnation; resolves once the peer has every byte, rejects
+   * when it cannot get there.
+   */
+  sendSnapshot(to: NodeId, sender: SnapshotSender, position: SnapshotPosition, data: Buffer): Promise<void>;
   /** Closes every link. */
   close(): void;
 }

@@ -25,6 +25,11 @@ export interface ConfigReplica {
   slot: number;
   /** A learner follows the leader without a vote until the leader promotes it. */
   learner: boolean;
+  /**
+   * The incarnation of the data directory the cluster counts on for this replica ('' until recorded): a replica
+   * that answers with another one lost its data (see docs/replication.md, "A replica that lost its data").
+   */
+  incarnation: string;
 }
 
 /**
@@ -38,6 +43,11 @@ export interface Config {
   inSync: NodeId[];
   /** The next slot to hand out; slots are never reused. */
   nextSlot: number;
+  /**
+   * The epoch of the latest forced leadership in this history (0: none), carried on by every later configuration:
+   * the history's lineage. A history with a higher one superseded it (see docs/replication.md, "Forcing a leader").
+   */
+  force: number;
   index: number;
   epoch: number;
 }
@@ -47,6 +57,11 @@ export interface HardState {
   epoch: number;
   /** Whom this replica promised to in `epoch`; '' for nobody. */
   promisedTo: NodeId;
+  /**
+   * The highest force this replica was told of (absent: none beyond its log's). Stored with the epoch of whoever
+   * told it, which may be lower than its own: it follows that history from then on and never its own again.
+   */
+  force?: number;
 }
 
 /** The log prefix folded into the state machine (after compaction or a snapshot). */
@@ -88,7 +103,11 @@ export interface PeerInfo {
  */
 export type PeerBody =
   | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number; session: number; confirmedSession: number }
-  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; echo: number }
+  /**
+   * `rewind`: the follower was left behind by a force and its applied state leaves the leader's history at
+   * `hintIndex` or before: only a snapshot brings it back.
+   */
+  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; echo: number; rewind: boolean }
   | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number; session: number }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo; echo: number }
   | { type: 'probe'; session: number }
@@ -101,6 +120,10 @@ export interface PeerMessage {
   to: NodeId;
   /** The sender's epoch. */
   epoch: number;
+  /** The sender's lineage: the highest force it follows (0: none). */
+  force: number;
+  /** The incarnation of the sender's data directory ('' when unknown). */
+  incarnation: string;
   body: PeerBody;
 }
 
@@ -125,10 +148,13 @@ export type Action =
   | { type: 'send'; message: PeerMessage }
   /** Apply these committed entries to the state machine, in order. */
   | { type: 'apply'; entries: Entry[] }
-  /** Send `to` a snapshot of the state machine as applied up to `lastIndex`. */
-  | { type: 'sendSnapshot'; to: NodeId; lastIndex: number; lastEpoch: number; config: Config }
-  /** Replace the state machine and the log by the snapshot just received from `from`. */
-  | { type: 'installSnapshot'; from: NodeId; base: LogBase; quarantine: Entry[]; keepFrom: number }
+  /** Send `to` a snapshot of the state machine as applied up to `lastIndex` (`force`: this replica's lineage). */
+  | { type: 'sendSnapshot'; to: NodeId; lastIndex: number; lastEpoch: number; config: Config; force: number }
+  /**
+   * Replace the state machine by the snapshot just received from `from`: log entries before `keepFrom` go (all of them
+   * when the log did not match the snapshot), `quarantine` is kept for the operator with `reason`.
+   */
+  | { type: 'installSnapshot'; from: NodeId; base: LogBase; quarantine: Entry[]; keepFrom: number; reason: string }
   /** Entries up to and including `base.index` are applied and may be deleted from the log. */
   | { type: 'compact'; base: LogBase }
   /** This replica became a leader that can serve (true), or stopped leading (false). */

@@ -4,13 +4,13 @@ import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '
 /** Converts between the core's peer messages and the wire envelopes of proto/chat/v1/replication.proto. */
 
 export function toEnvelope(m: PeerMessage, cluster: string, fromAddress: string): PeerEnvelope {
-  return { from: m.from, to: m.to, epoch: m.epoch, cluster, fromAddress, body: toWireBody(m.body) };
+  return { from: m.from, to: m.to, epoch: m.epoch, force: m.force, incarnation: m.incarnation, cluster, fromAddress, body: toWireBody(m.body) };
 }
 
 /** Undefined for envelopes that carry no core message (snapshot chunks are assembled separately). */
 export function fromEnvelope(env: PeerEnvelope): PeerMessage | undefined {
   const body = fromWireBody(env.body);
-  return body ? { from: env.from, to: env.to, epoch: env.epoch, body } : undefined;
+  return body ? { from: env.from, to: env.to, epoch: env.epoch, force: env.force, incarnation: env.incarnation, body } : undefined;
 }
 
 function toWireBody(b: PeerBody): PeerEnvelope['body'] {
@@ -28,7 +28,7 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
         $case: 'appendReply',
         value: {
           success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0,
-          session: b.session, echo: b.echo,
+          session: b.session, echo: b.echo, rewind: b.rewind,
         },
       };
     case 'promise':
@@ -64,7 +64,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'appendReply':
       return {
         type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex,
-        session: w.value.session, echo: w.value.echo,
+        session: w.value.session, echo: w.value.echo, rewind: w.value.rewind,
       };
     case 'promise':
       return {
@@ -95,15 +95,15 @@ function fromWireEntry(e: LogEntry): Entry {
 
 export function toWireConfig(c: Config): ConfigView {
   return {
-    inSync: [...c.inSync], index: c.index, epoch: c.epoch, nextSlot: c.nextSlot,
-    replicas: c.replicas.map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+    inSync: [...c.inSync], index: c.index, epoch: c.epoch, nextSlot: c.nextSlot, force: c.force,
+    replicas: c.replicas.map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner, incarnation: r.incarnation })),
   };
 }
 
 export function fromWireConfig(c: ConfigView | undefined): Config {
   return {
-    inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0, nextSlot: c?.nextSlot ?? 0,
-    replicas: (c?.replicas ?? []).map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+    inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0, nextSlot: c?.nextSlot ?? 0, force: c?.force ?? 0,
+    replicas: (c?.replicas ?? []).map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner, incarnation: r.incarnation })),
   };
 }
 

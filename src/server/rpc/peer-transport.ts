@@ -7,7 +7,7 @@ import {
   type SnapshotChunk,
 } from '../../gen/chat/v1/replication.js';
 import type { SnapshotPosition } from '../replication/state-machine.js';
-import type { PeerEndpoint, Transport } from '../replication/transport.js';
+import type { PeerEndpoint, SnapshotSender, Transport } from '../replication/transport.js';
 import type { NodeId, PeerMessage } from '../replication/types.js';
 import { fromEnvelope, fromWireConfig, toEnvelope, toWireConfig } from './peer-codec.js';
 
@@ -133,7 +133,7 @@ export class PeerTransport implements Transport {
     this.links.get(message.to)?.write(toEnvelope(message, this.cluster, this.address));
   }
 
-  async sendSnapshot(to: NodeId, epoch: number, position: SnapshotPosition, data: Buffer): Promise<void> {
+  async sendSnapshot(to: NodeId, sender: SnapshotSender, position: SnapshotPosition, data: Buffer): Promise<void> {
     const link = this.links.get(to);
     if (!link) throw new Error(`unknown peer ${to}`);
     const chunks: PeerEnvelope[] = [];
@@ -141,7 +141,7 @@ export class PeerTransport implements Transport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address,
+        from: this.self, to, epoch: sender.epoch, force: sender.force, incarnation: sender.incarnation, cluster: this.cluster, fromAddress: this.address,
         body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;
@@ -209,7 +209,10 @@ export function createReplicationService(options: {
         }
         const { env, chunk } = last;
         deliver(
-          { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) } },
+          {
+            from: env.from, to: env.to, epoch: env.epoch, force: env.force, incarnation: env.incarnation,
+            body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) },
+          },
           env.fromAddress,
           Buffer.concat(parts, size),
         );

@@ -19,6 +19,8 @@
  *   add X [on=Y] / remove X [on=Y]    a membership change asked of the leader (or of Y)
  *   force X                an operator forces X to lead
  *   crash X / restart X    kill the process / start it again on its data
+ *   wipe X                 X (crashed) gets a new, empty data directory (a new incarnation); the old one is set aside
+ *   restore X              X (crashed) gets back the data directory wipe set aside (older now)
  *   pause X / resume X     stop the process (SIGSTOP) / let it run again (SIGCONT)
  *   cut X [Y ...]          isolate these replicas from the others (both ways)
  *   block X Y              lose what X sends to Y (one way)
@@ -34,12 +36,20 @@ import { decodeConfig, describeConfig, votersOf } from '../../../src/server/repl
 import { policyFor } from '../../../src/server/replication/quorum.js';
 import type { Action, Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationLimits } from '../../../src/server/replication/types.js';
 
+/** What survives a crash: the log, the hard state, the state machine (op texts in apply order), the directory's incarnation. */
+type Durable = Omit<PersistedState, 'entries'> & { entries: Entry[]; applied: string[]; incarnation: string };
+
 interface Replica {
   id: NodeId;
   core: ReplicaCore | undefined;
   paused: boolean;
-  /** What survives a crash: the log, the hard state, and the state machine (op texts in apply order). */
-  durable: Omit<PersistedState, 'entries'> & { entries: Entry[]; applied: string[] };
+  durable: Durable;
+  /** The data directory `wipe` set aside. */
+  aside?: Durable;
+  /** How many data directories it has had (incarnations are X1, X2, ...). */
+  directories: number;
+  /** Its bootstrap list, for a new empty directory. */
+  bootstrap: { id: NodeId; address: string }[];
 }
 
 interface InFlight {
@@ -133,6 +143,21 @@ export class ScenarioCluster {
       case 'restart':
         for (const id of args) this.boot(this.replica(id));
         break;
+      case 'wipe':
+        for (const id of args) {
+          const r = this.crashed(id);
+          r.aside ??= r.durable;
+          r.durable = this.emptyDirectory(r);
+        }
+        break;
+      case 'restore':
+        for (const id of args) {
+          const r = this.crashed(id);
+          if (!r.aside) throw new Error(`${id} has no data directory set aside`);
+          r.durable = r.aside;
+          r.aside = undefined;
+        }
+        break;
       case 'pause':
         for (const id of args) this.replica(id).paused = true;
         break;
@@ -213,17 +238,29 @@ export class ScenarioCluster {
   // -------------------------------------------------------------- replicas
 
   private create(id: NodeId, bootstrap: { id: NodeId; address: string }[]): void {
-    const init = ReplicaCore.initialState(bootstrap);
-    const replica: Replica = { id, core: undefined, paused: false, durable: { ...init, applied: [] } };
+    const replica: Replica = { id, core: undefined, paused: false, directories: 0, bootstrap, durable: undefined as unknown as Durable };
+    replica.durable = this.emptyDirectory(replica);
     this.replicas.set(id, replica);
     this.boot(replica);
+  }
+
+  /** A new, empty data directory for `r`, with the next incarnation. */
+  private emptyDirectory(r: Replica): Durable {
+    r.directories++;
+    return { ...ReplicaCore.initialState(r.bootstrap), applied: [], incarnation: `${r.id}${r.directories}` };
+  }
+
+  private crashed(id: string): Replica {
+    const r = this.replica(id);
+    if (r.core) throw new Error(`${id} is running: crash it first`);
+    return r;
   }
 
   private boot(r: Replica): void {
     const d = r.durable;
     r.paused = false;
     r.core = new ReplicaCore(
-      { id: r.id, bootstrap: [], seed: 7 * r.id.charCodeAt(0), policy: policyFor(this.mode), limits: this.limits },
+      { id: r.id, bootstrap: [], seed: 7 * r.id.charCodeAt(0), policy: policyFor(this.mode), limits: this.limits, incarnation: d.incarnation },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
       this.now,
     );
@@ -267,7 +304,10 @@ export class ScenarioCluster {
           break;
         case 'sendSnapshot':
           this.queue.push({
-            message: { from: r.id, to: a.to, epoch: r.core!.epoch, body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } },
+            message: {
+              from: r.id, to: a.to, epoch: r.core!.epoch, force: a.force, incarnation: d.incarnation,
+              body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
+            },
             state: [...d.applied],
           });
           break;
@@ -299,6 +339,9 @@ export class ScenarioCluster {
     if (s.role !== 'leader') parts.push(s.caughtUp ? 'caught up' : 'not caught up');
     parts.push(`in sync {${s.inSync.join(',')}}`);
     if (votersOf(s.config).join(',') !== [...this.replicas.keys()].sort().join(',')) parts.push(`voters {${votersOf(s.config).join(',')}}`);
+    if (s.force > 0) parts.push(`lineage ${s.force}`);
+    if (s.leftBehind) parts.push('left behind');
+    if (s.dataLost) parts.push(`lost its data (it is ${s.incarnation}, the cluster knows ${s.recordedIncarnation})`);
     if (s.waitingReason) parts.push(`waiting: ${s.waitingReason}`);
     return parts.join(', ');
   }
@@ -316,7 +359,7 @@ function describeMessage(m: PeerMessage): string {
     case 'append':
       return `${head} after ${b.prevIndex}@${b.prevEpoch} [${b.entries.map((e) => `${e.index}@${e.epoch} ${e.kind}`).join(', ')}] commit ${b.commitIndex}${b.confirmedSession ? ' (vouches)' : ''}`;
     case 'appendReply':
-      return `${head} ${b.success ? `match ${b.matchIndex}` : `rejected, hint ${b.hintIndex}`}`;
+      return `${head} ${b.success ? `match ${b.matchIndex}` : `rejected, hint ${b.hintIndex}${b.rewind ? ' (needs a snapshot)' : ''}`}`;
     case 'promise':
       return `${head}${b.preVote ? ' (pre-vote)' : ''}${b.recovery ? ' (recovery)' : ''} last ${b.lastIndex}@${b.lastEpoch}`;
     case 'promiseReply':

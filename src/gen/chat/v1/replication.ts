@@ -46,6 +46,11 @@ export interface ConfigReplica {
   address: string;
   slot: number;
   learner: boolean;
+  /**
+   * The incarnation of the data directory the cluster counts on for this
+   * replica ("" until recorded); one that answers from another lost its data.
+   */
+  incarnation: string;
 }
 
 export interface ConfigView {
@@ -56,6 +61,11 @@ export interface ConfigView {
   replicas: ConfigReplica[];
   /** The next epoch slot to hand out; slots are never reused. */
   nextSlot: number;
+  /**
+   * The epoch of the latest forced leadership in this history (0: none): its
+   * lineage. A history with a higher one superseded it.
+   */
+  force: number;
 }
 
 export interface AppendRequest {
@@ -92,6 +102,11 @@ export interface AppendReply {
   session: number;
   /** The session of the append answered (see AppendRequest.session). */
   echo: number;
+  /**
+   * The follower was left behind by a forced leader and applied entries outside
+   * the forced history from hint_index on: only a snapshot brings it back.
+   */
+  rewind: boolean;
 }
 
 export interface PromiseRequest {
@@ -175,6 +190,17 @@ export interface PeerEnvelope {
    * it does not know yet.
    */
   fromAddress: string;
+  /**
+   * The sender's lineage: the highest forced leadership it follows (0: none).
+   * A replica never follows, promises to or takes the epoch of a sender with a
+   * lower one; a sender with a higher one leaves it behind.
+   */
+  force: number;
+  /**
+   * The incarnation of the sender's data directory, drawn when the directory
+   * was created (see docs/replication.md, "A replica that lost its data").
+   */
+  incarnation: string;
   body:
     | { $case: "append"; value: AppendRequest }
     | { $case: "appendReply"; value: AppendReply }
@@ -357,7 +383,7 @@ export const LogEntry: MessageFns<LogEntry> = {
 };
 
 function createBaseConfigReplica(): ConfigReplica {
-  return { id: "", address: "", slot: 0, learner: false };
+  return { id: "", address: "", slot: 0, learner: false, incarnation: "" };
 }
 
 export const ConfigReplica: MessageFns<ConfigReplica> = {
@@ -373,6 +399,9 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     }
     if (message.learner !== false) {
       writer.uint32(32).bool(message.learner);
+    }
+    if (message.incarnation !== "") {
+      writer.uint32(42).string(message.incarnation);
     }
     return writer;
   },
@@ -422,6 +451,14 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
             message.learner = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.incarnation = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -440,6 +477,7 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
       learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+      incarnation: isSet(object.incarnation) ? globalThis.String(object.incarnation) : "",
     };
   },
 
@@ -457,6 +495,9 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     if (message.learner !== false) {
       obj.learner = message.learner;
     }
+    if (message.incarnation !== "") {
+      obj.incarnation = message.incarnation;
+    }
     return obj;
   },
 
@@ -469,12 +510,13 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     message.address = object.address ?? "";
     message.slot = object.slot ?? 0;
     message.learner = object.learner ?? false;
+    message.incarnation = object.incarnation ?? "";
     return message;
   },
 };
 
 function createBaseConfigView(): ConfigView {
-  return { inSync: [], index: 0, epoch: 0, replicas: [], nextSlot: 0 };
+  return { inSync: [], index: 0, epoch: 0, replicas: [], nextSlot: 0, force: 0 };
 }
 
 export const ConfigView: MessageFns<ConfigView> = {
@@ -493,6 +535,9 @@ export const ConfigView: MessageFns<ConfigView> = {
     }
     if (message.nextSlot !== 0) {
       writer.uint32(40).uint32(message.nextSlot);
+    }
+    if (message.force !== 0) {
+      writer.uint32(48).uint64(message.force);
     }
     return writer;
   },
@@ -550,6 +595,14 @@ export const ConfigView: MessageFns<ConfigView> = {
             message.nextSlot = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.force = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -579,6 +632,7 @@ export const ConfigView: MessageFns<ConfigView> = {
         : isSet(object.next_slot)
         ? globalThis.Number(object.next_slot)
         : 0,
+      force: isSet(object.force) ? globalThis.Number(object.force) : 0,
     };
   },
 
@@ -599,6 +653,9 @@ export const ConfigView: MessageFns<ConfigView> = {
     if (message.nextSlot !== 0) {
       obj.nextSlot = Math.round(message.nextSlot);
     }
+    if (message.force !== 0) {
+      obj.force = Math.round(message.force);
+    }
     return obj;
   },
 
@@ -612,6 +669,7 @@ export const ConfigView: MessageFns<ConfigView> = {
     message.epoch = object.epoch ?? 0;
     message.replicas = object.replicas?.map((e) => ConfigReplica.fromPartial(e)) || [];
     message.nextSlot = object.nextSlot ?? 0;
+    message.force = object.force ?? 0;
     return message;
   },
 };
@@ -782,7 +840,16 @@ export const AppendRequest: MessageFns<AppendRequest> = {
 };
 
 function createBaseAppendReply(): AppendReply {
-  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0, session: 0, echo: 0 };
+  return {
+    success: false,
+    matchIndex: 0,
+    hintIndex: 0,
+    lastIndex: 0,
+    requestLast: 0,
+    session: 0,
+    echo: 0,
+    rewind: false,
+  };
 }
 
 export const AppendReply: MessageFns<AppendReply> = {
@@ -807,6 +874,9 @@ export const AppendReply: MessageFns<AppendReply> = {
     }
     if (message.echo !== 0) {
       writer.uint32(56).uint32(message.echo);
+    }
+    if (message.rewind !== false) {
+      writer.uint32(64).bool(message.rewind);
     }
     return writer;
   },
@@ -880,6 +950,14 @@ export const AppendReply: MessageFns<AppendReply> = {
             message.echo = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.rewind = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -917,6 +995,7 @@ export const AppendReply: MessageFns<AppendReply> = {
         : 0,
       session: isSet(object.session) ? globalThis.Number(object.session) : 0,
       echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
+      rewind: isSet(object.rewind) ? globalThis.Boolean(object.rewind) : false,
     };
   },
 
@@ -943,6 +1022,9 @@ export const AppendReply: MessageFns<AppendReply> = {
     if (message.echo !== 0) {
       obj.echo = Math.round(message.echo);
     }
+    if (message.rewind !== false) {
+      obj.rewind = message.rewind;
+    }
     return obj;
   },
 
@@ -958,6 +1040,7 @@ export const AppendReply: MessageFns<AppendReply> = {
     message.requestLast = object.requestLast ?? 0;
     message.session = object.session ?? 0;
     message.echo = object.echo ?? 0;
+    message.rewind = object.rewind ?? false;
     return message;
   },
 };
@@ -1962,7 +2045,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
 };
 
 function createBasePeerEnvelope(): PeerEnvelope {
-  return { from: "", to: "", epoch: 0, cluster: "", fromAddress: "", body: undefined };
+  return { from: "", to: "", epoch: 0, cluster: "", fromAddress: "", force: 0, incarnation: "", body: undefined };
 }
 
 export const PeerEnvelope: MessageFns<PeerEnvelope> = {
@@ -1981,6 +2064,12 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     }
     if (message.fromAddress !== "") {
       writer.uint32(42).string(message.fromAddress);
+    }
+    if (message.force !== 0) {
+      writer.uint32(48).uint64(message.force);
+    }
+    if (message.incarnation !== "") {
+      writer.uint32(58).string(message.incarnation);
     }
     switch (message.body?.$case) {
       case "append":
@@ -2062,6 +2151,22 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             }
 
             message.fromAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.force = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.incarnation = reader.string();
             continue;
           }
           case 10: {
@@ -2151,6 +2256,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         : isSet(object.from_address)
         ? globalThis.String(object.from_address)
         : "",
+      force: isSet(object.force) ? globalThis.Number(object.force) : 0,
+      incarnation: isSet(object.incarnation) ? globalThis.String(object.incarnation) : "",
       body: isSet(object.append)
         ? { $case: "append", value: AppendRequest.fromJSON(object.append) }
         : isSet(object.appendReply)
@@ -2196,6 +2303,12 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     if (message.fromAddress !== "") {
       obj.fromAddress = message.fromAddress;
     }
+    if (message.force !== 0) {
+      obj.force = Math.round(message.force);
+    }
+    if (message.incarnation !== "") {
+      obj.incarnation = message.incarnation;
+    }
     if (message.body?.$case === "append") {
       obj.append = AppendRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "appendReply") {
@@ -2226,6 +2339,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     message.epoch = object.epoch ?? 0;
     message.cluster = object.cluster ?? "";
     message.fromAddress = object.fromAddress ?? "";
+    message.force = object.force ?? 0;
+    message.incarnation = object.incarnation ?? "";
     switch (object.body?.$case) {
       case "append": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
