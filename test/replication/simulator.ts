@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
-import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
+import { decodeConfig, recordedIncarnation, votersOf } from '../../src/server/replication/membership.js';
 import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
 import type { Config, Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
@@ -182,6 +182,19 @@ export class Simulation {
   private emptyDirectory(id: NodeId, bootstrap: { id: NodeId; address: string }[]): Durable {
     const init = ReplicaCore.initialState(bootstrap);
     return { ...init, incarnation: `${id}.${++this.incarnations}`, applied: [], appliedSet: new Set(), quarantined: 0 };
+  }
+
+  /**
+   * Whether the cluster can tell another data directory of `n` from this one: its directory holds a configuration that
+   * records it, and every replica's log holds the cluster's first configuration (docs/replication.md, "A replica that
+   * lost its data": a directory lost before that, in the first moments of a new cluster, is not detected, and replicas
+   * with empty logs could found the cluster again without it).
+   */
+  private recorded(n: SimNode): boolean {
+    const d = n.durable;
+    const last = d.entries.findLast((e) => e.kind === 'config');
+    if (recordedIncarnation(last ? decodeConfig(last) : d.base.config, n.id) !== d.incarnation) return false;
+    return [...this.nodes.values()].every((m) => m.durable.base.index > 0 || m.durable.entries.length > 0);
   }
 
   /** A restart on another data directory: a new empty one (the current one set aside), or the one set aside before. */
@@ -421,7 +434,7 @@ export class Simulation {
     } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
       const n = this.rng.pick(down);
       n.restarts++;
-      if (this.o.swapDirChance > 0 && this.rng.chance(this.o.swapDirChance)) this.swapDirectory(n);
+      if (this.o.swapDirChance > 0 && this.rng.chance(this.o.swapDirChance) && this.recorded(n)) this.swapDirectory(n);
       this.boot(n);
       this.note(`restart ${n.id}`);
     } else if (up.length > 0) {

@@ -428,6 +428,14 @@ export class ReplicaCore {
     if (this.leftBehind) {
       return { ok: false, reason: `${this.id} was told of a history forced at epoch ${this.hard.force} that it has not caught up with; force a replica of that history instead` };
     }
+    // A new data directory holds nothing to lead from, and remembers no epoch it led: forcing it would abandon every
+    // write and could reuse the forced epoch of the directory it replaces.
+    if (this.log.lastIndex === 0) {
+      return { ok: false, reason: `${this.id}'s data directory is new (its log is empty): it holds nothing to lead from; force a replica that holds the cluster's data` };
+    }
+    if (this.ownDataLost(this.newestKnownConfig())) {
+      return { ok: false, reason: `${this.id}'s data directory is not the one the cluster knows as ${this.id} (it lost its data); force a replica that holds the cluster's data` };
+    }
     const epoch = forcedEpoch(this.ownSlot(), Math.max(this.hard.epoch, this.maxEpochSeen, this.lineage));
     this.setHard({ epoch, promisedTo: this.id });
     this.campaign = {
