@@ -109,7 +109,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const mode = options.mode ?? 'in-sync';
     const bootstrap = options.join ? [] : members;
     const persisted = this.storage.load(options.cluster, mode, ReplicaCore.initialState(bootstrap));
-    this.incarnation = '';
+    this.incarnation = this.storage.identity(id);
     this.core = new ReplicaCore(
       {
         id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits, policy: policyFor(mode),

@@ -10,7 +10,7 @@
  * depends on it (acks, promises, answers to clients). A store that syncs off the
  * event loop (group commit) calls `durable` later instead of before returning.
  */
-import type { Entry, HardState, LogBase, PersistedState } from './types.js';
+import type { Entry, HardState, LogBase, NodeId, PersistedState } from './types.js';
 
 /**
  * How durable a batch must be: `synced` holds log entries, a truncation, hard
@@ -35,6 +35,11 @@ export interface LogStorage {
    * Throws ClusterMismatchError when it belongs to another.
    */
   load(cluster: string, mode: string, initial: PersistedState): PersistedState;
+  /**
+   * The data directory's incarnation (drawn on its first use), after checking that it belongs to `replica`. Throws
+   * ClusterMismatchError when it belongs to another.
+   */
+  identity(replica: NodeId): string;
   /**
    * Runs `writes` (calls of the methods below, and the state machine's applies
    * and restores) as one atomic batch, durable as asked, then calls `durable`.

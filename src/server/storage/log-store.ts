@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { LogStorage, LogWrite, WriteDurability } from '../replication/log-storage.js';
 import { decodeConfig, encodeConfig, initialConfig } from '../replication/membership.js';
 import type { SnapshotPosition } from '../replication/state-machine.js';
-import type { Config, Entry, EntryKind, HardState, LogBase, PersistedState } from '../replication/types.js';
+import type { Config, Entry, EntryKind, HardState, LogBase, NodeId, PersistedState } from '../replication/types.js';
 
 interface LogRow {
   idx: number;
@@ -18,6 +19,8 @@ const META_APPLIED = 'applied';
 const META_LEGACY_MEMBERS = 'members';
 const META_CLUSTER = 'cluster';
 const META_MODE = 'mode';
+const META_REPLICA = 'replica';
+const META_INCARNATION = 'incarnation';
 
 export class ClusterMismatchError extends Error {}
 
@@ -82,6 +85,27 @@ export class LogStore implements LogStorage {
     const appliedIndex = Number(this.meta(META_APPLIED));
     const entries = this.selectFrom.all(base.index).map(toEntry);
     return { hard, base, entries, appliedIndex };
+  }
+
+  /**
+   * The data directory's identity (with the cluster `load` checks): the replica it belongs to, and its incarnation, a
+   * random id drawn when the directory is first used (directories of older versions get theirs at their next start).
+   * A directory that belongs to another replica throws ClusterMismatchError. A replica that answers from another
+   * incarnation than the one its cluster recorded for it lost its data (docs/replication.md).
+   */
+  identity(replica: NodeId): string {
+    const stored = this.meta(META_REPLICA);
+    if (stored !== undefined && stored !== replica) {
+      throw new ClusterMismatchError(`the data directory belongs to replica ${stored}, not ${replica}; start ${replica} on its own data directory`);
+    }
+    const incarnation = this.meta(META_INCARNATION);
+    if (stored !== undefined && incarnation !== undefined) return incarnation;
+    const drawn = incarnation ?? randomUUID();
+    this.db.transaction(() => {
+      this.setMeta.run(META_REPLICA, replica);
+      this.setMeta.run(META_INCARNATION, drawn);
+    })();
+    return drawn;
   }
 
   /**
