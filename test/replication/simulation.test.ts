@@ -104,8 +104,9 @@ describe('operator forces during outages, and replicas restarted on an empty or 
     // checkFinal fails a schedule that loses an acknowledged op no later force abandoned: what a forced leader
     // acknowledged survives every return of the replicas it left behind. The loss a force accepts must happen too.
     if (!replay) {
-      expect(totals.forced).toBeGreaterThan(seedsOf().length / 2);
-      expect(totals.dirSwaps).toBeGreaterThan(seedsOf().length / 5);
+      // About 0.4 forces and 0.2 directory swaps a schedule (a soak of 1,000: 388 and 190).
+      expect(totals.forced).toBeGreaterThan(seedsOf().length / 5);
+      expect(totals.dirSwaps).toBeGreaterThan(seedsOf().length / 10);
       expect(totals.abandonedBeforeForce).toBeGreaterThan(0);
     }
   }, Math.max(60_000, forceCount * 200));
@@ -116,8 +117,9 @@ describe('operator forces during outages, and replicas restarted on an empty or 
     });
     expect(totals.acked).toBeGreaterThan(seedsOf().length * 10);
     if (!replay) {
-      expect(totals.forced).toBeGreaterThan(seedsOf().length / 4);
-      expect(totals.dirSwaps).toBeGreaterThan(seedsOf().length / 5);
+      // About 0.5 forces and 0.2 directory swaps a schedule (a soak of 1,000: 484 and 182).
+      expect(totals.forced).toBeGreaterThan(seedsOf().length / 5);
+      expect(totals.dirSwaps).toBeGreaterThan(seedsOf().length / 10);
     }
   }, Math.max(60_000, forceCount * 300));
 });
