@@ -1,32 +1,7 @@
-/** React hooks shared by the screens: terminal size, a ticking clock, the connection, the cluster status. */
+/** React hooks shared by the screens: a ticking clock, the connection, the cluster status. */
 
-import { useStdout } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ChatApi, ClusterApi, ConnectionState, LeaderView, ReplicaProbe } from '../client/api.js';
-
-export interface TerminalSize {
-  columns: number;
-  rows: number;
-}
-
-function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
-  return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
-}
-
-/** The terminal's size, following 'resize' events; `override` wins (tests, fixed layouts). */
-export function useTerminalSize(override?: TerminalSize): TerminalSize {
-  const { stdout } = useStdout();
-  const [size, setSize] = useState<TerminalSize>(() => sizeOf(stdout));
-  useEffect(() => {
-    const onResize = () => setSize(sizeOf(stdout));
-    onResize();
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  return override ?? size;
-}
 
 /** Date.now(), refreshed every `everyMs` while `active`. */
 export function useNow(everyMs: number, active = true): number {

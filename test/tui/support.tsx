@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import { App } from '../../src/tui/components/App.js';
-import type { TerminalSize } from '../../src/tui/hooks.js';
+import type { TerminalSize } from '../../src/terminal/use-terminal-size.js';
 import { ConfSettingsStore } from '../../src/tui/settings.js';
 
 export const KEY = {

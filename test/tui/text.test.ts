@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_LINE, editKeyFor, editLine, lineFrom, lineText, viewLine, type KeyLike, type LineState } from '../../src/tui/state/line-editor.js';
-import { fit, sanitize, textWidth, truncate, wrap } from '../../src/tui/state/text-width.js';
+import { displayText, fit, textWidth, truncate, wrap } from '../../src/terminal/text.js';
 import { splitChunk } from '../../src/tui/keys.js';
 import type { Key } from 'ink';
 
@@ -36,7 +36,7 @@ describe('text width', () => {
   });
 
   it('drops control characters so message text cannot move the cursor', () => {
-    expect(sanitize('a\x1b[2Jb\tc')).toBe('a[2Jb    c');
+    expect(displayText('a\x1b[2Jb\tc')).toBe('a[2Jb    c');
   });
 });
 

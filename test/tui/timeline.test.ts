@@ -4,7 +4,7 @@ import { formatAgo, formatDay } from '../../src/tui/state/format.js';
 import { listWindow, mainLayout } from '../../src/tui/state/layout.js';
 import { FOLLOW, resolveScroll, scrollBy, scrollToShow } from '../../src/tui/state/scroll.js';
 import { clusterRows, clusterSummary, connectionStatus } from '../../src/tui/state/status.js';
-import { textWidth } from '../../src/tui/state/text-width.js';
+import { textWidth } from '../../src/terminal/text.js';
 import { buildTimeline, messageSpans, type MessageRow } from '../../src/tui/state/timeline.js';
 
 function at(day: number, hour: number, minute = 0): number {

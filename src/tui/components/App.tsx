@@ -1,7 +1,8 @@
 import { Box, Text, useApp, useStdin } from 'ink';
 import { useEffect, useState } from 'react';
 import type { ChatApi, ClusterApi, LoginResult } from '../../client/api.js';
-import { useConnection, useNow, useTerminalSize, type TerminalSize } from '../hooks.js';
+import { useTerminalSize, type TerminalSize } from '../../terminal/use-terminal-size.js';
+import { useConnection, useNow } from '../hooks.js';
 import type { SettingsStore } from '../settings.js';
 import { MIN_COLUMNS, MIN_ROWS, tooSmall } from '../state/layout.js';
 import { MainScreen } from './MainScreen.js';

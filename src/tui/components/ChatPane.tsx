@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import type { ConversationEntry } from '../state/conversations.js';
 import type { LineState } from '../state/line-editor.js';
 import type { ScrollWindow } from '../state/scroll.js';
-import { fit, textWidth, truncate } from '../state/text-width.js';
+import { fit, textWidth, truncate } from '../../terminal/text.js';
 import type { TimelineColumns, TimelineRow } from '../state/timeline.js';
 import { LineField } from './LineField.js';
 import { theme } from './theme.js';

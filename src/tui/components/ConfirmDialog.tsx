@@ -3,7 +3,7 @@ import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import { useRefState } from '../hooks.js';
 import { errorText } from '../errors.js';
-import { truncate } from '../state/text-width.js';
+import { truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns } from './Dialog.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';

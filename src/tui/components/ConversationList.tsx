@@ -3,7 +3,7 @@ import type { ConversationEntry } from '../state/conversations.js';
 import { badge } from '../state/format.js';
 import { listWindow } from '../state/layout.js';
 import { nameKey } from '../state/messages.js';
-import { fit, textWidth, truncate } from '../state/text-width.js';
+import { fit, textWidth, truncate } from '../../terminal/text.js';
 import { theme } from './theme.js';
 
 export interface ConversationListProps {

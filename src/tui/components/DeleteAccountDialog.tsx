@@ -5,7 +5,7 @@ import { useRefState } from '../hooks.js';
 import type { ChatApi } from '../../client/api.js';
 import { errorText } from '../errors.js';
 import { EMPTY_LINE, editKeyFor, editLine, lineText, type LineState } from '../state/line-editor.js';
-import { truncate } from '../state/text-width.js';
+import { truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns } from './Dialog.js';
 import { LineField } from './LineField.js';
 import { theme } from './theme.js';

@@ -1,7 +1,7 @@
 import { Text } from 'ink';
 import { useState } from 'react';
 import { KEYMAP } from '../keymap.js';
-import { fit, truncate } from '../state/text-width.js';
+import { fit, truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';

@@ -5,7 +5,7 @@ import type { ChatApi, ChatMessage } from '../../client/api.js';
 import { errorText } from '../errors.js';
 import { plural } from '../state/format.js';
 import { scrollBy, scrollToShow, resolveScroll, FOLLOW, type Scroll } from '../state/scroll.js';
-import { fit, textWidth, truncate } from '../state/text-width.js';
+import { fit, textWidth, truncate } from '../../terminal/text.js';
 import { buildTimeline, refKey, timelineColumns } from '../state/timeline.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
 import { theme } from './theme.js';

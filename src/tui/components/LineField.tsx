@@ -1,6 +1,6 @@
 import { Text } from 'ink';
 import { viewLine, type LineState } from '../state/line-editor.js';
-import { truncate } from '../state/text-width.js';
+import { truncate } from '../../terminal/text.js';
 
 export interface LineFieldProps {
   state: LineState;

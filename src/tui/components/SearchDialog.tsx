@@ -5,7 +5,7 @@ import type { AccountListing, ChatApi } from '../../client/api.js';
 import { errorText } from '../errors.js';
 import { EMPTY_LINE, editKeyFor, editLine, lineText, type LineState } from '../state/line-editor.js';
 import { nameKey } from '../state/messages.js';
-import { truncate } from '../state/text-width.js';
+import { truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
 import { LineField } from './LineField.js';
 import { theme } from './theme.js';

@@ -2,7 +2,7 @@ import { Text } from 'ink';
 import { useRef } from 'react';
 import { useRefState } from '../hooks.js';
 import { clampBatchSize, UNREAD_BATCH_MAX, type Preferences } from '../settings.js';
-import { fit, truncate } from '../state/text-width.js';
+import { fit, truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns } from './Dialog.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';

@@ -5,8 +5,9 @@ import type { ChatApi, ConnectionState, LoginResult } from '../../client/api.js'
 import { errorText, isCredentialError } from '../errors.js';
 import { EMPTY_LINE, editKeyFor, editLine, lineFrom, lineText, type LineState } from '../state/line-editor.js';
 import { connectionStatus } from '../state/status.js';
-import { truncate } from '../state/text-width.js';
-import { useRefState, type TerminalSize } from '../hooks.js';
+import { truncate } from '../../terminal/text.js';
+import type { TerminalSize } from '../../terminal/use-terminal-size.js';
+import { useRefState } from '../hooks.js';
 import { LineField } from './LineField.js';
 import { theme, toneColor } from './theme.js';
 import { useKeys } from '../keys.js';

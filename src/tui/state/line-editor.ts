@@ -4,7 +4,7 @@
  * grapheme clusters, so an emoji is one step.
  */
 
-import { graphemes, graphemeWidth, sanitize } from './text-width.js';
+import { displayText, graphemes, graphemeWidth } from '../../terminal/text.js';
 
 export interface LineState {
   /** The text as grapheme clusters. */
@@ -59,7 +59,7 @@ export function editLine(state: LineState, key: EditKey): LineState {
   switch (key.type) {
     case 'insert': {
       // Pasted newlines become spaces: the compose box is one line.
-      const text = sanitize(key.text.replace(/\r\n?|\n/g, ' '));
+      const text = displayText(key.text.replace(/\r\n?|\n/g, ' '));
       if (!text) return state;
       const added = graphemes(text);
       return { chars: [...chars.slice(0, cursor), ...added, ...chars.slice(cursor)], cursor: cursor + added.length };

@@ -9,7 +9,7 @@ import type { ChatMessage } from '../../client/api.js';
 import { dayKey, formatClock, formatDay } from './format.js';
 import { nameKey } from './messages.js';
 import type { OutgoingMessage } from './outbox.js';
-import { textWidth, truncate, wrap } from './text-width.js';
+import { displayText, textWidth, truncate, wrap } from '../../terminal/text.js';
 
 export type MessageRef = { kind: 'stored'; id: number } | { kind: 'outgoing'; key: string };
 
@@ -111,7 +111,7 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
       rows.push({ kind: 'day', key: `day:${day}:${refKey(item.ref)}`, label: formatDay(item.at, now) });
       lastDay = day;
     }
-    const lines = wrap(item.text, cols.text);
+    const lines = wrap(displayText(item.text), cols.text);
     const base = refKey(item.ref);
     lines.forEach((text, i) => {
       rows.push({
