@@ -60,6 +60,7 @@ export class ResilientSubscription implements Subscription {
         opened: (target) => {
           this.quickRedirects = 0;
           deps.state.connected(target);
+          this.handlers.onOpen?.();
         },
         positionOf: (event) => (event.event?.$case === 'message' ? event.event.value.id : undefined),
         deliver: (event) => this.deliver(event),
@@ -115,5 +116,7 @@ export class ResilientSubscription implements Subscription {
     const e = event.event;
     if (e?.$case === 'message') this.handlers.onMessage(toChatMessage(e.value));
     else if (e?.$case === 'deleted') this.handlers.onDeleted?.([...e.value.ids]);
+    else if (e?.$case === 'presence') this.handlers.onPresence?.(e.value.username, e.value.online);
+    else if (e?.$case === 'typing') this.handlers.onTyping?.(e.value.username);
   }
 }

@@ -190,6 +190,38 @@ describe('subscriptions', () => {
     sub.close();
   });
 
+  it('tell when a stream opens, pass presence and typing, and carry my own key on my copies', async () => {
+    const [a, b] = await serve(['A', 'B'], 'A');
+    const addresses = [a!.address, b!.address];
+    const alice = await signedIn(addresses, 'alice');
+    const bob = await signedIn(addresses, 'bob');
+    await alice.sendMessage('bob', 'hello', { idempotencyKey: 'first-key' });
+    const seen: string[] = [];
+    const mine: ChatMessage[] = [];
+    let opened = 0;
+    const sub = alice.subscribe(
+      {
+        onMessage: (m) => mine.push(m),
+        onPresence: (name, online) => seen.push(`${name} ${online ? 'online' : 'offline'}`),
+        onTyping: (name) => seen.push(`${name} typing`),
+        onOpen: () => (opened += 1),
+      },
+      { afterMessageId: 0 },
+    );
+    await waitUntil('the stream to open', 5_000, () => opened === 1);
+    const bobSub = bob.subscribe({ onMessage: () => undefined });
+    await waitUntil('bob online', 5_000, () => seen.includes('bob online'));
+    await bob.notifyTyping('alice');
+    await waitUntil('bob typing', 5_000, () => seen.includes('bob typing'));
+    bobSub.close();
+    await waitUntil('bob offline', 5_000, () => seen.includes('bob offline'));
+    expect(mine.map((m) => m.idempotencyKey)).toEqual(['first-key']);
+    // After a failover the stream opens again: the moment to read presence afresh.
+    cluster!.setLeader('B');
+    await waitUntil('the stream to open at B', 8_000, () => opened === 2);
+    sub.close();
+  });
+
   it('end with onEnd(UNAUTHENTICATED) when the account is deleted elsewhere', async () => {
     const [a] = await serve(['A']);
     const phone = await signedIn([a!.address], 'carol');
