@@ -23,6 +23,9 @@ export interface ClientOptions {
 export type ConnectionState =
   | { kind: 'connecting' }
   | { kind: 'connected'; replicaId: string; address: string; epoch: number }
+  /** No replica has answered since the client started: a wrong address, or a cluster that is down. */
+  | { kind: 'unreachable'; since: number; lastError: string }
+  /** Connected before; since `since` (the first failure after that) nothing has answered. */
   | { kind: 'reconnecting'; since: number; lastError: string }
   | { kind: 'no-leader'; since: number; waitingFor: string[] }
   | { kind: 'closed' };

@@ -79,7 +79,7 @@ export class ChatClient implements ChatApi {
     this.ctx = { pool: this.pool, tracker: this.tracker, state: this.state, signal: this.abort.signal, deadlineMs, retryBudgetMs };
     this.token = options.token;
     this.state.onChange((s) => {
-      if (s.kind === 'reconnecting' || s.kind === 'no-leader') this.monitor();
+      if (s.kind === 'reconnecting' || s.kind === 'unreachable' || s.kind === 'no-leader') this.monitor();
     });
     this.monitor();
   }

@@ -115,7 +115,8 @@ describe('finding and following the leader', () => {
     const lonely = client([`127.0.0.1:${port}`], { retryBudgetMs: 300 });
     const err = await lonely.createAccount('x', 'long-enough').catch((e: unknown) => e);
     expect((err as ChatError).code).toBe('UNAVAILABLE');
-    expect(lonely.connection().kind).toBe('reconnecting');
+    // It never reached anything: unreachable, not reconnecting.
+    expect(lonely.connection().kind).toBe('unreachable');
   });
 
   it('close() stops retries and subscriptions: pending calls reject with CANCELLED', async () => {
@@ -124,13 +125,22 @@ describe('finding and following the leader', () => {
     const ends: Error[] = [];
     c.subscribe({ onMessage: () => undefined, onEnd: (e) => ends.push(e) });
     const pending = c.createAccount('x', 'long-enough').catch((e: unknown) => e);
-    await waitUntil('a failed attempt', 5_000, () => c.connection().kind === 'reconnecting');
+    await waitUntil('a failed attempt', 5_000, () => c.connection().kind === 'unreachable');
     c.close();
     const err = (await pending) as ChatError;
     expect(err).toBeInstanceOf(ChatError);
     expect(err.code).toBe('CANCELLED');
     expect(ends).toEqual([]);
     await expect(c.listConversations()).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('says unreachable until the first contact and reconnecting after it', async () => {
+    const [a] = await serve(['A']);
+    const c = client([a!.address], { retryBudgetMs: 300 });
+    await waitUntil('the first contact', 5_000, () => c.connection().kind === 'connected');
+    await servers[0]!.stop();
+    await expect(c.listConversations()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(c.connection()).toMatchObject({ kind: 'reconnecting' });
   });
 
   it('says whom the cluster waits for when no replica leads', async () => {

@@ -16,6 +16,8 @@ export function connectionStatus(state: ConnectionState, now: number): StatusTex
       return { text: 'connecting…', tone: 'warn' };
     case 'connected':
       return { text: `connected to ${state.replicaId} (${state.address}) · epoch ${state.epoch}`, tone: 'ok' };
+    case 'unreachable':
+      return { text: `cannot reach the servers (trying for ${formatAgo(now - state.since)})`, tone: 'error' };
     case 'reconnecting':
       return { text: `reconnecting, last contact ${formatAgo(now - state.since)} ago`, tone: 'warn' };
     case 'no-leader':
