@@ -350,7 +350,15 @@ describe('messages', () => {
     const bobBack = raw.subscribe(bob);
     await carolStream.until('bob online for carol', () => carolStream.presence.length === 1);
     expect(carolStream.presence).toEqual([{ username: 'bob', online: true }]);
-    for (const s of [aliceStream, carolStream, bobBack]) s.cancel();
+    // A first message from someone online (a new conversation on an open stream) says at once that they are.
+    const erin = await raw.createUser('erin');
+    const erinStream = raw.subscribe(erin);
+    await erinStream.until('open', () => server.chat.metrics().openStreams === 4);
+    await raw.send(bob, 'erin', 'hi erin');
+    await erinStream.untilMessages(1);
+    await erinStream.until('bob online for erin', () => erinStream.presence.length === 1);
+    expect(erinStream.presence).toEqual([{ username: 'bob', online: true }]);
+    for (const s of [aliceStream, carolStream, bobBack, erinStream]) s.cancel();
   });
 
   it('passes typing notices to the peer, at most one a second, and refuses unknown peers', async () => {

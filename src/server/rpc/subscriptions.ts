@@ -193,9 +193,13 @@ class ChatStream {
   private writeMessage(m: StoredMessage): void {
     this.lastSentId = m.id;
     const own = m.senderId === this.userId;
-    this.peers.add(own ? m.recipientId : m.senderId);
     const idempotencyKey = own ? (this.hub.sendKey(m.id) ?? '') : '';
     this.write({ event: { $case: 'message', value: { ...toWireMessage(m), idempotencyKey } } });
+    // A new conversation: from now on its peer's presence is told here, starting with the current one.
+    const peer = own ? m.recipientId : m.senderId;
+    if (this.peers.has(peer) || peer === this.userId) return;
+    this.peers.add(peer);
+    if (this.hub.isOnline(peer)) this.deliverPresence(own ? m.recipient : m.sender, true);
   }
 
   private write(event: ChatEvent): void {

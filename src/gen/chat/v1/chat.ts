@@ -115,8 +115,10 @@ export interface MessagesDeleted {
 /**
  * A conversation peer of the subscriber came online (opened a first Subscribe
  * stream on the leader) or went offline (closed its last one). Sent to the
- * streams of users who have a conversation with them. A stream that reopens
- * (after a failover) learns the current state from ListConversations.
+ * streams of users who have a conversation with them, and once to a stream
+ * whose user gets a first message from (or sends one to) someone online. A
+ * stream that opens (also after a failover) learns the current state of its
+ * existing conversations from ListConversations.
  */
 export interface PresenceChanged {
   username: string;
