@@ -38,6 +38,14 @@ async function account(name: string, password = `${name}-secret`): Promise<ChatC
   return c;
 }
 
+/** The chat pane of a frame: each line right of the list's separator. */
+function chatPane(screen: string): string {
+  return screen
+    .split('\n')
+    .map((l) => l.slice(l.indexOf('│') + 1))
+    .join('\n');
+}
+
 /** Lines of the frame that mention `text`. */
 function linesWith(screen: string, text: string): string[] {
   return screen.split('\n').filter((l) => l.includes(text));
@@ -140,9 +148,9 @@ describe('chatting', () => {
     await b.see('hi bob');
     expect(b.frames().filter((f) => f.includes('\x07')).length).toBe(bellsBefore);
     expect(b.screen()).not.toContain('1 unread');
-    // Own and other messages: each appears once.
-    expect(linesWith(a.screen(), 'hello alice')).toHaveLength(1);
-    expect(linesWith(b.screen(), 'hi bob')).toHaveLength(1);
+    // Own and other messages: each appears once in the conversation (the list previews the last one too).
+    expect(linesWith(chatPane(a.screen()), 'hello alice')).toHaveLength(1);
+    expect(linesWith(chatPane(b.screen()), 'hi bob')).toHaveLength(1);
   });
 
   it('reads unread messages N at a time', async () => {
@@ -276,15 +284,24 @@ describe('screen', () => {
     expect(t.screen()).toContain('Password');
   });
 
-  it('lists every key in the help overlay', async () => {
-    const t = await tui({ size: { columns: 100, rows: 80 } });
+  it('lists every command of the table in the help overlay', async () => {
+    const t = await tui({ size: { columns: 100, rows: 60 } });
     await signIn(t, uniqueName('helper'), 'helper-password', true);
     await t.press('?');
     await t.see('Keys');
-    const { KEYMAP } = await import('../../src/tui/keymap.js');
-    for (const section of KEYMAP) {
-      expect(t.screen()).toContain(section.title);
-      for (const k of section.keys) expect(t.screen()).toContain(k.keys);
+    // Page through it all.
+    const pages = [t.screen()];
+    while (!/(\d+)-(\d+) of \2 /.test(pages[pages.length - 1]!)) {
+      await t.press(KEY.pageDown);
+      await waitFor(() => t.screen() !== pages[pages.length - 1], 5000, t.screen);
+      pages.push(t.screen());
+    }
+    const all = pages.join('\n');
+    const { COMMANDS, SCOPE_TITLES, keyLabel } = await import('../../src/tui/commands.js');
+    for (const [, title] of SCOPE_TITLES) expect(all).toContain(title);
+    for (const cmd of COMMANDS) {
+      for (const k of cmd.keys) expect(all, `${cmd.scope} ${cmd.id}`).toContain(keyLabel(k));
+      expect(all).toContain(cmd.does.split(' ').slice(0, 3).join(' '));
     }
     await t.press(KEY.escape);
     await t.see('Conversations');

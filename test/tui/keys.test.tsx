@@ -8,7 +8,7 @@ import { tick, waitFor } from './support.js';
 /** A list whose letters are commands (`n` opens a text field) and the text field it opens. */
 function Field({ onDone }: { onDone(text: string): void }) {
   const [text, setText] = useState('');
-  useKeys((input, key) => {
+  useKeys(({ input, key }) => {
     if (key.return) onDone(text);
     else if (input) setText((t) => t + input);
   });
@@ -30,7 +30,7 @@ function Commands({ slowEffectsMs = 0 }: { slowEffectsMs?: number }) {
   const [log, setLog] = useState<string[]>([]);
   const [field, setField] = useState(false);
   useKeys(
-    (input) => {
+    ({ input }) => {
       if (input === 'n') setField(true);
       else setLog((l) => [...l, input]);
     },

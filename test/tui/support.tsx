@@ -25,8 +25,25 @@ export const KEY = {
   ctrlR: '\x12',
   ctrlT: '\x14',
   ctrlU: '\x15',
+  ctrlJ: '\n',
+  ctrlK: '\x0B',
+  altEnter: '\x1B\r',
+  backspace: '\x7F',
   space: ' ',
 } as const;
+
+/** Alt (Meta) with a key, as terminals send it: Esc then the key. */
+export const alt = (key: string) => `\x1B${key}`;
+
+/** Text as a terminal with bracketed paste mode sends a paste. */
+export const paste = (text: string) => `\x1B[200~${text}\x1B[201~`;
+
+/** Terminal title changes (OSC 0 or 2) in the raw output, in order. */
+export function titles(frames: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of frames) for (const m of f.matchAll(/\x1B\][02];([^\x07]*)\x07/g)) out.push(m[1]!);
+  return out;
+}
 
 const ANSI = /\x1B\[[0-9;?]*[A-Za-z]|\x1B\][^\x07]*\x07/g;
 

@@ -1,9 +1,9 @@
 import { Text } from 'ink';
-import { viewLine, type LineState } from '../state/line-editor.js';
 import { truncate } from '../../terminal/text.js';
+import { viewLine, type TextState } from '../state/text-editor.js';
 
 export interface LineFieldProps {
-  state: LineState;
+  state: TextState;
   width: number;
   focused: boolean;
   /** Shown instead of each character (passwords). */
