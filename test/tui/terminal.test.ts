@@ -2,7 +2,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, enterFullScreen, installExitGuards } from '../../src/terminal/full-screen.js';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, enterFullScreen, installExitGuards } from '../../src/terminal/full-screen.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -29,6 +29,23 @@ describe('terminal', () => {
     expect(written.split(LEAVE_ALT_SCREEN)).toHaveLength(2);
     expect(written.endsWith(LEAVE_ALT_SCREEN)).toBe(true);
     expect(process.listenerCount('exit')).toBe(before);
+  });
+
+  it('turns bracketed paste on with the screen, and off again when leaving', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-tui-term-'));
+    const file = join(dir, 'out');
+    const fd = openSync(file, 'w');
+    cleanups.push(() => {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const screen = enterFullScreen(fd, { bracketedPaste: true, title: true });
+    expect(readFileSync(file, 'utf8')).toContain(BRACKETED_PASTE_ON);
+    screen.leave();
+    const written = readFileSync(file, 'utf8');
+    // Off before the normal screen is back, and the saved title restored after it.
+    expect(written.indexOf(BRACKETED_PASTE_OFF)).toBeLessThan(written.indexOf(LEAVE_ALT_SCREEN));
+    expect(written.endsWith('\x1b[23;0t')).toBe(true);
   });
 
   it('routes uncaught errors, unhandled rejections and termination signals to one way out', () => {
