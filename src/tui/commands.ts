@@ -346,11 +346,6 @@ export function keyLabel(spec: string): string {
   return spec.replace(/(^|-)(Up|Down|Left|Right)$/, (_, dash: string, name: string) => `${dash}${ARROWS[name]}`);
 }
 
-/** Every key of a command, as the help overlay lists them. */
-export function keysLabel(cmd: Command): string {
-  return cmd.keys.map(keyLabel).join(' / ');
-}
-
 /** The commands of a scope, in table order. */
 export function commandsOf(scope: Scope): Command[] {
   return COMMANDS.filter((cmd) => cmd.scope === scope);

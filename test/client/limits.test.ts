@@ -27,5 +27,7 @@ describe('message limits', () => {
     }
     expect(messageSize('e\u0301'.repeat(10))).toMatchObject({ characters: 10, bytes: 20, charactersOver: 0 });
     expect(messageSize('x'.repeat(4100)).charactersOver).toBe(4);
+    // At most 4 bytes a code point: within 4096 characters the byte limit is never passed.
+    expect(messageSize('😀'.repeat(4096)).bytesOver).toBe(0);
   });
 });

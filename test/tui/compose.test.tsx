@@ -4,39 +4,17 @@
  * edit, retry or discard.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../src/client/index.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
-import { KEY, paste, renderTui, signIn, uniqueName, waitFor, type Tui } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { ChatClient } from '../../src/client/index.js';
+import { waitUntil } from '../support/cluster.js';
+import { KEY, oneReplica, paste, uniqueName, waitFor, type Tui } from './support.js';
 
-let cluster: TestCluster;
-const open: Tui[] = [];
-const clients: ChatClient[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ replicas: 1 });
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-  for (const c of clients.splice(0)) c.close();
-});
-
-async function account(name: string): Promise<ChatClient> {
-  const c = new ChatClient({ servers: cluster.addresses });
-  clients.push(c);
-  await c.createAccount(name, `${name}-secret`);
-  await c.login(name, `${name}-secret`);
-  return c;
-}
+const one = oneReplica();
+const account = (name: string) => one.account(name);
 
 /** A signed-in chat-tui with the conversation with `peer` open and the compose box focused. */
 async function chattingWith(peer: string, size = { columns: 100, rows: 30 }): Promise<Tui> {
-  const t = await renderTui({ servers: cluster.addresses, size });
-  open.push(t);
-  await signIn(t, uniqueName('writer'), 'writer-password', true);
+  const t = await one.signedIn(uniqueName('writer'), size);
   await t.press('n');
   await t.see('New conversation');
   await t.type(peer);

@@ -3,6 +3,9 @@
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/client/api.js';
+import { ringsBell, terminalTitle } from '../../src/tui/attention.js';
+import { lengthCounter } from '../../src/tui/components/ComposeBox.js';
+import { fuzzyFilter } from '../../src/tui/state/fuzzy.js';
 import { COMMANDS, commandFor, hintsFor, NO_KEY, NO_SITUATION, type KeyPress, type Scope } from '../../src/tui/commands.js';
 import { draftOf, initialView, reduceKey, sentTexts, type KeyContext, type ScreenState } from '../../src/tui/state/controls.js';
 import { sortConversations } from '../../src/tui/state/conversations.js';
@@ -183,5 +186,35 @@ describe('main screen keys', () => {
     expect(pasted.state.view.focus).toBe('compose');
     expect(textOf(draftOf(pasted.state, 'bob').text)).toBe('q\nx');
     expect(run(opened, K.ctrlK).state.view.overlay).toEqual({ kind: 'switcher' });
+  });
+});
+
+describe('attention, the switcher and the counter', () => {
+  it('rings once for messages closer together than 3 s, and titles the terminal with the unread total', () => {
+    const arrivals = [0, 500, 1200, 2900, 5800, 9000];
+    let last: number | undefined;
+    const rings = arrivals.filter((at) => {
+      const r = ringsBell(last, at);
+      last = at;
+      return r;
+    });
+    expect(rings).toEqual([0, 9000]);
+    expect(terminalTitle('alice', 3)).toBe('chat-tui · alice · 3 unread');
+    expect(terminalTitle('alice', 0)).toBe('chat-tui · alice');
+  });
+
+  it('finds names by letters in order, best matches first', () => {
+    const names = ['walter', 'wallaby', 'bob', 'swallow', 'walrus'];
+    expect(fuzzyFilter(names, 'wlrs', (n) => n)).toEqual(['walrus']);
+    expect(fuzzyFilter(names, 'wal', (n) => n)).toEqual(['walter', 'walrus', 'wallaby', 'swallow']);
+    expect(fuzzyFilter(names, '', (n) => n)).toEqual(names);
+    expect(fuzzyFilter(names, 'zz', (n) => n)).toEqual([]);
+  });
+
+  it('counts characters near the limit, and from the first line break', () => {
+    expect(lengthCounter('short', false)).toBeUndefined();
+    expect(lengthCounter('two\nlines', true)).toEqual({ label: '9/4096', over: false });
+    expect(lengthCounter('x'.repeat(3100), false)).toEqual({ label: '3100/4096', over: false });
+    expect(lengthCounter('😀'.repeat(4097), false)).toEqual({ label: '4097/4096', over: true });
   });
 });

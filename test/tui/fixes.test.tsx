@@ -4,28 +4,12 @@
  * username after logging out, and the connection state before any contact.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCluster, type TestCluster } from '../support/cluster.js';
-import { KEY, renderTui, signIn, uniqueName, waitFor, type Tui } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../support/cluster.js';
+import { KEY, oneReplica, signIn, uniqueName, waitFor } from './support.js';
 
-let cluster: TestCluster;
-const open: Tui[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ replicas: 1 });
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
-
-async function tui(options: Partial<Parameters<typeof renderTui>[0]> = {}): Promise<Tui> {
-  const t = await renderTui({ servers: cluster.addresses, ...options });
-  open.push(t);
-  return t;
-}
+const one = oneReplica();
+const tui = one.tui;
 
 /** The screen as one line of words: wrapped text reads as it would unwrapped. */
 const words = (screen: string) => screen.replace(/[│╭╮╰╯─]/g, ' ').replace(/\s+/g, ' ');
@@ -56,7 +40,6 @@ describe('fixed', () => {
       expect(lines[bottom], t.screen()).toMatch(/^ *╰─+╯ *$/);
       expect(lines[bottom + 1]).toContain('servers');
       t.close();
-      open.splice(open.indexOf(t), 1);
     }
   });
 

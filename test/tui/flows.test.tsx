@@ -3,40 +3,13 @@
  * ClusterClient: what a person sees and types.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../src/client/index.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
-import { KEY, renderTui, signIn, uniqueName, waitFor, type Tui } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/cluster.js';
+import { KEY, oneReplica, signIn, uniqueName, waitFor } from './support.js';
 
-let cluster: TestCluster;
-const open: Tui[] = [];
-const clients: ChatClient[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ replicas: 1 });
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-  for (const c of clients.splice(0)) c.close();
-});
-
-async function tui(options: Partial<Parameters<typeof renderTui>[0]> = {}): Promise<Tui> {
-  const t = await renderTui({ servers: cluster.addresses, ...options });
-  open.push(t);
-  return t;
-}
-
-/** An account made through the client library, logged in, for the other side of a conversation. */
-async function account(name: string, password = `${name}-secret`): Promise<ChatClient> {
-  const c = new ChatClient({ servers: cluster.addresses });
-  clients.push(c);
-  await c.createAccount(name, password);
-  await c.login(name, password);
-  return c;
-}
+const one = oneReplica();
+const tui = one.tui;
+const account = one.account;
 
 /** The chat pane of a frame: each line right of the list's separator. */
 function chatPane(screen: string): string {
@@ -81,8 +54,7 @@ describe('sign in', () => {
     await t.type('second-password');
     await t.press(KEY.enter);
     await t.see('the two passwords do not match');
-    const probe = new ChatClient({ servers: cluster.addresses });
-    clients.push(probe);
+    const probe = one.client();
     await expect(probe.login(name, 'first-password')).rejects.toThrow();
   });
 
@@ -93,7 +65,6 @@ describe('sign in', () => {
     await signIn(t, name, 'fresh-password-1', true);
     expect(t.screen()).toContain('0 unread messages');
     t.close();
-    open.splice(open.indexOf(t), 1);
 
     await sender.sendMessage(name, 'one');
     await sender.sendMessage(name, 'two');
@@ -241,8 +212,7 @@ describe('chatting', () => {
     await t.see(`account ${me} deleted`);
     expect(t.settings.read().lastUsername).toBe('');
     await t.see('Username');
-    const probe = new ChatClient({ servers: cluster.addresses });
-    clients.push(probe);
+    const probe = one.client();
     await expect(probe.login(me, 'leaver-password')).rejects.toThrow();
   });
 });

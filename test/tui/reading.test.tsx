@@ -5,40 +5,12 @@
  * typing pushed by the server.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../src/client/index.js';
-import { startCluster, type TestCluster } from '../support/cluster.js';
-import { alt, KEY, renderTui, signIn, titles, uniqueName, waitFor, type Tui } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { alt, KEY, oneReplica, titles, uniqueName, waitFor, type Tui } from './support.js';
 
-let cluster: TestCluster;
-const open: Tui[] = [];
-const clients: ChatClient[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ replicas: 1 });
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-  for (const c of clients.splice(0)) c.close();
-});
-
-async function account(name: string): Promise<ChatClient> {
-  const c = new ChatClient({ servers: cluster.addresses });
-  clients.push(c);
-  await c.createAccount(name, `${name}-secret`);
-  await c.login(name, `${name}-secret`);
-  return c;
-}
-
-async function signedInTui(name: string, size = { columns: 100, rows: 30 }): Promise<Tui> {
-  const t = await renderTui({ servers: cluster.addresses, size });
-  open.push(t);
-  await signIn(t, name, `${name}-password`, true);
-  return t;
-}
+const one = oneReplica();
+const account = (name: string) => one.account(name);
+const signedInTui = one.signedIn;
 
 const bells = (t: Tui) => t.frames().join('').split('\x07').length - 1 - titles(t.frames()).length;
 

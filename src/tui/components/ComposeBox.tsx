@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { MESSAGE_MAX_CHARACTERS, MESSAGE_MAX_UTF8_BYTES, messageSize } from '../../client/limits.js';
+import { MESSAGE_MAX_CHARACTERS, messageSize } from '../../client/limits.js';
 import { textWidth, truncate } from '../../terminal/text.js';
 import { viewRows, type TextState } from '../state/text-editor.js';
 import { theme } from './theme.js';
@@ -18,15 +18,15 @@ export interface ComposeBoxProps {
 /** The counter shows once a draft is this close to a limit (or has several lines). */
 const COUNTER_FROM = 0.75;
 
-/** `123/4096`, in bytes when the bytes are the nearer limit; undefined while far from both. */
+/**
+ * `123/4096` once a draft is near the limit (or has several lines); undefined
+ * before. Characters are the limit that counts: 4096 code points take at most
+ * 16 KiB of UTF-8, so the byte limit cannot be reached first.
+ */
 export function lengthCounter(text: string, multiline: boolean): { label: string; over: boolean } | undefined {
   const size = messageSize(text);
-  const byChars = size.characters / MESSAGE_MAX_CHARACTERS;
-  const byBytes = size.bytes / MESSAGE_MAX_UTF8_BYTES;
-  if (!multiline && Math.max(byChars, byBytes) < COUNTER_FROM) return undefined;
-  const over = size.charactersOver > 0 || size.bytesOver > 0;
-  if (byBytes > byChars) return { label: `${size.bytes}/${MESSAGE_MAX_UTF8_BYTES} bytes`, over };
-  return { label: `${size.characters}/${MESSAGE_MAX_CHARACTERS}`, over };
+  if (!multiline && size.characters < COUNTER_FROM * MESSAGE_MAX_CHARACTERS) return undefined;
+  return { label: `${size.characters}/${MESSAGE_MAX_CHARACTERS}`, over: size.charactersOver > 0 || size.bytesOver > 0 };
 }
 
 /** The compose box: a rule with the length counter, then the draft over as many rows as it needs (up to `rows`). */

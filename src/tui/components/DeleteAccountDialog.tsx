@@ -1,4 +1,4 @@
-import { Box, Text } from 'ink';
+import { Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import { useRefState } from '../hooks.js';
@@ -8,7 +8,7 @@ import { commandId } from '../commands.js';
 import { editFor } from '../state/controls.js';
 import { EMPTY_TEXT, editText, textOf, type TextState } from '../state/text-editor.js';
 import { Dialog, dialogColumns } from './Dialog.js';
-import { LineField } from './LineField.js';
+import { LabeledField } from './LineField.js';
 import { theme } from './theme.js';
 import { Wrapped } from './Wrapped.js';
 import { useKeys } from '../keys.js';
@@ -75,12 +75,7 @@ export function DeleteAccountDialog({ chat, me, width, height, onDeleted, onClos
         <Wrapped key={i} text={l} width={cols} />
       ))}
       <Text> </Text>
-      <Box>
-        <Text bold color={theme.error}>
-          {'Password  '}
-        </Text>
-        <LineField state={password} width={Math.max(3, cols - 10)} focused={!busy} mask="•" />
-      </Box>
+      <LabeledField label="Password  " color={theme.error} state={password} width={cols} focused={!busy} mask="•" />
       <Text> </Text>
       {busy ? (
         <Text color={theme.warn}>

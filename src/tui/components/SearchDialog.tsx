@@ -9,7 +9,7 @@ import { commandId } from '../commands.js';
 import { nameKey } from '../state/messages.js';
 import { truncate, wrap } from '../../terminal/text.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
-import { LineField } from './LineField.js';
+import { LabeledField } from './LineField.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';
 
@@ -113,12 +113,7 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
 
   return (
     <Dialog title="New conversation" hint="* any run · ? one character · plain text: contains" width={width} height={height}>
-      <Box>
-        <Text color={theme.accent} bold>
-          {'Pattern  '}
-        </Text>
-        <LineField state={pattern} width={Math.max(3, cols - 9)} focused />
-      </Box>
+      <LabeledField label="Pattern  " state={pattern} width={cols} />
       {error ? (
         // A failure is shown whole, wrapped, where the accounts would be.
         <Box flexDirection="column" height={pageSize + 1}>

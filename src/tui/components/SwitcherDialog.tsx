@@ -1,4 +1,4 @@
-import { Box, Text } from 'ink';
+import { Text } from 'ink';
 import { useRef, useState } from 'react';
 import { truncate } from '../../terminal/text.js';
 import { commandId } from '../commands.js';
@@ -9,7 +9,7 @@ import { badge } from '../state/format.js';
 import { fuzzyFilter } from '../state/fuzzy.js';
 import { EMPTY_TEXT, editText, textOf, type TextState } from '../state/text-editor.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
-import { LineField } from './LineField.js';
+import { LabeledField } from './LineField.js';
 import { theme } from './theme.js';
 
 export interface SwitcherDialogProps {
@@ -57,12 +57,7 @@ export function SwitcherDialog({ entries, width, height, onOpen, onClose }: Swit
   const start = Math.max(0, Math.min(at - rows + 1, matches.length - rows));
   return (
     <Dialog title="Go to a conversation" hint="letters of the name, in order · Enter opens · Esc closes" width={width} height={height}>
-      <Box>
-        <Text color={theme.accent} bold>
-          {'Name  '}
-        </Text>
-        <LineField state={query} width={Math.max(3, cols - 6)} focused />
-      </Box>
+      <LabeledField label="Name  " state={query} width={cols} />
       <Text dimColor wrap="truncate">
         {truncate(
           matches.length === 0 ? (entries.length ? 'no conversation matches · Esc, then n searches every account' : 'no conversations yet · Esc, then n starts one') : `${matches.length} of ${entries.length}`,

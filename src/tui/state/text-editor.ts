@@ -39,10 +39,6 @@ export function textOf(state: TextState): string {
   return state.chars.join('');
 }
 
-export function isEmpty(state: TextState): boolean {
-  return state.chars.length === 0;
-}
-
 /**
  * What typed or pasted text becomes in a field: line breaks kept as '\n' where
  * the field has several lines (else spaces), tabs as spaces, other control and
