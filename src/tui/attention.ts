@@ -35,6 +35,8 @@ export function useAttention(out: { write(text: string): unknown }, me: string, 
   useEffect(() => {
     out.write(setTitleSequence(terminalTitle(me, unread)));
   }, [out, me, unread]);
+  // Logged out: the title no longer names anyone.
+  useEffect(() => () => void out.write(setTitleSequence('chat-tui')), [out]);
   return {
     message(now) {
       const rings = ringsBell(lastAt.current, now);

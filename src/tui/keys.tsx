@@ -107,6 +107,10 @@ export function KeyRouter({ children }: { children: ReactNode }) {
       if (plain && input === PASTE_END) {
         queue.current.push({ input: pasting.current, key: { ...NO_KEY }, paste: true });
         pasting.current = undefined;
+      } else if (key.ctrl && input === 'c') {
+        // A paste whose end never came must not keep Ctrl-C from quitting.
+        pasting.current = undefined;
+        queue.current.push({ input, key });
       } else {
         pasting.current += key.return ? '\n' : key.tab ? '\t' : input;
         return;
