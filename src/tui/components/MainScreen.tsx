@@ -106,13 +106,15 @@ export function MainScreen(props: MainScreenProps) {
     if (at < window.start) dispatch({ type: 'scroll', scroll: scrollToShow(rowKeys, layout.messagesHeight, view.scroll, Math.max(0, at - 1), at + layout.messagesHeight - 2) });
   }, [rowKeys]);
 
+  // Logging out ends the stream too: that end is not news.
+  const loggingOut = useRef(false);
   const chatSession = useChatSession({
     chat,
     me,
     store: store.ref,
     dispatch,
     attention,
-    onEnded: props.onSignedOut,
+    onEnded: (notice) => loggingOut.current || props.onSignedOut(notice),
     atTop: !view.scroll.follow && window.above === 0,
   });
 
@@ -127,6 +129,7 @@ export function MainScreen(props: MainScreenProps) {
     if (effect.type === 'quit') props.onQuit();
     else if (effect.type === 'typing') chatSession.typing(effect.peer);
     else {
+      loggingOut.current = true;
       const done = () => props.onSignedOut(`logged out ${me}`);
       chat.logout().then(done, done);
     }
