@@ -1,0 +1,122 @@
+/**
+ * How one replica group's costs grow with its store (docs/scaling.md), on the
+ * prepared store of --messages messages and --users accounts (built offline,
+ * see bench/lib/dataset.ts). Run it at two or three sizes to see the trend:
+ *
+ * - footprint: bytes on disk per table and index (SQLite's dbstat), of the
+ *   store and of one with the same accounts and no messages; from them, bytes
+ *   per account and per message;
+ * - restart: the restart scenario on this store (cold start of the cluster,
+ *   a follower's restart);
+ * - catch-up from the log: a follower misses --catchup entries and returns;
+ * - catch-up by snapshot: the leader keeps a short log, so a follower that
+ *   missed a little gets the whole store as a snapshot.
+ *
+ * Not part of a plain `npm run bench`: ask for it with --scenario growth.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DATABASE_FILE } from '../../src/server/storage/database.js';
+import type { BenchContext } from '../lib/context.js';
+import type { Dataset } from '../lib/dataset.js';
+import { runCatchup, type CatchupResult } from './catchup.js';
+import { runRestart, type RestartResult } from './store.js';
+
+/** Bytes and rows of one table with its indexes. */
+export interface TableFootprint {
+  table: string;
+  rows: number;
+  /** Pages of the table itself (for WITHOUT ROWID tables: its primary key). */
+  tableBytes: number;
+  /** Pages of its indexes, by name. */
+  indexBytes: Record<string, number>;
+  totalBytes: number;
+}
+
+export interface StoreFootprint {
+  users: number;
+  messages: number;
+  fileBytes: number;
+  tables: TableFootprint[];
+}
+
+export interface GrowthResult {
+  messages: number;
+  users: number;
+  store: StoreFootprint;
+  /** The same accounts and sessions, no messages. */
+  accountsOnly: StoreFootprint;
+  bytesPerAccount: number;
+  /** chat_messages and its indexes, per message. */
+  bytesPerMessage: number;
+  /** One idempotency row (kept 24 hours for every write). */
+  bytesPerIdempotencyRow: number;
+  /** One entry of the replicated log (kept until compaction). */
+  bytesPerLogEntry: number;
+  restart: RestartResult;
+  logCatchup: CatchupResult;
+  snapshotCatchup: CatchupResult;
+}
+
+const TABLES = ['chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency', 'log'] as const;
+
+/** Reads dbstat of a store's database (read-only): what each table and index takes on disk. */
+export function footprint(ds: Dataset, users: number): StoreFootprint {
+  const file = join(ds.dir, DATABASE_FILE);
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const pages = new Map((db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name').all() as { name: string; bytes: number }[]).map((r) => [r.name, r.bytes]));
+    const indexes = db.prepare("SELECT name, tbl_name AS tbl FROM sqlite_schema WHERE type = 'index'").all() as { name: string; tbl: string }[];
+    const tables = TABLES.map((table): TableFootprint => {
+      const rows = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      const indexBytes = Object.fromEntries(indexes.filter((i) => i.tbl === table).map((i) => [i.name, pages.get(i.name) ?? 0]));
+      const tableBytes = pages.get(table) ?? 0;
+      return { table, rows, tableBytes, indexBytes, totalBytes: tableBytes + Object.values(indexBytes).reduce((a, b) => a + b, 0) };
+    });
+    return { users, messages: ds.messages, fileBytes: statSync(file).size, tables };
+  } finally {
+    db.close();
+  }
+}
+
+function perRow(fp: StoreFootprint, table: (typeof TABLES)[number]): number {
+  const t = fp.tables.find((x) => x.table === table)!;
+  return t.rows > 0 ? Math.round(t.totalBytes / t.rows) : 0;
+}
+
+export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
+  const users = ctx.settings.storeUsers;
+  const large = await ctx.largeStore();
+  const empty = await ctx.usersStore();
+  const store = footprint(large, users);
+  const accountsOnly = footprint(empty, users);
+  const accountTables = accountsOnly.tables.filter((t) => t.table === 'chat_accounts' || t.table === 'chat_sessions');
+  const bytesPerAccount = Math.round(accountTables.reduce((s, t) => s + t.totalBytes, 0) / users);
+  const bytesPerMessage = perRow(store, 'chat_messages');
+  ctx.log(`  ${large.messages.toLocaleString('en-US')} messages, ${users} accounts: ${(store.fileBytes / 2 ** 20).toFixed(1)} MiB; ${bytesPerMessage} bytes per message, ${bytesPerAccount} per account (with its session)`);
+
+  const restart = await runRestart(ctx);
+  const backlog = ctx.settings.catchupEntries;
+  const logCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog });
+  // The leader keeps 200 entries: a follower that missed 2,000 gets a snapshot of the whole store.
+  const snapshotCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog: 2_000, snapshotRetain: 200 });
+  const failures = snapshotCatchup.snapshotFailures ?? [];
+  if (!snapshotCatchup.snapshot && failures.length === 0) throw new Error('the returning follower caught up without a snapshot: the log was not compacted past it');
+  for (const f of failures) ctx.log(`  a snapshot transfer failed ${f.afterMs} ms after it was sent: ${f.message}`);
+  const sent = snapshotCatchup.snapshot ? `a snapshot of ${(snapshotCatchup.snapshot.bytes / 2 ** 20).toFixed(1)} MiB streamed in ${snapshotCatchup.snapshot.ms} ms` : 'no snapshot transfer completed';
+  ctx.log(`  ${sent}; caught up in ${snapshotCatchup.ms} ms, follower in sync ${snapshotCatchup.restartToInSyncMs} ms after its start`);
+  return {
+    messages: large.messages,
+    users,
+    store,
+    accountsOnly,
+    bytesPerAccount,
+    bytesPerMessage,
+    bytesPerIdempotencyRow: perRow(store, 'chat_idempotency'),
+    bytesPerLogEntry: perRow(store, 'log'),
+    restart,
+    logCatchup,
+    snapshotCatchup,
+  };
+}
