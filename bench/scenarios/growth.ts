@@ -10,14 +10,19 @@
  *   a follower's restart);
  * - catch-up from the log: a follower misses --catchup entries and returns;
  * - catch-up by snapshot: the leader keeps a short log, so a follower that
- *   missed a little gets the whole store as a snapshot.
+ *   missed a little gets the whole store as a snapshot;
+ * - the snapshot's two halves alone, in this process: the leader's export
+ *   (ChatState.exportState, on a worker thread in a replica) and the
+ *   follower's import (ChatState.importState, on its event loop) into an
+ *   empty data directory.
  *
  * Not part of a plain `npm run bench`: ask for it with --scenario growth.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATABASE_FILE } from '../../src/server/storage/database.js';
+import { ChatState } from '../../src/server/chat/state-machine.js';
+import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
 import type { BenchContext } from '../lib/context.js';
 import type { Dataset } from '../lib/dataset.js';
 import { runCatchup, type CatchupResult } from './catchup.js';
@@ -54,6 +59,8 @@ export interface GrowthResult {
   bytesPerIdempotencyRow: number;
   /** One entry of the replicated log (kept until compaction). */
   bytesPerLogEntry: number;
+  /** The snapshot of the whole store: bytes (gzip frames), export and import times (ms, wall and CPU of this process). */
+  snapshotImage: { bytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
   restart: RestartResult;
   logCatchup: CatchupResult;
   snapshotCatchup: CatchupResult;
@@ -85,6 +92,30 @@ function perRow(fp: StoreFootprint, table: (typeof TABLES)[number]): number {
   return t.rows > 0 ? Math.round(t.totalBytes / t.rows) : 0;
 }
 
+/** Times ChatState.exportState on the store and ChatState.importState of the image into an empty data directory. */
+export function snapshotImage(ds: Dataset, tmp: string): GrowthResult['snapshotImage'] {
+  const timed = <T>(f: () => T): { value: T; ms: number; cpuMs: number } => {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const value = f();
+    const c = process.cpuUsage(c0);
+    return { value, ms: Math.round(performance.now() - t0), cpuMs: Math.round((c.user + c.system) / 1000) };
+  };
+  const source = new BetterSqlite3(join(ds.dir, DATABASE_FILE), { readonly: true });
+  const exported = timed(() => new ChatState(source).exportState());
+  source.close();
+  const dir = mkdtempSync(join(tmp, 'growth-import-'));
+  const target = openDatabase(dir);
+  try {
+    const chat = new ChatState(target);
+    const imported = timed(() => chat.importState(exported.value));
+    return { bytes: exported.value.length, exportMs: exported.ms, exportCpuMs: exported.cpuMs, importMs: imported.ms, importCpuMs: imported.cpuMs };
+  } finally {
+    target.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
   const users = ctx.settings.storeUsers;
   const large = await ctx.largeStore();
@@ -96,6 +127,8 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
   const bytesPerMessage = perRow(store, 'chat_messages');
   ctx.log(`  ${large.messages.toLocaleString('en-US')} messages, ${users} accounts: ${(store.fileBytes / 2 ** 20).toFixed(1)} MiB; ${bytesPerMessage} bytes per message, ${bytesPerAccount} per account (with its session)`);
 
+  const image = snapshotImage(large, ctx.tmp);
+  ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB: export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
   const restart = await runRestart(ctx);
   const backlog = ctx.settings.catchupEntries;
   const logCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog });
@@ -115,6 +148,7 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
     bytesPerMessage,
     bytesPerIdempotencyRow: perRow(store, 'chat_idempotency'),
     bytesPerLogEntry: perRow(store, 'log'),
+    snapshotImage: image,
     restart,
     logCatchup,
     snapshotCatchup,
