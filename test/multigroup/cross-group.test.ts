@@ -44,7 +44,7 @@ describe('messages between replica groups: outbox, relay, idempotent inbox', () 
       expect(t.duplicateArrivals).toBeGreaterThan(seeds.length / 2);
       expect(t.snapshots).toBeGreaterThan(0);
     }
-  }, 120_000);
+  }, Math.max(120_000, count * 60));
 
   const majorityCount = Number(process.env.CROSS_MAJORITY_SEEDS ?? Math.max(1, Math.floor(count / 5)));
   it(`three majority-mode groups with replicas cut off from their group (${replay ? 'replayed seed' : `${majorityCount} schedules`})`, () => {
@@ -55,7 +55,7 @@ describe('messages between replica groups: outbox, relay, idempotent inbox', () 
       expect(t.isolations).toBeGreaterThan(seeds.length);
       expect(t.deliveredAcrossFailover).toBeGreaterThan(t.ackedCrossGroup / 2);
     }
-  }, 120_000);
+  }, Math.max(120_000, majorityCount * 120));
 });
 
 describe('the checker catches a broken protocol', () => {
