@@ -21,6 +21,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { ChatState } from '../../src/server/chat/state-machine.js';
 import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
 import type { BenchContext } from '../lib/context.js';
@@ -59,8 +60,12 @@ export interface GrowthResult {
   bytesPerIdempotencyRow: number;
   /** One entry of the replicated log (kept until compaction). */
   bytesPerLogEntry: number;
-  /** The snapshot of the whole store: bytes (gzip frames), export and import times (ms, wall and CPU of this process). */
-  snapshotImage: { bytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
+  /**
+   * The snapshot of the whole store: its bytes (gzip frames of JSON lines) and those lines' bytes unpacked (the
+   * store's text is one repeated letter, so the packed size is far below what real text gives), export and import
+   * times (ms, wall and CPU of this process).
+   */
+  snapshotImage: { bytes: number; rawBytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
   restart: RestartResult;
   logCatchup: CatchupResult;
   snapshotCatchup: CatchupResult;
@@ -92,6 +97,17 @@ function perRow(fp: StoreFootprint, table: (typeof TABLES)[number]): number {
   return t.rows > 0 ? Math.round(t.totalBytes / t.rows) : 0;
 }
 
+/** The unpacked size of a snapshot image: 8 bytes of magic, then frames of (u32 length, gzip). */
+function unpackedBytes(image: Buffer): number {
+  let total = 0;
+  for (let at = 8; at < image.length; ) {
+    const length = image.readUInt32BE(at);
+    total += gunzipSync(image.subarray(at + 4, at + 4 + length)).length;
+    at += 4 + length;
+  }
+  return total;
+}
+
 /** Times ChatState.exportState on the store and ChatState.importState of the image into an empty data directory. */
 export function snapshotImage(ds: Dataset, tmp: string): GrowthResult['snapshotImage'] {
   const timed = <T>(f: () => T): { value: T; ms: number; cpuMs: number } => {
@@ -109,7 +125,7 @@ export function snapshotImage(ds: Dataset, tmp: string): GrowthResult['snapshotI
   try {
     const chat = new ChatState(target);
     const imported = timed(() => chat.importState(exported.value));
-    return { bytes: exported.value.length, exportMs: exported.ms, exportCpuMs: exported.cpuMs, importMs: imported.ms, importCpuMs: imported.cpuMs };
+    return { bytes: exported.value.length, rawBytes: unpackedBytes(exported.value), exportMs: exported.ms, exportCpuMs: exported.cpuMs, importMs: imported.ms, importCpuMs: imported.cpuMs };
   } finally {
     target.close();
     rmSync(dir, { recursive: true, force: true });
@@ -128,7 +144,7 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
   ctx.log(`  ${large.messages.toLocaleString('en-US')} messages, ${users} accounts: ${(store.fileBytes / 2 ** 20).toFixed(1)} MiB; ${bytesPerMessage} bytes per message, ${bytesPerAccount} per account (with its session)`);
 
   const image = snapshotImage(large, ctx.tmp);
-  ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB: export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
+  ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB (${(image.rawBytes / 2 ** 20).toFixed(1)} MiB unpacked): export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
   const restart = await runRestart(ctx);
   const backlog = ctx.settings.catchupEntries;
   const logCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog });
