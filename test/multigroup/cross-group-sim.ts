@@ -4,28 +4,35 @@
  *
  * - each group is a set of real ReplicaCores (group.ts) applying the
  *   mailbox state machine (mailbox-state.ts);
- * - users live in groups by a fixed directory; each sends one message at a
- *   time to a user of any group, retrying with the same idempotency key until
- *   its group's leader acknowledges it (applied, so committed);
+ * - users live in slots (one user per slot here), slots in groups by a
+ *   directory; each user sends one message at a time to a user of any group,
+ *   retrying with the same idempotency key until its group's leader
+ *   acknowledges it (applied, so committed);
  * - the relay of each group runs on its leader: it sends the committed,
- *   undelivered outbox entries to the destination group's leader, which
- *   stores them through its log and answers with its inbox's high-water mark
- *   once that is committed; the relay then commits "delivered" up to there;
+ *   undelivered outbox entries to the leader of the group the directory
+ *   names for each slot, which stores them through its log and answers with
+ *   its inbox's numbers once that is committed; the relay then commits
+ *   "delivered" up to there;
+ * - a controller moves slots between groups (slot-mover.ts) and flips the
+ *   directory;
  * - replicas crash and restart, whole groups go down, links between groups
  *   are cut, and every packet may be lost, duplicated or overtaken.
  *
  * After the chaos everything comes back on a calm network, and the checker
- * demands: every committed (so every acknowledged) message stored exactly
- * once on the recipient's side, in each sender's order, nothing stored that
- * was not sent, every outbox drained, and every replica of a group equal.
- * A failing seed throws a SimulationFailure that says how to replay it.
+ * (delivery-check.ts) demands: every committed (so every acknowledged)
+ * message stored exactly once on the recipient's side, in each sender's
+ * order, nothing stored that was not sent, every outbox drained, every
+ * replica of a group equal. A failing seed throws a SimulationFailure that
+ * says how to replay it.
  */
 import { Rng } from '../../src/server/replication/rng.js';
 import type { Entry, NodeId } from '../../src/server/replication/types.js';
 import { SimulationFailure } from '../replication/simulator.js';
+import { checkDelivery } from './delivery-check.js';
 import { ReplicaGroup, type GroupNode, type PeerPacket } from './group.js';
-import { encodeOp, MailboxMachine, pendingOutbox, type Flaw, type MailboxResult, type MailboxState, type Message, type OutboxEntry } from './mailbox-state.js';
+import { encodeOp, inboxKey, MailboxMachine, pendingOutbox, type Flaw, type MailboxResult, type MailboxState, type Message, type StreamBatch } from './mailbox-state.js';
 import { SimNetwork } from './network.js';
+import { SlotMover } from './slot-mover.js';
 
 export interface CrossGroupOptions {
   seed: number;
@@ -68,13 +75,18 @@ export interface CrossGroupOptions {
   checkDeliveredMarks?: boolean;
   /** The log is compacted at this many applied entries (small, so that returning replicas need snapshots). */
   compactThreshold?: number;
+  /** Mean ms between slot moves started (0: none; one at a time). */
+  moveEveryMs?: number;
 }
 
 type RelayBody =
-  /** Source leader → destination replica: outbox entries, in order. */
-  | { kind: 'batch'; src: string; entries: OutboxEntry[] }
-  /** Destination leader → source replica: its inbox holds everything from `dest`'s point of view up to `high`, committed. */
-  | { kind: 'ack'; dest: string; high: number }
+  /** Source leader → destination replica: streams' outbox entries, in order. */
+  | { kind: 'batch'; src: string; streams: StreamBatch[] }
+  /**
+   * Destination leader → source replica: its committed inbox holds these streams up to `highs` (by slot); `moved`
+   * slots are not its own (any more, or for now).
+   */
+  | { kind: 'ack'; dest: string; highs: Record<string, number>; moved: string[] }
   /** A destination replica that does not lead: try `leader` ('' when it does not know). */
   | { kind: 'redirect'; dest: string; leader: NodeId };
 
@@ -82,18 +94,21 @@ type Wire = PeerPacket<MailboxState> | RelayBody;
 
 /** What a leader keeps in memory only: lost when it crashes or stops leading. */
 interface LeaderMemory {
-  /** Per destination group. */
-  relay: Map<string, { retryAt: number; acked: number; hint: NodeId; awaiting: boolean }>;
-  /** Per destination group: a "delivered" proposal up to this number is on its way to commit. */
+  /** Per destination group: when to send again, and whom. */
+  links: Map<string, { retryAt: number; hint: NodeId; awaiting: boolean }>;
+  /** Per destination slot: acknowledged up to. */
+  acked: Map<string, number>;
+  /** Per destination slot: a "delivered" proposal up to this number is on its way to commit. */
   marking: Map<string, number>;
   /** receive ops proposed for relays, answered once applied here. */
-  receiving: { index: number; epoch: number; replyTo: string }[];
+  receiving: { index: number; epoch: number; replyTo: string; slots: string[] }[];
 }
 
 interface Client {
   user: string;
+  /** The group the user started in: recipients are chosen by it. */
   group: string;
-  /** Recipients in other groups and in its own. */
+  /** Recipients in other groups and in its own (at the start). */
   cross: string[];
   local: string[];
   next: number;
@@ -113,6 +128,8 @@ export interface CrossGroupSummary {
   snapshots: number;
   cuts: number;
   isolations: number;
+  /** Slots moved to another group, start to end. */
+  moves: number;
   relayBatches: number;
   /** Entries that reached an inbox again after it had stored them. */
   duplicateArrivals: number;
@@ -123,7 +140,11 @@ export class CrossGroupSim {
   private readonly rng: Rng;
   private readonly net: SimNetwork<Wire>;
   readonly groups = new Map<string, Group>();
+  /** Slot → group: etcd in the design; here always current and available. A user's slot is the user's name. */
   private readonly directory = new Map<string, string>();
+  private readonly slotOf = (user: string): string => user;
+  private readonly mover: SlotMover;
+  private nextMove = Number.POSITIVE_INFINITY;
   private readonly clients: Client[] = [];
   private readonly memory = new Map<string, LeaderMemory>();
   /** Acknowledged messages per sender, in acknowledgement order. */
@@ -141,6 +162,8 @@ export class CrossGroupSim {
   private relayBatches = 0;
   private duplicateArrivals = 0;
   private deliveredAcrossFailover = 0;
+  /** Keys of messages committed for a recipient in another group. */
+  private readonly crossGroup = new Set<string>();
   /** Per message key: the elections of its sender's and recipient's groups when its send was committed. */
   private readonly electionsAtSend = new Map<string, number>();
 
@@ -148,7 +171,7 @@ export class CrossGroupSim {
     this.o = {
       groups: 2, replicasPerGroup: 3, usersPerGroup: 2, durationMs: 2_000, dropRate: 0.03, duplicateRate: 0.03, maxDelayMs: 15,
       faultEveryMs: 350, outageShare: 0.15, cutEveryMs: 600, isolateEveryMs: 0, sendEveryMs: 4, crossShare: 0.75, relayBatch: 4, relayRetryMs: 120,
-      clientRetryMs: 300, tickMs: 10, checkDeliveredMarks: true, compactThreshold: 24, mode: 'in-sync', replay: `CROSS_SEED=${options.seed} npx vitest run test/multigroup`, ...options,
+      clientRetryMs: 300, tickMs: 10, checkDeliveredMarks: true, compactThreshold: 24, moveEveryMs: 0, mode: 'in-sync', replay: `CROSS_SEED=${options.seed} npx vitest run test/multigroup`, ...options,
     };
     this.rng = new Rng(this.o.seed);
     this.net = new SimNetwork<Wire>(this.rng, { dropRate: this.o.dropRate, duplicateRate: this.o.duplicateRate, maxDelayMs: this.o.maxDelayMs });
@@ -164,10 +187,10 @@ export class CrossGroupSim {
     for (const c of this.clients) {
       for (const [user, g] of this.directory) if (user !== c.user) (g === c.group ? c.local : c.cross).push(user);
     }
-    const home = (user: string) => this.directory.get(user)!;
     const ids = Array.from({ length: this.o.replicasPerGroup }, (_, i) => String.fromCharCode(65 + i));
     for (const g of names) {
-      const group: Group = new ReplicaGroup(g, ids, new MailboxMachine(g, home, this.o.flaw), this.rng, {
+      const slots = [...this.directory].filter(([, owner]) => owner === g).map(([slot]) => slot);
+      const group: Group = new ReplicaGroup(g, ids, new MailboxMachine(g, slots, this.slotOf, this.o.flaw), this.rng, {
         send: (from, to, packet) => this.net.send(from.address, to, packet, this.now),
         applied: (node, entry, result, first) => this.onApplied(group, node, entry, result, first),
         leadershipLost: (node) => this.forget(node),
@@ -177,11 +200,26 @@ export class CrossGroupSim {
       this.groups.set(g, group);
       this.nextFault.set(g, this.exp(this.o.faultEveryMs));
     }
+    this.mover = new SlotMover({
+      nodes: (g) => this.groups.get(g)!.nodes,
+      propose: (g, op) => {
+        const group = this.groups.get(g)!;
+        const leader = group.readyLeaders()[0];
+        return leader !== undefined && group.propose(leader, [op], this.now) !== undefined;
+      },
+      flip: (slot, g) => {
+        this.directory.set(slot, g);
+        this.note(`DIRECTORY slot ${slot} → ${g}`);
+      },
+      slotOf: this.slotOf,
+      note: (line) => this.note(line),
+    }, 50, this.o.flaw === 'move-without-drain');
+    if (this.o.moveEveryMs > 0) this.nextMove = this.exp(this.o.moveEveryMs);
     if (this.o.cutEveryMs > 0 && names.length > 1) this.nextCut = this.exp(this.o.cutEveryMs);
     if (this.o.isolateEveryMs > 0) this.nextIsolation = this.exp(this.o.isolateEveryMs);
   }
 
-  /** Chaos, then every replica back on a calm network until every group has converged and every outbox is drained. */
+  /** Chaos, then every replica back on a calm network until every group has converged, every outbox is drained and no move is under way. */
   run(): void {
     this.advance(this.o.durationMs, true);
     this.note('CALM: every replica back, no more loss, duplication or cuts');
@@ -192,7 +230,7 @@ export class CrossGroupSim {
     while (!this.settled()) {
       if (this.now >= limit) {
         // Groups that have converged but cannot drain an outbox lost something on the way: the check names it.
-        if ([...this.groups.values()].every((g) => g.converged()) && this.clients.every((c) => !c.inflight)) this.check();
+        if ([...this.groups.values()].every((g) => g.converged()) && this.clients.every((c) => !c.inflight) && !this.mover.busy) this.check();
         this.fail(`did not converge within 15 s of calm:\n    ${this.describe().join('\n    ')}`);
       }
       this.advance(this.now + 50, false);
@@ -206,7 +244,7 @@ export class CrossGroupSim {
     const sum = (f: (g: Group) => number) => groups.reduce((s, g) => s + f(g), 0);
     return {
       acked: all.length,
-      ackedCrossGroup: all.filter((m) => this.directory.get(m.from) !== this.directory.get(m.to)).length,
+      ackedCrossGroup: all.filter((m) => this.crossGroup.has(m.key)).length,
       deliveredAcrossFailover: this.deliveredAcrossFailover,
       elections: sum((g) => g.elections),
       outages: this.outages,
@@ -214,6 +252,7 @@ export class CrossGroupSim {
       snapshots: sum((g) => g.snapshots),
       cuts: this.cuts,
       isolations: this.isolations,
+      moves: this.mover.moves,
       relayBatches: this.relayBatches,
       duplicateArrivals: this.duplicateArrivals,
     };
@@ -228,7 +267,7 @@ export class CrossGroupSim {
     while (this.now < until) {
       let next = Math.min(until, this.net.nextAt(), nextTick, nextClient);
       if (chaos) {
-        next = Math.min(next, this.nextCut, this.nextIsolation);
+        next = Math.min(next, this.nextCut, this.nextIsolation, this.nextMove);
         for (const at of this.nextFault.values()) next = Math.min(next, at);
       }
       this.now = Math.max(this.now, next);
@@ -236,6 +275,7 @@ export class CrossGroupSim {
       if (this.now >= nextTick) {
         for (const g of this.groups.values()) g.tick(this.now);
         for (const g of this.groups.values()) for (const n of g.readyLeaders()) this.relay(g, n);
+        this.mover.step(this.now);
         nextTick += tick;
       }
       if (this.now >= nextClient) {
@@ -261,10 +301,10 @@ export class CrossGroupSim {
     if (!node.core) return; // lost: nobody listens there
     switch (body.kind) {
       case 'batch':
-        this.onBatch(group, node, from, body.src, body.entries);
+        this.onBatch(group, node, from, body.src, body.streams);
         break;
       case 'ack':
-        this.onAck(group, node, from, body.dest, body.high);
+        this.onAck(group, node, from, body.dest, body.highs, body.moved);
         break;
       case 'redirect':
         this.onRedirect(node, body.dest, body.leader);
@@ -288,7 +328,7 @@ export class CrossGroupSim {
 
   private memoryOf(node: GroupNode<MailboxState>): LeaderMemory {
     let m = this.memory.get(node.address);
-    if (!m) this.memory.set(node.address, (m = { relay: new Map(), marking: new Map(), receiving: [] }));
+    if (!m) this.memory.set(node.address, (m = { links: new Map(), acked: new Map(), marking: new Map(), receiving: [] }));
     return m;
   }
 
@@ -300,95 +340,134 @@ export class CrossGroupSim {
 
   // ----------------------------------------------------------------- relay
 
-  /** The relay on a leader of `group`: sends the next undelivered, unacknowledged outbox entries to each destination. */
+  /**
+   * The relay on a leader of `group`: to each destination group (by the directory), one batch at a time of the next
+   * undelivered, unacknowledged entries of the streams to the slots it holds.
+   */
   private relay(group: Group, node: GroupNode<MailboxState>): void {
     const state = node.durable.state;
     const mem = this.memoryOf(node);
-    for (const [dest, box] of state.outbox) {
+    this.markDelivered(group, node);
+    const batches = new Map<string, { streams: StreamBatch[]; size: number }>();
+    for (const [slot, box] of state.outbox) {
       if (box.entries.length === 0) continue;
-      let r = mem.relay.get(dest);
-      if (!r) mem.relay.set(dest, (r = { retryAt: 0, acked: box.delivered, hint: '', awaiting: false }));
-      this.markDelivered(group, node, dest);
-      if (this.now < r.retryAt) continue;
-      const batch = pendingOutbox(state, dest, Math.max(box.delivered, r.acked), this.o.relayBatch);
-      if (batch.length === 0) continue;
+      const dest = this.directory.get(slot)!;
+      if (dest === group.name) continue; // moving in: the import delivers it in place
+      const link = mem.links.get(dest);
+      if (link && this.now < link.retryAt) continue;
+      let batch = batches.get(dest);
+      if (!batch) batches.set(dest, (batch = { streams: [], size: 0 }));
+      if (batch.size >= this.o.relayBatch) continue;
+      const entries = pendingOutbox(state, slot, Math.max(box.delivered, mem.acked.get(slot) ?? 0), this.o.relayBatch - batch.size);
+      if (entries.length === 0) continue;
+      batch.streams.push({ slot, entries });
+      batch.size += entries.length;
+    }
+    for (const [dest, batch] of batches) {
+      if (batch.size === 0) continue;
+      let link = mem.links.get(dest);
+      if (!link) mem.links.set(dest, (link = { retryAt: 0, hint: '', awaiting: false }));
       // After silence the hinted leader may be gone: try any replica, which redirects to its leader.
-      const target = r.awaiting || !r.hint ? this.rng.pick(this.groups.get(dest)!.nodes).id : r.hint;
-      this.net.send(node.address, `${dest}/${target}`, { kind: 'batch', src: group.name, entries: batch }, this.now);
+      const target = link.awaiting || !link.hint ? this.rng.pick(this.groups.get(dest)!.nodes).id : link.hint;
+      this.net.send(node.address, `${dest}/${target}`, { kind: 'batch', src: group.name, streams: batch.streams }, this.now);
       this.relayBatches++;
-      r.awaiting = true;
-      r.retryAt = this.now + this.o.relayRetryMs;
+      link.awaiting = true;
+      link.retryAt = this.now + this.o.relayRetryMs;
       if (this.o.flaw === 'delivered-on-send') {
-        r.acked = batch[batch.length - 1]!.seq;
-        this.markDelivered(group, node, dest);
+        for (const st of batch.streams) mem.acked.set(st.slot, st.entries[st.entries.length - 1]!.seq);
+        this.markDelivered(group, node);
       }
     }
   }
 
-  /** Proposes "delivered" up to what the destination acknowledged, unless that is committed or on its way. */
-  private markDelivered(group: Group, node: GroupNode<MailboxState>, dest: string): void {
+  /** Proposes "delivered" up to what destinations acknowledged, for the streams where that is not committed or on its way. */
+  private markDelivered(group: Group, node: GroupNode<MailboxState>): void {
     const mem = this.memoryOf(node);
-    const r = mem.relay.get(dest);
-    const box = node.durable.state.outbox.get(dest);
-    if (!r || !box || r.acked <= box.delivered || (mem.marking.get(dest) ?? 0) >= r.acked) return;
-    if (group.propose(node, [encodeOp({ t: 'delivered', dest, upTo: r.acked })], this.now)) mem.marking.set(dest, r.acked);
+    const upTo: Record<string, number> = {};
+    let any = false;
+    for (const [slot, acked] of mem.acked) {
+      const box = node.durable.state.outbox.get(slot);
+      if (!box || acked <= box.delivered || (mem.marking.get(slot) ?? 0) >= acked) continue;
+      upTo[slot] = acked;
+      any = true;
+    }
+    if (!any || !group.propose(node, [encodeOp({ t: 'delivered', upTo })], this.now)) return;
+    for (const [slot, n] of Object.entries(upTo)) mem.marking.set(slot, n);
   }
 
   /** A destination replica got a batch from `src`'s relay. */
-  private onBatch(group: Group, node: GroupNode<MailboxState>, replyTo: string, src: string, entries: OutboxEntry[]): void {
+  private onBatch(group: Group, node: GroupNode<MailboxState>, replyTo: string, src: string, streams: StreamBatch[]): void {
     const core = node.core!;
     if (!core.isReadyLeader) {
       this.net.send(node.address, replyTo, { kind: 'redirect', dest: group.name, leader: core.leader === node.id ? '' : core.leader }, this.now);
       return;
     }
-    const high = node.durable.state.inbox.get(src) ?? 0;
-    this.duplicateArrivals += entries.filter((e) => e.seq <= high).length;
-    const fresh = this.o.flaw === 'inbox-without-dedup' ? entries : entries.filter((e) => e.seq > high);
-    if (fresh.length === 0 || (this.o.flaw !== 'inbox-without-dedup' && fresh[0]!.seq !== high + 1)) {
-      // All stored already (answered from committed state), or a gap: either way the relay learns where to go on from.
-      this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, high }, this.now);
+    const state = node.durable.state;
+    const highs: Record<string, number> = {};
+    const moved: string[] = [];
+    const fresh: StreamBatch[] = [];
+    for (const { slot, entries } of streams) {
+      if (!state.owns.has(slot)) {
+        moved.push(slot);
+        continue;
+      }
+      const high = state.inbox.get(inboxKey(src, slot)) ?? 0;
+      highs[slot] = high;
+      this.duplicateArrivals += entries.filter((e) => e.seq <= high).length;
+      const after = this.o.flaw === 'inbox-without-dedup' ? entries : entries.filter((e) => e.seq > high);
+      // Only a stream that goes on where the inbox stands can be stored; a gap is answered with where it stands.
+      if (after.length > 0 && (after[0]!.seq === high + 1 || this.o.flaw === 'inbox-without-dedup')) fresh.push({ slot, entries: after });
+    }
+    if (fresh.length === 0) {
+      this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
       return;
     }
-    const at = group.propose(node, [encodeOp({ t: 'receive', src, entries: fresh })], this.now);
+    const at = group.propose(node, [encodeOp({ t: 'receive', src, streams: fresh })], this.now);
     if (!at) return;
     if (this.o.flaw === 'ack-before-commit') {
-      this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, high: fresh[fresh.length - 1]!.seq }, this.now);
+      for (const st of fresh) highs[st.slot] = st.entries[st.entries.length - 1]!.seq;
+      this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
       return;
     }
-    this.memoryOf(node).receiving.push({ index: at.firstIndex, epoch: at.epoch, replyTo });
+    this.memoryOf(node).receiving.push({ index: at.firstIndex, epoch: at.epoch, replyTo, slots: streams.map((st) => st.slot) });
   }
 
-  /** The source relay hears that `dest` holds its outbox up to `high`. */
-  private onAck(group: Group, node: GroupNode<MailboxState>, from: string, dest: string, high: number): void {
+  /** The source relay hears how far `dest` holds some streams, and which slots it does not hold. */
+  private onAck(group: Group, node: GroupNode<MailboxState>, from: string, dest: string, highs: Record<string, number>, moved: string[]): void {
     if (!node.core!.isReadyLeader) return;
-    const r = this.memoryOf(node).relay.get(dest);
-    if (!r) return;
-    r.acked = Math.max(r.acked, high);
-    r.awaiting = false;
-    r.hint = from.split('/')[1]!;
-    r.retryAt = this.now; // the next batch goes with the next tick
-    this.markDelivered(group, node, dest);
+    const mem = this.memoryOf(node);
+    const link = mem.links.get(dest);
+    if (!link) return;
+    for (const [slot, high] of Object.entries(highs)) mem.acked.set(slot, Math.max(mem.acked.get(slot) ?? 0, high));
+    link.awaiting = false;
+    link.hint = from.split('/')[1]!;
+    // Slots that are not there (being moved): wait a little for the directory to name their new group.
+    link.retryAt = moved.length > 0 ? this.now + this.o.relayRetryMs : this.now;
+    this.markDelivered(group, node);
   }
 
   private onRedirect(node: GroupNode<MailboxState>, dest: string, leader: NodeId): void {
-    const r = this.memory.get(node.address)?.relay.get(dest);
-    if (!r) return;
-    r.hint = leader;
-    r.awaiting = false;
-    r.retryAt = this.now + 20;
+    const link = this.memory.get(node.address)?.links.get(dest);
+    if (!link) return;
+    link.hint = leader;
+    link.awaiting = false;
+    link.retryAt = this.now + 20;
   }
 
   // ------------------------------------------------------------ state sync
 
   private onApplied(group: Group, node: GroupNode<MailboxState>, entry: Entry, result: MailboxResult, first: boolean): void {
     if (result.t === 'refused') this.fail(`${node.address} refused an op at ${entry.index}: ${result.reason}`);
+    if (result.t === 'sent' && result.fresh && this.directory.get(this.slotOf(result.to)) !== group.name) this.crossGroup.add(result.key);
     if (first) this.firstApplied(group, result);
     if (result.t === 'delivered') {
       // The destination must hold, committed, everything marked delivered: otherwise a failover there can lose it.
-      const held = Math.max(...this.groups.get(result.dest)!.nodes.map((n) => n.durable.state.inbox.get(group.name) ?? 0));
-      if (held < result.upTo && this.o.checkDeliveredMarks) this.fail(`${group.name} marked its outbox to ${result.dest} delivered up to ${result.upTo}, but ${result.dest} has committed only up to ${held}`);
-      const mem = this.memory.get(node.address);
-      if (mem && (mem.marking.get(result.dest) ?? 0) <= result.upTo) mem.marking.delete(result.dest);
+      for (const [slot, upTo] of Object.entries(result.upTo)) {
+        const held = this.committedHigh(group.name, slot);
+        if (held < upTo && this.o.checkDeliveredMarks) this.fail(`${group.name} marked its stream to slot ${slot} delivered up to ${upTo}, but only ${held} are committed there`);
+        const mem = this.memory.get(node.address);
+        if (mem && (mem.marking.get(slot) ?? 0) <= upTo) mem.marking.delete(slot);
+      }
     }
     const mem = this.memory.get(node.address);
     if (mem && result.t === 'received') {
@@ -396,14 +475,22 @@ export class CrossGroupSim {
         const p = mem.receiving[i]!;
         if (p.index !== entry.index) continue;
         mem.receiving.splice(i, 1);
-        if (p.epoch === entry.epoch) this.net.send(node.address, p.replyTo, { kind: 'ack', dest: group.name, high: result.high }, this.now);
+        if (p.epoch !== entry.epoch) continue;
+        const state = node.durable.state;
+        const highs: Record<string, number> = {};
+        const moved: string[] = [];
+        for (const slot of p.slots) {
+          if (state.owns.has(slot)) highs[slot] = state.inbox.get(inboxKey(result.src, slot)) ?? 0;
+          else moved.push(slot);
+        }
+        this.net.send(node.address, p.replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
       }
     }
     for (const c of this.clients) {
       const f = c.inflight;
       if (!f?.at || f.at.address !== node.address || f.at.index !== entry.index) continue;
       if (f.at.epoch !== entry.epoch || result.t !== 'sent') {
-        f.since = Number.NEGATIVE_INFINITY; // another entry took that place: retry
+        f.since = Number.NEGATIVE_INFINITY; // another entry took that place, or the slot is moving: retry
         continue;
       }
       this.acked.get(c.user)!.push(f.message);
@@ -415,9 +502,9 @@ export class CrossGroupSim {
   /** Bookkeeping for the summary: did a delivery cross a failover of either group? */
   private firstApplied(group: Group, result: MailboxResult): void {
     const electionsOf = (g: string) => this.groups.get(g)!.elections;
-    const peerGroup = (key: string) => this.directory.get(key.split('#')[0]!)!;
-    if (result.t === 'sent' && result.fresh && this.directory.get(result.to) !== group.name) {
-      this.electionsAtSend.set(result.key, electionsOf(group.name) + electionsOf(this.directory.get(result.to)!));
+    const peerGroup = (key: string) => this.directory.get(this.slotOf(key.split('#')[0]!))!;
+    if (result.t === 'sent' && result.fresh && this.crossGroup.has(result.key)) {
+      this.electionsAtSend.set(result.key, electionsOf(group.name) + electionsOf(this.directory.get(this.slotOf(result.to))!));
     } else if (result.t === 'received') {
       for (const key of result.stored) {
         const before = this.electionsAtSend.get(key);
@@ -437,11 +524,13 @@ export class CrossGroupSim {
       const pool = c.cross.length > 0 && (c.local.length === 0 || this.rng.chance(this.o.crossShare)) ? c.cross : c.local;
       c.inflight = { message: { key: `${c.user}#${c.next}`, from: c.user, to: this.rng.pick(pool) }, since: this.now };
     }
-    const leaders = this.groups.get(c.group)!.readyLeaders();
+    // The client finds its group through the directory (stale for a moment during a move: the group answers "moved").
+    const home = this.groups.get(this.directory.get(this.slotOf(c.user))!)!;
+    const leaders = home.readyLeaders();
     if (leaders.length === 0) return;
     const leader = this.rng.pick(leaders);
     const { key, from, to } = c.inflight.message;
-    const at = this.groups.get(c.group)!.propose(leader, [encodeOp({ t: 'send', key, from, to })], this.now);
+    const at = home.propose(leader, [encodeOp({ t: 'send', key, from, to })], this.now);
     c.inflight.since = this.now;
     c.inflight.at = at ? { address: leader.address, index: at.firstIndex, epoch: at.epoch } : undefined;
   }
@@ -485,6 +574,14 @@ export class CrossGroupSim {
         this.note(`CUT ${a} -/-> ${b}${both ? ' both ways' : ''} until ${this.cutUntil}`);
       }
     }
+    if (this.now >= this.nextMove) {
+      this.nextMove = this.now + this.exp(this.o.moveEveryMs);
+      if (!this.mover.busy) {
+        const slot = this.rng.pick([...this.directory.keys()]);
+        const from = this.directory.get(slot)!;
+        this.mover.start(slot, from, this.rng.pick([...this.groups.keys()].filter((g) => g !== from)), this.now);
+      }
+    }
     if (this.now >= this.nextIsolation) {
       this.nextIsolation = this.now + this.exp(this.o.isolateEveryMs);
       if (this.now >= this.isolatedUntil) {
@@ -511,7 +608,7 @@ export class CrossGroupSim {
 
   /** Every group converged, no client waiting, every outbox drained. */
   private settled(): boolean {
-    if (this.clients.some((c) => c.inflight)) return false;
+    if (this.clients.some((c) => c.inflight) || this.mover.busy) return false;
     for (const g of this.groups.values()) {
       if (!g.converged()) return false;
       const state = g.readyLeaders()[0]!.durable.state;
@@ -525,7 +622,7 @@ export class CrossGroupSim {
     for (const g of this.groups.values()) {
       for (const n of g.nodes) {
         const s = n.core?.status(this.now);
-        const boxes = [...n.durable.state.outbox].map(([d, b]) => `${d}:${b.delivered}/${b.last}`).join(' ');
+        const boxes = [...n.durable.state.outbox].map(([slot, b]) => `${slot}:${b.delivered}/${b.last}`).join(' ');
         out.push(s ? `${n.address}: ${s.role} e${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} applied=${s.appliedIndex} isr=${s.inSync.join('')} waiting=${s.waitingReason} outbox ${boxes}` : `${n.address}: down`);
       }
     }
@@ -542,53 +639,15 @@ export class CrossGroupSim {
       for (const n of g.nodes) if (canonical(n.durable.state) !== digest) this.fail(`${n.address}'s state differs from ${reference.address}'s`);
       states.set(g.name, reference.durable.state);
     }
-    const home = (user: string) => this.directory.get(user)!;
-    // How many copies of each message the recipients' groups hold; each sender's messages in its order.
-    const stored = new Map<string, number>();
-    for (const [g, s] of states) {
-      for (const [user, list] of s.received) {
-        if (home(user) !== g) this.fail(`${g} stored messages for ${user}, who lives in ${home(user)}`);
-        const lastOf = new Map<string, number>();
-        for (const m of list) {
-          stored.set(m.key, (stored.get(m.key) ?? 0) + 1);
-          const n = Number(m.key.split('#')[1]);
-          if ((lastOf.get(m.from) ?? 0) >= n) this.fail(`${user} received ${m.from}'s messages out of send order: ${m.key} after #${lastOf.get(m.from)}`);
-          lastOf.set(m.from, n);
-        }
-      }
-    }
-    // Every committed send (each acknowledged one among them) stored exactly once at the recipient; nothing else stored.
-    let committed = 0;
-    for (const [g, s] of states) {
-      for (const [user, list] of s.sent) {
-        if (home(user) !== g) this.fail(`${g} stored a send of ${user}, who lives in ${home(user)}`);
-        for (const m of list) {
-          committed++;
-          const copies = stored.get(m.key) ?? 0;
-          if (copies !== 1) this.fail(`${m.key} (${m.from} in ${g} → ${m.to} in ${home(m.to)}) is stored ${copies} times on the recipient's side`);
-        }
-      }
-    }
-    const storedTotal = [...stored.values()].reduce((a, b) => a + b, 0);
-    if (storedTotal !== committed) this.fail(`recipients hold ${storedTotal} messages, senders committed ${committed}: something was stored that was never sent`);
-    for (const [g, s] of states) {
-      for (const [dest, box] of s.outbox) {
-        if (box.delivered !== box.last || box.entries.length > 0) this.fail(`${g}'s outbox to ${dest} is not drained: delivered ${box.delivered} of ${box.last}`);
-        const high = states.get(dest)!.inbox.get(g) ?? 0;
-        if (high !== box.last) this.fail(`${dest}'s inbox from ${g} stands at ${high}, ${g}'s outbox at ${box.last}`);
-      }
-    }
-    for (const [user, list] of this.acked) {
-      const sent = states.get(home(user))!.sent.get(user) ?? [];
-      const position = new Map(sent.map((m, i) => [m.key, i]));
-      let last = -1;
-      for (const m of list) {
-        const at = position.get(m.key);
-        if (at === undefined) this.fail(`${m.key} was acknowledged to ${user} but is not in ${home(user)}'s committed state`);
-        if (at < last) this.fail(`${user}'s acknowledged messages are out of order in ${home(user)}`);
-        last = at;
-      }
-    }
+    const problem = checkDelivery({ states, directory: this.directory, slotOf: this.slotOf, acked: this.acked });
+    if (problem) this.fail(problem);
+  }
+
+  /** The highest number of the stream from `src` to `slot` committed anywhere (a moved slot's old group keeps a stale, lower one). */
+  private committedHigh(src: string, slot: string): number {
+    let high = 0;
+    for (const g of this.groups.values()) for (const n of g.nodes) high = Math.max(high, n.durable.state.inbox.get(inboxKey(src, slot)) ?? 0);
+    return high;
   }
 
   // ----------------------------------------------------------------- trace
@@ -606,5 +665,7 @@ export class CrossGroupSim {
 /** A canonical text of a state, to compare replicas. */
 function canonical(s: MailboxState): string {
   const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([[...s.keys].sort(), sorted(s.sent), sorted(s.received), sorted(s.outbox), sorted(s.inbox)]);
+  return JSON.stringify([
+    [...s.owns].sort(), [...s.frozen].sort(), sorted(s.departed), [...s.keys].sort(), sorted(s.sent), sorted(s.received), sorted(s.outbox), sorted(s.inbox),
+  ]);
 }

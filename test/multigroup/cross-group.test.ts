@@ -6,8 +6,9 @@ import type { Flaw } from './mailbox-state.js';
 /**
  * Cross-group delivery (docs/scaling.md) in seeded virtual-time schedules:
  * replica groups of real ReplicaCores exchanging messages through outboxes
- * and idempotent inboxes while replicas crash, groups go down whole, links
- * between groups are cut and packets are lost, duplicated and reordered.
+ * and idempotent inboxes, and accounts moving between groups, while replicas
+ * crash, groups go down whole, links between groups are cut and packets are
+ * lost, duplicated and reordered.
  *
  * CROSS_SEEDS=50000 for a soak, CROSS_SEED=n to replay one schedule (a
  * failure prints it), CROSS_FIRST_SEED to start elsewhere.
@@ -19,7 +20,7 @@ const seedsOf = (n: number) => replay ?? Array.from({ length: n }, (_, i) => fir
 
 function runSeeds(seeds: readonly number[], options: Omit<CrossGroupOptions, 'seed'>): CrossGroupSummary {
   const totals: CrossGroupSummary = {
-    acked: 0, ackedCrossGroup: 0, deliveredAcrossFailover: 0, elections: 0, outages: 0, crashes: 0, snapshots: 0, cuts: 0, isolations: 0, relayBatches: 0, duplicateArrivals: 0,
+    acked: 0, ackedCrossGroup: 0, deliveredAcrossFailover: 0, elections: 0, outages: 0, crashes: 0, snapshots: 0, cuts: 0, isolations: 0, moves: 0, relayBatches: 0, duplicateArrivals: 0,
   };
   for (const seed of seeds) {
     const sim = new CrossGroupSim({ seed, ...options });
@@ -31,9 +32,9 @@ function runSeeds(seeds: readonly number[], options: Omit<CrossGroupOptions, 'se
 }
 
 describe('messages between replica groups: outbox, relay, idempotent inbox', () => {
-  it(`two in-sync groups: every acknowledged message delivered once, in order, across crashes, outages and cuts (${replay ? 'replayed seed' : `${count} schedules`})`, () => {
+  it(`two in-sync groups: every acknowledged message delivered once, in order, across crashes, outages, cuts and moves (${replay ? 'replayed seed' : `${count} schedules`})`, () => {
     const seeds = seedsOf(count);
-    const t = runSeeds(seeds, { durationMs: 1_500 });
+    const t = runSeeds(seeds, { durationMs: 1_500, moveEveryMs: 300 });
     expect(t.ackedCrossGroup).toBeGreaterThan(seeds.length * 10);
     if (!replay) {
       // The schedules must do what they claim: failovers on both sides of deliveries, outages, cuts, duplicates, snapshots.
@@ -43,16 +44,18 @@ describe('messages between replica groups: outbox, relay, idempotent inbox', () 
       expect(t.cuts).toBeGreaterThan(seeds.length);
       expect(t.duplicateArrivals).toBeGreaterThan(seeds.length / 2);
       expect(t.snapshots).toBeGreaterThan(0);
+      expect(t.moves).toBeGreaterThan(seeds.length / 2);
     }
   }, Math.max(120_000, count * 60));
 
   const majorityCount = Number(process.env.CROSS_MAJORITY_SEEDS ?? Math.max(1, Math.floor(count / 5)));
   it(`three majority-mode groups with replicas cut off from their group (${replay ? 'replayed seed' : `${majorityCount} schedules`})`, () => {
     const seeds = seedsOf(majorityCount);
-    const t = runSeeds(seeds, { groups: 3, mode: 'majority', durationMs: 1_500, isolateEveryMs: 400 });
+    const t = runSeeds(seeds, { groups: 3, mode: 'majority', durationMs: 1_500, isolateEveryMs: 400, moveEveryMs: 300 });
     expect(t.ackedCrossGroup).toBeGreaterThan(seeds.length * 10);
     if (!replay) {
       expect(t.isolations).toBeGreaterThan(seeds.length);
+      expect(t.moves).toBeGreaterThan(seeds.length / 2);
       expect(t.deliveredAcrossFailover).toBeGreaterThan(t.ackedCrossGroup / 2);
     }
   }, Math.max(120_000, majorityCount * 120));
@@ -77,7 +80,7 @@ describe('the checker catches a broken protocol', () => {
   });
 
   it('a recipient that acknowledges before committing is caught marking undelivered messages delivered', () => {
-    expect(firstFailure('ack-before-commit')).toMatch(/marked its outbox to G\d delivered up to \d+, but G\d has committed only up to \d+/);
+    expect(firstFailure('ack-before-commit')).toMatch(/marked its stream to slot \w+ delivered up to \d+, but only \d+ are committed there/);
   });
 
   it('… and without that check, what it loses when its leader is cut off is missing at the end', () => {
@@ -88,6 +91,14 @@ describe('the checker catches a broken protocol', () => {
 
   it('a relay that marks a batch delivered when it sends it is caught', () => {
     expect(firstFailure('delivered-on-send', { checkDeliveredMarks: false })).toMatch(/is stored 0 times on the recipient's side/);
+  });
+
+  it('moving a slot before its users\' messages in the outbox are delivered lets later ones overtake them', () => {
+    expect(firstFailure('move-without-drain', { moveEveryMs: 300 })).toMatch(/out of send order/);
+  });
+
+  it('moving a slot without its streams\' numbers stores relayed messages again', () => {
+    expect(firstFailure('move-without-highs', { moveEveryMs: 300 })).toMatch(/stands at \d+, G\d's outbox at|out of send order|stored 2 times/);
   });
 
   it('a failure names the seed and how to replay it', () => {
