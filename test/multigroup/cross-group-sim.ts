@@ -30,7 +30,7 @@ import type { Entry, NodeId } from '../../src/server/replication/types.js';
 import { SimulationFailure } from '../replication/simulator.js';
 import { checkDelivery } from './delivery-check.js';
 import { ReplicaGroup, type GroupNode, type PeerPacket } from './group.js';
-import { encodeOp, inboxKey, MailboxMachine, pendingOutbox, type Flaw, type MailboxResult, type MailboxState, type Message, type StreamBatch } from './mailbox-state.js';
+import { encodeOp, inboxKey, inboxStanding, MailboxMachine, pendingOutbox, type Flaw, type MailboxResult, type MailboxState, type Message, type StreamBatch } from './mailbox-state.js';
 import { SimNetwork } from './network.js';
 import { SlotMover } from './slot-mover.js';
 
@@ -101,7 +101,7 @@ interface LeaderMemory {
   /** Per destination slot: a "delivered" proposal up to this number is on its way to commit. */
   marking: Map<string, number>;
   /** receive ops proposed for relays, answered once applied here. */
-  receiving: { index: number; epoch: number; replyTo: string; slots: string[] }[];
+  receiving: { index: number; epoch: number; replyTo: string; streams: StreamBatch[] }[];
 }
 
 interface Client {
@@ -402,16 +402,10 @@ export class CrossGroupSim {
       this.net.send(node.address, replyTo, { kind: 'redirect', dest: group.name, leader: core.leader === node.id ? '' : core.leader }, this.now);
       return;
     }
-    const state = node.durable.state;
+    const { moved, owned } = inboxStanding(node.durable.state, src, streams);
     const highs: Record<string, number> = {};
-    const moved: string[] = [];
     const fresh: StreamBatch[] = [];
-    for (const { slot, entries } of streams) {
-      if (!state.owns.has(slot)) {
-        moved.push(slot);
-        continue;
-      }
-      const high = state.inbox.get(inboxKey(src, slot)) ?? 0;
+    for (const { slot, entries, high } of owned) {
       highs[slot] = high;
       this.duplicateArrivals += entries.filter((e) => e.seq <= high).length;
       const after = this.o.flaw === 'inbox-without-dedup' ? entries : entries.filter((e) => e.seq > high);
@@ -429,7 +423,7 @@ export class CrossGroupSim {
       this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
       return;
     }
-    this.memoryOf(node).receiving.push({ index: at.firstIndex, epoch: at.epoch, replyTo, slots: streams.map((st) => st.slot) });
+    this.memoryOf(node).receiving.push({ index: at.firstIndex, epoch: at.epoch, replyTo, streams });
   }
 
   /** The source relay hears how far `dest` holds some streams, and which slots it does not hold. */
@@ -476,13 +470,8 @@ export class CrossGroupSim {
         if (p.index !== entry.index) continue;
         mem.receiving.splice(i, 1);
         if (p.epoch !== entry.epoch) continue;
-        const state = node.durable.state;
-        const highs: Record<string, number> = {};
-        const moved: string[] = [];
-        for (const slot of p.slots) {
-          if (state.owns.has(slot)) highs[slot] = state.inbox.get(inboxKey(result.src, slot)) ?? 0;
-          else moved.push(slot);
-        }
+        const { moved, owned } = inboxStanding(node.durable.state, result.src, p.streams);
+        const highs = Object.fromEntries(owned.map((st) => [st.slot, st.high]));
         this.net.send(node.address, p.replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
       }
     }

@@ -211,15 +211,10 @@ export class MailboxMachine {
 
   private receive(s: MailboxState, src: string, streams: StreamBatch[]): MailboxResult {
     const highs: Record<string, number> = {};
-    const moved: string[] = [];
     const stored: string[] = [];
-    for (const { slot, entries } of streams) {
-      if (!s.owns.has(slot)) {
-        moved.push(slot);
-        continue;
-      }
-      const key = inboxKey(src, slot);
-      let high = s.inbox.get(key) ?? 0;
+    const { moved, owned } = inboxStanding(s, src, streams);
+    for (const { slot, entries, high: before } of owned) {
+      let high = before;
       for (const e of entries) {
         if (this.slotOf(e.to) !== slot) return { t: 'refused', reason: `${e.to} is not in slot ${slot}` };
         if (this.flaw !== 'inbox-without-dedup') {
@@ -230,7 +225,7 @@ export class MailboxMachine {
         stored.push(e.key);
         high = Math.max(high, e.seq);
       }
-      s.inbox.set(key, high);
+      s.inbox.set(inboxKey(src, slot), high);
       highs[slot] = high;
     }
     return { t: 'received', src, highs, moved, stored };
@@ -274,6 +269,17 @@ export class MailboxMachine {
       s.inbox.set(mine, box.last);
     }
   }
+}
+
+/** Where the inbox of `state` stands for each stream of a batch from `src`: slots it does not own, and the others with their numbers. */
+export function inboxStanding(state: MailboxState, src: string, streams: readonly StreamBatch[]): { moved: string[]; owned: (StreamBatch & { high: number })[] } {
+  const moved: string[] = [];
+  const owned: (StreamBatch & { high: number })[] = [];
+  for (const st of streams) {
+    if (state.owns.has(st.slot)) owned.push({ ...st, high: state.inbox.get(inboxKey(src, st.slot)) ?? 0 });
+    else moved.push(st.slot);
+  }
+  return { moved, owned };
 }
 
 /** The undelivered outbox entries of `state` for `slot` after `after`, at most `max`. */
