@@ -14,16 +14,25 @@
  * - the snapshot's two halves alone, in this process: the leader's export
  *   (ChatState.exportState, on a worker thread in a replica) and the
  *   follower's import (ChatState.importState, on its event loop) into an
- *   empty data directory.
+ *   empty data directory;
+ * - the part of a restart that reads the store, alone, in this process, on a
+ *   copy of it (so with the page cache warm, as after a clean stop): opening
+ *   the database, the log store and the state machine, and loading what the
+ *   replication core resumes from.
+ *
+ * The in-process parts report CPU time as well as wall time: on a machine
+ * shared with other work, CPU time is the steadier of the two.
  *
  * Not part of a plain `npm run bench`: ask for it with --scenario growth.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ChatState } from '../../src/server/chat/state-machine.js';
+import { ReplicaCore } from '../../src/server/replication/core.js';
 import { DATABASE_FILE, openDatabase } from '../../src/server/storage/database.js';
+import { LogStore } from '../../src/server/storage/log-store.js';
 import type { BenchContext } from '../lib/context.js';
 import type { Dataset } from '../lib/dataset.js';
 import { runCatchup, type CatchupResult } from './catchup.js';
@@ -66,6 +75,8 @@ export interface GrowthResult {
    * times (ms, wall and CPU of this process).
    */
   snapshotImage: { bytes: number; rawBytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
+  /** A replica's start up to its core, on a copy of the store: ms, wall and CPU. */
+  openStore: { ms: number; cpuMs: number };
   restart: RestartResult;
   logCatchup: CatchupResult;
   snapshotCatchup: CatchupResult;
@@ -108,15 +119,35 @@ function unpackedBytes(image: Buffer): number {
   return total;
 }
 
+function timed<T>(f: () => T): { value: T; ms: number; cpuMs: number } {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const value = f();
+  const c = process.cpuUsage(c0);
+  return { value, ms: Math.round(performance.now() - t0), cpuMs: Math.round((c.user + c.system) / 1000) };
+}
+
+/** What a replica does with its store before it answers (src/server/replica.ts), on a copy of the store. */
+export function openStore(ds: Dataset, tmp: string): GrowthResult['openStore'] {
+  const dir = mkdtempSync(join(tmp, 'growth-open-'));
+  try {
+    cpSync(ds.dir, dir, { recursive: true });
+    const { value: db, ms, cpuMs } = timed(() => {
+      const opened = openDatabase(dir);
+      const store = new LogStore(opened);
+      new ChatState(opened);
+      new ReplicaCore({ id: 'A', bootstrap: [], seed: 1 }, store.load('chat', 'in-sync', ReplicaCore.initialState([])), Date.now());
+      return opened;
+    });
+    db.close();
+    return { ms, cpuMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Times ChatState.exportState on the store and ChatState.importState of the image into an empty data directory. */
 export function snapshotImage(ds: Dataset, tmp: string): GrowthResult['snapshotImage'] {
-  const timed = <T>(f: () => T): { value: T; ms: number; cpuMs: number } => {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const value = f();
-    const c = process.cpuUsage(c0);
-    return { value, ms: Math.round(performance.now() - t0), cpuMs: Math.round((c.user + c.system) / 1000) };
-  };
   const source = new BetterSqlite3(join(ds.dir, DATABASE_FILE), { readonly: true });
   const exported = timed(() => new ChatState(source).exportState());
   source.close();
@@ -145,6 +176,8 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
 
   const image = snapshotImage(large, ctx.tmp);
   ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB (${(image.rawBytes / 2 ** 20).toFixed(1)} MiB unpacked): export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
+  const opened = openStore(large, ctx.tmp);
+  ctx.log(`  opening the store and loading the replica's state: ${opened.ms} ms (CPU ${opened.cpuMs})`);
   const restart = await runRestart(ctx);
   const backlog = ctx.settings.catchupEntries;
   const logCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog });
@@ -165,6 +198,7 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
     bytesPerIdempotencyRow: perRow(store, 'chat_idempotency'),
     bytesPerLogEntry: perRow(store, 'log'),
     snapshotImage: image,
+    openStore: opened,
     restart,
     logCatchup,
     snapshotCatchup,

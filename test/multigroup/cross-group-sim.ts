@@ -36,48 +36,50 @@ import { SlotMover } from './slot-mover.js';
 
 export interface CrossGroupOptions {
   seed: number;
+  /** Groups of three replicas, each with two users (default 2). */
   groups?: number;
-  replicasPerGroup?: number;
-  usersPerGroup?: number;
-  /** Virtual ms of chaos; then a calm phase that must converge. */
-  durationMs?: number;
-  dropRate?: number;
-  duplicateRate?: number;
-  maxDelayMs?: number;
-  /** Mean ms between faults in each group (crash, restart, total outage). */
+  /** Mean ms between faults in each group: a crash, a restart, or the whole group down (default 350). */
   faultEveryMs?: number;
-  /** Share of faults that take a whole group down at once. */
-  outageShare?: number;
-  /** Mean ms between cuts of the links between two groups (0: none). */
-  cutEveryMs?: number;
-  /** Mean ms between cutting one replica off from the rest of its group (0: none; for majority mode, whose fault model has partitions). */
+  /** Mean ms between cutting one replica off from the rest of its group (0: none, the default; for majority mode, whose fault model has partitions). */
   isolateEveryMs?: number;
-  /** Mean ms between client attempts (all clients together). */
-  sendEveryMs?: number;
-  /** Share of new messages addressed to a user of another group. */
-  crossShare?: number;
-  /** Outbox entries per relayed batch. */
-  relayBatch?: number;
-  /** A relayed batch not answered in this long is sent again (to any replica of the destination). */
-  relayRetryMs?: number;
-  /** A send not acknowledged in this long is retried with the same key. */
-  clientRetryMs?: number;
-  /** Every replica's core is ticked (and every leader's relay run) this often. */
-  tickMs?: number;
+  /** Mean ms between slot moves started, one at a time (0: none, the default). */
+  moveEveryMs?: number;
   mode?: 'in-sync' | 'majority';
-  /** Replay command printed with a failure. */
-  replay?: string;
   flaw?: Flaw;
   /**
-   * Check as it happens that an outbox is marked delivered only up to what the destination has committed (default
+   * Check as it happens that a stream is marked delivered only up to what the destination has committed (default
    * true). Off, only the end result is checked: what a broken protocol then loses must show there.
    */
   checkDeliveredMarks?: boolean;
-  /** The log is compacted at this many applied entries (small, so that returning replicas need snapshots). */
-  compactThreshold?: number;
-  /** Mean ms between slot moves started (0: none; one at a time). */
-  moveEveryMs?: number;
 }
+
+/** The rest of the schedule's shape. */
+const SHAPE = {
+  /** Virtual ms of chaos; then a calm phase that must settle. */
+  chaosMs: 1_500,
+  replicasPerGroup: 3,
+  usersPerGroup: 2,
+  /** Every packet, within groups and between them. */
+  network: { dropRate: 0.03, duplicateRate: 0.03, maxDelayMs: 15 },
+  /** Share of faults that take a whole group down at once. */
+  outageShare: 0.15,
+  /** Mean ms between cuts of the links between two groups. */
+  cutEveryMs: 600,
+  /** Mean ms between client attempts (all clients together). */
+  sendEveryMs: 4,
+  /** Share of new messages addressed to a user of another group (at the start). */
+  crossShare: 0.75,
+  /** Outbox entries per relayed batch. */
+  relayBatch: 4,
+  /** A relayed batch not answered in this long is sent again (to any replica of the destination). */
+  relayRetryMs: 120,
+  /** A send not acknowledged in this long is retried with the same key. */
+  clientRetryMs: 300,
+  /** Every replica's core is ticked and every leader's relay run this often (the server ticks every 10 ms). */
+  tickMs: 10,
+  /** The log is compacted at this many applied entries: small, so that returning replicas need snapshots. */
+  compactThreshold: 24,
+} as const;
 
 type RelayBody =
   /** Source leader → destination replica: streams' outbox entries, in order. */
@@ -137,6 +139,7 @@ export interface CrossGroupSummary {
 
 export class CrossGroupSim {
   private readonly o: Required<Omit<CrossGroupOptions, 'flaw'>> & { flaw?: Flaw };
+  private readonly replay: string;
   private readonly rng: Rng;
   private readonly net: SimNetwork<Wire>;
   readonly groups = new Map<string, Group>();
@@ -168,16 +171,13 @@ export class CrossGroupSim {
   private readonly electionsAtSend = new Map<string, number>();
 
   constructor(options: CrossGroupOptions) {
-    this.o = {
-      groups: 2, replicasPerGroup: 3, usersPerGroup: 2, durationMs: 2_000, dropRate: 0.03, duplicateRate: 0.03, maxDelayMs: 15,
-      faultEveryMs: 350, outageShare: 0.15, cutEveryMs: 600, isolateEveryMs: 0, sendEveryMs: 4, crossShare: 0.75, relayBatch: 4, relayRetryMs: 120,
-      clientRetryMs: 300, tickMs: 10, checkDeliveredMarks: true, compactThreshold: 24, moveEveryMs: 0, mode: 'in-sync', replay: `CROSS_SEED=${options.seed} npx vitest run test/multigroup`, ...options,
-    };
+    this.o = { groups: 2, faultEveryMs: 350, isolateEveryMs: 0, moveEveryMs: 0, mode: 'in-sync', checkDeliveredMarks: true, ...options };
+    this.replay = `CROSS_SEED=${options.seed} npx vitest run test/multigroup`;
     this.rng = new Rng(this.o.seed);
-    this.net = new SimNetwork<Wire>(this.rng, { dropRate: this.o.dropRate, duplicateRate: this.o.duplicateRate, maxDelayMs: this.o.maxDelayMs });
+    this.net = new SimNetwork<Wire>(this.rng, { ...SHAPE.network });
     const names = Array.from({ length: this.o.groups }, (_, i) => `G${i + 1}`);
     for (const g of names) {
-      for (let u = 1; u <= this.o.usersPerGroup; u++) {
+      for (let u = 1; u <= SHAPE.usersPerGroup; u++) {
         const user = `${g.toLowerCase()}u${u}`;
         this.directory.set(user, g);
         this.clients.push({ user, group: g, cross: [], local: [], next: 1 });
@@ -187,7 +187,7 @@ export class CrossGroupSim {
     for (const c of this.clients) {
       for (const [user, g] of this.directory) if (user !== c.user) (g === c.group ? c.local : c.cross).push(user);
     }
-    const ids = Array.from({ length: this.o.replicasPerGroup }, (_, i) => String.fromCharCode(65 + i));
+    const ids = Array.from({ length: SHAPE.replicasPerGroup }, (_, i) => String.fromCharCode(65 + i));
     for (const g of names) {
       const slots = [...this.directory].filter(([, owner]) => owner === g).map(([slot]) => slot);
       const group: Group = new ReplicaGroup(g, ids, new MailboxMachine(g, slots, this.slotOf, this.o.flaw), this.rng, {
@@ -196,7 +196,7 @@ export class CrossGroupSim {
         leadershipLost: (node) => this.forget(node),
         note: (line) => this.note(line),
         fail: (message) => this.fail(message),
-      }, { mode: this.o.mode, limits: { compactThreshold: this.o.compactThreshold, retainEntries: Math.ceil(this.o.compactThreshold / 4), maxBatchEntries: 16, maxInflight: 4 } }, 0);
+      }, { mode: this.o.mode, limits: { compactThreshold: SHAPE.compactThreshold, retainEntries: Math.ceil(SHAPE.compactThreshold / 4), maxBatchEntries: 16, maxInflight: 4 } }, 0);
       this.groups.set(g, group);
       this.nextFault.set(g, this.exp(this.o.faultEveryMs));
     }
@@ -215,16 +215,16 @@ export class CrossGroupSim {
       note: (line) => this.note(line),
     }, 50, this.o.flaw === 'move-without-drain');
     if (this.o.moveEveryMs > 0) this.nextMove = this.exp(this.o.moveEveryMs);
-    if (this.o.cutEveryMs > 0 && names.length > 1) this.nextCut = this.exp(this.o.cutEveryMs);
+    if (SHAPE.cutEveryMs > 0 && names.length > 1) this.nextCut = this.exp(SHAPE.cutEveryMs);
     if (this.o.isolateEveryMs > 0) this.nextIsolation = this.exp(this.o.isolateEveryMs);
   }
 
   /** Chaos, then every replica back on a calm network until every group has converged, every outbox is drained and no move is under way. */
   run(): void {
-    this.advance(this.o.durationMs, true);
+    this.advance(SHAPE.chaosMs, true);
     this.note('CALM: every replica back, no more loss, duplication or cuts');
     for (const g of this.groups.values()) for (const n of g.nodes) if (!n.core) g.boot(n, this.now);
-    this.net.faults = { dropRate: 0, duplicateRate: 0, maxDelayMs: this.o.maxDelayMs };
+    this.net.faults = { dropRate: 0, duplicateRate: 0, maxDelayMs: SHAPE.network.maxDelayMs };
     this.net.healAll();
     const limit = this.now + 15_000;
     while (!this.settled()) {
@@ -261,9 +261,9 @@ export class CrossGroupSim {
   // ------------------------------------------------------------------ time
 
   private advance(until: number, chaos: boolean): void {
-    const tick = this.o.tickMs;
+    const tick = SHAPE.tickMs;
     let nextTick = Math.floor(this.now / tick) * tick + tick;
-    let nextClient = this.now + this.exp(this.o.sendEveryMs);
+    let nextClient = this.now + this.exp(SHAPE.sendEveryMs);
     while (this.now < until) {
       let next = Math.min(until, this.net.nextAt(), nextTick, nextClient);
       if (chaos) {
@@ -280,7 +280,7 @@ export class CrossGroupSim {
       }
       if (this.now >= nextClient) {
         this.clientStep(chaos);
-        nextClient = this.now + this.exp(this.o.sendEveryMs);
+        nextClient = this.now + this.exp(SHAPE.sendEveryMs);
       }
       if (chaos) this.faultStep();
     }
@@ -357,8 +357,8 @@ export class CrossGroupSim {
       if (link && this.now < link.retryAt) continue;
       let batch = batches.get(dest);
       if (!batch) batches.set(dest, (batch = { streams: [], size: 0 }));
-      if (batch.size >= this.o.relayBatch) continue;
-      const entries = pendingOutbox(state, slot, Math.max(box.delivered, mem.acked.get(slot) ?? 0), this.o.relayBatch - batch.size);
+      if (batch.size >= SHAPE.relayBatch) continue;
+      const entries = pendingOutbox(state, slot, Math.max(box.delivered, mem.acked.get(slot) ?? 0), SHAPE.relayBatch - batch.size);
       if (entries.length === 0) continue;
       batch.streams.push({ slot, entries });
       batch.size += entries.length;
@@ -372,7 +372,7 @@ export class CrossGroupSim {
       this.net.send(node.address, `${dest}/${target}`, { kind: 'batch', src: group.name, streams: batch.streams }, this.now);
       this.relayBatches++;
       link.awaiting = true;
-      link.retryAt = this.now + this.o.relayRetryMs;
+      link.retryAt = this.now + SHAPE.relayRetryMs;
       if (this.o.flaw === 'delivered-on-send') {
         for (const st of batch.streams) mem.acked.set(st.slot, st.entries[st.entries.length - 1]!.seq);
         this.markDelivered(group, node);
@@ -436,7 +436,7 @@ export class CrossGroupSim {
     link.awaiting = false;
     link.hint = from.split('/')[1]!;
     // Slots that are not there (being moved): wait a little for the directory to name their new group.
-    link.retryAt = moved.length > 0 ? this.now + this.o.relayRetryMs : this.now;
+    link.retryAt = moved.length > 0 ? this.now + SHAPE.relayRetryMs : this.now;
     this.markDelivered(group, node);
   }
 
@@ -507,10 +507,10 @@ export class CrossGroupSim {
 
   private clientStep(chaos: boolean): void {
     const c = this.rng.pick(this.clients);
-    if (c.inflight && this.now - c.inflight.since < this.o.clientRetryMs) return;
+    if (c.inflight && this.now - c.inflight.since < SHAPE.clientRetryMs) return;
     if (!c.inflight) {
       if (!chaos) return;
-      const pool = c.cross.length > 0 && (c.local.length === 0 || this.rng.chance(this.o.crossShare)) ? c.cross : c.local;
+      const pool = c.cross.length > 0 && (c.local.length === 0 || this.rng.chance(SHAPE.crossShare)) ? c.cross : c.local;
       c.inflight = { message: { key: `${c.user}#${c.next}`, from: c.user, to: this.rng.pick(pool) }, since: this.now };
     }
     // The client finds its group through the directory (stale for a moment during a move: the group answers "moved").
@@ -534,7 +534,7 @@ export class CrossGroupSim {
       const down = g.nodes.filter((n) => !n.core);
       const up = g.nodes.filter((n) => n.core);
       const roll = this.rng.next();
-      if (roll < this.o.outageShare && down.length === 0) {
+      if (roll < SHAPE.outageShare && down.length === 0) {
         for (const n of up) this.crash(g, n);
         this.outages++;
         this.note(`TOTAL OUTAGE of ${name}`);
@@ -550,7 +550,7 @@ export class CrossGroupSim {
       }
     }
     if (this.now >= this.nextCut) {
-      this.nextCut = this.now + this.exp(this.o.cutEveryMs);
+      this.nextCut = this.now + this.exp(SHAPE.cutEveryMs);
       if (this.now >= this.cutUntil) {
         const names = [...this.groups.keys()];
         const a = this.rng.pick(names);
@@ -647,7 +647,7 @@ export class CrossGroupSim {
   }
 
   fail(message: string): never {
-    throw new SimulationFailure(`${message}\n  replay: ${this.o.replay}\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`);
+    throw new SimulationFailure(`${message}\n  replay: ${this.replay}\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`);
   }
 }
 

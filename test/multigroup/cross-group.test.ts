@@ -34,7 +34,7 @@ function runSeeds(seeds: readonly number[], options: Omit<CrossGroupOptions, 'se
 describe('messages between replica groups: outbox, relay, idempotent inbox', () => {
   it(`two in-sync groups: every acknowledged message delivered once, in order, across crashes, outages, cuts and moves (${replay ? 'replayed seed' : `${count} schedules`})`, () => {
     const seeds = seedsOf(count);
-    const t = runSeeds(seeds, { durationMs: 1_500, moveEveryMs: 300 });
+    const t = runSeeds(seeds, { moveEveryMs: 300 });
     expect(t.ackedCrossGroup).toBeGreaterThan(seeds.length * 10);
     if (!replay) {
       // The schedules must do what they claim: failovers on both sides of deliveries, outages, cuts, duplicates, snapshots.
@@ -51,7 +51,7 @@ describe('messages between replica groups: outbox, relay, idempotent inbox', () 
   const majorityCount = Number(process.env.CROSS_MAJORITY_SEEDS ?? Math.max(1, Math.floor(count / 5)));
   it(`three majority-mode groups with replicas cut off from their group (${replay ? 'replayed seed' : `${majorityCount} schedules`})`, () => {
     const seeds = seedsOf(majorityCount);
-    const t = runSeeds(seeds, { groups: 3, mode: 'majority', durationMs: 1_500, isolateEveryMs: 400, moveEveryMs: 300 });
+    const t = runSeeds(seeds, { groups: 3, mode: 'majority', isolateEveryMs: 400, moveEveryMs: 300 });
     expect(t.ackedCrossGroup).toBeGreaterThan(seeds.length * 10);
     if (!replay) {
       expect(t.isolations).toBeGreaterThan(seeds.length);
@@ -66,7 +66,7 @@ describe('the checker catches a broken protocol', () => {
   function firstFailure(flaw: Flaw, extra: Omit<CrossGroupOptions, 'seed'> = {}, seeds = 40): string | undefined {
     for (let seed = 1; seed <= seeds; seed++) {
       try {
-        new CrossGroupSim({ seed, flaw, durationMs: 1_500, ...extra }).run();
+        new CrossGroupSim({ seed, flaw, ...extra }).run();
       } catch (err) {
         if (!(err instanceof SimulationFailure)) throw err;
         return err.message;
