@@ -77,9 +77,23 @@ export interface GrowthResult {
   snapshotImage: { bytes: number; rawBytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
   /** A replica's start up to its core, on a copy of the store: ms, wall and CPU. */
   openStore: { ms: number; cpuMs: number };
-  restart: RestartResult;
-  logCatchup: CatchupResult;
-  snapshotCatchup: CatchupResult;
+  /** The parts with whole clusters; each may fail on its own (a busy machine), recorded without losing the rest. */
+  restart: RestartResult | Failed;
+  logCatchup: CatchupResult | Failed;
+  snapshotCatchup: CatchupResult | Failed;
+}
+
+export interface Failed {
+  failed: string;
+}
+
+async function attempt<T>(ctx: BenchContext, what: string, run: () => Promise<T>): Promise<T | Failed> {
+  try {
+    return await run();
+  } catch (err) {
+    ctx.log(`  ${what} FAILED: ${(err as Error).message.split('\n')[0]}`);
+    return { failed: (err as Error).message };
+  }
 }
 
 const TABLES = ['chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency', 'log'] as const;
@@ -178,16 +192,19 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
   ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB (${(image.rawBytes / 2 ** 20).toFixed(1)} MiB unpacked): export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
   const opened = openStore(large, ctx.tmp);
   ctx.log(`  opening the store and loading the replica's state: ${opened.ms} ms (CPU ${opened.cpuMs})`);
-  const restart = await runRestart(ctx);
+  const restart = await attempt(ctx, 'restart', () => runRestart(ctx));
   const backlog = ctx.settings.catchupEntries;
-  const logCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog });
+  const logCatchup = await attempt(ctx, 'catch-up from the log', () => runCatchup(ctx, { seedDataDir: large.dir, backlog }));
   // The leader keeps 200 entries: a follower that missed 2,000 gets a snapshot of the whole store.
-  const snapshotCatchup = await runCatchup(ctx, { seedDataDir: large.dir, backlog: 2_000, snapshotRetain: 200 });
-  const failures = snapshotCatchup.snapshotFailures ?? [];
-  if (!snapshotCatchup.snapshot && failures.length === 0) throw new Error('the returning follower caught up without a snapshot: the log was not compacted past it');
-  for (const f of failures) ctx.log(`  a snapshot transfer failed ${f.afterMs} ms after it was sent: ${f.message}`);
-  const sent = snapshotCatchup.snapshot ? `a snapshot of ${(snapshotCatchup.snapshot.bytes / 2 ** 20).toFixed(1)} MiB streamed in ${snapshotCatchup.snapshot.ms} ms` : 'no snapshot transfer completed';
-  ctx.log(`  ${sent}; caught up in ${snapshotCatchup.ms} ms, follower in sync ${snapshotCatchup.restartToInSyncMs} ms after its start`);
+  const snapshotCatchup = await attempt(ctx, 'catch-up by snapshot', async () => {
+    const r = await runCatchup(ctx, { seedDataDir: large.dir, backlog: 2_000, snapshotRetain: 200 });
+    const failures = r.snapshotFailures ?? [];
+    if (!r.snapshot && failures.length === 0) throw new Error('the returning follower caught up without a snapshot: the log was not compacted past it');
+    for (const f of failures) ctx.log(`  a snapshot transfer failed ${f.afterMs} ms after it was sent: ${f.message}`);
+    const sent = r.snapshot ? `a snapshot of ${(r.snapshot.bytes / 2 ** 20).toFixed(1)} MiB streamed in ${r.snapshot.ms} ms` : 'no snapshot transfer completed';
+    ctx.log(`  ${sent}; caught up in ${r.ms} ms, follower in sync ${r.restartToInSyncMs} ms after its start`);
+    return r;
+  });
   return {
     messages: large.messages,
     users,
