@@ -219,7 +219,7 @@ export class ReplicaGroup<S, R> {
         }
         case 'sendSnapshot': {
           if (d.appliedIndex !== a.lastIndex) this.hooks.fail(`${node.address} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
-          const message: PeerMessage = { from: node.id, to: a.to, epoch: core.epoch, body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } };
+          const message: PeerMessage = { from: node.id, to: a.to, epoch: core.epoch, force: a.force, incarnation: '', body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } };
           if (!this.hooks.send(node, `${this.name}/${a.to}`, { kind: 'peer', message, snapshot: this.machine.clone(d.state) })) this.snapshotLost(node, a.to, now);
           break;
         }
