@@ -105,6 +105,10 @@ export interface PeerProgressView {
   state: string;
   /** Not a voting member yet: it catches up, then the leader promotes it. */
   learner: boolean;
+  /** For how long it has not held the leader's commit index (0: it holds it). */
+  behindMs: number;
+  /** It lost data it acknowledged and is being brought back (docs/replication.md, "A replica that lost its data"). */
+  dataLost: boolean;
 }
 
 /** One replica of the cluster's configuration: a voting member, or a learner being added. */
@@ -156,6 +160,12 @@ export interface ReplicaStatusView {
   version: string;
   /** The configuration as this replica knows it (the latest in its log, committed or not). */
   members: ClusterMemberView[];
+  /** The highest forced leadership it follows (0: none). */
+  lineage: number;
+  /** Told of a forced leader its log does not hold yet: it waits to be brought up to date. */
+  leftBehind: boolean;
+  /** Its configuration records another data directory for it: it lost its data and waits to be brought back. */
+  dataLost: boolean;
 }
 
 /** One replica as seen by a status sweep: up with its status, or down with the reason. */

@@ -51,6 +51,8 @@ function toPeer(p: PeerProgress): PeerProgressView {
     inSync: p.inSync,
     state: p.state,
     learner: p.learner,
+    behindMs: p.behindMs,
+    dataLost: p.dataLost,
   };
 }
 
@@ -88,6 +90,9 @@ export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
     mode: s.mode,
     version: s.version,
     members: s.members.map(toMember),
+    lineage: s.lineage,
+    leftBehind: s.leftBehind,
+    dataLost: s.dataLost,
   };
 }
 

@@ -11,7 +11,7 @@ import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
 import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds } from './commands/membership.js';
 import { runStatus } from './commands/status.js';
-import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
+import { DEFAULT_THRESHOLDS, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
 import { prepareTerminalRendering } from '../terminal/full-screen.js';
@@ -28,12 +28,14 @@ export function packageVersion(): string {
 
 const EXIT_HELP = `
 Exit status:
-  0  success; for status: exactly one leader and every member up (a replica
-     that is no longer a member may be down)
-  1  status: no leader, several leaders or a replica down (the "problem:" lines,
-     or "problems" in --json); force-leader, add-replica, remove-replica:
-     refused by the cluster or aborted at the question; logs: no replica or
-     log file could be read
+  0  success; for status: healthy: exactly one leader, every member up, in the
+     in-sync set and within the lag thresholds, no learner stuck, no replica
+     that lost its data or was left behind by a forced leader, nobody waiting
+     for a replica (a replica that is no longer a member may be down)
+  1  status: serving but degraded: one leader serves writes, but one of the
+     above is wrong (the "problem:" lines, or "problems" in --json);
+     force-leader, add-replica, remove-replica: refused by the cluster or
+     aborted at the question; logs: no replica or log file could be read
   2  usage error: unknown command or option, bad address or replica id,
      unreadable TLS file, watch without an interactive terminal, add-replica
      or remove-replica without a terminal to ask and without --yes
@@ -41,11 +43,13 @@ Exit status:
      change may or may not have been made: check with chat-ops status)
   4  add-replica: the replica was added as a learner but is not a voting
      member within --timeout (it stays a learner until it catches up)
+  5  status: not serving: no leader (a total outage waits for a replica, or an
+     election is under way), several replicas claim to lead, or none answers
 
 Examples:
   chat-ops watch                                   # full-screen dashboard of the local cluster
   chat-ops --servers 10.0.0.1:50051,10.0.0.2:50051 status --json
-  chat-ops status || page-oncall                   # monitoring: non-zero when unhealthy
+  chat-ops status || page-oncall                   # monitoring: 1 degraded, 5 not serving
   chat-ops logs --follow --kind election,isr       # elections and in-sync set changes as they happen
   chat-ops watch --log-file .data/A.log --log-file .data/B.log   # no network path: tail local logs
   chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
@@ -54,6 +58,18 @@ Examples:
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function lagEntries(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lag-entries must be a whole number of entries (1 or more), not "${value}"`);
+  return n;
+}
+
+function lagSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1 || n > 86_400) throw new UsageError(`--max-lag-seconds must be between 0.1 and 86400, not "${value}"`);
+  return n;
 }
 
 function intervalMs(value: string): number {
@@ -112,10 +128,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   program
     .command('status')
-    .description('one status sweep of every replica, as a table or JSON; exit 0 only when healthy (see below)')
-    .option('--json', 'print {leader, healthy, problems, waitingFor, members, learners, replicas: [...]} instead of the table')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      code = await runStatus(open(cmd), io, { json: opts.json === true });
+    .description('one status sweep of every replica, as a table or JSON; exit 0 healthy, 1 serving but degraded, 5 not serving (see below)')
+    .option('--json', 'print {leader, healthy, serving, problems, waitingFor, members, learners, replicas: [...]} instead of the table')
+    .option('--max-lag-entries <n>', 'a member more entries behind the leader than this is lagging', lagEntries, DEFAULT_THRESHOLDS.lagEntries)
+    .option('--max-lag-seconds <s>', 'a member behind the leader\'s commit index this long is lagging (a learner: stuck)', lagSeconds, DEFAULT_THRESHOLDS.lagMs / 1000)
+    .action(async (opts: { json?: boolean; maxLagEntries: number; maxLagSeconds: number }, cmd: Command) => {
+      code = await runStatus(open(cmd), io, { json: opts.json === true, thresholds: { lagEntries: opts.maxLagEntries, lagMs: opts.maxLagSeconds * 1000 } });
     });
 
   program

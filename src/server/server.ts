@@ -16,6 +16,7 @@ import { createClusterService } from './rpc/cluster-service.js';
 import { shutdownGracefully } from './rpc/graceful-shutdown.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
+import { REPLICATION_SERVICE_NAME, stuckReason } from './readiness.js';
 import { openReplicaDatabase } from './replica-database.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
 
@@ -109,9 +110,20 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     deliver: (message, fromAddress, snapshot) => replica.deliver(message, fromAddress, snapshot),
     logger,
   }));
-  const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });
+  const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING', [REPLICATION_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   replica.onLeadershipChange((leading) => health.setStatus(CHAT_SERVICE_NAME, leading ? 'SERVING' : 'NOT_SERVING'));
+  // Its own readiness: NOT_SERVING while stuck (left behind, lost its data, waiting for a replica, long without a leader).
+  let stuck = '';
+  const checkReadiness = setInterval(() => {
+    const reason = stuckReason(replica.status());
+    if (reason === stuck) return;
+    stuck = reason;
+    health.setStatus(REPLICATION_SERVICE_NAME, reason ? 'NOT_SERVING' : 'SERVING');
+    if (reason) logger.warn({ event: 'replica.not_ready', replica: config.id, reason }, `replica ${config.id} reports NOT_SERVING for ${REPLICATION_SERVICE_NAME}: ${reason}`);
+    else logger.info({ event: 'replica.ready', replica: config.id }, `replica ${config.id} reports SERVING for ${REPLICATION_SERVICE_NAME} again`);
+  }, 250);
+  checkReadiness.unref();
   // Reflection describes our services and the health service, so grpcurl can call all of them.
   const protos = loadSync(['chat/v1/chat.proto', 'chat/v1/cluster.proto', 'chat/v1/replication.proto', healthProtoPath], { includeDirs: [PROTO_DIR] });
   new ReflectionService(protos).addToServer(server);
@@ -120,6 +132,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   try {
     port = await bind(server, config.listen, creds.server);
   } catch (err) {
+    clearInterval(checkReadiness);
     await replica.stop();
     closeStorage();
     throw err;
@@ -132,6 +145,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(checkReadiness);
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();

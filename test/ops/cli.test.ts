@@ -17,6 +17,7 @@ function chatOps(args: string[], options: { input?: string; env?: Record<string,
 interface StatusDoc {
   leader: { id: string; address: string; epoch: number } | null;
   healthy: boolean;
+  serving: boolean;
   problems: string[];
   waitingFor: string[];
   replicas: { address: string; up: boolean; id?: string; role?: string }[];
@@ -63,12 +64,12 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     expect(badAddress.stderr).toContain('not-an-address');
     expect(noCommand.code).toBe(2);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: no leader[\s\S]*2 {2}usage error/);
+    expect(help.stdout).toMatch(/Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: serving but degraded[\s\S]*2 {2}usage error[\s\S]*5 {2}status: not serving/);
     expect(watch.code).toBe(2);
     expect(watch.stderr).toContain('needs an interactive terminal');
   });
 
-  it('status exits 0 while healthy and 1 once a replica is down; logs filter by replica and kind', async () => {
+  it('status exits 0 while healthy and 1 (degraded, serving) once a replica is down; logs filter by replica and kind', async () => {
     const leader = await cluster.waitForLeader();
     const healthy = await statusJson();
     expect(healthy.code).toBe(0);
@@ -98,6 +99,8 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     const degraded = await statusJson();
     expect(degraded.code).toBe(1);
     expect(degraded.doc.healthy).toBe(false);
+    expect(degraded.doc.serving).toBe(true);
+    expect(degraded.doc.replicas.find((r) => r.address === cluster.addressOf(victim))?.id).toBe(victim);
     expect(degraded.doc.leader?.id).toBe(leader);
     expect(degraded.doc.replicas.find((r) => r.address === cluster.addressOf(victim))?.up).toBe(false);
     expect(degraded.doc.problems.join('\n')).toContain(cluster.addressOf(victim));
@@ -123,7 +126,9 @@ describe('chat-ops (built CLI) against a live cluster', () => {
       const s = await statusJson();
       return s.doc.waitingFor.length > 0 ? s : undefined;
     }, 15_000);
-    expect(outage.code).toBe(1);
+    // Not serving (5): no leader, and the survivor waits for the others.
+    expect(outage.code).toBe(5);
+    expect(outage.doc.serving).toBe(false);
     expect(outage.doc.leader).toBeNull();
 
     const refused = await chatOps(['force-leader', cluster.addressOf(survivor)], { input: 'nope\n' });
@@ -142,6 +147,8 @@ describe('chat-ops (built CLI) against a live cluster', () => {
       return s.doc.leader ? s : undefined;
     });
     expect(after.doc.leader).toMatchObject({ id: survivor, epoch });
+    // Serving again, degraded: the others are down.
     expect(after.code).toBe(1);
+    expect(after.doc.serving).toBe(true);
   });
 });

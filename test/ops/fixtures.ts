@@ -26,12 +26,15 @@ export function statusView(over: Partial<ReplicaStatusView> & { id: string }): R
     mode: 'in-sync',
     version: '0.1.0',
     members: [],
+    lineage: 0,
+    leftBehind: false,
+    dataLost: false,
     ...over,
   };
 }
 
 export function peer(id: string, over: Partial<PeerProgressView> = {}): PeerProgressView {
-  return { id, address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`, matchIndex: 100, lagEntries: 0, lastAckMsAgo: 15, inSync: true, state: 'replicate', learner: false, ...over };
+  return { id, address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`, matchIndex: 100, lagEntries: 0, lastAckMsAgo: 15, inSync: true, state: 'replicate', learner: false, behindMs: 0, dataLost: false, ...over };
 }
 
 export function up(status: ReplicaStatusView): ReplicaProbe {

@@ -1,6 +1,7 @@
 /**
  * Stock gRPC tooling works against chat-server: the standard health service
- * (SERVING overall; the chat service SERVING only on the leader) and server
+ * (SERVING overall; the chat service SERVING only on the leader; the replication
+ * service SERVING while the replica is not stuck) and server
  * reflection listing our services.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -43,6 +44,15 @@ it('answers the standard health check: the server everywhere, the chat service o
   for (const id of cluster.ids) {
     expect(await healthOf(cluster.addressOf(id), '')).toBe('SERVING');
     expect(await healthOf(cluster.addressOf(id), 'chat.v1.ChatService')).toBe(id === leader ? 'SERVING' : 'NOT_SERVING');
+    // Its own readiness: not stuck once it follows the leader (readiness.test.ts has the states that are stuck). A
+    // replica still waiting for the others to start reports NOT_SERVING until it is checked again (every 250 ms).
+    const deadline = Date.now() + 5_000;
+    let readiness = await healthOf(cluster.addressOf(id), 'chat.v1.ReplicationService');
+    while (readiness !== 'SERVING' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      readiness = await healthOf(cluster.addressOf(id), 'chat.v1.ReplicationService');
+    }
+    expect(readiness).toBe('SERVING');
   }
 });
 

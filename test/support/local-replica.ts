@@ -305,7 +305,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
             const lag = m.learner ? (cluster.learnerLag.get(m.id) ?? 0) : 0;
             return {
               id: m.id, address: m.address, matchIndex: Math.max(0, cluster.index - lag), lagEntries: lag, lastAckMsAgo: 5,
-              inSync: inSync.includes(m.id), state: lag > 0 ? 'snapshot' : 'replicate', learner: m.learner,
+              inSync: inSync.includes(m.id), state: lag > 0 ? 'snapshot' : 'replicate', learner: m.learner, behindMs: lag > 0 ? 1_000 : 0, dataLost: false,
             };
           })
         : [];
@@ -318,7 +318,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
         inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
         waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
         peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
-        mode: 'in-sync', version: 'test', logStartIndex: 1,
+        mode: 'in-sync', version: 'test', logStartIndex: 1, lineage: 0, leftBehind: false, dataLost: false, incarnation: '',
         members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);

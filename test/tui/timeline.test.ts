@@ -139,7 +139,7 @@ function status(id: string, role: ReplicaStatusView['role'], extra: Partial<Repl
   return {
     id, address: `127.0.0.1:${id.charCodeAt(0)}`, role, epoch: 4, leaderId: 'B', lastIndex: 10, lastEpoch: 4, commitIndex: 10, appliedIndex: 10,
     logStartIndex: 1, inSync: ['A', 'B'], caughtUp: true, lastHeartbeatMsAgo: 5, uptimeMs: 1000, waitingFor: [], waitingReason: '', peers: [],
-    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', version: '0.1.0', members: [], ...extra,
+    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', version: '0.1.0', members: [], lineage: 0, leftBehind: false, dataLost: false, ...extra,
   };
 }
 
@@ -158,7 +158,7 @@ describe('status texts', () => {
     const members = ['A', 'B', 'C'].map((id) => ({ id, address: `127.0.0.1:${id.charCodeAt(0)}`, learner: false, inSync: true }));
     const leader = status('B', 'leader', {
       members,
-      peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false }],
+      peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false, behindMs: 0, dataLost: false }],
     });
     const probes: ReplicaProbe[] = [
       { address: '127.0.0.1:65', up: true, status: status('A', 'follower', { appliedIndex: 7 }), rttMs: 1.4 },

@@ -1,9 +1,10 @@
 /**
  * `chat-ops status`: one sweep of every replica, as a table or JSON, and an exit
- * status for scripts: 0 with exactly one leader and every replica up, 1 otherwise.
+ * status for scripts: 0 healthy, 1 serving but degraded, 5 not serving (see
+ * assessHealth and `chat-ops --help`).
  */
 import type { ClusterApi, ReplicaProbe } from '../../client/api.js';
-import { assessHealth, statusJson, type ClusterHealth } from '../model/health.js';
+import { assessHealth, DEFAULT_THRESHOLDS, statusJson, type ClusterHealth, type HealthThresholds } from '../model/health.js';
 import { emptyMemory, layoutTable, learnMembers, remember, replicaRows, type ReplicaMemory } from '../model/replica-table.js';
 import type { CommandIo } from './io.js';
 
@@ -12,7 +13,8 @@ export function summaryLine(probes: readonly ReplicaProbe[], health: ClusterHeal
   const lead = health.leader ? `leader ${health.leader.id} (${health.leader.address}) epoch ${health.leader.epoch}` : health.claimants.length > 1 ? `${health.claimants.length} replicas claim to lead` : 'NO LEADER';
   const mode = probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
   const learners = health.learners.length > 0 ? ` · learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(', ')} (being added)` : '';
-  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${learners} · ${health.healthy ? 'healthy' : 'NOT HEALTHY'}`;
+  const verdict = health.healthy ? 'healthy' : health.serving ? 'DEGRADED' : 'NOT SERVING';
+  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${learners} · ${verdict}`;
 }
 
 /** One sweep, plus the members' ids (from FindLeader) so replicas that are down still show their names. */
@@ -23,10 +25,12 @@ export async function sweep(cluster: ClusterApi): Promise<{ probes: ReplicaProbe
 }
 
 /** Prints the report of one sweep; returns the exit status. */
-export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json: boolean, memory: ReplicaMemory = emptyMemory(), now = Date.now()): number {
-  const health = assessHealth(probes);
+export function printStatus(
+  probes: readonly ReplicaProbe[], io: CommandIo, json: boolean, memory: ReplicaMemory = emptyMemory(), now = Date.now(), thresholds: HealthThresholds = DEFAULT_THRESHOLDS,
+): number {
+  const health = assessHealth(probes, thresholds);
   if (json) {
-    io.out(`${JSON.stringify(statusJson(probes, health), null, 2)}\n`);
+    io.out(`${JSON.stringify(statusJson(probes, health, memory.ids), null, 2)}\n`);
     return health.exitCode;
   }
   const table = layoutTable(replicaRows(probes, now, memory), io.columns);
@@ -36,7 +40,7 @@ export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json
   return health.exitCode;
 }
 
-export async function runStatus(cluster: ClusterApi, io: CommandIo, options: { json?: boolean }): Promise<number> {
+export async function runStatus(cluster: ClusterApi, io: CommandIo, options: { json?: boolean; thresholds?: HealthThresholds }): Promise<number> {
   const { probes, memory } = await sweep(cluster);
-  return printStatus(probes, io, options.json === true, memory);
+  return printStatus(probes, io, options.json === true, memory, Date.now(), options.thresholds);
 }

@@ -137,6 +137,7 @@ function titleLine(input: FrameInput): Line {
   const mode = sweep.probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
   if (mode) segs.push({ text: `  ${mode}`, dim: true });
   if (health.learners.length > 0) segs.push({ text: `  learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(',')}`, color: 'cyan' });
+  if (health.serving) segs.push(health.healthy ? { text: '  healthy', color: 'green' } : { text: '  DEGRADED', color: 'yellow', bold: true });
   const age = now - sweep.at;
   const stale = age > Math.max(3 * input.intervalMs, 2000);
   const right = stale ? `no answer for ${formatDuration(age)}${input.sweepError ? ` (${input.sweepError})` : ''}` : formatClock(sweep.at).slice(0, 8);
@@ -151,7 +152,10 @@ function bannerLines(input: FrameInput): Line[] {
   if (!input.sweep) return [];
   const health = assessHealth(input.sweep.probes);
   if (health.leader || health.up === 0) {
-    return health.up === 0 && input.sweep.probes.length > 0 ? [fitLine([{ text: 'every replica is down or unreachable', color: 'red', bold: true }], input.columns)] : [];
+    if (health.up === 0 && input.sweep.probes.length > 0) return [fitLine([{ text: 'every replica is down or unreachable', color: 'red', bold: true }], input.columns)];
+    // Serving but degraded: the first problem, as `chat-ops status` lists them.
+    const [first, ...rest] = health.problems;
+    return first ? [fitLine([{ text: `degraded: ${first}${rest.length > 0 ? ` (+${rest.length} more: chat-ops status)` : ''}`, color: 'yellow', bold: true }], input.columns)] : [];
   }
   if (health.claimants.length > 1) return [fitLine([{ text: health.problems[0] ?? 'several leaders', color: 'red', bold: true }], input.columns)];
   const text = health.waitingFor.length > 0

@@ -6,12 +6,25 @@ import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../c
 
 /** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
 export const EXIT_OK = 0;
+/** status: serving (one leader) but degraded; other commands: refused or failed. */
 export const EXIT_UNHEALTHY = 1;
 export const EXIT_USAGE = 2;
 /** add-replica/remove-replica: no leader could be reached, or its answer did not come in time. */
 export const EXIT_NO_LEADER = 3;
 /** add-replica: the learner was added but is not a voting member within --timeout. */
 export const EXIT_WAIT_TIMEOUT = 4;
+/** status: the cluster does not serve writes (no leader, several claim to lead, or no replica answers). */
+export const EXIT_NOT_SERVING = 5;
+
+/** When a member counts as lagging, and a learner as stuck (`chat-ops status --max-lag-entries/--max-lag-seconds`). */
+export interface HealthThresholds {
+  /** A voting member more entries behind the leader's log than this is lagging. */
+  lagEntries: number;
+  /** A member that has not held the leader's commit index for this long is lagging (a learner: stuck). */
+  lagMs: number;
+}
+
+export const DEFAULT_THRESHOLDS: HealthThresholds = { lagEntries: 1_000, lagMs: 10_000 };
 
 export interface LeaderSummary {
   id: string;
@@ -33,11 +46,17 @@ export interface ClusterHealth {
   members: ClusterMemberView[];
   /** Ids of the members that are learners: being added, without a vote yet. */
   learners: string[];
-  /** Exactly one leader and every member up (a replica that is no longer a member may be down). */
+  /**
+   * Exactly one leader, every member up, in the in-sync set and within the lag thresholds, no learner stuck, no
+   * replica that lost its data or was left behind by a force, nobody waiting for a replica (a replica that is no
+   * longer a member may be down).
+   */
   healthy: boolean;
+  /** One leader serves writes (healthy or degraded). */
+  serving: boolean;
   /** Human-readable reasons it is not healthy, empty when it is. */
   problems: string[];
-  exitCode: typeof EXIT_OK | typeof EXIT_UNHEALTHY;
+  exitCode: typeof EXIT_OK | typeof EXIT_UNHEALTHY | typeof EXIT_NOT_SERVING;
 }
 
 function upStatuses(probes: readonly ReplicaProbe[]): ReplicaStatusView[] {
@@ -75,7 +94,34 @@ export function outsideConfiguration(members: readonly ClusterMemberView[], addr
   return members.length > 0 && !members.some((m) => m.address === address);
 }
 
-export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
+/** What the leader's view of its followers, and each replica's own state, say is wrong (with one leader serving). */
+function standingProblems(
+  statuses: readonly ReplicaStatusView[], leader: ReplicaStatusView | undefined, down: ReadonlySet<string>, thresholds: HealthThresholds,
+): string[] {
+  const problems: string[] = [];
+  const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+  for (const p of leader?.peers ?? []) {
+    if (down.has(p.id)) continue; // reported as down
+    if (p.dataLost) {
+      problems.push(`${p.id} lost data it had acknowledged (another data directory, or its log went back): the leader brings it back; see its replica.data_lost event`);
+    } else if (p.learner) {
+      if (p.behindMs > thresholds.lagMs) problems.push(`learner ${p.id} is stuck: ${p.lagEntries} entries behind for ${seconds(p.behindMs)} (state ${p.state})`);
+    } else if (!p.inSync) {
+      problems.push(`${p.id} is out of the in-sync set${p.lagEntries > 0 ? ` (${p.lagEntries} entries behind)` : ''}`);
+    } else if (p.lagEntries > thresholds.lagEntries || p.behindMs > thresholds.lagMs) {
+      problems.push(`${p.id} lags: ${p.lagEntries} entries behind${p.behindMs > 0 ? `, for ${seconds(p.behindMs)}` : ''}`);
+    }
+  }
+  const reported = new Set((leader?.peers ?? []).filter((p) => p.dataLost).map((p) => p.id));
+  for (const s of statuses) {
+    if (s.leftBehind) problems.push(`${s.id} was left behind by a forced leader (lineage ${s.lineage}) and waits to be brought up to date`);
+    if (s.dataLost && !reported.has(s.id)) problems.push(`${s.id} lost its data: ${s.waitingReason || 'it waits for the leader to bring it back'}`);
+    if (s.role !== 'leader' && s.waitingFor.length > 0) problems.push(`${s.id} waits for ${s.waitingFor.join(', ')}${s.waitingReason ? ` (${s.waitingReason})` : ''}`);
+  }
+  return problems;
+}
+
+export function assessHealth(probes: readonly ReplicaProbe[], thresholds: HealthThresholds = DEFAULT_THRESHOLDS): ClusterHealth {
   const statuses = upStatuses(probes);
   const members = configuration(probes);
   const claimants = statuses.filter((s) => s.role === 'leader').map((s) => ({ id: s.id, address: s.address, epoch: s.epoch }));
@@ -105,6 +151,11 @@ export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
     problems.push(`${who} is down: ${shortError(p.error)}`);
   }
 
+  const serving = claimants.length === 1;
+  if (serving) {
+    const downIds = new Set(downProbes.flatMap((p) => members.filter((m) => m.address === p.address).map((m) => m.id)));
+    problems.push(...standingProblems(statuses, statuses.find((s) => s.role === 'leader'), downIds, thresholds));
+  }
   const healthy = problems.length === 0;
   return {
     leader,
@@ -116,14 +167,17 @@ export function assessHealth(probes: readonly ReplicaProbe[]): ClusterHealth {
     members,
     learners: members.filter((m) => m.learner).map((m) => m.id),
     healthy,
+    serving,
     problems,
-    exitCode: healthy ? EXIT_OK : EXIT_UNHEALTHY,
+    exitCode: !serving ? EXIT_NOT_SERVING : healthy ? EXIT_OK : EXIT_UNHEALTHY,
   };
 }
 
 export interface StatusJson {
   leader: LeaderSummary | null;
   healthy: boolean;
+  /** One leader serves writes (true also when degraded). */
+  serving: boolean;
   problems: string[];
   waitingFor: string[];
   /** The configuration: voting members and learners. */
@@ -131,19 +185,25 @@ export interface StatusJson {
   learners: string[];
   replicas: (
     | ({ address: string; up: true; rttMs: number } & Omit<ReplicaStatusView, 'address'>)
-    | { address: string; up: false; error: string }
+    /** A replica that is down: its id as the configuration (or an earlier answer) names it, '' when unknown. */
+    | { id: string; address: string; up: false; error: string }
   )[];
 }
 
-/** The `status --json` document: `leader`, `healthy`, `problems`, `waitingFor` and one entry per replica in server-list order. */
-export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes)): StatusJson {
+/**
+ * The `status --json` document: `leader`, `healthy`, `serving`, `problems`, `waitingFor` and one entry per replica in
+ * server-list order, each with its id (a down one's from the configuration or `ids`, address → id from earlier answers).
+ */
+export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes), ids: ReadonlyMap<string, string> = new Map()): StatusJson {
+  const idOf = (address: string) => health.members.find((m) => m.address === address)?.id ?? ids.get(address) ?? '';
   return {
     leader: health.leader,
     healthy: health.healthy,
+    serving: health.serving,
     problems: health.problems,
     waitingFor: health.waitingFor,
     members: health.members,
     learners: health.learners,
-    replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { address: p.address, up: false as const, error: p.error })),
+    replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { id: idOf(p.address), address: p.address, up: false as const, error: p.error })),
   };
 }

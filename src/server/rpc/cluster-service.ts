@@ -116,7 +116,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         waitingReason: s.waitingReason,
         peers: s.peers.map((p) => ({
           id: p.id, address: addressOf.get(p.id) ?? '', matchIndex: p.matchIndex, lagEntries: p.lagEntries,
-          lastAckMsAgo: p.lastAckAgo, inSync: p.inSync, state: p.state, learner: p.learner,
+          lastAckMsAgo: p.lastAckAgo, inSync: p.inSync, state: p.state, learner: p.learner, behindMs: p.behindMs, dataLost: p.dataLost,
         })),
         connectedClients: metrics.connectedClients,
         openStreams: metrics.openStreams,
@@ -127,6 +127,10 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         logStartIndex: s.logStartIndex,
         members,
         clusterName: o.cluster,
+        lineage: s.force,
+        leftBehind: s.leftBehind,
+        dataLost: s.dataLost,
+        incarnation: s.incarnation,
       };
       callback(null, status);
     },

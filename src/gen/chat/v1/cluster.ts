@@ -119,6 +119,13 @@ export interface PeerProgress {
   /** "probe", "replicate" or "snapshot". */
   state: string;
   learner: boolean;
+  /** For how long it has not held the leader's commit index (0: it holds it). */
+  behindMs: number;
+  /**
+   * It lost data it acknowledged (another data directory, or a log behind its
+   * acks) and is being brought back (docs/replication.md).
+   */
+  dataLost: boolean;
 }
 
 export interface ReplicaStatus {
@@ -154,6 +161,20 @@ export interface ReplicaStatus {
   members: ClusterMember[];
   /** The cluster name (--cluster-name); replicas of other clusters refuse each other. */
   clusterName: string;
+  /** The highest forced leadership this replica follows (0: none). */
+  lineage: number;
+  /**
+   * Told of a forced leader its log does not hold yet: it waits to be brought
+   * up to date and takes no part in elections.
+   */
+  leftBehind: boolean;
+  /**
+   * Its configuration records another data directory for it: it lost its data
+   * and waits for the leader to bring it back.
+   */
+  dataLost: boolean;
+  /** Its data directory's incarnation, drawn when the directory was created. */
+  incarnation: string;
 }
 
 export interface GetStatusRequest {
@@ -623,6 +644,8 @@ function createBasePeerProgress(): PeerProgress {
     inSync: false,
     state: "",
     learner: false,
+    behindMs: 0,
+    dataLost: false,
   };
 }
 
@@ -651,6 +674,12 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     }
     if (message.learner !== false) {
       writer.uint32(64).bool(message.learner);
+    }
+    if (message.behindMs !== 0) {
+      writer.uint32(72).uint64(message.behindMs);
+    }
+    if (message.dataLost !== false) {
+      writer.uint32(80).bool(message.dataLost);
     }
     return writer;
   },
@@ -732,6 +761,22 @@ export const PeerProgress: MessageFns<PeerProgress> = {
             message.learner = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.behindMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.dataLost = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -770,6 +815,16 @@ export const PeerProgress: MessageFns<PeerProgress> = {
         : false,
       state: isSet(object.state) ? globalThis.String(object.state) : "",
       learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+      behindMs: isSet(object.behindMs)
+        ? globalThis.Number(object.behindMs)
+        : isSet(object.behind_ms)
+        ? globalThis.Number(object.behind_ms)
+        : 0,
+      dataLost: isSet(object.dataLost)
+        ? globalThis.Boolean(object.dataLost)
+        : isSet(object.data_lost)
+        ? globalThis.Boolean(object.data_lost)
+        : false,
     };
   },
 
@@ -799,6 +854,12 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     if (message.learner !== false) {
       obj.learner = message.learner;
     }
+    if (message.behindMs !== 0) {
+      obj.behindMs = Math.round(message.behindMs);
+    }
+    if (message.dataLost !== false) {
+      obj.dataLost = message.dataLost;
+    }
     return obj;
   },
 
@@ -815,6 +876,8 @@ export const PeerProgress: MessageFns<PeerProgress> = {
     message.inSync = object.inSync ?? false;
     message.state = object.state ?? "";
     message.learner = object.learner ?? false;
+    message.behindMs = object.behindMs ?? 0;
+    message.dataLost = object.dataLost ?? false;
     return message;
   },
 };
@@ -846,6 +909,10 @@ function createBaseReplicaStatus(): ReplicaStatus {
     logStartIndex: 0,
     members: [],
     clusterName: "",
+    lineage: 0,
+    leftBehind: false,
+    dataLost: false,
+    incarnation: "",
   };
 }
 
@@ -925,6 +992,18 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     }
     if (message.clusterName !== "") {
       writer.uint32(202).string(message.clusterName);
+    }
+    if (message.lineage !== 0) {
+      writer.uint32(208).uint64(message.lineage);
+    }
+    if (message.leftBehind !== false) {
+      writer.uint32(216).bool(message.leftBehind);
+    }
+    if (message.dataLost !== false) {
+      writer.uint32(224).bool(message.dataLost);
+    }
+    if (message.incarnation !== "") {
+      writer.uint32(234).string(message.incarnation);
     }
     return writer;
   },
@@ -1142,6 +1221,38 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
             message.clusterName = reader.string();
             continue;
           }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.lineage = longToNumber(reader.uint64());
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.leftBehind = reader.bool();
+            continue;
+          }
+          case 28: {
+            if (tag !== 224) {
+              break;
+            }
+
+            message.dataLost = reader.bool();
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.incarnation = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1253,6 +1364,18 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
         : isSet(object.cluster_name)
         ? globalThis.String(object.cluster_name)
         : "",
+      lineage: isSet(object.lineage) ? globalThis.Number(object.lineage) : 0,
+      leftBehind: isSet(object.leftBehind)
+        ? globalThis.Boolean(object.leftBehind)
+        : isSet(object.left_behind)
+        ? globalThis.Boolean(object.left_behind)
+        : false,
+      dataLost: isSet(object.dataLost)
+        ? globalThis.Boolean(object.dataLost)
+        : isSet(object.data_lost)
+        ? globalThis.Boolean(object.data_lost)
+        : false,
+      incarnation: isSet(object.incarnation) ? globalThis.String(object.incarnation) : "",
     };
   },
 
@@ -1333,6 +1456,18 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.clusterName !== "") {
       obj.clusterName = message.clusterName;
     }
+    if (message.lineage !== 0) {
+      obj.lineage = Math.round(message.lineage);
+    }
+    if (message.leftBehind !== false) {
+      obj.leftBehind = message.leftBehind;
+    }
+    if (message.dataLost !== false) {
+      obj.dataLost = message.dataLost;
+    }
+    if (message.incarnation !== "") {
+      obj.incarnation = message.incarnation;
+    }
     return obj;
   },
 
@@ -1366,6 +1501,10 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     message.logStartIndex = object.logStartIndex ?? 0;
     message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
     message.clusterName = object.clusterName ?? "";
+    message.lineage = object.lineage ?? 0;
+    message.leftBehind = object.leftBehind ?? false;
+    message.dataLost = object.dataLost ?? false;
+    message.incarnation = object.incarnation ?? "";
     return message;
   },
 };
