@@ -425,9 +425,6 @@ export class ReplicaCore {
     if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
       return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
     }
-    if (this.leftBehind) {
-      return { ok: false, reason: `${this.id} was told of a history forced at epoch ${this.hard.force} that it has not caught up with; force a replica of that history instead` };
-    }
     // A new data directory holds nothing to lead from, and remembers no epoch it led: forcing it would abandon every
     // write and could reuse the forced epoch of the directory it replaces.
     if (this.log.lastIndex === 0) {
@@ -442,7 +439,10 @@ export class ReplicaCore {
       phase: 'real', epoch, recovery: true, forced: true, granted: new Set(), refused: new Map(),
       infos: new Map(), incarnations: new Map(), deadline: now, lastSent: now,
     };
-    this.emit('election.forced', `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned`, {
+    // Left behind by an earlier force it has not caught up with, it supersedes that history too: when no replica of it
+    // can come back (its leader lost its data), this is the way out, and what only that history held is abandoned.
+    const supersedes = this.leftBehind ? `, and so is the history forced at epoch ${this.hard.force}, which it has not caught up with` : '';
+    this.emit('election.forced', `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned${supersedes}`, {
       epoch, lastIndex: this.log.lastIndex, waitingFor: this.waitingFor,
     });
     this.becomeLeader();
