@@ -8,32 +8,28 @@
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wholeConversation } from '../../bench/lib/history.js';
-import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import { assessHealth } from '../../src/ops/model/health.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { aliceAndBob, TOLERANT_TIMINGS, type AliceAndBob } from '../support/alice-and-bob.js';
 import { expectEqualStates } from '../support/conversation.js';
 
-const TOLERANT = ['--sync-timeout-ms', '1500', '--election-timeout-ms', '500'];
 
 describe('a replica restarted on an empty data directory, then on its real one (real processes)', () => {
   let cluster: TestCluster | undefined;
-  const clients: { close(): void }[] = [];
+  let users: AliceAndBob | undefined;
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    users?.close();
+    users = undefined;
     await cluster?.stop();
     cluster = undefined;
   });
 
   it('is detected, logged and brought back each time, with nothing acknowledged lost', async () => {
-    cluster = await startCluster({ replicas: 3, args: TOLERANT });
+    cluster = await startCluster({ replicas: 3, args: TOLERANT_TIMINGS });
     const c = cluster;
-    const alice = new ChatClient({ servers: c.addresses, deadlineMs: 2_000, retryBudgetMs: 20_000 });
-    const ops = new ClusterClient({ servers: c.addresses });
-    clients.push(alice, ops);
-    await alice.createAccount('alice', 'alice-password');
-    await alice.login('alice', 'alice-password');
-    await alice.createAccount('bob', 'bob-password');
+    users = await aliceAndBob(c);
+    const { alice, ops } = users;
     const sent = [];
     for (let i = 1; i <= 5; i++) sent.push(await alice.sendMessage('bob', `first ${i}`));
     await expectEqualStates(c);

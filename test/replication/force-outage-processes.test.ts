@@ -10,35 +10,30 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wholeConversation } from '../../bench/lib/history.js';
-import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import { Role } from '../../src/gen/chat/v1/cluster.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { aliceAndBob, TOLERANT_TIMINGS, type AliceAndBob } from '../support/alice-and-bob.js';
 import { expectEqualStates } from '../support/conversation.js';
 
 const ROUNDS = Number(process.env.FORCE_OUTAGE_ROUNDS ?? 1);
-/** A shared machine stalls event loops: the failure detector gets slack (these tests check outcomes, not speed). */
-const TOLERANT = ['--sync-timeout-ms', '1500', '--election-timeout-ms', '500'];
 
 describe('forcing a leader after a total outage, the old leader returning (real processes)', () => {
   let cluster: TestCluster | undefined;
-  const clients: { close(): void }[] = [];
+  let users: AliceAndBob | undefined;
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    users?.close();
+    users = undefined;
     await cluster?.stop();
     cluster = undefined;
   });
 
   it(`converges with the forced leader's writes kept, ${ROUNDS} round(s)`, async () => {
     for (let round = 1; round <= ROUNDS; round++) {
-      cluster = await startCluster({ replicas: 3, args: TOLERANT });
+      cluster = await startCluster({ replicas: 3, args: TOLERANT_TIMINGS });
       const c = cluster;
-      const alice = new ChatClient({ servers: c.addresses, deadlineMs: 2_000, retryBudgetMs: 20_000 });
-      const ops = new ClusterClient({ servers: c.addresses });
-      clients.push(alice, ops);
-      await alice.createAccount('alice', 'alice-password');
-      await alice.login('alice', 'alice-password');
-      await alice.createAccount('bob', 'bob-password');
+      users = await aliceAndBob(c);
+      const { alice, ops } = users;
       const kept = [await alice.sendMessage('bob', 'before the outage, on all three')];
       await expectEqualStates(c);
 
@@ -79,7 +74,8 @@ describe('forcing a leader after a total outage, the old leader returning (real 
       const history = (await wholeConversation(alice, 'bob')).map((m) => m.text);
       for (const m of kept) expect(history, `round ${round}`).toContain(m.text);
       expect(history.filter((t) => t.startsWith(`only ${old}`))).toEqual([]);
-      for (const client of clients.splice(0)) client.close();
+      users.close();
+      users = undefined;
       await c.stop();
       cluster = undefined;
     }
