@@ -206,7 +206,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
     out.push('');
     if (res.disk.apply?.length) {
       out.push('### Ceiling: the state machine', '');
-      out.push('The server\'s own code without network or RPC: one transaction per batch that appends the entries to the log (`LogStore.persist`) and applies each sendMessage op (`ChatState.apply`), in one process — what one replica can do per second on one core.', '');
+      out.push('The server\'s own code without network or RPC: one state-store transaction per batch that applies each sendMessage op (`ChatState.apply`) and records the applied position, without an fsync, as a replica applies committed entries (the log is written apart, off the event loop), in one process — what one replica can apply per second on one core.', '');
       out.push(table(['batch', 'entries/s', 'CPU % of a core'], res.disk.apply.map((a) => [String(a.batch), n(a.entriesPerSecond), n(a.cpuPercent)])));
       out.push('');
     }

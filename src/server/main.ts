@@ -6,7 +6,9 @@ import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js
 import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
 import { DataDirError } from './sqlite/database.js';
-import { ClusterMismatchError } from './storage/log-store.js';
+import { StateBehindLogError } from './replica/resume.js';
+import { LogDamagedError } from './storage/segmented-log.js';
+import { ClusterMismatchError } from './storage/state-store.js';
 
 const program = new Command()
   .name('chat-server')
@@ -95,7 +97,8 @@ async function main(): Promise<void> {
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
-    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError
+      || err instanceof LogDamagedError || err instanceof StateBehindLogError;
     const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
     if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);

@@ -22,7 +22,10 @@ export class PassBatcher<Outcome> {
   private proposals: Proposal<Outcome>[] = [];
   private scheduled = false;
 
-  constructor(private readonly pass: () => void) {}
+  constructor(
+    private readonly pass: () => void,
+    private readonly defer: (fn: () => void) => void,
+  ) {}
 
   deliver(arrival: Arrival): void {
     this.arrivals.push(arrival);
@@ -31,6 +34,11 @@ export class PassBatcher<Outcome> {
 
   propose(proposal: Proposal<Outcome>): void {
     this.proposals.push(proposal);
+    this.schedule();
+  }
+
+  /** A pass soon even if nothing arrives (the log reported writes durable). */
+  wake(): void {
     this.schedule();
   }
 
@@ -51,7 +59,7 @@ export class PassBatcher<Outcome> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.scheduled = false;
       this.pass();
     });

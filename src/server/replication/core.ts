@@ -53,6 +53,12 @@ export interface CoreOptions {
   timings?: Partial<ReplicationTimings>;
   limits?: Partial<ReplicationLimits>;
   policy?: QuorumPolicy;
+  /**
+   * False (the default): every `persist` is durable once carried out, before the next action. True: the driver writes
+   * the log asynchronously and reports progress with `logDurable`; a leader's appends may go out before its own write
+   * is durable, and it counts itself toward commit only up to what is durable (Raft's §10.2.1).
+   */
+  awaitDurable?: boolean;
 }
 
 export type ProposeResult = { ok: true; firstIndex: number; epoch: number } | { ok: false; leaderId: NodeId };
@@ -126,8 +132,10 @@ export interface CoreStatus {
 
 /**
  * One replica's replication state machine. Events go in (tick, receive,
- * propose, forceLeader); actions come out (takeActions) and must be carried
- * out in order: every `persist` before any later `send`.
+ * propose, forceLeader, logDurable); actions come out (takeActions) and must be
+ * carried out in order: every `persist` durable before any later `send`, except
+ * (with awaitDurable) a leader's `append` messages, which may go out while its
+ * own write is in flight.
  */
 export class ReplicaCore {
   readonly id: NodeId;
@@ -135,6 +143,9 @@ export class ReplicaCore {
   private readonly limits: ReplicationLimits;
   private readonly policy: QuorumPolicy;
   private readonly rng: Rng;
+  private readonly awaitDurable: boolean;
+  /** With awaitDurable: the end of the prefix of this replica's log known to be durable. */
+  private durableIndex: number;
 
   private hard: HardState;
   private readonly log: ReplicaLog;
@@ -172,9 +183,11 @@ export class ReplicaCore {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
+    this.awaitDurable = options.awaitDurable ?? false;
     const state = persisted ?? ReplicaCore.initialState(options.bootstrap);
     this.hard = { ...state.hard };
     this.log = new ReplicaLog(state.base, state.entries);
+    this.durableIndex = this.log.lastIndex;
     this.appliedIndex = Math.max(state.appliedIndex, state.base.index);
     this.commitIndex = this.appliedIndex;
     this.maxEpochSeen = this.hard.epoch;
@@ -351,6 +364,16 @@ export class ReplicaCore {
     });
     this.becomeLeader();
     return { ok: true, epoch };
+  }
+
+  /**
+   * With awaitDurable: this replica's log is durable up to `index` (as far as it still holds what was written there). A
+   * leader may now count itself for those entries.
+   */
+  logDurable(index: number, now: number): void {
+    this.now = now;
+    this.durableIndex = Math.min(index, this.log.lastIndex);
+    this.advanceCommit();
   }
 
   /** The transport confirmed that a live follower received every chunk of the snapshot. */
@@ -566,6 +589,7 @@ export class ReplicaCore {
         return;
       }
       quarantine = this.log.truncateFrom(truncateFrom);
+      this.durableIndex = Math.min(this.durableIndex, truncateFrom - 1);
       this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine`, {
         from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))],
       });
@@ -605,6 +629,7 @@ export class ReplicaCore {
       const quarantine = matches ? [] : this.log.slice(this.commitIndex + 1, this.log.lastIndex);
       const base: LogBase = { index: body.lastIndex, epoch: body.lastEpoch, config: body.config };
       this.log.reset(base, keep);
+      this.durableIndex = Math.min(this.durableIndex, body.lastIndex);
       this.commitIndex = body.lastIndex;
       this.appliedIndex = body.lastIndex;
       this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: body.lastIndex + 1 });
@@ -1011,7 +1036,8 @@ export class ReplicaCore {
     const cfg = this.log.latestConfig();
     let set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
     if (this.removing) set = [...set, this.removing.id];
-    const n = this.policy.committedIndex(set, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    const own = this.awaitDurable ? this.durableIndex : this.log.lastIndex;
+    const n = this.policy.committedIndex(set, (m) => (m === this.id ? own : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
       const committedConfig = this.log.configAt(this.commitIndex);

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
@@ -10,6 +10,7 @@ import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js'
 import type { JoinerCheck } from './joiner-check.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
+import { logDirectory } from '../replica-database.js';
 
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
@@ -61,13 +62,21 @@ export function toWireEvent(e: ReplicaEvent): ClusterEvent {
   };
 }
 
+/** The database's files and the log's segments. */
 function dataSize(dataDir: string): number {
+  const logDir = logDirectory(dataDir);
+  let segments: string[] = [];
+  try {
+    segments = readdirSync(logDir).map((name) => join(logDir, name));
+  } catch {
+    // not there (yet)
+  }
   let total = 0;
-  for (const suffix of ['', '-wal', '-shm']) {
+  for (const path of [...['', '-wal', '-shm'].map((suffix) => join(dataDir, DATABASE_FILE + suffix)), ...segments]) {
     try {
-      total += statSync(join(dataDir, DATABASE_FILE + suffix)).size;
+      total += statSync(path).size;
     } catch {
-      // not there (yet)
+      // not there (yet), or deleted meanwhile
     }
   }
   return total;
