@@ -129,7 +129,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.addresses = new PeerAddresses(members);
     this.events = new EventBus(id, options.logger);
     this.batches = new BatchAggregator(this.events, 1_000, this.startedAt);
-    this.batcher = new PassBatcher(() => this.pass(), this.runtime.setImmediate);
+    this.batcher = new PassBatcher(() => this.pass(), (fn) => this.runtime.setImmediate(fn));
     this.pendingConfigs = new PendingConfigs(this.runtime);
     this.readyWaiters = new ReadyWaiters(this.runtime);
     const mode = options.mode ?? 'in-sync';
@@ -145,7 +145,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       ready: (epoch) => this.onLeadership(true, epoch),
       compacted: (index) => this.log.compact(index),
       sendSnapshot: (action) => this.sendSnapshot(action),
-      defer: this.runtime.setImmediate,
+      defer: (fn) => this.runtime.setImmediate(fn),
     }, applied);
     this.log.onDurable(() => this.batcher.wake());
     this.log.onFailure((err) => this.fail(err));
@@ -157,6 +157,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       persisted,
       this.startedAt,
     );
+    if (resume.reset) {
+      this.events.emit('log.reset', this.core.epoch, `${id}'s state holds a snapshot up to index ${resume.reset.base.index} that its log had not recorded yet (a crash came between): the log starts over there`, {
+        index: resume.reset.base.index,
+      }, this.startedAt);
+    }
     const cfg = this.core.config;
     this.events.emit('replica.started', this.core.epoch, `${id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
       lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.state.quarantinedCount(),
@@ -333,10 +338,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
    * Carries out the core's actions in order: log writes are queued (and
    * flushed once, at the end); messages wait for the writes queued before them
    * unless they are a leader's appends; committed entries and what follows
-   * them go to the applier.
+   * them go to the applier. Then whatever the writes that became durable since
+   * let go: messages, applies.
    */
   private execute(actions: Action[]): void {
-    if (actions.length === 0 || this.stopped) return;
+    if (this.stopped) return;
     const now = this.runtime.now();
     for (const a of actions) {
       switch (a.type) {
