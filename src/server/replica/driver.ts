@@ -6,7 +6,7 @@ import { policyFor } from '../replication/quorum.js';
 import type { StateMachine } from '../replication/state-machine.js';
 import type { StateStore } from '../replication/state-store.js';
 import type { PeerEndpoint, Transport } from '../replication/transport.js';
-import type { Action, Entry, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from '../replication/types.js';
+import { DEFAULT_TIMINGS, type Action, type Entry, type MembershipChange, type MembershipResult, type NodeId, type PeerMessage, type ReplicationLimits, type ReplicationTimings } from '../replication/types.js';
 import { Applier } from './applier.js';
 import { PassBatcher } from './batching.js';
 import { BatchAggregator, EventBus } from './events.js';
@@ -46,7 +46,11 @@ export interface ReplicaDriverOptions<Op, Outcome> {
   logger: Logger;
   timings?: Partial<ReplicationTimings>;
   limits?: Partial<ReplicationLimits>;
-  /** How often the core's clock ticks, in ms. */
+  /**
+   * How often the core's clock ticks while nothing needs it sooner, in ms
+   * (default: half a heartbeat). During an election it ticks every
+   * CAMPAIGN_TICK_MS, so a campaign's deadlines are kept closely.
+   */
   tickMs?: number;
   /** Seed of the election timeouts; random when omitted. */
   seed?: number;
@@ -64,6 +68,8 @@ export interface ReplicaDriverOptions<Op, Outcome> {
 type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
 
 const READY_WAIT_MS = 3_000;
+/** The core's clock during an election. */
+const CAMPAIGN_TICK_MS = 10;
 /** How long a membership change may wait for an earlier config entry to commit before it is refused as busy. */
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
@@ -125,7 +131,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       throw err;
     });
     this.startedAt = this.runtime.now();
-    this.tickMs = options.tickMs ?? 10;
+    this.tickMs = options.tickMs ?? Math.max(CAMPAIGN_TICK_MS, Math.floor((options.timings?.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs) / 2));
     this.addresses = new PeerAddresses(members);
     this.events = new EventBus(id, options.logger);
     this.batches = new BatchAggregator(this.events, 1_000, this.startedAt);
@@ -177,12 +183,17 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.execute(this.core.takeActions());
   }
 
+  /**
+   * Starts the clock: a tick every `tickMs` (an idle replica wakes up a few
+   * times per heartbeat, no more), every CAMPAIGN_TICK_MS while it campaigns.
+   */
   start(): void {
+    const next = () => (this.core.currentRole === 'candidate' ? CAMPAIGN_TICK_MS : this.tickMs);
     const tick = () => {
-      this.timer = this.runtime.setTimeout(tick, this.tickMs);
       this.tick();
+      if (!this.stopped) this.timer = this.runtime.setTimeout(tick, next());
     };
-    this.timer = this.runtime.setTimeout(tick, this.tickMs);
+    this.timer = this.runtime.setTimeout(tick, next());
   }
 
   async stop(): Promise<void> {

@@ -160,7 +160,7 @@ export interface ReplicationLimits {
 }
 
 export const DEFAULT_TIMINGS: ReplicationTimings = {
-  heartbeatMs: 50,
+  heartbeatMs: 100,
   electionMinMs: 250,
   promiseWaitMs: 100,
   syncTimeoutMs: 500,
