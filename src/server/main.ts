@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
 import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, packageVersion, startServer } from './server.js';
+import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './sqlite/database.js';
 import { StateBehindLogError } from './replica/resume.js';
 import { LogDamagedError } from './storage/segmented-log.js';
@@ -37,9 +38,9 @@ const program = new Command()
   .addHelpText('after', `
 Examples:
   chat-server                                         # one replica on 127.0.0.1:50051
-  chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir data/A
+  chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 --data-dir .data/A
   chat-server --cluster-file cluster.json --id B      # one of several machines
-  chat-server --id D --listen 127.0.0.1:50054 --data-dir data/D --join
+  chat-server --id D --listen 127.0.0.1:50054 --data-dir .data/D --join
                                                       # a new replica; then: chat-ops add-replica D 127.0.0.1:50054
 Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
 
@@ -97,8 +98,8 @@ async function main(): Promise<void> {
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
-    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError
-      || err instanceof LogDamagedError || err instanceof StateBehindLogError;
+    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof DirectoryLockError
+      || err instanceof ClusterMismatchError || err instanceof LogDamagedError || err instanceof StateBehindLogError;
     const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
     if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);

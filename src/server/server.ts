@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import type { Database } from 'better-sqlite3';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,11 @@ import type { ServerConfig } from './config.js';
 import { ChatReplica } from './chat-replica.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
+import { shutdownGracefully } from './rpc/graceful-shutdown.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { openReplicaDatabase } from './replica-database.js';
+import { lockDataDir } from './storage/data-dir-lock.js';
 
 export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
 
@@ -57,9 +60,20 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
   });
 }
 
-/** Opens the data directory, starts the replica and serves the chat, cluster, replication, health and reflection services. */
+/** Locks and opens the data directory, starts the replica and serves the chat, cluster, replication, health and reflection services. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const db = openReplicaDatabase(config.dataDir);
+  const lock = lockDataDir(config.dataDir);
+  let db: Database;
+  try {
+    db = openReplicaDatabase(config.dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const closeStorage = () => {
+    db.close();
+    lock.release();
+  };
   const creds = credentials(config);
   const self = config.members.find((m) => m.id === config.id)!;
   const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);
@@ -71,7 +85,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     });
   } catch (err) {
     transport.close();
-    db.close();
+    closeStorage();
     throw err;
   }
   const chat = createChatService(replica, { logger });
@@ -107,7 +121,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     port = await bind(server, config.listen, creds.server);
   } catch (err) {
     await replica.stop();
-    db.close();
+    closeStorage();
     throw err;
   }
   replica.start();
@@ -121,17 +135,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-      db.close();
+      await shutdownGracefully(server);
+      closeStorage();
       logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);
     })();
     return stopping;

@@ -4,10 +4,10 @@
  * their own, driven over one JSON line per command on stdin/stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ProcessCluster } from '../../src/launch/process-cluster/process-cluster.js';
 import { SERVER_MAIN } from '../support/cluster.js';
 import type { NetnsLab } from './netns.js';
 
@@ -15,7 +15,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const AGENT = join(REPO, 'test/multihost/agent.ts');
 const PORT = 50051;
 
-/** Processes still running, killed if the test process exits without cleaning up. */
+/** Agents still running, killed if the test process exits without cleaning up. */
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
@@ -99,17 +99,23 @@ export class Agent {
   }
 }
 
-/** chat-server replicas, one per lab host of the same name, all on PORT, data and logs under `root`. */
+/** chat-server replicas, one per lab host of the same name, all on PORT, data and logs under `root`: the shared process cluster, each replica spawned in its namespace. */
 export class LabReplicas {
-  private readonly procs = new Map<string, ChildProcess>();
+  private readonly procs: ProcessCluster;
 
   constructor(
     private readonly lab: NetnsLab,
-    private readonly root: string,
+    root: string,
     readonly ids: string[],
     /** Options every replica gets (e.g. --mode majority). */
-    private readonly common: string[] = [],
-  ) {}
+    common: string[] = [],
+  ) {
+    this.procs = new ProcessCluster({
+      serverMain: SERVER_MAIN, root, replicas: ids.map((id) => ({ id, address: this.address(id) })), logLevel: 'debug', args: common,
+      command: (id, argv) => lab.command(id, argv),
+      onSpawn: (id, child) => child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`)),
+    });
+  }
 
   address(id: string): string {
     return `${this.lab.host(id).address}:${PORT}`;
@@ -120,68 +126,34 @@ export class LabReplicas {
   }
 
   logFile(id: string): string {
-    return join(this.root, `${id}.log`);
+    return this.procs.logFile(id);
   }
 
   /** Starts replica `id` in its namespace, with `extra` options after the common ones. */
   start(id: string, extra: string[] = []): void {
-    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.address(p)}`).join(',');
-    const args = [process.execPath, SERVER_MAIN, '--id', id, '--listen', this.address(id), '--peers', peers, '--data-dir', join(this.root, id),
-      '--log-file', this.logFile(id), '--log-level', 'debug', ...this.common, ...extra];
-    const [cmd, ...rest] = this.lab.command(id, args);
-    const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(child);
-    child.once('exit', () => live.delete(child));
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`));
-    this.procs.set(id, child);
+    this.procs.start(id, extra);
   }
 
   isRunning(id: string): boolean {
-    const p = this.procs.get(id);
-    return !!p && p.exitCode === null && p.signalCode === null;
+    return this.procs.isRunning(id);
   }
 
   /** SIGKILLs the replica and resolves once it has exited. */
-  async kill(id: string): Promise<void> {
-    const p = this.procs.get(id);
-    if (!p || !this.isRunning(id)) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGKILL');
-    await exited;
+  kill(id: string): Promise<void> {
+    return this.procs.kill(id);
   }
 
-  async killAll(): Promise<void> {
-    await Promise.all(this.ids.map((id) => this.kill(id)));
+  killAll(): Promise<void> {
+    return this.procs.killAll();
   }
 
   /** Every JSON line of the replica's log file (none when there is no file yet). */
   logLines(id: string): Record<string, unknown>[] {
-    let text: string;
-    try {
-      text = readFileSync(this.logFile(id), 'utf8');
-    } catch {
-      return [];
-    }
-    const lines: Record<string, unknown>[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // a line cut short by a kill
-      }
-    }
-    return lines;
+    return this.procs.logRecords(id);
   }
 
   /** The last `n` lines of every replica's log, for failure messages. */
   logTails(n = 6): string {
-    return this.ids.map((id) => {
-      try {
-        return `--- ${id}\n${readFileSync(this.logFile(id), 'utf8').trimEnd().split('\n').slice(-n).join('\n')}`;
-      } catch {
-        return `--- ${id}: no log`;
-      }
-    }).join('\n');
+    return this.ids.map((id) => `--- ${id}\n${this.procs.logTail(id, n)}`).join('\n');
   }
 }

@@ -92,7 +92,7 @@ class Scripted {
 }
 
 function append(entries: Entry[], prevIndex: number, commitIndex: number): PeerMessage {
-  return { from: 'A', to: 'B', epoch: EPOCH, body: { type: 'append', prevIndex, prevEpoch: prevIndex === 0 ? 0 : EPOCH, entries, commitIndex } };
+  return { from: 'A', to: 'B', epoch: EPOCH, body: { type: 'append', prevIndex, prevEpoch: prevIndex === 0 ? 0 : EPOCH, entries, commitIndex, session: 1, confirmedSession: 0 } };
 }
 
 const flushPromises = async () => {

@@ -36,6 +36,7 @@ import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/rpc/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
+import { shutdownGracefully } from '../../src/server/rpc/graceful-shutdown.js';
 import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
 import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';
 import { checkAddress, checkId } from '../../src/server/config.js';
@@ -411,16 +412,7 @@ export async function startLocalServer(
       if (stopped) return;
       stopped = true;
       chat.close();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await shutdownGracefully(server);
     },
     kill: () => {
       if (stopped) return;
