@@ -3,6 +3,13 @@ import type { ReplicationLimits, ReplicationTimings } from './replication/types.
 import { checkAddress, checkId, ConfigError } from './replication/endpoints.js';
 import type { PeerEndpoint } from './replication/transport.js';
 
+/**
+ * chat-server's heartbeat: well inside the election timeout (250 ms) and half the sync timeout that
+ * keeps a follower in step, and half the messages of the core's default (50 ms, which its scripted
+ * scenarios keep), so an idle cluster costs little.
+ */
+export const SERVER_HEARTBEAT_MS = 100;
+
 export { checkAddress, checkId, ConfigError };
 
 /** Everything a chat-server process needs to know, from options, the environment and a cluster file. */
@@ -135,7 +142,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     : undefined;
   const electionMinMs = positiveInt(v.electionTimeoutMs, '--election-timeout-ms');
   const timings: Partial<ReplicationTimings> = {
-    ...(v.heartbeatMs ? { heartbeatMs: positiveInt(v.heartbeatMs, '--heartbeat-ms') } : {}),
+    heartbeatMs: positiveInt(v.heartbeatMs, '--heartbeat-ms') ?? SERVER_HEARTBEAT_MS,
     ...(electionMinMs ? { electionMinMs } : {}),
     ...(v.syncTimeoutMs ? { syncTimeoutMs: positiveInt(v.syncTimeoutMs, '--sync-timeout-ms') } : {}),
   };

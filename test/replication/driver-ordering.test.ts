@@ -142,6 +142,12 @@ describe('the replica driver orders its writes, messages and answers', () => {
     await submitted;
     expect(answer).toBe('op-1');
     expect(a.state.ops()).toEqual(['op-1']);
+    // What a metrics module reads: the answered op, the log's syncs, what was applied.
+    const stats = a.driver.stats();
+    expect(stats.commits.count).toBe(1);
+    expect(stats.log.syncs).toBeGreaterThanOrEqual(2);
+    expect(stats.log.writes).toBeGreaterThanOrEqual(stats.log.syncs);
+    expect(stats.applied).toMatchObject({ entries: 2, backlog: 0 });
   });
 
   it('a power cut takes the leader\'s unsynced entry with it, and its client never heard "ok"', async () => {

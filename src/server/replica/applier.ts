@@ -43,6 +43,8 @@ export class Applier<Op, Outcome> {
   private position: SnapshotPosition;
   private scheduled = false;
   private stopped = false;
+  /** Transactions and entries applied since start. */
+  readonly counters = { batches: 0, entries: 0 };
 
   constructor(
     private readonly stateMachine: StateMachine<Op, Outcome>,
@@ -149,6 +151,8 @@ export class Applier<Op, Outcome> {
       this.store.setApplied(position);
     }, false);
     this.position = position;
+    this.counters.batches++;
+    this.counters.entries += batch.length;
     batch.forEach((e, i) => this.hooks.applied(e, results[i]));
     return batch.length;
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ReplicaCore } from '../replication/core.js';
-import type { LogStorage } from '../replication/log-storage.js';
+import type { LogStats, LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
 import type { StateMachine } from '../replication/state-machine.js';
@@ -67,6 +67,14 @@ export interface ReplicaDriverOptions<Op, Outcome> {
 
 type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
 
+export interface DriverStats {
+  log: LogStats;
+  /** Ops proposed on this replica and answered with their outcome; seconds from proposal to answer, summed. */
+  commits: { count: number; seconds: number };
+  /** Apply transactions, entries applied, and entries committed but not applied yet. */
+  applied: { batches: number; entries: number; backlog: number };
+}
+
 const READY_WAIT_MS = 3_000;
 /** The core's clock during an election. */
 const CAMPAIGN_TICK_MS = 10;
@@ -118,6 +126,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private timer: TimerHandle | undefined;
   private readonly startedAt: number;
   private stopped = false;
+  /** Ops proposed here and answered with their outcome, and the seconds from proposal to answer, summed. */
+  private readonly commits = { count: 0, seconds: 0 };
 
   constructor(options: ReplicaDriverOptions<Op, Outcome>) {
     const { id, members } = options;
@@ -253,6 +263,15 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     };
   }
 
+  /** Counters since start for metrics: the log's writes and syncs, answered ops and their latency, applying. */
+  stats(): DriverStats {
+    return {
+      log: this.log.stats(),
+      commits: { ...this.commits },
+      applied: { ...this.applier.counters, backlog: this.applier.backlog },
+    };
+  }
+
   members(): MemberView[] {
     const cfg = this.core.config;
     return cfg.replicas.map((r) => ({ id: r.id, address: this.addressOf(r.id), learner: r.learner, inSync: cfg.inSync.includes(r.id) }));
@@ -328,7 +347,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     if (proposals.length > 0) {
       const result = this.core.propose(proposals.map((p) => p.data), now);
       if (result.ok) {
-        this.pendingOps.add(result.firstIndex, result.epoch, proposals);
+        this.pendingOps.add(result.firstIndex, result.epoch, proposals, now);
       } else {
         const err = this.notLeader();
         for (const p of proposals) p.reject(err);
@@ -431,7 +450,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   /** An entry was applied: its caller hears the outcome, listeners the op. */
   private settle(entry: Entry, result: { op: Op; outcome: Outcome } | undefined): void {
     if (entry.kind === 'config') this.pendingConfigs.settle(entry.index, entry.epoch);
-    this.pendingOps.settle(entry.index, entry.epoch, result?.outcome);
+    const proposedAt = this.pendingOps.settle(entry.index, entry.epoch, result?.outcome);
+    if (proposedAt !== undefined) {
+      this.commits.count++;
+      this.commits.seconds += (this.runtime.now() - proposedAt) / 1000;
+    }
     if (!result) return;
     const event: AppliedOp<Op, Outcome> = { index: entry.index, op: result.op, outcome: result.outcome };
     for (const l of this.appliedListeners) l(event);

@@ -28,6 +28,19 @@ export interface LogWrite {
   hard?: HardState;
 }
 
+/** Counters since start, for metrics: how much the log wrote and how long its writes took to become durable. */
+export interface LogStats {
+  /** Writes to disk, each followed by a sync (one per group of queued writes). */
+  syncs: number;
+  /** Queued writes they carried (appends and resets). */
+  writes: number;
+  bytes: number;
+  /** Seconds from starting a group's write to its sync's end, summed over `syncs`. */
+  syncSeconds: number;
+  /** The longest of them, in seconds. */
+  maxSyncSeconds: number;
+}
+
 export interface LogStorage {
   /** What the log holds (a torn tail from a crash cut off first); `initial` when it holds nothing yet. */
   load(initial: { hard: HardState; base: LogBase }): StoredLog;
@@ -47,6 +60,7 @@ export interface LogStorage {
   onDurable(listener: () => void): void;
   /** Called once when a write or sync fails: nothing more becomes durable, and the replica must stop. */
   onFailure(listener: (err: Error) => void): void;
+  stats(): LogStats;
   /** Waits for the write in flight, then closes the files. */
   close(): Promise<void>;
 }

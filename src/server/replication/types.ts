@@ -168,7 +168,7 @@ export interface ReplicationLimits {
 }
 
 export const DEFAULT_TIMINGS: ReplicationTimings = {
-  heartbeatMs: 100,
+  heartbeatMs: 50,
   electionMinMs: 250,
   promiseWaitMs: 100,
   syncTimeoutMs: 500,

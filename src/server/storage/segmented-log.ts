@@ -15,7 +15,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeConfig } from '../replication/membership.js';
-import type { LogStorage, LogWrite, StoredLog } from '../replication/log-storage.js';
+import type { LogStats, LogStorage, LogWrite, StoredLog } from '../replication/log-storage.js';
 import type { Config, Entry, HardState, LogBase } from '../replication/types.js';
 import { syncDirectory, type LogFiles } from './log-files.js';
 import { decodeRecords, encodeRecord, type SegmentStart } from './log-records.js';
@@ -116,6 +116,7 @@ export class SegmentedLog implements LogStorage {
 
   durableSeq = 0;
   stableIndex = 0;
+  private readonly counters: LogStats = { syncs: 0, writes: 0, bytes: 0, syncSeconds: 0, maxSyncSeconds: 0 };
 
   constructor(
     private readonly files: LogFiles,
@@ -212,8 +213,15 @@ export class SegmentedLog implements LogStorage {
     const writes = this.queuedWrites;
     this.queue = [];
     this.queuedWrites = [];
+    const started = performance.now();
     this.writeChunks(chunks, 0, () => {
       this.writing = false;
+      const seconds = (performance.now() - started) / 1000;
+      this.counters.syncs++;
+      this.counters.writes += writes.length;
+      this.counters.bytes += chunks.reduce((n, c) => n + c.frames.reduce((m, f) => m + f.length, 0), 0);
+      this.counters.syncSeconds += seconds;
+      this.counters.maxSyncSeconds = Math.max(this.counters.maxSyncSeconds, seconds);
       const last = writes[writes.length - 1]!;
       this.durableSeq = last.seq;
       // Truncations and resets still queued keep the stable prefix below what they dropped.
@@ -229,6 +237,10 @@ export class SegmentedLog implements LogStorage {
   compact(index: number): void {
     this.compactTo = Math.max(this.compactTo, index);
     this.removeObsolete();
+  }
+
+  stats(): LogStats {
+    return { ...this.counters };
   }
 
   onDurable(listener: () => void): void {
