@@ -12,7 +12,6 @@
  * acknowledged op applied exactly once in each client's order, and
  * convergence once everyone is back. A failure names the seed that replays it.
  */
-import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { ReplicaDriver } from '../../src/server/replica/driver.js';
 import type { ReplicaEvent } from '../../src/server/replica/events.js';
@@ -26,6 +25,7 @@ import type { Transport } from '../../src/server/replication/transport.js';
 import type { Config, Entry, HardState, LogBase, MembershipChange, NodeId, PeerMessage, ReplicationTimings } from '../../src/server/replication/types.js';
 import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
 import { MemoryDisk, MemoryLogFiles } from '../support/memory-disk.js';
+import { Invariants, NetworkFaults, rollFault } from './sim-checks.js';
 
 export interface DriverSimOptions {
   seed: number;
@@ -349,16 +349,13 @@ export class DriverSimulation implements VirtualTime {
   private seq = 0;
   private network: InFlight[] = [];
   readonly trace: string[] = [];
-  private readonly appliedAt = new Map<number, string>();
-  private readonly leaderOfEpoch = new Map<number, NodeId>();
+  private readonly invariants = new Invariants((message) => this.fail(message));
   readonly acked = new Map<string, string[]>();
   private readonly clientNext = new Map<string, number>();
   private readonly clientInFlight = new Map<string, { opId: string; since: number; node: NodeId }>();
-  private readonly blocked = new Set<string>();
-  private healAt = Number.POSITIVE_INFINITY;
-  private readonly pausedUntil = new Map<NodeId, number>();
+  private readonly faults: NetworkFaults;
   private failure: SimulationFailure | undefined;
-  stats = { elections: 0, snapshots: 0, quarantined: 0, restarts: 0, storageFailures: 0, partitions: 0, pauses: 0, membershipChanges: 0 };
+  stats = { elections: 0, snapshots: 0, quarantined: 0, restarts: 0, storageFailures: 0, membershipChanges: 0 };
 
   constructor(options: DriverSimOptions) {
     this.o = {
@@ -367,6 +364,7 @@ export class DriverSimulation implements VirtualTime {
       pauseEveryMs: 0, membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, ...options,
     };
     this.rng = new Rng(options.seed);
+    this.faults = new NetworkFaults(this.rng, { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs }, (line) => this.note(line));
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
     for (const id of this.ids) this.create(id, false);
     for (const c of ['u1', 'u2', 'u3']) {
@@ -392,9 +390,9 @@ export class DriverSimulation implements VirtualTime {
   private boot(node: SimNode): void {
     const clock = new NodeClock(this);
     const transport = new SimTransport(this, node.id, clock);
-    const state = new SimState(node.db, (e) => this.checkApplied(node.id, e));
+    const state = new SimState(node.db, (e) => this.invariants.applied(node.id, e));
     const files = new MemoryLogFiles(node.disk, (fn) => clock.later(fn, this.rng.int(0, this.o.maxDiskMs + 1)));
-    const log = new CheckedLog(files, (prev, e) => this.checkSingleChange(node.id, prev, e));
+    const log = new CheckedLog(files, (prev, e) => this.invariants.configAppended(node.id, prev, e));
     const live: NonNullable<SimNode['live']> = { driver: undefined as unknown as ReplicaDriver<string, string>, clock, transport, state, readyLeader: false };
     node.live = live;
     const founders = this.ids.slice(0, this.o.nodes).map((i) => ({ id: i, address: i }));
@@ -426,9 +424,7 @@ export class DriverSimulation implements VirtualTime {
       }
       if (e.kind === 'election.won') {
         this.stats.elections++;
-        const prior = this.leaderOfEpoch.get(e.epoch);
-        if (prior !== undefined && prior !== node.id) this.fail(`two leaders in epoch ${e.epoch}: ${prior} and ${node.id}`);
-        this.leaderOfEpoch.set(e.epoch, node.id);
+        this.invariants.elected(node.id, e.epoch);
       }
       this.note(`${node.id} ${e.kind}: ${e.message}`);
     };
@@ -448,28 +444,8 @@ export class DriverSimulation implements VirtualTime {
     if (this.trace.length > 400) this.trace.splice(0, 200);
   }
 
-  private checkApplied(node: NodeId, e: Entry): void {
-    const fingerprint = `${e.epoch}/${e.kind}/${createHash('sha1').update(e.data).digest('hex')}`;
-    const first = this.appliedAt.get(e.index);
-    if (first === undefined) this.appliedAt.set(e.index, fingerprint);
-    else if (first !== fingerprint) this.fail(`${node} applied a different entry at ${e.index}: ${fingerprint} vs ${first}`);
-  }
-
-  private checkSingleChange(node: NodeId, prev: Config, entry: Entry): void {
-    if (prev.replicas.length === 0) return; // a replica being added learns its first configuration
-    const next = decodeConfig(entry);
-    const a = new Set(votersOf(prev));
-    const b = new Set(votersOf(next));
-    const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
-    if (changed > 1) this.fail(`${node} appended config ${entry.index} changing ${changed} voters at once`);
-    for (const r of next.replicas) {
-      const old = prev.replicas.find((x) => x.id === r.id);
-      if (old && old.slot !== r.slot) this.fail(`${r.id}'s epoch slot changed at ${entry.index}`);
-    }
-  }
-
   transmit(message: PeerMessage, snapshot?: InFlight['snapshot'], calm = false): void {
-    if (this.blocked.has(`${message.from}>${message.to}`) || (!calm && this.rng.chance(this.o.dropRate))) {
+    if (this.faults.isBlocked(message.from, message.to) || (!calm && this.rng.chance(this.o.dropRate))) {
       snapshot?.settle(false);
       return;
     }
@@ -480,7 +456,7 @@ export class DriverSimulation implements VirtualTime {
   }
 
   private isPaused(id: NodeId): boolean {
-    return (this.pausedUntil.get(id) ?? 0) > this.now;
+    return this.faults.isPaused(id, this.now);
   }
 
   private running(): SimNode[] {
@@ -541,23 +517,18 @@ export class DriverSimulation implements VirtualTime {
   private faultStep(chaos: boolean): void {
     if (!chaos || !this.rng.chance(1 / this.o.faultEveryMs)) return;
     const all = [...this.nodes.values()];
-    const down = all.filter((n) => !n.live);
-    const up = all.filter((n) => n.live);
-    const roll = this.rng.next();
-    if (roll < 0.1 && up.length === all.length) {
-      for (const n of up) this.crash(n);
+    const fault = rollFault(this.rng, all, (n) => n.live !== undefined, (n) => n.live!.readyLeader);
+    if (fault?.kind === 'outage') {
+      for (const n of all) this.crash(n);
       this.note('TOTAL OUTAGE');
-    } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
-      const n = this.rng.pick(down);
-      n.restarts++;
+    } else if (fault?.kind === 'restart') {
+      fault.node.restarts++;
       this.stats.restarts++;
-      this.boot(n);
-      this.note(`restart ${n.id}`);
-    } else if (up.length > 0) {
-      const leader = up.find((n) => n.live!.readyLeader);
-      const n = leader && this.rng.chance(0.5) ? leader : this.rng.pick(up);
-      this.crash(n);
-      this.note(`crash ${n.id}`);
+      this.boot(fault.node);
+      this.note(`restart ${fault.node.id}`);
+    } else if (fault?.kind === 'crash') {
+      this.crash(fault.node);
+      this.note(`crash ${fault.node.id}`);
     }
   }
 
@@ -570,40 +541,13 @@ export class DriverSimulation implements VirtualTime {
     n.live = undefined;
     n.disk.crash();
     n.db.crash(this.rng);
-    this.pausedUntil.delete(n.id);
+    this.faults.pausedUntil.delete(n.id);
     for (const f of this.clientInFlight.values()) if (f.node === n.id) f.since = -1;
   }
 
   private networkFaultStep(chaos: boolean): void {
-    if (this.now >= this.healAt || !chaos) {
-      this.blocked.clear();
-      this.healAt = Number.POSITIVE_INFINITY;
-    }
-    if (!chaos) {
-      this.pausedUntil.clear();
-      return;
-    }
-    if (this.o.partitionEveryMs > 0 && this.blocked.size === 0 && this.rng.chance(1 / this.o.partitionEveryMs)) {
-      this.stats.partitions++;
-      if (this.rng.chance(0.5)) {
-        const side = new Set(this.ids.filter(() => this.rng.chance(0.5)));
-        for (const a of this.ids) for (const b of this.ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
-        this.note(`PARTITION {${[...side].join('')}} | {${this.ids.filter((i) => !side.has(i)).join('')}}`);
-      } else {
-        const a = this.rng.pick(this.ids);
-        const b = this.rng.pick(this.ids.filter((i) => i !== a));
-        this.blocked.add(`${a}>${b}`);
-        this.note(`ONE-WAY ${a} -/-> ${b}`);
-      }
-      this.healAt = this.now + this.rng.int(200, 2_000);
-    }
-    if (this.o.pauseEveryMs > 0 && this.rng.chance(1 / this.o.pauseEveryMs)) {
-      const n = this.rng.pick(this.ids);
-      if (!this.nodes.get(n)!.live || this.isPaused(n)) return;
-      this.stats.pauses++;
-      this.pausedUntil.set(n, this.now + this.rng.int(100, 1_500));
-      this.note(`PAUSE ${n}`);
-    }
+    this.faults.step(this.now, chaos, this.ids, (id) => this.nodes.get(id)!.live !== undefined);
+    if (!chaos) this.faults.pausedUntil.clear();
   }
 
   /** An operator starts a fresh replica and asks the leader to add it, or asks to remove one (perhaps the leader). */
@@ -635,7 +579,7 @@ export class DriverSimulation implements VirtualTime {
 
   private async step(chaos: boolean): Promise<void> {
     this.now += 1;
-    for (const [id, until] of [...this.pausedUntil]) if (until <= this.now) this.pausedUntil.delete(id);
+    for (const [id, until] of [...this.faults.pausedUntil]) if (until <= this.now) this.faults.pausedUntil.delete(id);
     for (const n of this.running()) n.live!.clock.runTimersAndIo();
     this.deliverDue();
     for (const n of this.running()) n.live?.clock.runImmediates();
@@ -691,26 +635,10 @@ export class DriverSimulation implements VirtualTime {
       });
       this.fail(`the cluster did not converge after every replica came back:\n    ${states.join('\n    ')}`);
     }
-    const members = this.members();
-    const reference = members[0]!.live!.state.ops();
-    for (const n of members) {
-      const applied = n.live!.state.ops();
-      if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${members[0]!.id}'s`);
-      const position = new Map(applied.map((op, i) => [op, i]));
-      for (const [client, ops] of this.acked) {
-        let last = -1;
-        for (const op of ops) {
-          const at = position.get(op);
-          if (at === undefined) this.fail(`acknowledged op ${op} of ${client} is missing on ${n.id}`);
-          if (at < last) this.fail(`${client}'s ops applied out of send order on ${n.id}`);
-          last = at;
-        }
-      }
-      if (new Set(applied).size !== applied.length) this.fail(`${n.id} applied an op twice`);
-    }
+    this.invariants.finalStates(this.members().map((n) => ({ id: n.id, applied: n.live!.state.ops() })), this.acked);
   }
 
-  summary(): DriverSimulation['stats'] & { acked: number } {
-    return { ...this.stats, acked: [...this.acked.values()].reduce((s, l) => s + l.length, 0) };
+  summary(): DriverSimulation['stats'] & { acked: number; partitions: number; pauses: number } {
+    return { ...this.stats, partitions: this.faults.partitions, pauses: this.faults.pauses, acked: [...this.acked.values()].reduce((s, l) => s + l.length, 0) };
   }
 }

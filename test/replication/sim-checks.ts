@@ -1,0 +1,141 @@
+/**
+ * What the two simulators share: the invariants they check (the core's,
+ * simulator.ts, and the real driver's, driver-simulator.ts) and the faults
+ * they schedule besides their own crashes.
+ */
+import { createHash } from 'node:crypto';
+import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
+import type { Rng } from '../../src/server/replication/rng.js';
+import type { Config, Entry, NodeId } from '../../src/server/replication/types.js';
+
+export class Invariants {
+  /** index → what was applied there first; anything else applied there is a violation. */
+  private readonly appliedAt = new Map<number, string>();
+  private readonly leaderOfEpoch = new Map<number, NodeId>();
+
+  constructor(private readonly fail: (message: string) => never) {}
+
+  /** An entry applied at its index must be the same on every replica (committed entries never change). */
+  applied(node: NodeId, e: Entry): void {
+    const fingerprint = `${e.epoch}/${e.kind}/${createHash('sha1').update(e.data).digest('hex')}`;
+    const first = this.appliedAt.get(e.index);
+    if (first === undefined) this.appliedAt.set(e.index, fingerprint);
+    else if (first !== fingerprint) this.fail(`${node} applied a different entry at ${e.index}: ${fingerprint} vs ${first}`);
+  }
+
+  /** At most one leader per epoch. */
+  elected(node: NodeId, epoch: number): void {
+    const prior = this.leaderOfEpoch.get(epoch);
+    if (prior !== undefined && prior !== node) this.fail(`two leaders in epoch ${epoch}: ${prior} and ${node}`);
+    this.leaderOfEpoch.set(epoch, node);
+  }
+
+  /**
+   * One voter added or removed per config entry, relative to the config before it in the same log: the rule that
+   * keeps any two majorities of consecutive configurations overlapping. Epoch slots never change.
+   */
+  configAppended(node: NodeId, prev: Config, entry: Entry): void {
+    if (prev.replicas.length === 0) return; // a replica being added learns its first configuration
+    const next = decodeConfig(entry);
+    const a = new Set(votersOf(prev));
+    const b = new Set(votersOf(next));
+    const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
+    if (changed > 1) this.fail(`${node} appended config ${entry.index} changing ${changed} voters at once: {${[...a].join(',')}} -> {${[...b].join(',')}}`);
+    for (const r of next.replicas) {
+      const old = prev.replicas.find((x) => x.id === r.id);
+      if (old && old.slot !== r.slot) this.fail(`${r.id}'s epoch slot changed from ${old.slot} to ${r.slot} at ${entry.index}`);
+    }
+  }
+
+  /** Once converged: every member's state is the same, with every acknowledged op exactly once, in each client's order. */
+  finalStates(members: readonly { id: NodeId; applied: readonly string[] }[], acked: ReadonlyMap<string, readonly string[]>): void {
+    const reference = members[0]!;
+    for (const { id, applied } of members) {
+      if (applied.join(',') !== reference.applied.join(',')) this.fail(`${id}'s state differs from ${reference.id}'s`);
+      const position = new Map(applied.map((op, i) => [op, i]));
+      for (const [client, ops] of acked) {
+        let last = -1;
+        for (const op of ops) {
+          const at = position.get(op);
+          if (at === undefined) this.fail(`acknowledged op ${op} of ${client} is missing on ${id}`);
+          if (at < last) this.fail(`${client}'s ops applied out of send order on ${id}`);
+          last = at;
+        }
+      }
+      if (new Set(applied).size !== applied.length) this.fail(`${id} applied an op twice`);
+    }
+  }
+}
+
+/** What a crash-or-restart roll decided. */
+export type FaultDecision<N> = { kind: 'outage' } | { kind: 'restart'; node: N } | { kind: 'crash'; node: N };
+
+/**
+ * A crash-or-restart roll: now and then a total outage (when all are up), more often a restart of a replica that is
+ * down, otherwise a crash (the leader half the time: failover is what matters).
+ */
+export function rollFault<N>(rng: Rng, all: readonly N[], isUp: (n: N) => boolean, isLeader: (n: N) => boolean): FaultDecision<N> | undefined {
+  const down = all.filter((n) => !isUp(n));
+  const up = all.filter(isUp);
+  const roll = rng.next();
+  if (roll < 0.1 && up.length === all.length) return { kind: 'outage' };
+  if (down.length > 0 && (roll < 0.55 || up.length === 0)) return { kind: 'restart', node: rng.pick(down) };
+  if (up.length === 0) return undefined;
+  const leader = up.find(isLeader);
+  return { kind: 'crash', node: leader && rng.chance(0.5) ? leader : rng.pick(up) };
+}
+
+/** Partitions (two-way splits and one-way links) and process pauses, as both simulators schedule them. */
+export class NetworkFaults {
+  /** Directed links that drop everything: "A>B". */
+  readonly blocked = new Set<string>();
+  private healAt = Number.POSITIVE_INFINITY;
+  /** Paused replicas and when they resume. */
+  readonly pausedUntil = new Map<NodeId, number>();
+  partitions = 0;
+  pauses = 0;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly every: { partitionMs: number; pauseMs: number },
+    private readonly note: (line: string) => void,
+  ) {}
+
+  isPaused(id: NodeId, now: number): boolean {
+    return (this.pausedUntil.get(id) ?? 0) > now;
+  }
+
+  isBlocked(from: NodeId, to: NodeId): boolean {
+    return this.blocked.has(`${from}>${to}`);
+  }
+
+  /** Heals what is due (everything once calm), and in chaos maybe cuts links or pauses a replica that `canPause`. */
+  step(now: number, chaos: boolean, ids: readonly NodeId[], canPause: (id: NodeId) => boolean): void {
+    if (now >= this.healAt || !chaos) {
+      this.blocked.clear();
+      this.healAt = Number.POSITIVE_INFINITY;
+    }
+    if (!chaos) return;
+    if (this.every.partitionMs > 0 && this.blocked.size === 0 && this.rng.chance(1 / this.every.partitionMs)) {
+      this.partitions++;
+      if (this.rng.chance(0.5)) {
+        const side = new Set(ids.filter(() => this.rng.chance(0.5)));
+        for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
+        this.note(`PARTITION {${[...side].join('')}} | {${ids.filter((i) => !side.has(i)).join('')}}`);
+      } else {
+        const a = this.rng.pick(ids);
+        const b = this.rng.pick(ids.filter((i) => i !== a));
+        this.blocked.add(`${a}>${b}`);
+        this.note(`ONE-WAY ${a} -/-> ${b}`);
+      }
+      this.healAt = now + this.rng.int(200, 2_000);
+    }
+    if (this.every.pauseMs > 0 && this.rng.chance(1 / this.every.pauseMs)) {
+      const n = this.rng.pick(ids);
+      if (!canPause(n) || this.isPaused(n, now)) return;
+      this.pauses++;
+      this.pausedUntil.set(n, now + this.rng.int(100, 1_500));
+      this.note(`PAUSE ${n}`);
+    }
+  }
+}
