@@ -153,6 +153,11 @@ export class SimDatabase {
     return this.commits[this.commits.length - 1]!;
   }
 
+  /** What a crash keeps for sure. */
+  get durable(): DbState {
+    return this.commits[0]!;
+  }
+
   commit(state: DbState, durable: boolean): void {
     this.commits = durable ? [state] : [...this.commits, state];
   }
@@ -262,6 +267,8 @@ class CheckedLog extends SegmentedLog {
   constructor(
     files: MemoryLogFiles,
     private readonly check: (prev: Config, entry: Entry) => void,
+    /** Called before a write that drops entries is queued: what they were must be kept by then. */
+    private readonly beforeTruncation: () => void,
   ) {
     super(files, { segmentBytes: 2_000 });
   }
@@ -274,6 +281,7 @@ class CheckedLog extends SegmentedLog {
   }
 
   override append(write: LogWrite): number {
+    if (write.truncateFrom !== undefined) this.beforeTruncation();
     const from = write.entries[0]?.index;
     if (from !== undefined) this.knownConfigs = this.knownConfigs.filter((c) => c.index < from);
     for (const e of write.entries) {
@@ -392,7 +400,10 @@ export class DriverSimulation implements VirtualTime {
     const transport = new SimTransport(this, node.id, clock);
     const state = new SimState(node.db, (e) => this.invariants.applied(node.id, e));
     const files = new MemoryLogFiles(node.disk, (fn) => clock.later(fn, this.rng.int(0, this.o.maxDiskMs + 1)));
-    const log = new CheckedLog(files, (prev, e) => this.invariants.configAppended(node.id, prev, e));
+    const log = new CheckedLog(files, (prev, e) => this.invariants.configAppended(node.id, prev, e), () => {
+      // The divergent entries a truncation drops are quarantined durably first: never lost silently.
+      if (node.db.durable.quarantined !== node.db.current.quarantined) this.fail(`${node.id} truncated its log before the quarantine of what it dropped was durable`);
+    });
     const live: NonNullable<SimNode['live']> = { driver: undefined as unknown as ReplicaDriver<string, string>, clock, transport, state, readyLeader: false };
     node.live = live;
     const founders = this.ids.slice(0, this.o.nodes).map((i) => ({ id: i, address: i }));

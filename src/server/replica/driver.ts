@@ -378,7 +378,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       switch (a.type) {
         case 'persist': {
           if (a.quarantine.length > 0) {
-            this.state.transaction(() => this.state.quarantine(a.quarantine, now, 'divergent uncommitted entries replaced by the leader'), false);
+            // Durable before the log write that drops them is queued: a crash must not lose them from both.
+            this.state.transaction(() => this.state.quarantine(a.quarantine, now, 'divergent uncommitted entries replaced by the leader'), true);
           }
           this.lastSeq = this.log.append({ truncateFrom: a.truncateFrom, entries: a.entries, hard: a.hard });
           if (a.entries.length > 0) this.batches.appended(a.entries.length, a.entries.reduce((s, e) => s + e.data.byteLength, 0));
