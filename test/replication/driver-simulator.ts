@@ -25,38 +25,14 @@ import type { Transport } from '../../src/server/replication/transport.js';
 import type { Config, Entry, HardState, LogBase, MembershipChange, NodeId, PeerMessage, ReplicationTimings } from '../../src/server/replication/types.js';
 import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
 import { MemoryDisk, MemoryLogFiles } from '../support/memory-disk.js';
-import { Invariants, NetworkFaults, rollFault } from './sim-checks.js';
+import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type ScheduleOptions } from './sim-checks.js';
 
-export interface DriverSimOptions {
-  seed: number;
-  nodes?: number;
-  /** Virtual milliseconds of chaos, then a calm phase that must converge. */
-  durationMs?: number;
-  dropRate?: number;
-  duplicateRate?: number;
-  maxDelayMs?: number;
-  /** Mean ms between crash/restart decisions (a crash is a power cut: unsynced writes are lost or torn). */
-  faultEveryMs?: number;
-  /** Chance that a log sync fails (the replica must stop, as on a failing disk). */
+export interface DriverSimOptions extends ScheduleOptions {
+  /** Chance that a log sync fails (the replica must stop, as on a failing disk). A crash is a power cut: unsynced writes are lost or torn. */
   syncFailure?: number;
-  /** Mean ms between client sends. */
-  sendEveryMs?: number;
   /** The longest a disk write or sync takes, in virtual ms. */
   maxDiskMs?: number;
-  compactThreshold?: number;
-  retainEntries?: number;
-  timings?: Partial<ReplicationTimings>;
-  mode?: 'in-sync' | 'majority';
-  /** Mean ms between network partitions (0 for none; in-sync mode does not survive them). */
-  partitionEveryMs?: number;
-  /** Mean ms between process pauses (0 for none). */
-  pauseEveryMs?: number;
-  /** Mean ms between membership changes asked of the leader (0 for none). */
-  membershipEveryMs?: number;
-  maxNodes?: number;
 }
-
-export class SimulationFailure extends Error {}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -475,12 +451,7 @@ export class DriverSimulation implements VirtualTime {
   }
 
   private deliverDue(): void {
-    if (this.network.length === 0) return;
-    const due = this.network.filter((m) => m.at <= this.now && !this.isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    if (due.length === 0) return;
-    const delivered = new Set(due);
-    this.network = this.network.filter((m) => !delivered.has(m));
-    for (const m of due) {
+    for (const m of takeDue(this.network, this.now, (id) => this.isPaused(id))) {
       const node = this.nodes.get(m.message.to);
       if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.live) {
@@ -528,19 +499,17 @@ export class DriverSimulation implements VirtualTime {
   private faultStep(chaos: boolean): void {
     if (!chaos || !this.rng.chance(1 / this.o.faultEveryMs)) return;
     const all = [...this.nodes.values()];
-    const fault = rollFault(this.rng, all, (n) => n.live !== undefined, (n) => n.live!.readyLeader);
-    if (fault?.kind === 'outage') {
-      for (const n of all) this.crash(n);
-      this.note('TOTAL OUTAGE');
-    } else if (fault?.kind === 'restart') {
-      fault.node.restarts++;
-      this.stats.restarts++;
-      this.boot(fault.node);
-      this.note(`restart ${fault.node.id}`);
-    } else if (fault?.kind === 'crash') {
-      this.crash(fault.node);
-      this.note(`crash ${fault.node.id}`);
-    }
+    rollFault(this.rng, all, {
+      isUp: (n) => n.live !== undefined,
+      isLeader: (n) => n.live!.readyLeader,
+      crash: (n) => this.crash(n),
+      restart: (n) => {
+        n.restarts++;
+        this.stats.restarts++;
+        this.boot(n);
+      },
+      note: (line) => this.note(line),
+    });
   }
 
   /** A power cut under one replica: its process is gone, its disk and database keep what they had made durable, and maybe more. */

@@ -6,7 +6,42 @@
 import { createHash } from 'node:crypto';
 import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
 import type { Rng } from '../../src/server/replication/rng.js';
-import type { Config, Entry, NodeId } from '../../src/server/replication/types.js';
+import type { Config, Entry, NodeId, PeerMessage, ReplicationTimings } from '../../src/server/replication/types.js';
+
+/** What both simulators schedule: the cluster, the clients, and the faults. */
+export interface ScheduleOptions {
+  seed: number;
+  nodes?: number;
+  /** Virtual milliseconds of chaos, then a calm phase that must converge. */
+  durationMs?: number;
+  dropRate?: number;
+  duplicateRate?: number;
+  maxDelayMs?: number;
+  /** Mean ms between crash/restart decisions. */
+  faultEveryMs?: number;
+  /** Mean ms between client sends. */
+  sendEveryMs?: number;
+  /** Small limits so compaction and snapshots happen in short runs. */
+  compactThreshold?: number;
+  retainEntries?: number;
+  timings?: Partial<ReplicationTimings>;
+  /** Replication mode: 'in-sync' (default) survives crashes and pauses; 'majority' also partitions. */
+  mode?: 'in-sync' | 'majority';
+  /** Mean ms between network partitions (0 for none; in-sync mode does not survive them). */
+  partitionEveryMs?: number;
+  /**
+   * Mean ms between process pauses of 100 to 1,500 ms (0 for none): the process neither runs nor reads while paused;
+   * what was sent to it waits, and it resumes with its timers or with that backlog first.
+   */
+  pauseEveryMs?: number;
+  /** Mean ms between membership changes asked of the leader (0 for none): adding a fresh replica or removing one. */
+  membershipEveryMs?: number;
+  /** Replicas the run may ever create, the first `nodes` included. */
+  maxNodes?: number;
+}
+
+/** An invariant broke; its message names the seed that replays it. */
+export class SimulationFailure extends Error {}
 
 export class Invariants {
   /** index → what was applied there first; anything else applied there is a violation. */
@@ -67,22 +102,36 @@ export class Invariants {
   }
 }
 
-/** What a crash-or-restart roll decided. */
-export type FaultDecision<N> = { kind: 'outage' } | { kind: 'restart'; node: N } | { kind: 'crash'; node: N };
+/** How a simulator crashes and restarts its replicas. */
+export interface FaultTarget<N extends { id: NodeId }> {
+  isUp(n: N): boolean;
+  isLeader(n: N): boolean;
+  crash(n: N): void;
+  restart(n: N): void;
+  note(line: string): void;
+}
 
 /**
- * A crash-or-restart roll: now and then a total outage (when all are up), more often a restart of a replica that is
- * down, otherwise a crash (the leader half the time: failover is what matters).
+ * A crash-or-restart roll, carried out: now and then a total outage (when all are up), more often a restart of a
+ * replica that is down, otherwise a crash (the leader half the time: failover is what matters).
  */
-export function rollFault<N>(rng: Rng, all: readonly N[], isUp: (n: N) => boolean, isLeader: (n: N) => boolean): FaultDecision<N> | undefined {
-  const down = all.filter((n) => !isUp(n));
-  const up = all.filter(isUp);
+export function rollFault<N extends { id: NodeId }>(rng: Rng, all: readonly N[], target: FaultTarget<N>): void {
+  const down = all.filter((n) => !target.isUp(n));
+  const up = all.filter((n) => target.isUp(n));
   const roll = rng.next();
-  if (roll < 0.1 && up.length === all.length) return { kind: 'outage' };
-  if (down.length > 0 && (roll < 0.55 || up.length === 0)) return { kind: 'restart', node: rng.pick(down) };
-  if (up.length === 0) return undefined;
-  const leader = up.find(isLeader);
-  return { kind: 'crash', node: leader && rng.chance(0.5) ? leader : rng.pick(up) };
+  if (roll < 0.1 && up.length === all.length) {
+    for (const n of all) target.crash(n);
+    target.note('TOTAL OUTAGE');
+  } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
+    const n = rng.pick(down);
+    target.restart(n);
+    target.note(`restart ${n.id}`);
+  } else if (up.length > 0) {
+    const leader = up.find((n) => target.isLeader(n));
+    const n = leader && rng.chance(0.5) ? leader : rng.pick(up);
+    target.crash(n);
+    target.note(`crash ${n.id}`);
+  }
 }
 
 /** Partitions (two-way splits and one-way links) and process pauses, as both simulators schedule them. */
@@ -138,4 +187,18 @@ export class NetworkFaults {
       this.note(`PAUSE ${n}`);
     }
   }
+}
+
+/**
+ * Takes the messages due by `now` to replicas that are not paused out of `network`, in delivery order (by due time,
+ * then by when they were sent); the rest stay in flight.
+ */
+export function takeDue<M extends { at: number; seq: number; message: PeerMessage }>(network: M[], now: number, isPaused: (id: NodeId) => boolean): M[] {
+  const due = network.filter((m) => m.at <= now && !isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
+  if (due.length === 0) return due;
+  const delivered = new Set(due);
+  const rest = network.filter((m) => !delivered.has(m));
+  network.length = 0;
+  network.push(...rest);
+  return due;
 }

@@ -10,38 +10,10 @@ import { decodeConfig, votersOf } from '../../src/server/replication/membership.
 import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
 import type { Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
-import { Invariants, NetworkFaults, rollFault } from './sim-checks.js';
+import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type ScheduleOptions } from './sim-checks.js';
 
-export interface SimOptions {
-  seed: number;
-  nodes?: number;
-  /** Virtual milliseconds of chaos, then a calm phase that must converge. */
-  durationMs?: number;
-  dropRate?: number;
-  duplicateRate?: number;
-  maxDelayMs?: number;
-  /** Mean ms between crash/restart decisions. */
-  faultEveryMs?: number;
-  /** Mean ms between client sends. */
-  sendEveryMs?: number;
-  /** Small limits so compaction and snapshots happen in short runs. */
-  compactThreshold?: number;
-  retainEntries?: number;
-  timings?: Partial<ReplicationTimings>;
-  /** Replication mode: 'in-sync' (default) survives crashes and pauses; 'majority' also partitions. */
-  mode?: 'in-sync' | 'majority';
-  /** Mean ms between network partitions (0 for none; in-sync mode does not survive them). */
-  partitionEveryMs?: number;
-  /**
-   * Mean ms between process pauses of 100 to 1,500 ms (0 for none): the process neither runs nor reads while paused;
-   * what was sent to it waits, and it resumes with its timers or with that backlog first.
-   */
-  pauseEveryMs?: number;
-  /** Mean ms between membership changes asked of the leader (0 for none): adding a fresh replica or removing one. */
-  membershipEveryMs?: number;
-  /** Replicas the run may ever create, the first `nodes` included. */
-  maxNodes?: number;
-}
+export type SimOptions = ScheduleOptions;
+export { SimulationFailure };
 
 interface Durable {
   hard: PersistedState['hard'];
@@ -75,8 +47,6 @@ interface Pending {
   index: number;
   epoch: number;
 }
-
-export class SimulationFailure extends Error {}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -315,18 +285,16 @@ export class Simulation {
   private faultStep(chaos: boolean): void {
     if (!chaos || !this.rng.chance(1 / this.o.faultEveryMs)) return;
     const all = [...this.nodes.values()];
-    const fault = rollFault(this.rng, all, (n) => n.core !== undefined, (n) => n.core!.currentRole === 'leader');
-    if (fault?.kind === 'outage') {
-      for (const n of all) this.crash(n);
-      this.note('TOTAL OUTAGE');
-    } else if (fault?.kind === 'restart') {
-      fault.node.restarts++;
-      this.boot(fault.node);
-      this.note(`restart ${fault.node.id}`);
-    } else if (fault?.kind === 'crash') {
-      this.crash(fault.node);
-      this.note(`crash ${fault.node.id}`);
-    }
+    rollFault(this.rng, all, {
+      isUp: (n) => n.core !== undefined,
+      isLeader: (n) => n.core!.currentRole === 'leader',
+      crash: (n) => this.crash(n),
+      restart: (n) => {
+        n.restarts++;
+        this.boot(n);
+      },
+      note: (line) => this.note(line),
+    });
   }
 
   /** Partitions (two-way splits and one-way links: what only majority mode survives) and pauses. */
@@ -369,12 +337,7 @@ export class Simulation {
   }
 
   private deliverDue(): void {
-    if (this.network.length === 0) return;
-    const due = this.network.filter((m) => m.at <= this.now && !this.isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    if (due.length === 0) return;
-    const delivered = new Set(due);
-    this.network = this.network.filter((m) => !delivered.has(m));
-    for (const m of due) {
+    for (const m of takeDue(this.network, this.now, (id) => this.isPaused(id))) {
       const node = this.nodes.get(m.message.to);
       if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.core) {

@@ -49,6 +49,13 @@ class Harness {
   crash(): void {
     this.disk.crash();
   }
+
+  /** Appends entries 1..n, one write each, and lets them all become durable. */
+  writeDurably(n: number): void {
+    for (let i = 1; i <= n; i++) this.log.append({ entries: [entry(i)] });
+    this.log.flush();
+    this.settle();
+  }
 }
 
 const indexes = (entries: readonly Entry[]) => entries.map((e) => `${e.index}@${e.epoch}`);
@@ -118,9 +125,7 @@ describe('the segmented log', () => {
   it('starts over from an installed snapshot, keeping the entries after it', () => {
     const h = new Harness(4);
     h.open();
-    for (let i = 1; i <= 30; i++) h.log.append({ entries: [entry(i)] });
-    h.log.flush();
-    h.settle();
+    h.writeDurably(30);
     const base: LogBase = { index: 100, epoch: 3, config };
     h.log.reset(base, [entry(101, 3), entry(102, 3)]);
     h.log.append({ entries: [entry(103, 3)], hard: { epoch: 3, promisedTo: '' } });
@@ -150,9 +155,7 @@ describe('the segmented log', () => {
   it('refuses to start on damage before the newest segment, rather than lose entries', () => {
     const h = new Harness(6);
     h.open();
-    for (let i = 1; i <= 30; i++) h.log.append({ entries: [entry(i)] });
-    h.log.flush();
-    h.settle();
+    h.writeDurably(30);
     const oldest = [...h.disk.files.keys()].sort()[0]!;
     h.disk.bytes(oldest)![40] ^= 0xff;
     expect(() => h.open()).toThrow(LogDamagedError);
