@@ -22,7 +22,8 @@ export interface StateStore {
    * Runs `writes` (the state machine's applies and restores, `setApplied`,
    * `quarantine`) as one atomic transaction. `durable`: on disk when it returns
    * (an installed snapshot, before the log forgets what it replaced; a
-   * compaction point, before the log deletes what it folds in); otherwise it may
+   * compaction point, before the log deletes what it folds in; a quarantine,
+   * before the log write that drops those entries is queued); otherwise it may
    * be lost to a crash, never half-kept.
    */
   transaction(writes: () => void, durable: boolean): void;
