@@ -12,6 +12,7 @@ import type { ServerConfig } from './config.js';
 import { ChatReplica } from './chat-replica.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
+import { GuardedServer } from './rpc/guarded-server.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { openReplicaDatabase } from './replica-database.js';
@@ -75,7 +76,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     throw err;
   }
   const chat = createChatService(replica, { logger });
-  const server = new grpc.Server({
+  const server = new GuardedServer({
     'grpc.max_receive_message_length': CHANNEL_OPTIONS['grpc.max_receive_message_length'],
     'grpc.max_send_message_length': CHANNEL_OPTIONS['grpc.max_send_message_length'],
     'grpc.keepalive_permit_without_calls': 1,

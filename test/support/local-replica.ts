@@ -36,6 +36,7 @@ import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/rpc/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
+import { GuardedServer } from '../../src/server/rpc/guarded-server.js';
 import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
 import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';
 import { checkAddress, checkId } from '../../src/server/config.js';
@@ -394,7 +395,7 @@ export async function startLocalServer(
   options: { port?: number; chat?: Partial<ChatServiceOptions>; credentials?: grpc.ServerCredentials } = {},
 ): Promise<LocalServer> {
   const chat = createChatService(replica, { logger: silentLogger, ...options.chat });
-  const server = new grpc.Server();
+  const server = new GuardedServer();
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, clusterService(replica, chat));
   const port = await new Promise<number>((resolve, reject) => {

@@ -30,6 +30,12 @@ type Cell = string | number | null;
 
 const SNAPSHOT_MAGIC = Buffer.from('CHATST01', 'ascii');
 const SNAPSHOT_FRAME_BYTES = 1 << 20;
+/**
+ * The most text one frame may unpack to: a frame holds about SNAPSHOT_FRAME_BYTES
+ * of lines and one more line, so anything far beyond is not ours (a gzip bomb
+ * would otherwise unpack into as much memory as it likes).
+ */
+const SNAPSHOT_FRAME_MAX_TEXT = 16 * SNAPSHOT_FRAME_BYTES;
 const DIGEST_HEADER = 'chat-state-v1\n';
 
 /** Column kinds of each dumped table, for checking an imported snapshot. */
@@ -166,7 +172,7 @@ export class SnapshotFormat {
       if (offset + length > data.length) throw bad('truncated frame');
       let text: string;
       try {
-        text = gunzipSync(data.subarray(offset, offset + length)).toString('utf8');
+        text = gunzipSync(data.subarray(offset, offset + length), { maxOutputLength: SNAPSHOT_FRAME_MAX_TEXT }).toString('utf8');
       } catch (err) {
         throw bad(`corrupt frame (${(err as Error).message})`);
       }

@@ -3,7 +3,7 @@ import { ReplicaCore } from '../replication/core.js';
 import type { LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
-import type { StateMachine } from '../replication/state-machine.js';
+import type { AppliedEntry, StateMachine } from '../replication/state-machine.js';
 import type { PeerEndpoint, Transport } from '../replication/transport.js';
 import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from '../replication/types.js';
 import { PassBatcher } from './batching.js';
@@ -53,7 +53,7 @@ interface AppliedInPass<Op, Outcome> {
   entryEpoch: number;
   entryKind: string;
   index: number;
-  applied?: { op: Op; outcome: Outcome };
+  applied?: AppliedEntry<Op, Outcome>;
 }
 
 type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
@@ -344,7 +344,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       for (const a of applied) {
         if (a.entryKind === 'config') this.pendingConfigs.settle(a.index, a.entryEpoch);
         this.pendingOps.settle(a.index, a.entryEpoch, a.applied?.outcome);
-        if (a.applied) {
+        if (a.applied && a.applied.op !== undefined) {
           const event: AppliedOp<Op, Outcome> = { index: a.index, op: a.applied.op, outcome: a.applied.outcome };
           for (const l of this.appliedListeners) l(event);
         }
