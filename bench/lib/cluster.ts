@@ -5,7 +5,8 @@
  * CPU profiles). Everything started here is killed and removed by stop().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,13 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * Rate limits out of the way of load that chats hard from one address and a
+ * few sessions (benchmarks, and tests; a test of the limits gives its own,
+ * later on the command line, which wins).
+ */
+export const LOAD_TEST_LIMITS = ['--send-limit-session', '100000/1s', '--login-limit-address', '100000/1s', '--login-limit-account', '100000/1s'];
+
 export interface BenchClusterOptions {
   /** 1 (a single replica, no peers) or more; default 3. */
   replicas?: number;
@@ -84,7 +92,7 @@ export class BenchCluster {
   private readonly stderr = new Map<string, string>();
   private stopped = false;
 
-  private constructor(private readonly o: BenchClusterOptions, ids: string[], addresses: string[], root: string) {
+  private constructor(private readonly o: BenchClusterOptions, ids: string[], addresses: string[], private readonly peerAddresses: string[], root: string) {
     this.ids = ids;
     this.addresses = addresses;
     this.root = root;
@@ -98,8 +106,11 @@ export class BenchCluster {
     const ids = Array.from({ length: n }, (_, i) => String.fromCharCode(65 + i));
     const addresses: string[] = [];
     for (let i = 0; i < n; i++) addresses.push(`127.0.0.1:${await freePort()}`);
+    const peerAddresses: string[] = [];
+    for (let i = 0; i < n; i++) peerAddresses.push(`127.0.0.1:${await freePort()}`);
     const root = mkdtempSync(join(options.parentDir ?? tmpdir(), 'chat-bench-'));
-    const cluster = new BenchCluster(options, ids, addresses, root);
+    writeFileSync(join(root, 'cluster.secret'), randomBytes(24).toString('base64url'), { mode: 0o600 });
+    const cluster = new BenchCluster(options, ids, addresses, peerAddresses, root);
     for (const id of ids) {
       if (options.seedDataDir) cpSync(options.seedDataDir, cluster.dataDir(id), { recursive: true });
       cluster.spawnReplica(id);
@@ -278,12 +289,12 @@ export class BenchCluster {
 
   private spawnReplica(id: string): void {
     const i = this.index(id);
-    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.addressOf(p)}`).join(',');
+    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.addressOf(p)}/${this.peerAddresses[this.index(p)]}`).join(',');
     mkdirSync(this.dataDir(id), { recursive: true });
     const nodeFlags = this.o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', this.o.cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : [];
     const args = [
-      ...nodeFlags, SERVER_MAIN, '--id', id, '--listen', this.addresses[i]!, '--data-dir', this.dataDir(id),
-      '--log-file', this.logFile(id), '--log-level', this.o.logLevel ?? 'info',
+      ...nodeFlags, SERVER_MAIN, '--id', id, '--listen', this.addresses[i]!, '--peer-listen', this.peerAddresses[i]!, '--data-dir', this.dataDir(id),
+      '--log-file', this.logFile(id), '--log-level', this.o.logLevel ?? 'info', '--cluster-secret-file', join(this.root, 'cluster.secret'), ...LOAD_TEST_LIMITS,
       ...(peers ? ['--peers', peers] : []), ...(this.o.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   let state = await anyAnswers(addresses);
   if (!state.answered) {
     const dataDir = resolve(process.env.CHAT_LOCAL_DATA ?? DEFAULT_DATA_ROOT);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const out = openSync(join(dataDir, 'cluster.out'), 'a');
     const child = spawn(process.execPath, [CLUSTER_MAIN, 'start', '--quiet', '--data-dir', dataDir], { detached: true, stdio: ['ignore', out, out] });
     child.unref();

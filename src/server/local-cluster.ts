@@ -11,10 +11,14 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensureSecretFile } from './file-modes.js';
 
 export const DEFAULT_IDS = ['A', 'B', 'C'];
 export const DEFAULT_BASE_PORT = 50051;
 export const DEFAULT_DATA_ROOT = '.data';
+/** The local cluster's secret and admin token, made (0600) in its data folder on its first start. */
+export const CLUSTER_SECRET_FILE = 'cluster.secret';
+export const ADMIN_TOKEN_FILE = 'admin-token';
 const SERVER_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export function localAddresses(basePort = DEFAULT_BASE_PORT, count = DEFAULT_IDS.length): string[] {
@@ -48,14 +52,19 @@ function runCluster(opts: { basePort: number; dataDir: string; replicas: number;
   const ids = DEFAULT_IDS.concat(['D', 'E', 'F', 'G']).slice(0, opts.replicas);
   const addresses = localAddresses(opts.basePort, ids.length);
   const root = resolve(opts.dataDir);
-  mkdirSync(root, { recursive: true });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 'cluster.pid'), String(process.pid));
+  // The replicas prove the secret to each other; chat-ops finds the admin token here (.data/admin-token).
+  const secret = join(root, CLUSTER_SECRET_FILE);
+  const adminToken = join(root, ADMIN_TOKEN_FILE);
+  for (const file of [secret, adminToken]) if (ensureSecretFile(file)) process.stdout.write(`made ${file} (0600)\n`);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
 
   const startReplica = (id: string, i: number) => {
     const peers = ids.map((p, j) => `${p}=${addresses[j]}`).filter((_, j) => j !== i).join(',');
-    const child = spawn(process.execPath, [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--peers', peers, '--data-dir', join(root, id)], {
+    const child = spawn(process.execPath, [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--peers', peers, '--data-dir', join(root, id),
+      '--cluster-secret-file', secret, '--admin-token-file', adminToken], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const file = createWriteStream(join(root, `${id}.log`), { flags: 'a' });
@@ -85,7 +94,7 @@ function runCluster(opts: { basePort: number; dataDir: string; replicas: number;
   };
 
   ids.forEach((id, i) => startReplica(id, i));
-  process.stdout.write(`local cluster: ${ids.map((id, i) => `${id}=${addresses[i]}`).join(' ')}; data and logs in ${root}; Ctrl-C stops it\n`);
+  process.stdout.write(`local cluster: ${ids.map((id, i) => `${id}=${addresses[i]}`).join(' ')} (peers on the ports 1000 up); data, logs, the cluster secret and the admin token in ${root}; Ctrl-C stops it\n`);
   const stop = () => {
     if (stopping) return;
     stopping = true;

@@ -4,11 +4,12 @@
  * their own, driven over one JSON line per command on stdin/stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SERVER_MAIN } from '../support/cluster.js';
+import { LOAD_TEST_LIMITS, SERVER_MAIN } from '../support/cluster.js';
 import type { NetnsLab } from './netns.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -125,9 +126,12 @@ export class LabReplicas {
 
   /** Starts replica `id` in its namespace, with `extra` options after the common ones. */
   start(id: string, extra: string[] = []): void {
+    // Peers on the default peer port (PORT + 1000) of each host, proving the lab's cluster secret.
     const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.address(p)}`).join(',');
+    const secret = join(this.root, 'cluster.secret');
+    if (!existsSync(secret)) writeFileSync(secret, randomBytes(24).toString('base64url'), { mode: 0o600 });
     const args = [process.execPath, SERVER_MAIN, '--id', id, '--listen', this.address(id), '--peers', peers, '--data-dir', join(this.root, id),
-      '--log-file', this.logFile(id), '--log-level', 'debug', ...this.common, ...extra];
+      '--log-file', this.logFile(id), '--log-level', 'debug', '--cluster-secret-file', secret, ...LOAD_TEST_LIMITS, ...this.common, ...extra];
     const [cmd, ...rest] = this.lab.command(id, args);
     const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
     live.add(child);

@@ -1,23 +1,37 @@
 /**
- * Real chat-server processes on free loopback ports, each with its own temp
- * data directory, for tests. Everything is killed and removed by stop().
+ * Real chat-server processes on free loopback ports (a client and a peer port
+ * each), each with its own temp data directory, sharing a cluster secret and an
+ * admin token, for tests. Everything is killed and removed by stop().
  */
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOAD_TEST_LIMITS } from '../../bench/lib/cluster.js';
 import { ClusterServiceClient, Role, type ReplicaStatus } from '../../src/gen/chat/v1/cluster.js';
+
+export { LOAD_TEST_LIMITS };
 
 export const SERVER_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
 
 export interface TestCluster {
   /** host:port of each replica, in id order. */
   addresses: string[];
+  /** host:port of each replica's peer listener, in id order. */
+  peerAddresses: string[];
   ids: string[];
   addressOf(id: string): string;
+  peerAddressOf(id: string): string;
+  /** The cluster secret the replicas prove to each other, and the file holding it. */
+  secret: string;
+  secretFile: string;
+  /** The operators' admin token, and the file holding it. */
+  adminToken: string;
+  adminTokenFile: string;
   dataDir(id: string): string;
   logFile(id: string): string;
   /** Default SIGKILL; resolves when the process has exited. */
@@ -90,7 +104,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const ports = [];
   for (let i = 0; i < n; i++) ports.push(await freePort());
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  const peerAddresses: string[] = [];
+  for (let i = 0; i < n; i++) peerAddresses.push(`127.0.0.1:${await freePort()}`);
   const root = mkdtempSync(join(tmpdir(), 'chat-cluster-'));
+  const secret = randomBytes(24).toString('base64url');
+  const adminToken = randomBytes(24).toString('base64url');
+  const secretFile = join(root, 'cluster.secret');
+  const adminTokenFile = join(root, 'admin-token');
+  writeFileSync(secretFile, secret, { mode: 0o600 });
+  writeFileSync(adminTokenFile, adminToken, { mode: 0o600 });
   const procs = new Map<string, ChildProcess>();
   const clients = new Map<string, ClusterServiceClient>();
   const index = (id: string) => {
@@ -105,8 +127,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     const i = index(id);
     // Replicas added later start with --join and name no peers: the configuration they receive does.
     const joining = i >= founders;
-    const peers = joining ? '' : ids.slice(0, founders).filter((p) => p !== id).map((p) => `${p}=${addresses[ids.indexOf(p)]}`).join(',');
-    const args = [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--data-dir', dataDir(id), '--log-file', join(root, `${id}.log`), '--log-level', 'debug',
+    const peers = joining ? '' : ids.slice(0, founders).filter((p) => p !== id).map((p) => `${p}=${addresses[ids.indexOf(p)]}/${peerAddresses[ids.indexOf(p)]}`).join(',');
+    const args = [SERVER_MAIN, '--id', id, '--listen', addresses[i]!, '--peer-listen', peerAddresses[i]!, '--data-dir', dataDir(id), '--log-file', join(root, `${id}.log`), '--log-level', 'debug',
+      '--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile, ...LOAD_TEST_LIMITS,
       ...(peers ? ['--peers', peers] : []), ...(joining ? ['--join'] : []), ...(options.args ?? [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -156,8 +179,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   for (const id of ids) spawnReplica(id);
   const cluster: TestCluster = {
     addresses,
+    peerAddresses,
     ids,
     addressOf: (id) => addresses[index(id)]!,
+    peerAddressOf: (id) => peerAddresses[index(id)]!,
+    secret,
+    secretFile,
+    adminToken,
+    adminTokenFile,
     dataDir,
     logFile: (id) => join(root, `${id}.log`),
     kill,
@@ -170,6 +199,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       if (ids.includes(id)) throw new Error(`replica ${id} already exists`);
       ids.push(id);
       addresses.push(`127.0.0.1:${await freePort()}`);
+      peerAddresses.push(`127.0.0.1:${await freePort()}`);
       spawnReplica(id);
       await waitUntil(`replica ${id} to answer`, 15_000, () => status(id).then(() => true));
       return addresses[index(id)]!;

@@ -4,7 +4,7 @@ import type { LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
 import type { AppliedEntry, StateMachine } from '../replication/state-machine.js';
-import type { PeerEndpoint, Transport } from '../replication/transport.js';
+import type { ReceivedSnapshot, ReplicaEndpoint, Transport } from '../replication/transport.js';
 import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from '../replication/types.js';
 import { PassBatcher } from './batching.js';
 import { durabilityOf } from './durability.js';
@@ -32,7 +32,7 @@ export interface ReplicaDriverOptions<Op, Outcome> {
    * the members of a new cluster, and otherwise address corrections (the
    * configuration in the log says who the replicas are).
    */
-  members: readonly PeerEndpoint[];
+  members: readonly ReplicaEndpoint[];
   /** A new replica for a running cluster: no configuration of its own until a leader adds it. */
   join?: boolean;
   stateMachine: StateMachine<Op, Outcome>;
@@ -85,7 +85,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private readonly pendingConfigs = new PendingConfigs();
   private readonly readyWaiters = new ReadyWaiters();
   /** Snapshots received from peers, by sender, until the core says to install them. */
-  private readonly incomingSnapshots = new Map<NodeId, Buffer>();
+  private readonly incomingSnapshots = new Map<NodeId, ReceivedSnapshot>();
   private readonly appliedListeners = new Set<(a: AppliedOp<Op, Outcome>) => void>();
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
   private readonly tickMs: number;
@@ -141,6 +141,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.readyWaiters.rejectAll(err);
     this.pendingConfigs.rejectAll(err);
     this.transport.close();
+    for (const snapshot of this.incomingSnapshots.values()) snapshot.discard();
+    this.incomingSnapshots.clear();
   }
 
   // ------------------------------------------------------------ DriverHandle
@@ -177,10 +179,13 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
 
   // ---------------------------------------------------------- for the server
 
-  /** A peer message from the network, with where its sender is reached (and the bytes of a finished snapshot). */
-  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void {
-    if (this.stopped) return;
-    if (this.addresses.learn(message.from, fromAddress, this.core.contacts())) this.linkPeers();
+  /** A peer message from the network, with where its sender's peer listener is (and a finished snapshot). */
+  deliver(message: PeerMessage, fromPeerAddress: string, snapshot?: ReceivedSnapshot): void {
+    if (this.stopped) {
+      snapshot?.discard();
+      return;
+    }
+    if (this.addresses.learn(message.from, fromPeerAddress, this.core.contacts())) this.linkPeers();
     this.batcher.deliver({ message, snapshot });
   }
 
@@ -259,7 +264,10 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const now = Date.now();
     const { arrivals, proposals } = this.batcher.take();
     for (const { message, snapshot } of arrivals) {
-      if (snapshot) this.incomingSnapshots.set(message.from, snapshot);
+      if (snapshot) {
+        this.incomingSnapshots.get(message.from)?.discard();
+        this.incomingSnapshots.set(message.from, snapshot);
+      }
       this.core.receive(message, now);
     }
     if (proposals.length > 0) {
@@ -314,9 +322,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
             this.storage.compact(a.base);
             break;
           case 'installSnapshot': {
-            const data = this.incomingSnapshots.get(a.from);
-            if (!data) throw new Error(`snapshot from ${a.from} to install is missing`);
+            const snapshot = this.incomingSnapshots.get(a.from);
+            if (!snapshot) throw new Error(`snapshot from ${a.from} to install is missing`);
             this.incomingSnapshots.delete(a.from);
+            const data = snapshot.read();
+            snapshot.discard();
             this.stateMachine.restore(data);
             this.storage.quarantine(a.quarantine, now, 'replaced by a snapshot from the leader');
             this.storage.resetTo(a.base, a.keepFrom);
