@@ -2,10 +2,14 @@
  * The global options every command shares: which replicas to talk to and how
  * (TLS). Checked up front so a typo is a usage error (exit 2), not a timeout.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClientOptions, TlsOptions } from '../client/api.js';
+import { tlsFromFiles, TlsFilesError } from '../client/credentials.js';
 
 export const DEFAULT_SERVERS = '127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053';
+/** The admin token file the local cluster (npm start, npm run cluster) writes in its data folder. */
+export const LOCAL_ADMIN_TOKEN_FILE = 'admin-token';
 
 /** A problem with the command line; the CLI prints it and exits 2. */
 export class UsageError extends Error {
@@ -20,6 +24,7 @@ export interface GlobalOptionValues {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  adminTokenFile?: string;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -42,7 +47,7 @@ export function parseServers(list: string): string[] {
   return [...new Set(servers)];
 }
 
-function readPem(path: string, what: string): Buffer {
+function readFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -52,20 +57,32 @@ function readPem(path: string, what: string): Buffer {
 
 /** TLS settings from --tls-ca/--tls-cert/--tls-key, or undefined for plaintext. */
 export function tlsFromOptions(o: GlobalOptionValues): TlsOptions | undefined {
-  if (!o.tlsCa && !o.tlsCert && !o.tlsKey) return undefined;
-  if (!o.tlsCa) throw new UsageError('--tls-cert/--tls-key need --tls-ca (the CA that signed the servers\' certificates)');
-  if (!!o.tlsCert !== !!o.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-  const tls: TlsOptions = { ca: readPem(o.tlsCa, 'CA certificate') };
-  if (o.tlsCert && o.tlsKey) {
-    tls.cert = readPem(o.tlsCert, 'client certificate');
-    tls.key = readPem(o.tlsKey, 'client key');
+  try {
+    return tlsFromFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey });
+  } catch (err) {
+    if (err instanceof TlsFilesError) throw new UsageError(err.message);
+    throw err;
   }
-  return tls;
+}
+
+/**
+ * The admin token for the calls that change the cluster: from --admin-token-file
+ * (CHAT_ADMIN_TOKEN_FILE), else CHAT_ADMIN_TOKEN, else, for the local cluster
+ * (no --servers), the file it keeps in its data folder (CHAT_LOCAL_DATA, default .data).
+ */
+export function adminTokenFromOptions(o: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (o.adminTokenFile) return readFile(o.adminTokenFile, 'admin token file').toString('utf8').trim();
+  const fromEnv = env.CHAT_ADMIN_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const local = join(env.CHAT_LOCAL_DATA ?? '.data', LOCAL_ADMIN_TOKEN_FILE);
+  if ((o.servers ?? DEFAULT_SERVERS) === DEFAULT_SERVERS && existsSync(local)) return readFile(local, 'admin token file').toString('utf8').trim();
+  return undefined;
 }
 
 /** Client options for the cluster calls: short deadlines, so a dead replica shows as down quickly. */
-export function clientOptions(o: GlobalOptionValues): ClientOptions {
+export function clientOptions(o: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): ClientOptions {
   const servers = parseServers(o.servers ?? DEFAULT_SERVERS);
   const tls = tlsFromOptions(o);
-  return { servers, deadlineMs: 1500, retryBudgetMs: 3000, ...(tls ? { tls } : {}) };
+  const adminToken = adminTokenFromOptions(o, env);
+  return { servers, deadlineMs: 1500, retryBudgetMs: 3000, ...(tls ? { tls } : {}), ...(adminToken ? { adminToken } : {}) };
 }
