@@ -58,6 +58,9 @@ function trust(config: ServerConfig, logger: Logger) {
   const tlsFiles = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ca: config.tls.ca ? readFileSync(config.tls.ca) : undefined } : undefined;
   const secret = config.clusterSecretFile ? readSecretFile(config.clusterSecretFile, 'cluster secret file', logger) : undefined;
   const adminToken = config.adminTokenFile ? readSecretFile(config.adminTokenFile, 'admin token file', logger) : undefined;
+  if (adminToken && /\s/.test(adminToken.toString('utf8'))) {
+    throw new ConfigError(`the admin token file ${config.adminTokenFile} holds white space: the token travels as "authorization: Bearer <token>", one word (e.g. openssl rand -hex 32 > ${config.adminTokenFile})`);
+  }
   const peerTls = tlsFiles?.ca ? { ca: tlsFiles.ca, cert: tlsFiles.cert, key: tlsFiles.key } : undefined;
   const peers = new PeerAuth({ cluster: config.cluster, self: config.id, secret, tls: peerTls, insecure: config.insecurePeers });
   let client = grpc.ServerCredentials.createInsecure();
@@ -88,9 +91,10 @@ function optionalClientCertificates(ca: Buffer, identity: { private_key: Buffer;
 
 /** Opens the data directory, starts the replica and serves the client plane and, with peer credentials, the peer plane. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  protectDataDir(config.dataDir, logger);
   const trusted = trust(config, logger);
   const db = openReplicaDatabase(config.dataDir);
+  // After opening: the database's WAL and shared-memory files exist by now.
+  protectDataDir(config.dataDir, logger);
   const transport = new PeerTransport(trusted.peers, config.peerAddress, logger);
   let replica: ChatReplica;
   let inbox: SnapshotInbox;

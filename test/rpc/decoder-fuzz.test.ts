@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of everything that decodes bytes from
- * the network or the log: every request deserializer of every service, and the
- * chat state machine's op entries. No input may throw out of them; every
+ * the network or the log: every request deserializer of every service, the
+ * peer codec's checks, and the chat state machine's op entries. No input may throw out of them; every
  * request gets a status; every op entry is applied (or refused) the same way
  * on every replica. A failure prints the seed and the shrunk input.
  */
@@ -10,11 +10,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatServiceService } from '../../src/gen/chat/v1/chat.js';
 import { ClusterServiceService } from '../../src/gen/chat/v1/cluster.js';
-import { ReplicationServiceService } from '../../src/gen/chat/v1/replication.js';
+import { ReplicationServiceService, type PeerEnvelope } from '../../src/gen/chat/v1/replication.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { ChatStateMachine, encodeOp } from '../../src/server/chat/state-machine.js';
 import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js';
+import { decodeConfig } from '../../src/server/replication/membership.js';
 import { guardService, MalformedRequest } from '../../src/server/rpc/guarded-server.js';
+import { readEnvelope } from '../../src/server/rpc/peer-codec.js';
 import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
 import { RawBytesClient } from './raw-bytes.js';
 
@@ -80,6 +82,46 @@ describe('request deserializers', () => {
         { numRuns: 150 },
       );
     });
+  });
+});
+
+describe('the peer codec', () => {
+  const id = fc.oneof(fc.constantFrom('A', 'B', 'C', ''), fc.string({ maxLength: 40 }));
+  const address = fc.oneof(fc.constantFrom('127.0.0.1:50051', '10.0.0.2:51051', ''), fc.string({ maxLength: 30 }));
+  const count = fc.oneof(fc.nat({ max: 10 }), fc.constant(Number.MAX_SAFE_INTEGER));
+  const replica = fc.record({ id, address, peerAddress: address, slot: count, learner: fc.boolean() });
+  const configView = fc.record({ inSync: fc.array(id, { maxLength: 4 }), index: count, epoch: count, replicas: fc.array(replica, { maxLength: 5 }), nextSlot: count });
+  const configData = fc.oneof(
+    configView.map((c) => JSON.stringify({ replicas: c.replicas, inSync: c.inSync, nextSlot: c.nextSlot })),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 20 }),
+  ).map((text) => Buffer.from(text));
+  const entry = fc.record({ index: count, epoch: count, kind: fc.constantFrom('op', 'config', 'noop', 'other', ''), data: fc.oneof(configData, fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b))) });
+  const info = fc.record({ caughtUp: fc.boolean(), leaderId: id, lastIndex: count, lastEpoch: count, config: fc.option(configView, { nil: undefined }), leaderContactMsAgo: fc.integer(), isLeader: fc.boolean() });
+  const body = fc.oneof(
+    fc.record({ $case: fc.constant('append' as const), value: fc.record({ prevIndex: count, prevEpoch: count, entries: fc.array(entry, { maxLength: 4 }), commitIndex: count }) }),
+    fc.record({ $case: fc.constant('promiseReply' as const), value: fc.record({ preVote: fc.boolean(), granted: fc.boolean(), reason: fc.string({ maxLength: 10 }), info: fc.option(info, { nil: undefined }) }) }),
+    fc.record({ $case: fc.constant('probeReply' as const), value: fc.record({ info: fc.option(info, { nil: undefined }) }) }),
+    fc.record({ $case: fc.constant('snapshot' as const), value: fc.record({ lastIndex: count, lastEpoch: count, config: fc.option(configView, { nil: undefined }), offset: count, data: fc.constant(Buffer.alloc(0)), done: fc.boolean(), totalSize: count }) }),
+    fc.record({ $case: fc.constant('hello' as const), value: fc.record({ proof: fc.constant(Buffer.alloc(0)) }) }),
+    fc.constant(undefined),
+  );
+  const envelope = fc.record({ from: id, to: id, epoch: count, cluster: fc.constant('chat'), fromAddress: address, body });
+
+  it('checks any envelope without throwing, and passes on only appends the core can take', () => {
+    fc.assert(
+      fc.property(envelope, (env) => {
+        const read = readEnvelope(env as PeerEnvelope);
+        if (!read.ok || read.message.body.type !== 'append') return;
+        const { prevIndex, entries } = read.message.body;
+        entries.forEach((e, i) => {
+          expect(e.index).toBe(prevIndex + 1 + i);
+          expect(['op', 'config', 'noop']).toContain(e.kind);
+          if (e.kind === 'config') expect(() => decodeConfig(e)).not.toThrow();
+        });
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

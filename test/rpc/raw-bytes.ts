@@ -12,6 +12,8 @@ export interface RawAnswer {
   details: string;
   metadata: grpc.Metadata | undefined;
   ms: number;
+  /** Server streams: messages received before the status. */
+  messages?: number;
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -38,9 +40,10 @@ export class RawBytesClient {
     const started = Date.now();
     return new Promise((resolve) => {
       const call = this.client.makeServerStreamRequest(path, identity, identity, Buffer.from(request), metadata, { deadline: Date.now() + deadlineMs });
-      call.on('data', () => undefined);
+      let messages = 0;
+      call.on('data', () => messages++);
       call.on('error', () => undefined);
-      call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details, metadata: s.metadata, ms: Date.now() - started }));
+      call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details, metadata: s.metadata, ms: Date.now() - started, messages }));
     });
   }
 
