@@ -200,7 +200,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
   if ((members.length > 1 || v.join) && !v.clusterSecretFile && !tls?.ca && !insecurePeers) {
     throw new ConfigError(
       `replica ${id} has peers but no way to know them from strangers: give every replica the same --cluster-secret-file ` +
-        '(e.g. `openssl rand -base64 32 > cluster.secret && chmod 600 cluster.secret`), or certificates naming each replica ' +
+        '(e.g. `openssl rand -hex 32 > cluster.secret && chmod 600 cluster.secret`), or certificates naming each replica ' +
         '(--tls-cert, --tls-key and --tls-ca; see README, "Security"). --insecure-peers turns this off for throwaway experiments.',
     );
   }

@@ -7,11 +7,11 @@
  */
 import { Command, Option } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ensureSecretFile } from './file-modes.js';
+import { ensureSecretFile, restrictNewFiles } from './file-modes.js';
 
 export const DEFAULT_IDS = ['A', 'B', 'C'];
 export const DEFAULT_BASE_PORT = 50051;
@@ -52,7 +52,10 @@ function runCluster(opts: { basePort: number; dataDir: string; replicas: number;
   const ids = DEFAULT_IDS.concat(['D', 'E', 'F', 'G']).slice(0, opts.replicas);
   const addresses = localAddresses(opts.basePort, ids.length);
   const root = resolve(opts.dataDir);
+  // Secrets, logs and the replicas' data: this user's only (folders made before too).
+  restrictNewFiles();
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  chmodSync(root, 0o700);
   writeFileSync(join(root, 'cluster.pid'), String(process.pid));
   // The replicas prove the secret to each other; chat-ops finds the admin token here (.data/admin-token).
   const secret = join(root, CLUSTER_SECRET_FILE);

@@ -4,6 +4,7 @@
  * that names another replica, one that never says hello, one that changes
  * identity mid-stream or sends what does not decode is refused with a status,
  * and nothing reaches the replica. A snapshot that never ends frees its file.
+ * With certificates, each side's must name the replica it claims to be.
  */
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { PeerAuth } from '../../src/server/rpc/peer-auth.js';
 import { createPeerService } from '../../src/server/rpc/peer-service.js';
 import { identifyPeer, PeerRefusedError, PeerTransport } from '../../src/server/rpc/peer-transport.js';
 import { SnapshotInbox } from '../../src/server/rpc/snapshot-inbox.js';
+import { issue, makeTestPki, replicaSan, type TestCertificate } from '../support/certs.js';
 import { waitUntil } from '../support/cluster.js';
 import { openPeerCall } from '../support/hostile-peer.js';
 
@@ -167,3 +169,35 @@ describe('what an authenticated peer may not send either', () => {
 function withEntry(entry: { index: number; epoch: number; kind: string; data: Buffer }): PeerEnvelope {
   return { ...forged, epoch: 1, body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, entries: [entry] } } };
 }
+
+describe('with certificates', () => {
+  it('hears a replica whose certificate names it, and refuses one claiming another id or answering as another replica', async () => {
+    const pki = makeTestPki(join(dir), []);
+    const certOf = (id: string) => issue(pki, `replica-${id}`, ['IP:127.0.0.1', replicaSan(id, CLUSTER)]);
+    const [a, b] = [certOf('A'), certOf('B')];
+    const tlsOf = (c: TestCertificate) => ({ ca: pki.ca, cert: c.cert, key: c.key });
+    const bAuth = new PeerAuth({ cluster: CLUSTER, self: 'B', tls: tlsOf(b) });
+    const tlsServer = new grpc.Server();
+    const heard: PeerMessage[] = [];
+    tlsServer.addService(guardService(ReplicationServiceService), createPeerService({
+      auth: bAuth, deliver: (m) => heard.push(m), inbox, checkSnapshot: () => undefined,
+      identity: () => ({ id: 'B', cluster: CLUSTER, mode: 'in-sync', members: 3 }), logger, helloTimeoutMs: 300,
+    }));
+    const port = await new Promise<number>((resolve, reject) => tlsServer.bindAsync('127.0.0.1:0', bAuth.serverCredentials(), (e, p) => (e ? reject(e) : resolve(p))));
+    const tlsAddress = `127.0.0.1:${port}`;
+    try {
+      expect(await identifyPeer(new PeerAuth({ cluster: CLUSTER, self: 'A', tls: tlsOf(a) }), 'B', tlsAddress, 3_000)).toMatchObject({ id: 'B' });
+      // A's certificate does not make it C.
+      const impostor = await identifyPeer(new PeerAuth({ cluster: CLUSTER, self: 'C', tls: tlsOf(a) }), 'B', tlsAddress, 3_000).catch((e: grpc.ServiceError) => e);
+      expect((impostor as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((impostor as grpc.ServiceError).details).toMatch(/does not name replica C/);
+      // Expecting D at B's address: B's certificate does not name D, so nothing is sent.
+      const wrongServer = await identifyPeer(new PeerAuth({ cluster: CLUSTER, self: 'A', tls: tlsOf(a) }), 'D', tlsAddress, 3_000).catch((e: grpc.ServiceError) => e);
+      expect((wrongServer as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+      expect((wrongServer as grpc.ServiceError).details).toMatch(/does not name replica D/);
+      expect(heard).toEqual([]);
+    } finally {
+      tlsServer.forceShutdown();
+    }
+  });
+});
