@@ -20,7 +20,7 @@ export interface ConnectionLimits {
 
 export const CLIENT_CONNECTION_LIMITS: ConnectionLimits = { perAddress: 200, total: 10_000 };
 /** Replicas open one connection per peer (and one more now and then to identify or send a snapshot). */
-export const PEER_CONNECTION_LIMITS: ConnectionLimits = { perAddress: 32, total: 512 };
+export const PEER_CONNECTION_LIMITS: ConnectionLimits = { perAddress: 16, total: 256 };
 
 export interface Listener {
   /** host:port bound (the port filled in when 0 was asked for). */

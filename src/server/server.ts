@@ -148,6 +148,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     ? new grpc.Server({
         'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+        // A replica keeps one stream open to each peer and now and then a snapshot or Identify call.
+        'grpc.max_concurrent_streams': 8,
+        // A connection without a call is no replica's: its link always holds a stream open.
+        'grpc.max_connection_idle_ms': 60_000,
         'grpc.keepalive_permit_without_calls': 1,
         'grpc.http2.min_ping_interval_without_data_ms': 5_000,
       })
