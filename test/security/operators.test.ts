@@ -93,7 +93,10 @@ describe('in plaintext', () => {
     expect(await outcomes(plain.address, insecure, 'not-the-admin-token-at-all')).toEqual(refusedWith(grpc.status.UNAUTHENTICATED));
     expect(await outcomes(plain.address, insecure, session)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
     expect(await outcomes(plain.address, insecure, ADMIN_TOKEN)).toEqual(AUTHORIZED);
-    expect(plain.logs.filter((l) => l.event === 'operator.refused').length).toBeGreaterThanOrEqual(9);
+    // Logged, once per caller address every few seconds however often it tries.
+    const refusals = plain.logs.filter((l) => l.event === 'operator.refused');
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(refusals.length).toBeLessThan(9);
     // The status stays open to anyone: reading is not operating.
     const cluster = new ClusterServiceClient(plain.address, insecure);
     const status = await new Promise<grpc.ServiceError | null>((resolve) => cluster.getStatus({}, (err) => resolve(err)));

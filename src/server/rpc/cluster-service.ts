@@ -9,6 +9,7 @@ import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError, defaultPeerAddress } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
 import type { Operator, OperatorAuth } from './operator-auth.js';
+import { RefusalLog } from './refusal-log.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
 
@@ -87,11 +88,12 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
     o.logger.info({ ...logged, replica: replica.id, index: done.index, operator: operator.name }, `an operator (${operator.name}) changed the membership: ${request.type} ${request.id}`);
     return { epoch: done.epoch, configIndex: done.index, members: done.members };
   };
+  const refusals = new RefusalLog(o.logger);
   /** The operator behind a call that changes the cluster; throws the refusal (logged) otherwise. */
   const operatorOf = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string): Operator => {
     const checked = o.operators.check(call.metadata, call.getAuthContext()?.sslPeerCertificate);
     if (checked instanceof RpcError) {
-      o.logger.warn({ event: 'operator.refused', method, peer: call.getPeer(), code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
+      refusals.note(call.getPeer(), { event: 'operator.refused', method, code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
       throw checked;
     }
     return checked;

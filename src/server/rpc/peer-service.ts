@@ -15,6 +15,7 @@ import type { NodeId, PeerMessage } from '../replication/types.js';
 import { MalformedRequest } from './guarded-server.js';
 import type { PeerAuth, PendingHello, Refusal } from './peer-auth.js';
 import { readEnvelope, readSnapshotHeader } from './peer-codec.js';
+import { RefusalLog } from './refusal-log.js';
 import type { SnapshotInbox, SnapshotTransfer } from './snapshot-inbox.js';
 
 /** How long a caller has, after the handshake headers, to send its hello. */
@@ -38,29 +39,6 @@ export interface PeerServiceOptions {
 
 /** What arrives on a call: the guarded deserializer gives a MalformedRequest for bytes that do not decode. */
 type Incoming = PeerEnvelope | MalformedRequest;
-
-/** One line per caller address every few seconds, whatever it tries. */
-class RefusalLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(private readonly logger: Logger) {}
-
-  note(peer: string, method: string, refusal: Refusal, claimed: string | undefined): void {
-    const host = peer.replace(/:\d+$/, '');
-    const now = Date.now();
-    const seen = this.last.get(host);
-    if (seen && now - seen.at < REFUSAL_LOG_EVERY_MS) {
-      seen.suppressed++;
-      return;
-    }
-    if (this.last.size > 1024) this.last.clear();
-    this.last.set(host, { at: now, suppressed: 0 });
-    this.logger.warn(
-      { event: 'peer.refused', peer, method, claimed, code: grpc.status[refusal.code], suppressed: seen?.suppressed ?? 0 },
-      `refused a peer call from ${peer}${claimed ? ` claiming to be ${claimed}` : ''}: ${refusal.problem}`,
-    );
-  }
-}
 
 type Answer<R> = grpc.sendUnaryData<R>;
 
@@ -122,7 +100,10 @@ class PeerCall<R> {
   /** Ends the call with this refusal (logged); always undefined, for `return this.refuse(...)`. */
   refuse(refusal: Refusal): undefined {
     if (this.ended) return undefined;
-    this.refusals.note(this.call.getPeer(), this.method, refusal, this.from ?? this.pending?.from);
+    const peer = this.call.getPeer();
+    const claimed = this.from ?? this.pending?.from;
+    this.refusals.note(peer, { event: 'peer.refused', method: this.method, claimed, code: grpc.status[refusal.code] },
+      `refused a peer call from ${peer}${claimed ? ` claiming to be ${claimed}` : ''}: ${refusal.problem}`);
     this.finish({ code: refusal.code, details: refusal.problem, metadata: new grpc.Metadata() });
     return undefined;
   }
