@@ -81,6 +81,7 @@ class PeerLink {
   private readonly client: ReplicationServiceClient;
   private stream: PeerCall | undefined;
   private opening = false;
+  private closed = false;
   private retryAt = 0;
 
   constructor(
@@ -107,6 +108,10 @@ class PeerLink {
     }).then(
       (stream) => {
         this.opening = false;
+        if (this.closed) {
+          stream.cancel();
+          return;
+        }
         this.stream = stream;
         stream.on('error', () => {
           if (this.stream === stream) this.stream = undefined;
@@ -156,6 +161,7 @@ class PeerLink {
   }
 
   close(): void {
+    this.closed = true;
     this.stream?.end();
     this.stream = undefined;
     this.client.close();
