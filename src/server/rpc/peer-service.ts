@@ -181,9 +181,9 @@ export function createPeerService(o: PeerServiceOptions): ReplicationServiceServ
           transfer = begun;
         }
         const chunk = env.body.value;
-        const problem = transfer.append(chunk.offset, chunk.data, chunk.totalSize);
-        if (problem) {
-          peer.refuse({ code: grpc.status.RESOURCE_EXHAUSTED, problem });
+        const refused = transfer.append(chunk.offset, chunk.data, chunk.totalSize);
+        if (refused) {
+          peer.refuse(refused);
           return;
         }
         if (chunk.done) finish(env, chunk.totalSize);

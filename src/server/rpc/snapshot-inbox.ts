@@ -6,11 +6,13 @@
  * is handed on as a ReceivedSnapshot that the driver reads when it installs it
  * and discards either way. The folder is emptied at start.
  */
+import * as grpc from '@grpc/grpc-js';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReceivedSnapshot } from '../replication/transport.js';
 import type { NodeId } from '../replication/types.js';
+import type { Refusal } from './peer-auth.js';
 
 export interface SnapshotLimits {
   /** The largest snapshot accepted, in bytes. */
@@ -73,13 +75,14 @@ export class SnapshotTransfer {
     return this.size;
   }
 
-  /** Writes the chunk at `offset`; why it cannot be taken, or undefined. */
-  append(offset: number, data: Uint8Array, totalSize: number): string | undefined {
-    if (this.fd === undefined) return 'the transfer was abandoned';
-    if (offset !== this.size) return `a chunk at offset ${offset}, expected ${this.size}`;
-    if (data.length > MAX_SNAPSHOT_CHUNK) return `a chunk of ${data.length} bytes (at most ${MAX_SNAPSHOT_CHUNK})`;
+  /** Writes the chunk at `offset`; why it cannot be taken (and the status that says so), or undefined. */
+  append(offset: number, data: Uint8Array, totalSize: number): Refusal | undefined {
+    const invalid = (problem: string): Refusal => ({ code: grpc.status.INVALID_ARGUMENT, problem });
+    if (this.fd === undefined) return invalid('the transfer was abandoned');
+    if (offset !== this.size) return invalid(`a chunk at offset ${offset}, expected ${this.size}`);
+    if (data.length > MAX_SNAPSHOT_CHUNK) return invalid(`a chunk of ${data.length} bytes (at most ${MAX_SNAPSHOT_CHUNK})`);
     if (this.size + data.length > this.limits.maxBytes || totalSize > this.limits.maxBytes) {
-      return `the snapshot is larger than this replica takes (${this.limits.maxBytes} bytes; --max-snapshot-mb)`;
+      return { code: grpc.status.RESOURCE_EXHAUSTED, problem: `the snapshot is larger than this replica takes (${this.limits.maxBytes} bytes; --max-snapshot-mb)` };
     }
     writeSync(this.fd, data);
     this.size += data.length;
