@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Logger } from 'pino';
 
 export class ListenError extends Error {}
 
@@ -36,17 +37,34 @@ function splitHostPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
 }
 
-/** Listens on `address` for `server`, with these credentials and limits. */
-export async function listen(server: grpc.Server, address: string, credentials: grpc.ServerCredentials, limits: ConnectionLimits): Promise<Listener> {
+/** Refusals are logged at most this often, as one line with their count. */
+const REFUSED_LOG_EVERY_MS = 10_000;
+
+/** Listens on `address` for `server`, with these credentials and limits; refused connections are logged in aggregate. */
+export async function listen(server: grpc.Server, address: string, credentials: grpc.ServerCredentials, limits: ConnectionLimits, logger: Logger): Promise<Listener> {
   const injector = server.createConnectionInjector(credentials);
   const byAddress = new Map<string, number>();
   let open = 0;
   let refused = 0;
+  let unlogged = 0;
+  let logTimer: NodeJS.Timeout | undefined;
+  const noteRefusal = (from: string) => {
+    refused++;
+    unlogged++;
+    if (logTimer) return;
+    logTimer = setTimeout(() => {
+      logTimer = undefined;
+      logger.warn({ event: 'connections.refused', listener: address, refused: unlogged, total: refused, limits, lastFrom: from },
+        `closed ${unlogged} connection(s) to ${address} at the limits (${limits.perAddress} per address, ${limits.total} in all)`);
+      unlogged = 0;
+    }, REFUSED_LOG_EVERY_MS);
+    logTimer.unref();
+  };
   const accept = (socket: Socket) => {
     const from = socket.remoteAddress ?? '';
     const mine = byAddress.get(from) ?? 0;
     if (mine >= limits.perAddress || open >= limits.total) {
-      refused++;
+      noteRefusal(from);
       socket.destroy();
       return;
     }

@@ -174,8 +174,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   try {
     listeners.push(await listen(client, config.listen, trusted.client, {
       ...CLIENT_CONNECTION_LIMITS, ...(config.maxConnectionsPerAddress ? { perAddress: config.maxConnectionsPerAddress } : {}),
-    }));
-    if (peer) listeners.push(await listen(peer, config.peerListen, trusted.peers.serverCredentials(), PEER_CONNECTION_LIMITS));
+    }, logger));
+    if (peer) listeners.push(await listen(peer, config.peerListen, trusted.peers.serverCredentials(), PEER_CONNECTION_LIMITS, logger));
   } catch (err) {
     closeAll();
     inbox.close();
