@@ -4,49 +4,19 @@
  * log in a file, and a known pid (for /proc CPU readings, SIGSTOP/SIGCONT and
  * CPU profiles). Everything started here is killed and removed by stop().
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterClient } from '../../src/client/index.js';
 import type { ReplicaStatusView } from '../../src/client/index.js';
+import { freePort } from '../../src/launch/process-cluster/ports.js';
+import { ProcessCluster } from '../../src/launch/process-cluster/process-cluster.js';
 import { sleep, waitFor } from './clock.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_MAIN = join(REPO_ROOT, 'dist/server/main.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const p of live) {
-      try {
-        process.kill(p.pid!, 'SIGCONT');
-      } catch {
-        // gone already
-      }
-      p.kill('SIGKILL');
-    }
-  });
-}
 
 /**
  * Rate limits out of the way of load that chats hard from one address and a
@@ -87,39 +57,40 @@ export class BenchCluster {
   readonly root: string;
   /** Cluster calls (status, digests, events) through the client library. */
   readonly ops: ClusterClient;
-  private readonly procs = new Map<string, ChildProcess>();
-  private readonly startedAt = new Map<string, number>();
-  private readonly stderr = new Map<string, string>();
   private stopped = false;
 
-  private constructor(private readonly o: BenchClusterOptions, ids: string[], addresses: string[], private readonly peerAddresses: string[], root: string) {
-    this.ids = ids;
-    this.addresses = addresses;
+  private constructor(private readonly procs: ProcessCluster, root: string) {
+    this.ids = procs.ids;
+    this.addresses = procs.addresses;
     this.root = root;
-    this.ops = new ClusterClient({ servers: addresses, deadlineMs: 2_000 });
+    this.ops = new ClusterClient({ servers: procs.addresses, deadlineMs: 2_000 });
   }
 
   static async start(options: BenchClusterOptions = {}): Promise<BenchCluster> {
     if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
-    installExitHook();
     const n = options.replicas ?? 3;
-    const ids = Array.from({ length: n }, (_, i) => String.fromCharCode(65 + i));
-    const addresses: string[] = [];
-    for (let i = 0; i < n; i++) addresses.push(`127.0.0.1:${await freePort()}`);
-    const peerAddresses: string[] = [];
-    for (let i = 0; i < n; i++) peerAddresses.push(`127.0.0.1:${await freePort()}`);
+    const replicas = [];
+    for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` });
     const root = mkdtempSync(join(options.parentDir ?? tmpdir(), 'chat-bench-'));
-    writeFileSync(join(root, 'cluster.secret'), randomBytes(24).toString('base64url'), { mode: 0o600 });
-    const cluster = new BenchCluster(options, ids, addresses, peerAddresses, root);
-    for (const id of ids) {
-      if (options.seedDataDir) cpSync(options.seedDataDir, cluster.dataDir(id), { recursive: true });
-      cluster.spawnReplica(id);
+    const secretFile = join(root, 'cluster.secret');
+    writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+    const { cpuProfDir } = options;
+    const procs = new ProcessCluster({
+      serverMain: SERVER_MAIN, root, replicas, logLevel: options.logLevel ?? 'info',
+      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
+      nodeArgs: cpuProfDir ? (id) => ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : undefined,
+    });
+    const cluster = new BenchCluster(procs, root);
+    for (const id of procs.ids) {
+      if (options.seedDataDir) cpSync(options.seedDataDir, procs.dataDir(id), { recursive: true });
+      mkdirSync(procs.dataDir(id), { recursive: true });
+      procs.start(id);
     }
     if (options.waitForLeader ?? true) {
       try {
         await cluster.waitForLeader(60_000);
       } catch (err) {
-        const tails = ids.map((id) => `--- ${id}\n${cluster.logTail(id, 8)}\n${cluster.stderr.get(id) ?? ''}`).join('\n');
+        const tails = procs.ids.map((id) => `--- ${id}\n${cluster.logTail(id, 8)}\n${procs.stderrTail(id)}`).join('\n');
         await cluster.stop();
         throw new Error(`${(err as Error).message}\n${tails}`);
       }
@@ -128,25 +99,23 @@ export class BenchCluster {
   }
 
   addressOf(id: string): string {
-    return this.addresses[this.index(id)]!;
+    return this.procs.addressOf(id);
   }
 
   idOf(address: string): string {
-    const i = this.addresses.indexOf(address);
-    if (i < 0) throw new Error(`no replica at ${address}`);
-    return this.ids[i]!;
+    return this.procs.idOf(address);
   }
 
   dataDir(id: string): string {
-    return join(this.root, id);
+    return this.procs.dataDir(id);
   }
 
   logFile(id: string): string {
-    return join(this.root, `${id}.log`);
+    return this.procs.logFile(id);
   }
 
   pid(id: string): number | undefined {
-    return this.isRunning(id) ? this.procs.get(id)?.pid : undefined;
+    return this.procs.pid(id);
   }
 
   pids(): Record<string, number | undefined> {
@@ -154,47 +123,37 @@ export class BenchCluster {
   }
 
   isRunning(id: string): boolean {
-    const p = this.procs.get(id);
-    return !!p && p.exitCode === null && p.signalCode === null;
+    return this.procs.isRunning(id);
   }
 
   /** When the replica's current process was spawned (ms, wall clock). */
   spawnTime(id: string): number {
-    return this.startedAt.get(id) ?? 0;
+    return this.procs.spawnTime(id);
   }
 
-  /** Sends `signal` (default SIGKILL) and resolves once the process has exited. */
+  /**
+   * Sends `signal` (default SIGKILL) and resolves once the process has exited.
+   * Any other signal goes to a resumed process and is followed by SIGKILL if it
+   * has not exited after 15 s.
+   */
   async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const p = this.procs.get(id);
-    if (!p || !this.isRunning(id)) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    if (signal === 'SIGKILL') {
-      p.kill('SIGKILL');
-    } else {
-      try {
-        process.kill(p.pid!, 'SIGCONT');
-      } catch {
-        // already gone
-      }
-      p.kill(signal);
-      const forced = setTimeout(() => p.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(forced);
-    }
-    await exited;
+    if (signal === 'SIGKILL') return this.procs.kill(id);
+    if (!this.isRunning(id)) return;
+    this.procs.resume(id);
+    await this.procs.stop(id, { signal, graceMs: 15_000 });
   }
 
   /** Sends a signal without waiting (SIGSTOP / SIGCONT pauses). */
   signal(id: string, signal: NodeJS.Signals): void {
-    const pid = this.pid(id);
-    if (pid !== undefined) process.kill(pid, signal);
+    this.procs.signal(id, signal);
   }
 
   /** Starts a stopped replica again on its port and data directory; resolves when it answers a status call. */
   async restart(id: string, options: { wait?: boolean } = {}): Promise<void> {
     if (this.isRunning(id)) throw new Error(`replica ${id} is still running`);
-    this.spawnReplica(id);
-    if (options.wait ?? true) await waitFor(`replica ${id} to answer`, 30_000, () => this.status(id).then(() => true));
+    mkdirSync(this.dataDir(id), { recursive: true });
+    this.procs.start(id);
+    if (options.wait ?? true) await this.procs.waitForAnswer(id, 30_000);
   }
 
   status(id: string): Promise<ReplicaStatusView> {
@@ -202,12 +161,8 @@ export class BenchCluster {
   }
 
   /** The id of the replica that leads, has applied what it committed and serves. */
-  async waitForLeader(timeoutMs = 20_000): Promise<string> {
-    return waitFor('a serving leader', timeoutMs, async () => {
-      const answers = await Promise.all(this.ids.filter((id) => this.isRunning(id)).map((id) => this.status(id).catch(() => undefined)));
-      const leader = answers.find((s) => s?.role === 'leader' && s.appliedIndex >= s.commitIndex && s.commitIndex > 0);
-      return leader?.id;
-    });
+  waitForLeader(timeoutMs = 20_000): Promise<string> {
+    return this.procs.waitForLeader(timeoutMs);
   }
 
   /** Waits until `id` is in the leader's in-sync set again. */
@@ -262,11 +217,7 @@ export class BenchCluster {
   }
 
   logTail(id: string, lines: number): string {
-    try {
-      return readFileSync(this.logFile(id), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return this.procs.logTail(id, lines);
   }
 
   /** Stops every replica (gracefully when asked, so CPU profiles get written) and removes the temp root. */
@@ -276,36 +227,9 @@ export class BenchCluster {
     await Promise.all(this.ids.map((id) => this.kill(id, options.graceful ? 'SIGTERM' : 'SIGKILL')));
     stoppedClusterIncidents.push(this.incidents());
     this.ops.close();
+    this.procs.close();
     // Give the OS a moment to release the data files before removing them.
     await sleep(20);
     if (!options.keep) rmSync(this.root, { recursive: true, force: true });
-  }
-
-  private index(id: string): number {
-    const i = this.ids.indexOf(id);
-    if (i < 0) throw new Error(`no replica ${id} in this cluster`);
-    return i;
-  }
-
-  private spawnReplica(id: string): void {
-    const i = this.index(id);
-    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.addressOf(p)}/${this.peerAddresses[this.index(p)]}`).join(',');
-    mkdirSync(this.dataDir(id), { recursive: true });
-    const nodeFlags = this.o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', this.o.cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : [];
-    const args = [
-      ...nodeFlags, SERVER_MAIN, '--id', id, '--listen', this.addresses[i]!, '--peer-listen', this.peerAddresses[i]!, '--data-dir', this.dataDir(id),
-      '--log-file', this.logFile(id), '--log-level', this.o.logLevel ?? 'info', '--cluster-secret-file', join(this.root, 'cluster.secret'), ...LOAD_TEST_LIMITS,
-      ...(peers ? ['--peers', peers] : []), ...(this.o.args ?? []),
-    ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-4_000);
-      this.stderr.set(id, err);
-    });
-    child.once('exit', () => live.delete(child));
-    live.add(child);
-    this.procs.set(id, child);
-    this.startedAt.set(id, Date.now());
   }
 }

@@ -9,9 +9,9 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterServiceClient } from '../gen/chat/v1/cluster.js';
-import { DEFAULT_DATA_ROOT, localAddresses } from '../server/local-cluster.js';
+import { DEFAULT_DATA_ROOT, localAddresses } from './local-cluster/layout.js';
 
-const CLUSTER_MAIN = fileURLToPath(new URL('../server/local-cluster.js', import.meta.url));
+const CLUSTER_MAIN = fileURLToPath(new URL('./local-cluster.js', import.meta.url));
 const TUI_MAIN = fileURLToPath(new URL('../tui/main.js', import.meta.url));
 
 function findLeader(address: string): Promise<string | undefined> {

@@ -6,10 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientOptions, TlsOptions } from '../client/api.js';
 import { tlsFromFiles, TlsFilesError } from '../client/credentials.js';
+import { ADMIN_TOKEN_FILE, DEFAULT_DATA_ROOT } from '../launch/local-cluster/layout.js';
 
 export const DEFAULT_SERVERS = '127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053';
-/** The admin token file the local cluster (npm start, npm run cluster) writes in its data folder. */
-export const LOCAL_ADMIN_TOKEN_FILE = 'admin-token';
 
 /** A problem with the command line; the CLI prints it and exits 2. */
 export class UsageError extends Error {
@@ -74,7 +73,7 @@ export function adminTokenFromOptions(o: GlobalOptionValues, env: NodeJS.Process
   if (o.adminTokenFile) return readFile(o.adminTokenFile, 'admin token file').toString('utf8').trim();
   const fromEnv = env.CHAT_ADMIN_TOKEN?.trim();
   if (fromEnv) return fromEnv;
-  const local = join(env.CHAT_LOCAL_DATA ?? '.data', LOCAL_ADMIN_TOKEN_FILE);
+  const local = join(env.CHAT_LOCAL_DATA ?? DEFAULT_DATA_ROOT, ADMIN_TOKEN_FILE);
   if ((o.servers ?? DEFAULT_SERVERS) === DEFAULT_SERVERS && existsSync(local)) return readFile(local, 'admin token file').toString('utf8').trim();
   return undefined;
 }

@@ -6,6 +6,7 @@ import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js
 import { describeCrash, isStorageError } from './crash.js';
 import { restrictNewFiles } from './file-modes.js';
 import { ListenError, packageVersion, startServer } from './server.js';
+import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './sqlite/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
 
@@ -47,11 +48,11 @@ const program = new Command()
 Examples:
   chat-server                                         # one replica on 127.0.0.1:50051
   chat-server --id A --listen 127.0.0.1:50051 --peers B=127.0.0.1:50052,C=127.0.0.1:50053 \
-              --cluster-secret-file cluster.secret --admin-token-file admin.token --data-dir data/A
+              --cluster-secret-file cluster.secret --admin-token-file admin.token --data-dir .data/A
                                                       # peers on 127.0.0.1:51051-51053 (the default)
   chat-server --cluster-file cluster.json --id B --cluster-secret-file cluster.secret
                                                       # one of several machines
-  chat-server --id D --listen 127.0.0.1:50054 --data-dir data/D --join --cluster-secret-file cluster.secret
+  chat-server --id D --listen 127.0.0.1:50054 --data-dir .data/D --join --cluster-secret-file .data/cluster.secret
                                                       # a new replica; then: chat-ops add-replica D 127.0.0.1:50054
 A replica with peers refuses to start without --cluster-secret-file or certificates (exit status 2).
 Rates look like 10/1m: a burst of 10, then 10 more a minute.
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
-    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof DirectoryLockError || err instanceof ClusterMismatchError;
     const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
     if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);

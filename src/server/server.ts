@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import type { Database } from 'better-sqlite3';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { hashToken } from './rpc/auth.js';
 import { createChatService } from './rpc/chat-service.js';
 import { createClusterService } from './rpc/cluster-service.js';
 import { GuardedServer, guardService } from './rpc/guarded-server.js';
+import { shutdownGracefully } from './rpc/graceful-shutdown.js';
 import { joinerCheck } from './rpc/joiner-check.js';
 import { OperatorAuth } from './rpc/operator-auth.js';
 import { PeerAuth } from './rpc/peer-auth.js';
@@ -24,6 +26,7 @@ import { createPeerService } from './rpc/peer-service.js';
 import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from './rpc/peer-transport.js';
 import { DEFAULT_SNAPSHOT_LIMITS, SnapshotInbox } from './rpc/snapshot-inbox.js';
 import { openReplicaDatabase } from './replica-database.js';
+import { lockDataDir } from './storage/data-dir-lock.js';
 
 export { ListenError };
 
@@ -89,10 +92,21 @@ function optionalClientCertificates(ca: Buffer, identity: { private_key: Buffer;
   return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, require);
 }
 
-/** Opens the data directory, starts the replica and serves the client plane and, with peer credentials, the peer plane. */
+/** Locks and opens the data directory, starts the replica and serves the client plane and, with peer credentials, the peer plane. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const trusted = trust(config, logger);
-  const db = openReplicaDatabase(config.dataDir);
+  const lock = lockDataDir(config.dataDir);
+  let db: Database;
+  try {
+    db = openReplicaDatabase(config.dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const closeStorage = () => {
+    db.close();
+    lock.release();
+  };
   // After opening: the database's WAL and shared-memory files exist by now.
   protectDataDir(config.dataDir, logger);
   const transport = new PeerTransport(trusted.peers, config.peerAddress, logger);
@@ -109,7 +123,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     inbox = new SnapshotInbox(config.dataDir, { ...DEFAULT_SNAPSHOT_LIMITS, ...(config.maxSnapshotBytes ? { maxBytes: config.maxSnapshotBytes } : {}) });
   } catch (err) {
     transport.close();
-    db.close();
+    closeStorage();
     throw err;
   }
   if (trusted.peers.insecure) {
@@ -180,7 +194,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     closeAll();
     inbox.close();
     await replica.stop();
-    db.close();
+    closeStorage();
     throw err;
   }
   replica.start();
@@ -192,26 +206,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   );
 
   let stopping: Promise<void> | undefined;
-  const shutdown = (server: grpc.Server) =>
-    new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2_000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
   const stop = () => {
     stopping ??= (async () => {
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();
       for (const l of listeners) l.close();
-      await Promise.all([shutdown(client), ...(peer ? [shutdown(peer)] : [])]);
+      await Promise.all([shutdownGracefully(client), ...(peer ? [shutdownGracefully(peer)] : [])]);
       inbox.close();
-      db.close();
+      closeStorage();
       logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);
     })();
     return stopping;

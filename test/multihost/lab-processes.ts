@@ -5,10 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ProcessCluster } from '../../src/launch/process-cluster/process-cluster.js';
 import { LOAD_TEST_LIMITS, SERVER_MAIN } from '../support/cluster.js';
 import type { NetnsLab } from './netns.js';
 
@@ -16,7 +17,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const AGENT = join(REPO, 'test/multihost/agent.ts');
 const PORT = 50051;
 
-/** Processes still running, killed if the test process exits without cleaning up. */
+/** Agents still running, killed if the test process exits without cleaning up. */
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
@@ -100,17 +101,27 @@ export class Agent {
   }
 }
 
-/** chat-server replicas, one per lab host of the same name, all on PORT, data and logs under `root`. */
+/** chat-server replicas, one per lab host of the same name, all on PORT, data and logs under `root`: the shared process cluster, each replica spawned in its namespace. */
 export class LabReplicas {
-  private readonly procs = new Map<string, ChildProcess>();
+  private readonly procs: ProcessCluster;
 
   constructor(
     private readonly lab: NetnsLab,
-    private readonly root: string,
+    root: string,
     readonly ids: string[],
     /** Options every replica gets (e.g. --mode majority). */
-    private readonly common: string[] = [],
-  ) {}
+    common: string[] = [],
+  ) {
+    // Peers on the default peer port (PORT + 1000) of each host, proving the lab's cluster secret.
+    const secretFile = join(root, 'cluster.secret');
+    writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+    this.procs = new ProcessCluster({
+      serverMain: SERVER_MAIN, root, replicas: ids.map((id) => ({ id, address: this.address(id) })), logLevel: 'debug',
+      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...common],
+      command: (id, argv) => lab.command(id, argv),
+      onSpawn: (id, child) => child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`)),
+    });
+  }
 
   address(id: string): string {
     return `${this.lab.host(id).address}:${PORT}`;
@@ -121,71 +132,34 @@ export class LabReplicas {
   }
 
   logFile(id: string): string {
-    return join(this.root, `${id}.log`);
+    return this.procs.logFile(id);
   }
 
   /** Starts replica `id` in its namespace, with `extra` options after the common ones. */
   start(id: string, extra: string[] = []): void {
-    // Peers on the default peer port (PORT + 1000) of each host, proving the lab's cluster secret.
-    const peers = this.ids.filter((p) => p !== id).map((p) => `${p}=${this.address(p)}`).join(',');
-    const secret = join(this.root, 'cluster.secret');
-    if (!existsSync(secret)) writeFileSync(secret, randomBytes(24).toString('base64url'), { mode: 0o600 });
-    const args = [process.execPath, SERVER_MAIN, '--id', id, '--listen', this.address(id), '--peers', peers, '--data-dir', join(this.root, id),
-      '--log-file', this.logFile(id), '--log-level', 'debug', '--cluster-secret-file', secret, ...LOAD_TEST_LIMITS, ...this.common, ...extra];
-    const [cmd, ...rest] = this.lab.command(id, args);
-    const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(child);
-    child.once('exit', () => live.delete(child));
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`));
-    this.procs.set(id, child);
+    this.procs.start(id, extra);
   }
 
   isRunning(id: string): boolean {
-    const p = this.procs.get(id);
-    return !!p && p.exitCode === null && p.signalCode === null;
+    return this.procs.isRunning(id);
   }
 
   /** SIGKILLs the replica and resolves once it has exited. */
-  async kill(id: string): Promise<void> {
-    const p = this.procs.get(id);
-    if (!p || !this.isRunning(id)) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGKILL');
-    await exited;
+  kill(id: string): Promise<void> {
+    return this.procs.kill(id);
   }
 
-  async killAll(): Promise<void> {
-    await Promise.all(this.ids.map((id) => this.kill(id)));
+  killAll(): Promise<void> {
+    return this.procs.killAll();
   }
 
   /** Every JSON line of the replica's log file (none when there is no file yet). */
   logLines(id: string): Record<string, unknown>[] {
-    let text: string;
-    try {
-      text = readFileSync(this.logFile(id), 'utf8');
-    } catch {
-      return [];
-    }
-    const lines: Record<string, unknown>[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // a line cut short by a kill
-      }
-    }
-    return lines;
+    return this.procs.logRecords(id);
   }
 
   /** The last `n` lines of every replica's log, for failure messages. */
   logTails(n = 6): string {
-    return this.ids.map((id) => {
-      try {
-        return `--- ${id}\n${readFileSync(this.logFile(id), 'utf8').trimEnd().split('\n').slice(-n).join('\n')}`;
-      } catch {
-        return `--- ${id}: no log`;
-      }
-    }).join('\n');
+    return this.ids.map((id) => `--- ${id}\n${this.procs.logTail(id, n)}`).join('\n');
   }
 }

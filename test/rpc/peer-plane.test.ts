@@ -60,7 +60,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const probe = (from: string, to = 'B'): PeerMessage => ({ from, to, epoch: 1, body: { type: 'probe' } });
+const probe = (from: string, to = 'B'): PeerMessage => ({ from, to, epoch: 1, body: { type: 'probe', session: 1 } });
 
 describe('the handshake', () => {
   it('hears a replica that proves the secret, and identifies itself to it', async () => {
@@ -93,7 +93,7 @@ describe('the handshake', () => {
 const insider = new PeerAuth({ cluster: CLUSTER, self: 'A', secret: SECRET });
 const forged: PeerEnvelope = {
   from: 'A', to: 'B', epoch: 640, cluster: CLUSTER, fromAddress: '127.0.0.1:1',
-  body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 1, entries: [{ index: 1, epoch: 640, kind: 'op', data: Buffer.from('{}') }] } },
+  body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 1, session: 1, confirmedSession: 0, entries: [{ index: 1, epoch: 640, kind: 'op', data: Buffer.from('{}') }] } },
 };
 
 describe('what strangers send', () => {
@@ -127,7 +127,7 @@ describe('what an authenticated peer may not send either', () => {
       ['a config entry that is not JSON', withEntry({ index: 1, epoch: 1, kind: 'config', data: Buffer.from('{nope') }), grpc.status.INVALID_ARGUMENT, /config entry 1/],
       ['a config with a replica twice', withEntry({ index: 1, epoch: 1, kind: 'config', data: Buffer.from(JSON.stringify({ replicas: [{ id: 'A', address: '127.0.0.1:1', slot: 0, learner: false }, { id: 'A', address: '127.0.0.1:2', slot: 1, learner: false }], inSync: ['A'], nextSlot: 2 })) }), grpc.status.INVALID_ARGUMENT, /twice/],
       ['an unknown entry kind', withEntry({ index: 1, epoch: 1, kind: 'drop-tables', data: Buffer.alloc(0) }), grpc.status.INVALID_ARGUMENT, /unknown kind/],
-      ['entries out of order', { ...forged, body: { $case: 'append', value: { prevIndex: 5, prevEpoch: 1, commitIndex: 0, entries: [{ index: 9, epoch: 1, kind: 'noop', data: Buffer.alloc(0) }] } } }, grpc.status.INVALID_ARGUMENT, /index 9/],
+      ['entries out of order', { ...forged, body: { $case: 'append', value: { prevIndex: 5, prevEpoch: 1, commitIndex: 0, session: 1, confirmedSession: 0, entries: [{ index: 9, epoch: 1, kind: 'noop', data: Buffer.alloc(0) }] } } }, grpc.status.INVALID_ARGUMENT, /index 9/],
     ];
     for (const [what, message, code, details] of cases) {
       const call = await openPeerCall(address, 'Exchange', { auth: insider, to: 'B' });
@@ -167,7 +167,7 @@ describe('what an authenticated peer may not send either', () => {
 });
 
 function withEntry(entry: { index: number; epoch: number; kind: string; data: Buffer }): PeerEnvelope {
-  return { ...forged, epoch: 1, body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, entries: [entry] } } };
+  return { ...forged, epoch: 1, body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries: [entry] } } };
 }
 
 describe('with certificates', () => {

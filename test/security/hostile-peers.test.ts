@@ -72,7 +72,7 @@ function forgedAppend(to: string, lastIndex: number, lastEpoch: number): PeerEnv
   const op = encodeOp({ type: 'sendMessage', at: Date.now(), key: '', senderId: 1, recipient: 'bob', text: 'forged: alice never wrote this' });
   return {
     from: leader, to, epoch: epoch + 64, cluster: 'chat', fromAddress: cluster.peerAddressOf(leader),
-    body: { $case: 'append', value: { prevIndex: lastIndex, prevEpoch: lastEpoch, commitIndex: lastIndex + 1, entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }] } },
+    body: { $case: 'append', value: { prevIndex: lastIndex, prevEpoch: lastEpoch, commitIndex: lastIndex + 1, session: 1, confirmedSession: 0, entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }] } },
   };
 }
 
@@ -114,7 +114,7 @@ describe('strangers (no cluster secret)', () => {
 
   it('gets nowhere with promise spam', async () => {
     const to = followers[0]!;
-    const spam: PeerEnvelope = { from: 'Z', to, epoch: epoch + 128, cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'promise', value: { preVote: false, recovery: false, lastIndex: 1e9, lastEpoch: epoch + 64, forced: true, configIndex: 0, configEpoch: 0 } } };
+    const spam: PeerEnvelope = { from: 'Z', to, epoch: epoch + 128, cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'promise', value: { preVote: false, recovery: false, lastIndex: 1e9, lastEpoch: epoch + 64, forced: true, configIndex: 0, configEpoch: 0, session: 1 } } };
     const codes = await Promise.all(Array.from({ length: 200 }, async () => {
       const call = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', { metadata: stranger('Z').callMetadata(to).metadata });
       await call.write(spam);
@@ -129,7 +129,7 @@ describe('a peer that knows the secret but not the rules', () => {
     const to = followers[1]!;
     const call = (method: PeerMethod) => openPeerCall(cluster.peerAddressOf(to), method, { auth: insider('X'), to });
     const append = (entries: { index: number; epoch: number; kind: string; data: Buffer }[]): PeerEnvelope => ({
-      from: 'X', to, epoch: 1, cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, entries } },
+      from: 'X', to, epoch: 1, cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries } },
     });
     for (const [message, why] of [
       [append([{ index: 1, epoch: 1, kind: 'config', data: Buffer.from('not a configuration') }]), /config entry 1/],

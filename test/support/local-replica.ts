@@ -39,6 +39,7 @@ import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from
 import { GuardedServer } from '../../src/server/rpc/guarded-server.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { OperatorAuth } from '../../src/server/rpc/operator-auth.js';
+import { shutdownGracefully } from '../../src/server/rpc/graceful-shutdown.js';
 import { notLeaderStatus, RpcError } from '../../src/server/rpc/status-errors.js';
 import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';
 import { checkAddress, checkId } from '../../src/server/config.js';
@@ -433,16 +434,7 @@ export async function startLocalServer(
       if (stopped) return;
       stopped = true;
       chat.close();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await shutdownGracefully(server);
     },
     kill: () => {
       if (stopped) return;

@@ -109,26 +109,56 @@ function configProblem(config: Config): string | undefined {
     ids.add(r.id);
     slots.add(r.slot);
   }
-  for (const id of config.inSync) if (typeof id !== 'string' || !ids.has(id)) return `the in-sync set names ${JSON.stringify(id)}, not a replica of it`;
+  // A member being removed stays in the in-sync set until its removal is committed (the core's rule): a valid id, once.
+  const inSync = new Set<string>();
+  for (const id of config.inSync) {
+    if (typeof id !== 'string') return `the in-sync set names ${JSON.stringify(id)}, not a replica id`;
+    try {
+      checkId(id);
+    } catch (err) {
+      return `the in-sync set: ${(err as Error).message}`;
+    }
+    if (inSync.has(id)) return `the in-sync set names ${id} twice`;
+    inSync.add(id);
+  }
+  if (config.inSync.length > MAX_REPLICAS + 1) return `an in-sync set of ${config.inSync.length}`;
   return undefined;
 }
 
 function toWireBody(b: PeerBody): PeerEnvelope['body'] {
   switch (b.type) {
     case 'append':
-      return { $case: 'append', value: { prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex } };
+      return {
+        $case: 'append',
+        value: {
+          prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex,
+          session: b.session, confirmedSession: b.confirmedSession,
+        },
+      };
     case 'appendReply':
-      return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
+      return {
+        $case: 'appendReply',
+        value: {
+          success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0,
+          session: b.session, echo: b.echo,
+        },
+      };
     case 'promise':
-      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch } };
+      return {
+        $case: 'promise',
+        value: {
+          preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex,
+          configEpoch: b.configEpoch, session: b.session,
+        },
+      };
     case 'promiseReply':
-      return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info) } };
+      return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info), echo: b.echo } };
     case 'probe':
-      return { $case: 'probe', value: {} };
+      return { $case: 'probe', value: { session: b.session } };
     case 'probeReply':
-      return { $case: 'probeReply', value: { info: toWireInfo(b.info) } };
+      return { $case: 'probeReply', value: { info: toWireInfo(b.info), echo: b.echo } };
     case 'snapshotReply':
-      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success } };
+      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success, echo: b.echo } };
     case 'snapshot':
       // The header travels with the last chunk; see the peer transport.
       return { $case: 'snapshot', value: { lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, config: toWireConfig(b.config), offset: 0, data: Buffer.alloc(0), done: true, totalSize: 0 } };
@@ -141,19 +171,28 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'hello':
       return undefined;
     case 'append':
-      return { type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry), commitIndex: w.value.commitIndex };
+      return {
+        type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry),
+        commitIndex: w.value.commitIndex, session: w.value.session, confirmedSession: w.value.confirmedSession,
+      };
     case 'appendReply':
-      return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
+      return {
+        type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex,
+        session: w.value.session, echo: w.value.echo,
+      };
     case 'promise':
-      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
+      return {
+        type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch,
+        configIndex: w.value.configIndex, configEpoch: w.value.configEpoch, session: w.value.session,
+      };
     case 'promiseReply':
-      return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info) };
+      return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info), echo: w.value.echo };
     case 'probe':
-      return { type: 'probe' };
+      return { type: 'probe', session: w.value.session };
     case 'probeReply':
-      return { type: 'probeReply', info: fromWireInfo(w.value.info) };
+      return { type: 'probeReply', info: fromWireInfo(w.value.info), echo: w.value.echo };
     case 'snapshotReply':
-      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success };
+      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success, echo: w.value.echo };
     case 'snapshot':
       return undefined;
   }
@@ -185,13 +224,13 @@ export function fromWireConfig(c: ConfigView | undefined): Config {
 function toWireInfo(i: PeerInfo): WirePeerInfo {
   return {
     caughtUp: i.caughtUp, leaderId: i.leaderId, lastIndex: i.lastIndex, lastEpoch: i.lastEpoch,
-    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader,
+    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader, session: i.session,
   };
 }
 
 function fromWireInfo(i: WirePeerInfo | undefined): PeerInfo {
   return {
     caughtUp: i?.caughtUp ?? false, leaderId: i?.leaderId ?? '', lastIndex: i?.lastIndex ?? 0, lastEpoch: i?.lastEpoch ?? 0,
-    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false,
+    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false, session: i?.session ?? 0,
   };
 }

@@ -48,7 +48,10 @@ export interface ReplicaIdentity {
 export interface LogEntry {
   index: number;
   epoch: number;
-  /** "op", "config" or "noop". */
+  /**
+   * "op" (a chat operation) or "config" (a configuration). A leader's first entry
+   * of its epoch is a config entry (its in-sync set), so no separate no-op entry exists.
+   */
   kind: string;
   data: Buffer;
 }
@@ -86,6 +89,18 @@ export interface AppendRequest {
   prevEpoch: number;
   entries: LogEntry[];
   commitIndex: number;
+  /**
+   * The leader's session: a number each replica draws when it starts and again
+   * after every pause in its own running time. Requests carry their sender's
+   * session and replies echo it, so a reply to something sent before the
+   * requester's last pause is recognised and ignored.
+   */
+  session: number;
+  /**
+   * The follower's session the leader vouches for as a member of its in-sync set
+   * (0: none). A follower counts as caught up only when it names its current one.
+   */
+  confirmedSession: number;
 }
 
 export interface AppendReply {
@@ -99,6 +114,10 @@ export interface AppendReply {
   lastIndex: number;
   /** Echo of the request's prev_index + entries, to tell replies apart. */
   requestLast: number;
+  /** The follower's session. */
+  session: number;
+  /** The session of the append answered (see AppendRequest.session). */
+  echo: number;
 }
 
 export interface PromiseRequest {
@@ -110,6 +129,8 @@ export interface PromiseRequest {
   /** Where the candidate's latest in-sync set stands in its log. */
   configIndex: number;
   configEpoch: number;
+  /** The candidate's session (see AppendRequest.session). */
+  session: number;
 }
 
 export interface PeerInfo {
@@ -123,20 +144,32 @@ export interface PeerInfo {
   /** Milliseconds since the sender last heard from its leader; -1 when never. */
   leaderContactMsAgo: number;
   isLeader: boolean;
+  /** The sender's session (see AppendRequest). */
+  session: number;
 }
 
 export interface PromiseReply {
   preVote: boolean;
   granted: boolean;
   reason: string;
-  info: PeerInfo | undefined;
+  info:
+    | PeerInfo
+    | undefined;
+  /** The session of the request answered. */
+  echo: number;
 }
 
 export interface ProbeRequest {
+  /** The prober's session (see AppendRequest.session). */
+  session: number;
 }
 
 export interface ProbeReply {
-  info: PeerInfo | undefined;
+  info:
+    | PeerInfo
+    | undefined;
+  /** The session of the probe answered. */
+  echo: number;
 }
 
 export interface SnapshotChunk {
@@ -152,6 +185,8 @@ export interface SnapshotChunk {
 export interface SnapshotReply {
   lastIndex: number;
   success: boolean;
+  /** The leader's session as the follower last heard it in an append. */
+  echo: number;
 }
 
 export interface PeerEnvelope {
@@ -813,7 +848,7 @@ export const ConfigView: MessageFns<ConfigView> = {
 };
 
 function createBaseAppendRequest(): AppendRequest {
-  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0 };
+  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0, session: 0, confirmedSession: 0 };
 }
 
 export const AppendRequest: MessageFns<AppendRequest> = {
@@ -829,6 +864,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     }
     if (message.commitIndex !== 0) {
       writer.uint32(32).uint64(message.commitIndex);
+    }
+    if (message.session !== 0) {
+      writer.uint32(40).uint32(message.session);
+    }
+    if (message.confirmedSession !== 0) {
+      writer.uint32(48).uint32(message.confirmedSession);
     }
     return writer;
   },
@@ -878,6 +919,22 @@ export const AppendRequest: MessageFns<AppendRequest> = {
             message.commitIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.confirmedSession = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -908,6 +965,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
         : isSet(object.commit_index)
         ? globalThis.Number(object.commit_index)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      confirmedSession: isSet(object.confirmedSession)
+        ? globalThis.Number(object.confirmedSession)
+        : isSet(object.confirmed_session)
+        ? globalThis.Number(object.confirmed_session)
+        : 0,
     };
   },
 
@@ -925,6 +988,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     if (message.commitIndex !== 0) {
       obj.commitIndex = Math.round(message.commitIndex);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
+    if (message.confirmedSession !== 0) {
+      obj.confirmedSession = Math.round(message.confirmedSession);
+    }
     return obj;
   },
 
@@ -937,12 +1006,14 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     message.prevEpoch = object.prevEpoch ?? 0;
     message.entries = object.entries?.map((e) => LogEntry.fromPartial(e)) || [];
     message.commitIndex = object.commitIndex ?? 0;
+    message.session = object.session ?? 0;
+    message.confirmedSession = object.confirmedSession ?? 0;
     return message;
   },
 };
 
 function createBaseAppendReply(): AppendReply {
-  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0 };
+  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0, session: 0, echo: 0 };
 }
 
 export const AppendReply: MessageFns<AppendReply> = {
@@ -961,6 +1032,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     }
     if (message.requestLast !== 0) {
       writer.uint32(40).uint64(message.requestLast);
+    }
+    if (message.session !== 0) {
+      writer.uint32(48).uint32(message.session);
+    }
+    if (message.echo !== 0) {
+      writer.uint32(56).uint32(message.echo);
     }
     return writer;
   },
@@ -1018,6 +1095,22 @@ export const AppendReply: MessageFns<AppendReply> = {
             message.requestLast = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1053,6 +1146,8 @@ export const AppendReply: MessageFns<AppendReply> = {
         : isSet(object.request_last)
         ? globalThis.Number(object.request_last)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -1073,6 +1168,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     if (message.requestLast !== 0) {
       obj.requestLast = Math.round(message.requestLast);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -1086,12 +1187,23 @@ export const AppendReply: MessageFns<AppendReply> = {
     message.hintIndex = object.hintIndex ?? 0;
     message.lastIndex = object.lastIndex ?? 0;
     message.requestLast = object.requestLast ?? 0;
+    message.session = object.session ?? 0;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
 
 function createBasePromiseRequest(): PromiseRequest {
-  return { preVote: false, recovery: false, lastIndex: 0, lastEpoch: 0, forced: false, configIndex: 0, configEpoch: 0 };
+  return {
+    preVote: false,
+    recovery: false,
+    lastIndex: 0,
+    lastEpoch: 0,
+    forced: false,
+    configIndex: 0,
+    configEpoch: 0,
+    session: 0,
+  };
 }
 
 export const PromiseRequest: MessageFns<PromiseRequest> = {
@@ -1116,6 +1228,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     }
     if (message.configEpoch !== 0) {
       writer.uint32(56).uint64(message.configEpoch);
+    }
+    if (message.session !== 0) {
+      writer.uint32(64).uint32(message.session);
     }
     return writer;
   },
@@ -1189,6 +1304,14 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
             message.configEpoch = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1230,6 +1353,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
         : isSet(object.config_epoch)
         ? globalThis.Number(object.config_epoch)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
     };
   },
 
@@ -1256,6 +1380,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.configEpoch !== 0) {
       obj.configEpoch = Math.round(message.configEpoch);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
@@ -1271,6 +1398,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     message.forced = object.forced ?? false;
     message.configIndex = object.configIndex ?? 0;
     message.configEpoch = object.configEpoch ?? 0;
+    message.session = object.session ?? 0;
     return message;
   },
 };
@@ -1284,6 +1412,7 @@ function createBasePeerInfo(): PeerInfo {
     config: undefined,
     leaderContactMsAgo: 0,
     isLeader: false,
+    session: 0,
   };
 }
 
@@ -1309,6 +1438,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     }
     if (message.isLeader !== false) {
       writer.uint32(56).bool(message.isLeader);
+    }
+    if (message.session !== 0) {
+      writer.uint32(64).uint32(message.session);
     }
     return writer;
   },
@@ -1382,6 +1514,14 @@ export const PeerInfo: MessageFns<PeerInfo> = {
             message.isLeader = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1427,6 +1567,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
         : isSet(object.is_leader)
         ? globalThis.Boolean(object.is_leader)
         : false,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
     };
   },
 
@@ -1453,6 +1594,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     if (message.isLeader !== false) {
       obj.isLeader = message.isLeader;
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
@@ -1470,12 +1614,13 @@ export const PeerInfo: MessageFns<PeerInfo> = {
       : undefined;
     message.leaderContactMsAgo = object.leaderContactMsAgo ?? 0;
     message.isLeader = object.isLeader ?? false;
+    message.session = object.session ?? 0;
     return message;
   },
 };
 
 function createBasePromiseReply(): PromiseReply {
-  return { preVote: false, granted: false, reason: "", info: undefined };
+  return { preVote: false, granted: false, reason: "", info: undefined, echo: 0 };
 }
 
 export const PromiseReply: MessageFns<PromiseReply> = {
@@ -1491,6 +1636,9 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     }
     if (message.info !== undefined) {
       PeerInfo.encode(message.info, writer.uint32(34).fork()).join();
+    }
+    if (message.echo !== 0) {
+      writer.uint32(40).uint32(message.echo);
     }
     return writer;
   },
@@ -1540,6 +1688,14 @@ export const PromiseReply: MessageFns<PromiseReply> = {
             message.info = PeerInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1562,6 +1718,7 @@ export const PromiseReply: MessageFns<PromiseReply> = {
       granted: isSet(object.granted) ? globalThis.Boolean(object.granted) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -1579,6 +1736,9 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     if (message.info !== undefined) {
       obj.info = PeerInfo.toJSON(message.info);
     }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -1591,16 +1751,20 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     message.granted = object.granted ?? false;
     message.reason = object.reason ?? "";
     message.info = (object.info !== undefined && object.info !== null) ? PeerInfo.fromPartial(object.info) : undefined;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
 
 function createBaseProbeRequest(): ProbeRequest {
-  return {};
+  return { session: 0 };
 }
 
 export const ProbeRequest: MessageFns<ProbeRequest> = {
-  encode(_: ProbeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ProbeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== 0) {
+      writer.uint32(8).uint32(message.session);
+    }
     return writer;
   },
 
@@ -1617,6 +1781,14 @@ export const ProbeRequest: MessageFns<ProbeRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1629,32 +1801,39 @@ export const ProbeRequest: MessageFns<ProbeRequest> = {
     }
   },
 
-  fromJSON(_: any): ProbeRequest {
-    return {};
+  fromJSON(object: any): ProbeRequest {
+    return { session: isSet(object.session) ? globalThis.Number(object.session) : 0 };
   },
 
-  toJSON(_: ProbeRequest): unknown {
+  toJSON(message: ProbeRequest): unknown {
     const obj: any = {};
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<ProbeRequest>): ProbeRequest {
     return ProbeRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<ProbeRequest>): ProbeRequest {
+  fromPartial(object: DeepPartial<ProbeRequest>): ProbeRequest {
     const message = createBaseProbeRequest();
+    message.session = object.session ?? 0;
     return message;
   },
 };
 
 function createBaseProbeReply(): ProbeReply {
-  return { info: undefined };
+  return { info: undefined, echo: 0 };
 }
 
 export const ProbeReply: MessageFns<ProbeReply> = {
   encode(message: ProbeReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.info !== undefined) {
       PeerInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.echo !== 0) {
+      writer.uint32(16).uint32(message.echo);
     }
     return writer;
   },
@@ -1680,6 +1859,14 @@ export const ProbeReply: MessageFns<ProbeReply> = {
             message.info = PeerInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1693,13 +1880,19 @@ export const ProbeReply: MessageFns<ProbeReply> = {
   },
 
   fromJSON(object: any): ProbeReply {
-    return { info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined };
+    return {
+      info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
+    };
   },
 
   toJSON(message: ProbeReply): unknown {
     const obj: any = {};
     if (message.info !== undefined) {
       obj.info = PeerInfo.toJSON(message.info);
+    }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
     }
     return obj;
   },
@@ -1710,6 +1903,7 @@ export const ProbeReply: MessageFns<ProbeReply> = {
   fromPartial(object: DeepPartial<ProbeReply>): ProbeReply {
     const message = createBaseProbeReply();
     message.info = (object.info !== undefined && object.info !== null) ? PeerInfo.fromPartial(object.info) : undefined;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
@@ -1894,7 +2088,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
 };
 
 function createBaseSnapshotReply(): SnapshotReply {
-  return { lastIndex: 0, success: false };
+  return { lastIndex: 0, success: false, echo: 0 };
 }
 
 export const SnapshotReply: MessageFns<SnapshotReply> = {
@@ -1904,6 +2098,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     }
     if (message.success !== false) {
       writer.uint32(16).bool(message.success);
+    }
+    if (message.echo !== 0) {
+      writer.uint32(24).uint32(message.echo);
     }
     return writer;
   },
@@ -1937,6 +2134,14 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
             message.success = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1957,6 +2162,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
         ? globalThis.Number(object.last_index)
         : 0,
       success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -1968,6 +2174,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     if (message.success !== false) {
       obj.success = message.success;
     }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -1978,6 +2187,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     const message = createBaseSnapshotReply();
     message.lastIndex = object.lastIndex ?? 0;
     message.success = object.success ?? false;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
