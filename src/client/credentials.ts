@@ -10,10 +10,11 @@ export interface TlsFiles {
   key?: string;
 }
 
-/** The TLS files are not usable; the message says why (programs show it and exit 2). */
+/** The TLS files (or another credential file) are not usable; the message says why (programs show it and exit 2). */
 export class TlsFilesError extends Error {}
 
-function readPem(path: string, what: string): Buffer {
+/** A credential file's bytes (a PEM, a token), or TlsFilesError saying which file could not be read and why. */
+export function readCredentialFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -26,10 +27,10 @@ export function tlsFromFiles(files: TlsFiles): TlsOptions | undefined {
   if (!files.ca && !files.cert && !files.key) return undefined;
   if (!files.ca) throw new TlsFilesError('--tls-cert/--tls-key need --tls-ca (the CA that signed the servers\' certificates)');
   if (!!files.cert !== !!files.key) throw new TlsFilesError('--tls-cert and --tls-key go together');
-  const tls: TlsOptions = { ca: readPem(files.ca, 'CA certificate') };
+  const tls: TlsOptions = { ca: readCredentialFile(files.ca, 'CA certificate') };
   if (files.cert && files.key) {
-    tls.cert = readPem(files.cert, 'client certificate');
-    tls.key = readPem(files.key, 'client key');
+    tls.cert = readCredentialFile(files.cert, 'client certificate');
+    tls.key = readCredentialFile(files.key, 'client key');
   }
   return tls;
 }

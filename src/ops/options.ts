@@ -2,10 +2,10 @@
  * The global options every command shares: which replicas to talk to and how
  * (TLS). Checked up front so a typo is a usage error (exit 2), not a timeout.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientOptions, TlsOptions } from '../client/api.js';
-import { tlsFromFiles, TlsFilesError } from '../client/credentials.js';
+import { readCredentialFile, tlsFromFiles, TlsFilesError } from '../client/credentials.js';
 import { ADMIN_TOKEN_FILE, DEFAULT_DATA_ROOT } from '../launch/local-cluster/layout.js';
 
 export const DEFAULT_SERVERS = '127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053';
@@ -46,22 +46,23 @@ export function parseServers(list: string): string[] {
   return [...new Set(servers)];
 }
 
+/** A credential file's bytes; a file that cannot be read is a usage error. */
 function readFile(path: string, what: string): Buffer {
+  return usageOnTlsFilesError(() => readCredentialFile(path, what));
+}
+
+function usageOnTlsFilesError<T>(read: () => T): T {
   try {
-    return readFileSync(path);
+    return read();
   } catch (err) {
-    throw new UsageError(`cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (err instanceof TlsFilesError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
 /** TLS settings from --tls-ca/--tls-cert/--tls-key, or undefined for plaintext. */
 export function tlsFromOptions(o: GlobalOptionValues): TlsOptions | undefined {
-  try {
-    return tlsFromFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey });
-  } catch (err) {
-    if (err instanceof TlsFilesError) throw new UsageError(err.message);
-    throw err;
-  }
+  return usageOnTlsFilesError(() => tlsFromFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey }));
 }
 
 /**

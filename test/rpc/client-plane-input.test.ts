@@ -5,26 +5,11 @@
  * wrong, never INTERNAL, and nothing is stored.
  */
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateAccountRequest, GetHistoryRequest } from '../../src/gen/chat/v1/chat.js';
-import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
-import { craft, RawBytesClient } from './raw-bytes.js';
+import { craft, rawBytesTarget } from './raw-bytes.js';
 
-let cluster: LocalCluster;
-let server: LocalServer;
-let raw: RawBytesClient;
-
-beforeAll(async () => {
-  cluster = new LocalCluster(['A']);
-  server = await startLocalServer(cluster.replica('A'));
-  raw = new RawBytesClient(server.address);
-});
-
-afterAll(async () => {
-  raw.close();
-  await server.stop();
-  cluster.close();
-});
+const target = rawBytesTarget();
 
 const CHAT = '/chat.v1.ChatService/';
 const TWO_53 = 2n ** 53n;
@@ -35,16 +20,16 @@ describe('numbers beyond 2^53 - 1', () => {
   it('refuses an id of 2^53 or 2^64 - 1 in every kind of call with INVALID_ARGUMENT, and takes 2^53 - 1 as a number', async () => {
     const peer = craft.bytes(1, Buffer.from('bob'));
     for (const value of [TWO_53, TWO_64_MINUS_1]) {
-      const history = await raw.unary(`${CHAT}GetHistory`, craft.concat(peer, craft.varint(2, value)));
+      const history = await target.raw().unary(`${CHAT}GetHistory`, craft.concat(peer, craft.varint(2, value)));
       expect(history.code, `GetHistory before_id ${value}`).toBe(grpc.status.INVALID_ARGUMENT);
       expect(history.details).toMatch(/2\^53/);
-      const deletion = await raw.unary(`${CHAT}DeleteMessages`, craft.varint(1, value));
+      const deletion = await target.raw().unary(`${CHAT}DeleteMessages`, craft.varint(1, value));
       expect(deletion.code, `DeleteMessages ids [${value}]`).toBe(grpc.status.INVALID_ARGUMENT);
-      const subscribe = await raw.serverStream(`${CHAT}Subscribe`, craft.varint(1, value));
+      const subscribe = await target.raw().serverStream(`${CHAT}Subscribe`, craft.varint(1, value));
       expect(subscribe.code, `Subscribe after ${value}`).toBe(grpc.status.INVALID_ARGUMENT);
     }
     // The largest exact number decodes: the call gets as far as asking for a session.
-    const largest = await raw.unary(`${CHAT}GetHistory`, craft.concat(peer, craft.varint(2, TWO_53 - 1n)));
+    const largest = await target.raw().unary(`${CHAT}GetHistory`, craft.concat(peer, craft.varint(2, TWO_53 - 1n)));
     expect(largest.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 });
@@ -58,16 +43,16 @@ describe('invalid UTF-8', () => {
       ['CreateAccount key', craft.concat(craft.bytes(1, valid('mallory')), craft.bytes(2, valid('long enough pw')), craft.bytes(3, INVALID_UTF8))],
     ];
     for (const [what, request] of cases) {
-      const answer = await raw.unary(`${CHAT}CreateAccount`, request);
+      const answer = await target.raw().unary(`${CHAT}CreateAccount`, request);
       expect(answer.code, what).toBe(grpc.status.INVALID_ARGUMENT);
       expect(answer.details, what).toMatch(/UTF-8/);
     }
-    const text = await raw.unary(`${CHAT}SendMessage`, craft.concat(craft.bytes(1, valid('bob')), craft.bytes(2, INVALID_UTF8)));
+    const text = await target.raw().unary(`${CHAT}SendMessage`, craft.concat(craft.bytes(1, valid('bob')), craft.bytes(2, INVALID_UTF8)));
     expect(text.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(cluster.chat.accountByName('mallory')).toBeUndefined();
+    expect(target.cluster().chat.accountByName('mallory')).toBeUndefined();
     // U+FFFD itself is text like any other: the same request with it, well encoded, is taken.
     const replacement = CreateAccountRequest.encode({ username: 'carol', password: 'pass\uFFFDword', idempotencyKey: '' }).finish();
-    expect((await raw.unary(`${CHAT}CreateAccount`, replacement)).code).toBe(grpc.status.OK);
+    expect((await target.raw().unary(`${CHAT}CreateAccount`, replacement)).code).toBe(grpc.status.OK);
   });
 });
 
@@ -76,10 +61,10 @@ describe('broken protobuf', () => {
     const whole = GetHistoryRequest.encode({ peer: 'bob', beforeId: 12345, limit: 10 }).finish();
     const truncated = whole.subarray(0, 3); // inside the peer's name
     const answers = [
-      await raw.unary(`${CHAT}GetHistory`, truncated),
-      await raw.unary(`${CHAT}Login`, Uint8Array.from([0x0a, 0x05, 0x61])),
-      await raw.unary(`${CHAT}Login`, Uint8Array.from([0x07])), // field 0: an illegal tag
-      await raw.unary('/chat.v1.ClusterService/AddReplica', craft.bytes(1, INVALID_UTF8)),
+      await target.raw().unary(`${CHAT}GetHistory`, truncated),
+      await target.raw().unary(`${CHAT}Login`, Uint8Array.from([0x0a, 0x05, 0x61])),
+      await target.raw().unary(`${CHAT}Login`, Uint8Array.from([0x07])), // field 0: an illegal tag
+      await target.raw().unary('/chat.v1.ClusterService/AddReplica', craft.bytes(1, INVALID_UTF8)),
     ];
     for (const [i, a] of answers.entries()) {
       expect(a.code, `case ${i}: ${a.details}`).toBe(grpc.status.INVALID_ARGUMENT);

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChatServiceService } from '../../src/gen/chat/v1/chat.js';
 import { ClusterServiceService } from '../../src/gen/chat/v1/cluster.js';
 import { ReplicationServiceService, type PeerEnvelope } from '../../src/gen/chat/v1/replication.js';
@@ -17,8 +17,7 @@ import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js'
 import { decodeConfig } from '../../src/server/replication/membership.js';
 import { guardService, MalformedRequest } from '../../src/server/rpc/guarded-server.js';
 import { readEnvelope } from '../../src/server/rpc/peer-codec.js';
-import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
-import { RawBytesClient } from './raw-bytes.js';
+import { rawBytesTarget } from './raw-bytes.js';
 
 const SERVICES = { ChatServiceService, ClusterServiceService, ReplicationServiceService };
 
@@ -58,25 +57,13 @@ describe('request deserializers', () => {
   });
 
   describe('over the network', () => {
-    let cluster: LocalCluster;
-    let server: LocalServer;
-    let raw: RawBytesClient;
-    beforeAll(async () => {
-      cluster = new LocalCluster(['A']);
-      server = await startLocalServer(cluster.replica('A'));
-      raw = new RawBytesClient(server.address);
-    });
-    afterAll(async () => {
-      raw.close();
-      await server.stop();
-      cluster.close();
-    });
+    const target = rawBytesTarget();
 
     it('answers every request to every unary chat and cluster method with a status, never INTERNAL or UNKNOWN', async () => {
       const unary = [ChatServiceService, ClusterServiceService].flatMap((s) => Object.values(s)).filter((m) => !m.requestStream && !m.responseStream);
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...unary.map((m) => m.path)), protobufish, async (path, bytes) => {
-          const answer = await raw.unary(path, bytes, new grpc.Metadata(), 3_000);
+          const answer = await target.raw().unary(path, bytes, new grpc.Metadata(), 3_000);
           expect([grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.DEADLINE_EXCEEDED]).not.toContain(answer.code);
         }),
         { numRuns: 150 },

@@ -5,6 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { afterAll, beforeAll } from 'vitest';
+import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
 
 export interface RawAnswer {
   /** The status code; grpc.status.OK when the call succeeded. */
@@ -79,3 +81,28 @@ export const craft = {
     return Buffer.concat(parts.map((p) => Buffer.from(p)));
   },
 };
+
+/**
+ * A one-replica in-process server and a client sending hand-made request bytes
+ * to it, started before the enclosing suite's tests and stopped after them.
+ */
+export function rawBytesTarget(): { raw(): RawBytesClient; cluster(): LocalCluster } {
+  let cluster: LocalCluster | undefined;
+  let server: LocalServer | undefined;
+  let raw: RawBytesClient | undefined;
+  beforeAll(async () => {
+    cluster = new LocalCluster(['A']);
+    server = await startLocalServer(cluster.replica('A'));
+    raw = new RawBytesClient(server.address);
+  });
+  afterAll(async () => {
+    raw?.close();
+    await server?.stop();
+    cluster?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the raw-bytes target is not started (use it inside a test)');
+    return value;
+  };
+  return { raw: () => started(raw), cluster: () => started(cluster) };
+}
