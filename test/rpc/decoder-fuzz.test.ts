@@ -110,6 +110,18 @@ describe('the peer codec', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('takes a config entry whose in-sync set still names the member being removed, and refuses bad or repeated ids there', () => {
+    const withInSync = (inSync: string[]) => {
+      const data = Buffer.from(JSON.stringify({ replicas: [{ id: 'A', address: '127.0.0.1:1', slot: 0, learner: false }, { id: 'B', address: '127.0.0.1:2', slot: 1, learner: false }], inSync, nextSlot: 3 }));
+      const append = { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries: [{ index: 1, epoch: 1, kind: 'config', data }] };
+      return readEnvelope({ from: 'A', to: 'B', epoch: 1, cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'append', value: append } });
+    };
+    // The core keeps a departing in-sync member (C) in the set until its removal commits.
+    expect(withInSync(['A', 'B', 'C']).ok).toBe(true);
+    expect(withInSync(['A', 'A'])).toMatchObject({ ok: false, problem: expect.stringMatching(/names A twice/) });
+    expect(withInSync(['A', 'not an id!'])).toMatchObject({ ok: false, problem: expect.stringMatching(/in-sync set/) });
+  });
 });
 
 describe('op entries of the log', () => {
