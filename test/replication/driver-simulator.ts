@@ -21,7 +21,7 @@ import { decodeConfig, votersOf } from '../../src/server/replication/membership.
 import { Rng } from '../../src/server/replication/rng.js';
 import type { AppliedEntry, SnapshotImage, SnapshotPosition, StateMachine } from '../../src/server/replication/state-machine.js';
 import { ClusterMismatchError, type StateStore } from '../../src/server/replication/state-store.js';
-import type { Transport } from '../../src/server/replication/transport.js';
+import type { ReceivedSnapshot, Transport } from '../../src/server/replication/transport.js';
 import type { Config, Entry, HardState, LogBase, MembershipChange, NodeId, PeerMessage, ReplicationTimings } from '../../src/server/replication/types.js';
 import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
 import { MemoryDisk, MemoryLogFiles } from '../support/memory-disk.js';
@@ -458,7 +458,7 @@ export class DriverSimulation implements VirtualTime {
         m.snapshot?.settle(false);
         continue;
       }
-      node.live.driver.deliver(m.message, m.message.from, m.snapshot?.data);
+      node.live.driver.deliver(m.message, m.message.from, m.snapshot ? snapshotInMemory(m.snapshot.data) : undefined);
       m.snapshot?.settle(true);
     }
   }
@@ -621,4 +621,9 @@ export class DriverSimulation implements VirtualTime {
   summary(): DriverSimulation['stats'] & { acked: number; partitions: number; pauses: number } {
     return { ...this.stats, partitions: this.faults.partitions, pauses: this.faults.pauses, acked: [...this.acked.values()].reduce((s, l) => s + l.length, 0) };
   }
+}
+
+/** A received snapshot held in memory, as the network of the simulator hands it over. */
+function snapshotInMemory(data: Buffer): ReceivedSnapshot {
+  return { bytes: data.length, read: () => data, discard: () => {} };
 }

@@ -76,6 +76,8 @@ export function validateUsername(name: string): string | undefined {
 
 export function validatePassword(password: string): string | undefined {
   if (typeof password !== 'string') return 'a password is required';
+  // A character is one or two UTF-16 units: a longer string is too long without counting it.
+  if (password.length > 2 * PASSWORD_MAX_LENGTH) return `the password is too long (over ${PASSWORD_MAX_LENGTH} characters); use at most ${PASSWORD_MAX_LENGTH}`;
   const length = codePointLength(password);
   if (length < PASSWORD_MIN_LENGTH) {
     return `the password is too short (${length} characters); use at least ${PASSWORD_MIN_LENGTH}`;
@@ -97,9 +99,18 @@ export function normalizeMessageText(text: string): string {
   return text.normalize('NFC');
 }
 
+/**
+ * Text longer than this (UTF-16 units) is refused before it is normalized: NFC
+ * composes at most four code points into one, so no such text fits the limits.
+ */
+export const MESSAGE_MAX_RAW_LENGTH = 4 * MESSAGE_MAX_UTF8_BYTES;
+
 /** Validates message text as it will be stored (the text is NFC-normalized first). */
 export function validateMessageText(text: string): string | undefined {
   if (typeof text !== 'string') return 'the message text is missing';
+  if (text.length > MESSAGE_MAX_RAW_LENGTH) {
+    return `the message is ${text.length} UTF-16 units long, far beyond the limit of ${MESSAGE_MAX_CODE_POINTS} characters and ${MESSAGE_MAX_UTF8_BYTES / 1024} KiB`;
+  }
   if (LONE_SURROGATE.test(text)) {
     return 'the message is not valid Unicode text (it holds an unpaired surrogate)';
   }

@@ -1,3 +1,4 @@
+import type { ReceivedSnapshot } from '../replication/transport.js';
 import type { PeerMessage } from '../replication/types.js';
 import type { OpWaiter } from './pending-ops.js';
 
@@ -6,10 +7,10 @@ export interface Proposal<Outcome> extends OpWaiter<Outcome> {
   data: Uint8Array;
 }
 
-/** A peer message, with the bytes of a finished snapshot. */
+/** A peer message, with a finished snapshot. */
 export interface Arrival {
   message: PeerMessage;
-  snapshot?: Buffer;
+  snapshot?: ReceivedSnapshot;
 }
 
 /**

@@ -3,9 +3,9 @@ import { ReplicaCore } from '../replication/core.js';
 import type { LogStats, LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
-import type { StateMachine } from '../replication/state-machine.js';
+import type { AppliedEntry, StateMachine } from '../replication/state-machine.js';
 import type { StateStore } from '../replication/state-store.js';
-import type { PeerEndpoint, Transport } from '../replication/transport.js';
+import type { ReceivedSnapshot, ReplicaEndpoint, Transport } from '../replication/transport.js';
 import { DEFAULT_TIMINGS, type Action, type Entry, type MembershipChange, type MembershipResult, type NodeId, type PeerMessage, type ReplicationLimits, type ReplicationTimings } from '../replication/types.js';
 import { Applier } from './applier.js';
 import { PassBatcher } from './batching.js';
@@ -35,7 +35,7 @@ export interface ReplicaDriverOptions<Op, Outcome> {
    * the members of a new cluster, and otherwise address corrections (the
    * configuration in the log says who the replicas are).
    */
-  members: readonly PeerEndpoint[];
+  members: readonly ReplicaEndpoint[];
   /** A new replica for a running cluster: no configuration of its own until a leader adds it. */
   join?: boolean;
   stateMachine: StateMachine<Op, Outcome>;
@@ -119,7 +119,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   /** A leader that has applied everything committed before its epoch (the core says so before the applier is there). */
   private ready = false;
   /** Snapshots received from peers, by sender, until the core says to install them. */
-  private readonly incomingSnapshots = new Map<NodeId, Buffer>();
+  private readonly incomingSnapshots = new Map<NodeId, ReceivedSnapshot>();
   private readonly appliedListeners = new Set<(a: AppliedOp<Op, Outcome>) => void>();
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
   private readonly tickMs: number;
@@ -246,10 +246,13 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
 
   // ---------------------------------------------------------- for the server
 
-  /** A peer message from the network, with where its sender is reached (and the bytes of a finished snapshot). */
-  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void {
-    if (this.stopped) return;
-    if (this.addresses.learn(message.from, fromAddress, this.core.contacts())) this.linkPeers();
+  /** A peer message from the network, with where its sender's peer listener is (and a finished snapshot). */
+  deliver(message: PeerMessage, fromPeerAddress: string, snapshot?: ReceivedSnapshot): void {
+    if (this.stopped) {
+      snapshot?.discard();
+      return;
+    }
+    if (this.addresses.learn(message.from, fromPeerAddress, this.core.contacts())) this.linkPeers();
     this.batcher.deliver({ message, snapshot });
   }
 
@@ -341,7 +344,10 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const { arrivals, proposals } = this.batcher.take();
     this.core.logDurable(this.log.stableIndex, now);
     for (const { message, snapshot } of arrivals) {
-      if (snapshot) this.incomingSnapshots.set(message.from, snapshot);
+      if (snapshot) {
+        this.incomingSnapshots.get(message.from)?.discard();
+        this.incomingSnapshots.set(message.from, snapshot);
+      }
       this.core.receive(message, now);
     }
     if (proposals.length > 0) {
@@ -433,9 +439,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
    * log's new start: the state must never be behind the log's base.
    */
   private installSnapshot(a: Extract<Action, { type: 'installSnapshot' }>, now: number): void {
-    const data = this.incomingSnapshots.get(a.from);
-    if (!data) throw new Error(`snapshot from ${a.from} to install is missing`);
+    const snapshot = this.incomingSnapshots.get(a.from);
+    if (!snapshot) throw new Error(`snapshot from ${a.from} to install is missing`);
     this.incomingSnapshots.delete(a.from);
+    const data = snapshot.read();
+    snapshot.discard();
     const position = { lastIndex: a.base.index, lastEpoch: a.base.epoch, config: a.base.config };
     this.state.transaction(() => {
       this.stateMachine.restore(data);
@@ -449,14 +457,14 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   }
 
   /** An entry was applied: its caller hears the outcome, listeners the op. */
-  private settle(entry: Entry, result: { op: Op; outcome: Outcome } | undefined): void {
+  private settle(entry: Entry, result: AppliedEntry<Op, Outcome> | undefined): void {
     if (entry.kind === 'config') this.pendingConfigs.settle(entry.index, entry.epoch);
     const proposedAt = this.pendingOps.settle(entry.index, entry.epoch, result?.outcome);
     if (proposedAt !== undefined) {
       this.commits.count++;
       this.commits.seconds += (this.runtime.now() - proposedAt) / 1000;
     }
-    if (!result) return;
+    if (!result || result.op === undefined) return;
     const event: AppliedOp<Op, Outcome> = { index: entry.index, op: result.op, outcome: result.outcome };
     for (const l of this.appliedListeners) l(event);
   }
@@ -507,6 +515,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.readyWaiters.rejectAll(err);
     this.pendingConfigs.rejectAll(err);
     this.transport.close();
+    for (const snapshot of this.incomingSnapshots.values()) snapshot.discard();
+    this.incomingSnapshots.clear();
   }
 
   /** The disk failed under the log or the state: crash-stop, saying why. */

@@ -23,6 +23,7 @@ import {
   DEFAULT_TIMINGS,
   type Action,
   type Config,
+  type ConfigReplica,
   type Entry,
   type HardState,
   type LogBase,
@@ -46,7 +47,7 @@ export interface CoreOptions {
    * no persisted state. Empty for a replica that waits to be added to a
    * running cluster.
    */
-  bootstrap: readonly { id: NodeId; address: string }[];
+  bootstrap: readonly { id: NodeId; address: string; peerAddress?: string }[];
   /** Seeds the election timeouts; the core has no other randomness. */
   seed: number;
   timings?: Partial<ReplicationTimings>;
@@ -171,7 +172,7 @@ export class ReplicaCore {
   private leaderStartIndex = 0;
   private leaderReady = false;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
-  private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, string> } | undefined;
+  private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, ConfigReplica> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
   private maxEpochSeen = 0;
   private waitingFor: NodeId[] = [];
@@ -215,7 +216,7 @@ export class ReplicaCore {
   }
 
   /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
-  static initialState(bootstrap: readonly { id: NodeId; address: string }[]): PersistedState {
+  static initialState(bootstrap: readonly { id: NodeId; address: string; peerAddress?: string }[]): PersistedState {
     const config = initialConfig(bootstrap);
     return { hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config }, entries: [], appliedIndex: 0 };
   }
@@ -270,14 +271,14 @@ export class ReplicaCore {
    * configuration gives: those of the latest configuration and those of the
    * committed one (a replica being removed hears of its removal).
    */
-  contacts(): ReadonlyMap<NodeId, string> {
+  contacts(): ReadonlyMap<NodeId, ConfigReplica> {
     const committed = this.log.configAt(this.commitIndex);
     const latest = this.log.latestConfig();
     // Asked for on every peer message and every pass: the same map until either configuration moves.
     if (this.contactsFor?.committed === committed && this.contactsFor.latest === latest) return this.contactsFor.map;
-    const map = new Map<NodeId, string>();
-    for (const r of committed.replicas) map.set(r.id, r.address);
-    for (const r of latest.replicas) map.set(r.id, r.address);
+    const map = new Map<NodeId, ConfigReplica>();
+    for (const r of committed.replicas) map.set(r.id, r);
+    for (const r of latest.replicas) map.set(r.id, r);
     map.delete(this.id);
     this.contactsFor = { committed, latest, map };
     return map;
@@ -1306,11 +1307,13 @@ export class ReplicaCore {
       if (existing) return refuse('exists', `${change.id} is already ${existing.learner ? 'a learner' : 'a member'} of the cluster`);
       const sameAddress = cfg.replicas.find((r) => r.address === change.address);
       if (sameAddress) return refuse('exists', `${change.address} is the address of ${sameAddress.id}`);
+      const samePeerAddress = change.peerAddress ? cfg.replicas.find((r) => r.peerAddress === change.peerAddress) : undefined;
+      if (samePeerAddress) return refuse('exists', `${change.peerAddress} is the peer address of ${samePeerAddress.id}`);
       const learning = learnersOf(cfg);
       if (learning.length > 0) return refuse('busy', `one change at a time: ${learning.join(', ')} is still catching up as a learner`);
       if (cfg.replicas.length >= MAX_REPLICAS) return refuse('too_many', `a cluster has at most ${MAX_REPLICAS} replicas`);
       if (cfg.nextSlot >= EPOCH_SLOTS) return refuse('too_many', `this cluster has handed out all ${EPOCH_SLOTS} epoch slots a cluster gets in its lifetime`);
-      next = withLearner(cfg, change.id, change.address);
+      next = withLearner(cfg, change.id, change.address, change.peerAddress);
       this.emit('membership.learner_added', `${this.id} adds ${change.id} (${change.address}) as a learner; it votes once it has caught up`, {
         replica: change.id, address: change.address, voters: votersOf(next), learners: learnersOf(next),
       });
