@@ -25,7 +25,6 @@
  * the machine only ever adds to it.
  */
 import { Command } from 'commander';
-import { execFileSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,7 +47,6 @@ interface Measurement {
 
 const HERE = fileURLToPath(import.meta.url);
 const OWN_ROOT = resolve(HERE, '../..');
-const CHUNKS = 16;
 /** What a run measures with; set from the options. */
 let settings: { users: number; keys: 'random' | 'ordered'; sql: string[] } = { users: 16, keys: 'random', sql: [] };
 const TEXT = 'the quick brown fox jumps over the lazy dog; '.repeat(3).slice(0, 100);
@@ -128,37 +126,33 @@ function cpuUs(since: NodeJS.CpuUsage): number {
   return d.user + d.system;
 }
 
-/** The CPU of `chunks` equal runs of `run`, in µs per message: the quietest chunk and the median one. */
-async function chunked(messagesPerChunk: number, chunks: number, run: (n: number) => unknown): Promise<Cpu> {
-  const per: number[] = [];
-  for (let c = 0; c < chunks; c++) {
-    const cpu0 = process.cpuUsage();
-    const done = await run(messagesPerChunk);
-    per.push(cpuUs(cpu0) / (typeof done === 'number' ? done : messagesPerChunk));
-  }
-  per.sort((a, b) => a - b);
-  return { min: per[0]!, median: per[Math.floor(per.length / 2)]! };
-}
+/** A workload: `run(n)` does about n messages' worth of work and says how many it did. */
+type Workload = (n: number) => Promise<number>;
 
-/** Follower: decode + apply, a transaction per batch (each chunk's entries are encoded before its clock starts). */
-async function follower(mods: Modules, f: Fixture, messages: number, batch: number): Promise<Cpu> {
+/** Follower: decode + apply, a transaction per batch (each call's entries are encoded before its clock starts). */
+function follower(mods: Modules, f: Fixture, batch: number): { prepare: (n: number) => void; run: Workload } {
   let i = 0;
   const step = f.db.transaction((entries: { index: number; data: Uint8Array }[]) => {
     for (const e of entries) f.chat.apply(mods.decodeOp(e.data), e.index);
   });
-  const batches = (n: number) => Array.from({ length: Math.ceil(n / batch) }, () =>
-    Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++)) })));
-  for (const b of batches(Math.min(messages, 2_000))) step(b);
-  const chunk = Math.ceil(messages / CHUNKS / batch) * batch;
-  const prepared = Array.from({ length: CHUNKS }, () => batches(chunk));
-  let c = 0;
-  return chunked(chunk, CHUNKS, () => {
-    for (const b of prepared[c++]!) step(b);
-  });
+  let prepared: { index: number; data: Uint8Array }[][] = [];
+  return {
+    prepare: (n) => {
+      prepared = Array.from({ length: Math.ceil(n / batch) }, () =>
+        Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++)) })));
+    },
+    run: (n) => {
+      if (prepared.length * batch < n) throw new Error('follower workload not prepared');
+      for (const b of prepared) step(b);
+      const done = prepared.length * batch;
+      prepared = [];
+      return Promise.resolve(done);
+    },
+  };
 }
 
-/** Leader: the SendMessage handler over a handle that applies each batch in one transaction. */
-async function leader(mods: Modules, f: Fixture, messages: number, batch: number, inflight: number): Promise<Cpu> {
+/** Leader: the SendMessage handler over a handle that applies each batch in one transaction, `inflight` calls at a time. */
+async function leader(mods: Modules, f: Fixture, batch: number, inflight: number): Promise<Workload> {
   const grpc = await import('@grpc/grpc-js');
   const pino = (await import('pino')).default;
   const pending: { data: Uint8Array; resolve: (o: unknown) => void }[] = [];
@@ -215,14 +209,12 @@ async function leader(mods: Modules, f: Fixture, messages: number, batch: number
   const loop = async (until: number) => {
     while (sent < until) await call(sent++);
   };
-  const run = async (n: number) => {
+  return async (n: number) => {
     const start = sent;
     const until = sent + n;
     await Promise.all(Array.from({ length: inflight }, () => loop(until)));
     return sent - start;
   };
-  await run(Math.min(messages, 2_000));
-  return chunked(Math.ceil(messages / CHUNKS), CHUNKS, run);
 }
 
 /**
@@ -261,68 +253,73 @@ function pages(f: Fixture, messages: number, batch: number): { total: number; by
   return { total, byTree };
 }
 
-async function measure(root: string, messages: number, batch: number, only?: string): Promise<Measurement> {
-  const mods = await load(root);
-  const dir = mkdtempSync(join(tmpdir(), 'write-path-cpu-'));
-  try {
-    const none: Cpu = { min: Number.NaN, median: Number.NaN };
-    let followerCpu = none;
-    let leaderCpu = none;
-    let written = { total: Number.NaN, byTree: {} as Record<string, number> };
-    if (only !== 'leader') {
-      const f = fixture(mods, join(dir, 'follower'));
-      followerCpu = await follower(mods, f, messages, batch);
-      written = pages(f, Math.min(messages, 3_300), batch);
-      f.db.close();
-    }
-    if (only !== 'follower') {
-      const l = fixture(mods, join(dir, 'leader'));
-      leaderCpu = await leader(mods, l, messages, batch, 64);
-      l.db.close();
-    }
-    return { root, follower: followerCpu, leader: leaderCpu, pagesPerMessage: written.total, pagesByTree: written.byTree };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+interface Subject {
+  root: string;
+  follower: ReturnType<typeof follower>;
+  leader: Workload;
+  followerState: Fixture;
+  leaderState: Fixture;
+  /** µs of CPU per message of each chunk. */
+  followerUs: number[];
+  leaderUs: number[];
 }
 
-function range(values: number[], digits = 1): string {
-  const s = [...values].sort((a, b) => a - b);
-  const med = s[Math.floor(s.length / 2)]!;
-  return `${med.toFixed(digits)} (${s[0]!.toFixed(digits)}–${s.at(-1)!.toFixed(digits)})`;
+async function subject(root: string, dir: string, batch: number): Promise<Subject> {
+  const mods = await load(root);
+  const followerState = fixture(mods, join(dir, 'follower'));
+  const leaderState = fixture(mods, join(dir, 'leader'));
+  return {
+    root, followerState, leaderState, follower: follower(mods, followerState, batch), leader: await leader(mods, leaderState, batch, 64),
+    followerUs: [], leaderUs: [],
+  };
+}
+
+async function timed(run: () => Promise<number>): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  const done = await run();
+  return cpuUs(cpu0) / done;
+}
+
+/** The median and the quartiles, as "median (q1–q3)". */
+function quartiles(values: number[], digits = 1): string {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
+  return `${at(0.5).toFixed(digits)} (${at(0.25).toFixed(digits)}–${at(0.75).toFixed(digits)})`;
+}
+
+function summary(s: Subject, batch: number): Measurement {
+  const cpu = (v: number[]): Cpu => ({ min: Math.min(...v), median: [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! });
+  const written = pages(s.followerState, 3_300, batch);
+  return { root: s.root, follower: cpu(s.followerUs), leader: cpu(s.leaderUs), pagesPerMessage: written.total, pagesByTree: written.byTree };
 }
 
 const program = new Command()
   .name('write-path-cpu')
   .description('CPU per sendMessage outside the log (follower apply, leader request path) and pages written per message')
   .option('--root <dir>', 'measure this checkout (default: this one)', OWN_ROOT)
-  .option('--compare <dir>', 'also measure this checkout, alternating with --root in child processes')
-  .option('--rounds <n>', 'alternations with --compare', '5')
-  .option('--messages <n>', 'messages per measurement', '20000')
+  .option('--compare <dir>', 'also measure this checkout, in the same process, chunk by chunk in turn with --root')
+  .option('--chunks <n>', 'chunks each measurement is split into', '20')
+  .option('--messages <n>', 'messages per measurement (leader and follower each)', '20000')
   .option('--batch <n>', 'entries per apply transaction (the leader batch at 64 in flight)', '33')
   .option('--users <n>', 'senders (each writes to the next)', '16')
   .option('--keys <shape>', 'idempotency keys: random (UUID v4) or ordered (UUID v7)', 'random')
   .option('--sql <statement...>', 'run these after opening each database (experiments: drop an index, set a pragma)')
-  .option('--only <part>', 'measure only the leader or the follower (e.g. under --cpu-prof)')
-  .option('--by-tree', 'also list the pages written per message by b-tree')
-  .option('--json', 'print one JSON measurement (used by --compare)');
+  .option('--by-tree', 'also list the pages written per message by b-tree');
 
 interface Options {
   root: string;
   compare?: string;
-  rounds: string;
+  chunks: string;
   messages: string;
   batch: string;
   users: string;
   keys: string;
   sql?: string[];
-  only?: 'leader' | 'follower';
   byTree?: boolean;
-  json?: boolean;
 }
 
 function line(m: Measurement, byTree: boolean): string {
-  const head = `follower ${m.follower.min.toFixed(1)} µs (median chunk ${m.follower.median.toFixed(1)}), leader ${m.leader.min.toFixed(1)} µs (${m.leader.median.toFixed(1)}), ${m.pagesPerMessage.toFixed(2)} pages per message`;
+  const head = `follower ${m.follower.min.toFixed(1)} µs (median chunk ${m.follower.median.toFixed(1)}), leader ${m.leader.min.toFixed(1)} µs (median chunk ${m.leader.median.toFixed(1)}), ${m.pagesPerMessage.toFixed(2)} pages per message`;
   if (!byTree) return head;
   const trees = Object.entries(m.pagesByTree).sort((a, b) => b[1] - a[1]).map(([t, n]) => `    ${n.toFixed(2).padStart(6)}  ${t}`);
   return [head, ...trees].join('\n');
@@ -333,32 +330,47 @@ async function main(): Promise<void> {
   const o = program.opts<Options>();
   if (o.keys !== 'random' && o.keys !== 'ordered') throw new Error('--keys is random or ordered');
   settings = { users: Number(o.users), keys: o.keys, sql: o.sql ?? [] };
-  const messages = Number(o.messages);
   const batch = Number(o.batch);
-  if (!o.compare) {
-    const m = await measure(resolve(o.root), messages, batch, o.only);
-    process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `${m.root}: ${line(m, o.byTree ?? false)}\n`);
-    return;
-  }
-  const roots = [resolve(o.root), resolve(o.compare)];
-  const all = new Map<string, Measurement[]>(roots.map((r) => [r, []]));
-  const passOn = ['--messages', o.messages, '--batch', o.batch, '--users', o.users, '--keys', o.keys, ...(o.sql ? ['--sql', ...o.sql] : []), ...(o.only ? ['--only', o.only] : [])];
-  for (let round = 0; round < Number(o.rounds); round++) {
-    // Alternate which goes first, so a drift within a round hits both alike.
-    for (const root of round % 2 === 0 ? roots : [...roots].reverse()) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', HERE, '--root', root, ...passOn, '--json'], { cwd: root, encoding: 'utf8' });
-      const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
-      all.get(root)!.push(m);
-      process.stdout.write(`round ${round + 1} ${root}: ${line(m, false)}\n`);
+  const chunks = Number(o.chunks);
+  const chunk = Math.max(batch, Math.round(Number(o.messages) / chunks / batch) * batch);
+  const dir = mkdtempSync(join(tmpdir(), 'write-path-cpu-'));
+  try {
+    const roots = [resolve(o.root), ...(o.compare ? [resolve(o.compare)] : [])];
+    const subjects: Subject[] = [];
+    for (const [i, root] of roots.entries()) {
+      subjects.push(await subject(root, join(dir, String(i)), batch));
     }
+    // Warm-up: code compiled, caches and tables past their first pages.
+    for (const s of subjects) {
+      s.follower.prepare(2_000);
+      await s.follower.run(2_000);
+      await s.leader(2_000);
+    }
+    for (let c = 0; c < chunks; c++) {
+      // Each chunk runs every checkout once, in turns that swap each time, so that the
+      // machine's other work at any moment falls on both alike.
+      const order = c % 2 === 0 ? subjects : [...subjects].reverse();
+      for (const s of order) {
+        s.follower.prepare(chunk);
+        s.followerUs.push(await timed(() => s.follower.run(chunk)));
+      }
+      for (const s of order) s.leaderUs.push(await timed(() => s.leader(chunk)));
+    }
+    const measured = subjects.map((s) => summary(s, batch));
+    for (const m of measured) process.stdout.write(`${m.root}: ${line(m, o.byTree ?? false)}\n`);
+    if (subjects.length === 2) {
+      const [a, b] = subjects as [Subject, Subject];
+      const ratio = (x: number[], y: number[]) => x.map((v, i) => v / y[i]!);
+      process.stdout.write(`${a.root} / ${b.root}, chunk by chunk, median (quartiles): ` +
+        `follower ${quartiles(ratio(a.followerUs, b.followerUs), 3)}, leader ${quartiles(ratio(a.leaderUs, b.leaderUs), 3)}\n`);
+    }
+    for (const s of subjects) {
+      s.followerState.db.close();
+      s.leaderState.db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write('\nµs of CPU per message (the quietest chunk of each run) and pages per message: median (min–max) over the rounds\n');
-  for (const [root, ms] of all) {
-    process.stdout.write(`${root}\n  follower ${range(ms.map((m) => m.follower.min))}, leader ${range(ms.map((m) => m.leader.min))}, pages ${range(ms.map((m) => m.pagesPerMessage), 2)}\n`);
-  }
-  const [a, b] = roots.map((r) => all.get(r)!);
-  const ratios = (f: (m: Measurement) => number) => a!.map((m, i) => f(m) / f(b![i]!));
-  process.stdout.write(`${roots[0]} / ${roots[1]}, round by round: follower ${range(ratios((m) => m.follower.min), 2)}, leader ${range(ratios((m) => m.leader.min), 2)}\n`);
 }
 
 main().catch((err: Error) => {
