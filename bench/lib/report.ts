@@ -4,6 +4,7 @@
  */
 import { hbars, sparkline, svgBars } from './charts.js';
 import type { LoadResult } from './load.js';
+import { etcdSection, goalLines, goalsSection } from './report-etcd.js';
 import { checkTargets, level, type BenchResults } from './results.js';
 import { LEVELS } from '../scenarios/throughput.js';
 
@@ -73,6 +74,7 @@ export function consoleSummary(r: BenchResults): string {
     const mark = t.met === undefined ? '  -  ' : t.met ? ' met ' : 'MISSED';
     lines.push(`${mark}  ${t.what}: ${t.measured} (target ${t.target})`);
   }
+  lines.push('', 'Goals of issue #14:', ...goalLines(r));
   for (const e of r.errors) lines.push(`ERROR in ${e.scenario}: ${e.message.split('\n')[0]}`);
   return lines.join('\n');
 }
@@ -112,6 +114,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
   const partial = Object.entries(r.ranAt).filter(([, at]) => at && at.slice(0, 16) !== r.date.slice(0, 16));
   if (partial.length) out.push(`Some scenarios come from earlier runs: ${partial.map(([s, at]) => `${s} (${at!.slice(0, 16).replace('T', ' ')})`).join(', ')}.`);
   out.push('');
+  out.push(...etcdSection(r), ...goalsSection(r));
   out.push('### Machine', '');
   out.push(table(['', ''], [
     ['CPUs (`nproc`)', String(m.nproc)], ['CPU', m.cpuModel], ['memory', `${m.memoryGiB} GiB`], ['disk', m.disk], ['Node.js', m.node], ['OS', m.os],

@@ -2,6 +2,7 @@
 import type { DeliveryResult } from '../scenarios/delivery.js';
 import type { CatchupResult } from '../scenarios/catchup.js';
 import type { DiskCeilingResult, EchoResult } from '../scenarios/ceilings.js';
+import type { EtcdComparison } from '../scenarios/etcd.js';
 import type { FailoverResult } from '../scenarios/failover.js';
 import type { ProfileResult } from '../scenarios/profile.js';
 import type { HistoryResult, RestartResult } from '../scenarios/store.js';
@@ -12,6 +13,7 @@ import type { LoadResult } from './load.js';
 import type { MachineInfo } from './machine.js';
 
 export interface ScenarioResults {
+  etcd?: EtcdComparison;
   throughput?: ThroughputResult;
   single?: ThroughputResult;
   majority?: MajorityResult;
