@@ -40,10 +40,11 @@ import {
   validateUsername,
 } from '../chat/validation.js';
 import { NotLeaderError, type ReplicaHandle } from './replica-handle.js';
-import { authenticate, hashToken, newSessionToken, type Session } from './auth.js';
+import { hashToken, newSessionToken, type Session } from './auth.js';
 import { ClientActivity } from './client-activity.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { fromChatError, invalidArgument, notLeaderStatus, RpcError, toStatusObject, unauthenticated } from './status-errors.js';
+import { SessionCache } from './session-cache.js';
 import { DEFAULT_SUBSCRIPTION_LIMITS, SubscriptionHub, type SubscriptionLimits } from './subscriptions.js';
 import { decodePageToken, encodePageToken, toWireMessage } from './wire.js';
 
@@ -101,6 +102,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
   const logger = options.logger.child({ component: 'chat-service' });
   const hub = new SubscriptionHub(handle, logger, { ...DEFAULT_SUBSCRIPTION_LIMITS, ...options.subscriptions });
   const activity = new ClientActivity();
+  const sessions = new SessionCache(handle);
   let closed = false;
 
   /** Any failure as the status the client gets; unexpected ones are logged and hidden. */
@@ -132,7 +134,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       const done = activity.begin(call.getPeer());
       (async () => {
         await leaderReady();
-        const session = auth ? authenticate(handle.chat, call.metadata) : undefined;
+        const session = auth ? sessions.authenticate(call.metadata) : undefined;
         return run(call.request, session, call);
       })().then(
         (response) => {
@@ -223,7 +225,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
           return;
         }
         try {
-          const { account, tokenHash } = authenticate(handle.chat, call.metadata);
+          const { account, tokenHash } = sessions.authenticate(call.metadata);
           checkId(call.request.afterMessageId, 'after_message_id', true);
           if (closed) throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
           hub.open(call, account.id, tokenHash, call.request.afterMessageId, done);
@@ -305,6 +307,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
     close: () => {
       if (closed) return;
       closed = true;
+      sessions.close();
       hub.close(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; subscribe again at another replica`));
     },
   };
