@@ -48,7 +48,7 @@ interface Measurement {
 const HERE = fileURLToPath(import.meta.url);
 const OWN_ROOT = resolve(HERE, '../..');
 /** What a run measures with; set from the options. */
-let settings: { users: number; keys: 'random' | 'ordered'; sql: string[] } = { users: 16, keys: 'random', sql: [] };
+let settings: { users: number; sql: string[] } = { users: 16, sql: [] };
 const TEXT = 'the quick brown fox jumps over the lazy dog; '.repeat(3).slice(0, 100);
 
 /* The modules of the checkout being measured, loaded by path so another checkout can be measured the same way. */
@@ -75,14 +75,18 @@ async function load(root: string): Promise<Modules> {
   };
 }
 
+type KeyShape = 'random' | 'ordered';
+
 interface Fixture {
+  /** The idempotency keys its clients send. */
+  keys: KeyShape;
   db: import('better-sqlite3').Database;
   chat: InstanceType<Modules['ChatState']>;
   index: number;
   tokens: string[];
 }
 
-function fixture(mods: Modules, dir: string): Fixture {
+function fixture(mods: Modules, dir: string, keys: KeyShape): Fixture {
   const db = mods.openReplicaDatabase(dir);
   // An apply pass does not wait for the disk (the log is the durable record).
   db.pragma('synchronous = NORMAL');
@@ -99,26 +103,26 @@ function fixture(mods: Modules, dir: string): Fixture {
       chat.apply({ type: 'login', at, key: `l${u}`, userId: u + 1, tokenHash: mods.hashToken(token) }, ++index);
     }
   })();
-  return { db, chat, index, tokens };
+  return { keys, db, chat, index, tokens };
 }
 
 /**
  * An idempotency key like a client's: random (UUID v4, as crypto.randomUUID makes) or time-ordered
  * (UUID v7: milliseconds first), deterministic here so that runs compare.
  */
-function keyOf(i: number): string {
+function keyOf(i: number, keys: KeyShape): string {
   const mix = (i * 2654435761) >>> 0;
   const tail = `${mix.toString(16).padStart(8, '0')}${(i & 0xffff).toString(16).padStart(4, '0')}`;
-  if (settings.keys === 'ordered') {
+  if (keys === 'ordered') {
     const t = (1_700_000_000_000 + i).toString(16).padStart(12, '0');
     return `${t.slice(0, 8)}-${t.slice(8)}-7${tail.slice(0, 3)}-8${tail.slice(3, 6)}-${tail.slice(0, 12)}`;
   }
   return `${tail.slice(0, 8)}-${tail.slice(8, 12)}-4${tail.slice(1, 4)}-8${tail.slice(4, 7)}-${String(i).padStart(12, '0')}`;
 }
 
-function sendOp(i: number): { type: 'sendMessage'; at: number; key: string; senderId: number; recipient: string; text: string } {
+function sendOp(i: number, keys: KeyShape): { type: 'sendMessage'; at: number; key: string; senderId: number; recipient: string; text: string } {
   const from = i % settings.users;
-  return { type: 'sendMessage', at: Date.now(), key: keyOf(i), senderId: from + 1, recipient: `user${(from + 1) % settings.users}`, text: TEXT };
+  return { type: 'sendMessage', at: Date.now(), key: keyOf(i, keys), senderId: from + 1, recipient: `user${(from + 1) % settings.users}`, text: TEXT };
 }
 
 function cpuUs(since: NodeJS.CpuUsage): number {
@@ -139,7 +143,7 @@ function follower(mods: Modules, f: Fixture, batch: number): { prepare: (n: numb
   return {
     prepare: (n) => {
       prepared = Array.from({ length: Math.ceil(n / batch) }, () =>
-        Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++)) })));
+        Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++, f.keys)) })));
     },
     run: (n) => {
       if (prepared.length * batch < n) throw new Error('follower workload not prepared');
@@ -202,7 +206,7 @@ async function leader(mods: Modules, f: Fixture, batch: number, inflight: number
   const call = (i: number) => new Promise<void>((res, rej) => {
     const from = i % settings.users;
     service.sendMessage!(
-      { request: { recipient: `user${(from + 1) % settings.users}`, text: TEXT, idempotencyKey: keyOf(1e7 + i) }, metadata: metadata[from], getPeer: () => `ipv4:127.0.0.1:${40000 + from}` },
+      { request: { recipient: `user${(from + 1) % settings.users}`, text: TEXT, idempotencyKey: keyOf(1e7 + i, f.keys) }, metadata: metadata[from], getPeer: () => `ipv4:127.0.0.1:${40000 + from}` },
       (err) => (err ? rej(err as Error) : res()),
     );
   });
@@ -227,7 +231,7 @@ function pages(f: Fixture, messages: number, batch: number): { total: number; by
   const pageSize = f.db.pragma('page_size', { simple: true }) as number;
   let i = 5e7;
   const step = f.db.transaction(() => {
-    for (let b = 0; b < batch; b++) f.chat.apply(sendOp(i++), ++f.index);
+    for (let b = 0; b < batch; b++) f.chat.apply(sendOp(i++, f.keys), ++f.index);
   });
   let applied = 0;
   for (; applied < messages; applied += batch) step();
@@ -264,12 +268,12 @@ interface Subject {
   leaderUs: number[];
 }
 
-async function subject(root: string, dir: string, batch: number): Promise<Subject> {
+async function subject(root: string, keys: KeyShape, dir: string, batch: number): Promise<Subject> {
   const mods = await load(root);
-  const followerState = fixture(mods, join(dir, 'follower'));
-  const leaderState = fixture(mods, join(dir, 'leader'));
+  const followerState = fixture(mods, join(dir, 'follower'), keys);
+  const leaderState = fixture(mods, join(dir, 'leader'), keys);
   return {
-    root, followerState, leaderState, follower: follower(mods, followerState, batch), leader: await leader(mods, leaderState, batch, 64),
+    root: `${root} (${keys} keys)`, followerState, leaderState, follower: follower(mods, followerState, batch), leader: await leader(mods, leaderState, batch, 64),
     followerUs: [], leaderUs: [],
   };
 }
@@ -298,6 +302,7 @@ const program = new Command()
   .description('CPU per sendMessage outside the log (follower apply, leader request path) and pages written per message')
   .option('--root <dir>', 'measure this checkout (default: this one)', OWN_ROOT)
   .option('--compare <dir>', 'also measure this checkout, in the same process, chunk by chunk in turn with --root')
+  .option('--compare-keys', 'compare --root with time-ordered keys against --root with random keys instead')
   .option('--chunks <n>', 'chunks each measurement is split into', '20')
   .option('--messages <n>', 'messages per measurement (leader and follower each)', '20000')
   .option('--batch <n>', 'entries per apply transaction (the leader batch at 64 in flight)', '33')
@@ -309,11 +314,12 @@ const program = new Command()
 interface Options {
   root: string;
   compare?: string;
+  compareKeys?: boolean;
   chunks: string;
   messages: string;
   batch: string;
   users: string;
-  keys: string;
+  keys: KeyShape;
   sql?: string[];
   byTree?: boolean;
 }
@@ -329,17 +335,17 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
   if (o.keys !== 'random' && o.keys !== 'ordered') throw new Error('--keys is random or ordered');
-  settings = { users: Number(o.users), keys: o.keys, sql: o.sql ?? [] };
+  settings = { users: Number(o.users), sql: o.sql ?? [] };
   const batch = Number(o.batch);
   const chunks = Number(o.chunks);
   const chunk = Math.max(batch, Math.round(Number(o.messages) / chunks / batch) * batch);
   const dir = mkdtempSync(join(tmpdir(), 'write-path-cpu-'));
   try {
-    const roots = [resolve(o.root), ...(o.compare ? [resolve(o.compare)] : [])];
+    const measured: [string, KeyShape][] = o.compareKeys
+      ? [[resolve(o.root), 'ordered'], [resolve(o.root), 'random']]
+      : [[resolve(o.root), o.keys], ...(o.compare ? [[resolve(o.compare), o.keys] as [string, KeyShape]] : [])];
     const subjects: Subject[] = [];
-    for (const [i, root] of roots.entries()) {
-      subjects.push(await subject(root, join(dir, String(i)), batch));
-    }
+    for (const [i, [root, keys]] of measured.entries()) subjects.push(await subject(root, keys, join(dir, String(i)), batch));
     // Warm-up: code compiled, caches and tables past their first pages.
     for (const s of subjects) {
       s.follower.prepare(2_000);
@@ -356,8 +362,7 @@ async function main(): Promise<void> {
       }
       for (const s of order) s.leaderUs.push(await timed(() => s.leader(chunk)));
     }
-    const measured = subjects.map((s) => summary(s, batch));
-    for (const m of measured) process.stdout.write(`${m.root}: ${line(m, o.byTree ?? false)}\n`);
+    for (const m of subjects.map((s) => summary(s, batch))) process.stdout.write(`${m.root}: ${line(m, o.byTree ?? false)}\n`);
     if (subjects.length === 2) {
       const [a, b] = subjects as [Subject, Subject];
       const ratio = (x: number[], y: number[]) => x.map((v, i) => v / y[i]!);
