@@ -303,6 +303,7 @@ const program = new Command()
   .option('--root <dir>', 'measure this checkout (default: this one)', OWN_ROOT)
   .option('--compare <dir>', 'also measure this checkout, in the same process, chunk by chunk in turn with --root')
   .option('--compare-keys', 'compare --root with time-ordered keys against --root with random keys instead')
+  .option('--their-keys <shape>', 'the idempotency keys of the --compare checkout\'s clients (default: --keys)')
   .option('--chunks <n>', 'chunks each measurement is split into', '20')
   .option('--messages <n>', 'messages per measurement (leader and follower each)', '20000')
   .option('--batch <n>', 'entries per apply transaction (the leader batch at 64 in flight)', '33')
@@ -315,6 +316,7 @@ interface Options {
   root: string;
   compare?: string;
   compareKeys?: boolean;
+  theirKeys?: KeyShape;
   chunks: string;
   messages: string;
   batch: string;
@@ -334,7 +336,7 @@ function line(m: Measurement, byTree: boolean): string {
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  if (o.keys !== 'random' && o.keys !== 'ordered') throw new Error('--keys is random or ordered');
+  for (const k of [o.keys, o.theirKeys ?? o.keys]) if (k !== 'random' && k !== 'ordered') throw new Error('key shapes are random or ordered');
   settings = { users: Number(o.users), sql: o.sql ?? [] };
   const batch = Number(o.batch);
   const chunks = Number(o.chunks);
@@ -343,7 +345,7 @@ async function main(): Promise<void> {
   try {
     const measured: [string, KeyShape][] = o.compareKeys
       ? [[resolve(o.root), 'ordered'], [resolve(o.root), 'random']]
-      : [[resolve(o.root), o.keys], ...(o.compare ? [[resolve(o.compare), o.keys] as [string, KeyShape]] : [])];
+      : [[resolve(o.root), o.keys], ...(o.compare ? [[resolve(o.compare), o.theirKeys ?? o.keys] as [string, KeyShape]] : [])];
     const subjects: Subject[] = [];
     for (const [i, [root, keys]] of measured.entries()) subjects.push(await subject(root, keys, join(dir, String(i)), batch));
     // Warm-up: code compiled, caches and tables past their first pages.
