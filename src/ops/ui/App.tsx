@@ -3,7 +3,7 @@
  * feeds into one timeline, and answers keys. All layout happens in
  * model/dashboard.ts; this component holds state and draws lines.
  */
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useInput } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClusterApi, ClusterEventView } from '../../client/api.js';
 import { handleKey, INITIAL_VIEW, type KeyContext, type ViewState } from '../model/controls.js';
@@ -14,6 +14,7 @@ import { shortError } from '../model/health.js';
 import { timelineRows } from '../model/timeline-rows.js';
 import { emptyMemory, learnMembers, remember, unnamedDown } from '../model/replica-table.js';
 import type { EventSource, SourceState } from '../sources/event-source.js';
+import { useTerminalSize } from '../../terminal/use-terminal-size.js';
 
 export interface AppProps {
   cluster: ClusterApi;
@@ -24,21 +25,6 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Called once when the user quits (q, Ctrl-C). */
   onQuit?: () => void;
-}
-
-function useTerminalSize(fixed: AppProps['size']): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    if (fixed) return;
-    const onResize = () => setSize(read());
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout, fixed]);
-  return fixed ?? size;
 }
 
 /** Polls statusAll about every `intervalMs`, never two sweeps at once. */

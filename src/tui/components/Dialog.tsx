@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { textWidth, truncate } from '../state/text-width.js';
+import { textWidth, truncate } from '../../terminal/text.js';
 import { theme } from './theme.js';
 
 export interface DialogProps {
