@@ -137,14 +137,16 @@ export function markdown(r: BenchResults, chartDir: string): string {
   out.push('');
   out.push('### How to reproduce', '');
   out.push('```sh');
-  out.push('npm run bench                                  # everything (about 15 minutes), rewrites this page and bench/results/latest.json');
+  out.push('npm run bench                                  # everything (about 25 minutes), rewrites this page and bench/results/latest.json');
   out.push('npm run bench -- --quick                       # a smoke run (about 3 minutes), writes bench/results/quick.json only');
   out.push('npm run bench -- --scenario failover,catchup   # some scenarios; merged into latest.json and this page');
+  out.push('npm run bench -- --scenario etcd,throughput    # the comparison with etcd (needs etcd on PATH: apt-get install etcd-server)');
   out.push('npm run bench -- --profile                     # also CPU profiles of the replicas and clients at 64 in flight');
   out.push('npm run bench -- --help                        # every option (durations, workers, store size, ...)');
   out.push('```', '');
   out.push(`Settings of this run: ${r.settings.durationMs / 1000} s measurement after ${r.settings.warmupMs / 1000} s warm-up per level; ${r.settings.workers} client processes for 16 and 64 in flight (1 for 1 in flight); ` +
-    `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills.`);
+    `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills; ` +
+    `${r.settings.etcdRounds ?? 'no'} rounds of the etcd comparison.`);
   out.push('');
 
   out.push('### Targets', '');
