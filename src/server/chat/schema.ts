@@ -5,8 +5,7 @@ export const CHAT_TABLES = ['chat_counters', 'chat_accounts', 'chat_sessions', '
 
 /**
  * Counter names in chat_counters. Message ids came from next_message_id until they became the
- * index of the log entry that sent the message; since then it is a floor for new ids, raised only
- * before messages are deleted (apply.ts, messageId), so that no id is given twice.
+ * index of the log entry that sent the message; the counter stays, no longer moved.
  */
 export const COUNTER_NEXT_ACCOUNT_ID = 'next_account_id';
 export const COUNTER_NEXT_MESSAGE_ID = 'next_message_id';
