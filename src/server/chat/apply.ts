@@ -18,7 +18,7 @@ import type {
   StoredMessage,
 } from './operations.js';
 import type { ChatQueries } from './queries.js';
-import { COUNTER_NEXT_ACCOUNT_ID, COUNTER_NEXT_MESSAGE_ID } from './schema.js';
+import { COUNTER_NEXT_ACCOUNT_ID } from './schema.js';
 import type { ChatStatements, IdempotencyRow, MessageStateRow } from './statements.js';
 import { decodeStoredOutcome, encodeStoredOutcome, type StoredOutcome } from './stored-outcome.js';
 import {
@@ -316,22 +316,10 @@ export class OpApplier {
   }
 
   /**
-   * A message's id is the index of the log entry that sent it, unless that index is not above every
-   * id already given: then the lowest id above them. One read (messageIdFloor) and no write, where a
-   * counter cost a write per message.
-   *
-   * A log entry carries one op and indexes grow, so where every id came from this log the index is
-   * always the id. The floor is for chat tables whose ids came from elsewhere (a schema v3 directory,
-   * whose counter gave them; state imported from another cluster) and for a caller that applies
-   * several sends at one index. The floor never falls: deletions keep it in the counter first
-   * (keepMessageIdFloor), so no id is ever given twice (a retried send answers with its id).
+   * A message's id is the index of the log entry that sent it: unique, growing in log order, and
+   * above every id given before ids were log indexes (those came from a counter bumped at most once
+   * per entry). It costs no statement, where a counter cost one per message.
    */
-  private messageId(index: number): number {
-    const floor = this.statements.messageIdFloor.get();
-    if (floor === undefined) throw new Error(`chat counter ${COUNTER_NEXT_MESSAGE_ID} is missing; the chat tables are damaged`);
-    return Math.max(index, floor);
-  }
-
   private sendMessage(op: SendMessageOp, index: number): Executed {
     const senderName = this.statements.liveNameById.get(op.senderId);
     if (senderName === undefined) return notAuthenticated(op.senderId);
@@ -340,7 +328,7 @@ export class OpApplier {
     const recipient = this.statements.liveIdNameByKey.get(usernameKey(op.recipient));
     if (!recipient) return failure('NOT_FOUND', `no account named ${quoted(op.recipient)}`);
     const text = normalizeMessageText(op.text);
-    const id = this.messageId(index);
+    const id = index;
     const toSelf = recipient.id === op.senderId;
     // A note to self is read the moment it is written.
     const readAt = toSelf ? op.at : null;
@@ -426,7 +414,6 @@ export class OpApplier {
       rows.push(row);
     }
     const notices = new NoticeBuilder(user);
-    this.statements.keepMessageIdFloor.run();
     for (const row of rows) {
       notices.add(user, row.id);
       if (row.sender_id === user && row.recipient_id === user) {
@@ -463,7 +450,6 @@ export class OpApplier {
     if (!this.queries.isLive(user)) return failure('NOT_FOUND', `account ${user} does not exist or was already deleted`);
     const notices = new NoticeBuilder(user);
     this.statements.deleteUserSessions.run(user);
-    this.statements.keepMessageIdFloor.run();
     // Everything it received goes, notes to self included.
     for (const row of this.statements.deleteReceived.all(user)) {
       const selfNote = row.sender_id === user;

@@ -63,13 +63,6 @@ export const WRITE_PATH_SQL = {
   idempotencyUpdate: 'UPDATE chat_idempotency SET outcome = ? WHERE scope = ? AND key = ?',
   idempotencyPrune: 'DELETE FROM chat_idempotency WHERE created_at < ?',
   counterTake: 'UPDATE chat_counters SET value = value + 1 WHERE name = ? RETURNING value - 1',
-  // The lowest id a new message may take: above every message left and at least the counter (the
-  // next id from before ids were log indexes, or kept by a deletion since). max(id) is the rowid b-tree's last row.
-  messageIdFloor:
-    "SELECT max(value, coalesce((SELECT max(id) FROM chat_messages), 0) + 1) FROM chat_counters WHERE name = 'next_message_id'",
-  // Before messages are deleted: the counter keeps the floor, so a deleted id is never given again.
-  keepMessageIdFloor:
-    "UPDATE chat_counters SET value = (SELECT max(id) + 1 FROM chat_messages) WHERE name = 'next_message_id' AND value <= (SELECT max(id) FROM chat_messages)",
   liveAccountByKey:
     'SELECT id, username, password_hash, created_at FROM chat_accounts WHERE name_key = ? AND deleted_at IS NULL',
   liveAccountById:
@@ -188,8 +181,6 @@ export interface ChatStatements {
   idempotencyUpdate: Stmt<[string, string, string]>;
   idempotencyPrune: Stmt<[number]>;
   counterTake: Stmt<[string], number>;
-  messageIdFloor: Stmt<[], number>;
-  keepMessageIdFloor: Stmt<[]>;
   liveAccountByKey: Stmt<[string], AccountRow>;
   liveAccountById: Stmt<[number], AccountRow>;
   liveNameById: Stmt<[number], string>;
@@ -238,8 +229,6 @@ export function prepareStatements(db: Database): ChatStatements {
     idempotencyUpdate: p(w.idempotencyUpdate),
     idempotencyPrune: p(w.idempotencyPrune),
     counterTake: p<[string], number>(w.counterTake).pluck(),
-    messageIdFloor: p<[], number>(w.messageIdFloor).pluck(),
-    keepMessageIdFloor: p<[]>(w.keepMessageIdFloor),
     liveAccountByKey: p(w.liveAccountByKey),
     liveAccountById: p(w.liveAccountById),
     liveNameById: p<[number], string>(w.liveNameById).pluck(),
