@@ -42,8 +42,7 @@ describe('idempotent retries', () => {
     const again = h.apply(op);
     expect(again).toEqual({ ok: true, result: first, replayed: true });
     expect(h.visible(alice)).toEqual([first.message.id]);
-    const next = h.send(alice, 'bob', 'next');
-    expect(h.visible(alice)).toEqual([first.message.id, next.id]);
+    expect(h.send(alice, 'bob', 'next').id).toBe(first.message.id + 1);
   });
 
   it('sendMessage: a retry after the message was withdrawn still answers with the original id', () => {
@@ -144,10 +143,8 @@ describe('idempotent retries', () => {
     const alice = h.createAccount('alice');
     h.createAccount('bob');
     const op = { type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'again' } as const;
-    const first = expectOk(h.apply(op), 'sendMessage').message.id;
-    const second = expectOk(h.apply(op), 'sendMessage').message.id;
-    expect(second).toBeGreaterThan(first);
-    expect(h.visible(alice)).toEqual([first, second]);
+    expect(expectOk(h.apply(op), 'sendMessage').message.id).toBe(1);
+    expect(expectOk(h.apply(op), 'sendMessage').message.id).toBe(2);
   });
 
   it('refuses over-long keys', () => {

@@ -18,7 +18,7 @@ import type {
   StoredMessage,
 } from './operations.js';
 import type { ChatQueries } from './queries.js';
-import { COUNTER_NEXT_ACCOUNT_ID } from './schema.js';
+import { COUNTER_NEXT_ACCOUNT_ID, COUNTER_NEXT_MESSAGE_ID } from './schema.js';
 import type { ChatStatements, IdempotencyRow, MessageStateRow } from './statements.js';
 import { decodeStoredOutcome, encodeStoredOutcome, type StoredOutcome } from './stored-outcome.js';
 import {
@@ -168,14 +168,14 @@ export class OpApplier {
       const seen = this.statements.idempotencyGet.get(scope, op.key);
       if (seen) return this.replay(op, scope, seen);
     }
-    const executed = this.execute(op, index);
+    const executed = this.execute(op);
     if (op.key !== '') {
       this.statements.idempotencyPut.run(scope, op.key, op.type, op.at, encodeStoredOutcome(executed.stored));
     }
     return executed.outcome;
   }
 
-  private execute(op: ChatOp, index: number): Executed {
+  private execute(op: ChatOp): Executed {
     switch (op.type) {
       case 'createAccount':
         return this.createAccount(op);
@@ -184,7 +184,7 @@ export class OpApplier {
       case 'logout':
         return this.logout(op);
       case 'sendMessage':
-        return this.sendMessage(op, index);
+        return this.sendMessage(op);
       case 'fetchUnread':
         return this.fetchUnread(op);
       case 'markRead':
@@ -315,12 +315,7 @@ export class OpApplier {
     return { outcome: { ok: true, result: { type: 'logout' }, replayed: false }, stored: { ok: true, type: 'logout' } };
   }
 
-  /**
-   * A message's id is the index of the log entry that sent it: unique, growing in log order, and
-   * above every id given before ids were log indexes (those came from a counter bumped at most once
-   * per entry). It costs no statement, where a counter cost one per message.
-   */
-  private sendMessage(op: SendMessageOp, index: number): Executed {
+  private sendMessage(op: SendMessageOp): Executed {
     const senderName = this.statements.liveNameById.get(op.senderId);
     if (senderName === undefined) return notAuthenticated(op.senderId);
     const problem = validateMessageText(op.text);
@@ -328,7 +323,7 @@ export class OpApplier {
     const recipient = this.statements.liveIdNameByKey.get(usernameKey(op.recipient));
     if (!recipient) return failure('NOT_FOUND', `no account named ${quoted(op.recipient)}`);
     const text = normalizeMessageText(op.text);
-    const id = index;
+    const id = this.nextId(COUNTER_NEXT_MESSAGE_ID);
     const toSelf = recipient.id === op.senderId;
     // A note to self is read the moment it is written.
     const readAt = toSelf ? op.at : null;

@@ -3,10 +3,7 @@ import type { Migration } from '../sqlite/migrations.js';
 /** Names of the chat tables, in the order they are dumped, exported and digested. */
 export const CHAT_TABLES = ['chat_counters', 'chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency'] as const;
 
-/**
- * Counter names in chat_counters. Message ids came from next_message_id until they became the
- * index of the log entry that sent the message; the counter stays, no longer moved.
- */
+/** Counter names in chat_counters. */
 export const COUNTER_NEXT_ACCOUNT_ID = 'next_account_id';
 export const COUNTER_NEXT_MESSAGE_ID = 'next_message_id';
 
