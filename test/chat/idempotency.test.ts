@@ -56,22 +56,6 @@ describe('idempotent retries', () => {
     expect(h.visible(alice)).toEqual([]);
   });
 
-  it('sendMessage: records written as JSON (before the short form) still answer retries, the withdrawn message too', () => {
-    const alice = h.createAccount('alice');
-    const bob = h.createAccount('bob');
-    const kept = expectOk(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'kept', key: 'old-1' }), 'sendMessage');
-    const gone = expectOk(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'gone', key: 'old-2' }), 'sendMessage');
-    h.deleteMessages(alice, [gone.message.id]);
-    // As an earlier chat-server wrote them.
-    const rewrite = h.db.prepare('UPDATE chat_idempotency SET outcome = ? WHERE scope = ? AND key = ?');
-    for (const [key, m] of [['old-1', kept.message], ['old-2', gone.message]] as const) {
-      rewrite.run(JSON.stringify({ ok: true, type: 'sendMessage', id: m.id, recipientId: bob, sentAt: m.sentAt, read: false }), `user:${alice}`, key);
-    }
-    expect(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'kept', key: 'old-1' })).toEqual({ ok: true, result: kept, replayed: true });
-    expect(expectOk(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'gone', key: 'old-2' }), 'sendMessage').message).toEqual(gone.message);
-    expect(h.visible(alice)).toEqual([kept.message.id]);
-  });
-
   it('fetchUnread: a retry returns the same messages, not the next ones', () => {
     const alice = h.createAccount('alice');
     const bob = h.createAccount('bob');

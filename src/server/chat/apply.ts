@@ -20,7 +20,6 @@ import type {
 import type { ChatQueries } from './queries.js';
 import { COUNTER_NEXT_ACCOUNT_ID, COUNTER_NEXT_MESSAGE_ID } from './schema.js';
 import type { ChatStatements, IdempotencyRow, MessageStateRow } from './statements.js';
-import { decodeStoredOutcome, encodeStoredOutcome, type StoredOutcome } from './stored-outcome.js';
 import {
   DELETE_IDS_MAX,
   DELETE_IDS_MIN,
@@ -50,6 +49,18 @@ const OP_TYPES: readonly ChatOpType[] = [
   'deleteMessages',
   'deleteAccount',
 ];
+
+/** What an idempotency row keeps of an outcome: small, and enough to answer a retry the same way. */
+type StoredOutcome =
+  | { ok: false; code: ChatErrorCode; message: string }
+  | { ok: true; type: 'createAccount'; userId: AccountId; username: string }
+  | { ok: true; type: 'login'; userId: AccountId; username: string; unreadCount: number; tokenHash: string }
+  | { ok: true; type: 'logout' }
+  | { ok: true; type: 'sendMessage'; id: MessageId; recipientId: AccountId; sentAt: number; read: boolean }
+  | { ok: true; type: 'fetchUnread'; ids: MessageId[]; remaining: number }
+  | { ok: true; type: 'markRead'; marked: number }
+  | { ok: true; type: 'deleteMessages'; deletedIds: MessageId[]; notices: DeletionNotice[] }
+  | { ok: true; type: 'deleteAccount'; userId: AccountId };
 
 interface Executed {
   outcome: ApplyOutcome;
@@ -170,7 +181,7 @@ export class OpApplier {
     }
     const executed = this.execute(op);
     if (op.key !== '') {
-      this.statements.idempotencyPut.run(scope, op.key, op.type, op.at, encodeStoredOutcome(executed.stored));
+      this.statements.idempotencyPut.run(scope, op.key, op.type, op.at, JSON.stringify(executed.stored));
     }
     return executed.outcome;
   }
@@ -205,7 +216,7 @@ export class OpApplier {
         replayed: false,
       };
     }
-    const stored = decodeStoredOutcome(seen.outcome);
+    const stored = JSON.parse(seen.outcome) as StoredOutcome;
     if (!stored.ok) return { ok: false, code: stored.code, message: stored.message, replayed: true };
     const ok = (result: OpResult): ApplyOutcome => ({ ok: true, result, replayed: true });
     switch (stored.type) {
@@ -248,7 +259,7 @@ export class OpApplier {
     if (this.statements.sessionOwner.get(op.tokenHash) !== undefined) return;
     this.statements.deleteSession.run(stored.tokenHash, stored.userId);
     this.statements.insertSession.run(op.tokenHash, stored.userId, op.at);
-    this.statements.idempotencyUpdate.run(encodeStoredOutcome({ ...stored, tokenHash: op.tokenHash }), scope, op.key);
+    this.statements.idempotencyUpdate.run(JSON.stringify({ ...stored, tokenHash: op.tokenHash }), scope, op.key);
   }
 
   /** The answer to a retried send whose message has since been deleted by both sides. */
