@@ -20,6 +20,8 @@ export interface BenchSettings {
   catchupEntries: number;
   failoverTrials: number;
   followerTrials: number;
+  /** Rounds of the etcd comparison (etcd, chat in-sync, chat majority in each). */
+  etcdRounds: number;
   /** Write CPU profiles of the replicas during the 64-in-flight level here. */
   profileDir: string | undefined;
   /** Build the prepared stores even when a cached copy exists. */

@@ -42,11 +42,12 @@ import {
   usernameKey,
 } from '../chat/validation.js';
 import { NotLeaderError, type ReplicaHandle } from './replica-handle.js';
-import { authenticate, hashToken, newSessionToken, type Session } from './auth.js';
+import { hashToken, newSessionToken, type Session } from './auth.js';
 import { ClientActivity } from './client-activity.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { fromChatError, invalidArgument, notLeaderStatus, RpcError, toStatusObject, unauthenticated } from './status-errors.js';
 import { DEFAULT_RATE_LIMITS, peerHost, rateLimited, TokenBuckets, type RateLimits } from './rate-limits.js';
+import { SessionCache } from './session-cache.js';
 import { DEFAULT_SUBSCRIPTION_LIMITS, SubscriptionHub, type SubscriptionLimits } from './subscriptions.js';
 import { decodePageToken, encodePageToken, toWireMessage } from './wire.js';
 
@@ -113,6 +114,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
   const loginsByAccount = new TokenBuckets(rates.loginPerAccount);
   const loginsByAddress = new TokenBuckets(rates.loginPerAddress);
   const sendsBySession = new TokenBuckets(rates.sendPerSession);
+  const sessions = new SessionCache(handle);
   let closed = false;
 
   /** Takes a token of `buckets` for `key`, or refuses the call with when to retry. */
@@ -155,7 +157,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       const done = activity.begin(call.getPeer());
       (async () => {
         await leaderReady();
-        const session = auth ? authenticate(handle.chat, call.metadata) : undefined;
+        const session = auth ? sessions.authenticate(call.metadata) : undefined;
         return run(call.request, session, call);
       })().then(
         (response) => {
@@ -253,7 +255,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
           return;
         }
         try {
-          const { account, tokenHash } = authenticate(handle.chat, call.metadata);
+          const { account, tokenHash } = sessions.authenticate(call.metadata);
           checkId(call.request.afterMessageId, 'after_message_id', true);
           if (closed) throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
           hub.open(call, account.id, tokenHash, call.request.afterMessageId, done);
@@ -344,6 +346,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
     close: () => {
       if (closed) return;
       closed = true;
+      sessions.close();
       hub.close(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; subscribe again at another replica`));
     },
   };
