@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 let cluster: TestCluster;
 
 function chatOps(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runBuiltOps(args, { servers: cluster.addresses, ...options });
+  return runBuiltOps(args, { servers: cluster.addresses, ...options, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile, ...options.env } });
 }
 
 interface StatusDoc {
@@ -64,7 +64,7 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     expect(badAddress.stderr).toContain('not-an-address');
     expect(noCommand.code).toBe(2);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: serving but degraded[\s\S]*2 {2}usage error[\s\S]*5 {2}status: not serving/);
+    expect(help.stdout).toMatch(/Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: serving but degraded[\s\S]*2 {2}usage error[\s\S]*5 {2}force-leader[\s\S]*6 {2}status: not serving/);
     expect(watch.code).toBe(2);
     expect(watch.stderr).toContain('needs an interactive terminal');
   });
@@ -126,8 +126,8 @@ describe('chat-ops (built CLI) against a live cluster', () => {
       const s = await statusJson();
       return s.doc.waitingFor.length > 0 ? s : undefined;
     }, 15_000);
-    // Not serving (5): no leader, and the survivor waits for the others.
-    expect(outage.code).toBe(5);
+    // Not serving (6): no leader, and the survivor waits for the others.
+    expect(outage.code).toBe(6);
     expect(outage.doc.serving).toBe(false);
     expect(outage.doc.leader).toBeNull();
 

@@ -17,7 +17,7 @@ describe('cluster health and the status exit code', () => {
     expect(h.problems).toEqual(['127.0.0.1:50053 is down: connection refused']);
   });
 
-  it('is not serving (exit 5) without a leader, and says whom a total outage waits for', () => {
+  it('is not serving (exit 6) without a leader, and says whom a total outage waits for', () => {
     const probes = [
       down('127.0.0.1:50051'),
       up(statusView({ id: 'B', leaderId: '', waitingFor: ['A'], waitingReason: 'A may hold newer writes' })),

@@ -1,6 +1,6 @@
 /**
  * `chat-ops status`: one sweep of every replica, as a table or JSON, and an exit
- * status for scripts: 0 healthy, 1 serving but degraded, 5 not serving (see
+ * status for scripts: 0 healthy, 1 serving but degraded, 6 not serving (see
  * assessHealth and `chat-ops --help`).
  */
 import type { ClusterApi, ReplicaProbe } from '../../client/api.js';

@@ -26,7 +26,7 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
   if (problem) {
     io.err(
       `chat-ops watch is a full-screen dashboard and needs an interactive terminal: ${problem}.\n` +
-        'For scripts use `chat-ops status --json` (exit status 0 healthy, 1 degraded, 5 not serving) and `chat-ops logs --follow`.\n',
+        'For scripts use `chat-ops status --json` (exit status 0 healthy, 1 degraded, 6 not serving) and `chat-ops logs --follow`.\n',
     );
     return EXIT_USAGE;
   }

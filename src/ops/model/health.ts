@@ -13,8 +13,10 @@ export const EXIT_USAGE = 2;
 export const EXIT_NO_LEADER = 3;
 /** add-replica: the learner was added but is not a voting member within --timeout. */
 export const EXIT_WAIT_TIMEOUT = 4;
+/** force-leader, add-replica, remove-replica: no operator credentials, or the cluster refused them. */
+export const EXIT_CREDENTIALS = 5;
 /** status: the cluster does not serve writes (no leader, several claim to lead, or no replica answers). */
-export const EXIT_NOT_SERVING = 5;
+export const EXIT_NOT_SERVING = 6;
 
 /** When a member counts as lagging, and a learner as stuck (`chat-ops status --max-lag-entries/--max-lag-seconds`). */
 export interface HealthThresholds {

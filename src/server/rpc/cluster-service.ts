@@ -1,15 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
 import type { ReplicaEvent } from '../replica/events.js';
 import { MembershipError, NotLeaderError, type ReplicaControl } from '../replica/handle.js';
 import type { MembershipChange } from '../replication/types.js';
-import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js';
+import { checkAddress, checkId, ConfigError, defaultPeerAddress } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
+import type { Operator, OperatorAuth } from './operator-auth.js';
+import { RefusalLog } from './refusal-log.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
+import { logDirectory } from '../replica-database.js';
 
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
@@ -21,6 +24,8 @@ export interface ClusterServiceOptions {
   clientMetrics(): { connectedClients: number; openStreams: number };
   /** Asks a replica about to be added who it is (see joiner-check.ts). */
   checkJoiner: JoinerCheck;
+  /** Who may change the cluster. */
+  operators: OperatorAuth;
 }
 
 const ROLES = { leader: Role.ROLE_LEADER, follower: Role.ROLE_FOLLOWER, candidate: Role.ROLE_CANDIDATE } as const;
@@ -61,13 +66,21 @@ export function toWireEvent(e: ReplicaEvent): ClusterEvent {
   };
 }
 
+/** The database's files and the log's segments. */
 function dataSize(dataDir: string): number {
+  const logDir = logDirectory(dataDir);
+  let segments: string[] = [];
+  try {
+    segments = readdirSync(logDir).map((name) => join(logDir, name));
+  } catch {
+    // not there (yet)
+  }
   let total = 0;
-  for (const suffix of ['', '-wal', '-shm']) {
+  for (const path of [...['', '-wal', '-shm'].map((suffix) => join(dataDir, DATABASE_FILE + suffix)), ...segments]) {
     try {
-      total += statSync(join(dataDir, DATABASE_FILE + suffix)).size;
+      total += statSync(path).size;
     } catch {
-      // not there (yet)
+      // not there (yet), or deleted meanwhile
     }
   }
   return total;
@@ -76,11 +89,23 @@ function dataSize(dataDir: string): number {
 /** Where the leader is, how this replica is doing, its events, its digest, and the operator override. */
 export function createClusterService(o: ClusterServiceOptions): ClusterServiceServer {
   const { replica } = o;
-  const change = async (request: MembershipChange) => {
+  const change = async (request: MembershipChange, operator: Operator) => {
     const done = await replica.changeMembership(request);
-    const logged = request.type === 'add' ? { event: 'operator.add_replica', added: request.id, address: request.address } : { event: 'operator.remove_replica', removed: request.id };
-    o.logger.info({ ...logged, replica: replica.id, index: done.index }, `an operator changed the membership: ${request.type} ${request.id}`);
+    const logged = request.type === 'add'
+      ? { event: 'operator.add_replica', added: request.id, address: request.address, peerAddress: request.peerAddress }
+      : { event: 'operator.remove_replica', removed: request.id };
+    o.logger.info({ ...logged, replica: replica.id, index: done.index, operator: operator.name }, `an operator (${operator.name}) changed the membership: ${request.type} ${request.id}`);
     return { epoch: done.epoch, configIndex: done.index, members: done.members };
+  };
+  const refusals = new RefusalLog(o.logger);
+  /** The operator behind a call that changes the cluster; throws the refusal (logged) otherwise. */
+  const operatorOf = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string): Operator => {
+    const checked = o.operators.check(call.metadata, call.getAuthContext()?.sslPeerCertificate);
+    if (checked instanceof RpcError) {
+      refusals.note(call.getPeer(), { event: 'operator.refused', method, code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
+      throw checked;
+    }
+    return checked;
   };
   return {
     findLeader(_call, callback) {
@@ -158,6 +183,13 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
     },
 
     forceLeader(call, callback) {
+      let operator: Operator;
+      try {
+        operator = operatorOf(call, 'ForceLeader');
+      } catch (err) {
+        callback(membershipFailure(replica.id, err));
+        return;
+      }
       if (!call.request.acceptDataLoss) {
         callback({
           code: grpc.status.FAILED_PRECONDITION,
@@ -170,24 +202,30 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         callback({ code: grpc.status.FAILED_PRECONDITION, details: result.reason });
         return;
       }
-      o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch }, 'an operator forced this replica to lead');
+      o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch, operator: operator.name }, `an operator (${operator.name}) forced this replica to lead`);
       callback(null, { epoch: result.epoch });
     },
 
     addReplica(call, callback) {
-      const { id, address } = call.request;
+      const { id, address, peerAddress } = call.request;
       void (async () => {
-        const request: MembershipChange = checked(() => ({ type: 'add', id: checkId(id), address: checkAddress(address, `address of ${id}`) }));
+        const operator = operatorOf(call, 'AddReplica');
+        const request = checked(() => ({
+          type: 'add' as const, id: checkId(id), address: checkAddress(address, `address of ${id}`),
+          peerAddress: peerAddress ? checkAddress(peerAddress, `peer address of ${id}`) : defaultPeerAddress(address),
+        }));
         // Only the leader asks the new replica (others answer with where the leader is, from changeMembership).
-        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address);
-        return change(request);
+        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address, request.peerAddress);
+        return change(request, operator);
       })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
 
     removeReplica(call, callback) {
       const { id } = call.request;
-      void (async () => change(checked(() => ({ type: 'remove', id: checkId(id) }))))()
-        .then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+      void (async () => {
+        const operator = operatorOf(call, 'RemoveReplica');
+        return change(checked(() => ({ type: 'remove', id: checkId(id) })), operator);
+      })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
   };
 }
