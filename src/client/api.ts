@@ -136,9 +136,24 @@ export interface ReplicaStatusView {
   writesPerSecond: number;
   dataSizeBytes: number;
   mode: string;
+  /** The replica's package version, the commit it was built from ("unknown" outside git), its peer protocol and database schema. */
   version: string;
+  commit: string;
+  protocolVersion: number;
+  schemaVersion: number;
+  /** The other replicas' builds as their messages to this one state them. */
+  peerBuilds: PeerBuildView[];
   /** The configuration as this replica knows it (the latest in its log, committed or not). */
   members: ClusterMemberView[];
+}
+
+/** Another replica's build, as its messages state it; `protocolVersion` 0 (and empty strings) for a replica of peer protocol 1. */
+export interface PeerBuildView {
+  id: string;
+  version: string;
+  commit: string;
+  protocolVersion: number;
+  lastSeenMsAgo: number;
 }
 
 /** One replica as seen by a status sweep: up with its status, or down with the reason. */

@@ -86,6 +86,10 @@ export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
     dataSizeBytes: s.dataSizeBytes,
     mode: s.mode,
     version: s.version,
+    commit: s.commit,
+    protocolVersion: s.protocolVersion,
+    schemaVersion: s.schemaVersion,
+    peerBuilds: s.peerBuilds.map((b) => ({ id: b.id, version: b.version, commit: b.commit, protocolVersion: b.protocolVersion, lastSeenMsAgo: b.lastSeenMsAgo })),
     members: s.members.map(toMember),
   };
 }

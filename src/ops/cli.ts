@@ -3,7 +3,6 @@
  * the exit statuses scripts rely on.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import type { ClientOptions, ClusterApi } from '../client/api.js';
 import { runForceLeader } from './commands/force-leader.js';
 import type { Ask } from './commands/confirm.js';
@@ -16,15 +15,7 @@ import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } f
 import { LogFileEventSource } from './sources/log-files.js';
 import { prepareTerminalRendering } from '../terminal/full-screen.js';
 import { RpcEventSource } from './sources/rpc-events.js';
-
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
 
 const EXIT_HELP = `
 Exit status:
@@ -85,7 +76,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   const program = new Command()
     .name('chat-ops')
     .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, membership changes, and the total-outage override.')
-    .version(packageVersion(), '-V, --version')
+    .version(versionText('chat-ops', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(chat-ops --help lists the commands and options)')

@@ -4,7 +4,9 @@ import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
 import { describeCrash, isStorageError } from './crash.js';
-import { ListenError, packageVersion, startServer } from './server.js';
+import { ListenError, startServer } from './server.js';
+import { serverSpeaks } from './versions.js';
+import { versionText } from '../version/build-info.js';
 import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './sqlite/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
@@ -12,7 +14,7 @@ import { ClusterMismatchError } from './storage/log-store.js';
 const program = new Command()
   .name('chat-server')
   .description('One replica of the replicated chat service. With no options: a single replica "A" on 127.0.0.1:50051 with its data in ./data/A.')
-  .version(packageVersion())
+  .version(versionText('chat-server', serverSpeaks()), '-V, --version', 'print the version, the commit it was built from, and the protocol and schema versions it speaks')
   .addOption(new Option('--id <id>', 'this replica\'s id').env('CHAT_ID'))
   .addOption(new Option('--listen <host:port>', 'address to listen on (default: this replica\'s address)').env('CHAT_LISTEN'))
   .addOption(new Option('--advertise <host:port>', 'address peers and clients reach this replica at (default: --listen)').env('CHAT_ADVERTISE'))

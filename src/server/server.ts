@@ -18,6 +18,8 @@ import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { openReplicaDatabase } from './replica-database.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
+import { PeerVersions } from './peer-versions.js';
+import { senderStamp } from './rpc/sender-stamp.js';
 
 export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
 
@@ -31,11 +33,6 @@ export interface RunningServer {
 }
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function credentials(config: ServerConfig): { server: grpc.ServerCredentials; peer: grpc.ChannelCredentials } {
   if (!config.tls) return { server: grpc.ServerCredentials.createInsecure(), peer: grpc.credentials.createInsecure() };
@@ -89,6 +86,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     throw err;
   }
   const chat = createChatService(replica, { logger });
+  const own = senderStamp();
+  const peerVersions = new PeerVersions({ version: own.senderVersion, commit: own.senderCommit, protocol: own.protocolVersion },
+    (message, details) => replica.events.emit('peer.version', replica.status().epoch, message, details));
   const server = new grpc.Server({
     'grpc.max_receive_message_length': CHANNEL_OPTIONS['grpc.max_receive_message_length'],
     'grpc.max_send_message_length': CHANNEL_OPTIONS['grpc.max_send_message_length'],
@@ -100,13 +100,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, createClusterService({
-    replica, cluster: config.cluster, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
+    replica, cluster: config.cluster, dataDir: config.dataDir, peerVersions, logger, clientMetrics: () => chat.metrics(),
     checkJoiner: joinerCheck(config.cluster, config.mode, creds.peer),
   }));
   server.addService(ReplicationServiceService, createReplicationService({
     self: config.id,
     cluster: config.cluster,
     deliver: (message, fromAddress, snapshot) => replica.deliver(message, fromAddress, snapshot),
+    heard: (env) => peerVersions.heard(env.from, env.senderVersion, env.senderCommit, env.protocolVersion),
     logger,
   }));
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });

@@ -1,7 +1,7 @@
 /** The `chat-tui` command line. */
 
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
 
 export interface CliOptions {
   /** Comma-separated `host:port` list, if given. */
@@ -9,15 +9,6 @@ export interface CliOptions {
   username: string | undefined;
   /** False with `--no-bell`; true otherwise (the saved preference then decides). */
   bell: boolean;
-}
-
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 export function buildCommand(): Command {
@@ -30,7 +21,7 @@ export function buildCommand(): Command {
         'Settings are kept with conf (project "chat-tui"); CHAT_TUI_CONFIG_DIR points them elsewhere.\n' +
         'Passwords and session tokens are never saved. Press ? on the main screen for every key.',
     )
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(versionText('chat-tui', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
     .option('-s, --servers <list>', 'comma-separated host:port of the replicas, e.g. 127.0.0.1:50051,127.0.0.1:50052')
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')

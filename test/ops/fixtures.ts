@@ -25,6 +25,10 @@ export function statusView(over: Partial<ReplicaStatusView> & { id: string }): R
     dataSizeBytes: 2 * 1024 * 1024,
     mode: 'in-sync',
     version: '0.1.0',
+    commit: '0123456789ab',
+    protocolVersion: 2,
+    schemaVersion: 3,
+    peerBuilds: [],
     members: [],
     ...over,
   };

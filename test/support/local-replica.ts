@@ -318,7 +318,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
         inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
         waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
         peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
-        mode: 'in-sync', version: 'test', logStartIndex: 1,
+        mode: 'in-sync', version: 'test', commit: 'test', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], logStartIndex: 1,
         members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);

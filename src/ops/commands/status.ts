@@ -4,6 +4,7 @@
  */
 import type { ClusterApi, ReplicaProbe } from '../../client/api.js';
 import { assessHealth, statusJson, type ClusterHealth } from '../model/health.js';
+import { mixedVersionsLine, versionSpread } from '../model/versions.js';
 import { emptyMemory, layoutTable, learnMembers, remember, replicaRows, type ReplicaMemory } from '../model/replica-table.js';
 import type { CommandIo } from './io.js';
 
@@ -32,6 +33,8 @@ export function printStatus(probes: readonly ReplicaProbe[], io: CommandIo, json
   const table = layoutTable(replicaRows(probes, now, memory), io.columns);
   const lines = [summaryLine(probes, health), '', table.header, ...table.lines.map((l) => l.text)];
   if (health.problems.length > 0) lines.push('', ...health.problems.map((p) => `problem: ${p}`));
+  const mixed = mixedVersionsLine(versionSpread(probes));
+  if (mixed) lines.push('', `note: ${mixed}`);
   io.out(`${lines.join('\n')}\n`);
   return health.exitCode;
 }

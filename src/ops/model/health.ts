@@ -3,6 +3,7 @@
  * who is waited for, and the exit status `chat-ops status` returns.
  */
 import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
+import { versionSpread, type VersionSpread } from './versions.js';
 
 /** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
 export const EXIT_OK = 0;
@@ -129,6 +130,9 @@ export interface StatusJson {
   /** The configuration: voting members and learners. */
   members: ClusterMemberView[];
   learners: string[];
+  /** The builds the replicas run (their own statuses, else what their peers heard); more than one: mixed. */
+  versions: VersionSpread['builds'];
+  mixedVersions: boolean;
   replicas: (
     | ({ address: string; up: true; rttMs: number } & Omit<ReplicaStatusView, 'address'>)
     | { address: string; up: false; error: string }
@@ -137,6 +141,7 @@ export interface StatusJson {
 
 /** The `status --json` document: `leader`, `healthy`, `problems`, `waitingFor` and one entry per replica in server-list order. */
 export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes)): StatusJson {
+  const spread = versionSpread(probes);
   return {
     leader: health.leader,
     healthy: health.healthy,
@@ -144,6 +149,8 @@ export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealt
     waitingFor: health.waitingFor,
     members: health.members,
     learners: health.learners,
+    versions: spread.builds,
+    mixedVersions: spread.mixed,
     replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { address: p.address, up: false as const, error: p.error })),
   };
 }

@@ -10,12 +10,16 @@ import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js'
 import type { JoinerCheck } from './joiner-check.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
+import type { PeerVersions } from '../peer-versions.js';
+import { buildInfo } from '../../version/build-info.js';
+import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from '../versions.js';
 
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
   cluster: string;
   dataDir: string;
-  version: string;
+  /** The other replicas' builds, from their messages. */
+  peerVersions: PeerVersions;
   logger: Logger;
   /** Connected clients and open chat streams, from the chat service. */
   clientMetrics(): { connectedClients: number; openStreams: number };
@@ -123,7 +127,11 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         writesPerSecond: s.writesPerSecond,
         dataSizeBytes: dataSize(o.dataDir),
         mode: s.mode,
-        version: o.version,
+        version: buildInfo().version,
+        commit: buildInfo().commit,
+        protocolVersion: PEER_PROTOCOL_VERSION,
+        schemaVersion: SCHEMA_VERSION,
+        peerBuilds: o.peerVersions.all().map(([id, b]) => ({ id, version: b.version, commit: b.commit, protocolVersion: b.protocol, lastSeenMsAgo: Date.now() - b.lastSeen })),
         logStartIndex: s.logStartIndex,
         members,
         clusterName: o.cluster,

@@ -1,10 +1,11 @@
 import type { ConfigView, LogEntry, PeerEnvelope, PeerInfo as WirePeerInfo } from '../../gen/chat/v1/replication.js';
 import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '../replication/types.js';
+import { senderStamp } from './sender-stamp.js';
 
 /** Converts between the core's peer messages and the wire envelopes of proto/chat/v1/replication.proto. */
 
 export function toEnvelope(m: PeerMessage, cluster: string, fromAddress: string): PeerEnvelope {
-  return { from: m.from, to: m.to, epoch: m.epoch, cluster, fromAddress, body: toWireBody(m.body) };
+  return { from: m.from, to: m.to, epoch: m.epoch, cluster, fromAddress, ...senderStamp(), body: toWireBody(m.body) };
 }
 
 /** Undefined for envelopes that carry no core message (snapshot chunks are assembled separately). */

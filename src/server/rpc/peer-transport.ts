@@ -10,6 +10,7 @@ import type { SnapshotPosition } from '../replication/state-machine.js';
 import type { PeerEndpoint, Transport } from '../replication/transport.js';
 import type { NodeId, PeerMessage } from '../replication/types.js';
 import { fromEnvelope, fromWireConfig, toEnvelope, toWireConfig } from './peer-codec.js';
+import { senderStamp } from './sender-stamp.js';
 
 /** Channel options shared by every replica-to-replica and client channel: fast reconnects, keepalive, big messages. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -141,7 +142,7 @@ export class PeerTransport implements Transport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address,
+        from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address, ...senderStamp(),
         body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;
@@ -165,6 +166,8 @@ export function createReplicationService(options: {
   cluster: string;
   /** A core message, with the sender's address and, for a finished snapshot, its bytes. */
   deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void;
+  /** Every accepted envelope's sender with the build it states (see PeerVersions). */
+  heard?(env: PeerEnvelope): void;
   logger: Logger;
 }): ReplicationServiceServer {
   const { self, cluster, deliver, logger } = options;
@@ -175,6 +178,7 @@ export function createReplicationService(options: {
           call.destroy(new Error('wrong cluster or replica'));
           return;
         }
+        options.heard?.(env);
         const message = env.body?.$case === 'snapshot' ? undefined : fromEnvelope(env);
         if (message) deliver(message, env.fromAddress);
       });

@@ -154,6 +154,28 @@ export interface ReplicaStatus {
   members: ClusterMember[];
   /** The cluster name (--cluster-name); replicas of other clusters refuse each other. */
   clusterName: string;
+  /**
+   * This replica's build (its package version is `version`): the commit it
+   * was built from ("unknown" outside git), and the peer protocol and database
+   * schema it speaks.
+   */
+  commit: string;
+  protocolVersion: number;
+  schemaVersion: number;
+  /** The builds of the replicas this one has heard from, from their messages. */
+  peerBuilds: PeerBuild[];
+}
+
+/** Another replica's build, as its own messages state it. */
+export interface PeerBuild {
+  id: string;
+  /** Empty for a replica of peer protocol 1, which does not say. */
+  version: string;
+  commit: string;
+  /** 0 for a replica of peer protocol 1. */
+  protocolVersion: number;
+  /** Milliseconds since its last message. */
+  lastSeenMsAgo: number;
 }
 
 export interface GetStatusRequest {
@@ -846,6 +868,10 @@ function createBaseReplicaStatus(): ReplicaStatus {
     logStartIndex: 0,
     members: [],
     clusterName: "",
+    commit: "",
+    protocolVersion: 0,
+    schemaVersion: 0,
+    peerBuilds: [],
   };
 }
 
@@ -925,6 +951,18 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     }
     if (message.clusterName !== "") {
       writer.uint32(202).string(message.clusterName);
+    }
+    if (message.commit !== "") {
+      writer.uint32(210).string(message.commit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(216).uint32(message.protocolVersion);
+    }
+    if (message.schemaVersion !== 0) {
+      writer.uint32(224).uint32(message.schemaVersion);
+    }
+    for (const v of message.peerBuilds) {
+      PeerBuild.encode(v!, writer.uint32(234).fork()).join();
     }
     return writer;
   },
@@ -1142,6 +1180,38 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
             message.clusterName = reader.string();
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
+            continue;
+          }
+          case 28: {
+            if (tag !== 224) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.peerBuilds.push(PeerBuild.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1253,6 +1323,22 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
         : isSet(object.cluster_name)
         ? globalThis.String(object.cluster_name)
         : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      peerBuilds: globalThis.Array.isArray(object?.peerBuilds)
+        ? object.peerBuilds.map((e: any) => PeerBuild.fromJSON(e))
+        : globalThis.Array.isArray(object?.peer_builds)
+        ? object.peer_builds.map((e: any) => PeerBuild.fromJSON(e))
+        : [],
     };
   },
 
@@ -1333,6 +1419,18 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.clusterName !== "") {
       obj.clusterName = message.clusterName;
     }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
+    }
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.peerBuilds?.length) {
+      obj.peerBuilds = message.peerBuilds.map((e) => PeerBuild.toJSON(e));
+    }
     return obj;
   },
 
@@ -1366,6 +1464,151 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     message.logStartIndex = object.logStartIndex ?? 0;
     message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
     message.clusterName = object.clusterName ?? "";
+    message.commit = object.commit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.peerBuilds = object.peerBuilds?.map((e) => PeerBuild.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePeerBuild(): PeerBuild {
+  return { id: "", version: "", commit: "", protocolVersion: 0, lastSeenMsAgo: 0 };
+}
+
+export const PeerBuild: MessageFns<PeerBuild> = {
+  encode(message: PeerBuild, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.commit !== "") {
+      writer.uint32(26).string(message.commit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(32).uint32(message.protocolVersion);
+    }
+    if (message.lastSeenMsAgo !== 0) {
+      writer.uint32(40).int64(message.lastSeenMsAgo);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeerBuild {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeerBuild();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSeenMsAgo = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeerBuild {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
+      lastSeenMsAgo: isSet(object.lastSeenMsAgo)
+        ? globalThis.Number(object.lastSeenMsAgo)
+        : isSet(object.last_seen_ms_ago)
+        ? globalThis.Number(object.last_seen_ms_ago)
+        : 0,
+    };
+  },
+
+  toJSON(message: PeerBuild): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
+    }
+    if (message.lastSeenMsAgo !== 0) {
+      obj.lastSeenMsAgo = Math.round(message.lastSeenMsAgo);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PeerBuild>): PeerBuild {
+    return PeerBuild.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PeerBuild>): PeerBuild {
+    const message = createBasePeerBuild();
+    message.id = object.id ?? "";
+    message.version = object.version ?? "";
+    message.commit = object.commit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
+    message.lastSeenMsAgo = object.lastSeenMsAgo ?? 0;
     return message;
   },
 };

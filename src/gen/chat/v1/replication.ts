@@ -140,6 +140,15 @@ export interface PeerEnvelope {
    * it does not know yet.
    */
   fromAddress: string;
+  /**
+   * The sender's build and peer protocol, so replicas of different versions
+   * know it of each other (a rolling upgrade). Replicas of peer protocol 1
+   * send none of these (they read as "", "" and 0).
+   */
+  senderVersion: string;
+  /** The first 12 hex digits of the commit it was built from, or "unknown". */
+  senderCommit: string;
+  protocolVersion: number;
   body:
     | { $case: "append"; value: AppendRequest }
     | { $case: "appendReply"; value: AppendReply }
@@ -1752,7 +1761,17 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
 };
 
 function createBasePeerEnvelope(): PeerEnvelope {
-  return { from: "", to: "", epoch: 0, cluster: "", fromAddress: "", body: undefined };
+  return {
+    from: "",
+    to: "",
+    epoch: 0,
+    cluster: "",
+    fromAddress: "",
+    senderVersion: "",
+    senderCommit: "",
+    protocolVersion: 0,
+    body: undefined,
+  };
 }
 
 export const PeerEnvelope: MessageFns<PeerEnvelope> = {
@@ -1771,6 +1790,15 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     }
     if (message.fromAddress !== "") {
       writer.uint32(42).string(message.fromAddress);
+    }
+    if (message.senderVersion !== "") {
+      writer.uint32(50).string(message.senderVersion);
+    }
+    if (message.senderCommit !== "") {
+      writer.uint32(58).string(message.senderCommit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(64).uint32(message.protocolVersion);
     }
     switch (message.body?.$case) {
       case "append":
@@ -1852,6 +1880,30 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             }
 
             message.fromAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.senderVersion = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.senderCommit = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
             continue;
           }
           case 10: {
@@ -1941,6 +1993,21 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         : isSet(object.from_address)
         ? globalThis.String(object.from_address)
         : "",
+      senderVersion: isSet(object.senderVersion)
+        ? globalThis.String(object.senderVersion)
+        : isSet(object.sender_version)
+        ? globalThis.String(object.sender_version)
+        : "",
+      senderCommit: isSet(object.senderCommit)
+        ? globalThis.String(object.senderCommit)
+        : isSet(object.sender_commit)
+        ? globalThis.String(object.sender_commit)
+        : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
       body: isSet(object.append)
         ? { $case: "append", value: AppendRequest.fromJSON(object.append) }
         : isSet(object.appendReply)
@@ -1986,6 +2053,15 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     if (message.fromAddress !== "") {
       obj.fromAddress = message.fromAddress;
     }
+    if (message.senderVersion !== "") {
+      obj.senderVersion = message.senderVersion;
+    }
+    if (message.senderCommit !== "") {
+      obj.senderCommit = message.senderCommit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
+    }
     if (message.body?.$case === "append") {
       obj.append = AppendRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "appendReply") {
@@ -2016,6 +2092,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     message.epoch = object.epoch ?? 0;
     message.cluster = object.cluster ?? "";
     message.fromAddress = object.fromAddress ?? "";
+    message.senderVersion = object.senderVersion ?? "";
+    message.senderCommit = object.senderCommit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
     switch (object.body?.$case) {
       case "append": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
