@@ -28,6 +28,8 @@ export interface ServerConfig {
   limits: Partial<ReplicationLimits>;
   /** Replication mode: 'in-sync' (n-1 crashes) or 'majority' (Raft quorums, partition-safe). */
   mode: 'in-sync' | 'majority';
+  /** Where to serve /metrics, /healthz and /readyz over HTTP (host:port); off when undefined. */
+  metricsListen: string | undefined;
 }
 
 /** The raw option values, as commander gives them (strings from flags or environment variables). */
@@ -52,6 +54,7 @@ export interface ServerOptionValues {
   compactThreshold?: string;
   retainEntries?: string;
   join?: boolean;
+  metricsListen?: string;
 }
 
 interface ClusterFile {
@@ -158,6 +161,8 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     dataDir: v.dataDir ?? `./data/${id}`,
     logLevel: v.logLevel ?? 'info',
     logFile: v.logFile,
+    // Port 0 picks a free port (tests); the metrics.listening log line says which.
+    metricsListen: v.metricsListen === undefined ? undefined : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,
     tls,
     timings,
   };

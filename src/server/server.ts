@@ -18,7 +18,12 @@ import { joinerCheck } from './rpc/joiner-check.js';
 import { CHANNEL_OPTIONS, createReplicationService, PeerTransport } from './rpc/peer-transport.js';
 import { openReplicaDatabase } from './replica-database.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
+import { MetricsListenError } from './metrics/http.js';
+import { ReplicaMetrics } from './metrics/replica-metrics.js';
+import { serveMetrics, type ServedMetrics } from './metrics/serve.js';
 import { PeerVersions } from './peer-versions.js';
+import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from './versions.js';
+import { buildInfo } from '../version/build-info.js';
 import { senderStamp } from './rpc/sender-stamp.js';
 
 export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
@@ -73,12 +78,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   };
   const creds = credentials(config);
   const self = config.members.find((m) => m.id === config.id)!;
+  const metrics = config.metricsListen ? new ReplicaMetrics({
+    replica: config.id, cluster: config.cluster, mode: config.mode, ...buildInfo(), protocol: PEER_PROTOCOL_VERSION, schema: SCHEMA_VERSION,
+  }) : undefined;
   const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);
   let replica: ChatReplica;
   try {
     replica = new ChatReplica({
       id: config.id, cluster: config.cluster, members: config.members, join: config.join, db, logger, transport,
-      timings: config.timings, limits: config.limits, mode: config.mode,
+      timings: config.timings, limits: config.limits, mode: config.mode, stats: metrics?.stats,
     });
   } catch (err) {
     transport.close();
@@ -112,7 +120,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }));
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  replica.onLeadershipChange((leading) => health.setStatus(CHAT_SERVICE_NAME, leading ? 'SERVING' : 'NOT_SERVING'));
+  let leading = false;
+  replica.onLeadershipChange((now) => {
+    leading = now;
+    health.setStatus(CHAT_SERVICE_NAME, now ? 'SERVING' : 'NOT_SERVING');
+  });
   // Reflection describes our services and the health service, so grpcurl can call all of them.
   const protos = loadSync(['chat/v1/chat.proto', 'chat/v1/cluster.proto', 'chat/v1/replication.proto', healthProtoPath], { includeDirs: [PROTO_DIR] });
   new ReflectionService(protos).addToServer(server);
@@ -124,6 +136,19 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await replica.stop();
     closeStorage();
     throw err;
+  }
+  let metricsServer: ServedMetrics | undefined;
+  if (metrics) {
+    try {
+      metricsServer = await serveMetrics(config.metricsListen!, metrics, {
+        replica, clients: () => chat.metrics(), peerVersions, readyLeader: () => leading, logger,
+      });
+    } catch (err) {
+      await replica.stop();
+      await shutdownGracefully(server, 0);
+      closeStorage();
+      throw err instanceof MetricsListenError ? new ListenError(err.message) : err;
+    }
   }
   replica.start();
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
@@ -137,6 +162,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       chat.close();
       await replica.stop();
       await shutdownGracefully(server);
+      await metricsServer?.close();
       closeStorage();
       logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);
     })();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ReplicaCore } from '../replication/core.js';
-import type { LogStorage } from '../replication/log-storage.js';
+import type { LogStorage, WriteDurability } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
 import type { StateMachine } from '../replication/state-machine.js';
@@ -46,6 +46,20 @@ export interface ReplicaDriverOptions<Op, Outcome> {
   /** Seed of the election timeouts; random when omitted. */
   seed?: number;
   mode?: 'in-sync' | 'majority';
+  /** Timings of the write path, for metrics (src/server/metrics/). */
+  stats?: DriverStats;
+}
+
+/**
+ * What the driver reports as writes complete, for metrics. Whatever the write
+ * path becomes, these two moments exist: a batch handed to the log storage is
+ * durable, and an op submitted here is committed and applied.
+ */
+export interface DriverStats {
+  /** A write batch is durable (`synced`: with its fsync), `ms` after it was handed to the storage, with `entries` log entries appended. */
+  logWritten(durability: WriteDurability, ms: number, entries: number): void;
+  /** An op submitted here was committed and applied, `ms` after `submit`. */
+  committed(ms: number): void;
 }
 
 /** An applied entry of a pass: its op and outcome when it was an op. */
@@ -89,6 +103,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private readonly appliedListeners = new Set<(a: AppliedOp<Op, Outcome>) => void>();
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
   private readonly tickMs: number;
+  private readonly stats: DriverStats | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private stopped = false;
@@ -100,6 +115,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.storage = options.storage;
     this.transport = options.transport;
     this.tickMs = options.tickMs ?? 10;
+    this.stats = options.stats;
     this.addresses = new PeerAddresses(members);
     this.events = new EventBus(id, options.logger);
     this.batches = new BatchAggregator(this.events);
@@ -148,8 +164,14 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   submit(op: Op): Promise<Outcome> {
     if (this.stopped) return Promise.reject(new NotLeaderError(`replica ${this.id} is shutting down`, undefined));
     if (this.core.currentRole !== 'leader') return Promise.reject(this.notLeader());
+    const stats = this.stats;
     return new Promise((resolve, reject) => {
-      this.batcher.propose({ data: this.stateMachine.encode(op), resolve, reject });
+      if (!stats) return this.batcher.propose({ data: this.stateMachine.encode(op), resolve, reject });
+      const started = performance.now();
+      this.batcher.propose({ data: this.stateMachine.encode(op), resolve: (outcome) => {
+        stats.committed(performance.now() - started);
+        resolve(outcome);
+      }, reject });
     });
   }
 
@@ -354,7 +376,12 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     };
     const durability = durabilityOf(actions);
     if (durability) {
-      this.storage.write(durability, writeAll, afterDurable);
+      const stats = this.stats;
+      const started = performance.now();
+      this.storage.write(durability, writeAll, stats ? () => {
+        stats.logWritten(durability, performance.now() - started, actions.reduce((n, a) => n + (a.type === 'persist' ? a.entries.length : 0), 0));
+        afterDurable();
+      } : afterDurable);
     } else {
       writeAll();
       afterDurable();
