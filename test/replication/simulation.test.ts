@@ -14,7 +14,7 @@ type Totals = ReturnType<Simulation['summary']>;
 
 /** Runs one schedule per seed and adds up what they did. */
 function runSchedules(seeds: readonly number[], options: Omit<ConstructorParameters<typeof Simulation>[0], 'seed'>): Totals {
-  const totals: Totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0, membershipChanges: 0 };
+  const totals: Totals = { acked: 0, elections: 0, snapshots: 0, quarantined: 0, restarts: 0, partitions: 0, pauses: 0, membershipChanges: 0, transfersStarted: 0, transfersDone: 0 };
   for (const seed of seeds) {
     const sim = new Simulation({ seed, ...options });
     sim.run();
@@ -71,4 +71,26 @@ describe('membership changes: replicas added as learners, promoted and removed w
     expect(totals.acked).toBeGreaterThan(seedsOf().length * 10);
     if (!replay) expect(totals.membershipChanges).toBeGreaterThan(seedsOf().length * 2);
   }, Math.max(60_000, membershipCount * 60));
+});
+
+describe('leadership transfers asked at random points, with crashes, restarts and membership changes', () => {
+  const transferCount = Number(process.env.SIM_TRANSFER_SEEDS ?? Math.max(1, Math.floor(count / 4)));
+  const seedsOf = () => replay ?? Array.from({ length: transferCount }, (_, i) => firstSeed + i);
+
+  it(`in-sync mode keeps every invariant over ${replay ? 'the replayed schedule' : `${transferCount} seeded schedules`}`, () => {
+    const totals = runSchedules(seedsOf(), { durationMs: 3_000, transferEveryMs: 150, membershipEveryMs: 800 });
+    expect(totals.acked).toBeGreaterThan(seedsOf().length * 20);
+    if (!replay) {
+      expect(totals.transfersStarted).toBeGreaterThan(seedsOf().length * 3);
+      expect(totals.transfersDone).toBeGreaterThan(seedsOf().length * 2);
+    }
+  }, Math.max(60_000, transferCount * 40));
+
+  it(`majority mode with partitions and pauses keeps every invariant over ${replay ? 'the replayed schedule' : `${transferCount} seeded schedules`}`, () => {
+    const totals = runSchedules(seedsOf(), {
+      nodes: 5, mode: 'majority', durationMs: 3_000, transferEveryMs: 150, membershipEveryMs: 800, partitionEveryMs: 500, pauseEveryMs: 900, faultEveryMs: 1_200,
+    });
+    expect(totals.acked).toBeGreaterThan(seedsOf().length * 10);
+    if (!replay) expect(totals.transfersDone).toBeGreaterThan(seedsOf().length * 2);
+  }, Math.max(60_000, transferCount * 60));
 });

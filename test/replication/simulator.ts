@@ -37,6 +37,8 @@ export interface SimOptions {
   membershipEveryMs?: number;
   /** Replicas the run may ever create, the first `nodes` included. */
   maxNodes?: number;
+  /** Mean ms between leadership transfers asked of the leader (0 for none), to a random voter or to whichever it picks. */
+  transferEveryMs?: number;
 }
 
 interface Durable {
@@ -100,6 +102,9 @@ export class Simulation {
   partitions = 0;
   pauses = 0;
   membershipChanges = 0;
+  /** Leadership transfers the leaders accepted, and those that ended with the leader handing over. */
+  transfersStarted = 0;
+  transfersDone = 0;
   /** Directed links that drop everything: "A>B". */
   private readonly blocked = new Set<string>();
   private healAt = Number.POSITIVE_INFINITY;
@@ -109,7 +114,7 @@ export class Simulation {
     this.o = {
       nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
       sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0,
-      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, ...options,
+      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, transferEveryMs: 0, ...options,
     };
     this.rng = new Rng(options.seed);
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
@@ -209,6 +214,7 @@ export class Simulation {
             if (prior !== undefined && prior !== node.id) this.fail(`two leaders in epoch ${epoch}: ${prior} and ${node.id}`);
             this.leaderOfEpoch.set(epoch, node.id);
           }
+          if (a.kind === 'leader.transfer_done') this.transfersDone++;
           this.note(`${node.id} ${a.kind}: ${a.message}`);
           break;
       }
@@ -399,6 +405,19 @@ export class Simulation {
     this.drain(leader);
   }
 
+  /** An operator (or a SIGTERM) asks the leader to hand leadership over, at any point of the schedule. */
+  private transferStep(chaos: boolean): void {
+    if (!chaos || this.o.transferEveryMs <= 0 || !this.rng.chance(1 / this.o.transferEveryMs)) return;
+    const leader = [...this.nodes.values()].find((n) => n.core?.currentRole === 'leader');
+    if (!leader) return;
+    const voters = votersOf(leader.core!.config).filter((v) => v !== leader.id);
+    const target = voters.length > 0 && this.rng.chance(0.5) ? this.rng.pick(voters) : undefined;
+    const r = leader.core!.transferLeadership(target, this.now);
+    this.note(`TRANSFER asked of ${leader.id}${target ? ` to ${target}` : ''}: ${r.ok ? `to ${r.to}` : r.reason}`);
+    if (r.ok) this.transfersStarted++;
+    this.drain(leader);
+  }
+
   private crash(n: SimNode): void {
     n.core = undefined;
     this.failPendingOf(n.id);
@@ -455,6 +474,7 @@ export class Simulation {
     this.faultStep(chaos);
     this.networkFaultStep(chaos);
     this.membershipStep(chaos);
+    this.transferStep(chaos);
   }
 
   /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
@@ -511,7 +531,7 @@ export class Simulation {
     }
   }
 
-  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number } {
+  summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number; transfersStarted: number; transfersDone: number } {
     let quarantined = 0;
     let restarts = 0;
     for (const n of this.nodes.values()) {
@@ -519,6 +539,9 @@ export class Simulation {
       restarts += n.restarts;
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
-    return { acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses, membershipChanges: this.membershipChanges };
+    return {
+      acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses,
+      membershipChanges: this.membershipChanges, transfersStarted: this.transfersStarted, transfersDone: this.transfersDone,
+    };
   }
 }

@@ -81,12 +81,15 @@ export interface PeerInfo {
 export type PeerBody =
   | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number }
   | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number }
-  | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number }
+  /** `transfer`: a campaign its leader asked for (timeoutNow); peers do not refuse it for hearing that leader lately. */
+  | { type: 'promise'; preVote: boolean; recovery: boolean; transfer?: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo }
   | { type: 'probe' }
   | { type: 'probeReply'; info: PeerInfo }
   | { type: 'snapshot'; lastIndex: number; lastEpoch: number; config: Config }
-  | { type: 'snapshotReply'; lastIndex: number; success: boolean };
+  | { type: 'snapshotReply'; lastIndex: number; success: boolean }
+  /** Leadership transfer (Raft's TimeoutNow): the leader asks this follower, which holds its whole log, to campaign at once. */
+  | { type: 'timeoutNow' };
 
 export interface PeerMessage {
   from: NodeId;
