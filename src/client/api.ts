@@ -230,6 +230,12 @@ export interface ClusterApi {
   addReplica(id: string, address: string): Promise<MembershipView>;
   /** Removes a voting member or a learner through the leader; resolves once the change is committed. */
   removeReplica(id: string): Promise<MembershipView>;
+  /**
+   * Leadership transfer through the leader, wherever it is: it hands over to
+   * `target` (undefined: the most up-to-date voter in step) and answers once
+   * the new leader leads.
+   */
+  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }>;
   /** Every address known: the configured ones plus those learned from FindLeader. */
   knownAddresses(): string[];
   close(): void;

@@ -4,7 +4,7 @@
  * the membership changes, which follow the leader like chat calls do.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, StateDigest } from '../gen/chat/v1/cluster.js';
+import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, StateDigest, TransferLeaderResponse } from '../gen/chat/v1/cluster.js';
 import {
   ChatError,
   type ClientOptions,
@@ -154,6 +154,17 @@ export class ClusterClient implements ClusterApi {
     return this.changeMembership(
       (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, new grpc.Metadata(), options, cb)),
       { settledCode: 'NOT_FOUND', settled: (members) => members.length > 0 && !members.some((m) => m.id === id) },
+    );
+  }
+
+  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }> {
+    this.ensureOpen();
+    // Not repeated after an attempt that may have reached the leader: the transfer may have happened (status tells).
+    return callLeaderService(
+      this.leaderCtx,
+      (pool, address) => pool.cluster(address),
+      (client, options) => unary<TransferLeaderResponse>((cb) => client.transferLeader({ targetId: target ?? '' }, new grpc.Metadata(), options, cb)),
+      { idempotent: false },
     );
   }
 

@@ -10,6 +10,7 @@ import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
 import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds } from './commands/membership.js';
 import { runStatus } from './commands/status.js';
+import { runTransferLeader } from './commands/transfer-leader.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
@@ -22,14 +23,15 @@ Exit status:
   0  success; for status: exactly one leader and every member up (a replica
      that is no longer a member may be down)
   1  status: no leader, several leaders or a replica down (the "problem:" lines,
-     or "problems" in --json); force-leader, add-replica, remove-replica:
-     refused by the cluster or aborted at the question; logs: no replica or
-     log file could be read
+     or "problems" in --json); force-leader, add-replica, remove-replica,
+     transfer-leader: refused by the cluster or aborted at the question; logs:
+     no replica or log file could be read
   2  usage error: unknown command or option, bad address or replica id,
      unreadable TLS file, watch without an interactive terminal, add-replica
      or remove-replica without a terminal to ask and without --yes
-  3  add-replica, remove-replica: no leader answered, or not in time (the
-     change may or may not have been made: check with chat-ops status)
+  3  add-replica, remove-replica, transfer-leader: no leader answered, or not
+     in time (the change may or may not have been made: check with chat-ops
+     status)
   4  add-replica: the replica was added as a learner but is not a voting
      member within --timeout (it stays a learner until it catches up)
 
@@ -41,7 +43,8 @@ Examples:
   chat-ops watch --log-file .data/A.log --log-file .data/B.log   # no network path: tail local logs
   chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
   chat-ops add-replica D 10.0.0.4:50051            # grow the cluster: D catches up as a learner, then votes
-  chat-ops remove-replica D --yes                  # shrink it again, without the question`;
+  chat-ops remove-replica D --yes                  # shrink it again, without the question
+  chat-ops transfer-leader B                       # B leads from now on (a few round trips' pause, no election)`;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -129,6 +132,15 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
       code = await runForceLeader(open(cmd), io, target, { ...asking, yes: opts.yes === true });
+    });
+
+  program
+    .command('transfer-leader')
+    .description('the leader hands leadership over (to ID, or to the most up-to-date replica in step): writes pause for a few round trips, not an election')
+    .argument('[id]', 'the replica to lead from now on')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      code = await runTransferLeader(open(cmd), io, target, { json: opts.json === true });
     });
 
   program

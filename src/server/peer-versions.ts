@@ -59,9 +59,12 @@ export class PeerVersions {
     return [...this.builds].sort((a, b) => a[0].localeCompare(b[0]));
   }
 
-  /** Of `ids`, those not heard from yet or whose protocol is older than `protocol`. */
-  lacking(ids: readonly NodeId[], protocol: number): NodeId[] {
-    return ids.filter((id) => (this.builds.get(id)?.protocol ?? 0) < protocol);
+  /** Of `ids`, those heard from that speak a peer protocol older than `protocol` (those never heard from are not judged). */
+  olderThan(ids: readonly NodeId[], protocol: number): NodeId[] {
+    return ids.filter((id) => {
+      const build = this.builds.get(id);
+      return build !== undefined && build.protocol < protocol;
+    });
   }
 }
 

@@ -21,6 +21,7 @@ import { lockDataDir } from './storage/data-dir-lock.js';
 import { MetricsListenError } from './metrics/http.js';
 import { ReplicaMetrics } from './metrics/replica-metrics.js';
 import { serveMetrics, type ServedMetrics } from './metrics/serve.js';
+import { handOver } from './hand-over.js';
 import { PeerVersions } from './peer-versions.js';
 import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from './versions.js';
 import { buildInfo } from '../version/build-info.js';
@@ -29,6 +30,9 @@ import { senderStamp } from './rpc/sender-stamp.js';
 export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
 
 export class ListenError extends Error {}
+
+/** How long a stopping leader waits for its hand-over before it stops anyway (the others then elect a leader). */
+const HAND_OVER_ON_STOP_MS = 1_500;
 
 export interface RunningServer {
   /** The address actually bound (the port filled in when 0 was asked for). */
@@ -158,6 +162,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // A leader hands over first (a planned restart costs a few round trips, not an election), then stops.
+      if (replica.status().role === 'leader') {
+        await handOver(replica, peerVersions, undefined, HAND_OVER_ON_STOP_MS).then(
+          (done) => logger.info({ event: 'server.handed_over', replica: config.id, to: done.leaderId, epoch: done.epoch }, `handed leadership to ${done.leaderId} before stopping`),
+          (err: Error) => logger.warn({ event: 'server.hand_over_failed', replica: config.id, reason: err.message }, `stopping without handing leadership over: ${err.message}`),
+        );
+      }
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();

@@ -60,7 +60,8 @@ describe('PeerVersions', () => {
       'C now runs 0.1.0 (commit bbbbbbbbbbbb, peer protocol 2), before a build of peer protocol 1 (before replicas stated their versions); this replica runs 0.1.0 (commit aaaaaaaaaaaa, peer protocol 2): the cluster runs mixed versions',
     ]);
     expect(versions.get('B')?.lastSeen).toBe(2);
-    expect(versions.lacking(['B', 'C', 'D'], 2)).toEqual(['D']);
+    versions.heard('E', '', '', 0, 5);
+    expect(versions.olderThan(['B', 'C', 'D', 'E'], 2)).toEqual(['E']);
   });
 
   it('keeps what an untrusted peer states bounded', () => {

@@ -366,6 +366,14 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       cluster.addLearner(id, address);
       answer(callback);
     },
+    transferLeader(call, callback) {
+      if (cluster.leaderId !== replica.id) return callback(refusal()!);
+      const to = call.request.targetId || cluster.inSync().find((id) => id !== replica.id);
+      const target = to === undefined ? undefined : cluster.member(to);
+      if (!target || target.learner || to === replica.id) return callback(fail(grpc.status.FAILED_PRECONDITION, `no voting replica ${to ?? ''} in step to take over`));
+      cluster.setLeader(target.id);
+      callback(null, { previousLeaderId: replica.id, leaderId: target.id, leaderAddress: target.address, epoch: cluster.epoch });
+    },
     removeReplica(call, callback) {
       const refused = refusal();
       if (refused) return callback(refused);

@@ -18,6 +18,7 @@ import {
   type MemberView,
   type ReplicaControl,
   type ReplicaStatusView,
+  TransferError,
 } from './handle.js';
 import { PeerAddresses } from './peer-addresses.js';
 import { PendingConfigs } from './pending-configs.js';
@@ -73,6 +74,8 @@ interface AppliedInPass<Op, Outcome> {
 type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
 
 const READY_WAIT_MS = 3_000;
+/** How long a leadership transfer may take before its caller hears it failed (the core gives up after two election timeouts). */
+const TRANSFER_WAIT_MS = 2_000;
 /** How long a membership change may wait for an earlier config entry to commit before it is refused as busy. */
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
@@ -254,6 +257,25 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     return result;
   }
 
+  async transferLeadership(target?: NodeId, timeoutMs = TRANSFER_WAIT_MS): Promise<{ leaderId: NodeId; epoch: number }> {
+    if (this.stopped || this.core.currentRole !== 'leader') throw this.notLeader();
+    const started = this.core.transferLeadership(target, Date.now());
+    this.execute(this.core.takeActions());
+    if (!started.ok) throw new TransferError(started.reason);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const leader = this.core.leader;
+      if (this.core.currentRole !== 'leader' && leader !== '' && leader !== this.id) return { leaderId: leader, epoch: this.core.epoch };
+      if (this.core.currentRole === 'leader' && this.core.transferringTo === undefined) {
+        throw new TransferError(`${started.to} did not take over in time; ${this.id} leads on`);
+      }
+      if (Date.now() >= deadline || this.stopped) {
+        throw new TransferError(`${this.id} handed leadership to ${started.to}, but no new leader made itself known within ${timeoutMs} ms; see the cluster status`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   // -------------------------------------------------------------- internals
 
   private addressOf(id: NodeId): string {
@@ -289,7 +311,9 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       if (result.ok) {
         this.pendingOps.add(result.firstIndex, result.epoch, proposals);
       } else {
-        const err = this.notLeader();
+        // A leader handing over names no leader: the client looks for the new one after a short backoff.
+        const handingTo = this.core.transferringTo;
+        const err = handingTo ? new NotLeaderError(`replica ${this.id} is handing leadership to ${handingTo}; retry`, undefined) : this.notLeader();
         for (const p of proposals) p.reject(err);
       }
     }

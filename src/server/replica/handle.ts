@@ -73,6 +73,14 @@ export class MembershipError extends Error {
   }
 }
 
+/** A leadership transfer the leader refused, or that did not complete in time; the message says why. */
+export class TransferError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransferError';
+  }
+}
+
 export type ReplicaStatusView = CoreStatus & { uptimeMs: number; writesPerSecond: number; address: string };
 
 /** What the cluster service needs of a replica. */
@@ -91,4 +99,11 @@ export interface ReplicaControl {
   changeMembership(change: MembershipChange): Promise<{ index: number; epoch: number; members: MemberView[] }>;
   digest(): { appliedIndex: number; digest: string };
   forceLeader(): { ok: true; epoch: number } | { ok: false; reason: string };
+  /**
+   * Hands leadership over (to `target`, or to the voter in step the leader
+   * picks) and resolves once another replica leads, with it and its epoch.
+   * Rejects with NotLeaderError on a replica that does not lead, TransferError
+   * when refused or not done within `timeoutMs`.
+   */
+  transferLeadership(target?: NodeId, timeoutMs?: number): Promise<{ leaderId: NodeId; epoch: number }>;
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
 import type { ReplicaEvent } from '../replica/events.js';
-import { MembershipError, NotLeaderError, type ReplicaControl } from '../replica/handle.js';
+import { MembershipError, NotLeaderError, TransferError, type ReplicaControl } from '../replica/handle.js';
+import { handOver } from '../hand-over.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
@@ -46,6 +47,18 @@ function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
   if (err instanceof NotLeaderError) return toStatusObject(notLeaderStatus(replicaId, err));
   if (err instanceof MembershipError) return toStatusObject(new RpcError(MEMBERSHIP_CODES[err.reason], err.message));
   return toStatusObject(new RpcError(grpc.status.INTERNAL, (err as Error).message));
+}
+
+/**
+ * The methods that change the cluster or hand out its data: operator-only.
+ * (Status, events and digests are reads for anyone on the client plane.)
+ */
+export const OPERATOR_METHODS = ['ForceLeader', 'AddReplica', 'RemoveReplica', 'TransferLeader'] as const;
+
+/** The status a failed leadership transfer answers with. */
+function transferFailure(replicaId: string, err: unknown): grpc.ServiceError {
+  if (err instanceof TransferError) return toStatusObject(new RpcError(grpc.status.FAILED_PRECONDITION, err.message));
+  return membershipFailure(replicaId, err);
 }
 
 /** Validates what an operator typed, as INVALID_ARGUMENT. */
@@ -186,6 +199,17 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address);
         return change(request);
       })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+    },
+
+    transferLeader(call, callback) {
+      const { targetId } = call.request;
+      void (async () => {
+        const target = targetId === '' ? undefined : checked(() => checkId(targetId));
+        const done = await handOver(replica, o.peerVersions, target);
+        o.logger.info({ event: 'operator.transfer_leader', replica: replica.id, to: done.leaderId, epoch: done.epoch }, `an operator had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`);
+        const leaderAddress = replica.members().find((m) => m.id === done.leaderId)?.address ?? '';
+        return { previousLeaderId: replica.id, leaderId: done.leaderId, leaderAddress, epoch: done.epoch };
+      })().then((r) => callback(null, r), (err: unknown) => callback(transferFailure(replica.id, err)));
     },
 
     removeReplica(call, callback) {

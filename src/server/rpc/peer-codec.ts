@@ -21,7 +21,7 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
     case 'appendReply':
       return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
     case 'promise':
-      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch } };
+      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch, transfer: b.transfer ?? false } };
     case 'promiseReply':
       return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info) } };
     case 'probe':
@@ -30,6 +30,8 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
       return { $case: 'probeReply', value: { info: toWireInfo(b.info) } };
     case 'snapshotReply':
       return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success } };
+    case 'timeoutNow':
+      return { $case: 'timeoutNow', value: {} };
     case 'snapshot':
       // The header travels with the last chunk; see the peer transport.
       return { $case: 'snapshot', value: { lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, config: toWireConfig(b.config), offset: 0, data: Buffer.alloc(0), done: true, totalSize: 0 } };
@@ -44,7 +46,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'appendReply':
       return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
     case 'promise':
-      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
+      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, transfer: w.value.transfer, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
     case 'promiseReply':
       return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info) };
     case 'probe':
@@ -53,6 +55,8 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
       return { type: 'probeReply', info: fromWireInfo(w.value.info) };
     case 'snapshotReply':
       return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success };
+    case 'timeoutNow':
+      return { type: 'timeoutNow' };
     case 'snapshot':
       return { type: 'snapshot', lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, config: fromWireConfig(w.value.config) };
   }

@@ -80,6 +80,19 @@ export function roleToJSON(object: Role): string {
   }
 }
 
+export interface TransferLeaderRequest {
+  /** The replica to hand over to; empty lets the leader pick. */
+  targetId: string;
+}
+
+export interface TransferLeaderResponse {
+  /** The replica that led when the call came, and the one that leads now. */
+  previousLeaderId: string;
+  leaderId: string;
+  leaderAddress: string;
+  epoch: number;
+}
+
 export interface ReplicaAddress {
   id: string;
   address: string;
@@ -233,6 +246,208 @@ export interface MembershipResponse {
   configIndex: number;
   members: ClusterMember[];
 }
+
+function createBaseTransferLeaderRequest(): TransferLeaderRequest {
+  return { targetId: "" };
+}
+
+export const TransferLeaderRequest: MessageFns<TransferLeaderRequest> = {
+  encode(message: TransferLeaderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetId !== "") {
+      writer.uint32(10).string(message.targetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeaderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeaderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeaderRequest {
+    return {
+      targetId: isSet(object.targetId)
+        ? globalThis.String(object.targetId)
+        : isSet(object.target_id)
+        ? globalThis.String(object.target_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferLeaderRequest): unknown {
+    const obj: any = {};
+    if (message.targetId !== "") {
+      obj.targetId = message.targetId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeaderRequest>): TransferLeaderRequest {
+    return TransferLeaderRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeaderRequest>): TransferLeaderRequest {
+    const message = createBaseTransferLeaderRequest();
+    message.targetId = object.targetId ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferLeaderResponse(): TransferLeaderResponse {
+  return { previousLeaderId: "", leaderId: "", leaderAddress: "", epoch: 0 };
+}
+
+export const TransferLeaderResponse: MessageFns<TransferLeaderResponse> = {
+  encode(message: TransferLeaderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.previousLeaderId !== "") {
+      writer.uint32(10).string(message.previousLeaderId);
+    }
+    if (message.leaderId !== "") {
+      writer.uint32(18).string(message.leaderId);
+    }
+    if (message.leaderAddress !== "") {
+      writer.uint32(26).string(message.leaderAddress);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(32).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeaderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeaderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.previousLeaderId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.leaderAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeaderResponse {
+    return {
+      previousLeaderId: isSet(object.previousLeaderId)
+        ? globalThis.String(object.previousLeaderId)
+        : isSet(object.previous_leader_id)
+        ? globalThis.String(object.previous_leader_id)
+        : "",
+      leaderId: isSet(object.leaderId)
+        ? globalThis.String(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.String(object.leader_id)
+        : "",
+      leaderAddress: isSet(object.leaderAddress)
+        ? globalThis.String(object.leaderAddress)
+        : isSet(object.leader_address)
+        ? globalThis.String(object.leader_address)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+    };
+  },
+
+  toJSON(message: TransferLeaderResponse): unknown {
+    const obj: any = {};
+    if (message.previousLeaderId !== "") {
+      obj.previousLeaderId = message.previousLeaderId;
+    }
+    if (message.leaderId !== "") {
+      obj.leaderId = message.leaderId;
+    }
+    if (message.leaderAddress !== "") {
+      obj.leaderAddress = message.leaderAddress;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeaderResponse>): TransferLeaderResponse {
+    return TransferLeaderResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeaderResponse>): TransferLeaderResponse {
+    const message = createBaseTransferLeaderResponse();
+    message.previousLeaderId = object.previousLeaderId ?? "";
+    message.leaderId = object.leaderId ?? "";
+    message.leaderAddress = object.leaderAddress ?? "";
+    message.epoch = object.epoch ?? 0;
+    return message;
+  },
+};
 
 function createBaseReplicaAddress(): ReplicaAddress {
   return { id: "", address: "", learner: false };
@@ -2548,6 +2763,27 @@ export const ClusterServiceService = {
     responseSerialize: (value: MembershipResponse): Buffer => Buffer.from(MembershipResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MembershipResponse => MembershipResponse.decode(value),
   },
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader: {
+    path: "/chat.v1.ClusterService/TransferLeader" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TransferLeaderRequest): Buffer =>
+      Buffer.from(TransferLeaderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TransferLeaderRequest => TransferLeaderRequest.decode(value),
+    responseSerialize: (value: TransferLeaderResponse): Buffer =>
+      Buffer.from(TransferLeaderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferLeaderResponse => TransferLeaderResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2581,6 +2817,17 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * allowed: it steps down once the change is committed.
    */
   removeReplica: handleUnaryCall<RemoveReplicaRequest, MembershipResponse>;
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader: handleUnaryCall<TransferLeaderRequest, TransferLeaderResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -2702,6 +2949,31 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MembershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader(
+    request: TransferLeaderRequest,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
+  ): ClientUnaryCall;
+  transferLeader(
+    request: TransferLeaderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
+  ): ClientUnaryCall;
+  transferLeader(
+    request: TransferLeaderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
   ): ClientUnaryCall;
 }
 

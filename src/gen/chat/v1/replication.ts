@@ -84,6 +84,19 @@ export interface PromiseRequest {
   /** Where the candidate's latest in-sync set stands in its log. */
   configIndex: number;
   configEpoch: number;
+  /**
+   * A campaign the leader asked for (it sent TimeoutNow): peers do not refuse
+   * it for having heard that leader lately, and that leader grants it and
+   * steps down. Peer protocol 2.
+   */
+  transfer: boolean;
+}
+
+/**
+ * Leadership transfer (peer protocol 2): the leader asks a follower that holds
+ * its whole log to campaign at once, without a pre-vote.
+ */
+export interface TimeoutNow {
 }
 
 export interface PeerInfo {
@@ -158,6 +171,7 @@ export interface PeerEnvelope {
     | { $case: "probeReply"; value: ProbeReply }
     | { $case: "snapshot"; value: SnapshotChunk }
     | { $case: "snapshotReply"; value: SnapshotReply }
+    | { $case: "timeoutNow"; value: TimeoutNow }
     | undefined;
 }
 
@@ -869,7 +883,16 @@ export const AppendReply: MessageFns<AppendReply> = {
 };
 
 function createBasePromiseRequest(): PromiseRequest {
-  return { preVote: false, recovery: false, lastIndex: 0, lastEpoch: 0, forced: false, configIndex: 0, configEpoch: 0 };
+  return {
+    preVote: false,
+    recovery: false,
+    lastIndex: 0,
+    lastEpoch: 0,
+    forced: false,
+    configIndex: 0,
+    configEpoch: 0,
+    transfer: false,
+  };
 }
 
 export const PromiseRequest: MessageFns<PromiseRequest> = {
@@ -894,6 +917,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     }
     if (message.configEpoch !== 0) {
       writer.uint32(56).uint64(message.configEpoch);
+    }
+    if (message.transfer !== false) {
+      writer.uint32(64).bool(message.transfer);
     }
     return writer;
   },
@@ -967,6 +993,14 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
             message.configEpoch = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.transfer = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1008,6 +1042,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
         : isSet(object.config_epoch)
         ? globalThis.Number(object.config_epoch)
         : 0,
+      transfer: isSet(object.transfer) ? globalThis.Boolean(object.transfer) : false,
     };
   },
 
@@ -1034,6 +1069,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.configEpoch !== 0) {
       obj.configEpoch = Math.round(message.configEpoch);
     }
+    if (message.transfer !== false) {
+      obj.transfer = message.transfer;
+    }
     return obj;
   },
 
@@ -1049,6 +1087,59 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     message.forced = object.forced ?? false;
     message.configIndex = object.configIndex ?? 0;
     message.configEpoch = object.configEpoch ?? 0;
+    message.transfer = object.transfer ?? false;
+    return message;
+  },
+};
+
+function createBaseTimeoutNow(): TimeoutNow {
+  return {};
+}
+
+export const TimeoutNow: MessageFns<TimeoutNow> = {
+  encode(_: TimeoutNow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeoutNow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeoutNow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TimeoutNow {
+    return {};
+  },
+
+  toJSON(_: TimeoutNow): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<TimeoutNow>): TimeoutNow {
+    return TimeoutNow.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<TimeoutNow>): TimeoutNow {
+    const message = createBaseTimeoutNow();
     return message;
   },
 };
@@ -1825,6 +1916,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       case "snapshotReply":
         SnapshotReply.encode(message.body.value, writer.uint32(138).fork()).join();
         break;
+      case "timeoutNow":
+        TimeoutNow.encode(message.body.value, writer.uint32(146).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1970,6 +2064,14 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             message.body = { $case: "snapshotReply", value: SnapshotReply.decode(reader, reader.uint32()) };
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.body = { $case: "timeoutNow", value: TimeoutNow.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2032,6 +2134,10 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         ? { $case: "snapshotReply", value: SnapshotReply.fromJSON(object.snapshotReply) }
         : isSet(object.snapshot_reply)
         ? { $case: "snapshotReply", value: SnapshotReply.fromJSON(object.snapshot_reply) }
+        : isSet(object.timeoutNow)
+        ? { $case: "timeoutNow", value: TimeoutNow.fromJSON(object.timeoutNow) }
+        : isSet(object.timeout_now)
+        ? { $case: "timeoutNow", value: TimeoutNow.fromJSON(object.timeout_now) }
         : undefined,
     };
   },
@@ -2078,6 +2184,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       obj.snapshot = SnapshotChunk.toJSON(message.body.value);
     } else if (message.body?.$case === "snapshotReply") {
       obj.snapshotReply = SnapshotReply.toJSON(message.body.value);
+    } else if (message.body?.$case === "timeoutNow") {
+      obj.timeoutNow = TimeoutNow.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2141,6 +2249,12 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       case "snapshotReply": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "snapshotReply", value: SnapshotReply.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "timeoutNow": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "timeoutNow", value: TimeoutNow.fromPartial(object.body.value) };
         }
         break;
       }
