@@ -60,6 +60,8 @@ export interface ServerOptionValues {
 interface ClusterFile {
   name?: string;
   mode?: string;
+  /** The log level of replicas started without --log-level or CHAT_LOG_LEVEL; re-read on SIGHUP. */
+  logLevel?: string;
   replicas: { id: string; address: string; listen?: string }[];
 }
 
@@ -81,6 +83,24 @@ export function parsePeers(text: string): PeerEndpoint[] {
       if (eq <= 0) throw new ConfigError(`peer "${item}" must look like ID=host:port`);
       return { id: checkId(item.slice(0, eq)), address: checkAddress(item.slice(eq + 1), `address of peer ${item.slice(0, eq)}`) };
     });
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function checkLogLevel(level: string, where: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`${where}: log level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+/**
+ * The log level as configured now: --log-level or CHAT_LOG_LEVEL as given at
+ * start, else the cluster file's "logLevel" (read again: SIGHUP calls this),
+ * else info.
+ */
+export function currentLogLevel(v: ServerOptionValues): string {
+  if (v.logLevel !== undefined) return v.logLevel;
+  const level = v.clusterFile ? readClusterFile(v.clusterFile).logLevel : undefined;
+  return level === undefined ? 'info' : checkLogLevel(level, `cluster file ${v.clusterFile}`);
 }
 
 function readClusterFile(path: string): ClusterFile {
@@ -159,7 +179,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     members,
     listen,
     dataDir: v.dataDir ?? `./data/${id}`,
-    logLevel: v.logLevel ?? 'info',
+    logLevel: v.logLevel ?? (file?.logLevel === undefined ? 'info' : checkLogLevel(file.logLevel, `cluster file ${v.clusterFile}`)),
     logFile: v.logFile,
     // Port 0 picks a free port (tests); the metrics.listening log line says which.
     metricsListen: v.metricsListen === undefined ? undefined : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,

@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { ConfigError, resolveConfig, type ServerOptionValues } from './config.js';
+import { ConfigError, currentLogLevel, resolveConfig, type ServerOptionValues } from './config.js';
 import { describeCrash, isStorageError } from './crash.js';
 import { ListenError, startServer } from './server.js';
 import { serverSpeaks } from './versions.js';
@@ -96,6 +96,18 @@ async function main(): Promise<void> {
     };
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
+    // logrotate and a changed log level: reopen the log file, read the level again (see currentLogLevel).
+    process.on('SIGHUP', () => {
+      try {
+        if (config.logFile) destination!.reopen();
+        const level = currentLogLevel(values);
+        const before = logger!.level;
+        logger!.level = level;
+        logger!.info({ event: 'server.reloaded', replica: config.id, logLevel: level, before, logFile: config.logFile ?? null }, `SIGHUP: ${config.logFile ? `reopened ${config.logFile}; ` : ''}log level ${level}`);
+      } catch (err) {
+        logger!.warn({ event: 'server.reload_failed', replica: config.id, reason: (err as Error).message }, `SIGHUP: ${(err as Error).message}; the log level stays ${logger!.level}`);
+      }
+    });
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
