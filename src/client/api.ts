@@ -136,6 +136,8 @@ export interface ReplicaStatusView {
   writesPerSecond: number;
   dataSizeBytes: number;
   mode: string;
+  /** Set for a cluster restored from a backup; replicas of different ids refuse each other ('' otherwise). */
+  clusterId: string;
   /** The replica's package version, the commit it was built from ("unknown" outside git), its peer protocol and database schema. */
   version: string;
   commit: string;
@@ -154,6 +156,22 @@ export interface PeerBuildView {
   commit: string;
   protocolVersion: number;
   lastSeenMsAgo: number;
+}
+
+/** What the leader says of a backup before its bytes: where the state stands in the log, its size and checksum, and what took it. */
+export interface SnapshotHeaderView {
+  clusterName: string;
+  mode: string;
+  replicaId: string;
+  version: string;
+  commit: string;
+  schemaVersion: number;
+  lastIndex: number;
+  lastEpoch: number;
+  sizeBytes: number;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  takenAtMs: number;
 }
 
 /** One replica as seen by a status sweep: up with its status, or down with the reason. */
@@ -236,6 +254,12 @@ export interface ClusterApi {
    * the new leader leads.
    */
   transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }>;
+  /**
+   * A backup from the leader, wherever it is: `onHeader` once, then `onData`
+   * with the bytes in order. Follows the leader until the header arrives; a
+   * stream broken after that rejects (start over). Resolves when all is sent.
+   */
+  saveSnapshot(handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void }, timeoutMs?: number): Promise<void>;
   /** Every address known: the configured ones plus those learned from FindLeader. */
   knownAddresses(): string[];
   close(): void;

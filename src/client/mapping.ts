@@ -85,6 +85,7 @@ export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
     writesPerSecond: s.writesPerSecond,
     dataSizeBytes: s.dataSizeBytes,
     mode: s.mode,
+    clusterId: s.clusterId,
     version: s.version,
     commit: s.commit,
     protocolVersion: s.protocolVersion,

@@ -10,6 +10,7 @@ import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
 import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds } from './commands/membership.js';
 import { runStatus } from './commands/status.js';
+import { runSnapshotSave } from './commands/snapshot-save.js';
 import { runTransferLeader } from './commands/transfer-leader.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
@@ -25,13 +26,14 @@ Exit status:
   1  status: no leader, several leaders or a replica down (the "problem:" lines,
      or "problems" in --json); force-leader, add-replica, remove-replica,
      transfer-leader: refused by the cluster or aborted at the question; logs:
-     no replica or log file could be read
+     no replica or log file could be read; snapshot save: the backup failed or
+     did not check out (nothing is written then)
   2  usage error: unknown command or option, bad address or replica id,
      unreadable TLS file, watch without an interactive terminal, add-replica
      or remove-replica without a terminal to ask and without --yes
-  3  add-replica, remove-replica, transfer-leader: no leader answered, or not
-     in time (the change may or may not have been made: check with chat-ops
-     status)
+  3  add-replica, remove-replica, transfer-leader, snapshot save: no leader
+     answered, or not in time (a change may or may not have been made: check
+     with chat-ops status)
   4  add-replica: the replica was added as a learner but is not a voting
      member within --timeout (it stays a learner until it catches up)
 
@@ -44,7 +46,8 @@ Examples:
   chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
   chat-ops add-replica D 10.0.0.4:50051            # grow the cluster: D catches up as a learner, then votes
   chat-ops remove-replica D --yes                  # shrink it again, without the question
-  chat-ops transfer-leader B                       # B leads from now on (a few round trips' pause, no election)`;
+  chat-ops transfer-leader B                       # B leads from now on (a few round trips' pause, no election)
+  chat-ops snapshot save backup.chat               # a backup; chat-server restore builds a new cluster from it`;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -132,6 +135,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
       code = await runForceLeader(open(cmd), io, target, { ...asking, yes: opts.yes === true });
+    });
+
+  program
+    .command('snapshot')
+    .description('backups: `snapshot save FILE` (restore with chat-server restore)')
+    .command('save')
+    .description('save a consistent snapshot of the chat state from the leader to FILE, with the log index it holds and its SHA-256 (checked before FILE is written)')
+    .argument('<file>', 'where to write the backup')
+    .option('--force', 'replace FILE if it exists')
+    .option('--json', 'print the outcome (index, size, checksum) as JSON')
+    .action(async (file: string, opts: { force?: boolean; json?: boolean }, cmd: Command) => {
+      code = await runSnapshotSave(open(cmd), io, file, { force: opts.force === true, json: opts.json === true });
     });
 
   program

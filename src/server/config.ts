@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import { checkAddress, checkId, ConfigError } from './replication/endpoints.js';
 import type { PeerEndpoint } from './replication/transport.js';
+import { checkClusterId } from './cluster-identity.js';
 
 export { checkAddress, checkId, ConfigError };
 
@@ -28,6 +29,8 @@ export interface ServerConfig {
   limits: Partial<ReplicationLimits>;
   /** Replication mode: 'in-sync' (n-1 crashes) or 'majority' (Raft quorums, partition-safe). */
   mode: 'in-sync' | 'majority';
+  /** The cluster id a replica joining a restored cluster starts with (the data directory keeps it; see cluster-identity.ts). */
+  clusterId: string | undefined;
   /** Where to serve /metrics, /healthz and /readyz over HTTP (host:port); off when undefined. */
   metricsListen: string | undefined;
 }
@@ -55,6 +58,7 @@ export interface ServerOptionValues {
   retainEntries?: string;
   join?: boolean;
   metricsListen?: string;
+  clusterId?: string;
 }
 
 interface ClusterFile {
@@ -181,6 +185,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     dataDir: v.dataDir ?? `./data/${id}`,
     logLevel: v.logLevel ?? (file?.logLevel === undefined ? 'info' : checkLogLevel(file.logLevel, `cluster file ${v.clusterFile}`)),
     logFile: v.logFile,
+    clusterId: v.clusterId === undefined ? undefined : checkClusterId(v.clusterId, '--cluster-id'),
     // Port 0 picks a free port (tests); the metrics.listening log line says which.
     metricsListen: v.metricsListen === undefined ? undefined : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,
     tls,

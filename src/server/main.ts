@@ -10,6 +10,8 @@ import { versionText } from '../version/build-info.js';
 import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './sqlite/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
+import { restoreDataDir } from './restore.js';
+import { BackupFileError, readBackupFile } from '../backup/backup-file.js';
 
 const program = new Command()
   .name('chat-server')
@@ -21,6 +23,7 @@ const program = new Command()
   .addOption(new Option('--peers <list>', 'the other replicas, e.g. B=10.0.0.2:50051,C=10.0.0.3:50051').env('CHAT_PEERS'))
   .addOption(new Option('--cluster-file <path>', 'JSON file {"name": "chat", "replicas": [{"id", "address", "listen"?}]} instead of --peers').env('CHAT_CLUSTER_FILE'))
   .addOption(new Option('--cluster-name <name>', 'cluster name; replicas of other clusters are refused (default: chat)').env('CHAT_CLUSTER_NAME'))
+  .addOption(new Option('--cluster-id <hex>', 'the id of a cluster restored from a backup, for a new replica joining it (chat-ops status shows it); the data directory keeps it').env('CHAT_CLUSTER_ID'))
   .addOption(new Option('--data-dir <path>', 'where this replica keeps its database (default: ./data/<id>)').env('CHAT_DATA_DIR'))
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('CHAT_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addOption(new Option('--log-file <path>', 'write the JSON log there instead of standard output').env('CHAT_LOG_FILE'))
@@ -43,7 +46,47 @@ Examples:
   chat-server --cluster-file cluster.json --id B      # one of several machines
   chat-server --id D --listen 127.0.0.1:50054 --data-dir .data/D --join
                                                       # a new replica; then: chat-ops add-replica D 127.0.0.1:50054
+  chat-server restore backup.chat --data-dir /var/lib/chat --id A --cluster-file cluster.json
+                                                      # a replica of a new cluster from a backup (chat-ops snapshot save);
+                                                      # see chat-server restore --help
+Signals: SIGTERM or SIGINT stops it (a leader hands leadership over first); SIGHUP reopens --log-file and
+reads the log level again (--log-level or CHAT_LOG_LEVEL as given at start, else the cluster file's "logLevel").
 Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
+
+/** `chat-server restore FILE ...`: builds a data directory of a new cluster from a backup, then exits. */
+function restoreCommand(): Command {
+  return new Command()
+    .name('chat-server restore')
+    .description('Builds one replica\'s data directory of a NEW cluster from a backup (chat-ops snapshot save FILE): the backup\'s state at its log index, the new cluster\'s replicas (all in sync), no election state, and a fresh cluster identity, so the new cluster never talks with the one the backup came from. Restore every replica of the new cluster from the same file, then start them as usual.')
+    .argument('<file>', 'the backup')
+    .requiredOption('--data-dir <path>', 'the new data directory (must be empty or missing)')
+    .addOption(new Option('--id <id>', 'the replica this data directory is for'))
+    .addOption(new Option('--cluster-file <path>', 'the new cluster, as chat-server reads it (or --peers and --listen)'))
+    .addOption(new Option('--peers <list>', 'the other replicas of the new cluster, e.g. B=10.0.0.2:50051,C=10.0.0.3:50051'))
+    .addOption(new Option('--listen <host:port>', 'this replica\'s address, with --peers'))
+    .addOption(new Option('--advertise <host:port>', 'the address the others reach it at, with --peers (default: --listen)'))
+    .addOption(new Option('--cluster-name <name>', 'the new cluster\'s name (default: the cluster file\'s, else the backup\'s)'))
+    .addOption(new Option('--cluster-id <hex>', 'the new cluster\'s id (default: derived from the backup\'s checksum, the same for every replica restored from it; give each cluster its own when restoring one backup into two clusters)'))
+    .addHelpText('after', `
+Example (on each machine, the same file and cluster file):
+  chat-server restore backup.chat --data-dir /var/lib/chat --id A --cluster-file cluster.json
+  chat-server --cluster-file cluster.json --id A --data-dir /var/lib/chat
+Exit status: 0 restored; 2 a bad or damaged backup, a data directory that is not empty, a bad option.`)
+    .action((file: string, v: ServerOptionValues & { clusterId?: string }) => {
+      try {
+        const backup = readBackupFile(file);
+        // Without a cluster file, the new cluster keeps the backup's name unless told otherwise.
+        const config = resolveConfig({ ...v, clusterName: v.clusterName ?? (v.clusterFile ? undefined : backup.header.cluster) });
+        const done = restoreDataDir(backup, file, config, config.clusterId);
+        process.stdout.write(`restored replica ${config.id} of cluster "${config.cluster}" (cluster id ${done.clusterId}) into ${config.dataDir}: the state of "${done.header.cluster}" up to index ${done.header.lastIndex} (epoch ${done.header.lastEpoch}), taken from ${done.header.takenFrom} at ${done.header.takenAt}; state digest ${done.digest}\n`);
+        process.exit(0);
+      } catch (err) {
+        const known = err instanceof ConfigError || err instanceof BackupFileError || err instanceof DirectoryLockError || err instanceof DataDirError || err instanceof ClusterMismatchError;
+        process.stderr.write(`chat-server restore: ${known ? (err as Error).message : `failed: ${(err as Error).stack ?? String(err)}`}\n`);
+        process.exit(known ? 2 : 1);
+      }
+    });
+}
 
 async function main(): Promise<void> {
   program.parse();
@@ -121,4 +164,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (process.argv[2] === 'restore') restoreCommand().parse(process.argv.slice(3), { from: 'user' });
+else void main();

@@ -21,6 +21,7 @@ import { lockDataDir } from './storage/data-dir-lock.js';
 import { MetricsListenError } from './metrics/http.js';
 import { ReplicaMetrics } from './metrics/replica-metrics.js';
 import { serveMetrics, type ServedMetrics } from './metrics/serve.js';
+import { settleClusterId, wireCluster } from './cluster-identity.js';
 import { handOver } from './hand-over.js';
 import { PeerVersions } from './peer-versions.js';
 import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from './versions.js';
@@ -70,7 +71,9 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const lock = lockDataDir(config.dataDir);
   let db: Database;
+  let clusterId: string;
   try {
+    clusterId = settleClusterId(config.dataDir, config.clusterId);
     db = openReplicaDatabase(config.dataDir);
   } catch (err) {
     lock.release();
@@ -85,7 +88,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const metrics = config.metricsListen ? new ReplicaMetrics({
     replica: config.id, cluster: config.cluster, mode: config.mode, ...buildInfo(), protocol: PEER_PROTOCOL_VERSION, schema: SCHEMA_VERSION,
   }) : undefined;
-  const transport = new PeerTransport(config.id, config.cluster, self.address, creds.peer, logger);
+  // Peers compare the cluster's name and, for a restored cluster, its id (cluster-identity.ts).
+  const cluster = wireCluster(config.cluster, clusterId);
+  const transport = new PeerTransport(config.id, cluster, self.address, creds.peer, logger);
   let replica: ChatReplica;
   try {
     replica = new ChatReplica({
@@ -112,12 +117,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, createClusterService({
-    replica, cluster: config.cluster, dataDir: config.dataDir, peerVersions, logger, clientMetrics: () => chat.metrics(),
-    checkJoiner: joinerCheck(config.cluster, config.mode, creds.peer),
+    replica, cluster: config.cluster, clusterId, mode: config.mode, dataDir: config.dataDir, peerVersions, logger, clientMetrics: () => chat.metrics(),
+    checkJoiner: joinerCheck(config.cluster, clusterId, config.mode, creds.peer),
   }));
   server.addService(ReplicationServiceService, createReplicationService({
     self: config.id,
-    cluster: config.cluster,
+    cluster,
     deliver: (message, fromAddress, snapshot) => replica.deliver(message, fromAddress, snapshot),
     heard: (env) => peerVersions.heard(env.from, env.senderVersion, env.senderCommit, env.protocolVersion),
     logger,

@@ -24,6 +24,7 @@ export function statusView(over: Partial<ReplicaStatusView> & { id: string }): R
     writesPerSecond: 12.5,
     dataSizeBytes: 2 * 1024 * 1024,
     mode: 'in-sync',
+    clusterId: '',
     version: '0.1.0',
     commit: '0123456789ab',
     protocolVersion: 2,

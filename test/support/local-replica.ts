@@ -318,7 +318,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
         inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
         waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
         peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
-        mode: 'in-sync', version: 'test', commit: 'test', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], logStartIndex: 1,
+        mode: 'in-sync', clusterId: '', version: 'test', commit: 'test', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], logStartIndex: 1,
         members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);
@@ -365,6 +365,9 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       if (members.length >= MAX_REPLICAS) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `a cluster has at most ${MAX_REPLICAS} replicas`));
       cluster.addLearner(id, address);
       answer(callback);
+    },
+    saveSnapshot(call) {
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this stand-in replica keeps no state to back up', metadata: new grpc.Metadata() });
     },
     transferLeader(call, callback) {
       if (cluster.leaderId !== replica.id) return callback(refusal()!);

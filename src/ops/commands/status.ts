@@ -12,8 +12,9 @@ import type { CommandIo } from './io.js';
 export function summaryLine(probes: readonly ReplicaProbe[], health: ClusterHealth): string {
   const lead = health.leader ? `leader ${health.leader.id} (${health.leader.address}) epoch ${health.leader.epoch}` : health.claimants.length > 1 ? `${health.claimants.length} replicas claim to lead` : 'NO LEADER';
   const mode = probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
+  const restored = probes.flatMap((p) => (p.up ? [p.status.clusterId] : [])).find((id) => id !== '');
   const learners = health.learners.length > 0 ? ` · learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(', ')} (being added)` : '';
-  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${learners} · ${health.healthy ? 'healthy' : 'NOT HEALTHY'}`;
+  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${restored ? ` · cluster id ${restored}` : ''}${learners} · ${health.healthy ? 'healthy' : 'NOT HEALTHY'}`;
 }
 
 /** One sweep, plus the members' ids (from FindLeader) so replicas that are down still show their names. */

@@ -3,7 +3,7 @@ import { ReplicaCore } from '../replication/core.js';
 import type { LogStorage, WriteDurability } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
-import type { StateMachine } from '../replication/state-machine.js';
+import type { SnapshotImage, StateMachine } from '../replication/state-machine.js';
 import type { PeerEndpoint, Transport } from '../replication/transport.js';
 import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from '../replication/types.js';
 import { PassBatcher } from './batching.js';
@@ -255,6 +255,13 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const result = this.core.forceLeader(Date.now());
     this.execute(this.core.takeActions());
     return result;
+  }
+
+  async backup(): Promise<SnapshotImage> {
+    // On the leader, once it has applied everything committed before its epoch: every acknowledged write is in.
+    await this.ensureLeaderReady();
+    const base = this.core.appliedBase();
+    return this.stateMachine.snapshot({ lastIndex: base.index, lastEpoch: base.epoch, config: base.config });
   }
 
   async transferLeadership(target?: NodeId, timeoutMs = TRANSFER_WAIT_MS): Promise<{ leaderId: NodeId; epoch: number }> {

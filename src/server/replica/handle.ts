@@ -5,6 +5,7 @@
  * (ReplicaControl). Both are generic over the state machine's ops and outcomes.
  */
 import type { CoreStatus } from '../replication/core.js';
+import type { SnapshotImage } from '../replication/state-machine.js';
 import type { MembershipChange, MembershipRefusal, NodeId } from '../replication/types.js';
 import type { EventBus } from './events.js';
 
@@ -106,4 +107,10 @@ export interface ReplicaControl {
    * when refused or not done within `timeoutMs`.
    */
   transferLeadership(target?: NodeId, timeoutMs?: number): Promise<{ leaderId: NodeId; epoch: number }>;
+  /**
+   * On the leader: a consistent image of the applied state and where it stands
+   * in the log, for a backup (taken off the event loop). Rejects with
+   * NotLeaderError elsewhere.
+   */
+  backup(): Promise<SnapshotImage>;
 }

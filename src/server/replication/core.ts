@@ -229,6 +229,11 @@ export class ReplicaCore {
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
   }
+  /** Where the applied state stands in the log (its last entry, that entry's epoch, the configuration there): for a snapshot of it. */
+  appliedBase(): LogBase {
+    const index = this.appliedIndex;
+    return { index, epoch: this.log.epochAt(index)!, config: this.log.configAt(index) };
+  }
   /** As leader: the follower a leadership transfer under way hands over to. */
   get transferringTo(): NodeId | undefined {
     return this.transfer?.to;

@@ -6,6 +6,7 @@ import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus 
 import type { ReplicaEvent } from '../replica/events.js';
 import { MembershipError, NotLeaderError, TransferError, type ReplicaControl } from '../replica/handle.js';
 import { handOver } from '../hand-over.js';
+import { streamBackup } from './snapshot-save.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
@@ -18,6 +19,9 @@ import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from '../versions.js';
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
   cluster: string;
+  /** The cluster id of a restored cluster ('' otherwise; see cluster-identity.ts). */
+  clusterId: string;
+  mode: string;
   dataDir: string;
   /** The other replicas' builds, from their messages. */
   peerVersions: PeerVersions;
@@ -53,7 +57,7 @@ function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
  * The methods that change the cluster or hand out its data: operator-only.
  * (Status, events and digests are reads for anyone on the client plane.)
  */
-export const OPERATOR_METHODS = ['ForceLeader', 'AddReplica', 'RemoveReplica', 'TransferLeader'] as const;
+export const OPERATOR_METHODS = ['ForceLeader', 'AddReplica', 'RemoveReplica', 'TransferLeader', 'SaveSnapshot'] as const;
 
 /** The status a failed leadership transfer answers with. */
 function transferFailure(replicaId: string, err: unknown): grpc.ServiceError {
@@ -148,6 +152,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         logStartIndex: s.logStartIndex,
         members,
         clusterName: o.cluster,
+        clusterId: o.clusterId,
       };
       callback(null, status);
     },
@@ -210,6 +215,10 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         const leaderAddress = replica.members().find((m) => m.id === done.leaderId)?.address ?? '';
         return { previousLeaderId: replica.id, leaderId: done.leaderId, leaderAddress, epoch: done.epoch };
       })().then((r) => callback(null, r), (err: unknown) => callback(transferFailure(replica.id, err)));
+    },
+
+    saveSnapshot(call) {
+      void streamBackup(call, { replica, cluster: o.cluster, mode: o.mode, logger: o.logger });
     },
 
     removeReplica(call, callback) {

@@ -14,7 +14,7 @@ const PROBE_DEADLINE_MS = 3_000;
 
 export type JoinerCheck = (id: string, address: string) => Promise<void>;
 
-export function joinerCheck(cluster: string, mode: string, credentials: grpc.ChannelCredentials): JoinerCheck {
+export function joinerCheck(cluster: string, clusterId: string, mode: string, credentials: grpc.ChannelCredentials): JoinerCheck {
   return async (id, address) => {
     const client = new ClusterServiceClient(address, credentials, CHANNEL_OPTIONS);
     let status: ReplicaStatus;
@@ -29,6 +29,11 @@ export function joinerCheck(cluster: string, mode: string, credentials: grpc.Cha
     }
     if (status.id !== id) throw refuse(`the replica at ${address} is ${status.id}, not ${id}`);
     if (status.clusterName !== cluster) throw refuse(`${id} belongs to cluster "${status.clusterName}", not "${cluster}"; restart it with --cluster-name ${cluster}`);
+    if (status.clusterId !== clusterId) {
+      throw refuse(clusterId === ''
+        ? `${id} belongs to the restored cluster ${status.clusterId}, not to this one; give it an empty data directory`
+        : `${id} is not of this restored cluster (id ${clusterId}); start it with an empty data directory and --cluster-id ${clusterId}`);
+    }
     if (status.mode !== mode) throw refuse(`${id} runs in ${status.mode} mode, but this cluster is in ${mode} mode; restart it with --mode ${mode}`);
     if (status.members.length > 0) {
       throw refuse(`${id} already has a configuration (replicas ${status.members.map((m) => m.id).join(', ')}); a replica joins with an empty data directory and --join`);
