@@ -165,11 +165,11 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
     }
     acks.sort((a, b) => a.end - b.end);
 
+    const firstAckElsewhere = (at: number, victim: string) => acks.find((a) => a.end > at && a.replica !== victim);
     const trials: FailoverTrial[] = leaderKills.map(({ at, victim }) => {
       const first = firstAckElsewhere(at, victim);
       return { victim, newLeader: first?.replica ?? '?', recoveryMs: first ? round(first.end - at) : Number.NaN };
     });
-    const firstAckElsewhere = (at: number, victim: string) => acks.find((a) => a.end > at && a.replica !== victim);
     const followerTrials: FollowerTrial[] = followerKills.map(({ at, victim }) => ({ victim, stallMs: round(longestStall(acks, at)) }));
     const plannedTrials: PlannedTrial[] = plannedStops.map(({ at, victim, stopMs }) => {
       const first = firstAckElsewhere(at, victim);
