@@ -122,10 +122,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('--replica <ids>', 'only these replicas, e.g. A or A,B (repeatable)', collect)
     .option('--kind <kinds>', 'only these kinds: exact (election.won) or a prefix (election = election.*) (repeatable)', collect)
     .option('--log-file <path>', 'read this pino JSON log instead of the event streams (repeatable)', collect)
-    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[] }, cmd: Command) => {
+    .option('--json', 'one JSON object per event and line: time, timeMs, replica, kind, epoch, message, details, seq')
+    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[]; json?: boolean }, cmd: Command) => {
       const logFile = opts.logFile ?? [];
       const api = logFile.length > 0 ? undefined : open(cmd);
-      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile });
+      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile, json: opts.json === true });
     });
 
   program

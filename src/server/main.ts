@@ -51,7 +51,7 @@ Examples:
                                                       # see chat-server restore --help
 Signals: SIGTERM or SIGINT stops it (a leader hands leadership over first); SIGHUP reopens --log-file and
 reads the log level again (--log-level or CHAT_LOG_LEVEL as given at start, else the cluster file's "logLevel").
-Logs are pino JSON; read them with: chat-server ... | npx pino-pretty`);
+Logs are pino JSON (in a clone: chat-server ... | npx --no-install pino-pretty); chat-ops logs prints their events`);
 
 /** `chat-server restore FILE ...`: builds a data directory of a new cluster from a backup, then exits. */
 function restoreCommand(): Command {
