@@ -3,6 +3,7 @@ import type { ReplicationLimits, ReplicationTimings } from './replication/types.
 import { checkAddress, checkId, ConfigError } from './replication/endpoints.js';
 import type { PeerEndpoint } from './replication/transport.js';
 import { checkClusterId } from './cluster-identity.js';
+import { readClusterFile } from './cluster-file.js';
 
 export { checkAddress, checkId, ConfigError };
 
@@ -61,14 +62,6 @@ export interface ServerOptionValues {
   clusterId?: string;
 }
 
-interface ClusterFile {
-  name?: string;
-  mode?: string;
-  /** The log level of replicas started without --log-level or CHAT_LOG_LEVEL; re-read on SIGHUP. */
-  logLevel?: string;
-  replicas: { id: string; address: string; listen?: string }[];
-}
-
 function positiveInt(value: string | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -89,13 +82,6 @@ export function parsePeers(text: string): PeerEndpoint[] {
     });
 }
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-function checkLogLevel(level: string, where: string): string {
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`${where}: log level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
-  return level;
-}
-
 /**
  * The log level as configured now: --log-level or CHAT_LOG_LEVEL as given at
  * start, else the cluster file's "logLevel" (read again: SIGHUP calls this),
@@ -103,28 +89,7 @@ function checkLogLevel(level: string, where: string): string {
  */
 export function currentLogLevel(v: ServerOptionValues): string {
   if (v.logLevel !== undefined) return v.logLevel;
-  const level = v.clusterFile ? readClusterFile(v.clusterFile).logLevel : undefined;
-  return level === undefined ? 'info' : checkLogLevel(level, `cluster file ${v.clusterFile}`);
-}
-
-function readClusterFile(path: string): ClusterFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read cluster file ${path}: ${(err as Error).message}`);
-  }
-  const file = parsed as Partial<ClusterFile>;
-  if (!file || !Array.isArray(file.replicas) || file.replicas.length === 0) {
-    throw new ConfigError(`cluster file ${path} must hold {"replicas": [{"id": "A", "address": "host:port"}, ...]}`);
-  }
-  for (const r of file.replicas) {
-    if (typeof r?.id !== 'string' || typeof r?.address !== 'string') throw new ConfigError(`cluster file ${path}: every replica needs an "id" and an "address"`);
-    checkId(r.id);
-    checkAddress(r.address, `address of ${r.id}`);
-    if (r.listen !== undefined) checkAddress(r.listen, `listen address of ${r.id}`);
-  }
-  return file as ClusterFile;
+  return (v.clusterFile ? readClusterFile(v.clusterFile).logLevel : undefined) ?? 'info';
 }
 
 export function resolveConfig(v: ServerOptionValues): ServerConfig {
@@ -183,7 +148,7 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     members,
     listen,
     dataDir: v.dataDir ?? `./data/${id}`,
-    logLevel: v.logLevel ?? (file?.logLevel === undefined ? 'info' : checkLogLevel(file.logLevel, `cluster file ${v.clusterFile}`)),
+    logLevel: v.logLevel ?? file?.logLevel ?? 'info',
     logFile: v.logFile,
     clusterId: v.clusterId === undefined ? undefined : checkClusterId(v.clusterId, '--cluster-id'),
     // Port 0 picks a free port (tests); the metrics.listening log line says which.

@@ -11,6 +11,7 @@ import { DirectoryLockError } from './storage/data-dir-lock.js';
 import { DataDirError } from './sqlite/database.js';
 import { ClusterMismatchError } from './storage/log-store.js';
 import { restoreDataDir } from './restore.js';
+import { applyEnvBooleans, EnvBooleanError, EXIT_FAILURE, EXIT_USAGE, parseOrExit } from '../cli/exit-status.js';
 import { BackupFileError, readBackupFile } from '../backup/backup-file.js';
 
 const program = new Command()
@@ -31,8 +32,8 @@ const program = new Command()
   .addOption(new Option('--tls-cert <path>', 'PEM certificate of this replica (enables TLS for clients and peers)').env('CHAT_TLS_CERT'))
   .addOption(new Option('--tls-key <path>', 'PEM private key of this replica').env('CHAT_TLS_KEY'))
   .addOption(new Option('--tls-ca <path>', 'PEM CA that signed the peers\' (and clients\') certificates').env('CHAT_TLS_CA'))
-  .addOption(new Option('--tls-require-client-cert', 'require client certificates signed by --tls-ca').env('CHAT_TLS_REQUIRE_CLIENT_CERT'))
-  .addOption(new Option('--join', 'a new replica for a running cluster: start with an empty configuration and wait until an operator adds it (chat-ops add-replica ID ADDRESS); ignored once the data directory has state').env('CHAT_JOIN'))
+  .addOption(new Option('--tls-require-client-cert', 'require client certificates signed by --tls-ca (environment: 1/0, true/false, yes/no)').env('CHAT_TLS_REQUIRE_CLIENT_CERT'))
+  .addOption(new Option('--join', 'a new replica for a running cluster: start with an empty configuration and wait until an operator adds it (chat-ops add-replica ID ADDRESS); ignored once the data directory has state (environment: 1/0, true/false, yes/no)').env('CHAT_JOIN'))
   .addOption(new Option('--mode <mode>', 'replication mode of the whole cluster: in-sync (any n-1 crashes; default) or majority (Raft quorums: partition-safe, 2f+1 replicas for f faults)').env('CHAT_MODE').choices(['in-sync', 'majority']))
   .addOption(new Option('--heartbeat-ms <ms>', 'leader heartbeat interval (default 50)').env('CHAT_HEARTBEAT_MS'))
   .addOption(new Option('--election-timeout-ms <ms>', 'minimum election timeout; the actual one is random up to twice this (default 250)').env('CHAT_ELECTION_TIMEOUT_MS'))
@@ -51,6 +52,9 @@ Examples:
                                                       # see chat-server restore --help
 Signals: SIGTERM or SIGINT stops it (a leader hands leadership over first); SIGHUP reopens --log-file and
 reads the log level again (--log-level or CHAT_LOG_LEVEL as given at start, else the cluster file's "logLevel").
+Exit status: 0 stopped by SIGTERM or SIGINT; 1 failed while running (a disk that filled up or failed, a bug: the
+last log line says why); 2 usage or configuration: an unknown option, a bad value or environment variable (CHAT_JOIN=maybe),
+a cluster file with an unknown key, a port in use, an unusable, locked or foreign data directory, a newer database schema.
 Logs are pino JSON (in a clone: chat-server ... | npx --no-install pino-pretty); chat-ops logs prints their events`);
 
 /** `chat-server restore FILE ...`: builds a data directory of a new cluster from a backup, then exits. */
@@ -71,7 +75,7 @@ function restoreCommand(): Command {
 Example (on each machine, the same file and cluster file):
   chat-server restore backup.chat --data-dir /var/lib/chat --id A --cluster-file cluster.json
   chat-server --cluster-file cluster.json --id A --data-dir /var/lib/chat
-Exit status: 0 restored; 2 a bad or damaged backup, a data directory that is not empty, a bad option.`)
+Exit status: 0 restored; 1 failed while writing; 2 a bad or damaged backup, a data directory that is not empty, a bad option or cluster file.`)
     .action((file: string, v: ServerOptionValues & { clusterId?: string }) => {
       try {
         const backup = readBackupFile(file);
@@ -83,14 +87,14 @@ Exit status: 0 restored; 2 a bad or damaged backup, a data directory that is not
       } catch (err) {
         const known = err instanceof ConfigError || err instanceof BackupFileError || err instanceof DirectoryLockError || err instanceof DataDirError || err instanceof ClusterMismatchError;
         process.stderr.write(`chat-server restore: ${known ? (err as Error).message : `failed: ${(err as Error).stack ?? String(err)}`}\n`);
-        process.exit(known ? 2 : 1);
+        process.exit(known ? EXIT_USAGE : EXIT_FAILURE);
       }
     });
 }
 
 async function main(): Promise<void> {
-  program.parse();
-  const values = program.opts<ServerOptionValues>();
+  parseOrExit(program, process.argv);
+  let values: ServerOptionValues = {};
   // grpc-js's own console lines would duplicate our messages; GRPC_VERBOSITY=DEBUG brings them back.
   if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   let logger: Logger | undefined;
@@ -104,6 +108,8 @@ async function main(): Promise<void> {
     }
   };
   try {
+    applyEnvBooleans(program);
+    values = program.opts<ServerOptionValues>();
     const config = resolveConfig(values);
     dataDir = config.dataDir;
     // Synchronous writes: the log carries events and per-second aggregates, not a line per request,
@@ -154,15 +160,15 @@ async function main(): Promise<void> {
   } catch (err) {
     // The disk refusing the database (full, I/O errors) is the machine's problem, like an unusable data directory.
     const storage = dataDir !== undefined && isStorageError(err);
-    const known = storage || err instanceof ConfigError || err instanceof ListenError || err instanceof DataDirError || err instanceof DirectoryLockError || err instanceof ClusterMismatchError;
+    const known = storage || err instanceof ConfigError || err instanceof EnvBooleanError || err instanceof ListenError || err instanceof DataDirError || err instanceof DirectoryLockError || err instanceof ClusterMismatchError;
     const message = storage ? describeCrash(err, dataDir!) : (err as Error).message;
     if (known) logger?.fatal({ event: 'server.failed', ...(storage ? { code: (err as { code?: unknown }).code } : {}) }, message);
     else logger?.fatal({ event: 'server.failed', err }, message);
     flush();
     process.stderr.write(`chat-server: ${known ? message : `failed to start: ${(err as Error).stack ?? message}`}\n`);
-    process.exit(known ? 2 : 1);
+    process.exit(known ? EXIT_USAGE : EXIT_FAILURE);
   }
 }
 
-if (process.argv[2] === 'restore') restoreCommand().parse(process.argv.slice(3), { from: 'user' });
+if (process.argv[2] === 'restore') parseOrExit(restoreCommand(), process.argv.slice(3), { from: 'user' });
 else void main();

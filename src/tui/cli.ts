@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
+import { parseOrExit } from '../cli/exit-status.js';
 
 export interface CliOptions {
   /** Comma-separated `host:port` list, if given. */
@@ -26,12 +27,16 @@ export function buildCommand(): Command {
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')
     .helpOption('-h, --help', 'show this help')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', `
+Exit status: 0 quit; 1 stopped by an error (the last line says why); 2 usage: an unknown option,
+a server that is not host:port, no interactive terminal.
+NO_COLOR (set and not empty) turns colours off; bold, dim and inverse stay.`);
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
   const command = buildCommand();
-  command.parse([...argv], { from: 'node' });
+  parseOrExit(command, argv, { from: 'node' });
   const opts = command.opts<{ servers?: string; username?: string; bell: boolean }>();
   return { servers: opts.servers, username: opts.username, bell: opts.bell };
 }

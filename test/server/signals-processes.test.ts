@@ -58,7 +58,7 @@ describe('chat-server signals', () => {
     writeClusterFile(address, 'loud');
     child.kill('SIGHUP');
     const failed = await waitUntil('the refusal', 10_000, () => records(log()).find((r) => r.event === 'server.reload_failed'));
-    expect(failed.reason).toContain('log level "loud" is not one of trace, debug, info, warn, error, fatal, silent');
+    expect(failed.reason).toContain('logLevel "loud" is not one of trace, debug, info, warn, error, fatal, silent');
     expect(child.exitCode).toBeNull();
   });
 

@@ -5,10 +5,11 @@
 import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
 import { versionSpread, type VersionSpread } from './versions.js';
 
-/** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
-export const EXIT_OK = 0;
-export const EXIT_UNHEALTHY = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../../cli/exit-status.js';
+
+/** Exit statuses of the one-shot commands (documented in `chat-ops --help`); 0, 1 and 2 as for every program. */
+export { EXIT_OK, EXIT_USAGE };
+export const EXIT_UNHEALTHY = EXIT_FAILURE;
 /** add-replica/remove-replica: no leader could be reached, or its answer did not come in time. */
 export const EXIT_NO_LEADER = 3;
 /** add-replica: the learner was added but is not a voting member within --timeout. */

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import type { ConversationEntry } from '../state/conversations.js';
 import type { LineState } from '../state/line-editor.js';
 import type { ScrollWindow } from '../state/scroll.js';

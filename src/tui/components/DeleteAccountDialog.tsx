@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import { useRefState } from '../hooks.js';

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useState } from 'react';
 import { KEYMAP } from '../keymap.js';
 import { fit, truncate } from '../state/text-width.js';

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { viewLine, type LineState } from '../state/line-editor.js';
 import { truncate } from '../state/text-width.js';
 

@@ -1,4 +1,5 @@
-import { Box, Text, useStdout, type Key } from 'ink';
+import { Box, useStdout, type Key } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { randomUUID } from 'node:crypto';
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import type { ChatApi, ChatMessage, ClusterApi, ConnectionState, Subscription } from '../../client/api.js';
