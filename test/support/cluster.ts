@@ -52,6 +52,8 @@ export interface ClusterOptions {
   dataDirs?: Record<string, string>;
   /** Credentials the harness itself uses to ask replicas for their status (for clusters started with TLS). */
   credentials?: grpc.ChannelCredentials;
+  /** Rewrites a replica's command line at each start (e.g. another build for some replicas). */
+  command?: (id: string, argv: string[]) => string[];
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -61,7 +63,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}` });
   const root = mkdtempSync(join(tmpdir(), 'chat-cluster-'));
   const procs = new ProcessCluster({
-    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', args: options.args, credentials: options.credentials,
+    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', args: options.args, credentials: options.credentials, command: options.command,
     onExit: (id, exit, stderr) => {
       if (exit.code !== 0 && exit.code !== null && exit.signal === null) process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);
     },
