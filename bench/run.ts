@@ -20,6 +20,7 @@ import { runCatchup } from './scenarios/catchup.js';
 import { runDisk, runEcho } from './scenarios/ceilings.js';
 import { runDelivery } from './scenarios/delivery.js';
 import { runFailover } from './scenarios/failover.js';
+import { runGrowth } from './scenarios/growth.js';
 import { runProfile } from './scenarios/profile.js';
 import { runHistory, runRestart } from './scenarios/store.js';
 import { runSubscriptions } from './scenarios/subscriptions.js';
@@ -38,6 +39,7 @@ const SCENARIOS: { name: ScenarioName; what: string; run: (ctx: BenchContext) =>
   { name: 'history', what: 'throughput with the large store vs an empty one', run: runHistory },
   { name: 'subscriptions', what: 'idle streams: CPU, memory, fan-out', run: runSubscriptions },
   { name: 'profile', what: 'CPU profiles at 64 in flight (with --profile)', run: runProfile },
+  { name: 'growth', what: 'one store size: bytes per message and account, restart, catch-up by log and by snapshot (only when named)', run: runGrowth },
 ];
 
 interface Options {
@@ -109,7 +111,7 @@ function selected(o: Options): ScenarioName[] {
     if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; choose from ${all.join(', ')}`);
     return all.filter((s) => chosen.includes(s));
   }
-  return all.filter((s) => s !== 'profile' || o.profile !== undefined);
+  return all.filter((s) => (s !== 'profile' || o.profile !== undefined) && s !== 'growth');
 }
 
 /** Waits until the whole machine is nearly idle (other work skews every number), up to `maxMs`; returns the last busy share. */

@@ -3,6 +3,7 @@ import type { DeliveryResult } from '../scenarios/delivery.js';
 import type { CatchupResult } from '../scenarios/catchup.js';
 import type { DiskCeilingResult, EchoResult } from '../scenarios/ceilings.js';
 import type { FailoverResult } from '../scenarios/failover.js';
+import type { GrowthResult } from '../scenarios/growth.js';
 import type { ProfileResult } from '../scenarios/profile.js';
 import type { HistoryResult, RestartResult } from '../scenarios/store.js';
 import type { SubscriptionsResult } from '../scenarios/subscriptions.js';
@@ -24,6 +25,7 @@ export interface ScenarioResults {
   history?: HistoryResult;
   subscriptions?: SubscriptionsResult;
   profile?: ProfileResult;
+  growth?: GrowthResult;
 }
 
 export type ScenarioName = keyof ScenarioResults;

@@ -4,6 +4,9 @@
  * reports entries, time and entries per second from the moment the follower
  * answered until it was back within reach of the in-sync set. The log is kept
  * long enough here that it catches up from the log, not from a snapshot.
+ *
+ * The growth scenario runs the same steps on a prepared store, and with the
+ * log compacted short so that the follower is sent a snapshot instead.
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,15 +31,29 @@ export interface CatchupResult {
   endToEndEntriesPerSecond: number;
   /** Sends per second while the follower was down (two replicas in sync). */
   fillRate: number;
+  /** When the leader sent a snapshot (its log no longer held what the follower needed): from snapshot.transferred. */
+  snapshot?: { bytes: number; ms: number };
+  /** Snapshot transfers to the follower that failed (snapshot.failed: ms after the snapshot.sent before it, the reason); each is retried. */
+  snapshotFailures?: { afterMs: number; message: string }[];
   /** With --profile: where the returning follower and the leader spent the catch-up. */
   profiles?: (ProfileSummary & { process: string })[];
 }
 
-export async function runCatchup(ctx: BenchContext): Promise<CatchupResult> {
-  const n = ctx.settings.catchupEntries;
+export interface CatchupOptions {
+  /** Entries to send while the follower is down (default: the --catchup setting). */
+  backlog?: number;
+  /** A prepared data directory every replica starts from (default: an empty cluster). */
+  seedDataDir?: string;
+  /** Keep only this many entries in the log (compacting at twice that), so the follower needs a snapshot. */
+  snapshotRetain?: number;
+}
+
+export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}): Promise<CatchupResult> {
+  const n = options.backlog ?? ctx.settings.catchupEntries;
   const profileDir = ctx.settings.profileDir ? join(ctx.settings.profileDir, 'catchup') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const cluster = await BenchCluster.start({ args: ['--compact-threshold', String(n * 4), '--retain-entries', String(n * 2)], cpuProfDir: profileDir });
+  const retain = options.snapshotRetain ?? n * 2;
+  const cluster = await BenchCluster.start({ args: ['--compact-threshold', String(retain * 2), '--retain-entries', String(retain)], cpuProfDir: profileDir, seedDataDir: options.seedDataDir });
   let result: CatchupResult | undefined;
   let window: { inSync: number; ms: number } | undefined;
   let leaderId = '';
@@ -64,9 +81,15 @@ export async function runCatchup(ctx: BenchContext): Promise<CatchupResult> {
     const fillRate = Math.round(filled / ((wallMs() - fillStarted) / 1000));
     ctx.log(`  ${filled} entries sent while ${follower} was down (${fillRate}/s); restarting it`);
     let done: ClusterEventView | undefined;
+    let snapshot: CatchupResult['snapshot'];
+    const snapshotFailures: { afterMs: number; message: string }[] = [];
+    let snapshotSentAt = Number.NaN;
     const watch = cluster.ops.watchEvents(cluster.addressOf(leader), {
       onEvent: (e) => {
         if (e.kind === 'catchup.done' && e.details.follower === follower) done = e;
+        if (e.kind === 'snapshot.transferred' && e.details.to === follower) snapshot = { bytes: Number(e.details.bytes), ms: Number(e.details.ms) };
+        if (e.kind === 'snapshot.sent' && e.details.to === follower) snapshotSentAt = e.timeMs;
+        if (e.kind === 'snapshot.failed' && e.details.to === follower) snapshotFailures.push({ afterMs: e.timeMs - snapshotSentAt, message: e.message });
       },
     });
     try {
@@ -85,6 +108,8 @@ export async function runCatchup(ctx: BenchContext): Promise<CatchupResult> {
         restartToInSyncMs: round(inSyncAt - spawned),
         endToEndEntriesPerSecond: Math.round(filled / ((inSyncAt - spawned) / 1000)),
         fillRate,
+        ...(snapshot ? { snapshot } : {}),
+        ...(snapshotFailures.length > 0 ? { snapshotFailures } : {}),
       };
       window = { inSync: inSyncAt, ms };
       ctx.log(`  caught up ${entries} entries in ${ms} ms (${result.entriesPerSecond} entries/s); ${result.restartToInSyncMs} ms from process start to in-sync`);

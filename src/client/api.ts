@@ -23,6 +23,9 @@ export interface ClientOptions {
 export type ConnectionState =
   | { kind: 'connecting' }
   | { kind: 'connected'; replicaId: string; address: string; epoch: number }
+  /** No replica has answered since the client started: a wrong address, or a cluster that is down. */
+  | { kind: 'unreachable'; since: number; lastError: string }
+  /** Connected before; since `since` (the first failure after that) nothing has answered. */
   | { kind: 'reconnecting'; since: number; lastError: string }
   | { kind: 'no-leader'; since: number; waitingFor: string[] }
   | { kind: 'closed' };
@@ -35,6 +38,11 @@ export interface ChatMessage {
   sentAt: number;
   read: boolean;
   senderDeleted: boolean;
+  /**
+   * Only on my own messages as my subscription delivers them: the idempotency
+   * key they were sent with (what `sendMessage` used), when the server knows it.
+   */
+  idempotencyKey?: string;
 }
 
 export interface AccountListing {
@@ -65,6 +73,15 @@ export interface LoginResult {
 export interface SubscriptionHandlers {
   onMessage(message: ChatMessage): void;
   onDeleted?(ids: number[]): void;
+  /** A conversation peer came online or went offline. */
+  onPresence?(username: string, online: boolean): void;
+  /** `username` is typing a message to me (repeated every few seconds while they type). */
+  onTyping?(username: string): void;
+  /**
+   * A stream is open (the first one, and again after every failover): from now on
+   * presence changes arrive as events, so this is the moment to read the current state.
+   */
+  onOpen?(): void;
   /** A final error: the session ended or the account was deleted. Transient failures are retried. */
   onEnd?(err: Error): void;
 }
@@ -220,6 +237,8 @@ export interface ChatApi {
   markRead(peer: string, upToId: number): Promise<number>;
   deleteMessages(ids: number[]): Promise<number[]>;
   deleteAccount(password: string): Promise<void>;
+  /** Tells `peer` that I am typing to them (nothing is stored; the leader passes it on to their open streams). */
+  notifyTyping(peer: string): Promise<void>;
   close(): void;
 }
 

@@ -20,6 +20,7 @@ import type {
   LoginResponse,
   LogoutResponse,
   MarkReadResponse,
+  NotifyTypingResponse,
   SendMessageResponse,
 } from '../gen/chat/v1/chat.js';
 import {
@@ -47,6 +48,8 @@ import { ResilientSubscription } from './subscription.js';
 
 export const DEFAULT_DEADLINE_MS = 3_000;
 export const DEFAULT_RETRY_BUDGET_MS = 15_000;
+/** How long a typing notice is retried. */
+const TYPING_BUDGET_MS = 2_000;
 /** FindLeader and GetStatus probes never wait longer than this. */
 export const PROBE_DEADLINE_MS = 1_500;
 
@@ -76,7 +79,7 @@ export class ChatClient implements ChatApi {
     this.ctx = { pool: this.pool, tracker: this.tracker, state: this.state, signal: this.abort.signal, deadlineMs, retryBudgetMs };
     this.token = options.token;
     this.state.onChange((s) => {
-      if (s.kind === 'reconnecting' || s.kind === 'no-leader') this.monitor();
+      if (s.kind === 'reconnecting' || s.kind === 'unreachable' || s.kind === 'no-leader') this.monitor();
     });
     this.monitor();
   }
@@ -212,6 +215,13 @@ export class ChatClient implements ChatApi {
     }
     this.token = undefined;
     this.user = undefined;
+  }
+
+  /** Tried for TYPING_BUDGET_MS at most: a typing notice later than that says nothing true. */
+  async notifyTyping(peer: string): Promise<void> {
+    if (this.abort.signal.aborted) throw closedError();
+    const ctx = { ...this.ctx, retryBudgetMs: Math.min(this.ctx.retryBudgetMs, TYPING_BUDGET_MS) };
+    await callLeader(ctx, (c, o) => unary<NotifyTypingResponse>((cb) => c.notifyTyping({ peer }, this.metadata(), o, cb)), { idempotent: true });
   }
 
   close(): void {

@@ -17,7 +17,6 @@ import {
   type ReplicaStatusView,
   type SnapshotHeaderView,
 } from './api.js';
-import { Backoff, sleep } from './backoff.js';
 import { ChannelPool } from './channels.js';
 import { PROBE_DEADLINE_MS, resolveTimings } from './chat-client.js';
 import { ConnectionStateTracker } from './connection-state.js';
@@ -26,6 +25,7 @@ import { closedError, describeError, isServiceError, leaderHint, statusName, toC
 import { callLeaderService, type LeaderContext, type ServiceAttempt } from './leader-calls.js';
 import { LeaderTracker } from './leader-tracker.js';
 import { toClusterEvent, toMembership, toReplicaStatus } from './mapping.js';
+import { ResumableStream, type StreamEnd } from './resumable-stream.js';
 import { deadlineIn, unary } from './rpc.js';
 
 /** Deadline of each probe of a status sweep. */
@@ -275,41 +275,50 @@ export class ClusterClient implements ClusterApi {
 }
 
 /**
- * One replica's event stream, reconnected with backoff until closed; each
- * reconnect asks only for events after the last sequence number seen.
+ * One replica's event stream: a ResumableStream whose target is that replica,
+ * reconnected with backoff until closed; each reconnect asks only for events
+ * after the last sequence number seen.
  */
 class EventWatch {
-  private lastSeq: number;
-  private call: grpc.ClientReadableStream<ClusterEvent> | undefined;
-  private readonly abort = new AbortController();
-  private readonly backoff = new Backoff({ initialMs: 100, maxMs: 2_000, factor: 2 });
+  private readonly stream: ResumableStream<ClusterEvent, string>;
   private up: boolean | undefined;
-  private closed = false;
 
   constructor(
-    private readonly pool: ChannelPool,
-    private readonly address: string,
+    pool: ChannelPool,
+    address: string,
     private readonly handlers: EventWatchHandlers,
     afterSeq: number,
     /** A stream that stays open this long without failing counts as up even before an event. */
-    private readonly settleMs: number,
+    settleMs: number,
     clientSignal: AbortSignal,
   ) {
-    this.lastSeq = afterSeq;
-    clientSignal.addEventListener('abort', () => this.close(), { once: true });
-    void this.run();
+    this.stream = new ResumableStream<ClusterEvent, string>(
+      {
+        name: 'an event watch',
+        signal: clientSignal,
+        backoff: { initialMs: 100, maxMs: 2_000, factor: 2 },
+        openWait: { ms: settleMs, onExpiry: 'assume-open' },
+        target: () => Promise.resolve(address),
+        targetFailed: () => undefined,
+        open: (target, after) => pool.cluster(target).watchEvents({ afterSeq: after }),
+        opened: () => this.setState(true),
+        positionOf: (e) => e.seq,
+        deliver: (e) => this.handlers.onEvent(toClusterEvent(e)),
+        ended: (end) => {
+          this.setState(false, endReason(end));
+          return 'backoff';
+        },
+      },
+      afterSeq,
+    );
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.abort.abort();
-    this.call?.cancel();
-    this.call = undefined;
+    this.stream.close();
   }
 
   private setState(up: boolean, error?: string): void {
-    if (this.closed || (this.up === up && up)) return;
+    if (this.stream.isClosed || (this.up === up && up)) return;
     this.up = up;
     try {
       this.handlers.onState?.(up, error);
@@ -317,57 +326,12 @@ class EventWatch {
       process.emitWarning(`an event watch onState handler threw: ${describeError(err)}`);
     }
   }
+}
 
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      const error = await this.stream();
-      if (this.closed) return;
-      this.setState(false, error);
-      if (!(await sleep(this.backoff.next(), this.abort.signal))) return;
-    }
-  }
-
-  /** One stream until it ends; resolves with why it ended. */
-  private stream(): Promise<string> {
-    return new Promise<string>((resolve) => {
-      let call: grpc.ClientReadableStream<ClusterEvent>;
-      try {
-        call = this.pool.cluster(this.address).watchEvents({ afterSeq: this.lastSeq });
-      } catch (err) {
-        resolve(describeError(err));
-        return;
-      }
-      this.call = call;
-      let done = false;
-      const healthy = () => {
-        clearTimeout(settleTimer);
-        this.backoff.reset();
-        this.setState(true);
-      };
-      const settleTimer = setTimeout(healthy, this.settleMs);
-      settleTimer.unref();
-      const finish = (why: string) => {
-        if (done) return;
-        done = true;
-        clearTimeout(settleTimer);
-        if (this.call === call) this.call = undefined;
-        resolve(why);
-      };
-      call.on('metadata', healthy);
-      call.on('data', (e: ClusterEvent) => {
-        healthy();
-        if (e.seq <= this.lastSeq) return;
-        this.lastSeq = e.seq;
-        try {
-          this.handlers.onEvent(toClusterEvent(e));
-        } catch (err) {
-          process.emitWarning(`an event watch handler threw: ${describeError(err)}`);
-        }
-      });
-      call.on('error', () => undefined);
-      call.on('status', (s: grpc.StatusObject) => {
-        finish(s.code === grpc.status.OK ? 'the replica ended the event stream' : `${grpc.status[s.code] ?? s.code}: ${s.details}`);
-      });
-    });
-  }
+/** Why an event stream ended, in a few words. */
+function endReason(end: StreamEnd): string {
+  if (end.kind === 'open-failed') return describeError(end.error);
+  if (end.kind === 'open-timeout') return 'the event stream did not open in time';
+  const s = end.status;
+  return s.code === grpc.status.OK ? 'the replica ended the event stream' : `${grpc.status[s.code] ?? s.code}: ${s.details}`;
 }

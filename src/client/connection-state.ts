@@ -8,6 +8,8 @@ function same(a: ConnectionState, b: ConnectionState): boolean {
 
 export class ConnectionStateTracker {
   private state: ConnectionState = { kind: 'connecting' };
+  /** Some replica answered at least once (a leader, or replicas saying none leads). */
+  private contacted = false;
   private readonly listeners = new Set<(state: ConnectionState) => void>();
 
   current(): ConnectionState {
@@ -20,17 +22,19 @@ export class ConnectionStateTracker {
   }
 
   connected(target: { id: string; address: string; epoch: number }): void {
+    this.contacted = true;
     this.set({ kind: 'connected', replicaId: target.id, address: target.address, epoch: target.epoch });
   }
 
-  /** A transient failure: reconnecting since the first failure of this outage. */
+  /** A transient failure: unreachable until the first contact, reconnecting after; since the first failure of this outage. */
   failed(err: unknown): void {
     const since = this.outageStart() ?? Date.now();
-    this.set({ kind: 'reconnecting', since, lastError: describeError(err) });
+    this.set({ kind: this.contacted ? 'reconnecting' : 'unreachable', since, lastError: describeError(err) });
   }
 
   /** Replicas answer but none leads; `waitingFor` says whom the cluster waits for, when it knows. */
   noLeader(waitingFor: string[]): void {
+    this.contacted = true;
     const since = this.outageStart() ?? Date.now();
     this.set({ kind: 'no-leader', since, waitingFor });
   }
@@ -45,7 +49,7 @@ export class ConnectionStateTracker {
 
   private outageStart(): number | undefined {
     const s = this.state;
-    return s.kind === 'reconnecting' || s.kind === 'no-leader' ? s.since : undefined;
+    return s.kind === 'reconnecting' || s.kind === 'unreachable' || s.kind === 'no-leader' ? s.since : undefined;
   }
 
   private set(next: ConnectionState): void {

@@ -12,6 +12,7 @@ export function toChatMessage(m: Message): ChatMessage {
     sentAt: m.sentAtMs,
     read: m.read,
     senderDeleted: m.senderDeleted,
+    ...(m.idempotencyKey !== '' ? { idempotencyKey: m.idempotencyKey } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * A Subscribe stream that follows the leader. Any transient end (UNAVAILABLE,
+ * A Subscribe stream that follows the leader (a ResumableStream whose target is
+ * wherever the leader is). Any transient end (UNAVAILABLE,
  * a cancel by a stopping server, a network error, a stream that does not
  * open within the deadline) leads to a new search for the leader and a new
  * stream "after the last id delivered", so nothing is missed; ids at or below
@@ -10,11 +11,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ChatEvent } from '../gen/chat/v1/chat.js';
 import { ChatError, type SubscriptionHandlers, type Subscription } from './api.js';
-import { Backoff, sleep } from './backoff.js';
 import { describeError, toChatError } from './errors.js';
 import { locateLeader, noteFailure, type LeaderContext } from './leader-calls.js';
 import type { LeaderTarget } from './leader-tracker.js';
 import { toChatMessage } from './mapping.js';
+import { ResumableStream, type StreamEnd } from './resumable-stream.js';
 
 /** Stream ends after which resubscribing cannot help. */
 const FINAL_CODES = new Set<number>([
@@ -28,21 +29,18 @@ const FINAL_CODES = new Set<number>([
   grpc.status.UNIMPLEMENTED,
 ]);
 
-type StreamEnd = { final: true; error: ChatError } | { final: false; error: unknown };
-
 export interface SubscriptionDeps extends LeaderContext {
   /** Metadata for each new stream (the current session token). */
   metadata(): grpc.Metadata;
 }
 
+/** Redirects followed at once since the last stream that opened (two replicas pointing at each other must not spin). */
+const QUICK_REDIRECTS = 2;
+
 export class ResilientSubscription implements Subscription {
-  private last: number;
-  private call: grpc.ClientReadableStream<ChatEvent> | undefined;
-  private readonly abort = new AbortController();
-  private readonly backoff = new Backoff({ initialMs: 25, maxMs: 1_000, factor: 2 });
-  private closed = false;
-  /** Redirects followed at once since the last stream that opened (two replicas pointing at each other must not spin). */
+  private readonly stream: ResumableStream<ChatEvent, LeaderTarget>;
   private quickRedirects = 0;
+  private ended = false;
 
   constructor(
     private readonly deps: SubscriptionDeps,
@@ -50,45 +48,45 @@ export class ResilientSubscription implements Subscription {
     afterMessageId: number,
     private readonly onClosed: (s: ResilientSubscription) => void,
   ) {
-    this.last = Math.max(0, Math.floor(afterMessageId));
+    this.stream = new ResumableStream<ChatEvent, LeaderTarget>(
+      {
+        name: 'a subscription',
+        signal: deps.signal,
+        backoff: { initialMs: 25, maxMs: 1_000, factor: 2 },
+        openWait: { ms: deps.deadlineMs, onExpiry: 'abandon' },
+        target: async () => (await locateLeader(deps)).target,
+        targetFailed: (err) => deps.state.failed(err),
+        open: (target, after) => deps.pool.chat(target.address).subscribe({ afterMessageId: after }, deps.metadata()),
+        opened: (target) => {
+          this.quickRedirects = 0;
+          deps.state.connected(target);
+          this.handlers.onOpen?.();
+        },
+        positionOf: (event) => (event.event?.$case === 'message' ? event.event.value.id : undefined),
+        deliver: (event) => this.deliver(event),
+        ended: (end, target) => {
+          const error = this.classify(end);
+          if (error.final) {
+            this.finish(error.error);
+            return 'stop';
+          }
+          return noteFailure(deps, target, error.error) && this.quickRedirects++ < QUICK_REDIRECTS ? 'now' : 'backoff';
+        },
+      },
+      afterMessageId,
+    );
     deps.signal.addEventListener('abort', () => this.close(), { once: true });
-    void this.run();
   }
 
   get lastMessageId(): number {
-    return this.last;
+    return this.stream.position;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.abort.abort();
-    this.call?.cancel();
-    this.call = undefined;
+    if (this.ended) return;
+    this.ended = true;
+    this.stream.close();
     this.onClosed(this);
-  }
-
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      try {
-        const located = await locateLeader(this.deps);
-        if (this.closed) return;
-        if (located.target) {
-          const end = await this.stream(located.target);
-          if (this.closed) return;
-          if (end.final) {
-            this.finish(end.error);
-            return;
-          }
-          if (noteFailure(this.deps, located.target, end.error) && this.quickRedirects++ < 2) continue;
-        }
-      } catch (err) {
-        // Only a client closing under us gets here; anything else is retried like a network failure.
-        if (this.closed) return;
-        this.deps.state.failed(err);
-      }
-      if (!(await sleep(this.backoff.next(), this.abort.signal))) return;
-    }
   }
 
   private finish(error: ChatError): void {
@@ -100,58 +98,13 @@ export class ResilientSubscription implements Subscription {
     }
   }
 
-  /** One stream, from opening to its end. */
-  private stream(target: LeaderTarget): Promise<StreamEnd> {
-    return new Promise<StreamEnd>((resolve) => {
-      const client = this.deps.pool.chat(target.address);
-      const call = client.subscribe({ afterMessageId: this.last }, this.deps.metadata());
-      this.call = call;
-      let status: grpc.StatusObject | undefined;
-      let ended = false;
-      let settled = false;
-      let openTimedOut = false;
-      const openTimer = setTimeout(() => {
-        openTimedOut = true;
-        call.cancel();
-      }, this.deps.deadlineMs);
-      openTimer.unref();
-
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(openTimer);
-        if (this.call === call) this.call = undefined;
-        resolve(this.classify(status, openTimedOut));
-      };
-
-      call.on('metadata', () => {
-        clearTimeout(openTimer);
-        this.backoff.reset();
-        this.quickRedirects = 0;
-        this.deps.state.connected(target);
-      });
-      call.on('data', (event: ChatEvent) => this.deliver(event));
-      // Every non-OK status is also emitted as 'error'; it is read from 'status'.
-      call.on('error', () => undefined);
-      call.on('status', (s: grpc.StatusObject) => {
-        status = s;
-        if (ended) settle();
-      });
-      call.on('end', () => {
-        ended = true;
-        if (status) settle();
-      });
-      call.on('close', () => {
-        if (status) settle();
-      });
-    });
-  }
-
-  private classify(status: grpc.StatusObject | undefined, openTimedOut: boolean): StreamEnd {
-    if (openTimedOut) {
+  private classify(end: StreamEnd): { final: true; error: ChatError } | { final: false; error: unknown } {
+    if (end.kind === 'open-timeout') {
       return { final: false, error: new ChatError('DEADLINE_EXCEEDED', `the stream did not open within ${this.deps.deadlineMs} ms`) };
     }
-    if (!status || status.code === grpc.status.OK) {
+    if (end.kind === 'open-failed') return { final: false, error: end.error };
+    const status = end.status;
+    if (status.code === grpc.status.OK) {
       return { final: false, error: new ChatError('UNAVAILABLE', 'the server ended the stream') };
     }
     const error = Object.assign(new Error(status.details), { code: status.code, details: status.details, metadata: status.metadata });
@@ -160,18 +113,10 @@ export class ResilientSubscription implements Subscription {
   }
 
   private deliver(event: ChatEvent): void {
-    if (this.closed) return;
     const e = event.event;
-    try {
-      if (e?.$case === 'message') {
-        if (e.value.id <= this.last) return;
-        this.last = e.value.id;
-        this.handlers.onMessage(toChatMessage(e.value));
-      } else if (e?.$case === 'deleted') {
-        this.handlers.onDeleted?.([...e.value.ids]);
-      }
-    } catch (err) {
-      process.emitWarning(`a subscription handler threw: ${describeError(err)}`);
-    }
+    if (e?.$case === 'message') this.handlers.onMessage(toChatMessage(e.value));
+    else if (e?.$case === 'deleted') this.handlers.onDeleted?.([...e.value.ids]);
+    else if (e?.$case === 'presence') this.handlers.onPresence?.(e.value.username, e.value.online);
+    else if (e?.$case === 'typing') this.handlers.onTyping?.(e.value.username);
   }
 }

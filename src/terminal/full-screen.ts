@@ -10,6 +10,19 @@ export const ENTER_ALT_SCREEN = '\x1b[?1049h';
 export const LEAVE_ALT_SCREEN = '\x1b[?1049l';
 const SHOW_CURSOR = '\x1b[?25h';
 const HOME_AND_CLEAR = '\x1b[H\x1b[2J';
+/** Bracketed paste (mode 2004): the terminal wraps a paste in ESC[200~ … ESC[201~. */
+export const BRACKETED_PASTE_ON = '\x1b[?2004h';
+export const BRACKETED_PASTE_OFF = '\x1b[?2004l';
+/** xterm's title stack: save the window and icon titles, and restore them. */
+const PUSH_TITLE = '\x1b[22;0t';
+const POP_TITLE = '\x1b[23;0t';
+
+export interface FullScreenOptions {
+  /** Ask for pastes to be bracketed (the program must understand the markers). */
+  bracketedPaste?: boolean;
+  /** The program sets the terminal title: save it now, restore it when leaving. */
+  title?: boolean;
+}
 
 export interface FullScreen {
   /** Leaves the alternate screen (once; later calls do nothing). */
@@ -60,15 +73,15 @@ export function restoreTerminal(ink: { unmount(): void } | undefined, screen: Fu
   screen.leave();
 }
 
-/** Enters the alternate screen; leaving is guaranteed at process exit even if `leave` is never called. */
-export function enterFullScreen(fd = 1): FullScreen {
-  writeNow(fd, ENTER_ALT_SCREEN + HOME_AND_CLEAR);
+/** Enters the alternate screen; leaving (and undoing `options`) is guaranteed at process exit even if `leave` is never called. */
+export function enterFullScreen(fd = 1, options: FullScreenOptions = {}): FullScreen {
+  writeNow(fd, (options.title ? PUSH_TITLE : '') + ENTER_ALT_SCREEN + HOME_AND_CLEAR + (options.bracketedPaste ? BRACKETED_PASTE_ON : ''));
   let left = false;
   const leave = () => {
     if (left) return;
     left = true;
     process.off('exit', leave);
-    writeNow(fd, SHOW_CURSOR + LEAVE_ALT_SCREEN);
+    writeNow(fd, (options.bracketedPaste ? BRACKETED_PASTE_OFF : '') + SHOW_CURSOR + LEAVE_ALT_SCREEN + (options.title ? POP_TITLE : ''));
   };
   process.on('exit', leave);
   return { leave };

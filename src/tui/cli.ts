@@ -10,6 +10,8 @@ export interface CliOptions {
   username: string | undefined;
   /** False with `--no-bell`; true otherwise (the saved preference then decides). */
   bell: boolean;
+  /** `--save`: remember the servers given this time for the next runs. */
+  save: boolean;
 }
 
 export function buildCommand(): Command {
@@ -18,13 +20,14 @@ export function buildCommand(): Command {
     .description(
       'Full-screen terminal chat client for the replicated chat cluster.\n\n' +
         'Servers come from --servers, else the CHAT_SERVERS environment variable (comma-separated),\n' +
-        'else the list saved from the last run, else the local cluster 127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053.\n' +
+        'else the list saved with --save, else the local cluster 127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053.\n' +
         'Settings are kept with conf (project "chat-tui"); CHAT_TUI_CONFIG_DIR points them elsewhere.\n' +
         'Passwords and session tokens are never saved. Press ? on the main screen for every key.',
     )
     .version(versionText('chat-tui', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
     .option('-s, --servers <list>', 'comma-separated host:port of the replicas, e.g. 127.0.0.1:50051,127.0.0.1:50052')
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
+    .option('--save', 'remember the servers given with --servers (or CHAT_SERVERS) for the next runs')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError()
@@ -37,6 +40,6 @@ NO_COLOR (set and not empty) turns colours off; bold, dim and inverse stay.`);
 export function parseCli(argv: readonly string[]): CliOptions {
   const command = buildCommand();
   parseOrExit(command, argv, { from: 'node' });
-  const opts = command.opts<{ servers?: string; username?: string; bell: boolean }>();
-  return { servers: opts.servers, username: opts.username, bell: opts.bell };
+  const opts = command.opts<{ servers?: string; username?: string; bell: boolean; save?: boolean }>();
+  return { servers: opts.servers, username: opts.username, bell: opts.bell, save: opts.save === true };
 }

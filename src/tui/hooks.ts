@@ -1,32 +1,7 @@
-/** React hooks shared by the screens: terminal size, a ticking clock, the connection, the cluster status. */
+/** React hooks shared by the screens: a store, a ticking clock, the connection, the cluster status. */
 
-import { useStdout } from 'ink';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { ChatApi, ClusterApi, ConnectionState, LeaderView, ReplicaProbe } from '../client/api.js';
-
-export interface TerminalSize {
-  columns: number;
-  rows: number;
-}
-
-function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
-  return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
-}
-
-/** The terminal's size, following 'resize' events; `override` wins (tests, fixed layouts). */
-export function useTerminalSize(override?: TerminalSize): TerminalSize {
-  const { stdout } = useStdout();
-  const [size, setSize] = useState<TerminalSize>(() => sizeOf(stdout));
-  useEffect(() => {
-    const onResize = () => setSize(sizeOf(stdout));
-    onResize();
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  return override ?? size;
-}
 
 /** Date.now(), refreshed every `everyMs` while `active`. */
 export function useNow(everyMs: number, active = true): number {
@@ -95,6 +70,25 @@ export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs 
     };
   }, [cluster, enabled, everyMs]);
   return snapshot;
+}
+
+/**
+ * A reducer whose latest state is readable at once through `ref`: key handlers
+ * read it, so keys typed faster than React re-renders (a paste, tmux send-keys)
+ * still see what the key before them did. `set` replaces the state outright
+ * (for reducers that return more than the state, like a key reducer's effects).
+ */
+export function useStore<S, A>(reducer: (state: S, action: A) => S, initial: () => S): { state: S; ref: { readonly current: S }; dispatch(action: A): void; set(next: S): void } {
+  const ref = useRef<S | undefined>(undefined);
+  if (ref.current === undefined) ref.current = initial();
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const set = useCallback((next: S) => {
+    if (next === ref.current) return;
+    ref.current = next;
+    rerender();
+  }, []);
+  const dispatch = useCallback((action: A) => set(reducer(ref.current as S, action)), [set]);
+  return { state: ref.current, ref: ref as { readonly current: S }, dispatch, set };
 }
 
 /**

@@ -25,7 +25,7 @@ async function main(): Promise<number> {
 
   prepareTerminalRendering();
   // Loaded only now, so --help, --version and the checks above answer at once.
-  const [{ render }, { createElement }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers }] = await Promise.all([
+  const [{ render }, { createElement }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers, savesServers }] = await Promise.all([
     import('ink'),
     import('react'),
     import('../client/index.js'),
@@ -34,17 +34,22 @@ async function main(): Promise<number> {
   ]);
   const settings = new ConfSettingsStore();
   const saved = settings.read();
-  const { servers } = resolveServers(cli.servers, process.env.CHAT_SERVERS, saved.servers);
+  const { servers, source } = resolveServers(cli.servers, process.env.CHAT_SERVERS, saved.servers);
   const bad = invalidServer(servers);
   if (bad !== undefined) {
     process.stderr.write(`chat-tui: "${bad}" is not a host:port address (servers: ${servers.join(',')})\n`);
     return EXIT_USAGE;
   }
-  settings.update({ servers });
+  if (cli.save && !savesServers(source, cli.save)) {
+    process.stderr.write('chat-tui: --save remembers the servers given with --servers or CHAT_SERVERS; give them too\n');
+    return 2;
+  }
+  // A one-off list is used this time only: the next plain chat-tui is not sent to it.
+  if (savesServers(source, cli.save)) settings.update({ servers });
 
   const chat = new ChatClient({ servers });
   const cluster = new ClusterClient({ servers });
-  const screen = enterFullScreen();
+  const screen = enterFullScreen(1, { bracketedPaste: true, title: true });
   let ink: Instance | undefined;
 
   let finishing = false;
@@ -66,6 +71,8 @@ async function main(): Promise<number> {
   ink = render(createElement(App, { chat, cluster, settings, servers, username: cli.username, bell: cli.bell }), {
     exitOnCtrlC: false,
     patchConsole: true,
+    // Terminals that speak the kitty keyboard protocol (kitty, WezTerm, ghostty) then report Shift-Enter.
+    kittyKeyboard: { mode: 'auto' },
   });
   let code = 0;
   try {

@@ -1,10 +1,14 @@
 /**
- * What chat-tui remembers between runs (conf, project "chat-tui"): the server list,
- * the last username and the preferences. Never a password or a session token.
- * CHAT_TUI_CONFIG_DIR points the store at another directory (tests use a temp dir).
+ * What chat-tui remembers between runs (conf, project "chat-tui"): the server list
+ * (when saved with --save), the last username and the preferences. Never a
+ * password or a session token. CHAT_TUI_CONFIG_DIR points the store at another
+ * directory (tests use a temp dir). Earlier versions kept it under conf's default
+ * name "chat-tui-nodejs"; such settings are moved over once.
  */
 
 import Conf from 'conf';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export const DEFAULT_SERVERS = ['127.0.0.1:50051', '127.0.0.1:50052', '127.0.0.1:50053'];
 export const UNREAD_BATCH_MIN = 1;
@@ -65,11 +69,27 @@ export class ConfSettingsStore implements SettingsStore {
   constructor(dir: string | undefined = process.env.CHAT_TUI_CONFIG_DIR || undefined) {
     this.conf = new Conf<SavedSettings>({
       projectName: 'chat-tui',
+      // conf would add "-nodejs" to the directory's name.
+      projectSuffix: '',
       ...(dir ? { cwd: dir } : {}),
       defaults: DEFAULT_SETTINGS,
       // A damaged file is replaced by the defaults rather than stopping the program.
       clearInvalidConfig: true,
     });
+    if (!dir) this.migrateFrom(legacyPath(this.conf.path));
+  }
+
+  /** Settings an earlier version kept elsewhere: taken over while nothing was changed here yet, then removed. */
+  private migrateFrom(path: string | undefined): void {
+    if (!path || !existsSync(path)) return;
+    try {
+      const untouched = JSON.stringify(this.read()) === JSON.stringify(normalizeSettings({}));
+      if (untouched) this.update(normalizeSettings(JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<string, unknown>>));
+      rmSync(path, { force: true });
+      if (readdirSync(dirname(path)).length === 0) rmdirSync(dirname(path));
+    } catch {
+      // An unreadable old file is left alone; the defaults apply.
+    }
   }
 
   get path(): string {
@@ -87,6 +107,15 @@ export class ConfSettingsStore implements SettingsStore {
   }
 }
 
+/** Where conf kept the settings under its default project suffix: the last `chat-tui` directory of `path` as `chat-tui-nodejs`. */
+export function legacyPath(path: string): string | undefined {
+  const parts = path.split(/([\\/])/);
+  const i = parts.lastIndexOf('chat-tui');
+  if (i < 0) return undefined;
+  parts[i] = 'chat-tui-nodejs';
+  return parts.join('');
+}
+
 /** Splits a comma-separated server list, dropping blanks. */
 export function parseServerList(value: string | undefined): string[] {
   if (!value) return [];
@@ -97,6 +126,11 @@ export function parseServerList(value: string | undefined): string[] {
 }
 
 export type ServerSource = 'option' | 'env' | 'saved' | 'default';
+
+/** Whether the servers in use are saved for the next runs: only when asked (`--save`), and only a list given this time. */
+export function savesServers(source: ServerSource, save: boolean): boolean {
+  return save && (source === 'option' || source === 'env');
+}
 
 /** Servers from `--servers`, else CHAT_SERVERS, else the saved list, else the local cluster defaults. */
 export function resolveServers(option: string | undefined, env: string | undefined, saved: readonly string[]): { servers: string[]; source: ServerSource } {

@@ -115,7 +115,8 @@ describe('finding and following the leader', () => {
     const lonely = client([`127.0.0.1:${port}`], { retryBudgetMs: 300 });
     const err = await lonely.createAccount('x', 'long-enough').catch((e: unknown) => e);
     expect((err as ChatError).code).toBe('UNAVAILABLE');
-    expect(lonely.connection().kind).toBe('reconnecting');
+    // It never reached anything: unreachable, not reconnecting.
+    expect(lonely.connection().kind).toBe('unreachable');
   });
 
   it('close() stops retries and subscriptions: pending calls reject with CANCELLED', async () => {
@@ -124,13 +125,22 @@ describe('finding and following the leader', () => {
     const ends: Error[] = [];
     c.subscribe({ onMessage: () => undefined, onEnd: (e) => ends.push(e) });
     const pending = c.createAccount('x', 'long-enough').catch((e: unknown) => e);
-    await waitUntil('a failed attempt', 5_000, () => c.connection().kind === 'reconnecting');
+    await waitUntil('a failed attempt', 5_000, () => c.connection().kind === 'unreachable');
     c.close();
     const err = (await pending) as ChatError;
     expect(err).toBeInstanceOf(ChatError);
     expect(err.code).toBe('CANCELLED');
     expect(ends).toEqual([]);
     await expect(c.listConversations()).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('says unreachable until the first contact and reconnecting after it', async () => {
+    const [a] = await serve(['A']);
+    const c = client([a!.address], { retryBudgetMs: 300 });
+    await waitUntil('the first contact', 5_000, () => c.connection().kind === 'connected');
+    await servers[0]!.stop();
+    await expect(c.listConversations()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(c.connection()).toMatchObject({ kind: 'reconnecting' });
   });
 
   it('says whom the cluster waits for when no replica leads', async () => {
@@ -187,6 +197,38 @@ describe('subscriptions', () => {
     await waitUntil('the deletion', 5_000, () => deleted.length >= 1);
     expect(received).toEqual(ids.slice(2));
     expect(deleted).toEqual([[ids[0]]]);
+    sub.close();
+  });
+
+  it('tell when a stream opens, pass presence and typing, and carry my own key on my copies', async () => {
+    const [a, b] = await serve(['A', 'B'], 'A');
+    const addresses = [a!.address, b!.address];
+    const alice = await signedIn(addresses, 'alice');
+    const bob = await signedIn(addresses, 'bob');
+    await alice.sendMessage('bob', 'hello', { idempotencyKey: 'first-key' });
+    const seen: string[] = [];
+    const mine: ChatMessage[] = [];
+    let opened = 0;
+    const sub = alice.subscribe(
+      {
+        onMessage: (m) => mine.push(m),
+        onPresence: (name, online) => seen.push(`${name} ${online ? 'online' : 'offline'}`),
+        onTyping: (name) => seen.push(`${name} typing`),
+        onOpen: () => (opened += 1),
+      },
+      { afterMessageId: 0 },
+    );
+    await waitUntil('the stream to open', 5_000, () => opened === 1);
+    const bobSub = bob.subscribe({ onMessage: () => undefined });
+    await waitUntil('bob online', 5_000, () => seen.includes('bob online'));
+    await bob.notifyTyping('alice');
+    await waitUntil('bob typing', 5_000, () => seen.includes('bob typing'));
+    bobSub.close();
+    await waitUntil('bob offline', 5_000, () => seen.includes('bob offline'));
+    expect(mine.map((m) => m.idempotencyKey)).toEqual(['first-key']);
+    // After a failover the stream opens again: the moment to read presence afresh.
+    cluster!.setLeader('B');
+    await waitUntil('the stream to open at B', 8_000, () => opened === 2);
     sub.close();
   });
 

@@ -1,8 +1,9 @@
 /**
  * A deterministic simulation of a cluster of replication cores: virtual time,
  * a network that drops, delays, duplicates and reorders, crashes and restarts
- * with persisted state, and total outages. Every step is checked against the
- * design's invariants; a failure names the seed that replays it.
+ * with persisted state, total outages, process pauses and (for majority mode)
+ * partitions. Every step is checked against the design's invariants; a failure
+ * names the seed that replays it.
  */
 import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
@@ -27,11 +28,14 @@ export interface SimOptions {
   compactThreshold?: number;
   retainEntries?: number;
   timings?: Partial<ReplicationTimings>;
-  /** Replication mode: 'in-sync' (default) assumes crash-stop; 'majority' must also survive partitions and pauses. */
+  /** Replication mode: 'in-sync' (default) survives crashes and pauses; 'majority' also partitions. */
   mode?: 'in-sync' | 'majority';
-  /** Mean ms between network partitions (majority mode only; 0 for none). */
+  /** Mean ms between network partitions (0 for none; in-sync mode does not survive them). */
   partitionEveryMs?: number;
-  /** Mean ms between process pauses longer than the election timeout (majority mode only; 0 for none). */
+  /**
+   * Mean ms between process pauses of 100 to 1,500 ms (0 for none): the process neither runs nor reads while paused;
+   * what was sent to it waits, and it resumes with its timers or with that backlog first.
+   */
   pauseEveryMs?: number;
   /** Mean ms between membership changes asked of the leader (0 for none): adding a fresh replica or removing one. */
   membershipEveryMs?: number;
@@ -109,6 +113,8 @@ export class Simulation {
   private readonly blocked = new Set<string>();
   private healAt = Number.POSITIVE_INFINITY;
   private readonly pausedUntil = new Map<NodeId, number>();
+  /** What a paused process would do first thing on resuming: the transport's reports on snapshots it sent. */
+  private readonly onResume = new Map<NodeId, (() => void)[]>();
 
   constructor(options: SimOptions) {
     this.o = {
@@ -242,10 +248,22 @@ export class Simulation {
 
   /** A snapshot transfer fails visibly to its sender, as a broken stream does. */
   private snapshotLost(message: PeerMessage): void {
-    const sender = this.nodes.get(message.from)!;
-    if (!sender.core) return;
-    sender.core.snapshotFailed(message.to, this.now);
-    this.drain(sender);
+    this.whenRunning(this.nodes.get(message.from)!, (core) => core.snapshotFailed(message.to, this.now));
+  }
+
+  private isPaused(id: NodeId): boolean {
+    return (this.pausedUntil.get(id) ?? 0) > this.now;
+  }
+
+  /** Calls into a live replica's core now, or when it resumes if it is paused (nothing if it crashes meanwhile). */
+  private whenRunning(node: SimNode, call: (core: ReplicaCore) => void): void {
+    const run = () => {
+      if (!node.core) return;
+      call(node.core);
+      this.drain(node);
+    };
+    if (!this.isPaused(node.id)) run();
+    else this.onResume.set(node.id, [...(this.onResume.get(node.id) ?? []), run]);
   }
 
   private readonly snapshotInbox = new Map<NodeId, { ops: string[] }>();
@@ -313,7 +331,7 @@ export class Simulation {
       if (!chaos && !inflight) continue; // calm phase: only finish what is in flight
       if (inflight && inflight.since >= 0 && this.now - inflight.since < 400) continue;
       const opId = inflight?.opId ?? `${client}:${this.clientNext.get(client)}`;
-      const leaders = [...this.nodes.values()].filter((n) => n.core?.isReadyLeader);
+      const leaders = [...this.nodes.values()].filter((n) => n.core?.isReadyLeader && !this.isPaused(n.id));
       if (leaders.length === 0) continue;
       const node = this.rng.pick(leaders);
       const r = node.core!.propose([enc.encode(opId)], this.now);
@@ -348,14 +366,14 @@ export class Simulation {
     }
   }
 
-  /** Partitions (two-way splits and one-way links) and pauses: what only majority mode must survive. */
+  /** Partitions (two-way splits and one-way links: what only majority mode survives) and pauses. */
   private networkFaultStep(chaos: boolean): void {
     if (this.now >= this.healAt || !chaos) {
       this.blocked.clear();
       this.healAt = Number.POSITIVE_INFINITY;
     }
     if (!chaos) {
-      this.pausedUntil.clear();
+      for (const id of [...this.pausedUntil.keys()]) this.resume(id);
       return;
     }
     if (this.o.partitionEveryMs > 0 && this.blocked.size === 0 && this.rng.chance(1 / this.o.partitionEveryMs)) {
@@ -374,6 +392,7 @@ export class Simulation {
     }
     if (this.o.pauseEveryMs > 0 && this.rng.chance(1 / this.o.pauseEveryMs)) {
       const n = this.rng.pick(this.ids);
+      if (!this.nodes.get(n)!.core || this.isPaused(n)) return;
       this.pauses++;
       this.pausedUntil.set(n, this.now + this.rng.int(100, 1_500));
       this.note(`PAUSE ${n}`);
@@ -383,7 +402,7 @@ export class Simulation {
   /** An operator asks the leader to add a fresh replica or remove one (perhaps the leader itself). */
   private membershipStep(chaos: boolean): void {
     if (!chaos || this.o.membershipEveryMs <= 0 || !this.rng.chance(1 / this.o.membershipEveryMs)) return;
-    const leader = [...this.nodes.values()].find((n) => n.core?.isReadyLeader);
+    const leader = [...this.nodes.values()].find((n) => n.core?.isReadyLeader && !this.isPaused(n.id));
     if (!leader) return;
     const cfg = leader.core!.config;
     const voters = votersOf(cfg);
@@ -420,14 +439,15 @@ export class Simulation {
 
   private crash(n: SimNode): void {
     n.core = undefined;
+    this.pausedUntil.delete(n.id); // a killed process is no longer stopped
+    this.onResume.delete(n.id);
     this.failPendingOf(n.id);
     this.snapshotInbox.delete(n.id);
   }
 
-  private deliverDue(calm: boolean): void {
+  private deliverDue(): void {
     if (this.network.length === 0) return;
-    const isPaused = (id: NodeId) => (this.pausedUntil.get(id) ?? 0) > this.now;
-    const due = this.network.filter((m) => m.at <= this.now && !isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const due = this.network.filter((m) => m.at <= this.now && !this.isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
     if (due.length === 0) return;
     const delivered = new Set(due);
     this.network = this.network.filter((m) => !delivered.has(m));
@@ -441,31 +461,34 @@ export class Simulation {
       if (m.snapshot) this.snapshotInbox.set(node.id, { ops: m.snapshot });
       node.core.receive(m.message, this.now);
       this.drain(node);
-      const sender = this.nodes.get(m.message.from)!;
-      if (m.snapshot && sender.core) {
-        // The transport tells the sender a live peer got every chunk.
-        sender.core.snapshotDelivered(node.id, this.now);
-        this.drain(sender);
-      }
+      // The transport tells the sender a live peer got every chunk.
+      if (m.snapshot) this.whenRunning(this.nodes.get(m.message.from)!, (core) => core.snapshotDelivered(node.id, this.now));
     }
-    void calm;
+  }
+
+  /**
+   * A process resumes: first what the transport reported meanwhile, then either its timers (a tick now) or the backlog
+   * of messages (delivered in this step, the tick at the next round ten): Node's event loop may do either, depending
+   * on where it stopped.
+   */
+  private resume(id: NodeId): void {
+    this.pausedUntil.delete(id);
+    const calls = this.onResume.get(id) ?? [];
+    this.onResume.delete(id);
+    for (const call of calls) call();
+    const n = this.nodes.get(id)!;
+    if (!n.core || !this.rng.chance(0.5)) return;
+    n.core.tick(this.now);
+    this.drain(n);
   }
 
   private step(chaos: boolean): void {
     this.now += 1;
-    // A process that resumes runs its timers before it reads what arrived meanwhile (Node's event loop does).
-    for (const [id, until] of this.pausedUntil) {
-      if (until > this.now) continue;
-      this.pausedUntil.delete(id);
-      const n = this.nodes.get(id)!;
-      if (!n.core) continue;
-      n.core.tick(this.now);
-      this.drain(n);
-    }
-    this.deliverDue(!chaos);
+    for (const [id, until] of [...this.pausedUntil]) if (until <= this.now) this.resume(id);
+    this.deliverDue();
     if (this.now % 10 === 0) {
       for (const n of this.nodes.values()) {
-        if (!n.core || (this.pausedUntil.get(n.id) ?? 0) > this.now) continue;
+        if (!n.core || this.isPaused(n.id)) continue;
         n.core.tick(this.now);
         this.drain(n);
       }

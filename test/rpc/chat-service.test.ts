@@ -295,6 +295,93 @@ describe('messages', () => {
     expect(await online()).toBe(false);
   });
 
+  it("gives the sender's own stream copy the idempotency key it was sent with, and nobody else", async () => {
+    const alice = await raw.createUser('alice');
+    const bob = await raw.createUser('bob');
+    const aliceStream = raw.subscribe(alice);
+    const bobStream = raw.subscribe(bob);
+    await aliceStream.until('streams open', () => server.chat.metrics().openStreams === 2);
+    // Two identical texts in a row: the keys tell them apart.
+    const first = await raw.send(alice, 'bob', 'same text', 'key-one');
+    const second = await raw.send(alice, 'bob', 'same text', 'key-two');
+    await aliceStream.untilMessages(2);
+    await bobStream.untilMessages(2);
+    expect(aliceStream.messages.map((m) => [m.id, m.idempotencyKey])).toEqual([
+      [first.id, 'key-one'],
+      [second.id, 'key-two'],
+    ]);
+    expect(bobStream.messages.map((m) => m.idempotencyKey)).toEqual(['', '']);
+    expect(first.idempotencyKey).toBe('');
+    // A stream opened later reads them from the backlog, keys included.
+    const later = raw.subscribe(alice);
+    await later.untilMessages(2);
+    expect(later.messages.map((m) => m.idempotencyKey)).toEqual(['key-one', 'key-two']);
+    const history = await raw.call(raw.client.getHistory, { peer: 'bob', beforeId: 0, limit: 0 }, alice);
+    expect(history.messages.map((m) => m.idempotencyKey)).toEqual(['', '']);
+    for (const s of [aliceStream, bobStream, later]) s.cancel();
+  });
+
+  it('pushes the presence of conversation peers as they come and go, to them only', async () => {
+    const alice = await raw.createUser('alice');
+    const bob = await raw.createUser('bob');
+    const carol = await raw.createUser('carol');
+    await raw.send(alice, 'bob', 'hi bob');
+    const aliceStream = raw.subscribe(alice);
+    const carolStream = raw.subscribe(carol);
+    await aliceStream.until('streams open', () => server.chat.metrics().openStreams === 2);
+    const bobStream = raw.subscribe(bob);
+    await aliceStream.until('bob online', () => aliceStream.presence.length === 1);
+    expect(aliceStream.presence).toEqual([{ username: 'bob', online: true }]);
+    // A second stream of bob is no change; closing one of two is none either.
+    const bobAgain = raw.subscribe(bob);
+    await bobAgain.until('open', () => server.chat.metrics().openStreams === 4);
+    bobAgain.cancel();
+    await bobAgain.until('closed', () => server.chat.metrics().openStreams === 3);
+    bobStream.cancel();
+    await aliceStream.until('bob offline', () => aliceStream.presence.length === 2);
+    expect(aliceStream.presence).toEqual([
+      { username: 'bob', online: true },
+      { username: 'bob', online: false },
+    ]);
+    // Carol has no conversation with bob: she is told nothing. A first message makes her a peer.
+    expect(carolStream.presence).toEqual([]);
+    await raw.send(carol, 'bob', 'hello');
+    await carolStream.untilMessages(1);
+    const bobBack = raw.subscribe(bob);
+    await carolStream.until('bob online for carol', () => carolStream.presence.length === 1);
+    expect(carolStream.presence).toEqual([{ username: 'bob', online: true }]);
+    // A first message from someone online (a new conversation on an open stream) says at once that they are.
+    const erin = await raw.createUser('erin');
+    const erinStream = raw.subscribe(erin);
+    await erinStream.until('open', () => server.chat.metrics().openStreams === 4);
+    await raw.send(bob, 'erin', 'hi erin');
+    await erinStream.untilMessages(1);
+    await erinStream.until('bob online for erin', () => erinStream.presence.length === 1);
+    expect(erinStream.presence).toEqual([{ username: 'bob', online: true }]);
+    for (const s of [aliceStream, carolStream, bobBack, erinStream]) s.cancel();
+  });
+
+  it('passes typing notices to the peer, at most one a second, and refuses unknown peers', async () => {
+    const alice = await raw.createUser('alice');
+    const bob = await raw.createUser('bob');
+    const bobStream = raw.subscribe(bob);
+    await bobStream.until('open', () => server.chat.metrics().openStreams === 1);
+    await raw.call(raw.client.notifyTyping, { peer: 'BOB' }, alice);
+    await raw.call(raw.client.notifyTyping, { peer: 'bob' }, alice);
+    await bobStream.until('a typing notice', () => bobStream.typing.length === 1);
+    expect(bobStream.typing).toEqual(['alice']);
+    const unknown = await raw.failure(raw.client.notifyTyping, { peer: 'nobody' }, alice);
+    expect(unknown.code).toBe(grpc.status.NOT_FOUND);
+    const bad = await raw.failure(raw.client.notifyTyping, { peer: 'not a name' }, alice);
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const anonymous = await raw.failure(raw.client.notifyTyping, { peer: 'bob' });
+    expect(anonymous.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(cluster.index).toBe(4); // two accounts, two logins: typing is never logged
+    await new Promise((r) => setTimeout(r, 50));
+    expect(bobStream.typing).toEqual(['alice']);
+    bobStream.cancel();
+  });
+
   it('deletes messages, tells the open streams, and refuses other users\u2019 ids', async () => {
     const alice = await raw.createUser('alice');
     const bob = await raw.createUser('bob');
@@ -385,6 +472,19 @@ describe('leadership', () => {
     const atB = new RawChat(follower.address);
     extra.push(atB);
     expect((await atB.call(atB.client.listConversations, {}, alice)).conversations).toEqual([]);
+  });
+
+  it("keeps the sender's key across a failover: the new leader applied the send too", async () => {
+    const alice = await raw.createUser('alice');
+    await raw.createUser('bob');
+    const sent = await raw.send(alice, 'bob', 'before the failover', 'key-before');
+    cluster.setLeader('B');
+    const atB = new RawChat(follower.address);
+    extra.push(atB);
+    const stream = atB.subscribe(alice);
+    await stream.untilMessages(1);
+    expect(stream.messages[0]).toMatchObject({ id: sent.id, idempotencyKey: 'key-before' });
+    stream.cancel();
   });
 
   it('counts connected clients and open streams', async () => {

@@ -58,6 +58,8 @@ export class RawChat {
 export class RawStream {
   readonly messages: Message[] = [];
   readonly deleted: number[][] = [];
+  readonly presence: { username: string; online: boolean }[] = [];
+  readonly typing: string[] = [];
   status: grpc.StatusObject | undefined;
   private waiters: (() => void)[] = [];
 
@@ -65,6 +67,8 @@ export class RawStream {
     call.on('data', (e: ChatEvent) => {
       if (e.event?.$case === 'message') this.messages.push(e.event.value);
       else if (e.event?.$case === 'deleted') this.deleted.push(e.event.value.ids);
+      else if (e.event?.$case === 'presence') this.presence.push(e.event.value);
+      else if (e.event?.$case === 'typing') this.typing.push(e.event.value.username);
       this.wake();
     });
     call.on('error', () => undefined);

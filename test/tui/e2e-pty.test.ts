@@ -1,18 +1,19 @@
 /**
  * The built chat-tui binary in real pseudo-terminals (tmux, 80x24) against a
  * three-replica cluster: two people chat, the leader is killed mid-conversation,
- * the chat carries on with nothing lost or shown twice, and quitting gives the
- * terminal back. Needs `npm run build` and tmux.
+ * the chat carries on with nothing lost or shown twice (a multi-line message and
+ * a two-line paste included), and quitting gives the terminal back. Needs
+ * `npm run build` and tmux.
  */
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient } from '../../src/client/index.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
+import { freePort, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 import { TmuxServer, tmuxAvailable } from './tmux.js';
 
 const TUI_MAIN = fileURLToPath(new URL('../../dist/tui/main.js', import.meta.url));
@@ -47,6 +48,28 @@ describe('chat-tui binary', () => {
     for (const option of ['--servers', '--username', '--no-bell', '--version', 'CHAT_SERVERS']) expect(help.stdout).toContain(option);
   });
 
+  it('uses a one-off --servers without saving it, and saves it with --save', async () => {
+    const tmux = new TmuxServer();
+    const configDir = join(configRoot, 'one-off');
+    const settings = join(configDir, 'config.json');
+    const saved = () => (JSON.parse(readFileSync(settings, 'utf8')) as { servers: string[] }).servers;
+    try {
+      const unreachable = `127.0.0.1:${await freePort()}`;
+      tmux.start('once', [process.execPath, TUI_MAIN, '--servers', unreachable], { CHAT_TUI_CONFIG_DIR: configDir });
+      await waitUntil('the sign-in screen', 15_000, () => (tmux.screen('once').includes('cannot reach') ? true : undefined));
+      expect(tmux.screen('once')).not.toContain('reconnecting');
+      tmux.keys('once', 'C-c');
+      await waitUntil('chat-tui to exit', 10_000, () => tmux.exitStatus('once'));
+      expect(saved()).toEqual([]);
+      // Saved as it starts, before it takes over the screen.
+      tmux.start('saving', [process.execPath, TUI_MAIN, '--servers', unreachable, '--save'], { CHAT_TUI_CONFIG_DIR: configDir });
+      await waitUntil('the servers to be saved', 15_000, () => (saved().includes(unreachable) ? true : undefined));
+      expect(saved()).toEqual([unreachable]);
+    } finally {
+      tmux.kill();
+    }
+  });
+
   it('says it needs a terminal instead of crashing when stdin is not one', async () => {
     const result = await runBinary(['--servers', '127.0.0.1:1']);
     expect(result.code).toBe(2);
@@ -76,7 +99,8 @@ describe('chat-tui in a terminal, through a leader crash', () => {
     }).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${session}'s screen:\n${tmux.screen(session)}`);
     });
-  const count = (screen: string, text: string) => screen.split('\n').filter((l) => l.includes(text)).length;
+  /** Lines of the chat pane (right of the list's separator) that show `text`: the list previews the last message too. */
+  const count = (screen: string, text: string) => screen.split('\n').filter((l) => l.slice(l.indexOf('│') + 1).includes(text)).length;
 
   it('two users chat, the leader dies, the chat goes on, nothing lost or doubled, the terminal is restored', async () => {
     const alice = `alice${process.pid % 1000}`;
@@ -109,11 +133,15 @@ describe('chat-tui in a terminal, through a leader crash', () => {
     await see(alice, 'No messages yet');
 
     const sent: { from: string; text: string }[] = [];
+    /** Types a message (lines broken with Alt-Enter) and sends it; it shows ✓ after its last line once stored. */
     const say = async (from: string, text: string) => {
-      tmux.type(from, text);
+      text.split('\n').forEach((line, i) => {
+        if (i > 0) tmux.keys(from, 'M-Enter');
+        tmux.type(from, line);
+      });
       tmux.keys(from, 'Enter');
       sent.push({ from, text });
-      await see(from, `${text} ✓`, 30_000);
+      await see(from, `${text.split('\n').at(-1)} ✓`, 30_000);
     };
 
     await say(alice, 'e2e one from alice');
@@ -130,7 +158,17 @@ describe('chat-tui in a terminal, through a leader crash', () => {
     await say(alice, 'e2e three from alice');
     await say(bob, 'e2e four from bob');
     await say(alice, 'e2e five from alice');
-    for (const name of [alice, bob]) for (const m of sent) await see(name, m.text, 30_000);
+    // Several lines: written with Alt-Enter, and pasted (two lines, one message, sent with Enter).
+    await say(alice, 'e2e six first line\ne2e six second line');
+    tmux.paste(bob, 'e2e seven pasted one\ne2e seven pasted two');
+    await see(bob, 'e2e seven pasted two');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tmux.screen(bob)).not.toContain('e2e seven pasted two ✓');
+    tmux.keys(bob, 'Enter');
+    sent.push({ from: bob, text: 'e2e seven pasted one\ne2e seven pasted two' });
+    await see(bob, 'e2e seven pasted two ✓', 30_000);
+    const lines = sent.flatMap((m) => m.text.split('\n'));
+    for (const name of [alice, bob]) for (const line of lines) await see(name, line, 30_000);
 
     // The status bars name a surviving replica.
     for (const name of [alice, bob]) {
@@ -140,7 +178,7 @@ describe('chat-tui in a terminal, through a leader crash', () => {
     // Nothing lost, nothing shown twice: on both screens and on the server.
     for (const name of [alice, bob]) {
       const screen = tmux.screen(name);
-      for (const m of sent) expect(count(screen, m.text), `${m.text} on ${name}'s screen:\n${screen}`).toBe(1);
+      for (const line of lines) expect(count(screen, line), `${line} on ${name}'s screen:\n${screen}`).toBe(1);
     }
     const probe = new ChatClient({ servers: cluster.addresses });
     clients.push(probe);

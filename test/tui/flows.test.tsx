@@ -3,39 +3,20 @@
  * ClusterClient: what a person sees and types.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../../src/client/index.js';
-import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
-import { KEY, renderTui, signIn, uniqueName, waitFor, type Tui } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/cluster.js';
+import { KEY, oneReplica, signIn, uniqueName, waitFor } from './support.js';
 
-let cluster: TestCluster;
-const open: Tui[] = [];
-const clients: ChatClient[] = [];
+const one = oneReplica();
+const tui = one.tui;
+const account = one.account;
 
-beforeAll(async () => {
-  cluster = await startCluster({ replicas: 1 });
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-  for (const c of clients.splice(0)) c.close();
-});
-
-async function tui(options: Partial<Parameters<typeof renderTui>[0]> = {}): Promise<Tui> {
-  const t = await renderTui({ servers: cluster.addresses, ...options });
-  open.push(t);
-  return t;
-}
-
-/** An account made through the client library, logged in, for the other side of a conversation. */
-async function account(name: string, password = `${name}-secret`): Promise<ChatClient> {
-  const c = new ChatClient({ servers: cluster.addresses });
-  clients.push(c);
-  await c.createAccount(name, password);
-  await c.login(name, password);
-  return c;
+/** The chat pane of a frame: each line right of the list's separator. */
+function chatPane(screen: string): string {
+  return screen
+    .split('\n')
+    .map((l) => l.slice(l.indexOf('│') + 1))
+    .join('\n');
 }
 
 /** Lines of the frame that mention `text`. */
@@ -73,8 +54,7 @@ describe('sign in', () => {
     await t.type('second-password');
     await t.press(KEY.enter);
     await t.see('the two passwords do not match');
-    const probe = new ChatClient({ servers: cluster.addresses });
-    clients.push(probe);
+    const probe = one.client();
     await expect(probe.login(name, 'first-password')).rejects.toThrow();
   });
 
@@ -85,7 +65,6 @@ describe('sign in', () => {
     await signIn(t, name, 'fresh-password-1', true);
     expect(t.screen()).toContain('0 unread messages');
     t.close();
-    open.splice(open.indexOf(t), 1);
 
     await sender.sendMessage(name, 'one');
     await sender.sendMessage(name, 'two');
@@ -140,9 +119,9 @@ describe('chatting', () => {
     await b.see('hi bob');
     expect(b.frames().filter((f) => f.includes('\x07')).length).toBe(bellsBefore);
     expect(b.screen()).not.toContain('1 unread');
-    // Own and other messages: each appears once.
-    expect(linesWith(a.screen(), 'hello alice')).toHaveLength(1);
-    expect(linesWith(b.screen(), 'hi bob')).toHaveLength(1);
+    // Own and other messages: each appears once in the conversation (the list previews the last one too).
+    expect(linesWith(chatPane(a.screen()), 'hello alice')).toHaveLength(1);
+    expect(linesWith(chatPane(b.screen()), 'hi bob')).toHaveLength(1);
   });
 
   it('reads unread messages N at a time', async () => {
@@ -233,8 +212,7 @@ describe('chatting', () => {
     await t.see(`account ${me} deleted`);
     expect(t.settings.read().lastUsername).toBe('');
     await t.see('Username');
-    const probe = new ChatClient({ servers: cluster.addresses });
-    clients.push(probe);
+    const probe = one.client();
     await expect(probe.login(me, 'leaver-password')).rejects.toThrow();
   });
 });
@@ -276,15 +254,24 @@ describe('screen', () => {
     expect(t.screen()).toContain('Password');
   });
 
-  it('lists every key in the help overlay', async () => {
-    const t = await tui({ size: { columns: 100, rows: 80 } });
+  it('lists every command of the table in the help overlay', async () => {
+    const t = await tui({ size: { columns: 100, rows: 60 } });
     await signIn(t, uniqueName('helper'), 'helper-password', true);
     await t.press('?');
     await t.see('Keys');
-    const { KEYMAP } = await import('../../src/tui/keymap.js');
-    for (const section of KEYMAP) {
-      expect(t.screen()).toContain(section.title);
-      for (const k of section.keys) expect(t.screen()).toContain(k.keys);
+    // Page through it all.
+    const pages = [t.screen()];
+    while (!/(\d+)-(\d+) of \2 /.test(pages[pages.length - 1]!)) {
+      await t.press(KEY.pageDown);
+      await waitFor(() => t.screen() !== pages[pages.length - 1], 5000, t.screen);
+      pages.push(t.screen());
+    }
+    const all = pages.join('\n');
+    const { COMMANDS, SCOPE_TITLES, keyLabel } = await import('../../src/tui/commands.js');
+    for (const [, title] of SCOPE_TITLES) expect(all).toContain(title);
+    for (const cmd of COMMANDS) {
+      for (const k of cmd.keys) expect(all, `${cmd.scope} ${cmd.id}`).toContain(keyLabel(k));
+      expect(all).toContain(cmd.does.split(' ').slice(0, 3).join(' '));
     }
     await t.press(KEY.escape);
     await t.see('Conversations');

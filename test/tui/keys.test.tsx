@@ -8,7 +8,7 @@ import { tick, waitFor } from './support.js';
 /** A list whose letters are commands (`n` opens a text field) and the text field it opens. */
 function Field({ onDone }: { onDone(text: string): void }) {
   const [text, setText] = useState('');
-  useKeys((input, key) => {
+  useKeys(({ input, key }) => {
     if (key.return) onDone(text);
     else if (input) setText((t) => t + input);
   });
@@ -30,7 +30,7 @@ function Commands({ slowEffectsMs = 0 }: { slowEffectsMs?: number }) {
   const [log, setLog] = useState<string[]>([]);
   const [field, setField] = useState(false);
   useKeys(
-    (input) => {
+    ({ input }) => {
       if (input === 'n') setField(true);
       else setLog((l) => [...l, input]);
     },
@@ -78,5 +78,52 @@ describe('key router', () => {
     await waitFor(() => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'), 5000, () => app.lastFrame() ?? '');
     expect(app.lastFrame()).not.toContain('field [');
     app.unmount();
+  });
+});
+
+/** Records every press it gets, as `paste:<text>`, `<enter>`, `<C-x>` or the text. */
+function Recorder({ multiline = false }: { multiline?: boolean }) {
+  const [log, setLog] = useState<string[]>([]);
+  useKeys(
+    ({ input, key, paste }) =>
+      setLog((l) => [...l, paste ? `paste:${input.replace(/\r|\n/g, '/')}` : key.return ? `<enter${key.shift ? '+shift' : ''}>` : key.ctrl ? `<C-${input}>` : input]),
+    { multiline },
+  );
+  return <Text>log [{log.join(',')}]</Text>;
+}
+
+describe('pastes', () => {
+  it('takes a bracketed paste as one press, also when it comes in several chunks, and lets Ctrl-C end one that never ends', async () => {
+    const app = render(
+      <KeyRouter>
+        <Recorder />
+      </KeyRouter>,
+    );
+    await tick(10);
+    app.stdin.write('\x1B[200~first\rsec');
+    app.stdin.write('ond\x1B[201~');
+    app.stdin.write('\x1B[27;2;13~');
+    app.stdin.write('\n');
+    app.stdin.write('\x1B[200~never ends');
+    app.stdin.write('\x03');
+    await waitFor(() => (app.lastFrame() ?? '').includes('log [paste:first/second,<enter+shift>,<C-j>,<C-c>]'), 2000, () => app.lastFrame() ?? '');
+    app.unmount();
+  });
+
+  it('takes text with a line break inside one chunk as a paste only in a field of several lines', async () => {
+    for (const [multiline, expected] of [
+      [true, 'log [paste:one/two]'],
+      [false, 'log [one,<enter>,two]'],
+    ] as const) {
+      const app = render(
+        <KeyRouter>
+          <Recorder multiline={multiline} />
+        </KeyRouter>,
+      );
+      await tick(10);
+      app.stdin.write('one\rtwo');
+      await waitFor(() => (app.lastFrame() ?? '').includes(expected), 2000, () => app.lastFrame() ?? '');
+      app.unmount();
+    }
   });
 });

@@ -125,13 +125,54 @@ describe('outbox', () => {
     let s = initialSession('alice');
     s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'hi', at: T0 }, { type: 'send-started', key: 'k1' });
     expect(visibleOutgoing(s.outbox, 'bob').map((m) => m.state)).toEqual(['sending']);
-    const stored = msg('alice', 'bob', 'hi');
+    const stored = msg('alice', 'bob', 'hi', { idempotencyKey: 'k1' });
     s = run(s, { type: 'received', messages: [stored] });
     expect(visibleOutgoing(s.outbox, 'bob')).toEqual([]);
     expect(historyOf(s, 'bob').messages.map((m) => m.id)).toEqual([stored.id]);
     s = run(s, { type: 'send-ok', key: 'k1', message: stored });
     expect(s.outbox).toEqual([]);
     expect(historyOf(s, 'bob').messages.map((m) => m.id)).toEqual([stored.id]);
+  });
+
+  it('matches my copies on the stream by idempotency key, not by text', () => {
+    let s = initialSession('alice');
+    s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'same', at: T0 }, { type: 'send', key: 'k2', peer: 'bob', text: 'same', at: T0 });
+    // The second send's copy arrives first: it hides the second entry, not the first.
+    s = run(s, { type: 'received', messages: [msg('alice', 'bob', 'same', { idempotencyKey: 'k2' })] });
+    expect(visibleOutgoing(s.outbox, 'bob').map((m) => m.key)).toEqual(['k1']);
+    // A copy without a key (the replica did not know it) hides nothing: the send call settles it.
+    const unkeyed = msg('alice', 'bob', 'same');
+    s = run(s, { type: 'received', messages: [unkeyed] });
+    expect(visibleOutgoing(s.outbox, 'bob').map((m) => m.key)).toEqual(['k1']);
+    s = run(s, { type: 'send-ok', key: 'k1', message: unkeyed });
+    expect(visibleOutgoing(s.outbox, 'bob')).toEqual([]);
+  });
+
+  it('settles a message whose copy arrived even when the call reports a failure; discards a failed one', () => {
+    let s = initialSession('alice');
+    s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'stored', at: T0 }, { type: 'received', messages: [msg('alice', 'bob', 'stored', { idempotencyKey: 'k1' })] });
+    s = run(s, { type: 'send-failed', key: 'k1', error: 'deadline exceeded' });
+    expect(s.outbox).toEqual([]);
+    s = run(s, { type: 'send', key: 'k2', peer: 'bob', text: 'lost', at: T0 }, { type: 'send-failed', key: 'k2', error: 'no leader' }, { type: 'discard', key: 'k2' });
+    expect(s.outbox).toEqual([]);
+  });
+
+  it('marks where unread messages start when a conversation opens, and shows presence and typing', () => {
+    let s = initialSession('alice');
+    const read = msg('bob', 'alice', 'old', { read: true });
+    const u1 = msg('bob', 'alice', 'new one');
+    const u2 = msg('bob', 'alice', 'new two');
+    s = run(s, { type: 'conversations', summaries: [summary('bob', 2, u2)] }, { type: 'open', peer: 'bob' });
+    expect(s.marker).toEqual({ peerKey: 'bob', count: 2, fromId: undefined });
+    s = run(s, { type: 'history', peer: 'bob', messages: [read, u1, u2], hasMore: false });
+    expect(s.marker).toEqual({ peerKey: 'bob', count: 2, fromId: u1.id });
+    s = run(s, { type: 'presence', peer: 'Bob', online: true }, { type: 'typing', peer: 'bob', at: T0 });
+    expect(s.conversations['bob']).toMatchObject({ online: true, typingUntil: T0 + 6000 });
+    // A message from bob ends his typing; going offline too.
+    s = run(s, { type: 'received', messages: [msg('bob', 'alice', 'done')] });
+    expect(s.conversations['bob']?.typingUntil).toBe(0);
+    s = run(s, { type: 'presence', peer: 'bob', online: false });
+    expect(s.conversations['bob']?.online).toBe(false);
   });
 
   it('a failed message keeps its idempotency key through a retry', () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/tui/cli.js';
-import { ConfSettingsStore, DEFAULT_SERVERS, invalidServer, resolveServers } from '../../src/tui/settings.js';
+import { ConfSettingsStore, DEFAULT_SERVERS, invalidServer, legacyPath, resolveServers, savesServers } from '../../src/tui/settings.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,6 +22,15 @@ describe('servers', () => {
     expect(resolveServers(undefined, '', ['d:4'])).toEqual({ servers: ['d:4'], source: 'saved' });
     expect(resolveServers(undefined, undefined, [])).toEqual({ servers: DEFAULT_SERVERS, source: 'default' });
     expect(DEFAULT_SERVERS).toEqual(['127.0.0.1:50051', '127.0.0.1:50052', '127.0.0.1:50053']);
+  });
+
+  it('are saved for the next runs only with --save, and only when given this time', () => {
+    expect(savesServers('option', false)).toBe(false);
+    expect(savesServers('env', false)).toBe(false);
+    expect(savesServers('option', true)).toBe(true);
+    expect(savesServers('env', true)).toBe(true);
+    expect(savesServers('saved', true)).toBe(false);
+    expect(savesServers('default', true)).toBe(false);
   });
 
   it('must look like host:port', () => {
@@ -58,8 +67,39 @@ describe('saved settings', () => {
 });
 
 describe('command line', () => {
-  it('reads --servers, --username and --no-bell', () => {
-    expect(parseCli(['node', 'chat-tui', '--servers', 'a:1,b:2', '--username', 'bob', '--no-bell'])).toEqual({ servers: 'a:1,b:2', username: 'bob', bell: false });
-    expect(parseCli(['node', 'chat-tui'])).toEqual({ servers: undefined, username: undefined, bell: true });
+  it('reads --servers, --username, --no-bell and --save', () => {
+    expect(parseCli(['node', 'chat-tui', '--servers', 'a:1,b:2', '--username', 'bob', '--no-bell', '--save'])).toEqual({ servers: 'a:1,b:2', username: 'bob', bell: false, save: true });
+    expect(parseCli(['node', 'chat-tui'])).toEqual({ servers: undefined, username: undefined, bell: true, save: false });
+  });
+});
+
+describe('the settings of earlier versions', () => {
+  function withEnv(vars: Record<string, string | undefined>, run: () => void): void {
+    const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    try {
+      run();
+    } finally {
+      for (const [k, v] of Object.entries(before)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+
+  it('are kept under "chat-tui" (no -nodejs suffix), and moved over once from "chat-tui-nodejs"', () => {
+    const home = tempDir();
+    withEnv({ XDG_CONFIG_HOME: home, CHAT_TUI_CONFIG_DIR: undefined }, () => {
+      const old = join(home, 'chat-tui-nodejs', 'config.json');
+      mkdirSync(join(home, 'chat-tui-nodejs'));
+      writeFileSync(old, JSON.stringify({ servers: ['10.0.0.1:50051'], lastUsername: 'alice', bell: false, unreadBatchSize: 25, showClusterPanel: true }));
+      const store = new ConfSettingsStore();
+      expect(store.path).toBe(join(home, 'chat-tui', 'config.json'));
+      expect(legacyPath(store.path)).toBe(old);
+      expect(store.read()).toEqual({ servers: ['10.0.0.1:50051'], lastUsername: 'alice', bell: false, unreadBatchSize: 25, showClusterPanel: true });
+      expect(existsSync(old)).toBe(false);
+      // Changed later, it stays changed.
+      store.update({ bell: true });
+      expect(new ConfSettingsStore().read().bell).toBe(true);
+    });
   });
 });

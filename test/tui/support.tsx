@@ -1,13 +1,15 @@
 /** Rendering chat-tui against real clients, and bounded waits on what it shows. */
 
 import { render } from 'ink-testing-library';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient, ClusterClient } from '../../src/client/index.js';
 import { App } from '../../src/tui/components/App.js';
-import type { TerminalSize } from '../../src/tui/hooks.js';
+import type { TerminalSize } from '../../src/terminal/use-terminal-size.js';
 import { ConfSettingsStore } from '../../src/tui/settings.js';
+import { startCluster, type TestCluster } from '../support/cluster.js';
 
 export const KEY = {
   up: '\x1B[A',
@@ -25,8 +27,25 @@ export const KEY = {
   ctrlR: '\x12',
   ctrlT: '\x14',
   ctrlU: '\x15',
+  ctrlJ: '\n',
+  ctrlK: '\x0B',
+  altEnter: '\x1B\r',
+  backspace: '\x7F',
   space: ' ',
 } as const;
+
+/** Alt (Meta) with a key, as terminals send it: Esc then the key. */
+export const alt = (key: string) => `\x1B${key}`;
+
+/** Text as a terminal with bracketed paste mode sends a paste. */
+export const paste = (text: string) => `\x1B[200~${text}\x1B[201~`;
+
+/** Terminal title changes (OSC 0 or 2) in the raw output, in order. */
+export function titles(frames: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of frames) for (const m of f.matchAll(/\x1B\][02];([^\x07]*)\x07/g)) out.push(m[1]!);
+  return out;
+}
 
 const ANSI = /\x1B\[[0-9;?]*[A-Za-z]|\x1B\][^\x07]*\x07/g;
 
@@ -106,13 +125,76 @@ export async function renderTui(options: TuiOptions): Promise<Tui> {
     rerender: (size) => app.rerender(element(size)),
     stdout: app.stdout as unknown as Tui['stdout'],
     close: () => {
+      if (closed) return;
+      closed = true;
       app.unmount();
       chat.close();
       cluster.close();
       rmSync(configDir, { recursive: true, force: true });
     },
   };
+  let closed = false;
   return tui;
+}
+
+export interface OneReplica {
+  readonly addresses: string[];
+  /** A chat-tui on the cluster; closed after the test. */
+  tui(options?: Partial<TuiOptions>): Promise<Tui>;
+  /** A chat-tui signed in as a new account `name` (password `${name}-password`). */
+  signedIn(name: string, size?: TerminalSize): Promise<Tui>;
+  /** An account made through the client library, logged in (password `${name}-secret` unless given), for the other side of a conversation. */
+  account(name: string, password?: string): Promise<ChatClient>;
+  /** A client of the cluster, closed after the test. */
+  client(): ChatClient;
+}
+
+/** A one-replica cluster for the tests of this file, and chat-tuis and clients closed after each test. */
+export function oneReplica(): OneReplica {
+  let cluster: TestCluster | undefined;
+  const tuis: Tui[] = [];
+  const clients: ChatClient[] = [];
+  beforeAll(async () => {
+    cluster = await startCluster({ replicas: 1 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  afterEach(() => {
+    for (const t of tuis.splice(0)) t.close();
+    for (const c of clients.splice(0)) c.close();
+  });
+  const addresses = () => {
+    if (!cluster) throw new Error('the cluster is not started yet');
+    return cluster.addresses;
+  };
+  const harness: OneReplica = {
+    get addresses() {
+      return addresses();
+    },
+    async tui(options = {}) {
+      const t = await renderTui({ servers: addresses(), ...options });
+      tuis.push(t);
+      return t;
+    },
+    async signedIn(name, size = { columns: 100, rows: 30 }) {
+      const t = await harness.tui({ size });
+      await signIn(t, name, `${name}-password`, true);
+      return t;
+    },
+    client() {
+      const c = new ChatClient({ servers: addresses() });
+      clients.push(c);
+      return c;
+    },
+    async account(name, password = `${name}-secret`) {
+      const c = harness.client();
+      await c.createAccount(name, password);
+      await c.login(name, password);
+      return c;
+    },
+  };
+  return harness;
 }
 
 /** Signs in through the sign-in screen (creating the account first when asked). */

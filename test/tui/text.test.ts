@@ -1,13 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { EMPTY_LINE, editKeyFor, editLine, lineFrom, lineText, viewLine, type KeyLike, type LineState } from '../../src/tui/state/line-editor.js';
-import { fit, sanitize, textWidth, truncate, wrap } from '../../src/tui/state/text-width.js';
-import { splitChunk } from '../../src/tui/keys.js';
 import type { Key } from 'ink';
-
-const NO_KEY: KeyLike = {
-  leftArrow: false, rightArrow: false, home: false, end: false, backspace: false, delete: false, ctrl: false, meta: false,
-  return: false, escape: false, tab: false, upArrow: false, downArrow: false, pageUp: false, pageDown: false,
-};
+import { describe, expect, it } from 'vitest';
+import { displayText, fit, textWidth, truncate, wrap } from '../../src/terminal/text.js';
+import { NO_KEY, type KeyPress } from '../../src/tui/commands.js';
+import { splitChunk } from '../../src/tui/keys.js';
+import { editFor } from '../../src/tui/state/controls.js';
+import { EMPTY_TEXT, editText, insertable, layoutRows, moveVertically, textFrom, textOf, viewLine, viewRows, type TextState } from '../../src/tui/state/text-editor.js';
 
 describe('text width', () => {
   it('counts wide characters and emoji as two columns and combining marks as none', () => {
@@ -36,68 +33,94 @@ describe('text width', () => {
   });
 
   it('drops control characters so message text cannot move the cursor', () => {
-    expect(sanitize('a\x1b[2Jb\tc')).toBe('a[2Jb    c');
+    expect(displayText('a\x1b[2Jb\tc')).toBe('a[2Jb    c');
   });
 });
 
-describe('line editor', () => {
-  const type = (state: LineState, text: string) => editLine(state, { type: 'insert', text });
+describe('text editor', () => {
+  const type = (state: TextState, text: string) => editText(state, { type: 'insert', text });
+  const press = (input: string, key: Partial<Key> = {}): KeyPress => ({ input, key: { ...NO_KEY, ...key } });
 
   it('inserts at the cursor, erases, and moves by character and word', () => {
-    let s = type(EMPTY_LINE, 'hello world');
-    expect(lineText(s)).toBe('hello world');
-    s = editLine(s, { type: 'word-left' });
+    let s = type(EMPTY_TEXT, 'hello world');
+    expect(textOf(s)).toBe('hello world');
+    s = editText(s, { type: 'word-left' });
     expect(s.cursor).toBe(6);
     s = type(s, 'big ');
-    expect(lineText(s)).toBe('hello big world');
-    s = editLine(s, { type: 'backspace' });
-    expect(lineText(s)).toBe('hello bigworld');
-    s = editLine(s, { type: 'kill-to-end' });
-    expect(lineText(s)).toBe('hello big');
-    s = editLine(s, { type: 'kill-word' });
-    expect(lineText(s)).toBe('hello ');
-    s = editLine(editLine(s, { type: 'home' }), { type: 'delete-forward' });
-    expect(lineText(s)).toBe('ello ');
+    expect(textOf(s)).toBe('hello big world');
+    s = editText(s, { type: 'backspace' });
+    expect(textOf(s)).toBe('hello bigworld');
+    s = editText(s, { type: 'kill-word' });
+    expect(textOf(s)).toBe('hello world');
+    s = editText(editText(s, { type: 'home' }), { type: 'delete-forward' });
+    expect(textOf(s)).toBe('ello world');
   });
 
-  it('treats an emoji as one step and turns pasted newlines into spaces', () => {
-    let s = lineFrom('a👍b');
-    s = editLine(s, { type: 'left' });
-    s = editLine(s, { type: 'backspace' });
-    expect(lineText(s)).toBe('ab');
-    expect(lineText(type(EMPTY_LINE, 'one\r\ntwo'))).toBe('one two');
+  it('treats an emoji as one step; one-line fields turn pasted line breaks into spaces, the compose box keeps them', () => {
+    let s = textFrom('a👍b');
+    s = editText(s, { type: 'left' });
+    s = editText(s, { type: 'backspace' });
+    expect(textOf(s)).toBe('ab');
+    expect(insertable('one\r\ntwo\rthree', false)).toBe('one two three');
+    expect(insertable('one\r\ntwo\rthree\tx', true)).toBe('one\ntwo\nthree    x');
   });
 
-  it('maps Ink keys to edits and leaves navigation keys to the screens', () => {
-    expect(editKeyFor('x', NO_KEY)).toEqual({ type: 'insert', text: 'x' });
-    expect(editKeyFor('', { ...NO_KEY, delete: true })).toEqual({ type: 'backspace' });
-    expect(editKeyFor('u', { ...NO_KEY, ctrl: true })).toEqual({ type: 'kill-to-start' });
-    expect(editKeyFor('', { ...NO_KEY, return: true })).toBeUndefined();
-    expect(editKeyFor('', { ...NO_KEY, pageUp: true })).toBeUndefined();
-    expect(editKeyFor('n', { ...NO_KEY, ctrl: true })).toBeUndefined();
+  it('edits lines: Home, End and Ctrl-U act on the line of the cursor; up and down keep the column', () => {
+    let s = textFrom('first line\nsecond');
+    s = editText(s, { type: 'home' });
+    expect(s.cursor).toBe(11);
+    s = editText(editText(s, { type: 'end' }), { type: 'kill-to-start' });
+    expect(textOf(s)).toBe('first line\n');
+    s = type(s, 'xy');
+    const up = moveVertically(s, 40, -1)!;
+    expect(up.cursor).toBe(2);
+    expect(moveVertically(up, 40, -1)).toBeUndefined();
+    expect(moveVertically(s, 40, 1)).toBeUndefined();
+    // A long line wraps into rows of the box: up and down move between them.
+    const long = textFrom('abcdefghij');
+    expect(layoutRows(long.chars, 5)).toEqual([
+      { start: 0, end: 4 },
+      { start: 4, end: 8 },
+      { start: 8, end: 10 },
+    ]);
+    expect(moveVertically(long, 5, -1)!.cursor).toBe(6);
+    const view = viewRows(long, 5, 2);
+    expect(view.above).toBe(1);
+    expect(view.rows.map((r) => r.before + (r.atCursor ?? '') + r.after)).toEqual(['efgh', 'ij ']);
+  });
+
+  it('maps keys to edits through the command table and leaves the rest to the screens', () => {
+    expect(editFor(press('x'), false)).toEqual({ type: 'insert', text: 'x' });
+    expect(editFor(press('', { delete: true }), false)).toEqual({ type: 'backspace' });
+    expect(editFor(press('u', { ctrl: true }), false)).toEqual({ type: 'kill-to-start' });
+    expect(editFor(press('b', { meta: true }), false)).toEqual({ type: 'word-left' });
+    expect(editFor(press('', { return: true }), false)).toBeUndefined();
+    expect(editFor(press('', { pageUp: true }), false)).toBeUndefined();
+    expect(editFor(press('n', { ctrl: true }), false)).toBeUndefined();
+    expect(editFor({ ...press('a\rb'), paste: true }, true)).toEqual({ type: 'insert', text: 'a\nb' });
   });
 
   it('keeps the cursor visible in a window narrower than the text, and masks passwords', () => {
-    const s = lineFrom('abcdefghijklmnopqrstuvwxyz');
+    const s = textFrom('abcdefghijklmnopqrstuvwxyz');
     const v = viewLine(s, 10);
     expect(v.clippedLeft).toBe(true);
     expect(v.clippedRight).toBe(false);
     expect(v.before.endsWith('z')).toBe(true);
     expect(textWidth(v.before + v.atCursor + v.after) + 2).toBeLessThanOrEqual(10);
-    const start = viewLine(editLine(s, { type: 'home' }), 10);
+    const start = viewLine(editText(s, { type: 'home' }), 10);
     expect(start.clippedLeft).toBe(false);
     expect(start.atCursor).toBe('a');
     expect(start.clippedRight).toBe(true);
-    const masked = viewLine(lineFrom('secret'), 20, '•');
+    const masked = viewLine(textFrom('secret'), 20, '•');
     expect(masked.before).toBe('••••••');
     expect(masked.before).not.toContain('s');
   });
 });
 
 describe('input chunks', () => {
-  const plain = { ...NO_KEY, shift: false, super: false, hyper: false, capsLock: false, numLock: false } as Key;
-  const names = (parts: [string, Key][]) =>
-    parts.map(([input, key]) => (key.return ? '<enter>' : key.tab ? '<tab>' : key.delete ? '<bs>' : key.ctrl ? `<C-${input}>` : input));
+  const plain = { ...NO_KEY };
+  const names = (parts: KeyPress[]) =>
+    parts.map(({ input, key }) => (key.return ? '<enter>' : key.tab ? '<tab>' : key.delete ? '<bs>' : key.ctrl ? `<C-${input}>` : input));
 
   it('splits text typed together with Enter, Tab, Backspace and Ctrl chords into separate keys', () => {
     expect(names(splitChunk('hello\r', plain))).toEqual(['hello', '<enter>']);
@@ -105,10 +128,12 @@ describe('input chunks', () => {
     expect(names(splitChunk('ab\x7fc\tpw\x15', plain))).toEqual(['ab', '<bs>', 'c', '<tab>', 'pw', '<C-u>']);
   });
 
-  it('leaves single keys and plain text alone', () => {
-    expect(splitChunk('x', plain)).toEqual([['x', plain]]);
-    expect(splitChunk('plain text', plain)).toEqual([['plain text', plain]]);
+  it('takes a lone line feed for Ctrl-J, and leaves single keys and plain text alone', () => {
+    expect(names(splitChunk('\n', plain))).toEqual(['<C-j>']);
+    expect(names(splitChunk('line\nmore', plain))).toEqual(['line', '<C-j>', 'more']);
+    expect(splitChunk('x', plain)).toEqual([{ input: 'x', key: plain }]);
+    expect(splitChunk('plain text', plain)).toEqual([{ input: 'plain text', key: plain }]);
     const ctrl = { ...plain, ctrl: true };
-    expect(splitChunk('u', ctrl)).toEqual([['u', ctrl]]);
+    expect(splitChunk('u', ctrl)).toEqual([{ input: 'u', key: ctrl }]);
   });
 });

@@ -4,8 +4,8 @@ import { formatAgo, formatDay } from '../../src/tui/state/format.js';
 import { listWindow, mainLayout } from '../../src/tui/state/layout.js';
 import { FOLLOW, resolveScroll, scrollBy, scrollToShow } from '../../src/tui/state/scroll.js';
 import { clusterRows, clusterSummary, connectionStatus } from '../../src/tui/state/status.js';
-import { textWidth } from '../../src/tui/state/text-width.js';
-import { buildTimeline, messageSpans, type MessageRow } from '../../src/tui/state/timeline.js';
+import { textWidth } from '../../src/terminal/text.js';
+import { buildTimeline, messageSpans, refKey, type MessageRow } from '../../src/tui/state/timeline.js';
 
 function at(day: number, hour: number, minute = 0): number {
   return new Date(2025, 5, day, hour, minute).getTime();
@@ -59,12 +59,19 @@ describe('timeline', () => {
       gutter: 0,
       now,
     });
-    const tail = rows.slice(-3);
-    expect(tail[0]).toMatchObject({ kind: 'message', text: 'in flight', delivery: 'sending' });
-    expect(tail[1]).toMatchObject({ kind: 'message', text: 'lost', delivery: 'failed' });
-    expect(tail[2]?.kind).toBe('failure');
-    expect(tail[2]?.kind === 'failure' && tail[2].text).toContain('no leader');
-    expect(messageSpans(rows).map((s) => s.id)).toEqual([3]);
+    const from = rows.findIndex((r) => r.kind === 'message' && r.text === 'in flight');
+    expect(rows[from]).toMatchObject({ kind: 'message', text: 'in flight', delivery: 'sending' });
+    expect(rows[from + 1]).toMatchObject({ kind: 'message', text: 'lost', delivery: 'failed' });
+    // The reason and what can be done, wrapped over as many rows as it takes, never cut.
+    const failure = rows.slice(from + 2);
+    expect(failure.every((r) => r.kind === 'failure')).toBe(true);
+    expect(failure.map((r) => (r.kind === 'failure' ? r.text : '')).join(' ')).toBe('failed: no leader — Ctrl-R retries · v then e edits, d discards');
+    // Selection moves over every message, the failed one (with its reason) included.
+    expect(messageSpans(rows).map((s) => [refKey(s.ref), s.failed])).toEqual([
+      ['m3', false],
+      ['oa', false],
+      ['ob', true],
+    ]);
   });
 });
 
@@ -102,16 +109,27 @@ describe('scrolling', () => {
 
 describe('layout', () => {
   it('fits 80x24 with a frame one row shorter than the terminal', () => {
-    const l = mainLayout(80, 24, undefined);
+    const l = mainLayout(80, 24);
     expect(l.height).toBe(23);
     expect(l.listWidth + 1 + l.chatWidth).toBe(80);
     expect(l.messagesHeight + 3 + 2).toBe(23);
   });
 
+  it('grows the compose box with its text and the footer with a notice, leaving the chat five rows', () => {
+    const l = mainLayout(80, 24, { composeRows: 4, footerRows: 2 });
+    expect(l.composeRows).toBe(4);
+    expect(l.footerRows).toBe(2);
+    expect(1 + l.messagesHeight + 2 + l.composeRows + l.footerRows).toBe(23);
+    const huge = mainLayout(80, 24, { composeRows: 50, footerRows: 9 });
+    expect(huge.composeRows).toBeLessThanOrEqual(8);
+    expect(huge.footerRows).toBe(3);
+    expect(huge.messagesHeight).toBeGreaterThanOrEqual(5);
+  });
+
   it('gives the cluster panel its rows but leaves the chat at least five', () => {
-    expect(mainLayout(80, 24, 3).clusterHeight).toBe(5);
-    expect(mainLayout(80, 24, 3).messagesHeight).toBe(13);
-    const short = mainLayout(80, 12, 3);
+    expect(mainLayout(80, 24, { clusterReplicas: 3 }).clusterHeight).toBe(5);
+    expect(mainLayout(80, 24, { clusterReplicas: 3 }).messagesHeight).toBe(13);
+    const short = mainLayout(80, 12, { clusterReplicas: 3 });
     expect(short.messagesHeight).toBeGreaterThanOrEqual(5);
     expect(short.clusterHeight + short.messagesHeight + 3 + 2).toBeLessThanOrEqual(11);
   });
@@ -128,7 +146,8 @@ function status(id: string, role: ReplicaStatusView['role'], extra: Partial<Repl
 describe('status texts', () => {
   it('says where the client is connected, how long ago it lost contact, whom it waits for', () => {
     const now = 100_000;
-    expect(connectionStatus({ kind: 'connected', replicaId: 'B', address: 'h:2', epoch: 3 }, now).text).toBe('connected to B (h:2) · epoch 3');
+    expect(connectionStatus({ kind: 'connected', replicaId: 'B', address: 'h:2', epoch: 3 }, now).text).toBe('connected to B (h:2)');
+    expect(connectionStatus({ kind: 'unreachable', since: now - 25_000, lastError: 'x' }, now).text).toBe('cannot reach the servers (trying for 25 s)');
     expect(connectionStatus({ kind: 'reconnecting', since: now - 3200, lastError: 'x' }, now).text).toBe('reconnecting, last contact 3 s ago');
     expect(connectionStatus({ kind: 'no-leader', since: now, waitingFor: ['B'] }, now).text).toContain('no leader — waiting for B');
     expect(formatAgo(125_000)).toBe('2 min');
@@ -136,7 +155,11 @@ describe('status texts', () => {
   });
 
   it('lists each replica with role, epoch, up or down, and lag behind the leader', () => {
-    const leader = status('B', 'leader', { peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false }] });
+    const members = ['A', 'B', 'C'].map((id) => ({ id, address: `127.0.0.1:${id.charCodeAt(0)}`, learner: false, inSync: true }));
+    const leader = status('B', 'leader', {
+      members,
+      peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false }],
+    });
     const probes: ReplicaProbe[] = [
       { address: '127.0.0.1:65', up: true, status: status('A', 'follower', { appliedIndex: 7 }), rttMs: 1.4 },
       { address: '127.0.0.1:66', up: true, status: leader, rttMs: 0.6 },

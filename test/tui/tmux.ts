@@ -54,7 +54,14 @@ export class TmuxServer {
     this.run(['send-keys', '-t', session, '-l', text]);
   }
 
-  /** Presses named keys (tmux names: Enter, Escape, PageUp, C-c, ...). */
+  /** Pastes text as a terminal does (bracketed, when the program asked for it; line breaks as CR). */
+  paste(session: string, text: string): void {
+    const buffer = `paste-${randomBytes(3).toString('hex')}`;
+    this.run(['set-buffer', '-b', buffer, text]);
+    this.run(['paste-buffer', '-p', '-d', '-b', buffer, '-t', session]);
+  }
+
+  /** Presses named keys (tmux names: Enter, Escape, PageUp, C-c, M-Enter, ...). */
   keys(session: string, ...keys: string[]): void {
     this.run(['send-keys', '-t', session, ...keys]);
   }

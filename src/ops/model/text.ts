@@ -1,34 +1,29 @@
 /**
  * Plain-text helpers for one-line cells: every string the dashboard draws goes
  * through here, so a row never wraps and never carries terminal control codes.
+ * Widths are terminal columns from the shared text module (src/terminal/text.ts),
+ * as Ink measures them: a CJK name or an emoji takes two.
  */
+import { fit as fitColumns, oneLine, textWidth, truncate as truncateColumns, wrap } from '../../terminal/text.js';
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Replaces control characters (including newlines and escape codes) with spaces. */
+/** Replaces control characters (including newlines and escape codes) with spaces, and drops bidi controls. */
 export function clean(text: string): string {
-  return text.replace(CONTROL, ' ');
+  return oneLine(text);
 }
 
 /** Cuts `text` to at most `width` columns, ending with `…` when something was cut. */
 export function truncate(text: string, width: number): string {
-  if (width <= 0) return '';
-  const chars = Array.from(clean(text));
-  if (chars.length <= width) return chars.join('');
-  if (width === 1) return '…';
-  return chars.slice(0, width - 1).join('') + '…';
+  return truncateColumns(clean(text), width);
 }
 
 /** Exactly `width` columns: truncated, then padded on the right (or the left for `align: 'right'`). */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const cut = truncate(text, width);
-  const pad = ' '.repeat(Math.max(0, width - Array.from(cut).length));
-  return align === 'right' ? pad + cut : cut + pad;
+  return fitColumns(clean(text), width, align);
 }
 
-/** Column width of a string this module produced (one column per code point). */
+/** Columns a string takes in the terminal. */
 export function width(text: string): number {
-  return Array.from(text).length;
+  return textWidth(text);
 }
 
 /** 0 ms → "0ms", 1234 → "1.2s", 75_000 → "1m15s", 7_200_000 → "2h00m", 3 days → "3d02h". Negative → "never". */
@@ -75,29 +70,9 @@ export function formatClock(timeMs: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** Word-wraps `text` into lines of at most `width` columns; words longer than a line are cut. */
+/** Word-wraps `text` into lines of at most `width` columns (runs of spaces become one); words longer than a line are cut. */
 export function wrapWords(text: string, width: number): string[] {
   if (width <= 0) return [];
-  const lines: string[] = [];
-  let line = '';
-  for (const word of clean(text).split(/\s+/).filter((w) => w !== '')) {
-    let w = word;
-    while (Array.from(w).length > width) {
-      if (line) {
-        lines.push(line);
-        line = '';
-      }
-      lines.push(Array.from(w).slice(0, width).join(''));
-      w = Array.from(w).slice(width).join('');
-    }
-    if (w === '') continue;
-    if (line === '') line = w;
-    else if (Array.from(line).length + 1 + Array.from(w).length <= width) line += ` ${w}`;
-    else {
-      lines.push(line);
-      line = w;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
+  const words = clean(text).trim().replace(/\s+/g, ' ');
+  return words === '' ? [] : wrap(words, width);
 }

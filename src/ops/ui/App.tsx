@@ -3,7 +3,7 @@
  * feeds into one timeline, and answers keys. All layout happens in
  * model/dashboard.ts; this component holds state and draws lines.
  */
-import { Box, useApp, useInput, useStdout } from 'ink';
+import { Box, useApp, useInput } from 'ink';
 import { Text } from '../../terminal/colors.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClusterApi, ClusterEventView } from '../../client/api.js';
@@ -15,6 +15,7 @@ import { shortError } from '../model/health.js';
 import { timelineRows } from '../model/timeline-rows.js';
 import { emptyMemory, learnMembers, remember, unnamedDown } from '../model/replica-table.js';
 import type { EventSource, SourceState } from '../sources/event-source.js';
+import { useTerminalSize } from '../../terminal/use-terminal-size.js';
 
 export interface AppProps {
   cluster: ClusterApi;
@@ -25,21 +26,6 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Called once when the user quits (q, Ctrl-C). */
   onQuit?: () => void;
-}
-
-function useTerminalSize(fixed: AppProps['size']): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    if (fixed) return;
-    const onResize = () => setSize(read());
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout, fixed]);
-  return fixed ?? size;
 }
 
 /** Polls statusAll about every `intervalMs`, never two sweeps at once. */

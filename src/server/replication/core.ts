@@ -14,7 +14,6 @@ import {
   withInSync,
   withLearner,
   withPromoted,
-  withReplica,
   without,
 } from './membership.js';
 import { IN_SYNC_POLICY, type CampaignVerdict, type QuorumPolicy } from './quorum.js';
@@ -128,12 +127,23 @@ export interface CoreStatus {
 
 /**
  * One replica's replication state machine. Events go in (tick, receive,
- * propose, forceLeader); actions come out (takeActions) and must be carried
- * out in order: every `persist` before any later `send`.
+ * propose, changeMembership, forceLeader, campaignNow, snapshotDelivered,
+ * snapshotFailed); actions come out (takeActions) and must be carried out in
+ * order: every `persist` before any later `send`.
+ *
+ * Sessions: a replica draws a session number when it starts and again when it
+ * notices a pause in its own running time. Requests (appends, promise requests,
+ * probes) carry their sender's session and replies echo it; an append also
+ * names, for a follower of the leader's in-sync set, the follower's session as
+ * last heard from it. So a follower counts as caught up only on an append that
+ * names its current session (the leader heard from it since it last started or
+ * resumed), and a replica counts only replies that echo its current session
+ * (answers to what it sent since it last resumed). A message sent before a
+ * pause proves nothing after it.
  */
 export class ReplicaCore {
   readonly id: NodeId;
-  private readonly t: ReplicationTimings;
+  private readonly timings: ReplicationTimings;
   private readonly limits: ReplicationLimits;
   private readonly policy: QuorumPolicy;
   private readonly rng: Rng;
@@ -153,12 +163,6 @@ export class ReplicaCore {
   private leaderReady = false;
   /** As leader: a leadership transfer under way (see transferLeadership). */
   private transfer: { to: NodeId; deadline: number; lastSent: number } | undefined;
-  /**
-   * In-sync mode: a live in-sync member an operator removes holds every committed entry and believes itself caught
-   * up, so its removal commits only once it has the entry that tells it otherwise (or has stopped acking, which
-   * crash-stop takes for a crash).
-   */
-  private removing: { id: NodeId; index: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
   private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, string> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
@@ -166,13 +170,26 @@ export class ReplicaCore {
   private waitingFor: NodeId[] = [];
   private waitingReason = '';
   private now: number;
-  private lastTickAt: number | undefined;
+  /** When this replica last handled an event: a longer gap than three heartbeats to the next one is a pause. */
+  private lastRunAt: number | undefined;
   private readonly bootedAt: number;
+  /** This replica's session (see the class comment): drawn at start and after every pause, never 0. */
+  private session = 0;
+  /** The latest session heard from each peer. */
+  private readonly peerSessions = new Map<NodeId, number>();
+  /** As a follower: the session of the current leader, from its last append (replies echo it). */
+  private leaderSession = 0;
+  /**
+   * In-sync mode, as a leader that resumed after a pause: the members of the in-sync set that have not yet answered
+   * anything it sent since (nor been dropped for silence). Until they all have, it commits nothing, vouches for nobody
+   * and changes nothing (see resumeAfterPause).
+   */
+  private awaitingFreshAcks: Set<NodeId> | undefined;
   private actions: Action[] = [];
 
   constructor(options: CoreOptions, persisted: PersistedState | undefined, now: number) {
     this.id = options.id;
-    this.t = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
@@ -185,6 +202,7 @@ export class ReplicaCore {
     this.now = now;
     this.bootedAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
+    this.session = this.drawSession();
   }
 
   /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
@@ -322,11 +340,7 @@ export class ReplicaCore {
   // ----------------------------------------------------------------- events
 
   tick(now: number): void {
-    // The first tick may come late (a large database to open, a port to bind): that is no pause.
-    const gap = this.lastTickAt === undefined ? 0 : now - this.lastTickAt;
-    this.now = now;
-    this.lastTickAt = now;
-    if (gap > 3 * this.t.heartbeatMs) this.resumeAfterPause(gap);
+    this.advance(now);
     if (this.role === 'leader') this.leaderTick();
     else if (this.role === 'candidate') this.campaignTick();
     else this.followerTick();
@@ -334,7 +348,7 @@ export class ReplicaCore {
 
   /** Appends client ops on the leader. They commit later; `apply` actions carry them. */
   propose(data: readonly Uint8Array[], now: number): ProposeResult {
-    this.now = now;
+    this.advance(now);
     // A leader handing over takes no new entries: its target must catch up with a log that stands still.
     if (this.role !== 'leader' || this.transfer) return { ok: false, leaderId: this.leaderId };
     const firstIndex = this.log.lastIndex + 1;
@@ -348,10 +362,10 @@ export class ReplicaCore {
    * the in-sync set, accepting the loss of writes only others held.
    */
   forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
-    this.now = now;
+    this.advance(now);
     if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
     if (!this.mayCampaign) return { ok: false, reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})` };
-    if (this.leaderId && now - this.lastLeaderContact < this.t.electionMinMs) {
+    if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
       return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
     }
     const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
@@ -367,20 +381,34 @@ export class ReplicaCore {
     return { ok: true, epoch };
   }
 
+  /**
+   * Campaigns now rather than when its election timeout passes (etcd's Campaign); the scenario tests use it to say
+   * who runs. Nothing else is skipped: only a voter that would campaign on a timeout does (caught up and in the
+   * in-sync set, or the one a total outage waits for), a pre-vote comes first, and its peers answer as they would.
+   */
+  campaignNow(now: number): boolean {
+    this.advance(now);
+    if (this.role !== 'follower' || !this.mayCampaign) return false;
+    if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) this.startCampaign(false);
+    else if (this.recoveryEligible()) this.startCampaign(true);
+    else return false;
+    return true;
+  }
+
   /** The transport confirmed that a live follower received every chunk of the snapshot. */
   snapshotDelivered(to: NodeId, now: number): void {
-    this.now = now;
+    this.advance(now);
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (pr?.state === 'snapshot') pr.snapshotDeliveredAt = now;
   }
 
   /** The transport could not deliver a snapshot (the peer is down or the stream broke). */
   snapshotFailed(to: NodeId, now: number): void {
-    this.now = now;
+    this.advance(now);
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (!pr || pr.state !== 'snapshot') return;
     pr.state = 'probe';
-    pr.snapshotBackoffUntil = now + Math.max(1_000, 4 * this.t.electionMinMs);
+    pr.snapshotBackoffUntil = now + Math.max(1_000, 4 * this.timings.electionMinMs);
     pr.lastSent = now;
   }
 
@@ -396,7 +424,7 @@ export class ReplicaCore {
    * serves again (`leader.transfer_failed`).
    */
   transferLeadership(target: NodeId | undefined, now: number): { ok: true; to: NodeId } | { ok: false; reason: string } {
-    this.now = now;
+    this.advance(now);
     if (this.role !== 'leader') return { ok: false, reason: `${this.id} does not lead` };
     if (this.transfer) {
       return target === undefined || target === this.transfer.to
@@ -404,6 +432,7 @@ export class ReplicaCore {
         : { ok: false, reason: `${this.id} is already handing leadership to ${this.transfer.to}` };
     }
     if (!this.leaderReady) return { ok: false, reason: `${this.id} has just become leader and has not committed its first entry yet; try again shortly` };
+    if (this.awaitingFreshAcks) return { ok: false, reason: `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly` };
     if (target === this.id) return { ok: false, reason: `${this.id} already leads` };
     const cfg = this.log.latestConfig();
     const eligible = (p: NodeId) => this.voterPeers.includes(p) && (!this.policy.adaptiveSet || cfg.inSync.includes(p)) && this.isInStep(p);
@@ -417,7 +446,7 @@ export class ReplicaCore {
     } else if (!eligible(to)) {
       return { ok: false, reason: `${to} is not in step with ${this.id} (it must ack promptly${this.policy.adaptiveSet ? ', be in the in-sync set' : ''} and hold everything committed); try another or wait` };
     }
-    this.transfer = { to, deadline: now + 2 * this.t.electionMinMs, lastSent: Number.NEGATIVE_INFINITY };
+    this.transfer = { to, deadline: now + 2 * this.timings.electionMinMs, lastSent: Number.NEGATIVE_INFINITY };
     this.emit('leader.transfer_started', `${this.id} hands leadership to ${to}: no new writes until ${to} holds its whole log (index ${this.log.lastIndex}) and campaigns`, {
       to, lastIndex: this.log.lastIndex,
     });
@@ -426,7 +455,7 @@ export class ReplicaCore {
   }
 
   receive(msg: PeerMessage, now: number): void {
-    this.now = now;
+    this.advance(now);
     // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
     // its cluster, and an epoch has one possible leader whatever our configuration says.
     if (msg.to !== this.id || msg.from === this.id) return;
@@ -454,12 +483,15 @@ export class ReplicaCore {
         this.onPromiseReply(msg.from, msg.epoch, body);
         break;
       case 'probe':
-        this.send(msg.from, { type: 'probeReply', info: this.info() });
+        this.send(msg.from, { type: 'probeReply', info: this.info(), echo: body.session });
         if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
         break;
       case 'probeReply':
-        this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
         this.learnConfig(msg.from, body.info);
+        // An answer to a probe sent before this replica's last pause says nothing about who is reachable now.
+        if (body.echo !== this.session) break;
+        this.known.set(msg.from, { info: body.info, at: now, epoch: msg.epoch });
+        this.peerSessions.set(msg.from, body.info.session);
         break;
       case 'snapshot':
         this.onSnapshot(msg.from, msg.epoch, body);
@@ -473,9 +505,18 @@ export class ReplicaCore {
     }
   }
 
+  /** Every event starts here: a gap since the one before means this replica did not run (see resumeAfterPause). */
+  private advance(now: number): void {
+    // The first event may come late (a large database to open, a port to bind): that is no pause.
+    const gap = this.lastRunAt === undefined ? 0 : now - this.lastRunAt;
+    this.now = now;
+    this.lastRunAt = now;
+    if (gap > 3 * this.timings.heartbeatMs) this.resumeAfterPause(gap);
+  }
+
   /**
    * Silence is measured in this replica's own running time. After a gap
-   * between ticks (its process was paused, or its event loop blocked — a burst
+   * between events (its process was paused, or its event loop blocked — a burst
    * of work on an overloaded machine), the messages that would have shown its
    * peers alive are still waiting to be read: judging them now would take them
    * for crashed. So the clocks of silence move on by the gap: a leader does not
@@ -483,36 +524,74 @@ export class ReplicaCore {
    * majority mode it still checks its quorum, so a deposed leader stops serving
    * at once), and a follower or candidate gives its leader or its voters the
    * same time back. Only ever a delay, never a shortcut.
+   *
+   * And after a gap long enough for the others to have dropped it or elected a
+   * leader without it, nothing it knew or was told before counts as evidence:
+   * what is waiting to be read was sent before they did. So it draws a new
+   * session, forgets what its peers told it, treats what it sent before as
+   * lost, and in in-sync mode: a follower stops counting as caught up (until an
+   * append names its new session), a candidate gives up its campaign, and a
+   * leader waits for every member of its in-sync set to answer something it
+   * sent since — committing nothing, vouching for nobody — or to be dropped for
+   * silence as ever. The pause then costs what a crash and restart would, or less.
    */
   private resumeAfterPause(gap: number): void {
-    if (gap >= this.t.electionMinMs) {
-      this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent`, { gapMs: gap, role: this.role });
-    }
-    if (this.role === 'leader' && this.policy.adaptiveSet) {
+    const inSyncMode = this.policy.adaptiveSet;
+    if (this.role === 'leader' && inSyncMode) {
       for (const pr of this.progress.values()) {
         pr.lastAck = Math.min(this.now, pr.lastAck + gap);
         pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
       }
-    } else if (this.role === 'candidate') {
-      this.campaign!.deadline += gap;
-    } else if (this.role === 'follower') {
+    } else if (this.role !== 'leader') {
       if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
       this.electionDeadline += gap;
+      if (this.campaign) this.campaign.deadline += gap;
     }
-    // In-sync mode: a leader takes a follower silent for the sync timeout for crashed and goes on without it. One
-    // that did not run for a good part of that may have been dropped without hearing of it: like a restarted one, it
-    // is not caught up until the leader shows it is still in the set.
-    if (this.policy.adaptiveSet && this.role !== 'leader' && gap > this.t.syncTimeoutMs / 2 && this.caughtUp) {
+    // Shorter than half the sync timeout, and than an election timeout, nobody can have dropped it from the in-sync
+    // set or elected a leader without it (silence is measured from its last message, sent before the gap).
+    if (gap < Math.min(this.timings.electionMinMs, this.timings.syncTimeoutMs / 2)) return;
+    this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`, { gapMs: gap, role: this.role });
+    this.session = this.drawSession();
+    this.known.clear();
+    if (this.role === 'leader') {
+      for (const pr of this.progress.values()) {
+        // Whatever was in flight is answered to the old session: resend from what is known to match.
+        if (pr.state === 'replicate') {
+          pr.state = 'probe';
+          pr.next = pr.match + 1;
+        }
+      }
+      if (inSyncMode) {
+        const waiting = this.commitSet().filter((m) => m !== this.id);
+        this.awaitingFreshAcks = waiting.length > 0 ? new Set(waiting) : undefined;
+      }
+    } else if (this.role === 'candidate' && inSyncMode) {
+      // Its promises, and its idea of who is caught up or reachable, predate the pause.
+      this.emit('election.lost', `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`, {
+        epoch: this.campaign!.epoch, phase: this.campaign!.phase, refused: {}, granted: [...this.campaign!.granted],
+      });
+      this.role = 'follower';
+      this.campaign = undefined;
+      this.electionDeadline = this.now + this.randomElectionTimeout();
+    }
+    if (inSyncMode && this.role !== 'leader' && this.caughtUp) {
       this.caughtUp = false;
-      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader confirms it`, { gapMs: gap });
+      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader answers it`, { gapMs: gap });
     }
+  }
+
+  /** A session number: never 0 (no session), never the one before. */
+  private drawSession(): number {
+    let next = this.session;
+    while (next === this.session) next = this.rng.int(1, 2 ** 31);
+    return next;
   }
 
   // ------------------------------------------------------------ as follower
 
   private followerTick(): void {
     const sinceLeader = this.now - this.lastLeaderContact;
-    if (sinceLeader < this.t.electionMinMs) {
+    if (sinceLeader < this.timings.electionMinMs) {
       this.setWaiting([], '');
       return;
     }
@@ -525,12 +604,13 @@ export class ReplicaCore {
       if (this.now >= this.electionDeadline) this.startCampaign(false);
       return;
     }
-    if (this.now - this.lastProbe >= this.t.probeMs) {
+    if (this.now - this.lastProbe >= this.timings.probeMs) {
       this.lastProbe = this.now;
-      for (const p of this.peers) this.send(p, { type: 'probe' });
+      // The committed configuration's replicas too: one an uncommitted change removes may not know it and lead on.
+      for (const p of this.contacts().keys()) this.send(p, { type: 'probe', session: this.session });
     }
     // Give the first probes time to be answered before judging who is reachable.
-    if (this.now - this.bootedAt < this.t.electionMinMs) return;
+    if (this.now - this.bootedAt < this.timings.electionMinMs) return;
     if (this.recoveryEligible() && this.now >= this.electionDeadline) this.startCampaign(true);
   }
 
@@ -548,15 +628,17 @@ export class ReplicaCore {
    * member of that set is reachable.
    */
   private recoveryEligible(): boolean {
-    const fresh = new Map<NodeId, PeerInfo>();
-    for (const [id, k] of this.known) if (this.now - k.at <= this.t.reachableMs) fresh.set(id, k.info);
+    const fresh = this.reachable();
     if (this.peers.length > 0 && [...fresh.values()].some((i) => i.caughtUp || i.isLeader)) {
       this.setWaiting([], 'a caught-up replica is reachable; waiting for it to lead');
       return false;
     }
-    let latest = this.log.latestConfig();
-    for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
-    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m));
+    const latest = this.newestKnownConfig(fresh);
+    // A member being removed stays in the in-sync set until its removal is committed; once this replica knows it is
+    // (the removed one acked it, so it knows it is out), it is not waited for: it may be gone for good.
+    const committed = this.log.configAt(this.commitIndex);
+    const removedForGood = (m: NodeId) => !replicaOf(latest, m) && !replicaOf(committed, m);
+    const missing = latest.inSync.filter((m) => m !== this.id && !fresh.has(m) && !removedForGood(m));
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
       this.setWaiting(
@@ -567,12 +649,13 @@ export class ReplicaCore {
       );
       return false;
     }
-    if (!latest.inSync.includes(this.id)) {
+    if (!latest.inSync.includes(this.id) || !isVoter(latest, this.id)) {
       this.setWaiting([], `waiting for a member of the last in-sync set {${latest.inSync.join(',')}} to lead`);
       return false;
     }
+    // Among the voters: a member being removed may not lead, and holds nothing committed that they lack.
     let best: { id: NodeId; epoch: number; index: number } = { id: this.id, epoch: this.log.lastEpoch, index: this.log.lastIndex };
-    for (const m of latest.inSync) {
+    for (const m of votersOf(latest).filter((v) => latest.inSync.includes(v))) {
       const info = fresh.get(m);
       if (!info) continue;
       const better = info.lastEpoch > best.epoch
@@ -587,13 +670,31 @@ export class ReplicaCore {
     return true;
   }
 
+  /** What the peers that answered a probe or a campaign lately said about themselves. */
+  private reachable(): Map<NodeId, PeerInfo> {
+    const fresh = new Map<NodeId, PeerInfo>();
+    for (const [id, k] of this.known) if (this.now - k.at <= this.timings.reachableMs) fresh.set(id, k.info);
+    return fresh;
+  }
+
+  /** The newest configuration in this replica's log or in what reachable peers said. */
+  private newestKnownConfig(fresh: ReadonlyMap<NodeId, PeerInfo> = this.reachable()): Config {
+    let latest = this.log.latestConfig();
+    for (const info of fresh.values()) if (configNewer(info.config, latest)) latest = info.config;
+    return latest;
+  }
+
   private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>): void {
+    const reply = (success: boolean, matchIndex: number, hintIndex: number) => this.send(from, {
+      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, echo: body.session,
+    });
     if (epoch < this.hard.epoch) {
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      reply(false, 0, this.log.lastIndex + 1);
       return;
     }
     if (this.role === 'leader') return; // cannot happen: an epoch has one owner
     this.acceptLeader(from);
+    this.leaderSession = body.session;
     let { prevIndex, prevEpoch, entries } = body;
     const base = this.log.base;
     if (prevIndex < base.index) {
@@ -604,12 +705,11 @@ export class ReplicaCore {
       if (entries.length > 0 && entries[0]!.index !== base.index + 1) entries = [];
     }
     if (prevIndex > this.log.lastIndex) {
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: this.log.lastIndex + 1, lastIndex: this.log.lastIndex });
+      reply(false, 0, this.log.lastIndex + 1);
       return;
     }
     if (this.log.epochAt(prevIndex) !== prevEpoch) {
-      const hint = Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex));
-      this.send(from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: hint, lastIndex: this.log.lastIndex });
+      reply(false, 0, Math.max(this.log.firstIndexOfEpochRun(prevIndex), Math.min(this.commitIndex + 1, prevIndex)));
       return;
     }
     let i = 0;
@@ -639,21 +739,24 @@ export class ReplicaCore {
       this.applyCommitted();
     }
     // In the in-sync set where the leader vouches for our log, and at its end (a later config entry may already say
-    // we are out, and a late heartbeat must not undo that).
+    // we are out, and a late heartbeat must not undo that). The leader vouches for us in this session: it heard from us
+    // since we last started or resumed (an append sent before a pause cannot name the session drawn after it).
+    // A removed member stays in the in-sync set for a while, but no longer votes: it is not caught up (it may not lead).
     const cfg = this.log.configAt(matchedEnd);
-    if (!cfg.inSync.includes(this.id) || !this.log.latestConfig().inSync.includes(this.id)) {
+    const latest = this.log.latestConfig();
+    if (!cfg.inSync.includes(this.id) || !latest.inSync.includes(this.id) || !isVoter(latest, this.id)) {
       if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
       this.caughtUp = false;
-    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex) {
+    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex && body.confirmedSession === this.session) {
       this.caughtUp = true;
       this.emit('replica.caught_up', `${this.id} is caught up with leader ${from} and in the in-sync set`, { leader: from, index: matchedEnd });
     }
-    this.send(from, { type: 'appendReply', success: true, matchIndex: matchedEnd, hintIndex: 0, lastIndex: this.log.lastIndex });
+    reply(true, matchedEnd, 0);
   }
 
   private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>): void {
     if (epoch < this.hard.epoch || this.role === 'leader') {
-      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false });
+      this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, echo: 0 });
       return;
     }
     this.acceptLeader(from);
@@ -670,7 +773,7 @@ export class ReplicaCore {
         from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
       });
     }
-    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true });
+    this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, echo: this.leaderSession });
   }
 
   /** Heard from the leader of the current epoch. */
@@ -681,6 +784,7 @@ export class ReplicaCore {
     }
     if (this.leaderId !== from) {
       this.leaderId = from;
+      this.leaderSession = 0;
       this.emit('leader.changed', `${this.id} follows ${from} in epoch ${this.hard.epoch}`, { leader: from });
     }
     this.lastLeaderContact = this.now;
@@ -700,7 +804,7 @@ export class ReplicaCore {
       this.emit('leader.transfer_failed', `${this.id} gives up handing leadership to ${tr.to}: ${pr ? 'it did not take over in time' : 'it left the configuration'}; ${this.id} serves again`, { to: tr.to });
       return;
     }
-    if (pr.match < this.log.lastIndex || this.now - tr.lastSent < this.t.heartbeatMs) return;
+    if (pr.match < this.log.lastIndex || this.now - tr.lastSent < this.timings.heartbeatMs) return;
     tr.lastSent = this.now;
     this.send(tr.to, { type: 'timeoutNow' });
   }
@@ -715,7 +819,7 @@ export class ReplicaCore {
     this.setHard({ epoch: next, promisedTo: this.id });
     this.campaign = {
       phase: 'real', epoch: next, recovery: false, forced: false, transfer: true, granted: new Set(), refused: new Map(), infos: new Map(),
-      deadline: this.now + this.t.promiseWaitMs, lastSent: this.now,
+      deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
     };
     this.emit('election.started', `${this.id} asks for promises for epoch ${next}: ${from} hands leadership over to it`, {
       epoch: next, recovery: false, transfer: true, from, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
@@ -728,7 +832,7 @@ export class ReplicaCore {
 
   private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>): void {
     const refuse = (reason: string) =>
-      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info() });
+      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info(), echo: req.session });
     if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch)) return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
     if (!req.preVote && epoch === this.hard.epoch && this.hard.promisedTo !== '' && this.hard.promisedTo !== from) {
       return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
@@ -737,7 +841,7 @@ export class ReplicaCore {
     const handingOver = this.role === 'leader' && !req.preVote && req.transfer === true && this.transfer?.to === from;
     if (this.role === 'leader' && !handingOver) return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
     // A transfer campaign was asked for by the leader itself: hearing it lately is no reason to refuse.
-    if (!req.transfer && this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.t.electionMinMs) {
+    if (!req.transfer && this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
       return refuse(`leader ${this.leaderId} is alive`);
     }
     // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
@@ -752,15 +856,18 @@ export class ReplicaCore {
     // entry is on every member of the latest in-sync set (a member joins it only once caught up, and each commit since
     // needed all of them), so a replica outside that set (a follower still catching up, or one removed from the
     // cluster) holds nothing committed that the candidate — itself a member of the newest set anyone reachable knows —
-    // lacks, and must not stand in its way.
-    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && mine.inSync.includes(this.id));
+    // lacks, and must not stand in its way. Newest as far as this replica knows too: its log may lag a set a reachable
+    // peer reported (the one the candidate goes by), and comparing on the older one would refuse that candidate while
+    // waiting for it to lead.
+    const newest = this.newestKnownConfig();
+    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && newest.inSync.includes(this.id) && isVoter(newest, this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
-      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.t.heartbeatMs);
+      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
       return refuse(`log of ${this.id} (epoch ${this.log.lastEpoch}, index ${this.log.lastIndex}) is more up to date`);
     }
     if (req.preVote) {
-      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info() });
+      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info(), echo: req.session });
       return;
     }
     if (handingOver) {
@@ -774,14 +881,14 @@ export class ReplicaCore {
     this.caughtUp = false; // until the new leader brings us into its in-sync set
     this.electionDeadline = this.now + this.randomElectionTimeout();
     this.emit('election.promised', `${this.id} promised epoch ${epoch} to ${from}`, { candidate: from, recovery: req.recovery });
-    this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info });
+    this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info, echo: req.session });
   }
 
   private startCampaign(recovery: boolean): void {
     this.role = 'candidate';
     this.campaign = {
       phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false, transfer: false,
-      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs, lastSent: this.now,
+      granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
     };
     this.askPromises();
     if (this.voterPeers.length === 0) this.concludeCampaign();
@@ -795,7 +902,7 @@ export class ReplicaCore {
       const cfg = this.log.latestConfig();
       this.sendWithEpoch(p, c.epoch, {
         type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, transfer: c.transfer, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-        configIndex: cfg.index, configEpoch: cfg.epoch,
+        configIndex: cfg.index, configEpoch: cfg.epoch, session: this.session,
       });
     }
   }
@@ -804,14 +911,17 @@ export class ReplicaCore {
     const c = this.campaign!;
     if (this.now >= c.deadline) {
       this.concludeCampaign();
-    } else if (this.now - c.lastSent >= this.t.heartbeatMs) {
+    } else if (this.now - c.lastSent >= this.timings.heartbeatMs) {
       this.askPromises(); // answers may have been lost
     }
   }
 
   private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>): void {
-    this.known.set(from, { info: body.info, at: this.now, epoch });
     this.learnConfig(from, body.info);
+    // An answer to a request sent before this replica's last pause: the campaign it belonged to is over.
+    if (body.echo !== this.session) return;
+    this.known.set(from, { info: body.info, at: this.now, epoch });
+    this.peerSessions.set(from, body.info.session);
     const c = this.campaign;
     if (this.role !== 'candidate' || !c || body.preVote !== (c.phase === 'pre')) return;
     if (c.granted.has(from) || c.refused.has(from) || !this.voterPeers.includes(from)) return;
@@ -858,7 +968,7 @@ export class ReplicaCore {
     if (c.phase === 'pre') {
       const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
       this.setHard({ epoch, promisedTo: this.id });
-      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.t.promiseWaitMs };
+      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), deadline: this.now + this.timings.promiseWaitMs };
       this.emit('election.started', `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`, {
         epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
       });
@@ -884,7 +994,7 @@ export class ReplicaCore {
     this.leaderReady = false;
     this.setWaiting([], '');
     this.progress.clear();
-    this.removing = undefined;
+    this.awaitingFreshAcks = undefined;
     this.syncProgress();
     this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${inSync.sort().join(',')}}`, {
       epoch: this.hard.epoch, inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
@@ -894,11 +1004,12 @@ export class ReplicaCore {
   }
 
   /**
-   * Tracks progress for every replica of the latest configuration, and for those
-   * a change not yet committed removes (so they hear of their removal).
+   * Tracks progress for every replica of the latest configuration, for those a
+   * change not yet committed removes (so they hear of their removal), and for
+   * any still in the in-sync set.
    */
   private syncProgress(): void {
-    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id)]);
+    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id), ...this.log.latestConfig().inSync]);
     wanted.delete(this.id);
     for (const p of wanted) {
       if (this.progress.has(p)) continue;
@@ -922,7 +1033,7 @@ export class ReplicaCore {
       // Give the new leader an election timeout to make contact before judging the cluster leaderless.
       this.lastLeaderContact = this.now;
       this.progress.clear();
-      this.removing = undefined;
+      this.awaitingFreshAcks = undefined;
       const handedTo = this.transfer?.to;
       this.transfer = undefined;
       this.leaderReady = false;
@@ -944,7 +1055,7 @@ export class ReplicaCore {
       return;
     }
     const voters = votersOf(cfg);
-    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.t.electionMinMs;
+    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.timings.electionMinMs;
     const reachable = voters.filter((v) => v === this.id || heard(v)).length;
     if (this.policy.mustStepDown(reachable, voters.length)) {
       this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${voters.length} voting replicas recently, no majority`);
@@ -952,23 +1063,22 @@ export class ReplicaCore {
     }
     for (const [p, pr] of this.progress) {
       if (pr.state === 'snapshot') {
-        if (this.now - pr.snapshotSentAt >= this.t.snapshotRetryMs) {
+        if (this.now - pr.snapshotSentAt >= this.timings.snapshotRetryMs) {
           pr.state = 'probe';
           this.sendAppend(p);
-        } else if (this.now - pr.lastSent >= this.t.heartbeatMs) {
+        } else if (this.now - pr.lastSent >= this.timings.heartbeatMs) {
           // Keep it from campaigning or probing while the snapshot is on its way.
-          const anchor = this.log.base.index;
-          this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+          this.sendEntries(p, this.log.base.index, this.log.base.epoch, []);
           pr.lastSent = this.now;
         }
         continue;
       }
-      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.t.heartbeatMs) {
+      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.timings.heartbeatMs) {
         // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
         pr.state = 'probe';
         pr.next = pr.match + 1;
       }
-      if (this.now - pr.lastSent >= this.t.heartbeatMs) this.sendAppend(p, true);
+      if (this.now - pr.lastSent >= this.timings.heartbeatMs) this.sendAppend(p, true);
     }
     this.advanceTransfer();
     this.maintainInSyncSet();
@@ -989,11 +1099,11 @@ export class ReplicaCore {
     if (!pr || pr.state === 'snapshot') return;
     if (pr.next <= this.log.base.index) {
       // Building a snapshot is costly: only for a follower that answers, and not right after a failed one.
-      const answering = this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs;
+      const answering = this.now - pr.lastAck <= 2 * this.timings.syncTimeoutMs;
       if (answering && this.now >= pr.snapshotBackoffUntil) this.startSnapshot(p, pr);
       else if (heartbeat) {
         // Still behind the compacted log and waiting to retry a snapshot: keep it following us meanwhile.
-        this.send(p, { type: 'append', prevIndex: this.log.base.index, prevEpoch: this.log.base.epoch, entries: [], commitIndex: this.commitIndex });
+        this.sendEntries(p, this.log.base.index, this.log.base.epoch, []);
         pr.lastSent = this.now;
       }
       return;
@@ -1003,15 +1113,27 @@ export class ReplicaCore {
       if (!heartbeat) return;
       // A heartbeat: nothing new to send, or the window is full. Anchor it where we know the logs match.
       const anchor = Math.max(pr.match, this.log.base.index);
-      this.send(p, { type: 'append', prevIndex: anchor, prevEpoch: this.log.epochAt(anchor)!, entries: [], commitIndex: this.commitIndex });
+      this.sendEntries(p, anchor, this.log.epochAt(anchor)!, []);
       pr.lastSent = this.now;
       return;
     }
     const prevIndex = pr.next - 1;
     const entries = this.log.slice(pr.next, pr.next + this.limits.maxBatchEntries - 1);
-    this.send(p, { type: 'append', prevIndex, prevEpoch: this.log.epochAt(prevIndex)!, entries, commitIndex: this.commitIndex });
+    this.sendEntries(p, prevIndex, this.log.epochAt(prevIndex)!, entries);
     pr.lastSent = this.now;
     if (pr.state === 'replicate' && entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1;
+  }
+
+  /**
+   * One append: `entries` after `(prevIndex, prevEpoch)`, the commit index, this leader's session, and the follower's
+   * session if this leader vouches for it as a member of its in-sync set (not while it waits for fresh answers).
+   */
+  private sendEntries(p: NodeId, prevIndex: number, prevEpoch: number, entries: Entry[]): void {
+    const vouch = !this.awaitingFreshAcks && this.log.latestConfig().inSync.includes(p);
+    this.send(p, {
+      type: 'append', prevIndex, prevEpoch, entries, commitIndex: this.commitIndex,
+      session: this.session, confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
+    });
   }
 
   private sendMore(p: NodeId): void {
@@ -1053,6 +1175,8 @@ export class ReplicaCore {
   private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
+    this.peerSessions.set(from, body.session);
+    if (!this.freshAnswer(from, body.echo)) return;
     pr.lastAck = this.now;
     pr.reportedLast = body.lastIndex;
     if (pr.state === 'snapshot' && body.lastIndex >= pr.snapshotIndex) {
@@ -1063,7 +1187,7 @@ export class ReplicaCore {
         this.sendAppend(from);
         return;
       }
-    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.t.heartbeatMs) {
+    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.timings.heartbeatMs) {
       // It had the snapshot and still is behind it: it restarted before installing it. Send another.
       pr.state = 'probe';
       pr.lastSent = this.now;
@@ -1093,7 +1217,7 @@ export class ReplicaCore {
       return;
     }
     const next = Math.max(pr.match + 1, Math.min(body.hintIndex, this.log.lastIndex + 1));
-    if (pr.state === 'probe' && next >= pr.next && this.now - pr.lastSent < this.t.heartbeatMs) return;
+    if (pr.state === 'probe' && next >= pr.next && this.now - pr.lastSent < this.timings.heartbeatMs) return;
     if (pr.state === 'snapshot') return;
     pr.state = 'probe';
     pr.next = next;
@@ -1103,6 +1227,7 @@ export class ReplicaCore {
   private onSnapshotReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshotReply' }>): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
+    if (!this.freshAnswer(from, body.echo)) return;
     pr.lastAck = this.now;
     if (pr.state !== 'snapshot') return;
     pr.state = 'probe';
@@ -1114,21 +1239,36 @@ export class ReplicaCore {
     this.sendAppend(from);
   }
 
-  private advanceCommit(): void {
-    if (this.role !== 'leader') return;
-    const cfg = this.log.latestConfig();
-    let set = this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
-    if (this.removing) set = [...set, this.removing.id];
-    const n = this.policy.committedIndex(set, (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
-    // Only entries of our own epoch commit by counting; earlier ones commit with them.
-    if (n > this.commitIndex && this.log.epochAt(n) === this.hard.epoch) {
-      const committedConfig = this.log.configAt(this.commitIndex);
-      this.commitIndex = n;
-      if (this.removing && n >= this.removing.index) this.removing = undefined;
-      // A committed removal: stop replicating to the replica it removed.
-      if (this.log.configAt(n) !== committedConfig) this.syncProgress();
-      this.applyCommitted();
+  /**
+   * A reply that echoes this leader's current session answers something it sent since it last started or resumed;
+   * any other is as good as lost. The last awaited fresh answer after a pause lets it commit again.
+   */
+  private freshAnswer(from: NodeId, echo: number): boolean {
+    if (echo !== this.session) return false;
+    if (this.awaitingFreshAcks?.delete(from) && this.awaitingFreshAcks.size === 0) {
+      this.awaitingFreshAcks = undefined;
+      this.emit('leader.reconfirmed', `${this.id} heard from its whole in-sync set since it resumed; it commits again`, { inSync: this.log.latestConfig().inSync });
+      this.advanceCommit();
     }
+    return true;
+  }
+
+  /** Whose acks commit an entry: the in-sync set (in-sync mode; a member being removed stays in it a while) or the voters. */
+  private commitSet(): NodeId[] {
+    const cfg = this.log.latestConfig();
+    return this.policy.adaptiveSet ? cfg.inSync : votersOf(cfg);
+  }
+
+  private advanceCommit(): void {
+    if (this.role !== 'leader' || this.awaitingFreshAcks) return;
+    const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    // Only entries of our own epoch commit by counting; earlier ones commit with them.
+    if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
+    const committedConfig = this.log.configAt(this.commitIndex);
+    this.commitIndex = n;
+    // A committed removal: stop replicating to the replica it removed.
+    if (this.log.configAt(n) !== committedConfig) this.syncProgress();
+    this.applyCommitted();
   }
 
   /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
@@ -1136,32 +1276,40 @@ export class ReplicaCore {
     // No config entries while handing over (the target must hold the whole log); a failed transfer ends in time.
     if (this.role !== 'leader' || !this.policy.adaptiveSet || this.transfer) return;
     const cfg = this.log.latestConfig();
-    const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.t.syncTimeoutMs;
-    if (this.removing && isStale(this.removing.id)) {
-      this.emit('isr.shrink', `${this.id} stops waiting for ${this.removing.id} to learn of its removal: no ack for ${this.t.syncTimeoutMs} ms`, {
-        removed: [this.removing.id], inSync: cfg.inSync, epoch: this.hard.epoch,
+    const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
+    if (this.awaitingFreshAcks) {
+      // After a pause, members are dropped for silence as ever (its gap was given back): had the others elected a leader
+      // without this one meanwhile, that leader's messages would be waiting for it, and it reads them first.
+      const silent = [...this.awaitingFreshAcks].filter(isStale);
+      if (silent.length === 0) return;
+      for (const m of silent) this.awaitingFreshAcks.delete(m);
+      if (this.awaitingFreshAcks.size === 0) this.awaitingFreshAcks = undefined;
+    }
+    // In-sync mode keeps a removed member in the in-sync set until its removal is committed: until then it may not know
+    // it is out, and may lead on the set it knows (see changeMembership). Committed, the removal had its ack: it knows.
+    const departed = this.departed(cfg);
+    if (departed.length > 0 && cfg.index <= this.commitIndex) {
+      const inSync = cfg.inSync.filter((m) => !departed.includes(m));
+      this.emit('isr.shrink', `${this.id} removes ${departed.join(', ')} from the in-sync set: its removal from the cluster is committed`, {
+        removed: departed, inSync, epoch: this.hard.epoch,
       });
-      this.removing = undefined;
-      this.advanceCommit();
+      this.appendConfig(withInSync(cfg, inSync));
+      return;
     }
     const stale = cfg.inSync.filter((m) => m !== this.id && isStale(m));
     if (stale.length > 0) {
       const inSync = cfg.inSync.filter((m) => !stale.includes(m));
       if (inSync.length === 0) {
-        // Only while this leader's own removal is pending: nobody it would hand over to is left in sync. Stay.
-        const me = replicaOf(this.log.configAt(this.commitIndex), this.id);
-        if (!me || this.ownRemovalCommitted()) {
-          this.becomeFollower(this.hard.epoch, '', true, 'its removal from the cluster is committed');
-          return;
-        }
-        const next = withReplica(withInSync(cfg, [this.id]), { ...me, learner: false });
-        this.emit('membership.removal_abandoned', `${this.id} stays in the cluster: ${stale.join(', ')} stopped acking before its removal was committed, and nobody else is in sync`, {
-          replica: this.id, stale, voters: votersOf(next),
-        });
-        this.appendConfig(next);
+        // Only while this leader's own removal is pending (a leader is in its own in-sync set otherwise): every
+        // member of the set it leaves behind stopped acking. Taking itself back in and committing alone would write
+        // under a set that none of them knows, while each of them, back from a crash, may lead a recovery on the set it
+        // does know (they hold everything committed under it). So it stops leading and leaves the change to them.
+        this.becomeFollower(this.hard.epoch, '', true, this.ownRemovalCommitted()
+          ? 'its removal from the cluster is committed'
+          : `its removal is pending and ${stale.join(', ')}, the rest of the in-sync set, stopped acking; one of them leads when back`);
         return;
       }
-      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.t.syncTimeoutMs} ms`, {
+      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.timings.syncTimeoutMs} ms`, {
         removed: stale, inSync, epoch: this.hard.epoch,
       });
       this.appendConfig(withInSync(cfg, inSync));
@@ -1176,10 +1324,15 @@ export class ReplicaCore {
     this.appendConfig(withInSync(cfg, inSync));
   }
 
+  /** Members of the in-sync set that are no longer replicas: removed, until the leader drops them from the set. */
+  private departed(cfg: Config): NodeId[] {
+    return cfg.inSync.filter((m) => !replicaOf(cfg, m));
+  }
+
   /** A follower that acks promptly and holds everything committed, give or take a few entries in flight. */
   private isInStep(p: NodeId): boolean {
     const pr = this.progress.get(p);
-    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.t.syncTimeoutMs / 2
+    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.timings.syncTimeoutMs / 2
       && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
   }
 
@@ -1201,9 +1354,9 @@ export class ReplicaCore {
 
   /** A learner that caught up becomes a voting member (and, being in step, joins the in-sync set). One change at a time. */
   private promoteCaughtUpLearner(): void {
-    if (this.role !== 'leader' || !this.leaderReady || this.transfer) return;
+    if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks || this.transfer) return;
     const cfg = this.log.latestConfig();
-    if (cfg.index > this.commitIndex) return;
+    if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) return;
     const learner = learnersOf(cfg).find((p) => this.isInStep(p));
     if (!learner) return;
     this.finishCatchup(learner);
@@ -1221,14 +1374,17 @@ export class ReplicaCore {
    * adds), and before this leader committed an entry of its own epoch.
    */
   changeMembership(change: MembershipChange, now: number): MembershipResult {
-    this.now = now;
+    this.advance(now);
     const refuse = (reason: MembershipRefusal, message: string): MembershipResult =>
       ({ ok: false, reason, message, leaderId: this.leaderId });
     if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
     if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
+    if (this.awaitingFreshAcks) return refuse('busy', `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`);
     if (this.transfer) return refuse('busy', `${this.id} is handing leadership to ${this.transfer.to}; ask the new leader`);
     const cfg = this.log.latestConfig();
-    if (cfg.index > this.commitIndex) return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+    if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) {
+      return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+    }
     let next: Config;
     if (change.type === 'add') {
       const existing = replicaOf(cfg, change.id);
@@ -1246,17 +1402,20 @@ export class ReplicaCore {
     } else {
       const existing = replicaOf(cfg, change.id);
       if (!existing) return refuse('not_found', `${change.id} is not a replica of the cluster (${describeConfig(cfg)})`);
-      next = without(cfg, change.id);
-      if (!existing.learner && votersOf(next).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
-      if (!existing.learner && this.policy.adaptiveSet && !next.inSync.some((m) => m === this.id || this.isInStep(m))) {
+      const rest = without(cfg, change.id);
+      if (!existing.learner && votersOf(rest).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
+      if (!existing.learner && this.policy.adaptiveSet && !rest.inSync.some((m) => m === this.id || this.isInStep(m))) {
         return refuse('last_member', `no other replica is in sync to carry on without ${change.id}; wait for one to catch up`);
       }
-      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(next)})`, {
+      // In-sync mode: a live in-sync member holds every committed entry and believes itself caught up until it has the
+      // entry that says otherwise. So it stays in the in-sync set (no vote, no slot, still replicated to) until the
+      // removal is committed, which needs its ack, or until it stops acking, which crash-stop takes for a crash. Should
+      // this leader die first, whoever leads a recovery on this entry waits for it too, and sees what it did meanwhile.
+      const departing = this.policy.adaptiveSet && change.id !== this.id && cfg.inSync.includes(change.id);
+      next = departing ? withInSync(rest, cfg.inSync) : rest;
+      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(rest)})`, {
         replica: change.id, voters: votersOf(next), learners: learnersOf(next), self: change.id === this.id,
       });
-    }
-    if (change.type === 'remove' && change.id !== this.id && this.policy.adaptiveSet && cfg.inSync.includes(change.id)) {
-      this.removing = { id: change.id, index: this.log.lastIndex + 1 }; // before the entry can count as committed
     }
     this.appendConfig(next);
     const placed = this.log.latestConfig();
@@ -1291,7 +1450,7 @@ export class ReplicaCore {
       // that installs it can go on from the log instead of needing another one.
       for (const pr of this.progress.values()) {
         if (pr.state === 'snapshot') upTo = Math.min(upTo, pr.snapshotIndex);
-        else if (this.now - pr.lastAck <= 2 * this.t.syncTimeoutMs) upTo = Math.min(upTo, pr.match);
+        else if (this.now - pr.lastAck <= 2 * this.timings.syncTimeoutMs) upTo = Math.min(upTo, pr.match);
       }
       if (upTo <= this.log.base.index) return;
     }
@@ -1321,6 +1480,7 @@ export class ReplicaCore {
       config: this.log.latestConfig(),
       leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? this.now - this.lastLeaderContact : -1,
       isLeader: this.role === 'leader',
+      session: this.session,
     };
   }
 
@@ -1346,7 +1506,7 @@ export class ReplicaCore {
   }
 
   private randomElectionTimeout(): number {
-    return this.t.electionMinMs + this.rng.int(0, this.t.electionMinMs);
+    return this.timings.electionMinMs + this.rng.int(0, this.timings.electionMinMs);
   }
 
   private send(to: NodeId, body: PeerBody): void {

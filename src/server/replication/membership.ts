@@ -72,12 +72,6 @@ export function withPromoted(config: Config, id: NodeId): Config {
   return { ...config, replicas, inSync: [...config.inSync, id].sort(), index: 0, epoch: 0 };
 }
 
-/** `replica` is (again) in the configuration, as given, slot included. */
-export function withReplica(config: Config, replica: ConfigReplica): Config {
-  const replicas = [...config.replicas.filter((r) => r.id !== replica.id), replica].sort(byId);
-  return { ...config, replicas, index: 0, epoch: 0 };
-}
-
 /** `id` leaves the cluster (and the in-sync set). */
 export function without(config: Config, id: NodeId): Config {
   return { ...config, replicas: config.replicas.filter((r) => r.id !== id), inSync: config.inSync.filter((m) => m !== id), index: 0, epoch: 0 };

@@ -6,7 +6,7 @@
 
 export type NodeId = string;
 
-export type EntryKind = 'op' | 'config' | 'noop';
+export type EntryKind = 'op' | 'config';
 
 export interface Entry {
   index: number;
@@ -76,18 +76,26 @@ export interface PeerInfo {
   /** ms since this replica last heard its leader; -1 when never. */
   leaderContactAgo: number;
   isLeader: boolean;
+  /** Its session: a number drawn when it starts and again after every pause (see `ReplicaCore`). */
+  session: number;
 }
 
+/**
+ * Sessions (see `ReplicaCore`): a request (append, promise, probe) carries its sender's session, and its reply
+ * echoes it, so a reply to something sent before the requester's last pause is recognised. An append also names the
+ * follower's session the leader vouches for as a member of its in-sync set (0: none); an append reply and every
+ * PeerInfo carry the replier's own session.
+ */
 export type PeerBody =
-  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number }
-  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number }
+  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number; session: number; confirmedSession: number }
+  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; echo: number }
   /** `transfer`: a campaign its leader asked for (timeoutNow); peers do not refuse it for hearing that leader lately. */
-  | { type: 'promise'; preVote: boolean; recovery: boolean; transfer?: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number }
-  | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo }
-  | { type: 'probe' }
-  | { type: 'probeReply'; info: PeerInfo }
+  | { type: 'promise'; preVote: boolean; recovery: boolean; transfer?: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number; session: number }
+  | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo; echo: number }
+  | { type: 'probe'; session: number }
+  | { type: 'probeReply'; info: PeerInfo; echo: number }
   | { type: 'snapshot'; lastIndex: number; lastEpoch: number; config: Config }
-  | { type: 'snapshotReply'; lastIndex: number; success: boolean }
+  | { type: 'snapshotReply'; lastIndex: number; success: boolean; echo: number }
   /** Leadership transfer (Raft's TimeoutNow): the leader asks this follower, which holds its whole log, to campaign at once. */
   | { type: 'timeoutNow' };
 

@@ -23,6 +23,7 @@ import type {
   LoginResponse,
   LogoutResponse,
   MarkReadResponse,
+  NotifyTypingResponse,
   SendMessageResponse,
   SubscribeRequest,
 } from '../../gen/chat/v1/chat.js';
@@ -295,6 +296,15 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
         throw unauthenticated('wrong password; the account was not deleted');
       }
       await submit({ type: 'deleteAccount', at: Date.now(), key: req.idempotencyKey, userId: account.id });
+      return {};
+    }),
+
+    notifyTyping: unary('NotifyTyping', true, (req, s): NotifyTypingResponse => {
+      const { account } = requireSession(s);
+      check(validateUsername(req.peer), 'peer');
+      const peer = handle.chat.accountByName(req.peer);
+      if (!peer) throw fromChatError('NOT_FOUND', `no account named '${req.peer}'`);
+      hub.typing({ id: account.id, username: account.username }, peer.id);
       return {};
     }),
   };

@@ -17,19 +17,37 @@ export function fromEnvelope(env: PeerEnvelope): PeerMessage | undefined {
 function toWireBody(b: PeerBody): PeerEnvelope['body'] {
   switch (b.type) {
     case 'append':
-      return { $case: 'append', value: { prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex } };
+      return {
+        $case: 'append',
+        value: {
+          prevIndex: b.prevIndex, prevEpoch: b.prevEpoch, entries: b.entries.map(toWireEntry), commitIndex: b.commitIndex,
+          session: b.session, confirmedSession: b.confirmedSession,
+        },
+      };
     case 'appendReply':
-      return { $case: 'appendReply', value: { success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0 } };
+      return {
+        $case: 'appendReply',
+        value: {
+          success: b.success, matchIndex: b.matchIndex, hintIndex: b.hintIndex, lastIndex: b.lastIndex, requestLast: 0,
+          session: b.session, echo: b.echo,
+        },
+      };
     case 'promise':
-      return { $case: 'promise', value: { preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex, configEpoch: b.configEpoch, transfer: b.transfer ?? false } };
+      return {
+        $case: 'promise',
+        value: {
+          preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex,
+          configEpoch: b.configEpoch, session: b.session, transfer: b.transfer ?? false,
+        },
+      };
     case 'promiseReply':
-      return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info) } };
+      return { $case: 'promiseReply', value: { preVote: b.preVote, granted: b.granted, reason: b.reason, info: toWireInfo(b.info), echo: b.echo } };
     case 'probe':
-      return { $case: 'probe', value: {} };
+      return { $case: 'probe', value: { session: b.session } };
     case 'probeReply':
-      return { $case: 'probeReply', value: { info: toWireInfo(b.info) } };
+      return { $case: 'probeReply', value: { info: toWireInfo(b.info), echo: b.echo } };
     case 'snapshotReply':
-      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success } };
+      return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success, echo: b.echo } };
     case 'timeoutNow':
       return { $case: 'timeoutNow', value: {} };
     case 'snapshot':
@@ -42,19 +60,28 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
   if (!w) return undefined;
   switch (w.$case) {
     case 'append':
-      return { type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry), commitIndex: w.value.commitIndex };
+      return {
+        type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry),
+        commitIndex: w.value.commitIndex, session: w.value.session, confirmedSession: w.value.confirmedSession,
+      };
     case 'appendReply':
-      return { type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex };
+      return {
+        type: 'appendReply', success: w.value.success, matchIndex: w.value.matchIndex, hintIndex: w.value.hintIndex, lastIndex: w.value.lastIndex,
+        session: w.value.session, echo: w.value.echo,
+      };
     case 'promise':
-      return { type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, transfer: w.value.transfer, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, configIndex: w.value.configIndex, configEpoch: w.value.configEpoch };
+      return {
+        type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, transfer: w.value.transfer, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch,
+        configIndex: w.value.configIndex, configEpoch: w.value.configEpoch, session: w.value.session,
+      };
     case 'promiseReply':
-      return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info) };
+      return { type: 'promiseReply', preVote: w.value.preVote, granted: w.value.granted, reason: w.value.reason, info: fromWireInfo(w.value.info), echo: w.value.echo };
     case 'probe':
-      return { type: 'probe' };
+      return { type: 'probe', session: w.value.session };
     case 'probeReply':
-      return { type: 'probeReply', info: fromWireInfo(w.value.info) };
+      return { type: 'probeReply', info: fromWireInfo(w.value.info), echo: w.value.echo };
     case 'snapshotReply':
-      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success };
+      return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success, echo: w.value.echo };
     case 'timeoutNow':
       return { type: 'timeoutNow' };
     case 'snapshot':
@@ -67,7 +94,7 @@ function toWireEntry(e: Entry): LogEntry {
 }
 
 function fromWireEntry(e: LogEntry): Entry {
-  const kind: EntryKind = e.kind === 'config' || e.kind === 'noop' ? e.kind : 'op';
+  const kind: EntryKind = e.kind === 'config' ? 'config' : 'op';
   return { index: e.index, epoch: e.epoch, kind, data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
 }
 
@@ -88,13 +115,13 @@ export function fromWireConfig(c: ConfigView | undefined): Config {
 function toWireInfo(i: PeerInfo): WirePeerInfo {
   return {
     caughtUp: i.caughtUp, leaderId: i.leaderId, lastIndex: i.lastIndex, lastEpoch: i.lastEpoch,
-    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader,
+    config: toWireConfig(i.config), leaderContactMsAgo: i.leaderContactAgo, isLeader: i.isLeader, session: i.session,
   };
 }
 
 function fromWireInfo(i: WirePeerInfo | undefined): PeerInfo {
   return {
     caughtUp: i?.caughtUp ?? false, leaderId: i?.leaderId ?? '', lastIndex: i?.lastIndex ?? 0, lastEpoch: i?.lastEpoch ?? 0,
-    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false,
+    config: fromWireConfig(i?.config), leaderContactAgo: i?.leaderContactMsAgo ?? -1, isLeader: i?.isLeader ?? false, session: i?.session ?? 0,
   };
 }

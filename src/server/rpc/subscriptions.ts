@@ -16,6 +16,13 @@
  * notices than `maxPendingDeletedIds`, is ended with RESOURCE_EXHAUSTED (the
  * client resumes after its last id). An idle stream holds no timer and does
  * no work.
+ *
+ * Besides messages and deletions a stream carries, on the leader only and
+ * without replication: the presence changes of the user's conversation peers
+ * (a user is online while it has a stream open here), typing notices, and in
+ * the sender's own copy of a message the idempotency key it was sent with
+ * (remembered for the most recent sends applied on this replica, so a client
+ * that resubscribes at a new leader still gets it).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -42,6 +49,11 @@ export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
   stallTimeoutMs: 60_000,
 };
 
+/** Idempotency keys of this many of the latest applied sends are kept for their senders' streams. */
+export const REMEMBERED_SEND_KEYS = 10_000;
+/** Typing notices from one user to another closer together than this are dropped. */
+export const TYPING_MIN_INTERVAL_MS = 1_000;
+
 class ChatStream {
   private lastSentId: MessageId;
   /** The state may hold messages for this stream that it has not sent. */
@@ -49,6 +61,10 @@ class ChatStream {
   /** The last write() returned false; waiting for 'drain'. */
   private blocked = false;
   private pendingDeleted: MessageId[] = [];
+  /** Presence changes not written yet (the latest per username). */
+  private pendingPresence = new Map<string, boolean>();
+  /** Ids of the accounts this user has a conversation with: whose presence it is told. */
+  private readonly peers: Set<AccountId>;
   private stallTimer: NodeJS.Timeout | undefined;
   private ended = false;
 
@@ -61,6 +77,7 @@ class ChatStream {
     private readonly onClosed: () => void,
   ) {
     this.lastSentId = afterId;
+    this.peers = new Set(hub.handle.chat.conversations(userId).map((c) => c.peerId));
     const closed = () => this.close();
     call.once('cancelled', closed);
     call.once('close', closed);
@@ -74,6 +91,26 @@ class ChatStream {
 
   deliverDeleted(ids: MessageId[]): void {
     this.guard(() => this.takeDeleted(ids));
+  }
+
+  /** Whether `userId` is one of this user's conversation peers. */
+  knows(userId: AccountId): boolean {
+    return this.peers.has(userId);
+  }
+
+  deliverPresence(username: string, online: boolean): void {
+    this.guard(() => {
+      if (this.ended) return;
+      if (this.behind || this.blocked) this.pendingPresence.set(username, online);
+      else this.write({ event: { $case: 'presence', value: { username, online } } });
+    });
+  }
+
+  /** Dropped when the stream cannot take it now: a typing notice is stale by the time it could. */
+  deliverTyping(username: string): void {
+    this.guard(() => {
+      if (!this.ended && !this.behind && !this.blocked) this.write({ event: { $case: 'typing', value: { username } } });
+    });
   }
 
   private takeMessage(m: StoredMessage): void {
@@ -132,6 +169,12 @@ class ChatStream {
         this.write({ event: { $case: 'deleted', value: { ids } } });
         continue;
       }
+      if (this.pendingPresence.size > 0) {
+        const changes = [...this.pendingPresence];
+        this.pendingPresence = new Map();
+        for (const [username, online] of changes) this.write({ event: { $case: 'presence', value: { username, online } } });
+        continue;
+      }
       return;
     }
   }
@@ -149,7 +192,14 @@ class ChatStream {
 
   private writeMessage(m: StoredMessage): void {
     this.lastSentId = m.id;
-    this.write({ event: { $case: 'message', value: toWireMessage(m) } });
+    const own = m.senderId === this.userId;
+    const idempotencyKey = own ? (this.hub.sendKey(m.id) ?? '') : '';
+    this.write({ event: { $case: 'message', value: { ...toWireMessage(m), idempotencyKey } } });
+    // A new conversation: from now on its peer's presence is told here, starting with the current one.
+    const peer = own ? m.recipientId : m.senderId;
+    if (this.peers.has(peer) || peer === this.userId) return;
+    this.peers.add(peer);
+    if (this.hub.isOnline(peer)) this.deliverPresence(own ? m.recipient : m.sender, true);
   }
 
   private write(event: ChatEvent): void {
@@ -172,6 +222,7 @@ class ChatStream {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
     this.pendingDeleted = [];
+    this.pendingPresence.clear();
     this.hub.forget(this);
     this.onClosed();
   }
@@ -181,6 +232,12 @@ class ChatStream {
 export class SubscriptionHub {
   private readonly streams = new Set<ChatStream>();
   private readonly byUser = new Map<AccountId, Set<ChatStream>>();
+  /** Message id → the idempotency key it was sent with, for the latest sends applied here (oldest first). */
+  private readonly sendKeys = new Map<MessageId, string>();
+  /** `from:to` → when a typing notice last went out. */
+  private readonly typingSent = new Map<string, number>();
+  /** Set while every stream is being ended: nobody is told about the presence changes that causes. */
+  private endingAll = false;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -216,6 +273,7 @@ export class SubscriptionHub {
    */
   open(call: ChatStreamCall, userId: AccountId, tokenHash: string, afterId: MessageId, onClosed: () => void): void {
     const stream = new ChatStream(this, call, userId, tokenHash, afterId, onClosed);
+    const cameOnline = !this.isOnline(userId);
     this.streams.add(stream);
     let mine = this.byUser.get(userId);
     if (!mine) {
@@ -226,6 +284,7 @@ export class SubscriptionHub {
     // Headers now, so the client knows the stream is established even before a message arrives.
     call.sendMetadata(new grpc.Metadata());
     stream.pump();
+    if (cameOnline) this.announcePresence(userId, true);
   }
 
   forget(stream: ChatStream): void {
@@ -233,12 +292,61 @@ export class SubscriptionHub {
     const mine = this.byUser.get(stream.userId);
     if (mine) {
       mine.delete(stream);
-      if (mine.size === 0) this.byUser.delete(stream.userId);
+      if (mine.size === 0) {
+        this.byUser.delete(stream.userId);
+        this.announcePresence(stream.userId, false);
+      }
     }
   }
 
   endAll(err: RpcError): void {
-    for (const stream of [...this.streams]) stream.fail(err);
+    this.endingAll = true;
+    try {
+      for (const stream of [...this.streams]) stream.fail(err);
+    } finally {
+      this.endingAll = false;
+    }
+  }
+
+  /** The idempotency key message `id` was sent with, if it is among the latest sends applied here. */
+  sendKey(id: MessageId): string | undefined {
+    return this.sendKeys.get(id);
+  }
+
+  /**
+   * `from` is typing to `to`: a Typing event on `to`'s open streams, at most one
+   * per TYPING_MIN_INTERVAL_MS for the pair.
+   */
+  typing(from: { id: AccountId; username: string }, to: AccountId, now = Date.now()): void {
+    if (from.id === to) return;
+    const pair = `${from.id}:${to}`;
+    const last = this.typingSent.get(pair);
+    if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) return;
+    this.typingSent.set(pair, now);
+    if (this.typingSent.size > 1024) {
+      for (const [k, at] of this.typingSent) if (now - at >= TYPING_MIN_INTERVAL_MS) this.typingSent.delete(k);
+    }
+    for (const s of this.streamsOf(to)) s.deliverTyping(from.username);
+  }
+
+  /** Tells the streams of `userId`'s conversation peers that it came online or went offline. */
+  private announcePresence(userId: AccountId, online: boolean): void {
+    if (this.endingAll) return;
+    try {
+      const username = this.handle.chat.accountById(userId)?.username;
+      if (username === undefined) return; // the account is gone: its peers are told by the deletions
+      for (const s of this.streams) if (s.userId !== userId && s.knows(userId)) s.deliverPresence(username, online);
+    } catch (err) {
+      this.logger.error({ event: 'rpc.presence_failed', err }, 'could not announce a presence change');
+    }
+  }
+
+  private rememberSendKey(id: MessageId, key: string): void {
+    this.sendKeys.set(id, key);
+    if (this.sendKeys.size > REMEMBERED_SEND_KEYS) {
+      const oldest = this.sendKeys.keys().next();
+      if (!oldest.done) this.sendKeys.delete(oldest.value);
+    }
   }
 
   /** Stops listening to the replica and ends every stream. */
@@ -263,7 +371,9 @@ export class SubscriptionHub {
 
   private dispatch({ op, outcome }: AppliedOp): void {
     // A replayed outcome changed nothing (and may name a message this user no longer sees).
-    if (this.streams.size === 0 || !outcome.ok || outcome.replayed) return;
+    if (!outcome.ok || outcome.replayed) return;
+    if (outcome.result.type === 'sendMessage' && op.key !== '') this.rememberSendKey(outcome.result.message.id, op.key);
+    if (this.streams.size === 0) return;
     const result = outcome.result;
     switch (result.type) {
       case 'sendMessage': {

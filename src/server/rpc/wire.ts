@@ -4,6 +4,7 @@ import { validateUsername } from '../chat/validation.js';
 import type { Message } from '../../gen/chat/v1/chat.js';
 import { invalidArgument } from './status-errors.js';
 
+/** A stored message as the chat service sends it (without an idempotency key: only the sender's stream copy carries one, see subscriptions.ts). */
 export function toWireMessage(m: StoredMessage): Message {
   return {
     id: m.id,
@@ -13,6 +14,7 @@ export function toWireMessage(m: StoredMessage): Message {
     sentAtMs: m.sentAt,
     read: m.read,
     senderDeleted: m.senderDeleted,
+    idempotencyKey: '',
   };
 }
 

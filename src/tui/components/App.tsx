@@ -2,13 +2,15 @@ import { Box, useApp, useStdin } from 'ink';
 import { Text } from '../../terminal/colors.js';
 import { useEffect, useState } from 'react';
 import type { ChatApi, ClusterApi, LoginResult } from '../../client/api.js';
-import { useConnection, useNow, useTerminalSize, type TerminalSize } from '../hooks.js';
+import { useTerminalSize, type TerminalSize } from '../../terminal/use-terminal-size.js';
+import { useConnection, useNow } from '../hooks.js';
 import type { SettingsStore } from '../settings.js';
 import { MIN_COLUMNS, MIN_ROWS, tooSmall } from '../state/layout.js';
 import { MainScreen } from './MainScreen.js';
 import { SignIn } from './SignIn.js';
 import { theme } from './theme.js';
 import { KeyRouter, useKeys } from '../keys.js';
+import { commandId } from '../commands.js';
 
 export interface AppProps {
   chat: ChatApi;
@@ -26,7 +28,12 @@ export interface AppProps {
   onQuit?: () => void;
 }
 
-type Screen = { kind: 'sign-in'; notice: string | undefined } | { kind: 'main'; username: string; unreadAtLogin: number };
+/**
+ * `username` on the sign-in screen is this instance's own memory (the name it was
+ * signed in as, or the one given at start): never what another chat-tui saved
+ * meanwhile, so a password is not typed into a Username field that changed.
+ */
+type Screen = { kind: 'sign-in'; notice: string | undefined; username: string } | { kind: 'main'; username: string; unreadAtLogin: number };
 
 /** chat-tui: the sign-in screen, then the main screen, sized to the terminal. */
 export function App(props: AppProps) {
@@ -50,11 +57,10 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
   const size = useTerminalSize(fixedSize);
   const connection = useConnection(chat);
   const now = useNow(1000);
-  const [screen, setScreen] = useState<Screen>({ kind: 'sign-in', notice: undefined });
+  const [screen, setScreen] = useState<Screen>(() => ({ kind: 'sign-in', notice: undefined, username: username ?? settings.read().lastUsername }));
   const quit = onQuit ?? (() => exit());
   let content;
   if (screen.kind === 'sign-in') {
-    const initial = username ?? settings.read().lastUsername;
     content = (
       <SignIn
         chat={chat}
@@ -62,7 +68,7 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
         connection={connection}
         now={now}
         servers={servers}
-        initialUsername={initial}
+        initialUsername={screen.username}
         notice={screen.notice}
         onQuit={quit}
         onSignedIn={(result: LoginResult) => {
@@ -86,7 +92,7 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
       bellAllowed={bell}
       servers={servers}
       onQuit={quit}
-      onSignedOut={(notice) => setScreen({ kind: 'sign-in', notice })}
+      onSignedOut={(notice, gone) => setScreen({ kind: 'sign-in', notice, username: gone ? '' : screen.username })}
       />
     );
   }
@@ -110,8 +116,8 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
 }
 
 function QuitOnCtrlC({ onQuit }: { onQuit(): void }) {
-  useKeys((input, key) => {
-    if (key.ctrl && input === 'c') onQuit();
+  useKeys((press) => {
+    if (commandId(['app'], press) === 'quit') onQuit();
   });
   return null;
 }

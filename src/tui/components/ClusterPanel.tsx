@@ -2,7 +2,7 @@ import { Box } from 'ink';
 import { Text } from '../../terminal/colors.js';
 import type { ClusterSnapshot } from '../hooks.js';
 import { clusterRows, clusterSummary } from '../state/status.js';
-import { fit, textWidth, truncate } from '../state/text-width.js';
+import { fit, textWidth, truncate } from '../../terminal/text.js';
 import { theme, toneColor } from './theme.js';
 
 export interface ClusterPanelProps {

@@ -3,10 +3,11 @@ import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import { useRefState } from '../hooks.js';
 import { errorText } from '../errors.js';
-import { truncate } from '../state/text-width.js';
 import { Dialog, dialogColumns } from './Dialog.js';
 import { theme } from './theme.js';
+import { Wrapped } from './Wrapped.js';
 import { useKeys } from '../keys.js';
+import { commandId } from '../commands.js';
 
 export interface ConfirmDialogProps {
   title: string;
@@ -22,9 +23,12 @@ export function ConfirmDialog({ title, lines, width, height, onConfirm, onClose 
   const cols = dialogColumns(width);
   const [busy, setBusy, busyRef] = useRefState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  useKeys((input, key) => {
-    if (busyRef.current) return;
-    if (input === 'y' || input === 'Y') {
+  useKeys(
+    (press) => {
+      if (busyRef.current) return;
+      const id = commandId(['confirm'], press);
+      if (id === 'close') onClose();
+      if (id !== 'accept') return;
       setBusy(true);
       setError(undefined);
       onConfirm().then(
@@ -34,17 +38,14 @@ export function ConfirmDialog({ title, lines, width, height, onConfirm, onClose 
           setError(errorText(err));
         },
       );
-    } else if (input === 'n' || input === 'N' || key.escape || input === 'q') {
-      onClose();
-    }
-  }, { singleKeys: true });
+    },
+    { singleKeys: true },
+  );
   return (
     <Dialog title={title} hint="y confirms · n or Esc cancels" width={width} height={height} color={theme.warn}>
       <Text> </Text>
       {lines.map((l, i) => (
-        <Text key={i} wrap="truncate">
-          {truncate(l, cols)}
-        </Text>
+        <Wrapped key={i} text={l} width={cols} />
       ))}
       <Text> </Text>
       {busy ? (
@@ -52,9 +53,7 @@ export function ConfirmDialog({ title, lines, width, height, onConfirm, onClose 
           <Spinner type="dots" /> working…
         </Text>
       ) : error ? (
-        <Text color={theme.error} wrap="truncate">
-          ✗ {truncate(error, cols - 2)}
-        </Text>
+        <Wrapped color={theme.error} text={`✗ ${error}`} width={cols} />
       ) : (
         <Text bold>
           Press <Text color={theme.badge}>y</Text> to confirm, <Text color={theme.badge}>n</Text> to cancel.

@@ -1,15 +1,16 @@
-import { Box } from 'ink';
 import { Text } from '../../terminal/colors.js';
 import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import { useRefState } from '../hooks.js';
 import type { ChatApi } from '../../client/api.js';
 import { errorText } from '../errors.js';
-import { EMPTY_LINE, editKeyFor, editLine, lineText, type LineState } from '../state/line-editor.js';
-import { truncate } from '../state/text-width.js';
+import { commandId } from '../commands.js';
+import { editFor } from '../state/controls.js';
+import { EMPTY_TEXT, editText, textOf, type TextState } from '../state/text-editor.js';
 import { Dialog, dialogColumns } from './Dialog.js';
-import { LineField } from './LineField.js';
+import { LabeledField } from './LineField.js';
 import { theme } from './theme.js';
+import { Wrapped } from './Wrapped.js';
 import { useKeys } from '../keys.js';
 
 export interface DeleteAccountDialogProps {
@@ -24,18 +25,19 @@ export interface DeleteAccountDialogProps {
 /** Deletes the account after the password is typed again. */
 export function DeleteAccountDialog({ chat, me, width, height, onDeleted, onClose }: DeleteAccountDialogProps) {
   const cols = dialogColumns(width);
-  const [password, setPassword, passwordRef] = useRefState<LineState>(EMPTY_LINE);
+  const [password, setPassword, passwordRef] = useRefState<TextState>(EMPTY_TEXT);
   const [busy, setBusy, busyRef] = useRefState(false);
   const [error, setError] = useState<string | undefined>(undefined);
 
-  useKeys((input, key) => {
+  useKeys((press) => {
     if (busyRef.current) return;
-    if (key.escape) {
+    const id = commandId(['delete-account'], press);
+    if (id === 'close') {
       onClose();
       return;
     }
-    if (key.return) {
-      const pw = lineText(passwordRef.current);
+    if (id === 'accept') {
+      const pw = textOf(passwordRef.current);
       if (!pw) {
         setError('type your password to confirm');
         return;
@@ -46,16 +48,16 @@ export function DeleteAccountDialog({ chat, me, width, height, onDeleted, onClos
         () => onDeleted(),
         (err: unknown) => {
           setBusy(false);
-          setPassword(EMPTY_LINE);
+          setPassword(EMPTY_TEXT);
           setError(errorText(err));
         },
       );
       return;
     }
-    const edit = editKeyFor(input, key);
+    const edit = editFor(press, false);
     if (edit) {
       setError(undefined);
-      setPassword((p) => editLine(p, edit));
+      setPassword((p) => editText(p, edit));
     }
   });
 
@@ -70,26 +72,17 @@ export function DeleteAccountDialog({ chat, me, width, height, onDeleted, onClos
     <Dialog title={`Delete account ${me}`} hint="Esc cancels" width={width} height={height} color={theme.error}>
       <Text> </Text>
       {lines.map((l, i) => (
-        <Text key={i} wrap="truncate">
-          {truncate(l, cols) || ' '}
-        </Text>
+        <Wrapped key={i} text={l} width={cols} />
       ))}
       <Text> </Text>
-      <Box>
-        <Text bold color={theme.error}>
-          {'Password  '}
-        </Text>
-        <LineField state={password} width={Math.max(3, cols - 10)} focused={!busy} mask="•" />
-      </Box>
+      <LabeledField label="Password  " color={theme.error} state={password} width={cols} focused={!busy} mask="•" />
       <Text> </Text>
       {busy ? (
         <Text color={theme.warn}>
           <Spinner type="dots" /> deleting…
         </Text>
       ) : error ? (
-        <Text color={theme.error} wrap="truncate">
-          ✗ {truncate(error, cols - 2)}
-        </Text>
+        <Wrapped color={theme.error} text={`✗ ${error}`} width={cols} />
       ) : null}
     </Dialog>
   );

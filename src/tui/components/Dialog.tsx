@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import { colorOrNone, Text } from '../../terminal/colors.js';
 import type { ReactNode } from 'react';
-import { textWidth, truncate } from '../state/text-width.js';
+import { textWidth, truncate } from '../../terminal/text.js';
 import { theme } from './theme.js';
 
 export interface DialogProps {

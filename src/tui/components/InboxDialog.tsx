@@ -5,11 +5,13 @@ import type { ChatApi, ChatMessage } from '../../client/api.js';
 import { errorText } from '../errors.js';
 import { plural } from '../state/format.js';
 import { scrollBy, scrollToShow, resolveScroll, FOLLOW, type Scroll } from '../state/scroll.js';
-import { fit, textWidth, truncate } from '../state/text-width.js';
+import { fit, textWidth, truncate, wrap } from '../../terminal/text.js';
 import { buildTimeline, refKey, timelineColumns } from '../state/timeline.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
 import { theme } from './theme.js';
+import { Wrapped } from './Wrapped.js';
 import { useKeys } from '../keys.js';
+import { commandId } from '../commands.js';
 
 export interface InboxDialogProps {
   chat: ChatApi;
@@ -26,7 +28,6 @@ export interface InboxDialogProps {
 
 /** Reads unread messages N at a time, oldest first, across all conversations. */
 export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched, onClose }: InboxDialogProps) {
-  const rows = dialogRows(height) - 1;
   const cols = dialogColumns(width);
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [remaining, setRemaining, remainingRef] = useRefState<number | undefined>(undefined);
@@ -63,6 +64,19 @@ export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched
     // Fetch the first batch once, on opening.
   }, []);
 
+  const status = error
+    ? `✗ ${error}`
+    : loading
+      ? 'fetching…'
+      : remaining === undefined
+        ? ''
+        : remaining > 0
+          ? `${plural(messages.length, 'message')} read here · ${remaining} still unread · Enter reads the next ${Math.min(batchSize, remaining)}`
+          : messages.length
+            ? `${plural(messages.length, 'message')} read here · no more unread`
+            : 'No unread messages.';
+  const statusRows = Math.min(3, wrap(status || ' ', cols).length);
+  const rows = Math.max(1, dialogRows(height) - statusRows);
   const longest = messages.reduce((a, m) => (textWidth(m.sender) > textWidth(a) ? m.sender : a), me);
   const timeline = buildTimeline({ messages, outgoing: [], me, peer: longest, width: cols, gutter: 0, now });
   const keys = timeline.map((r) => r.key);
@@ -76,34 +90,33 @@ export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched
     setFirstNew(undefined);
   }, [firstNew, keys.length]);
 
-  useKeys((input, key) => {
-    if (key.escape || input === 'q') onClose();
-    else if (key.return || input === ' ') {
-      if (remainingRef.current === undefined || remainingRef.current > 0) void fetchBatch();
-    } else if (key.downArrow || input === 'j') setScroll((s) => scrollBy(keys, rows, s, 1));
-    else if (key.upArrow || input === 'k') setScroll((s) => scrollBy(keys, rows, s, -1));
-    else if (key.pageDown) setScroll((s) => scrollBy(keys, rows, s, rows - 1));
-    else if (key.pageUp) setScroll((s) => scrollBy(keys, rows, s, -(rows - 1)));
-    else if (key.end) setScroll(FOLLOW);
-  }, { singleKeys: true });
+  useKeys(
+    (press) => {
+      switch (commandId(['inbox'], press)) {
+        case 'close':
+          return onClose();
+        case 'accept':
+          if (remainingRef.current === undefined || remainingRef.current > 0) void fetchBatch();
+          return;
+        case 'move.down':
+          return setScroll((s) => scrollBy(keys, rows, s, 1));
+        case 'move.up':
+          return setScroll((s) => scrollBy(keys, rows, s, -1));
+        case 'page.next':
+          return setScroll((s) => scrollBy(keys, rows, s, rows - 1));
+        case 'page.previous':
+          return setScroll((s) => scrollBy(keys, rows, s, -(rows - 1)));
+        case 'newest':
+          return setScroll(FOLLOW);
+      }
+    },
+    { singleKeys: true },
+  );
 
   const window = resolveScroll(keys, rows, scroll);
-  const status = error
-    ? `✗ ${error}`
-    : loading
-      ? 'fetching…'
-      : remaining === undefined
-        ? ''
-        : remaining > 0
-          ? `${plural(messages.length, 'message')} read here · ${remaining} still unread · Enter reads the next ${Math.min(batchSize, remaining)}`
-          : messages.length
-            ? `${plural(messages.length, 'message')} read here · no more unread`
-            : 'No unread messages.';
   return (
     <Dialog title={`Unread messages, ${batchSize} at a time`} hint="Esc closes" width={width} height={height}>
-      <Text wrap="truncate" color={error ? theme.error : remaining ? theme.badge : theme.ok}>
-        {truncate(status, cols)}
-      </Text>
+      <Wrapped text={status || ' '} width={cols} color={error ? theme.error : remaining ? theme.badge : theme.ok} maxRows={3} />
       {timeline.slice(window.start, window.end).map((row) =>
         row.kind === 'day' ? (
           <Text key={row.key} dimColor bold wrap="truncate">

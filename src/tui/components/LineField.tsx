@@ -1,9 +1,11 @@
+import { Box } from 'ink';
 import { Text } from '../../terminal/colors.js';
-import { viewLine, type LineState } from '../state/line-editor.js';
-import { truncate } from '../state/text-width.js';
+import { textWidth, truncate } from '../../terminal/text.js';
+import { viewLine, type TextState } from '../state/text-editor.js';
+import { theme } from './theme.js';
 
 export interface LineFieldProps {
-  state: LineState;
+  state: TextState;
   width: number;
   focused: boolean;
   /** Shown instead of each character (passwords). */
@@ -30,5 +32,17 @@ export function LineField({ state, width, focused, mask, placeholder }: LineFiel
       {view.after}
       {view.clippedRight ? <Text dimColor>…</Text> : null}
     </Text>
+  );
+}
+
+/** A dialog's field: a bold label, then the field over the rest of `width`. */
+export function LabeledField({ label, state, width, focused = true, mask, color = theme.accent }: { label: string; state: TextState; width: number; focused?: boolean; mask?: string; color?: string }) {
+  return (
+    <Box>
+      <Text color={color} bold>
+        {label}
+      </Text>
+      <LineField state={state} width={Math.max(3, width - textWidth(label))} focused={focused} mask={mask} />
+    </Box>
   );
 }

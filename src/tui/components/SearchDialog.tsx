@@ -4,11 +4,13 @@ import { useEffect, useRef, useState } from 'react';
 import { useRefState } from '../hooks.js';
 import type { AccountListing, ChatApi } from '../../client/api.js';
 import { errorText } from '../errors.js';
-import { EMPTY_LINE, editKeyFor, editLine, lineText, type LineState } from '../state/line-editor.js';
+import { editFor } from '../state/controls.js';
+import { EMPTY_TEXT, editText, textOf, type TextState } from '../state/text-editor.js';
+import { commandId } from '../commands.js';
 import { nameKey } from '../state/messages.js';
-import { truncate } from '../state/text-width.js';
+import { truncate, wrap } from '../../terminal/text.js';
 import { Dialog, dialogColumns, dialogRows } from './Dialog.js';
-import { LineField } from './LineField.js';
+import { LabeledField } from './LineField.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';
 
@@ -36,13 +38,13 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
   const rows = dialogRows(height);
   const cols = dialogColumns(width);
   const pageSize = Math.max(1, rows - 3);
-  const [pattern, setPattern] = useState<LineState>(EMPTY_LINE);
+  const [pattern, setPattern] = useState<TextState>(EMPTY_TEXT);
   const [page, setPage, pageRef] = useRefState<PageState>(FIRST);
   const [cursor, setCursor, cursorRef] = useRefState(0);
   const [loading, setLoading, loadingRef] = useRefState(true);
   const [error, setError] = useState<string | undefined>(undefined);
   const request = useRef(0);
-  const text = lineText(pattern);
+  const text = textOf(pattern);
   // Without a wildcard, a pattern means "names containing it".
   const query = text === '' || /[*?]/.test(text) ? text : `*${text}*`;
 
@@ -74,36 +76,30 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
   // A new pattern (or page size) starts again from the first page, after a short pause in typing.
   useEffect(() => load(0, [undefined], 200), [query, pageSize]);
 
-  useKeys((input, key) => {
+  useKeys((press) => {
     const page = pageRef.current;
     const loading = loadingRef.current;
-    if (key.escape) {
-      onClose();
-      return;
+    switch (commandId(['search'], press)) {
+      case 'close':
+        return onClose();
+      case 'accept': {
+        const chosen = page.accounts[cursorRef.current];
+        if (chosen) onOpen(chosen);
+        return;
+      }
+      case 'move.down':
+        return setCursor((c) => Math.min(Math.max(0, page.accounts.length - 1), c + 1));
+      case 'move.up':
+        return setCursor((c) => Math.max(0, c - 1));
+      case 'page.next':
+        if (page.next && !loading) load(page.index + 1, page.tokens, 0);
+        return;
+      case 'page.previous':
+        if (page.index > 0 && !loading) load(page.index - 1, page.tokens, 0);
+        return;
     }
-    if (key.return) {
-      const chosen = page.accounts[cursorRef.current];
-      if (chosen) onOpen(chosen);
-      return;
-    }
-    if (key.downArrow) {
-      setCursor((c) => Math.min(Math.max(0, page.accounts.length - 1), c + 1));
-      return;
-    }
-    if (key.upArrow) {
-      setCursor((c) => Math.max(0, c - 1));
-      return;
-    }
-    if (key.pageDown) {
-      if (page.next && !loading) load(page.index + 1, page.tokens, 0);
-      return;
-    }
-    if (key.pageUp) {
-      if (page.index > 0 && !loading) load(page.index - 1, page.tokens, 0);
-      return;
-    }
-    const edit = editKeyFor(input, key);
-    if (edit) setPattern((p) => editLine(p, edit));
+    const edit = editFor(press, false);
+    if (edit) setPattern((p) => editText(p, edit));
   });
 
   const footer = [
@@ -118,30 +114,34 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
 
   return (
     <Dialog title="New conversation" hint="* any run · ? one character · plain text: contains" width={width} height={height}>
-      <Box>
-        <Text color={theme.accent} bold>
-          {'Pattern  '}
-        </Text>
-        <LineField state={pattern} width={Math.max(3, cols - 9)} focused />
-      </Box>
-      <Text wrap="truncate" color={error ? theme.error : undefined} dimColor={!error}>
-        {error
-          ? `✗ ${truncate(error, cols - 2)}`
-          : loading
-            ? 'searching…'
-            : page.accounts.length === 0
-              ? `no account matches ${query}`
-              : truncate(`accounts matching ${query || '*'} (● online)`, cols)}
-      </Text>
-      <Box flexDirection="column" height={pageSize}>
-        {page.accounts.slice(0, pageSize).map((a, i) => (
-          <Text key={a.username} wrap="truncate" inverse={i === cursor}>
-            {i === cursor ? '▸ ' : '  '}
-            {a.online ? <Text color={theme.ok}>●</Text> : <Text dimColor>○</Text>} {truncate(a.username, cols - 12)}
-            {nameKey(a.username) === nameKey(me) ? <Text dimColor> (me)</Text> : null}
+      <LabeledField label="Pattern  " state={pattern} width={cols} />
+      {error ? (
+        // A failure is shown whole, wrapped, where the accounts would be.
+        <Box flexDirection="column" height={pageSize + 1}>
+          {wrap(`✗ ${error}`, cols)
+            .slice(0, pageSize + 1)
+            .map((line, i) => (
+              <Text key={i} color={theme.error} wrap="truncate">
+                {line}
+              </Text>
+            ))}
+        </Box>
+      ) : (
+        <>
+          <Text wrap="truncate" dimColor>
+            {loading ? 'searching…' : page.accounts.length === 0 ? truncate(`no account matches ${query}`, cols) : truncate(`accounts matching ${query || '*'} (● online)`, cols)}
           </Text>
-        ))}
-      </Box>
+          <Box flexDirection="column" height={pageSize}>
+            {page.accounts.slice(0, pageSize).map((a, i) => (
+              <Text key={a.username} wrap="truncate" inverse={i === cursor}>
+                {i === cursor ? '▸ ' : '  '}
+                {a.online ? <Text color={theme.ok}>●</Text> : <Text dimColor>○</Text>} {truncate(a.username, cols - 12)}
+                {nameKey(a.username) === nameKey(me) ? <Text dimColor> (me)</Text> : null}
+              </Text>
+            ))}
+          </Box>
+        </>
+      )}
       <Text dimColor wrap="truncate">
         {truncate(footer, cols)}
       </Text>

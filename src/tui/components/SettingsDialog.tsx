@@ -1,11 +1,12 @@
 import { Text } from '../../terminal/colors.js';
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import { useRefState } from '../hooks.js';
-import { clampBatchSize, UNREAD_BATCH_MAX, type Preferences } from '../settings.js';
-import { fit, truncate } from '../state/text-width.js';
+import { clampBatchSize, UNREAD_BATCH_MAX, UNREAD_BATCH_MIN, type Preferences } from '../settings.js';
+import { fit, truncate } from '../../terminal/text.js';
 import { Dialog, dialogColumns } from './Dialog.js';
 import { theme } from './theme.js';
 import { useKeys } from '../keys.js';
+import { commandId } from '../commands.js';
 
 export interface SettingsDialogProps {
   prefs: Preferences;
@@ -25,7 +26,9 @@ const ITEMS: Item[] = ['bell', 'unreadBatchSize', 'showClusterPanel'];
 export function SettingsDialog({ prefs, onChange, servers, configPath, bellDisabledByOption, width, height, onClose }: SettingsDialogProps) {
   const cols = dialogColumns(width);
   const [cursor, setCursor, cursorRef] = useRefState(0);
-  const [, setDigits, digitsRef] = useRefState<string | undefined>(undefined);
+  /** The digits of N being typed (shown as typed); undefined when not typing. */
+  const [digits, setDigits, digitsRef] = useRefState<string | undefined>(undefined);
+  const [refused, setRefused] = useState(false);
   // Several keys may arrive before a re-render: each change builds on the last one.
   const prefsRef = useRef(prefs);
   prefsRef.current = prefs;
@@ -34,50 +37,42 @@ export function SettingsDialog({ prefs, onChange, servers, configPath, bellDisab
     onChange(next);
   };
   const setBatch = (n: number) => change({ ...prefsRef.current, unreadBatchSize: clampBatchSize(n) });
+  const typeDigits = (typed: string) => {
+    setDigits(typed);
+    if (typed !== '') setBatch(Number(typed));
+  };
 
-  useKeys((input, key) => {
+  useKeys((press) => {
     const item = ITEMS[cursorRef.current]!;
     const prefs = prefsRef.current;
-    const digits = digitsRef.current;
-    if (key.escape || input === 'q' || input === 's') {
-      onClose();
-      return;
-    }
-    if (key.downArrow || input === 'j' || key.tab) {
-      setCursor((c) => (c + 1) % ITEMS.length);
-      setDigits(undefined);
-      return;
-    }
-    if (key.upArrow || input === 'k') {
-      setCursor((c) => (c + ITEMS.length - 1) % ITEMS.length);
+    const id = commandId(['settings'], press);
+    setRefused(false);
+    if (id === 'close') return onClose();
+    if (id === 'move.down' || id === 'move.up') {
+      setCursor((c) => (c + (id === 'move.down' ? 1 : ITEMS.length - 1)) % ITEMS.length);
       setDigits(undefined);
       return;
     }
     if (item === 'unreadBatchSize') {
-      if (/^[0-9]+$/.test(input)) {
-        const typed = `${digits ?? ''}${input}`.replace(/^0+/, '').slice(0, String(UNREAD_BATCH_MAX).length);
-        setDigits(typed);
-        if (typed) setBatch(Number(typed));
+      if (id === 'digit') {
+        const typed = `${digitsRef.current ?? ''}${press.input}`.replace(/^0+/, '');
+        // A digit that would pass the maximum is refused, not clamped: the field shows what was typed.
+        if (typed !== '' && Number(typed) > UNREAD_BATCH_MAX) setRefused(true);
+        else typeDigits(typed);
         return;
       }
-      if (key.backspace || key.delete) {
-        const typed = (digits ?? String(prefs.unreadBatchSize)).slice(0, -1);
-        setDigits(typed);
-        if (typed) setBatch(Number(typed));
-        return;
-      }
-      if (key.rightArrow || input === '+' || input === 'l') setBatch(prefs.unreadBatchSize + 1);
-      else if (key.leftArrow || input === '-' || input === 'h') setBatch(prefs.unreadBatchSize - 1);
-      else if (key.pageUp) setBatch(prefs.unreadBatchSize + 10);
-      else if (key.pageDown) setBatch(prefs.unreadBatchSize - 10);
+      if (id === 'erase') return typeDigits((digitsRef.current ?? String(prefs.unreadBatchSize)).slice(0, -1));
+      const step = id === 'increase' ? 1 : id === 'decrease' ? -1 : id === 'increase.page' ? 10 : id === 'decrease.page' ? -10 : 0;
+      if (step !== 0) setBatch(prefs.unreadBatchSize + step);
       setDigits(undefined);
       return;
     }
-    if (key.return || input === ' ' || key.leftArrow || key.rightArrow) {
+    if (id === 'toggle' || id === 'increase' || id === 'decrease') {
       if (item === 'bell') change({ ...prefs, bell: !prefs.bell });
       else change({ ...prefs, showClusterPanel: !prefs.showClusterPanel });
     }
-  });
+    // Every key is a command here, also digits typed (or pasted) together.
+  }, { singleKeys: true });
 
   const labelWidth = Math.min(44, Math.max(20, cols - 14));
   const line = (i: number, label: string, value: string, note?: string) => (
@@ -94,7 +89,12 @@ export function SettingsDialog({ prefs, onChange, servers, configPath, bellDisab
     <Dialog title="Settings" hint="saved at once · Esc closes" width={width} height={height}>
       <Text> </Text>
       {line(0, 'Bell for messages in other conversations', prefs.bell ? '[on]' : '[off]', bellDisabledByOption ? '(--no-bell: silent this run)' : undefined)}
-      {line(1, 'Unread messages read at a time (N)', `[${prefs.unreadBatchSize}]`, '← → or digits')}
+      {line(
+        1,
+        'Unread messages read at a time (N)',
+        `[${digits ?? prefs.unreadBatchSize}]`,
+        refused || digits === '' ? `${UNREAD_BATCH_MIN} to ${UNREAD_BATCH_MAX}` : '← → or digits',
+      )}
       {line(2, 'Show the cluster panel at start', prefs.showClusterPanel ? '[on]' : '[off]')}
       <Text> </Text>
       <Text dimColor wrap="truncate">

@@ -3,14 +3,17 @@ import { colorOrNone, Text } from '../../terminal/colors.js';
 import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import type { ChatApi, ConnectionState, LoginResult } from '../../client/api.js';
+import type { TerminalSize } from '../../terminal/use-terminal-size.js';
+import { commandId } from '../commands.js';
 import { errorText, isCredentialError } from '../errors.js';
-import { EMPTY_LINE, editKeyFor, editLine, lineFrom, lineText, type LineState } from '../state/line-editor.js';
+import { useRefState } from '../hooks.js';
+import { useKeys } from '../keys.js';
+import { editFor } from '../state/controls.js';
 import { connectionStatus } from '../state/status.js';
-import { truncate } from '../state/text-width.js';
-import { useRefState, type TerminalSize } from '../hooks.js';
+import { EMPTY_TEXT, editText, textFrom, textOf, type TextState } from '../state/text-editor.js';
 import { LineField } from './LineField.js';
 import { theme, toneColor } from './theme.js';
-import { useKeys } from '../keys.js';
+import { Wrapped } from './Wrapped.js';
 
 export type SignInMode = 'login' | 'create';
 type Field = 'username' | 'password' | 'confirm';
@@ -21,6 +24,7 @@ export interface SignInProps {
   connection: ConnectionState;
   now: number;
   servers: readonly string[];
+  /** Filled in; the password field then has the focus. */
   initialUsername: string;
   /** Shown on arrival, e.g. "logged out" or "account deleted". */
   notice: string | undefined;
@@ -29,13 +33,14 @@ export interface SignInProps {
 }
 
 const MASK = '•';
+const LABEL_WIDTH = 10;
 
 export function SignIn({ chat, size, connection, now, servers, initialUsername, notice, onSignedIn, onQuit }: SignInProps) {
   // Key handlers read the refs: keys typed faster than a re-render still land in the right field.
   const [mode, setMode, modeRef] = useRefState<SignInMode>('login');
-  const [username, setUsername, usernameRef] = useRefState<LineState>(() => lineFrom(initialUsername));
-  const [password, setPassword, passwordRef] = useRefState<LineState>(EMPTY_LINE);
-  const [confirm, setConfirm, confirmRef] = useRefState<LineState>(EMPTY_LINE);
+  const [username, setUsername, usernameRef] = useRefState<TextState>(() => textFrom(initialUsername));
+  const [password, setPassword, passwordRef] = useRefState<TextState>(EMPTY_TEXT);
+  const [confirm, setConfirm, confirmRef] = useRefState<TextState>(EMPTY_TEXT);
   const [field, setField, fieldRef] = useRefState<Field>(initialUsername ? 'password' : 'username');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy, busyRef] = useRefState<string | undefined>(undefined);
@@ -52,8 +57,8 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
 
   const submit = async () => {
     const mode = modeRef.current;
-    const name = lineText(usernameRef.current).trim();
-    const pw = lineText(passwordRef.current);
+    const name = textOf(usernameRef.current).trim();
+    const pw = textOf(passwordRef.current);
     if (!name) {
       setError('type a username');
       setField('username');
@@ -64,9 +69,9 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       setField('password');
       return;
     }
-    if (mode === 'create' && pw !== lineText(confirmRef.current)) {
+    if (mode === 'create' && pw !== textOf(confirmRef.current)) {
       setError('the two passwords do not match; type the password again');
-      setConfirm(EMPTY_LINE);
+      setConfirm(EMPTY_TEXT);
       setField('confirm');
       return;
     }
@@ -86,73 +91,66 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       setBusy(undefined);
       if (created) {
         setMode('login');
-        setConfirm(EMPTY_LINE);
+        setConfirm(EMPTY_TEXT);
         setInfo(`account ${name} created`);
       }
       setError(created ? `logging in failed: ${errorText(err)}` : errorText(err));
       if (isCredentialError(err)) {
-        setPassword(EMPTY_LINE);
-        setConfirm(EMPTY_LINE);
+        setPassword(EMPTY_TEXT);
+        setConfirm(EMPTY_TEXT);
         setField('password');
       }
     }
   };
 
-  useKeys(
-    (input, key) => {
-      if (key.ctrl && input === 'c') {
-        onQuit();
-        return;
-      }
-      if (busyRef.current) return;
-      if (key.ctrl && input === 't') {
+  useKeys((press) => {
+    const id = commandId(['sign-in'], press);
+    if (id === 'quit') return onQuit();
+    if (busyRef.current) return;
+    switch (id) {
+      case 'mode': {
         const next = modeRef.current === 'login' ? 'create' : 'login';
         setMode(next);
         setError(undefined);
-        setConfirm(EMPTY_LINE);
+        setConfirm(EMPTY_TEXT);
         if (next === 'login' && fieldRef.current === 'confirm') setField('password');
         return;
       }
-      if (key.tab || key.downArrow) {
-        move(key.shift ? -1 : 1);
-        return;
-      }
-      if (key.upArrow) {
-        move(-1);
-        return;
-      }
-      if (key.return) {
+      case 'field.next':
+        return move(1);
+      case 'field.previous':
+        return move(-1);
+      case 'accept': {
         const list = fieldsOf(modeRef.current);
         const at = fieldRef.current;
-        if (at === list[list.length - 1] || (at === 'username' && lineText(passwordRef.current) !== '' && modeRef.current === 'login')) void submit();
+        if (at === list[list.length - 1] || (at === 'username' && textOf(passwordRef.current) !== '' && modeRef.current === 'login')) void submit();
         else move(1);
         return;
       }
-      if (key.escape) {
-        setError(undefined);
-        return;
-      }
-      const edit = editKeyFor(input, key);
-      if (!edit) return;
-      if (error) setError(undefined);
-      if (fieldRef.current === 'username') setUsername((s) => editLine(s, edit));
-      else if (fieldRef.current === 'password') setPassword((s) => editLine(s, edit));
-      else setConfirm((s) => editLine(s, edit));
-    },
-  );
+      case 'dismiss':
+        return setError(undefined);
+    }
+    const edit = editFor(press, false);
+    if (!edit) return;
+    if (error) setError(undefined);
+    if (fieldRef.current === 'username') setUsername((s) => editText(s, edit));
+    else if (fieldRef.current === 'password') setPassword((s) => editText(s, edit));
+    else setConfirm((s) => editText(s, edit));
+  });
 
-  const compact = size.rows - 1 < 17 || size.columns < 50;
+  const frameRows = size.rows - 1;
+  const compact = frameRows < 17 || size.columns < 50;
   const boxWidth = Math.min(64, size.columns - (compact ? 0 : 2));
   const inner = boxWidth - (compact ? 0 : 4);
-  const labelWidth = 10;
-  const fieldWidth = Math.max(4, inner - labelWidth);
+  const fieldWidth = Math.max(4, inner - LABEL_WIDTH);
   const status = connectionStatus(connection, now);
   const action = mode === 'login' ? 'log in' : 'create the account';
+  const gap = compact ? null : <Text> </Text>;
 
-  const row = (label: string, which: Field, state: LineState, mask?: string) => (
-    <Box>
+  const row = (label: string, which: Field, state: TextState, mask?: string) => (
+    <Box height={1}>
       <Text color={field === which ? theme.accent : undefined} bold={field === which}>
-        {label.padEnd(labelWidth)}
+        {label.padEnd(LABEL_WIDTH)}
       </Text>
       <LineField state={state} width={fieldWidth} focused={field === which && !busy} mask={mask} />
     </Box>
@@ -160,39 +158,36 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
 
   const body = (
     <Box flexDirection="column" width={inner}>
-      <Text bold color={theme.accent}>
-        chat-tui
+      <Text bold color={theme.accent} wrap="truncate">
+        chat-tui{'  '}
         <Text color={undefined} dimColor bold={false}>
-          {'  '}replicated chat
+          replicated chat
         </Text>
       </Text>
-      {compact ? null : <Text> </Text>}
+      {gap}
       <Text wrap="truncate">
         {mode === 'login' ? <Text inverse bold> Log in </Text> : <Text dimColor> Log in </Text>}{' '}
         {mode === 'create' ? <Text inverse bold> Create account </Text> : <Text dimColor> Create account </Text>}
         <Text dimColor>   Ctrl-T switches</Text>
       </Text>
-      {compact ? null : <Text> </Text>}
+      {gap}
       {row('Username', 'username', username)}
       {row('Password', 'password', password, MASK)}
-      {mode === 'create' ? row('Confirm', 'confirm', confirm, MASK) : compact ? null : <Text> </Text>}
-      {compact ? null : <Text> </Text>}
+      {mode === 'create' ? row('Confirm', 'confirm', confirm, MASK) : gap}
+      {gap}
       {busy ? (
         <Text color={theme.warn} wrap="truncate">
           <Spinner type="dots" /> {busy}
         </Text>
       ) : error ? (
-        <Text color={theme.error} wrap="truncate">
-          ✗ {truncate(error, inner - 2)}
-        </Text>
+        // Refusals are shown whole: wrapped, never cut.
+        <Wrapped color={theme.error} text={`✗ ${error}`} width={inner} />
       ) : info ? (
-        <Text color={theme.ok} wrap="truncate">
-          {truncate(info, inner)}
-        </Text>
+        <Wrapped color={theme.ok} text={info} width={inner} />
       ) : (
         <Text> </Text>
       )}
-      {compact ? null : <Text> </Text>}
+      {gap}
       <Text dimColor wrap="truncate">
         {field === fields[fields.length - 1] ? `Enter ${action} · Tab next field` : 'Enter or Tab next field'} · Ctrl-C quit
       </Text>
@@ -200,17 +195,17 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
   );
 
   return (
-    <Box flexDirection="column" width={size.columns} height={size.rows - 1} alignItems="center" justifyContent="center">
+    <Box flexDirection="column" width={size.columns} height={frameRows} alignItems="center" justifyContent="center">
       {compact ? (
         body
       ) : (
-        <Box borderStyle="round" borderColor={colorOrNone(theme.accent)} paddingX={1} width={boxWidth}>
+        <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor={colorOrNone(theme.accent)} paddingX={1} width={boxWidth}>
           {body}
         </Box>
       )}
-      <Text wrap="truncate" color={toneColor(status.tone)}>
-        {truncate(`${status.text} · servers ${servers.join(', ')}`, size.columns)}
-      </Text>
+      <Box flexShrink={0} width={size.columns} justifyContent="center">
+        <Wrapped color={toneColor(status.tone)} text={`${status.text} · servers ${servers.join(', ')}`} width={size.columns} maxRows={2} />
+      </Box>
     </Box>
   );
 }

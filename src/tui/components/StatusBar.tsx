@@ -1,6 +1,6 @@
 import { Text } from '../../terminal/colors.js';
 import type { StatusText } from '../state/status.js';
-import { textWidth, truncate } from '../state/text-width.js';
+import { textWidth, truncate } from '../../terminal/text.js';
 import { theme, toneColor } from './theme.js';
 
 export interface StatusBarProps {

@@ -10,12 +10,14 @@ export interface ConversationEntry {
   unread: number;
   online: boolean;
   peerDeleted: boolean;
+  /** Until when (ms) the peer is shown typing, after a typing notice; 0 when not. */
+  typingUntil: number;
 }
 
 export type ConversationMap = Readonly<Record<string, ConversationEntry>>;
 
 export function emptyEntry(peer: string): ConversationEntry {
-  return { peer, lastMessage: undefined, unread: 0, online: false, peerDeleted: false };
+  return { peer, lastMessage: undefined, unread: 0, online: false, peerDeleted: false, typingUntil: 0 };
 }
 
 /**
@@ -58,6 +60,8 @@ export function applyMessage(map: ConversationMap, message: ChatMessage, me: str
     peer: entry.peer || peer,
     lastMessage: newer ? message : entry.lastMessage,
     unread: entry.unread + (counts ? 1 : 0),
+    // A message from the peer ends its typing.
+    typingUntil: fromMe ? entry.typingUntil : 0,
   };
   return { ...map, [key]: next };
 }
@@ -88,6 +92,7 @@ export function applySummaries(
       unread: key === openPeerKey ? 0 : s.unreadCount + laterUnread,
       online: s.peerOnline,
       peerDeleted: s.peerDeleted,
+      typingUntil: local?.typingUntil ?? 0,
     };
   }
   for (const [key, entry] of Object.entries(map)) {
@@ -110,6 +115,13 @@ export function applyFetchedUnread(map: ConversationMap, messages: readonly Chat
     };
   }
   return next;
+}
+
+/** A presence change pushed by the server; only for conversations listed here. */
+export function setOnline(map: ConversationMap, peerKey: string, online: boolean): ConversationMap {
+  const entry = map[peerKey];
+  if (!entry || entry.online === online) return map;
+  return { ...map, [peerKey]: { ...entry, online, typingUntil: online ? entry.typingUntil : 0 } };
 }
 
 export function setUnread(map: ConversationMap, peerKey: string, unread: number): ConversationMap {

@@ -48,3 +48,9 @@ export function plural(n: number, word: string, many = `${word}s`): string {
 export function badge(n: number): string {
   return n > 99 ? '99+' : String(n);
 }
+
+/** The full local date and time of an instant, e.g. `Tue 3 Jun 2025 14:03:07`. */
+export function formatFullDate(ms: number): string {
+  const d = new Date(ms);
+  return `${WEEKDAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}

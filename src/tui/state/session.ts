@@ -6,9 +6,21 @@
  */
 
 import type { ChatMessage, ConversationSummary } from '../../client/api.js';
-import { applyFetchedUnread, applyMessage, applySummaries, emptyEntry, setUnread, type ConversationMap } from './conversations.js';
+import { applyFetchedUnread, applyMessage, applySummaries, emptyEntry, setOnline, setUnread, type ConversationMap } from './conversations.js';
 import { markReadUpTo, mergeMessages, nameKey, peerOf, removeMessages } from './messages.js';
 import { enqueue, matchDelivered, requeueFailed, setState, settle, type OutgoingMessage } from './outbox.js';
+
+/** How long a typing notice shows (the peer's client repeats it every few seconds while typing). */
+export const TYPING_SHOWN_MS = 6_000;
+
+/** Where the unread messages of the open conversation started when it was opened: the "new messages" line. */
+export interface UnreadMarker {
+  peerKey: string;
+  /** Unread messages when it was opened. */
+  count: number;
+  /** The first of them among the loaded messages; undefined while the history loads. */
+  fromId: number | undefined;
+}
 
 export interface History {
   /** Sorted by id. */
@@ -28,6 +40,7 @@ export interface SessionState {
   outbox: readonly OutgoingMessage[];
   /** Key of the open conversation. */
   openPeer: string | undefined;
+  marker: UnreadMarker | undefined;
 }
 
 export type SessionAction =
@@ -47,10 +60,15 @@ export type SessionAction =
   | { type: 'send-started'; key: string }
   | { type: 'send-ok'; key: string; message: ChatMessage }
   | { type: 'send-failed'; key: string; error: string }
-  | { type: 'retry'; peer: string };
+  /** Failed messages of a conversation (or only the one with `key`) are sent again with their keys. */
+  | { type: 'retry'; peer: string; key?: string }
+  /** A failed message is dropped (to edit it, or for good). */
+  | { type: 'discard'; key: string }
+  | { type: 'presence'; peer: string; online: boolean }
+  | { type: 'typing'; peer: string; at: number };
 
 export function initialSession(me: string): SessionState {
-  return { me, conversations: {}, histories: {}, outbox: [], openPeer: undefined };
+  return { me, conversations: {}, histories: {}, outbox: [], openPeer: undefined, marker: undefined };
 }
 
 const EMPTY_HISTORY: History = { messages: [], loaded: false, hasMore: false, loading: false };
@@ -80,7 +98,7 @@ function addMessages(state: SessionState, messages: readonly ChatMessage[], mark
     next = {
       ...next,
       conversations: applyMessage(next.conversations, message, next.me, next.openPeer, known || markRead),
-      outbox: matchDelivered(next.outbox, message, next.me),
+      outbox: nameKey(message.sender) === nameKey(next.me) ? matchDelivered(next.outbox, message) : next.outbox,
     };
     next = withHistory(next, key, (h) => {
       const merged = mergeMessages(h.messages, [message]);
@@ -105,26 +123,29 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
       return withHistory(state, nameKey(action.peer), (h) => ({ ...h, loading: false }));
     case 'history': {
       const key = nameKey(action.peer);
-      return withHistory(state, key, (h) => ({
+      const next = withHistory(state, key, (h) => ({
         messages: mergeMessages(h.messages, action.messages),
         loaded: true,
         // Whether messages older than this page wait on the server.
         hasMore: action.hasMore,
         loading: false,
       }));
+      return placeMarker(next);
     }
     case 'open': {
       const key = nameKey(action.peer);
       const known = state.conversations[key] ?? emptyEntry(action.peer);
       const entry = action.online === undefined ? known : { ...known, online: action.online };
-      return {
+      const marker = key === state.openPeer ? state.marker : entry.unread > 0 ? { peerKey: key, count: entry.unread, fromId: undefined } : undefined;
+      return placeMarker({
         ...state,
         openPeer: key,
+        marker,
         conversations: setUnread({ ...state.conversations, [key]: entry }, key, 0),
-      };
+      });
     }
     case 'close':
-      return { ...state, openPeer: undefined };
+      return { ...state, openPeer: undefined, marker: undefined };
     case 'deleted': {
       const ids = new Set(action.ids);
       let conversations = state.conversations;
@@ -171,11 +192,34 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
       const added = addMessages(state, [action.message], false);
       return { ...added, outbox: settle(added.outbox, action.key) };
     }
-    case 'send-failed':
-      return { ...state, outbox: setState(state.outbox, action.key, 'failed', action.error) };
+    case 'send-failed': {
+      // Its copy came on the stream: it is stored, whatever the call's last attempt said.
+      const delivered = state.outbox.some((m) => m.key === action.key && m.deliveredId !== undefined);
+      return { ...state, outbox: delivered ? settle(state.outbox, action.key) : setState(state.outbox, action.key, 'failed', action.error) };
+    }
     case 'retry':
-      return { ...state, outbox: requeueFailed(state.outbox, nameKey(action.peer)) };
+      return { ...state, outbox: requeueFailed(state.outbox, nameKey(action.peer), action.key) };
+    case 'discard':
+      return { ...state, outbox: state.outbox.filter((m) => !(m.key === action.key && m.state === 'failed')) };
+    case 'presence':
+      return { ...state, conversations: setOnline(state.conversations, nameKey(action.peer), action.online) };
+    case 'typing': {
+      const key = nameKey(action.peer);
+      const entry = state.conversations[key];
+      if (!entry) return state;
+      return { ...state, conversations: { ...state.conversations, [key]: { ...entry, typingUntil: action.at + TYPING_SHOWN_MS } } };
+    }
   }
+}
+
+/** Once the open conversation's history is there, the marker goes before its first unread message from the peer. */
+function placeMarker(state: SessionState): SessionState {
+  const marker = state.marker;
+  if (!marker || marker.fromId !== undefined || marker.peerKey !== state.openPeer) return state;
+  const h = historyOf(state, marker.peerKey);
+  if (!h.loaded) return state;
+  const first = h.messages.find((m) => !m.read && nameKey(m.sender) === marker.peerKey);
+  return { ...state, marker: first ? { ...marker, fromId: first.id } : undefined };
 }
 
 /** The id to mark the open conversation read up to: its newest message from the peer that is still unread, if any. */

@@ -1,7 +1,8 @@
 /**
- * The chat pane as rows of exactly one terminal line each: day separators, messages
- * wrapped to the pane's width (time and sender on the first line, continuation lines
- * indented), the delivery state of my own messages, and why a send failed.
+ * The chat pane as rows of exactly one terminal line each: day separators, the
+ * "new messages" line, messages wrapped to the pane's width (time and sender on
+ * the first line, continuation lines indented, blank lines and indentation kept),
+ * the delivery state of my own messages, and why a send failed (wrapped too).
  * The pane renders a window of these rows (see scroll.ts).
  */
 
@@ -9,7 +10,7 @@ import type { ChatMessage } from '../../client/api.js';
 import { dayKey, formatClock, formatDay } from './format.js';
 import { nameKey } from './messages.js';
 import type { OutgoingMessage } from './outbox.js';
-import { textWidth, truncate, wrap } from './text-width.js';
+import { displayText, textWidth, truncate, wrap } from '../../terminal/text.js';
 
 export type MessageRef = { kind: 'stored'; id: number } | { kind: 'outgoing'; key: string };
 
@@ -17,6 +18,13 @@ export type Delivery = 'sent' | 'queued' | 'sending' | 'failed';
 
 export interface DayRow {
   kind: 'day';
+  key: string;
+  label: string;
+}
+
+/** Where the messages unread when the conversation was opened start. */
+export interface MarkerRow {
+  kind: 'marker';
   key: string;
   label: string;
 }
@@ -33,6 +41,8 @@ export interface MessageRow {
   text: string;
   /** On the last line of my own messages. */
   delivery: Delivery | undefined;
+  /** When it was sent (or written, for one not stored yet). */
+  at: number;
 }
 
 export interface FailureRow {
@@ -42,7 +52,7 @@ export interface FailureRow {
   text: string;
 }
 
-export type TimelineRow = DayRow | MessageRow | FailureRow;
+export type TimelineRow = DayRow | MarkerRow | MessageRow | FailureRow;
 
 export interface TimelineInput {
   messages: readonly ChatMessage[];
@@ -54,6 +64,8 @@ export interface TimelineInput {
   /** Columns kept on the left for selection marks (0 outside selection mode). */
   gutter: number;
   now: number;
+  /** The "new messages" line goes before this message. */
+  marker?: { beforeId: number; count: number };
 }
 
 export interface TimelineColumns {
@@ -111,7 +123,11 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
       rows.push({ kind: 'day', key: `day:${day}:${refKey(item.ref)}`, label: formatDay(item.at, now) });
       lastDay = day;
     }
-    const lines = wrap(item.text, cols.text);
+    if (input.marker && item.ref.kind === 'stored' && item.ref.id === input.marker.beforeId) {
+      const n = input.marker.count;
+      rows.push({ kind: 'marker', key: MARKER_KEY, label: n === 1 ? '1 new message' : `${n} new messages` });
+    }
+    const lines = wrap(displayText(item.text), cols.text);
     const base = refKey(item.ref);
     lines.forEach((text, i) => {
       rows.push({
@@ -124,28 +140,46 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
         own: item.own,
         text,
         delivery: i === lines.length - 1 ? item.delivery : undefined,
+        at: item.at,
       });
     });
     if (item.delivery === 'failed') {
-      const text = `failed — Ctrl-R retries${item.error ? ` (${item.error})` : ''}`;
-      rows.push({ kind: 'failure', key: `${base}:failed`, ref: item.ref, text: truncate(text, Math.max(1, cols.text + cols.tail)) });
+      const text = `failed${item.error ? `: ${item.error}` : ''} — Ctrl-R retries · v then e edits, d discards`;
+      wrap(displayText(text), Math.max(1, cols.text + cols.tail)).forEach((line, i) => {
+        rows.push({ kind: 'failure', key: `${base}:failed:${i}`, ref: item.ref, text: line });
+      });
     }
   }
   return rows;
 }
 
+/** The key of the "new messages" row. */
+export const MARKER_KEY = 'marker';
+
 export function refKey(ref: MessageRef): string {
   return ref.kind === 'stored' ? `m${ref.id}` : `o${ref.key}`;
 }
 
-/** The first and last row index of each stored message, in order: what selection mode moves over. */
-export function messageSpans(rows: readonly TimelineRow[]): { id: number; first: number; last: number }[] {
-  const spans: { id: number; first: number; last: number }[] = [];
+/** One message on screen: its first and last row, and when it was sent. */
+export interface MessageSpan {
+  ref: MessageRef;
+  first: number;
+  last: number;
+  at: number;
+  /** A message of mine that failed to send. */
+  failed: boolean;
+}
+
+/** Every message's rows, in order (failure notes belong to theirs): what selection mode moves over. */
+export function messageSpans(rows: readonly TimelineRow[]): MessageSpan[] {
+  const spans: MessageSpan[] = [];
   rows.forEach((row, i) => {
-    if (row.kind !== 'message' || row.ref.kind !== 'stored') return;
+    if (row.kind !== 'message' && row.kind !== 'failure') return;
     const last = spans[spans.length - 1];
-    if (last && last.id === row.ref.id) last.last = i;
-    else spans.push({ id: row.ref.id, first: i, last: i });
+    if (last && refKey(last.ref) === refKey(row.ref)) {
+      last.last = i;
+      if (row.kind === 'failure') last.failed = true;
+    } else if (row.kind === 'message') spans.push({ ref: row.ref, first: i, last: i, at: row.at, failed: row.delivery === 'failed' });
   });
   return spans;
 }

@@ -36,6 +36,14 @@ export interface Message {
   read: boolean;
   /** The sender's account was deleted after sending. */
   senderDeleted: boolean;
+  /**
+   * Only in the copy a Subscribe stream pushes to the sender: the idempotency
+   * key the message was sent with, so a client can match it to its own pending
+   * send. Empty when the serving replica does not know it (it remembers the
+   * keys of the most recent sends it applied), in every other answer and in
+   * the recipient's copy.
+   */
+  idempotencyKey: string;
 }
 
 export interface CreateAccountRequest {
@@ -104,8 +112,31 @@ export interface MessagesDeleted {
   ids: number[];
 }
 
+/**
+ * A conversation peer of the subscriber came online (opened a first Subscribe
+ * stream on the leader) or went offline (closed its last one). Sent to the
+ * streams of users who have a conversation with them, and once to a stream
+ * whose user gets a first message from (or sends one to) someone online. A
+ * stream that opens (also after a failover) learns the current state of its
+ * existing conversations from ListConversations.
+ */
+export interface PresenceChanged {
+  username: string;
+  online: boolean;
+}
+
+/** `username` is typing a message to the subscriber (see NotifyTyping). */
+export interface Typing {
+  username: string;
+}
+
 export interface ChatEvent {
-  event: { $case: "message"; value: Message } | { $case: "deleted"; value: MessagesDeleted } | undefined;
+  event:
+    | { $case: "message"; value: Message }
+    | { $case: "deleted"; value: MessagesDeleted }
+    | { $case: "presence"; value: PresenceChanged }
+    | { $case: "typing"; value: Typing }
+    | undefined;
 }
 
 export interface FetchUnreadRequest {
@@ -176,8 +207,25 @@ export interface DeleteAccountRequest {
 export interface DeleteAccountResponse {
 }
 
+export interface NotifyTypingRequest {
+  /** The username of the account the caller is writing to. */
+  peer: string;
+}
+
+export interface NotifyTypingResponse {
+}
+
 function createBaseMessage(): Message {
-  return { id: 0, sender: "", recipient: "", text: "", sentAtMs: 0, read: false, senderDeleted: false };
+  return {
+    id: 0,
+    sender: "",
+    recipient: "",
+    text: "",
+    sentAtMs: 0,
+    read: false,
+    senderDeleted: false,
+    idempotencyKey: "",
+  };
 }
 
 export const Message: MessageFns<Message> = {
@@ -202,6 +250,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.senderDeleted !== false) {
       writer.uint32(56).bool(message.senderDeleted);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(66).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -275,6 +326,14 @@ export const Message: MessageFns<Message> = {
             message.senderDeleted = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -304,6 +363,11 @@ export const Message: MessageFns<Message> = {
         : isSet(object.sender_deleted)
         ? globalThis.Boolean(object.sender_deleted)
         : false,
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -330,6 +394,9 @@ export const Message: MessageFns<Message> = {
     if (message.senderDeleted !== false) {
       obj.senderDeleted = message.senderDeleted;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -345,6 +412,7 @@ export const Message: MessageFns<Message> = {
     message.sentAtMs = object.sentAtMs ?? 0;
     message.read = object.read ?? false;
     message.senderDeleted = object.senderDeleted ?? false;
+    message.idempotencyKey = object.idempotencyKey ?? "";
     return message;
   },
 };
@@ -1448,6 +1516,158 @@ export const MessagesDeleted: MessageFns<MessagesDeleted> = {
   },
 };
 
+function createBasePresenceChanged(): PresenceChanged {
+  return { username: "", online: false };
+}
+
+export const PresenceChanged: MessageFns<PresenceChanged> = {
+  encode(message: PresenceChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.online !== false) {
+      writer.uint32(16).bool(message.online);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PresenceChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePresenceChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PresenceChanged {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      online: isSet(object.online) ? globalThis.Boolean(object.online) : false,
+    };
+  },
+
+  toJSON(message: PresenceChanged): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.online !== false) {
+      obj.online = message.online;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PresenceChanged>): PresenceChanged {
+    return PresenceChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PresenceChanged>): PresenceChanged {
+    const message = createBasePresenceChanged();
+    message.username = object.username ?? "";
+    message.online = object.online ?? false;
+    return message;
+  },
+};
+
+function createBaseTyping(): Typing {
+  return { username: "" };
+}
+
+export const Typing: MessageFns<Typing> = {
+  encode(message: Typing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Typing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTyping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Typing {
+    return { username: isSet(object.username) ? globalThis.String(object.username) : "" };
+  },
+
+  toJSON(message: Typing): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Typing>): Typing {
+    return Typing.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Typing>): Typing {
+    const message = createBaseTyping();
+    message.username = object.username ?? "";
+    return message;
+  },
+};
+
 function createBaseChatEvent(): ChatEvent {
   return { event: undefined };
 }
@@ -1460,6 +1680,12 @@ export const ChatEvent: MessageFns<ChatEvent> = {
         break;
       case "deleted":
         MessagesDeleted.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+      case "presence":
+        PresenceChanged.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+      case "typing":
+        Typing.encode(message.event.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -1494,6 +1720,22 @@ export const ChatEvent: MessageFns<ChatEvent> = {
             message.event = { $case: "deleted", value: MessagesDeleted.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "presence", value: PresenceChanged.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "typing", value: Typing.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1512,6 +1754,10 @@ export const ChatEvent: MessageFns<ChatEvent> = {
         ? { $case: "message", value: Message.fromJSON(object.message) }
         : isSet(object.deleted)
         ? { $case: "deleted", value: MessagesDeleted.fromJSON(object.deleted) }
+        : isSet(object.presence)
+        ? { $case: "presence", value: PresenceChanged.fromJSON(object.presence) }
+        : isSet(object.typing)
+        ? { $case: "typing", value: Typing.fromJSON(object.typing) }
         : undefined,
     };
   },
@@ -1522,6 +1768,10 @@ export const ChatEvent: MessageFns<ChatEvent> = {
       obj.message = Message.toJSON(message.event.value);
     } else if (message.event?.$case === "deleted") {
       obj.deleted = MessagesDeleted.toJSON(message.event.value);
+    } else if (message.event?.$case === "presence") {
+      obj.presence = PresenceChanged.toJSON(message.event.value);
+    } else if (message.event?.$case === "typing") {
+      obj.typing = Typing.toJSON(message.event.value);
     }
     return obj;
   },
@@ -1541,6 +1791,18 @@ export const ChatEvent: MessageFns<ChatEvent> = {
       case "deleted": {
         if (object.event?.value !== undefined && object.event?.value !== null) {
           message.event = { $case: "deleted", value: MessagesDeleted.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "presence": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "presence", value: PresenceChanged.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "typing": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "typing", value: Typing.fromPartial(object.event.value) };
         }
         break;
       }
@@ -2698,6 +2960,125 @@ export const DeleteAccountResponse: MessageFns<DeleteAccountResponse> = {
   },
 };
 
+function createBaseNotifyTypingRequest(): NotifyTypingRequest {
+  return { peer: "" };
+}
+
+export const NotifyTypingRequest: MessageFns<NotifyTypingRequest> = {
+  encode(message: NotifyTypingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peer !== "") {
+      writer.uint32(10).string(message.peer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifyTypingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifyTypingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotifyTypingRequest {
+    return { peer: isSet(object.peer) ? globalThis.String(object.peer) : "" };
+  },
+
+  toJSON(message: NotifyTypingRequest): unknown {
+    const obj: any = {};
+    if (message.peer !== "") {
+      obj.peer = message.peer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NotifyTypingRequest>): NotifyTypingRequest {
+    return NotifyTypingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NotifyTypingRequest>): NotifyTypingRequest {
+    const message = createBaseNotifyTypingRequest();
+    message.peer = object.peer ?? "";
+    return message;
+  },
+};
+
+function createBaseNotifyTypingResponse(): NotifyTypingResponse {
+  return {};
+}
+
+export const NotifyTypingResponse: MessageFns<NotifyTypingResponse> = {
+  encode(_: NotifyTypingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifyTypingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifyTypingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): NotifyTypingResponse {
+    return {};
+  },
+
+  toJSON(_: NotifyTypingResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<NotifyTypingResponse>): NotifyTypingResponse {
+    return NotifyTypingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<NotifyTypingResponse>): NotifyTypingResponse {
+    const message = createBaseNotifyTypingResponse();
+    return message;
+  },
+};
+
 /**
  * The client-facing chat service. Every replica serves it; only the leader
  * executes calls. A follower answers UNAVAILABLE with the leader's id and
@@ -2758,8 +3139,10 @@ export const ChatServiceService = {
   /**
    * Pushes every message sent to or by the caller with an id greater than
    * `after_message_id`: first what is already stored, then each new one as it
-   * is committed. Ends with UNAVAILABLE when this replica stops leading and
-   * with UNAUTHENTICATED when the session or the account goes away.
+   * is committed. Also pushes deletions, the presence changes of the caller's
+   * conversation peers and typing notices (see ChatEvent). Ends with
+   * UNAVAILABLE when this replica stops leading and with UNAUTHENTICATED when
+   * the session or the account goes away.
    */
   subscribe: {
     path: "/chat.v1.ChatService/Subscribe" as const,
@@ -2829,6 +3212,21 @@ export const ChatServiceService = {
       Buffer.from(DeleteAccountResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAccountResponse => DeleteAccountResponse.decode(value),
   },
+  /**
+   * Tells `peer`'s open streams that the caller is typing to them (a Typing
+   * event). Nothing is stored or replicated; notices to a peer closer than a
+   * second apart are dropped. Clients send one every few seconds while typing.
+   */
+  notifyTyping: {
+    path: "/chat.v1.ChatService/NotifyTyping" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NotifyTypingRequest): Buffer => Buffer.from(NotifyTypingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NotifyTypingRequest => NotifyTypingRequest.decode(value),
+    responseSerialize: (value: NotifyTypingResponse): Buffer =>
+      Buffer.from(NotifyTypingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NotifyTypingResponse => NotifyTypingResponse.decode(value),
+  },
 } as const;
 
 export interface ChatServiceServer extends UntypedServiceImplementation {
@@ -2840,8 +3238,10 @@ export interface ChatServiceServer extends UntypedServiceImplementation {
   /**
    * Pushes every message sent to or by the caller with an id greater than
    * `after_message_id`: first what is already stored, then each new one as it
-   * is committed. Ends with UNAVAILABLE when this replica stops leading and
-   * with UNAUTHENTICATED when the session or the account goes away.
+   * is committed. Also pushes deletions, the presence changes of the caller's
+   * conversation peers and typing notices (see ChatEvent). Ends with
+   * UNAVAILABLE when this replica stops leading and with UNAUTHENTICATED when
+   * the session or the account goes away.
    */
   subscribe: handleServerStreamingCall<SubscribeRequest, ChatEvent>;
   fetchUnread: handleUnaryCall<FetchUnreadRequest, FetchUnreadResponse>;
@@ -2850,6 +3250,12 @@ export interface ChatServiceServer extends UntypedServiceImplementation {
   markRead: handleUnaryCall<MarkReadRequest, MarkReadResponse>;
   deleteMessages: handleUnaryCall<DeleteMessagesRequest, DeleteMessagesResponse>;
   deleteAccount: handleUnaryCall<DeleteAccountRequest, DeleteAccountResponse>;
+  /**
+   * Tells `peer`'s open streams that the caller is typing to them (a Typing
+   * event). Nothing is stored or replicated; notices to a peer closer than a
+   * second apart are dropped. Clients send one every few seconds while typing.
+   */
+  notifyTyping: handleUnaryCall<NotifyTypingRequest, NotifyTypingResponse>;
 }
 
 export interface ChatServiceClient extends Client {
@@ -2931,8 +3337,10 @@ export interface ChatServiceClient extends Client {
   /**
    * Pushes every message sent to or by the caller with an id greater than
    * `after_message_id`: first what is already stored, then each new one as it
-   * is committed. Ends with UNAVAILABLE when this replica stops leading and
-   * with UNAUTHENTICATED when the session or the account goes away.
+   * is committed. Also pushes deletions, the presence changes of the caller's
+   * conversation peers and typing notices (see ChatEvent). Ends with
+   * UNAVAILABLE when this replica stops leading and with UNAUTHENTICATED when
+   * the session or the account goes away.
    */
   subscribe(request: SubscribeRequest, options?: Partial<CallOptions>): ClientReadableStream<ChatEvent>;
   subscribe(
@@ -3029,6 +3437,26 @@ export interface ChatServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAccountResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Tells `peer`'s open streams that the caller is typing to them (a Typing
+   * event). Nothing is stored or replicated; notices to a peer closer than a
+   * second apart are dropped. Clients send one every few seconds while typing.
+   */
+  notifyTyping(
+    request: NotifyTypingRequest,
+    callback: (error: ServiceError | null, response: NotifyTypingResponse) => void,
+  ): ClientUnaryCall;
+  notifyTyping(
+    request: NotifyTypingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NotifyTypingResponse) => void,
+  ): ClientUnaryCall;
+  notifyTyping(
+    request: NotifyTypingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NotifyTypingResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -29,7 +29,10 @@ export interface ExchangeSummary {
 export interface LogEntry {
   index: number;
   epoch: number;
-  /** "op", "config" or "noop". */
+  /**
+   * "op" (a chat operation) or "config" (a configuration). A leader's first entry
+   * of its epoch is a config entry (its in-sync set), so no separate no-op entry exists.
+   */
   kind: string;
   data: Buffer;
 }
@@ -60,6 +63,18 @@ export interface AppendRequest {
   prevEpoch: number;
   entries: LogEntry[];
   commitIndex: number;
+  /**
+   * The leader's session: a number each replica draws when it starts and again
+   * after every pause in its own running time. Requests carry their sender's
+   * session and replies echo it, so a reply to something sent before the
+   * requester's last pause is recognised and ignored.
+   */
+  session: number;
+  /**
+   * The follower's session the leader vouches for as a member of its in-sync set
+   * (0: none). A follower counts as caught up only when it names its current one.
+   */
+  confirmedSession: number;
 }
 
 export interface AppendReply {
@@ -73,6 +88,10 @@ export interface AppendReply {
   lastIndex: number;
   /** Echo of the request's prev_index + entries, to tell replies apart. */
   requestLast: number;
+  /** The follower's session. */
+  session: number;
+  /** The session of the append answered (see AppendRequest.session). */
+  echo: number;
 }
 
 export interface PromiseRequest {
@@ -84,6 +103,8 @@ export interface PromiseRequest {
   /** Where the candidate's latest in-sync set stands in its log. */
   configIndex: number;
   configEpoch: number;
+  /** The candidate's session (see AppendRequest.session). */
+  session: number;
   /**
    * A campaign the leader asked for (it sent TimeoutNow): peers do not refuse
    * it for having heard that leader lately, and that leader grants it and
@@ -110,20 +131,32 @@ export interface PeerInfo {
   /** Milliseconds since the sender last heard from its leader; -1 when never. */
   leaderContactMsAgo: number;
   isLeader: boolean;
+  /** The sender's session (see AppendRequest). */
+  session: number;
 }
 
 export interface PromiseReply {
   preVote: boolean;
   granted: boolean;
   reason: string;
-  info: PeerInfo | undefined;
+  info:
+    | PeerInfo
+    | undefined;
+  /** The session of the request answered. */
+  echo: number;
 }
 
 export interface ProbeRequest {
+  /** The prober's session (see AppendRequest.session). */
+  session: number;
 }
 
 export interface ProbeReply {
-  info: PeerInfo | undefined;
+  info:
+    | PeerInfo
+    | undefined;
+  /** The session of the probe answered. */
+  echo: number;
 }
 
 export interface SnapshotChunk {
@@ -139,6 +172,8 @@ export interface SnapshotChunk {
 export interface SnapshotReply {
   lastIndex: number;
   success: boolean;
+  /** The leader's session as the follower last heard it in an append. */
+  echo: number;
 }
 
 export interface PeerEnvelope {
@@ -605,7 +640,7 @@ export const ConfigView: MessageFns<ConfigView> = {
 };
 
 function createBaseAppendRequest(): AppendRequest {
-  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0 };
+  return { prevIndex: 0, prevEpoch: 0, entries: [], commitIndex: 0, session: 0, confirmedSession: 0 };
 }
 
 export const AppendRequest: MessageFns<AppendRequest> = {
@@ -621,6 +656,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     }
     if (message.commitIndex !== 0) {
       writer.uint32(32).uint64(message.commitIndex);
+    }
+    if (message.session !== 0) {
+      writer.uint32(40).uint32(message.session);
+    }
+    if (message.confirmedSession !== 0) {
+      writer.uint32(48).uint32(message.confirmedSession);
     }
     return writer;
   },
@@ -670,6 +711,22 @@ export const AppendRequest: MessageFns<AppendRequest> = {
             message.commitIndex = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.confirmedSession = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -700,6 +757,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
         : isSet(object.commit_index)
         ? globalThis.Number(object.commit_index)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      confirmedSession: isSet(object.confirmedSession)
+        ? globalThis.Number(object.confirmedSession)
+        : isSet(object.confirmed_session)
+        ? globalThis.Number(object.confirmed_session)
+        : 0,
     };
   },
 
@@ -717,6 +780,12 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     if (message.commitIndex !== 0) {
       obj.commitIndex = Math.round(message.commitIndex);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
+    if (message.confirmedSession !== 0) {
+      obj.confirmedSession = Math.round(message.confirmedSession);
+    }
     return obj;
   },
 
@@ -729,12 +798,14 @@ export const AppendRequest: MessageFns<AppendRequest> = {
     message.prevEpoch = object.prevEpoch ?? 0;
     message.entries = object.entries?.map((e) => LogEntry.fromPartial(e)) || [];
     message.commitIndex = object.commitIndex ?? 0;
+    message.session = object.session ?? 0;
+    message.confirmedSession = object.confirmedSession ?? 0;
     return message;
   },
 };
 
 function createBaseAppendReply(): AppendReply {
-  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0 };
+  return { success: false, matchIndex: 0, hintIndex: 0, lastIndex: 0, requestLast: 0, session: 0, echo: 0 };
 }
 
 export const AppendReply: MessageFns<AppendReply> = {
@@ -753,6 +824,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     }
     if (message.requestLast !== 0) {
       writer.uint32(40).uint64(message.requestLast);
+    }
+    if (message.session !== 0) {
+      writer.uint32(48).uint32(message.session);
+    }
+    if (message.echo !== 0) {
+      writer.uint32(56).uint32(message.echo);
     }
     return writer;
   },
@@ -810,6 +887,22 @@ export const AppendReply: MessageFns<AppendReply> = {
             message.requestLast = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -845,6 +938,8 @@ export const AppendReply: MessageFns<AppendReply> = {
         : isSet(object.request_last)
         ? globalThis.Number(object.request_last)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -865,6 +960,12 @@ export const AppendReply: MessageFns<AppendReply> = {
     if (message.requestLast !== 0) {
       obj.requestLast = Math.round(message.requestLast);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -878,6 +979,8 @@ export const AppendReply: MessageFns<AppendReply> = {
     message.hintIndex = object.hintIndex ?? 0;
     message.lastIndex = object.lastIndex ?? 0;
     message.requestLast = object.requestLast ?? 0;
+    message.session = object.session ?? 0;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
@@ -891,6 +994,7 @@ function createBasePromiseRequest(): PromiseRequest {
     forced: false,
     configIndex: 0,
     configEpoch: 0,
+    session: 0,
     transfer: false,
   };
 }
@@ -918,8 +1022,11 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.configEpoch !== 0) {
       writer.uint32(56).uint64(message.configEpoch);
     }
+    if (message.session !== 0) {
+      writer.uint32(64).uint32(message.session);
+    }
     if (message.transfer !== false) {
-      writer.uint32(64).bool(message.transfer);
+      writer.uint32(72).bool(message.transfer);
     }
     return writer;
   },
@@ -998,6 +1105,14 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
               break;
             }
 
+            message.session = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
             message.transfer = reader.bool();
             continue;
           }
@@ -1042,6 +1157,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
         : isSet(object.config_epoch)
         ? globalThis.Number(object.config_epoch)
         : 0,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
       transfer: isSet(object.transfer) ? globalThis.Boolean(object.transfer) : false,
     };
   },
@@ -1069,6 +1185,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.configEpoch !== 0) {
       obj.configEpoch = Math.round(message.configEpoch);
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     if (message.transfer !== false) {
       obj.transfer = message.transfer;
     }
@@ -1087,6 +1206,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     message.forced = object.forced ?? false;
     message.configIndex = object.configIndex ?? 0;
     message.configEpoch = object.configEpoch ?? 0;
+    message.session = object.session ?? 0;
     message.transfer = object.transfer ?? false;
     return message;
   },
@@ -1153,6 +1273,7 @@ function createBasePeerInfo(): PeerInfo {
     config: undefined,
     leaderContactMsAgo: 0,
     isLeader: false,
+    session: 0,
   };
 }
 
@@ -1178,6 +1299,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     }
     if (message.isLeader !== false) {
       writer.uint32(56).bool(message.isLeader);
+    }
+    if (message.session !== 0) {
+      writer.uint32(64).uint32(message.session);
     }
     return writer;
   },
@@ -1251,6 +1375,14 @@ export const PeerInfo: MessageFns<PeerInfo> = {
             message.isLeader = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1296,6 +1428,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
         : isSet(object.is_leader)
         ? globalThis.Boolean(object.is_leader)
         : false,
+      session: isSet(object.session) ? globalThis.Number(object.session) : 0,
     };
   },
 
@@ -1322,6 +1455,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     if (message.isLeader !== false) {
       obj.isLeader = message.isLeader;
     }
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
@@ -1339,12 +1475,13 @@ export const PeerInfo: MessageFns<PeerInfo> = {
       : undefined;
     message.leaderContactMsAgo = object.leaderContactMsAgo ?? 0;
     message.isLeader = object.isLeader ?? false;
+    message.session = object.session ?? 0;
     return message;
   },
 };
 
 function createBasePromiseReply(): PromiseReply {
-  return { preVote: false, granted: false, reason: "", info: undefined };
+  return { preVote: false, granted: false, reason: "", info: undefined, echo: 0 };
 }
 
 export const PromiseReply: MessageFns<PromiseReply> = {
@@ -1360,6 +1497,9 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     }
     if (message.info !== undefined) {
       PeerInfo.encode(message.info, writer.uint32(34).fork()).join();
+    }
+    if (message.echo !== 0) {
+      writer.uint32(40).uint32(message.echo);
     }
     return writer;
   },
@@ -1409,6 +1549,14 @@ export const PromiseReply: MessageFns<PromiseReply> = {
             message.info = PeerInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1431,6 +1579,7 @@ export const PromiseReply: MessageFns<PromiseReply> = {
       granted: isSet(object.granted) ? globalThis.Boolean(object.granted) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -1448,6 +1597,9 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     if (message.info !== undefined) {
       obj.info = PeerInfo.toJSON(message.info);
     }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -1460,16 +1612,20 @@ export const PromiseReply: MessageFns<PromiseReply> = {
     message.granted = object.granted ?? false;
     message.reason = object.reason ?? "";
     message.info = (object.info !== undefined && object.info !== null) ? PeerInfo.fromPartial(object.info) : undefined;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
 
 function createBaseProbeRequest(): ProbeRequest {
-  return {};
+  return { session: 0 };
 }
 
 export const ProbeRequest: MessageFns<ProbeRequest> = {
-  encode(_: ProbeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ProbeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.session !== 0) {
+      writer.uint32(8).uint32(message.session);
+    }
     return writer;
   },
 
@@ -1486,6 +1642,14 @@ export const ProbeRequest: MessageFns<ProbeRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.session = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1498,32 +1662,39 @@ export const ProbeRequest: MessageFns<ProbeRequest> = {
     }
   },
 
-  fromJSON(_: any): ProbeRequest {
-    return {};
+  fromJSON(object: any): ProbeRequest {
+    return { session: isSet(object.session) ? globalThis.Number(object.session) : 0 };
   },
 
-  toJSON(_: ProbeRequest): unknown {
+  toJSON(message: ProbeRequest): unknown {
     const obj: any = {};
+    if (message.session !== 0) {
+      obj.session = Math.round(message.session);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<ProbeRequest>): ProbeRequest {
     return ProbeRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<ProbeRequest>): ProbeRequest {
+  fromPartial(object: DeepPartial<ProbeRequest>): ProbeRequest {
     const message = createBaseProbeRequest();
+    message.session = object.session ?? 0;
     return message;
   },
 };
 
 function createBaseProbeReply(): ProbeReply {
-  return { info: undefined };
+  return { info: undefined, echo: 0 };
 }
 
 export const ProbeReply: MessageFns<ProbeReply> = {
   encode(message: ProbeReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.info !== undefined) {
       PeerInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.echo !== 0) {
+      writer.uint32(16).uint32(message.echo);
     }
     return writer;
   },
@@ -1549,6 +1720,14 @@ export const ProbeReply: MessageFns<ProbeReply> = {
             message.info = PeerInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1562,13 +1741,19 @@ export const ProbeReply: MessageFns<ProbeReply> = {
   },
 
   fromJSON(object: any): ProbeReply {
-    return { info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined };
+    return {
+      info: isSet(object.info) ? PeerInfo.fromJSON(object.info) : undefined,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
+    };
   },
 
   toJSON(message: ProbeReply): unknown {
     const obj: any = {};
     if (message.info !== undefined) {
       obj.info = PeerInfo.toJSON(message.info);
+    }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
     }
     return obj;
   },
@@ -1579,6 +1764,7 @@ export const ProbeReply: MessageFns<ProbeReply> = {
   fromPartial(object: DeepPartial<ProbeReply>): ProbeReply {
     const message = createBaseProbeReply();
     message.info = (object.info !== undefined && object.info !== null) ? PeerInfo.fromPartial(object.info) : undefined;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
@@ -1763,7 +1949,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
 };
 
 function createBaseSnapshotReply(): SnapshotReply {
-  return { lastIndex: 0, success: false };
+  return { lastIndex: 0, success: false, echo: 0 };
 }
 
 export const SnapshotReply: MessageFns<SnapshotReply> = {
@@ -1773,6 +1959,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     }
     if (message.success !== false) {
       writer.uint32(16).bool(message.success);
+    }
+    if (message.echo !== 0) {
+      writer.uint32(24).uint32(message.echo);
     }
     return writer;
   },
@@ -1806,6 +1995,14 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
             message.success = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.echo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1826,6 +2023,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
         ? globalThis.Number(object.last_index)
         : 0,
       success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      echo: isSet(object.echo) ? globalThis.Number(object.echo) : 0,
     };
   },
 
@@ -1837,6 +2035,9 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     if (message.success !== false) {
       obj.success = message.success;
     }
+    if (message.echo !== 0) {
+      obj.echo = Math.round(message.echo);
+    }
     return obj;
   },
 
@@ -1847,6 +2048,7 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
     const message = createBaseSnapshotReply();
     message.lastIndex = object.lastIndex ?? 0;
     message.success = object.success ?? false;
+    message.echo = object.echo ?? 0;
     return message;
   },
 };
