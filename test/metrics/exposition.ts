@@ -3,7 +3,7 @@
  * metrics.listening log line), a scrape, promtool's verdict on the text, and
  * sample values.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { waitUntil } from '../support/cluster.js';
 
@@ -32,10 +32,16 @@ export async function get(address: string, path: string): Promise<{ status: numb
  */
 export const PROM_CLIENT_LINT = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-/** promtool check metrics (Debian's prometheus package): exit 0 or 3 (lint findings), and the findings. */
-export function promtoolCheckMetrics(text: string): { parsed: boolean; findings: string[]; output: string } {
-  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+/** Runs promtool (Debian's prometheus package; .ci/run installs it); fails, saying so, where it cannot be run. */
+export function promtool(args: string[], o: { input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
+  const run = spawnSync('promtool', args, { ...o, encoding: 'utf8', timeout: 20_000 });
   if (run.error) throw new Error(`promtool is needed for this test (apt-get install prometheus): ${run.error.message}`);
+  return run;
+}
+
+/** promtool check metrics: exit 0 or 3 (lint findings), and the findings. */
+export function promtoolCheckMetrics(text: string): { parsed: boolean; findings: string[]; output: string } {
+  const run = promtool(['check', 'metrics'], { input: text });
   const output = `${run.stdout}${run.stderr}`;
   const findings = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   return { parsed: run.status === 0 || run.status === 3, findings, output };

@@ -6,13 +6,12 @@
  * the rules' unit tests). Needs `npm run build` and promtool (Debian's
  * prometheus package; .ci/run installs it).
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation } from '../support/conversation.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
-import { families, get, metricsAddress, PROM_CLIENT_LINT, promtoolCheckMetrics, sample } from './exposition.js';
+import { families, get, metricsAddress, PROM_CLIENT_LINT, promtool, promtoolCheckMetrics, sample } from './exposition.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
@@ -139,7 +138,7 @@ describe('metrics of a live cluster', () => {
       for (const name of used(expr)) expect(exposed.has(name), `${name} in ${expr}`).toBe(true);
     }
     for (const args of [['check', 'rules', 'chat-alerts.yml'], ['test', 'rules', 'chat-alerts.test.yml'], ['check', 'config', 'prometheus.yml']]) {
-      const run = spawnSync('promtool', args, { cwd: `${DEPLOY}prometheus`, encoding: 'utf8', timeout: 20_000 });
+      const run = promtool(args, { cwd: `${DEPLOY}prometheus` });
       expect(run.status, `promtool ${args.join(' ')}: ${run.stdout}${run.stderr}`).toBe(0);
     }
   });

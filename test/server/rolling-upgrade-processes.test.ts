@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuiltOps, runBuiltOps } from '../ops/built-cli.js';
-import { SERVER_MAIN, startCluster, type TestCluster } from '../support/cluster.js';
+import { SERVER_MAIN, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 import { Conversation, expectEqualStates } from '../support/conversation.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,10 +47,16 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function statusText(c: TestCluster): Promise<string> {
-  const run = await runBuiltOps(['status'], { servers: c.addresses });
-  expect(run.code).toBe(0); // healthy: one leader, every replica up
-  return run.stdout;
+/** As the README's step 3: waits until chat-ops status exits 0 (one leader, every replica up and caught up); its report. */
+async function healthyStatus(c: TestCluster): Promise<string> {
+  let last = '';
+  return waitUntil('chat-ops status to report a healthy cluster', 30_000, async () => {
+    const run = await runBuiltOps(['status'], { servers: c.addresses });
+    last = run.stdout;
+    return run.code === 0 ? run.stdout : undefined;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n${last}`);
+  });
 }
 
 describe('rolling upgrade', () => {
@@ -62,20 +68,21 @@ describe('rolling upgrade', () => {
     await chat.addUser('bob');
     chat.start();
     await chat.progress('on the old build');
-    expect(await statusText(c)).not.toContain('mixed versions');
+    expect(await healthyStatus(c)).not.toContain('mixed versions');
 
     for (const id of c.ids) {
       await c.kill(id, 'SIGTERM');
       onOldBuild.delete(id);
       await c.restart(id);
       await chat.progress(`with ${id} upgraded`);
-      // chat-ops status after the first replica (mixed) and the last (one build again).
+      // The next replica only once this one is back in step (README, step 3).
+      const status = await healthyStatus(c);
+      // Mixed after the first replica, one build again after the last.
       if (onOldBuild.size === c.ids.length - 1) {
-        const status = await statusText(c);
         expect(status).toContain(`note: mixed versions: ${[...onOldBuild].sort().join(', ')} run ${OLD_VERSION} (commit ${OLD_COMMIT.slice(0, 7)}, peer protocol`);
         expect(status).toMatch(new RegExp(`; ${id} runs \\S+ \\(commit`));
       }
-      if (onOldBuild.size === 0) expect(await statusText(c)).not.toContain('mixed versions');
+      if (onOldBuild.size === 0) expect(status).not.toContain('mixed versions');
     }
     await chat.stop();
     await chat.verifyStored();
