@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import { checkAddress, checkId, ConfigError } from './replication/endpoints.js';
 import type { PeerEndpoint } from './replication/transport.js';
