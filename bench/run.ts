@@ -19,6 +19,7 @@ import type { BenchResults, ScenarioName, ScenarioResults } from './lib/results.
 import { runCatchup } from './scenarios/catchup.js';
 import { runDisk, runEcho } from './scenarios/ceilings.js';
 import { runDelivery } from './scenarios/delivery.js';
+import { runEtcd } from './scenarios/etcd.js';
 import { runFailover } from './scenarios/failover.js';
 import { runGrowth } from './scenarios/growth.js';
 import { runProfile } from './scenarios/profile.js';
@@ -27,6 +28,7 @@ import { runSubscriptions } from './scenarios/subscriptions.js';
 import { runMajority, runThroughput } from './scenarios/throughput.js';
 
 const SCENARIOS: { name: ScenarioName; what: string; run: (ctx: BenchContext) => Promise<ScenarioResults[ScenarioName]> }[] = [
+  { name: 'etcd', what: 'a three-member etcd against three chat replicas (in-sync and majority), alternating rounds', run: runEtcd },
   { name: 'throughput', what: 'durable sends at 1, 16, 64 in flight on 3 replicas', run: (ctx) => runThroughput(ctx, 3) },
   { name: 'single', what: 'the same on 1 replica (cost of replication)', run: (ctx) => runThroughput(ctx, 1) },
   { name: 'majority', what: 'the same in majority mode on 3 and 5 replicas (cost of partition safety)', run: runMajority },
@@ -52,6 +54,7 @@ interface Options {
   users?: string;
   catchup?: string;
   trials?: string;
+  etcdRounds?: string;
   profile?: string | boolean;
   out?: string;
   docs?: boolean;
@@ -70,8 +73,9 @@ const program = new Command()
   .option('--warmup <seconds>', 'warm-up before each window (default 2; quick 1)')
   .option('--messages <n>', 'messages in the large store (default 1000000; quick 50000)')
   .option('--users <n>', 'accounts in the prepared stores and open streams (default 1000; quick 200)')
-  .option('--catchup <n>', 'entries sent while a follower is down (default 30000; quick 3000)')
+  .option('--catchup <n>', 'entries sent while a follower is down (default 100000; quick 3000)')
   .option('--trials <n>', 'leader kills in the failover scenario (default 5; quick 2)')
+  .option('--etcd-rounds <n>', 'rounds of the etcd comparison, each etcd and both chat modes (default 2; quick 1)')
   .option('--profile [dir]', 'also run the profile scenario (CPU profiles kept in dir, default a temp dir)')
   .option('--out <file>', 'results file (default bench/results/latest.json; quick: quick.json)')
   .option('--no-docs', 'do not rewrite docs/benchmarks.md')
@@ -95,9 +99,10 @@ function settingsFrom(o: Options): BenchSettings {
     durationMs: num(o.duration, quick ? 3 : 10, '--duration') * 1000,
     storeMessages: num(o.messages, quick ? 50_000 : 1_000_000, '--messages'),
     storeUsers: num(o.users, quick ? 200 : 1000, '--users'),
-    catchupEntries: num(o.catchup, quick ? 3_000 : 30_000, '--catchup'),
+    catchupEntries: num(o.catchup, quick ? 3_000 : 100_000, '--catchup'),
     failoverTrials: num(o.trials, quick ? 2 : 5, '--trials'),
     followerTrials: quick ? 1 : 3,
+    etcdRounds: num(o.etcdRounds, quick ? 1 : 2, '--etcd-rounds'),
     profileDir: typeof o.profile === 'string' ? o.profile : undefined,
     freshStores: o.freshStores ?? false,
   };

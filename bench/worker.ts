@@ -9,6 +9,7 @@ import { ChatClient, type ChatMessage, type Subscription } from '../src/client/i
 import { sleep, waitFor, wallMs } from './lib/clock.js';
 import { diskLoop } from './lib/disk.js';
 import { echoClient } from './lib/echo.js';
+import { EtcdKv } from './lib/etcd-client.js';
 import { sentAtOf, timedText, type Job, type ListenResult, type ParentMessage, type SendResult, type SendUser, type WorkerMessage } from './lib/jobs.js';
 
 function send(message: WorkerMessage): Promise<void> {
@@ -255,6 +256,38 @@ async function runEcho(job: Extract<Job, { kind: 'echo' }>): Promise<SendResult>
   return rec.result('echo');
 }
 
+/** The chat send loop's shape against etcd: a client per user, each put a new key with a value the size of a message. */
+async function runEtcd(job: Extract<Job, { kind: 'etcd' }>): Promise<SendResult> {
+  const clients = Array.from({ length: job.clients }, () => new EtcdKv(job.address));
+  await waitFor('etcd to answer a put', 30_000, () => clients[0]!.put(Buffer.from(`${job.tag}/ready`), Buffer.from('x'), 5_000).then(() => true));
+  await send({ type: 'ready' });
+  await started;
+  const rec = new Recorder(false);
+  const end = wallMs() + job.durationMs;
+  const loop = async (client: EtcdKv, c: number, l: number) => {
+    let seq = 0;
+    while (!isStopped && wallMs() < end) {
+      seq++;
+      const start = wallMs();
+      const label = `${job.tag}/${c}/${l}/${seq}`;
+      try {
+        await client.put(Buffer.from(label), Buffer.from(timedText(start, label, job.valueBytes)), job.deadlineMs);
+        rec.add(start, wallMs() - start, true, undefined, 0, '');
+      } catch (err) {
+        rec.add(start, wallMs() - start, false, undefined, 0, '');
+        rec.fail(err);
+      }
+    }
+  };
+  const loops: Promise<void>[] = [];
+  clients.forEach((client, c) => {
+    for (let l = 0; l < job.loopsPerClient; l++) loops.push(loop(client, c, l));
+  });
+  await Promise.all(loops);
+  for (const c of clients) c.close();
+  return rec.result('etcd');
+}
+
 async function run(job: Job): Promise<void> {
   switch (job.kind) {
     case 'send':
@@ -268,6 +301,9 @@ async function run(job: Job): Promise<void> {
       return;
     case 'echo':
       await send({ type: 'result', result: await runEcho(job) });
+      return;
+    case 'etcd':
+      await send({ type: 'result', result: await runEtcd(job) });
       return;
     case 'disk':
       await send({ type: 'ready' });

@@ -1,9 +1,10 @@
 /**
- * The state machine's ceiling: what one replica can persist and apply per
- * second with no network and no RPC, using the server's own code — a
- * transaction per batch that appends the entries to the log (LogStore) and
- * applies each sendMessage op (ChatState.apply), as the replica driver does
- * for committed entries. Catch-up and the followers are bounded by this.
+ * The state machine's ceiling: what one replica can apply per second with no
+ * network, no RPC and no log, using the server's own code — a state-store
+ * transaction per batch that applies each sendMessage op (ChatState.apply)
+ * and records the applied position, without an fsync, as the replica's
+ * applier does for committed entries. Catch-up and the followers are bounded
+ * by this.
  */
 import { join } from 'node:path';
 import { ChatState } from '../../src/server/chat/chat-state.js';
@@ -12,7 +13,7 @@ import { decodeOp, encodeOp } from '../../src/server/chat/state-machine.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import type { Entry } from '../../src/server/replication/types.js';
 import { openReplicaDatabase } from '../../src/server/replica-database.js';
-import { LogStore } from '../../src/server/storage/log-store.js';
+import { SqliteStateStore } from '../../src/server/storage/state-store.js';
 
 export interface ApplyCeiling {
   batch: number;
@@ -23,9 +24,10 @@ export interface ApplyCeiling {
 
 export function applyCeiling(dir: string, batch: number, durationMs: number): ApplyCeiling {
   const db = openReplicaDatabase(join(dir, `apply-${batch}`));
-  const store = new LogStore(db);
+  const store = new SqliteStateStore(db);
   const chat = new ChatState(db);
-  store.load('chat', 'in-sync', ReplicaCore.initialState([{ id: 'A', address: '' }]));
+  const config = ReplicaCore.initialState([{ id: 'A', address: '' }]).base.config;
+  store.open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config });
   const users = 16;
   let index = 0;
   const now = Date.now();
@@ -35,17 +37,18 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
     }
   })();
   const text = 'x'.repeat(100);
-  const step = db.transaction(() => {
+  const step = () => {
     const entries: Entry[] = [];
     for (let i = 0; i < batch; i++) {
       const from = index % users;
       const op: ChatOp = { type: 'sendMessage', at: Date.now(), key: `k${index}`, senderId: from + 1, recipient: `user${(from + 1) % users}`, text };
       entries.push({ index: ++index, epoch: 1, kind: 'op', data: encodeOp(op) });
     }
-    store.persist({ quarantine: [], entries }, Date.now());
-    for (const e of entries) chat.apply(decodeOp(e.data), e.index);
-    store.setApplied(index);
-  });
+    store.transaction(() => {
+      for (const e of entries) chat.apply(decodeOp(e.data), e.index);
+      store.setApplied({ lastIndex: index, lastEpoch: 1, config });
+    }, false);
+  };
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   let applied = 0;

@@ -4,7 +4,8 @@
  * log in a file, and a known pid (for /proc CPU readings, SIGSTOP/SIGCONT and
  * CPU profiles). Everything started here is killed and removed by stop().
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,13 @@ import { sleep, waitFor } from './clock.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_MAIN = join(REPO_ROOT, 'dist/server/main.js');
+
+/**
+ * Rate limits out of the way of load that chats hard from one address and a
+ * few sessions (benchmarks, and tests; a test of the limits gives its own,
+ * later on the command line, which wins).
+ */
+export const LOAD_TEST_LIMITS = ['--send-limit-session', '100000/1s', '--login-limit-address', '100000/1s', '--login-limit-account', '100000/1s'];
 
 export interface BenchClusterOptions {
   /** 1 (a single replica, no peers) or more; default 3. */
@@ -62,11 +70,14 @@ export class BenchCluster {
     if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
     const n = options.replicas ?? 3;
     const replicas = [];
-    for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}` });
+    for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` });
     const root = mkdtempSync(join(options.parentDir ?? tmpdir(), 'chat-bench-'));
+    const secretFile = join(root, 'cluster.secret');
+    writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     const { cpuProfDir } = options;
     const procs = new ProcessCluster({
-      serverMain: SERVER_MAIN, root, replicas, logLevel: options.logLevel ?? 'info', args: options.args,
+      serverMain: SERVER_MAIN, root, replicas, logLevel: options.logLevel ?? 'info',
+      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
       nodeArgs: cpuProfDir ? (id) => ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : undefined,
     });
     const cluster = new BenchCluster(procs, root);

@@ -20,6 +20,8 @@ export interface BenchSettings {
   catchupEntries: number;
   failoverTrials: number;
   followerTrials: number;
+  /** Rounds of the etcd comparison (etcd, chat in-sync, chat majority in each). */
+  etcdRounds: number;
   /** Write CPU profiles of the replicas during the 64-in-flight level here. */
   profileDir: string | undefined;
   /** Build the prepared stores even when a cached copy exists. */
@@ -43,7 +45,8 @@ export interface BenchContext {
 const STORE_SOURCES = [
   'src/server/chat/schema.ts', 'src/server/chat/chat-state.ts', 'src/server/chat/apply.ts', 'src/server/chat/queries.ts',
   'src/server/chat/statements.ts', 'src/server/chat/snapshot-format.ts', 'src/server/chat/state-machine.ts',
-  'src/server/chat/operations.ts', 'src/server/storage/log-store.ts', 'src/server/storage/replication-schema.ts',
+  'src/server/chat/operations.ts', 'src/server/storage/state-store.ts', 'src/server/storage/log-records.ts',
+  'src/server/storage/segmented-log.ts', 'src/server/storage/replication-schema.ts',
   'src/server/sqlite/migrations.ts', 'src/server/sqlite/database.ts', 'src/server/replica-database.ts', 'bench/lib/dataset.ts',
 ];
 
@@ -70,7 +73,7 @@ async function cachedStore(users: number, messages: number, fresh: boolean, log:
   const building = `${dir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   mkdirSync(building, { recursive: true });
-  if (messages > 0) log(`  building a data directory with ${messages.toLocaleString('en-US')} messages offline (ChatState.apply + LogStore)...`);
+  if (messages > 0) log(`  building a data directory with ${messages.toLocaleString('en-US')} messages offline (ChatState.apply, the log written as one segment)...`);
   let lastShown = 0;
   const ds = await buildDataset(join(building, 'data'), {
     users,

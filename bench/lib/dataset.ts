@@ -2,7 +2,7 @@
  * Prepared data directories, built offline with the server's own code: the
  * real schema (openReplicaDatabase), the real chat state machine (ChatState.apply,
  * op by op, exactly as a replica applies committed entries) and the real log
- * store. The result is what a replica's directory looks like after the same
+ * format (its first segment file). The result is what a replica's directory looks like after the same
  * ops went through the cluster and the log was compacted: every op applied,
  * the newest `retainEntries` entries still in the log, the in-sync set
  * {A, B, C} of an epoch led by A. Copied to every replica, it is a cluster
@@ -21,8 +21,9 @@ import { ChatState } from '../../src/server/chat/chat-state.js';
 import { encodeOp } from '../../src/server/chat/state-machine.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
 import { hashPassword } from '../../src/server/rpc/passwords.js';
-import { openReplicaDatabase } from '../../src/server/replica-database.js';
-import { LogStore } from '../../src/server/storage/log-store.js';
+import { logDirectory, openReplicaDatabase } from '../../src/server/replica-database.js';
+import { writeLogDirectory } from '../../src/server/storage/segmented-log.js';
+import { SqliteStateStore } from '../../src/server/storage/state-store.js';
 import { BENCH_PASSWORD, type Account } from './accounts.js';
 
 export const DATASET_MEMBERS = ['A', 'B', 'C'];
@@ -62,9 +63,9 @@ export function datasetUserName(i: number): string {
 export async function buildDataset(dir: string, o: DatasetOptions): Promise<Dataset> {
   const started = performance.now();
   const db = openReplicaDatabase(dir);
-  const store = new LogStore(db);
+  const store = new SqliteStateStore(db);
   const chat = new ChatState(db);
-  store.load('chat', 'in-sync', ReplicaCore.initialState(DATASET_CONFIG.replicas));
+  store.open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config: ReplicaCore.initialState(DATASET_CONFIG.replicas).base.config });
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const retain = o.retainEntries ?? 5_000;
   const end = Date.now() - 60_000;
@@ -116,12 +117,9 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   const base: LogBase = kept[0]?.index === 1
     ? { index: 0, epoch: 0, config: DATASET_CONFIG }
     : { index: index - kept.length, epoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } };
-  db.transaction(() => {
-    store.persist({ quarantine: [], entries: kept, hard: { epoch: EPOCH, promisedTo: 'A' } }, Date.now());
-    store.compact(base);
-    store.setApplied(index);
-  })();
+  store.transaction(() => store.setApplied({ lastIndex: index, lastEpoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } }), true);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
+  writeLogDirectory(logDirectory(dir), { prevIndex: base.index, prevEpoch: base.epoch, config: base.config, hard: { epoch: EPOCH, promisedTo: 'A' }, reset: false }, kept);
   return { dir, accounts, lastIndex: index, messages: o.messages, seconds: (performance.now() - started) / 1000 };
 }

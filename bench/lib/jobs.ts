@@ -33,11 +33,13 @@ export type Job =
   | { kind: 'listen'; servers: string[]; users: ListenUser[]; streamsPerUser: number; afterMessageId: number }
   /** Closed loop of unary calls against the echo server: the transport's ceiling. */
   | { kind: 'echo'; address: string; loops: number; durationMs: number; payloadBytes: number }
+  /** The 'send' loop against etcd: each of `loopsPerClient` loops per client puts a new key, waits for the ack, puts again. */
+  | { kind: 'etcd'; address: string; clients: number; loopsPerClient: number; durationMs: number; valueBytes: number; deadlineMs: number; tag: string }
   /** Batched inserts into SQLite with WAL and synchronous=FULL: the disk's ceiling. */
   | { kind: 'disk'; dir: string; batch: number; durationMs: number; entryBytes: number };
 
 export interface SendResult {
-  kind: 'send' | 'rate' | 'echo';
+  kind: 'send' | 'rate' | 'echo' | 'etcd';
   /** Wall-clock ms when each call started. */
   starts: Float64Array;
   /** ms from start to the answer (acknowledgement or final failure). */

@@ -5,7 +5,7 @@
  */
 import type { ClusterClient } from '../../src/client/index.js';
 import { sleep, wallMs } from './clock.js';
-import type { SendResult, SendUser } from './jobs.js';
+import type { Job, SendResult, SendUser } from './jobs.js';
 import { CpuWindow } from './proc.js';
 import { round, roundSummary, summarize, type LatencySummary } from './stats.js';
 import { results, split, startWorkers } from './workers.js';
@@ -44,33 +44,51 @@ export interface ClosedLoopOptions {
   retryBudgetMs?: number;
   /** Echo instead of chat: the address of the echo server. */
   echoAddress?: string;
+  /** etcd instead of chat: KV.Put to this member (the leader), from up to `clients` clients (chat's users: one client each). */
+  etcd?: { address: string; clients: number };
   /** Write CPU profiles of the client processes here. */
   cpuProfDir?: string;
 }
 
 /** Users for a level: as many as in-flight sends (up to the pool), each with an equal number of loops. */
-export function usersFor(pool: SendUser[], inflight: number): { users: SendUser[]; loopsPerUser: number } {
+export function usersFor<T>(pool: T[], inflight: number): { users: T[]; loopsPerUser: number } {
   const n = Math.min(pool.length, inflight);
   if (inflight % n !== 0) throw new Error(`${inflight} in flight cannot be split evenly over ${n} users`);
   return { users: pool.slice(0, n), loopsPerUser: inflight / n };
 }
 
+/** The worker jobs of a closed loop: chat sends, echo calls or etcd puts, split over the worker processes. */
+function loadJobs(o: ClosedLoopOptions, totalMs: number): { name: string; job: Job }[] {
+  const textBytes = o.textBytes ?? 100;
+  if (o.echoAddress) {
+    return split(Array.from({ length: o.inflight }, (_, i) => i), Math.min(o.workers, o.inflight)).map((slice, w) => ({
+      name: `echo${w}`,
+      job: { kind: 'echo', address: o.echoAddress!, loops: slice.length, durationMs: totalMs, payloadBytes: textBytes + 60 },
+    }));
+  }
+  if (o.etcd) {
+    const { users: clients, loopsPerUser } = usersFor(Array.from({ length: o.etcd.clients }, (_, i) => i), o.inflight);
+    return split(clients, Math.min(o.workers, clients.length)).map((slice, w) => ({
+      name: `etcd${w}`,
+      job: {
+        kind: 'etcd', address: o.etcd!.address, clients: slice.length, loopsPerClient: loopsPerUser, durationMs: totalMs, valueBytes: textBytes,
+        deadlineMs: o.deadlineMs ?? 3_000, tag: `${o.tag ?? 'load'}/w${w}`,
+      },
+    }));
+  }
+  const { users, loopsPerUser } = usersFor(o.users, o.inflight);
+  return split(users, Math.min(o.workers, users.length)).map((slice, w) => ({
+    name: `w${w}`,
+    job: {
+      kind: 'send', servers: o.servers, users: slice, loopsPerUser, durationMs: totalMs, textBytes,
+      deadlineMs: o.deadlineMs ?? 3_000, retryBudgetMs: o.retryBudgetMs ?? 15_000, tag: o.tag ?? 'load', keepTexts: false,
+    },
+  }));
+}
+
 export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
-  const { users, loopsPerUser } = o.echoAddress ? { users: [] as SendUser[], loopsPerUser: 0 } : usersFor(o.users, o.inflight);
-  const workerCount = o.echoAddress ? Math.min(o.workers, o.inflight) : Math.min(o.workers, users.length);
   const totalMs = o.warmupMs + o.durationMs + 300;
-  const jobs = o.echoAddress
-    ? split(Array.from({ length: o.inflight }, (_, i) => i), workerCount).map((slice, w) => ({
-        name: `echo${w}`,
-        job: { kind: 'echo' as const, address: o.echoAddress!, loops: slice.length, durationMs: totalMs, payloadBytes: (o.textBytes ?? 100) + 60 },
-      }))
-    : split(users, workerCount).map((slice, w) => ({
-        name: `w${w}`,
-        job: {
-          kind: 'send' as const, servers: o.servers, users: slice, loopsPerUser, durationMs: totalMs, textBytes: o.textBytes ?? 100,
-          deadlineMs: o.deadlineMs ?? 3_000, retryBudgetMs: o.retryBudgetMs ?? 15_000, tag: o.tag ?? 'load', keepTexts: false,
-        },
-      }));
+  const jobs = loadJobs(o, totalMs);
   const batches: { entries: number; batches: number; time: number }[] = [];
   const watch = o.batchEvents?.ops.watchEvents(o.batchEvents.address, {
     onEvent: (e) => {
@@ -110,7 +128,7 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
     const samples = Float64Array.from(latencies);
     return {
       inflight: o.inflight,
-      workers: workerCount,
+      workers: jobs.length,
       seconds: round(seconds),
       sendsPerSecond: Math.round(acked / seconds),
       latencyMs: roundSummary(summarize(samples)),

@@ -4,6 +4,7 @@
  */
 import { hbars, sparkline, svgBars } from './charts.js';
 import type { LoadResult } from './load.js';
+import { etcdSection, goalLines, goalsSection } from './report-etcd.js';
 import { checkTargets, level, type BenchResults } from './results.js';
 import { LEVELS } from '../scenarios/throughput.js';
 
@@ -73,6 +74,7 @@ export function consoleSummary(r: BenchResults): string {
     const mark = t.met === undefined ? '  -  ' : t.met ? ' met ' : 'MISSED';
     lines.push(`${mark}  ${t.what}: ${t.measured} (target ${t.target})`);
   }
+  lines.push('', 'Goals of issue #14:', ...goalLines(r));
   for (const e of r.errors) lines.push(`ERROR in ${e.scenario}: ${e.message.split('\n')[0]}`);
   return lines.join('\n');
 }
@@ -112,6 +114,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
   const partial = Object.entries(r.ranAt).filter(([, at]) => at && at.slice(0, 16) !== r.date.slice(0, 16));
   if (partial.length) out.push(`Some scenarios come from earlier runs: ${partial.map(([s, at]) => `${s} (${at!.slice(0, 16).replace('T', ' ')})`).join(', ')}.`);
   out.push('');
+  out.push(...etcdSection(r), ...goalsSection(r));
   out.push('### Machine', '');
   out.push(table(['', ''], [
     ['CPUs (`nproc`)', String(m.nproc)], ['CPU', m.cpuModel], ['memory', `${m.memoryGiB} GiB`], ['disk', m.disk], ['Node.js', m.node], ['OS', m.os],
@@ -134,14 +137,16 @@ export function markdown(r: BenchResults, chartDir: string): string {
   out.push('');
   out.push('### How to reproduce', '');
   out.push('```sh');
-  out.push('npm run bench                                  # everything (about 15 minutes), rewrites this page and bench/results/latest.json');
+  out.push('npm run bench                                  # everything (about 25 minutes), rewrites this page and bench/results/latest.json');
   out.push('npm run bench -- --quick                       # a smoke run (about 3 minutes), writes bench/results/quick.json only');
   out.push('npm run bench -- --scenario failover,catchup   # some scenarios; merged into latest.json and this page');
+  out.push('npm run bench -- --scenario etcd,throughput    # the comparison with etcd (needs etcd on PATH: apt-get install etcd-server)');
   out.push('npm run bench -- --profile                     # also CPU profiles of the replicas and clients at 64 in flight');
   out.push('npm run bench -- --help                        # every option (durations, workers, store size, ...)');
   out.push('```', '');
   out.push(`Settings of this run: ${r.settings.durationMs / 1000} s measurement after ${r.settings.warmupMs / 1000} s warm-up per level; ${r.settings.workers} client processes for 16 and 64 in flight (1 for 1 in flight); ` +
-    `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills.`);
+    `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills; ` +
+    `${r.settings.etcdRounds ?? 'no'} rounds of the etcd comparison.`);
   out.push('');
 
   out.push('### Targets', '');
@@ -206,7 +211,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
     out.push('');
     if (res.disk.apply?.length) {
       out.push('### Ceiling: the state machine', '');
-      out.push('The server\'s own code without network or RPC: one transaction per batch that appends the entries to the log (`LogStore.persist`) and applies each sendMessage op (`ChatState.apply`), in one process — what one replica can do per second on one core.', '');
+      out.push('The server\'s own code without network or RPC: one state-store transaction per batch that applies each sendMessage op (`ChatState.apply`) and records the applied position, without an fsync, as a replica applies committed entries (the log is written apart, off the event loop), in one process — what one replica can apply per second on one core.', '');
       out.push(table(['batch', 'entries/s', 'CPU % of a core'], res.disk.apply.map((a) => [String(a.batch), n(a.entriesPerSecond), n(a.cpuPercent)])));
       out.push('');
     }

@@ -2,6 +2,7 @@
 import type { DeliveryResult } from '../scenarios/delivery.js';
 import type { CatchupResult } from '../scenarios/catchup.js';
 import type { DiskCeilingResult, EchoResult } from '../scenarios/ceilings.js';
+import type { EtcdComparison } from '../scenarios/etcd.js';
 import type { FailoverResult } from '../scenarios/failover.js';
 import type { GrowthResult } from '../scenarios/growth.js';
 import type { ProfileResult } from '../scenarios/profile.js';
@@ -13,6 +14,7 @@ import type { LoadResult } from './load.js';
 import type { MachineInfo } from './machine.js';
 
 export interface ScenarioResults {
+  etcd?: EtcdComparison;
   throughput?: ThroughputResult;
   single?: ThroughputResult;
   majority?: MajorityResult;

@@ -31,9 +31,12 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { ReplicaCore } from '../../src/server/replication/core.js';
-import { openReplicaDatabase } from '../../src/server/replica-database.js';
+import { logDirectory, openReplicaDatabase } from '../../src/server/replica-database.js';
 import { DATABASE_FILE } from '../../src/server/sqlite/database.js';
-import { LogStore } from '../../src/server/storage/log-store.js';
+import { NodeLogFiles } from '../../src/server/storage/log-files.js';
+import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
+import { SqliteStateStore } from '../../src/server/storage/state-store.js';
+import { resumePoint } from '../../src/server/replica/resume.js';
 import type { BenchContext } from '../lib/context.js';
 import type { Dataset } from '../lib/dataset.js';
 import { runCatchup, type CatchupResult } from './catchup.js';
@@ -142,16 +145,18 @@ function timed<T>(f: () => T): { value: T; ms: number; cpuMs: number } {
   return { value, ms: Math.round(performance.now() - t0), cpuMs: Math.round((c.user + c.system) / 1000) };
 }
 
-/** What a replica does with its store before it answers (src/server/replica.ts), on a copy of the store. */
+/** What a replica does with its store before it answers (src/server/replica/driver.ts), on a copy of the store. */
 export function openStore(ds: Dataset, tmp: string): GrowthResult['openStore'] {
   const dir = mkdtempSync(join(tmp, 'growth-open-'));
   try {
     cpSync(ds.dir, dir, { recursive: true });
     const { value: db, ms, cpuMs } = timed(() => {
       const opened = openReplicaDatabase(dir);
-      const store = new LogStore(opened);
+      const initial = ReplicaCore.initialState([]);
+      const applied = new SqliteStateStore(opened).open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config: initial.base.config });
       new ChatState(opened);
-      new ReplicaCore({ id: 'A', bootstrap: [], seed: 1 }, store.load('chat', 'in-sync', ReplicaCore.initialState([])), Date.now());
+      const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load(initial);
+      new ReplicaCore({ id: 'A', bootstrap: [], seed: 1 }, resumePoint(log, applied).persisted, Date.now());
       return opened;
     });
     db.close();

@@ -18,6 +18,8 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** A session token from an earlier login. */
   token?: string;
+  /** The operators' admin token, sent with the calls that change the cluster (chat-ops). */
+  adminToken?: string;
 }
 
 export type ConnectionState =
@@ -259,12 +261,13 @@ export interface ClusterApi {
   stateDigest(address: string): Promise<{ appliedIndex: number; digest: string }>;
   forceLeader(address: string): Promise<{ epoch: number }>;
   /**
-   * Adds a replica (`id`, reached by every replica at `address`) through the
-   * leader, wherever it is: resolves once the learner entry is committed. The
+   * Adds a replica (`id`, reached by clients at `address` and by the other
+   * replicas at `peerAddress`, by default the port 1000 up) through the leader,
+   * wherever it is: resolves once the learner entry is committed. The
    * replica then catches up without a vote and the leader promotes it to a
    * voting member on its own (watch `members[].learner` of the status).
    */
-  addReplica(id: string, address: string): Promise<MembershipView>;
+  addReplica(id: string, address: string, peerAddress?: string): Promise<MembershipView>;
   /** Removes a voting member or a learner through the leader; resolves once the change is committed. */
   removeReplica(id: string): Promise<MembershipView>;
   /**

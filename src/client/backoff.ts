@@ -29,8 +29,12 @@ export class Backoff {
   }
 }
 
-/** Resolves after `ms`, or early (with false) when the signal aborts. The timer never keeps the process alive. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Resolves after `ms`, or early (with false) when the signal aborts. The timer
+ * keeps the process alive only with `keepAlive` (a retry someone awaits, unlike
+ * a background reconnect: a program waiting on it must not exit meanwhile).
+ */
+export function sleep(ms: number, signal?: AbortSignal, keepAlive = false): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve(false);
@@ -44,7 +48,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       signal?.removeEventListener('abort', onAbort);
       resolve(true);
     }, Math.max(0, ms));
-    timer.unref();
+    if (!keepAlive) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -49,12 +49,14 @@ export class ClusterClient implements ClusterApi {
   private readonly tracker: LeaderTracker;
   private readonly deadlineMs: number;
   private readonly abort = new AbortController();
+  private readonly adminToken: string | undefined;
   /** For the calls that follow the leader (membership changes). */
   private readonly leaderCtx: LeaderContext;
 
   constructor(options: ClientOptions) {
     const { deadlineMs, retryBudgetMs } = resolveTimings(options);
     this.deadlineMs = deadlineMs;
+    this.adminToken = options.adminToken;
     this.pool = new ChannelPool(channelCredentials(options.tls));
     this.tracker = new LeaderTracker(options.servers, this.pool, Math.min(deadlineMs, PROBE_DEADLINE_MS));
     this.leaderCtx = {
@@ -136,7 +138,7 @@ export class ClusterClient implements ClusterApi {
     const client = this.pool.cluster(address);
     try {
       const r = await unary<ForceLeaderResponse>((cb) =>
-        client.forceLeader({ acceptDataLoss: true }, new grpc.Metadata(), { deadline: deadlineIn(this.deadlineMs) }, cb),
+        client.forceLeader({ acceptDataLoss: true }, this.operatorMetadata(), { deadline: deadlineIn(this.deadlineMs) }, cb),
       );
       return { epoch: r.epoch };
     } catch (err) {
@@ -144,16 +146,16 @@ export class ClusterClient implements ClusterApi {
     }
   }
 
-  addReplica(id: string, address: string): Promise<MembershipView> {
+  addReplica(id: string, address: string, peerAddress = ''): Promise<MembershipView> {
     return this.changeMembership(
-      (client, options) => unary<MembershipResponse>((cb) => client.addReplica({ id, address }, new grpc.Metadata(), options, cb)),
+      (client, options) => unary<MembershipResponse>((cb) => client.addReplica({ id, address, peerAddress }, this.operatorMetadata(), options, cb)),
       { settledCode: 'ALREADY_EXISTS', settled: (members) => members.some((m) => m.id === id && m.address === address) },
     );
   }
 
   removeReplica(id: string): Promise<MembershipView> {
     return this.changeMembership(
-      (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, new grpc.Metadata(), options, cb)),
+      (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, this.operatorMetadata(), options, cb)),
       { settledCode: 'NOT_FOUND', settled: (members) => members.length > 0 && !members.some((m) => m.id === id) },
     );
   }
@@ -164,7 +166,7 @@ export class ClusterClient implements ClusterApi {
     return callLeaderService(
       this.leaderCtx,
       (pool, address) => pool.cluster(address),
-      (client, options) => unary<TransferLeaderResponse>((cb) => client.transferLeader({ targetId: target ?? '' }, new grpc.Metadata(), options, cb)),
+      (client, options) => unary<TransferLeaderResponse>((cb) => client.transferLeader({ targetId: target ?? '' }, this.operatorMetadata(), options, cb)),
       { idempotent: false },
     );
   }
@@ -182,7 +184,7 @@ export class ClusterClient implements ClusterApi {
         // After the first part, a retry would hand the caller the same bytes twice: never transient.
         reject(started ? new ChatError(isServiceError(err) ? statusName(err.code) : 'ABORTED', `the backup stream broke: ${describeError(err)}`) : err);
       };
-      const call = client.saveSnapshot({}, new grpc.Metadata(), { deadline: new Date(deadline) });
+      const call = client.saveSnapshot({}, this.operatorMetadata(), { deadline: new Date(deadline) });
       call.on('data', (part: SnapshotPart) => {
         try {
           if (part.part?.$case === 'header') {
@@ -204,6 +206,13 @@ export class ClusterClient implements ClusterApi {
         else fail(new Error('the leader ended the backup without sending it'));
       });
     }), { idempotent: false });
+  }
+
+  /** The operator's credentials for a call that changes the cluster (a client certificate travels with the channel). */
+  private operatorMetadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.adminToken) md.set('authorization', `Bearer ${this.adminToken}`);
+    return md;
   }
 
   knownAddresses(): string[] {

@@ -123,6 +123,7 @@ export async function callLeaderService<C, T>(
     if (immediate) continue;
     const delay = backoff.next();
     if (Date.now() + delay >= budgetEnd) throw toChatError(lastError);
-    if (!(await sleep(delay, ctx.signal))) throw closedError();
+    // Someone awaits this call: the wait keeps the process alive (chat-ops would otherwise exit mid-retry, status 0).
+    if (!(await sleep(delay, ctx.signal, true))) throw closedError();
   }
 }

@@ -12,7 +12,7 @@ import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds 
 import { runStatus } from './commands/status.js';
 import { runSnapshotSave } from './commands/snapshot-save.js';
 import { runTransferLeader } from './commands/transfer-leader.js';
-import { EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
+import { EXIT_CREDENTIALS, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
 import { prepareTerminalRendering } from '../terminal/full-screen.js';
@@ -36,6 +36,16 @@ Exit status:
      with chat-ops status)
   4  add-replica: the replica was added as a learner but is not a voting
      member within --timeout (it stays a learner until it catches up)
+  5  force-leader, add-replica, remove-replica, transfer-leader, snapshot
+     save: no operator credentials were given, or the cluster refused them
+     (UNAUTHENTICATED: missing or wrong admin token; PERMISSION_DENIED:
+     credentials that are not an operator's)
+
+Operator credentials (force-leader, add-replica, remove-replica,
+transfer-leader, snapshot save): the admin token from --admin-token-file (or
+CHAT_ADMIN_TOKEN_FILE, or the token itself in CHAT_ADMIN_TOKEN; for the local
+cluster, .data/admin-token), or a client certificate naming an operator
+(--tls-cert/--tls-key; see README, "Security").
 
 Examples:
   chat-ops watch                                   # full-screen dashboard of the local cluster
@@ -44,7 +54,8 @@ Examples:
   chat-ops logs --follow --kind election,isr       # elections and in-sync set changes as they happen
   chat-ops watch --log-file .data/A.log --log-file .data/B.log   # no network path: tail local logs
   chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
-  chat-ops add-replica D 10.0.0.4:50051            # grow the cluster: D catches up as a learner, then votes
+  chat-ops add-replica D 10.0.0.4:50051 --admin-token-file admin.token
+                                                   # grow the cluster: D catches up as a learner, then votes
   chat-ops remove-replica D --yes                  # shrink it again, without the question
   chat-ops transfer-leader B                       # B leads from now on (a few round trips' pause, no election)
   chat-ops snapshot save backup.chat               # a backup; chat-server restore builds a new cluster from it`;
@@ -66,6 +77,8 @@ export interface CliDeps {
   ask?: Ask;
   /** Whether someone can answer a question; default: standard input is a terminal. */
   interactive?: boolean;
+  /** The environment the admin token may come from (CHAT_ADMIN_TOKEN); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs chat-ops with `argv` (as process.argv: node, script, args...); resolves with the exit status. */
@@ -75,7 +88,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   let code = EXIT_OK;
   let cluster: ClusterApi | undefined;
   const open = (cmd: Command): ClusterApi => {
-    cluster = deps.connect(clientOptions(cmd.optsWithGlobals<GlobalOptionValues>()));
+    cluster = deps.connect(clientOptions(cmd.optsWithGlobals<GlobalOptionValues>(), deps.env));
+    return cluster;
+  };
+  /** For the commands that change the cluster: undefined (exit 5, said why) when no operator credentials were given. */
+  const openAsOperator = (cmd: Command, command: string): ClusterApi | undefined => {
+    const options = clientOptions(cmd.optsWithGlobals<GlobalOptionValues>(), deps.env);
+    if (!options.adminToken && !options.tls?.cert) {
+      io.err(`chat-ops ${command}: this changes the cluster and needs operator credentials: the admin token (--admin-token-file FILE, CHAT_ADMIN_TOKEN_FILE or CHAT_ADMIN_TOKEN) or an operator certificate (--tls-cert/--tls-key). Nothing was changed.\n`);
+      code = EXIT_CREDENTIALS;
+      return undefined;
+    }
+    cluster = deps.connect(options);
     return cluster;
   };
 
@@ -90,6 +114,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .addOption(new Option('--tls-ca <file>', 'PEM of the CA that signed the servers\' certificates (enables TLS)').env('CHAT_TLS_CA'))
     .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
+    .addOption(new Option('--admin-token-file <file>', 'the operators\' admin token, for force-leader, add-replica, remove-replica').env('CHAT_ADMIN_TOKEN_FILE'))
     .addHelpText('after', EXIT_HELP);
 
   program
@@ -135,7 +160,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .argument('<replica>', 'the replica\'s address (host:port) or id')
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
-      code = await runForceLeader(open(cmd), io, target, { ...asking, yes: opts.yes === true });
+      const api = openAsOperator(cmd, 'force-leader');
+      if (api) code = await runForceLeader(api, io, target, { ...asking, yes: opts.yes === true });
     });
 
   program
@@ -147,7 +173,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('--force', 'replace FILE if it exists')
     .option('--json', 'print the outcome (index, size, checksum) as JSON')
     .action(async (file: string, opts: { force?: boolean; json?: boolean }, cmd: Command) => {
-      code = await runSnapshotSave(open(cmd), io, file, { force: opts.force === true, json: opts.json === true });
+      const api = openAsOperator(cmd, 'snapshot save');
+      if (api) code = await runSnapshotSave(api, io, file, { force: opts.force === true, json: opts.json === true });
     });
 
   program
@@ -156,20 +183,26 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .argument('[id]', 'the replica to lead from now on')
     .option('--json', 'print the outcome as JSON')
     .action(async (target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      code = await runTransferLeader(open(cmd), io, target, { json: opts.json === true });
+      const api = openAsOperator(cmd, 'transfer-leader');
+      if (api) code = await runTransferLeader(api, io, target, { json: opts.json === true });
     });
 
   program
     .command('add-replica')
     .description('add a replica to the running cluster: it catches up as a learner (no vote), then the leader makes it a voting member; waits for that (asks first)')
     .argument('<id>', 'the new replica\'s id (as its --id): 1-32 letters, digits, _ or -')
-    .argument('<address>', 'host:port at which every replica and client reaches it')
+    .argument('<address>', 'host:port at which clients reach it')
+    .option('--peer-address <host:port>', 'where the other replicas reach it (its --peer-listen; default: the port 1000 up)')
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .option('--no-wait', 'return once the learner is added, without waiting for it to become a voting member')
     .option('--timeout <seconds>', 'how long to wait for it to become a voting member', timeoutSeconds, DEFAULT_ADD_TIMEOUT_S)
     .option('--json', 'print the outcome and the configuration as JSON')
-    .action(async (id: string, address: string, opts: { yes?: boolean; wait: boolean; timeout: number; json?: boolean }, cmd: Command) => {
-      code = await runAddReplica(open(cmd), io, id, address, { ...asking, yes: opts.yes === true, wait: opts.wait, timeoutMs: opts.timeout * 1000, json: opts.json === true });
+    .action(async (id: string, address: string, opts: { peerAddress?: string; yes?: boolean; wait: boolean; timeout: number; json?: boolean }, cmd: Command) => {
+      const api = openAsOperator(cmd, 'add-replica');
+      if (!api) return;
+      code = await runAddReplica(api, io, id, address, {
+        ...asking, yes: opts.yes === true, wait: opts.wait, timeoutMs: opts.timeout * 1000, json: opts.json === true, ...(opts.peerAddress ? { peerAddress: opts.peerAddress } : {}),
+      });
     });
 
   program
@@ -179,7 +212,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .option('--json', 'print the outcome and the configuration as JSON')
     .action(async (target: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
-      code = await runRemoveReplica(open(cmd), io, target, { ...asking, yes: opts.yes === true, json: opts.json === true });
+      const api = openAsOperator(cmd, 'remove-replica');
+      if (api) code = await runRemoveReplica(api, io, target, { ...asking, yes: opts.yes === true, json: opts.json === true });
     });
 
   try {

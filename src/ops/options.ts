@@ -2,8 +2,11 @@
  * The global options every command shares: which replicas to talk to and how
  * (TLS). Checked up front so a typo is a usage error (exit 2), not a timeout.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClientOptions, TlsOptions } from '../client/api.js';
+import { readCredentialFile, tlsFromFiles, TlsFilesError } from '../client/credentials.js';
+import { ADMIN_TOKEN_FILE, DEFAULT_DATA_ROOT } from '../launch/local-cluster/layout.js';
 
 export const DEFAULT_SERVERS = '127.0.0.1:50051,127.0.0.1:50052,127.0.0.1:50053';
 
@@ -20,6 +23,7 @@ export interface GlobalOptionValues {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  adminTokenFile?: string;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -42,30 +46,43 @@ export function parseServers(list: string): string[] {
   return [...new Set(servers)];
 }
 
-function readPem(path: string, what: string): Buffer {
+/** A credential file's bytes; a file that cannot be read is a usage error. */
+function readFile(path: string, what: string): Buffer {
+  return usageOnTlsFilesError(() => readCredentialFile(path, what));
+}
+
+function usageOnTlsFilesError<T>(read: () => T): T {
   try {
-    return readFileSync(path);
+    return read();
   } catch (err) {
-    throw new UsageError(`cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (err instanceof TlsFilesError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
 /** TLS settings from --tls-ca/--tls-cert/--tls-key, or undefined for plaintext. */
 export function tlsFromOptions(o: GlobalOptionValues): TlsOptions | undefined {
-  if (!o.tlsCa && !o.tlsCert && !o.tlsKey) return undefined;
-  if (!o.tlsCa) throw new UsageError('--tls-cert/--tls-key need --tls-ca (the CA that signed the servers\' certificates)');
-  if (!!o.tlsCert !== !!o.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-  const tls: TlsOptions = { ca: readPem(o.tlsCa, 'CA certificate') };
-  if (o.tlsCert && o.tlsKey) {
-    tls.cert = readPem(o.tlsCert, 'client certificate');
-    tls.key = readPem(o.tlsKey, 'client key');
-  }
-  return tls;
+  return usageOnTlsFilesError(() => tlsFromFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey }));
+}
+
+/**
+ * The admin token for the calls that change the cluster: from --admin-token-file
+ * (CHAT_ADMIN_TOKEN_FILE), else CHAT_ADMIN_TOKEN, else, for the local cluster
+ * (no --servers), the file it keeps in its data folder (CHAT_LOCAL_DATA, default .data).
+ */
+export function adminTokenFromOptions(o: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (o.adminTokenFile) return readFile(o.adminTokenFile, 'admin token file').toString('utf8').trim();
+  const fromEnv = env.CHAT_ADMIN_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const local = join(env.CHAT_LOCAL_DATA ?? DEFAULT_DATA_ROOT, ADMIN_TOKEN_FILE);
+  if ((o.servers ?? DEFAULT_SERVERS) === DEFAULT_SERVERS && existsSync(local)) return readFile(local, 'admin token file').toString('utf8').trim();
+  return undefined;
 }
 
 /** Client options for the cluster calls: short deadlines, so a dead replica shows as down quickly. */
-export function clientOptions(o: GlobalOptionValues): ClientOptions {
+export function clientOptions(o: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): ClientOptions {
   const servers = parseServers(o.servers ?? DEFAULT_SERVERS);
   const tls = tlsFromOptions(o);
-  return { servers, deadlineMs: 1500, retryBudgetMs: 3000, ...(tls ? { tls } : {}) };
+  const adminToken = adminTokenFromOptions(o, env);
+  return { servers, deadlineMs: 1500, retryBudgetMs: 3000, ...(tls ? { tls } : {}), ...(adminToken ? { adminToken } : {}) };
 }

@@ -1,30 +1,41 @@
 import type { Database } from 'better-sqlite3';
+import { dirname } from 'node:path';
 import { ChatState } from './chat/chat-state.js';
 import type { ApplyOutcome, ChatOp } from './chat/operations.js';
 import { ChatStateMachine } from './chat/state-machine.js';
 import { ReplicaDriver, type ReplicaDriverOptions } from './replica/driver.js';
+import { logDirectory } from './replica-database.js';
 import type { ReplicaHandle } from './rpc/replica-handle.js';
 import { exportSnapshot } from './snapshot/export.js';
-import { LogStore } from './storage/log-store.js';
+import { upgradeSqliteLog } from './storage/legacy-log.js';
+import { NodeLogFiles } from './storage/log-files.js';
+import { SegmentedLog } from './storage/segmented-log.js';
+import { SqliteStateStore } from './storage/state-store.js';
 
-export interface ChatReplicaOptions extends Omit<ReplicaDriverOptions<ChatOp, ApplyOutcome>, 'stateMachine' | 'storage'> {
-  /** The replica's database (openReplicaDatabase): the log and the chat tables. */
+export interface ChatReplicaOptions extends Omit<ReplicaDriverOptions<ChatOp, ApplyOutcome>, 'stateMachine' | 'state' | 'log'> {
+  /** The replica's database (openReplicaDatabase) in its data directory: the chat tables and how far they applied the log. */
   db: Database;
 }
 
+
 /**
  * A replica of the chat service: the replica driver over the chat state
- * machine and the log store, both in one SQLite database, with the chat
- * state's queries for the RPC handlers. Snapshots are taken off the event loop
- * (src/server/snapshot/).
+ * machine and its SQLite database, and the log in segment files beside it,
+ * with the chat state's queries for the RPC handlers. Snapshots are taken off
+ * the event loop (src/server/snapshot/). A data directory that still keeps its
+ * log in the database is upgraded on the way (storage/legacy-log.ts).
  */
 export class ChatReplica extends ReplicaDriver<ChatOp, ApplyOutcome> implements ReplicaHandle {
   readonly chat: ChatState;
 
   constructor({ db, ...options }: ChatReplicaOptions) {
+    if (db.memory) throw new Error('a chat replica keeps its log beside its database file, and this database is in memory');
+    const dir = logDirectory(dirname(db.name));
+    upgradeSqliteLog(db, dir);
     const chat = new ChatState(db);
     const stateMachine = new ChatStateMachine(chat, (position) => exportSnapshot(db, () => chat.exportState(), position));
-    super({ ...options, stateMachine, storage: new LogStore(db) });
+    const log = new SegmentedLog(new NodeLogFiles(dir));
+    super({ ...options, stateMachine, state: new SqliteStateStore(db), log });
     this.chat = chat;
   }
 }

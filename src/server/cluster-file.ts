@@ -11,7 +11,10 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 const replicaSchema = z.strictObject({
   id: z.string(),
   address: z.string(),
+  /** Where the other replicas reach it (default: the address with the port 1000 up). */
+  peerAddress: z.string().optional(),
   listen: z.string().optional(),
+  peerListen: z.string().optional(),
 });
 
 const clusterFileSchema = z.strictObject({
@@ -53,12 +56,15 @@ export function readClusterFile(path: string): ClusterFile {
   }
   const result = clusterFileSchema.safeParse(parsed, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(`cluster file ${path}: ${describeIssue(result.error.issues[0]!)} (allowed: name, mode, logLevel, replicas: [{id, address, listen}])`);
+    throw new ConfigError(`cluster file ${path}: ${describeIssue(result.error.issues[0]!)} (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`);
   }
   for (const r of result.data.replicas) {
     checkId(r.id);
     checkAddress(r.address, `cluster file ${path}: address of ${r.id}`);
-    if (r.listen !== undefined) checkAddress(r.listen, `cluster file ${path}: listen address of ${r.id}`);
+    for (const key of ['peerAddress', 'listen', 'peerListen'] as const) {
+      const value = r[key];
+      if (value !== undefined) checkAddress(value, `cluster file ${path}: ${key} of ${r.id}`);
+    }
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { join } from 'node:path';
 import { CHAT_MIGRATIONS } from './chat/schema.js';
 import { openDatabase, openMemoryDatabase } from './sqlite/database.js';
 import type { Migration } from './sqlite/migrations.js';
@@ -15,4 +16,9 @@ export function openReplicaDatabase(dataDir: string): Database {
 /** A chat replica's database in memory, with its whole schema, for tests and tools. */
 export function openMemoryReplicaDatabase(): Database {
   return openMemoryDatabase(REPLICA_MIGRATIONS);
+}
+
+/** Where a replica keeps its log: segment files in `log/` beside its database. */
+export function logDirectory(dataDir: string): string {
+  return join(dataDir, 'log');
 }

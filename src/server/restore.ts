@@ -1,8 +1,9 @@
 /**
  * `chat-server restore FILE --data-dir DIR --id ID --cluster-file …`: builds
  * one replica's data directory of a new cluster from a backup (chat-ops
- * snapshot save). The state is the backup's, at its log index; the log starts
- * after it; the configuration is the new cluster's (every member in sync, as a
+ * snapshot save). The state is the backup's, at its log index, recorded as
+ * applied in the database; the log (segment files beside it) is empty and
+ * starts after that index; the configuration is the new cluster's (every member in sync, as a
  * new cluster starts); there is no election state (no promise, the backup's
  * epoch); and the data directory gets a cluster id derived from the backup's
  * checksum (or --cluster-id), so every replica restored from the same file
@@ -16,12 +17,13 @@ import { ChatState } from './chat/chat-state.js';
 import { ChatStateMachine } from './chat/state-machine.js';
 import { writeClusterId } from './cluster-identity.js';
 import type { ServerConfig } from './config.js';
-import { openReplicaDatabase } from './replica-database.js';
+import { logDirectory, openReplicaDatabase } from './replica-database.js';
 import { ConfigError } from './replication/endpoints.js';
 import { initialConfig } from './replication/membership.js';
-import type { PersistedState } from './replication/types.js';
+import type { SnapshotPosition } from './replication/state-machine.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
-import { LogStore } from './storage/log-store.js';
+import { writeLogDirectory } from './storage/segmented-log.js';
+import { SqliteStateStore } from './storage/state-store.js';
 import { SCHEMA_VERSION } from './versions.js';
 
 export interface Restored {
@@ -51,12 +53,19 @@ export function restoreDataDir(backup: { header: BackupHeader; data: Buffer }, f
     const db = openReplicaDatabase(config.dataDir);
     try {
       const members = initialConfig(config.members);
-      const base = { index: header.lastIndex, epoch: header.lastEpoch, config: { ...members, index: header.lastIndex, epoch: header.lastEpoch } };
-      const initial: PersistedState = { hard: { epoch: header.lastEpoch, promisedTo: '' }, base, entries: [], appliedIndex: header.lastIndex };
-      const storage = new LogStore(db);
-      storage.load(config.cluster, header.mode, initial);
+      const position: SnapshotPosition = { lastIndex: header.lastIndex, lastEpoch: header.lastEpoch, config: { ...members, index: header.lastIndex, epoch: header.lastEpoch } };
+      // The state first, durably, as applied up to the backup's index: a start finds the state there.
+      const store = new SqliteStateStore(db);
+      store.open(config.cluster, header.mode, position);
       const state = new ChatStateMachine(new ChatState(db));
-      storage.write('synced', () => state.restore(data), () => undefined);
+      store.transaction(() => {
+        state.restore(data);
+        store.setApplied(position);
+      }, true);
+      // Then the log: empty, starting after that index, in the backup's epoch with no promise (no election state).
+      writeLogDirectory(logDirectory(config.dataDir), {
+        prevIndex: position.lastIndex, prevEpoch: position.lastEpoch, config: position.config, hard: { epoch: header.lastEpoch, promisedTo: '' }, reset: false,
+      }, []);
       writeClusterId(config.dataDir, id);
       return { header, clusterId: id, digest: state.digest() };
     } finally {

@@ -1,6 +1,7 @@
 /** The `chat-tui` command line. */
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { TlsFiles } from '../client/credentials.js';
 import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
 import { parseOrExit } from '../cli/exit-status.js';
 
@@ -10,6 +11,8 @@ export interface CliOptions {
   username: string | undefined;
   /** False with `--no-bell`; true otherwise (the saved preference then decides). */
   bell: boolean;
+  /** --tls-ca, --tls-cert, --tls-key (or CHAT_TLS_CA, CHAT_TLS_CERT, CHAT_TLS_KEY). */
+  tls?: TlsFiles;
   /** `--save`: remember the servers given this time for the next runs. */
   save: boolean;
 }
@@ -29,6 +32,9 @@ export function buildCommand(): Command {
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
     .option('--save', 'remember the servers given with --servers (or CHAT_SERVERS) for the next runs')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')
+    .addOption(new Option('--tls-ca <file>', 'PEM of the CA that signed the servers\' certificates (enables TLS)').env('CHAT_TLS_CA'))
+    .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError()
     .addHelpText('after', `
@@ -40,6 +46,7 @@ NO_COLOR (set and not empty) turns colours off; bold, dim and inverse stay.`);
 export function parseCli(argv: readonly string[]): CliOptions {
   const command = buildCommand();
   parseOrExit(command, argv, { from: 'node' });
-  const opts = command.opts<{ servers?: string; username?: string; bell: boolean; save?: boolean }>();
-  return { servers: opts.servers, username: opts.username, bell: opts.bell, save: opts.save === true };
+  const opts = command.opts<{ servers?: string; username?: string; bell: boolean; save?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string }>();
+  const tls = opts.tlsCa || opts.tlsCert || opts.tlsKey ? { tls: { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey } } : {};
+  return { servers: opts.servers, username: opts.username, bell: opts.bell, save: opts.save === true, ...tls };
 }

@@ -6,6 +6,7 @@
  */
 
 import type { Instance } from 'ink';
+import type { TlsOptions } from '../client/api.js';
 import { parseCli } from './cli.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../cli/exit-status.js';
 import { enterFullScreen, installExitGuards, prepareTerminalRendering, restoreTerminal } from '../terminal/full-screen.js';
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
 
   prepareTerminalRendering();
   // Loaded only now, so --help, --version and the checks above answer at once.
-  const [{ render }, { createElement }, { ChatClient, ClusterClient }, { App }, { ConfSettingsStore, invalidServer, resolveServers, savesServers }] = await Promise.all([
+  const [{ render }, { createElement }, { ChatClient, ClusterClient, tlsFromFiles }, { App }, { ConfSettingsStore, invalidServer, resolveServers, savesServers }] = await Promise.all([
     import('ink'),
     import('react'),
     import('../client/index.js'),
@@ -46,9 +47,16 @@ async function main(): Promise<number> {
   }
   // A one-off list is used this time only: the next plain chat-tui is not sent to it.
   if (savesServers(source, cli.save)) settings.update({ servers });
+  let tls: TlsOptions | undefined;
+  try {
+    tls = tlsFromFiles(cli.tls ?? {});
+  } catch (err) {
+    process.stderr.write(`chat-tui: ${(err as Error).message}\n`);
+    return 2;
+  }
 
-  const chat = new ChatClient({ servers });
-  const cluster = new ClusterClient({ servers });
+  const chat = new ChatClient({ servers, ...(tls ? { tls } : {}) });
+  const cluster = new ClusterClient({ servers, ...(tls ? { tls } : {}) });
   const screen = enterFullScreen(1, { bracketedPaste: true, title: true });
   let ink: Instance | undefined;
 

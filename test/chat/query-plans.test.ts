@@ -23,13 +23,19 @@ describe('read-path statements', () => {
 
   it('a history page walks the conversation through the pair index, both directions', () => {
     const steps = plan(READ_SQL.history).filter((s) => /chat_messages /.test(s) && /^SEARCH/.test(s));
-    expect(steps.filter((s) => s.includes('chat_messages_pair (sender_id=? AND recipient_id=? AND id<?)'))).toHaveLength(2);
+    expect(steps.filter((s) => s.includes('chat_messages_pair (sender_id=? AND recipient_id=? AND rowid<?)'))).toHaveLength(2);
   });
 
-  it('messages after an id come from the sender and recipient indexes', () => {
-    const steps = plan(READ_SQL.messagesAfter).join('\n');
-    expect(steps).toContain('chat_messages_sender (sender_id=? AND id>?)');
-    expect(steps).toContain('chat_messages_recipient (recipient_id=? AND id>?)');
+  it('messages after an id come from ranges of the sent and inbox indexes (visible ones only, by id)', () => {
+    const steps = plan(READ_SQL.messagesAfter);
+    expect(steps.join('\n')).toContain('chat_messages_sent (sender_id=? AND hidden_for_sender=? AND rowid>?)');
+    // The unread and the read part of what the user received.
+    expect(steps.filter((s) => s.includes('chat_messages_inbox (recipient_id=? AND hidden_for_recipient=? AND <expr>=? AND rowid>?)'))).toHaveLength(2);
+  });
+
+  it('the oldest unread messages are the front of the inbox index\'s unread part, read in id order', () => {
+    const steps = (db.prepare(`EXPLAIN QUERY PLAN ${WRITE_PATH_SQL.oldestUnread}`).all(1, 5) as { detail: string }[]).map((r) => r.detail);
+    expect(steps).toEqual(['SEARCH chat_messages USING COVERING INDEX chat_messages_inbox (recipient_id=? AND hidden_for_recipient=? AND <expr>=?)']);
   });
 
   it('listing conversations searches the pair and inbox indexes peer by peer, never a scan of the history', () => {

@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe('chat schema migrations', () => {
-  it('a data directory written before the inbox index opens with its messages, unread counts and conversations intact', () => {
+  it('a data directory of schema version 2 opens with its messages, unread counts, conversations and streams intact', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chat-migrate-'));
     dirs.push(dir);
     // A database as a chat-server with schema version 2 left it.
@@ -40,8 +40,7 @@ describe('chat schema migrations', () => {
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(CHAT_MIGRATIONS.at(-1)!.version);
       const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_messages'").pluck().all() as string[]).sort();
-      expect(indexes).toContain('chat_messages_inbox_pair');
-      expect(indexes).not.toContain('chat_messages_unread_pair');
+      expect(indexes).toEqual(['chat_messages_inbox', 'chat_messages_inbox_pair', 'chat_messages_pair', 'chat_messages_sent']);
       const chat = new ChatState(db);
       expect(chat.conversations(1).map((c) => [c.peer, c.lastMessage.id, c.unreadCount])).toEqual([
         ['bob', 5, 1],
@@ -49,6 +48,14 @@ describe('chat schema migrations', () => {
       ]);
       expect(chat.conversations(2).map((c) => [c.peer, c.lastMessage.id, c.unreadCount])).toEqual([['alice', 5, 1]]);
       expect(chat.unreadCount(1)).toBe(2);
+      // What a stream replays, and history in both directions, through the rebuilt indexes.
+      expect(chat.messagesAfter(1, 0, 10).map((m) => m.id)).toEqual([1, 2, 3, 5]);
+      expect(chat.messagesAfter(1, 2, 10).map((m) => m.id)).toEqual([3, 5]);
+      expect(chat.history(1, 2, 0, 10).messages.map((m) => m.text)).toEqual(['read', 'unread', 'reply']);
+      // The oldest unread message first; the one alice deleted is not hers to fetch.
+      const fetched = chat.apply({ type: 'fetchUnread', at: 10, key: '', userId: 1, limit: 1 }, 100);
+      expect(fetched.ok && fetched.result.type === 'fetchUnread' ? fetched.result.messages.map((m) => m.id) : fetched).toEqual([2]);
+      expect(chat.unreadCount(1)).toBe(1);
     } finally {
       db.close();
     }

@@ -5,14 +5,14 @@ import { Backoff } from '../../src/client/backoff.js';
 import { ClusterClient, type ClusterEventView } from '../../src/client/index.js';
 import { parseDetails } from '../../src/client/mapping.js';
 import { freePort, waitUntil } from '../support/cluster.js';
-import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
+import { LocalCluster, LOCAL_ADMIN_TOKEN, startLocalServer, type LocalServer } from '../support/local-replica.js';
 
 let cluster: LocalCluster | undefined;
 const servers: LocalServer[] = [];
 const clients: ClusterClient[] = [];
 
 function clusterClient(addresses: string[]): ClusterClient {
-  const c = new ClusterClient({ servers: addresses, deadlineMs: 2_000 });
+  const c = new ClusterClient({ servers: addresses, deadlineMs: 2_000, adminToken: LOCAL_ADMIN_TOKEN });
   clients.push(c);
   return c;
 }

@@ -6,7 +6,7 @@
  * `server.stopped`), and the runner's pid file goes with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +18,13 @@ import { requireBuilt, runProgram } from '../support/run-program.js';
 const RUNNER_MAIN = fileURLToPath(new URL('../../dist/launch/local-cluster.js', import.meta.url));
 const IDS = ['A', 'B', 'C'];
 
-/** The first of three consecutive loopback ports that are all free. */
+/** The first of three consecutive loopback ports that are all free, and so are their peer ports (1000 up). */
 async function freePortRun(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = await freePort();
-    if (base + 2 > 65_535) continue;
-    if (!(await portInUse('127.0.0.1', base + 1)) && !(await portInUse('127.0.0.1', base + 2))) return base;
+    if (base + 1002 > 65_535) continue;
+    const others = [base + 1, base + 2, base + 1000, base + 1001, base + 1002];
+    if (!(await Promise.all(others.map((p) => portInUse('127.0.0.1', p)))).some(Boolean)) return base;
   }
   throw new Error('found no three consecutive free ports');
 }
@@ -100,6 +101,9 @@ describe('the local cluster runner', () => {
     }
 
     expect(readFileSync(join(root, 'cluster.pid'), 'utf8').trim()).toBe(String(runner.pid));
+    // The replicas authenticate each other with the secret it made; operators use its admin token.
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    for (const file of ['cluster.secret', 'admin-token']) expect(statSync(join(root, file)).mode & 0o777, file).toBe(0o600);
     const after = await status();
     expect(after.code).toBe(0);
     for (const id of IDS) expect(after.stdout).toMatch(new RegExp(`^${id}  127\\.0\\.0\\.1:\\d+  running, pid \\d+`, 'm'));

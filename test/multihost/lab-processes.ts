@@ -4,11 +4,13 @@
  * their own, driven over one JSON line per command on stdin/stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ProcessCluster } from '../../src/launch/process-cluster/process-cluster.js';
-import { SERVER_MAIN } from '../support/cluster.js';
+import { LOAD_TEST_LIMITS, SERVER_MAIN } from '../support/cluster.js';
 import type { NetnsLab } from './netns.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,8 +112,12 @@ export class LabReplicas {
     /** Options every replica gets (e.g. --mode majority). */
     common: string[] = [],
   ) {
+    // Peers on the default peer port (PORT + 1000) of each host, proving the lab's cluster secret.
+    const secretFile = join(root, 'cluster.secret');
+    writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     this.procs = new ProcessCluster({
-      serverMain: SERVER_MAIN, root, replicas: ids.map((id) => ({ id, address: this.address(id) })), logLevel: 'debug', args: common,
+      serverMain: SERVER_MAIN, root, replicas: ids.map((id) => ({ id, address: this.address(id) })), logLevel: 'debug',
+      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...common],
       command: (id, argv) => lab.command(id, argv),
       onSpawn: (id, child) => child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`)),
     });

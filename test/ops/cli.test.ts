@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 let cluster: TestCluster;
 
 function chatOps(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runBuiltOps(args, { servers: cluster.addresses, ...options });
+  return runBuiltOps(args, { servers: cluster.addresses, ...options, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile, ...options.env } });
 }
 
 interface StatusDoc {

@@ -11,7 +11,7 @@ import { requireBuiltOps, runBuiltOps, type Run } from './built-cli.js';
 let cluster: TestCluster;
 
 function chatOps(args: string[], servers: string[]): Promise<Run> {
-  return runBuiltOps(args, { servers, input: 'y\n', timeoutMs: 40_000 });
+  return runBuiltOps(args, { servers, input: 'y\n', timeoutMs: 40_000, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
 }
 
 interface Member {
@@ -49,12 +49,13 @@ describe('chat-ops membership changes (built CLI) against a live cluster', () =>
     expect(before.replicas.find((r) => r.address === address)).toMatchObject({ up: true, id: 'D', role: 'learner' });
 
     // Standard input is a pipe: without --yes nothing changes, even with "y" on it.
-    const refused = await chatOps(['add-replica', 'D', address], original);
+    const peer = ['--peer-address', cluster.peerAddressOf('D')];
+    const refused = await chatOps(['add-replica', 'D', address, ...peer], original);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('D joins as a learner');
     expect(refused.stderr).toContain('nothing was changed');
 
-    const added = await chatOps(['add-replica', 'D', address, '--yes', '--json', '--timeout', '30'], original);
+    const added = await chatOps(['add-replica', 'D', address, ...peer, '--yes', '--json', '--timeout', '30'], original);
     expect(added.stderr).toContain('D was added as a learner');
     expect(added.code).toBe(0);
     const doc = JSON.parse(added.stdout) as { voter: boolean; members: Member[] };

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../src/client/index.js';
 import { runCli } from '../../src/ops/cli.js';
 import { freePort } from '../support/cluster.js';
-import { LocalCluster, startLocalServer, type LocalServer } from '../support/local-replica.js';
+import { LocalCluster, LOCAL_ADMIN_TOKEN, startLocalServer, type LocalServer } from '../support/local-replica.js';
 
 let cluster: LocalCluster | undefined;
 const servers: LocalServer[] = [];
@@ -50,6 +50,7 @@ async function chatOps(servers: string[], args: string[], o: { answer?: string; 
       columns: 120,
     },
     connect: (options) => new ClusterClient(options),
+    env: { CHAT_ADMIN_TOKEN: LOCAL_ADMIN_TOKEN },
     interactive: o.interactive ?? true,
     ask: async (q) => {
       questions.push(q);

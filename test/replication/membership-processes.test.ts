@@ -14,9 +14,12 @@ import { freePort, startCluster, waitUntil, type TestCluster } from '../support/
 import { Conversation, expectEqualStates } from '../support/conversation.js';
 import { wholeConversation } from '../../bench/lib/history.js';
 
+let operator = new grpc.Metadata();
+
+/** A call of the cluster service with the operators' admin token. */
 function call<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
-    fn(req, new grpc.Metadata(), { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+    fn(req, operator, { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
@@ -34,6 +37,8 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
   it('grows from three replicas to four under load and shrinks back by removing the leader, losing nothing', async () => {
     cluster = await startCluster({ args: ['--mode', mode] });
     const c = cluster;
+    operator = new grpc.Metadata();
+    operator.set('authorization', `Bearer ${c.adminToken}`);
     const admins = new Map<string, ClusterServiceClient>();
     const admin = (id: string) => {
       let client = admins.get(id);
@@ -55,6 +60,7 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
 
     // A new replica waits, as a learner of no cluster, until it is added.
     const dAddress = await c.spawnJoining('D');
+    const dPeer = c.peerAddressOf('D');
     const waiting = await c.status('D');
     expect(waiting.role).toBe(Role.ROLE_LEARNER);
     expect(waiting.waitingReason).toMatch(/waiting to be added/);
@@ -62,21 +68,21 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     const leader = await c.waitForLeader();
     const follower = c.ids.find((id) => id !== leader && id !== 'D')!;
     // Only the leader changes the membership; another replica says where it is.
-    const refused = await call(admin(follower).addReplica.bind(admin(follower)), { id: 'D', address: dAddress }).catch((e: grpc.ServiceError) => e);
+    const refused = await call(admin(follower).addReplica.bind(admin(follower)), { id: 'D', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
     expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
     expect((refused as grpc.ServiceError).metadata.get('x-leader-id')).toEqual([leader]);
-    const bad = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: 'not an address' }).catch((e: grpc.ServiceError) => e);
+    const bad = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: 'not an address', peerAddress: '' }).catch((e: grpc.ServiceError) => e);
     expect((bad as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     // The leader asks the new replica who it is first: nobody at the address, or another id, is refused.
-    const nobody = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: `127.0.0.1:${await freePort()}` }).catch((e: grpc.ServiceError) => e);
+    const nobody = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` }).catch((e: grpc.ServiceError) => e);
     expect((nobody as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
     expect((nobody as grpc.ServiceError).details).toMatch(/cannot reach E/);
-    const wrongId = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: dAddress }).catch((e: grpc.ServiceError) => e);
-    expect((wrongId as grpc.ServiceError).details).toMatch(/is D, not E/);
+    const wrongId = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
+    expect((wrongId as grpc.ServiceError).details).toMatch(/D, not E/);
 
-    const added: MembershipResponse = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress });
+    const added: MembershipResponse = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress, peerAddress: dPeer });
     expect(added.members.find((m) => m.id === 'D')).toMatchObject({ learner: true, address: dAddress });
-    const again = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress }).catch((e: grpc.ServiceError) => e);
+    const again = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
     expect((again as grpc.ServiceError).code).toBe(grpc.status.ALREADY_EXISTS);
 
     // It catches up without a vote, then the leader makes it a voting member.

@@ -14,7 +14,10 @@ import { ReplicationServiceService } from '../../src/gen/chat/v1/replication.js'
 import type { ChatOp } from '../../src/server/chat/operations.js';
 import { ChatReplica } from '../../src/server/chat-replica.js';
 import { NotLeaderError } from '../../src/server/replica/handle.js';
-import { createReplicationService, PeerTransport } from '../../src/server/rpc/peer-transport.js';
+import { PeerAuth } from '../../src/server/rpc/peer-auth.js';
+import { createPeerService } from '../../src/server/rpc/peer-service.js';
+import { PeerTransport } from '../../src/server/rpc/peer-transport.js';
+import { SnapshotInbox } from '../../src/server/rpc/snapshot-inbox.js';
 import { openReplicaDatabase } from '../../src/server/replica-database.js';
 import { freePort, waitUntil } from '../support/cluster.js';
 
@@ -27,14 +30,20 @@ interface Node {
 
 const logger = pino({ level: 'silent' });
 
+const secret = Buffer.from('a cluster secret for this test only');
+
 async function startNode(id: string, members: { id: string; address: string }[], dir: string): Promise<Node> {
   const db = openReplicaDatabase(join(dir, id));
+  // The address is the peer listener's: this test serves no clients.
   const address = members.find((m) => m.id === id)!.address;
-  const transport = new PeerTransport(id, 'test', address, grpc.credentials.createInsecure(), logger);
-  const replica = new ChatReplica({ id, cluster: 'test', members, db, logger, transport });
+  const auth = new PeerAuth({ cluster: 'test', self: id, secret });
+  const transport = new PeerTransport(auth, address, logger);
+  const replica = new ChatReplica({ id, cluster: 'test', members: members.map((m) => ({ ...m, peerAddress: m.address })), db, logger, transport });
   const server = new grpc.Server();
-  server.addService(ReplicationServiceService, createReplicationService({
-    self: id, cluster: 'test', deliver: (m, from, s) => replica.deliver(m, from, s), logger,
+  server.addService(ReplicationServiceService, createPeerService({
+    auth, deliver: (m, from, s) => replica.deliver(m, from, s), logger, inbox: new SnapshotInbox(join(dir, id)),
+    checkSnapshot: (path) => replica.chat.checkSnapshotFile(path),
+    identity: () => ({ id, cluster: 'test', mode: 'in-sync', members: replica.members().length }),
   }));
   await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   replica.start();

@@ -5,45 +5,18 @@
  * partitions. Every step is checked against the design's invariants; a failure
  * names the seed that replays it.
  */
-import { createHash } from 'node:crypto';
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
 import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
-import type { Config, Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
+import type { Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
+import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type ScheduleOptions } from './sim-checks.js';
 
-export interface SimOptions {
-  seed: number;
-  nodes?: number;
-  /** Virtual milliseconds of chaos, then a calm phase that must converge. */
-  durationMs?: number;
-  dropRate?: number;
-  duplicateRate?: number;
-  maxDelayMs?: number;
-  /** Mean ms between crash/restart decisions. */
-  faultEveryMs?: number;
-  /** Mean ms between client sends. */
-  sendEveryMs?: number;
-  /** Small limits so compaction and snapshots happen in short runs. */
-  compactThreshold?: number;
-  retainEntries?: number;
-  timings?: Partial<ReplicationTimings>;
-  /** Replication mode: 'in-sync' (default) survives crashes and pauses; 'majority' also partitions. */
-  mode?: 'in-sync' | 'majority';
-  /** Mean ms between network partitions (0 for none; in-sync mode does not survive them). */
-  partitionEveryMs?: number;
-  /**
-   * Mean ms between process pauses of 100 to 1,500 ms (0 for none): the process neither runs nor reads while paused;
-   * what was sent to it waits, and it resumes with its timers or with that backlog first.
-   */
-  pauseEveryMs?: number;
-  /** Mean ms between membership changes asked of the leader (0 for none): adding a fresh replica or removing one. */
-  membershipEveryMs?: number;
-  /** Replicas the run may ever create, the first `nodes` included. */
-  maxNodes?: number;
+export type SimOptions = ScheduleOptions & {
   /** Mean ms between leadership transfers asked of the leader (0 for none), to a random voter or to whichever it picks. */
   transferEveryMs?: number;
-}
+};
+export { SimulationFailure };
 
 interface Durable {
   hard: PersistedState['hard'];
@@ -78,8 +51,6 @@ interface Pending {
   epoch: number;
 }
 
-export class SimulationFailure extends Error {}
-
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -93,9 +64,7 @@ export class Simulation {
   private seq = 0;
   private network: InFlight[] = [];
   readonly trace: string[] = [];
-  /** index → what was applied there first; anything else applied there is a violation. */
-  private readonly appliedAt = new Map<number, string>();
-  private readonly leaderOfEpoch = new Map<number, NodeId>();
+  private readonly invariants = new Invariants((message) => this.fail(message));
   /** Acknowledged client ops, per client in send order. */
   readonly acked = new Map<string, string[]>();
   private readonly pending: Pending[] = [];
@@ -103,16 +72,11 @@ export class Simulation {
   private readonly clientInFlight = new Map<string, { opId: string; since: number }>();
   elections = 0;
   snapshots = 0;
-  partitions = 0;
-  pauses = 0;
   membershipChanges = 0;
   /** Leadership transfers the leaders accepted, and those that ended with the leader handing over. */
   transfersStarted = 0;
   transfersDone = 0;
-  /** Directed links that drop everything: "A>B". */
-  private readonly blocked = new Set<string>();
-  private healAt = Number.POSITIVE_INFINITY;
-  private readonly pausedUntil = new Map<NodeId, number>();
+  private readonly faults: NetworkFaults;
   /** What a paused process would do first thing on resuming: the transport's reports on snapshots it sent. */
   private readonly onResume = new Map<NodeId, (() => void)[]>();
 
@@ -123,6 +87,7 @@ export class Simulation {
       membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, transferEveryMs: 0, ...options,
     };
     this.rng = new Rng(options.seed);
+    this.faults = new NetworkFaults(this.rng, { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs }, (line) => this.note(line));
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
     for (const id of this.ids) this.create(id, this.ids.map((i) => ({ id: i, address: i })));
     for (const c of ['u1', 'u2', 'u3']) {
@@ -215,10 +180,7 @@ export class Simulation {
           if (a.kind === 'safety.violation') this.fail(`${node.id}: ${a.message}`);
           if (a.kind === 'election.won') {
             this.elections++;
-            const epoch = a.fields.epoch as number;
-            const prior = this.leaderOfEpoch.get(epoch);
-            if (prior !== undefined && prior !== node.id) this.fail(`two leaders in epoch ${epoch}: ${prior} and ${node.id}`);
-            this.leaderOfEpoch.set(epoch, node.id);
+            this.invariants.elected(node.id, a.fields.epoch as number);
           }
           if (a.kind === 'leader.transfer_done') this.transfersDone++;
           this.note(`${node.id} ${a.kind}: ${a.message}`);
@@ -227,23 +189,10 @@ export class Simulation {
     }
   }
 
-  /**
-   * One voter added or removed per config entry, relative to the config before it in the same log: the rule that
-   * keeps any two majorities of consecutive configurations overlapping.
-   */
+  /** Checks a config entry against the config before it in the same log. */
   private checkSingleChange(node: SimNode, d: Durable, entry: Entry): void {
     const before = d.entries.filter((e) => e.kind === 'config' && e.index < entry.index).pop();
-    const prev: Config = before ? decodeConfig(before) : d.base.config;
-    const next = decodeConfig(entry);
-    if (prev.replicas.length === 0) return; // a replica being added learns its first configuration
-    const a = new Set(votersOf(prev));
-    const b = new Set(votersOf(next));
-    const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
-    if (changed > 1) this.fail(`${node.id} appended config ${entry.index} changing ${changed} voters at once: {${[...a].join(',')}} -> {${[...b].join(',')}}`);
-    for (const r of next.replicas) {
-      const old = prev.replicas.find((x) => x.id === r.id);
-      if (old && old.slot !== r.slot) this.fail(`${r.id}'s epoch slot changed from ${old.slot} to ${r.slot} at ${entry.index}`);
-    }
+    this.invariants.configAppended(node.id, before ? decodeConfig(before) : d.base.config, entry);
   }
 
   /** A snapshot transfer fails visibly to its sender, as a broken stream does. */
@@ -252,7 +201,7 @@ export class Simulation {
   }
 
   private isPaused(id: NodeId): boolean {
-    return (this.pausedUntil.get(id) ?? 0) > this.now;
+    return this.faults.isPaused(id, this.now);
   }
 
   /** Calls into a live replica's core now, or when it resumes if it is paused (nothing if it crashes meanwhile). */
@@ -272,10 +221,7 @@ export class Simulation {
     const d = node.durable;
     if (e.index !== d.appliedIndex + 1) this.fail(`${node.id} applies ${e.index} after ${d.appliedIndex}`);
     d.appliedIndex = e.index;
-    const fingerprint = `${e.epoch}/${e.kind}/${createHash('sha1').update(e.data).digest('hex')}`;
-    const first = this.appliedAt.get(e.index);
-    if (first === undefined) this.appliedAt.set(e.index, fingerprint);
-    else if (first !== fingerprint) this.fail(`${node.id} applied a different entry at ${e.index}: ${fingerprint} vs ${first}`);
+    this.invariants.applied(node.id, e);
     if (e.kind !== 'op') return;
     const opId = dec.decode(e.data);
     if (!d.appliedSet.has(opId)) {
@@ -313,7 +259,7 @@ export class Simulation {
   }
 
   private transmit(message: PeerMessage, snapshot?: string[], calm = false): void {
-    if (this.blocked.has(`${message.from}>${message.to}`) || (!calm && this.rng.chance(this.o.dropRate))) {
+    if (this.faults.isBlocked(message.from, message.to) || (!calm && this.rng.chance(this.o.dropRate))) {
       if (snapshot) this.snapshotLost(message);
       return;
     }
@@ -346,57 +292,22 @@ export class Simulation {
   private faultStep(chaos: boolean): void {
     if (!chaos || !this.rng.chance(1 / this.o.faultEveryMs)) return;
     const all = [...this.nodes.values()];
-    const down = all.filter((n) => !n.core);
-    const up = all.filter((n) => n.core);
-    const roll = this.rng.next();
-    if (roll < 0.1 && up.length === all.length) {
-      for (const n of up) this.crash(n); // total outage
-      this.note('TOTAL OUTAGE');
-    } else if (down.length > 0 && (roll < 0.55 || up.length === 0)) {
-      const n = this.rng.pick(down);
-      n.restarts++;
-      this.boot(n);
-      this.note(`restart ${n.id}`);
-    } else if (up.length > 0) {
-      // Prefer killing the leader now and then: failover is what matters.
-      const leader = up.find((n) => n.core!.currentRole === 'leader');
-      const n = leader && this.rng.chance(0.5) ? leader : this.rng.pick(up);
-      this.crash(n);
-      this.note(`crash ${n.id}`);
-    }
+    rollFault(this.rng, all, {
+      isUp: (n) => n.core !== undefined,
+      isLeader: (n) => n.core!.currentRole === 'leader',
+      crash: (n) => this.crash(n),
+      restart: (n) => {
+        n.restarts++;
+        this.boot(n);
+      },
+      note: (line) => this.note(line),
+    });
   }
 
   /** Partitions (two-way splits and one-way links: what only majority mode survives) and pauses. */
   private networkFaultStep(chaos: boolean): void {
-    if (this.now >= this.healAt || !chaos) {
-      this.blocked.clear();
-      this.healAt = Number.POSITIVE_INFINITY;
-    }
-    if (!chaos) {
-      for (const id of [...this.pausedUntil.keys()]) this.resume(id);
-      return;
-    }
-    if (this.o.partitionEveryMs > 0 && this.blocked.size === 0 && this.rng.chance(1 / this.o.partitionEveryMs)) {
-      this.partitions++;
-      if (this.rng.chance(0.5)) {
-        const side = new Set(this.ids.filter(() => this.rng.chance(0.5)));
-        for (const a of this.ids) for (const b of this.ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
-        this.note(`PARTITION {${[...side].join('')}} | {${this.ids.filter((i) => !side.has(i)).join('')}}`);
-      } else {
-        const a = this.rng.pick(this.ids);
-        const b = this.rng.pick(this.ids.filter((i) => i !== a));
-        this.blocked.add(`${a}>${b}`);
-        this.note(`ONE-WAY ${a} -/-> ${b}`);
-      }
-      this.healAt = this.now + this.rng.int(200, 2_000);
-    }
-    if (this.o.pauseEveryMs > 0 && this.rng.chance(1 / this.o.pauseEveryMs)) {
-      const n = this.rng.pick(this.ids);
-      if (!this.nodes.get(n)!.core || this.isPaused(n)) return;
-      this.pauses++;
-      this.pausedUntil.set(n, this.now + this.rng.int(100, 1_500));
-      this.note(`PAUSE ${n}`);
-    }
+    this.faults.step(this.now, chaos, this.ids, (id) => this.nodes.get(id)!.core !== undefined);
+    if (!chaos) for (const id of [...this.faults.pausedUntil.keys()]) this.resume(id);
   }
 
   /** An operator asks the leader to add a fresh replica or remove one (perhaps the leader itself). */
@@ -439,19 +350,14 @@ export class Simulation {
 
   private crash(n: SimNode): void {
     n.core = undefined;
-    this.pausedUntil.delete(n.id); // a killed process is no longer stopped
+    this.faults.pausedUntil.delete(n.id); // a killed process is no longer stopped
     this.onResume.delete(n.id);
     this.failPendingOf(n.id);
     this.snapshotInbox.delete(n.id);
   }
 
   private deliverDue(): void {
-    if (this.network.length === 0) return;
-    const due = this.network.filter((m) => m.at <= this.now && !this.isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    if (due.length === 0) return;
-    const delivered = new Set(due);
-    this.network = this.network.filter((m) => !delivered.has(m));
-    for (const m of due) {
+    for (const m of takeDue(this.network, this.now, (id) => this.isPaused(id))) {
       const node = this.nodes.get(m.message.to);
       if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.core) {
@@ -472,7 +378,7 @@ export class Simulation {
    * on where it stopped.
    */
   private resume(id: NodeId): void {
-    this.pausedUntil.delete(id);
+    this.faults.pausedUntil.delete(id);
     const calls = this.onResume.get(id) ?? [];
     this.onResume.delete(id);
     for (const call of calls) call();
@@ -484,7 +390,7 @@ export class Simulation {
 
   private step(chaos: boolean): void {
     this.now += 1;
-    for (const [id, until] of [...this.pausedUntil]) if (until <= this.now) this.resume(id);
+    for (const [id, until] of [...this.faults.pausedUntil]) if (until <= this.now) this.resume(id);
     this.deliverDue();
     if (this.now % 10 === 0) {
       for (const n of this.nodes.values()) {
@@ -535,23 +441,7 @@ export class Simulation {
       });
       this.fail(`the cluster did not converge after every replica came back:\n    ${states.join('\n    ')}`);
     }
-    const members = this.members();
-    const reference = members[0]!.durable.applied;
-    for (const n of members) {
-      const applied = n.durable.applied;
-      if (applied.join(',') !== reference.join(',')) this.fail(`${n.id}'s state differs from ${members[0]!.id}'s`);
-      for (const [client, ops] of this.acked) {
-        const position = new Map(applied.map((op, i) => [op, i]));
-        let last = -1;
-        for (const op of ops) {
-          const at = position.get(op);
-          if (at === undefined) this.fail(`acknowledged op ${op} of ${client} is missing on ${n.id}`);
-          if (at < last) this.fail(`${client}'s ops applied out of send order on ${n.id}`);
-          last = at;
-        }
-      }
-      if (new Set(applied).size !== applied.length) this.fail(`${n.id} applied an op twice`);
-    }
+    this.invariants.finalStates(this.members().map((n) => ({ id: n.id, applied: n.durable.applied })), this.acked);
   }
 
   summary(): { acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number; transfersStarted: number; transfersDone: number } {
@@ -563,7 +453,7 @@ export class Simulation {
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
     return {
-      acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.partitions, pauses: this.pauses,
+      acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.faults.partitions, pauses: this.faults.pauses,
       membershipChanges: this.membershipChanges, transfersStarted: this.transfersStarted, transfersDone: this.transfersDone,
     };
   }

@@ -19,6 +19,15 @@ describe('why a serving replica stopped', () => {
     expect(describeCrash(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed'), 'data/A')).toMatch(/^the database in data\/A is damaged/);
   });
 
+  it('names the same for the log\'s files: a full disk, a failing one', () => {
+    expect(describeCrash(sqliteError('ENOSPC', 'no space left on device, write'), 'data/B')).toMatch(/^the disk holding data\/B is full \(no space left on device, write\)/);
+    expect(describeCrash(sqliteError('EIO', 'i/o error, fdatasync'), 'data/B')).toBe(
+      'reading or writing data/B failed (EIO: i/o error, fdatasync); this replica stops. Check the disk, then start it again.',
+    );
+    expect(isStorageError(sqliteError('ENOSPC', 'full'))).toBe(true);
+    expect(isStorageError(sqliteError('ENOENT', 'no such file'))).toBe(false);
+  });
+
   it('keeps the stack of anything else, for the bug report', () => {
     const err = new TypeError('x is undefined');
     const text = describeCrash(err, 'data/A');

@@ -1,20 +1,24 @@
 /**
- * Real chat-server processes on free loopback ports, each with its own temp
- * data directory, for tests: the shared process cluster
+ * Real chat-server processes on free loopback ports (a client and a peer port
+ * each), each with its own temp data directory, sharing a cluster secret and an
+ * admin token, for tests: the shared process cluster
  * (src/launch/process-cluster) behind the interface the tests use. Everything
  * is killed and removed by stop().
  */
 import type * as grpc from '@grpc/grpc-js';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOAD_TEST_LIMITS } from '../../bench/lib/cluster.js';
 import type { ReplicaStatus } from '../../src/gen/chat/v1/cluster.js';
 import { freePort } from '../../src/launch/process-cluster/ports.js';
 import { ProcessCluster } from '../../src/launch/process-cluster/process-cluster.js';
 
 export { freePort } from '../../src/launch/process-cluster/ports.js';
 export { waitUntil } from '../../src/launch/process-cluster/wait.js';
+export { LOAD_TEST_LIMITS };
 
 export const SERVER_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
 
@@ -23,6 +27,14 @@ export interface TestCluster {
   addresses: string[];
   ids: string[];
   addressOf(id: string): string;
+  /** host:port of the replica's peer listener. */
+  peerAddressOf(id: string): string;
+  /** The cluster secret the replicas prove to each other, and the file holding it. */
+  secret: string;
+  secretFile: string;
+  /** The operators' admin token, and the file holding it. */
+  adminToken: string;
+  adminTokenFile: string;
   dataDir(id: string): string;
   logFile(id: string): string;
   /** Default SIGKILL; resolves when the process has exited. */
@@ -60,10 +72,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
   const n = options.replicas ?? 3;
   const replicas = [];
-  for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}` });
+  for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` });
   const root = mkdtempSync(join(tmpdir(), 'chat-cluster-'));
+  const secret = randomBytes(24).toString('base64url');
+  const adminToken = randomBytes(24).toString('base64url');
+  const secretFile = join(root, 'cluster.secret');
+  const adminTokenFile = join(root, 'admin-token');
+  writeFileSync(secretFile, secret, { mode: 0o600 });
+  writeFileSync(adminTokenFile, adminToken, { mode: 0o600 });
   const procs = new ProcessCluster({
-    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', args: options.args, credentials: options.credentials, command: options.command,
+    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', credentials: options.credentials, command: options.command,
+    args: ['--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
     onExit: (id, exit, stderr) => {
       if (exit.code !== 0 && exit.code !== null && exit.signal === null) process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);
     },
@@ -73,6 +92,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     addresses: procs.addresses,
     ids: procs.ids,
     addressOf: (id) => procs.addressOf(id),
+    peerAddressOf: (id) => procs.peerAddressOf(id)!,
+    secret,
+    secretFile,
+    adminToken,
+    adminTokenFile,
     dataDir: (id) => procs.dataDir(id),
     logFile: (id) => procs.logFile(id),
     kill: (id, signal) => procs.kill(id, signal),
@@ -82,7 +106,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       await procs.waitForAnswer(id, 15_000);
     },
     spawnJoining: async (id) => {
-      procs.addJoining(id, `127.0.0.1:${await freePort()}`);
+      procs.addJoining(id, `127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`);
       procs.start(id);
       await procs.waitForAnswer(id, 15_000);
       return procs.addressOf(id);

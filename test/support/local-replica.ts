@@ -36,8 +36,11 @@ import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/rpc/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
+import { GuardedServer } from '../../src/server/rpc/guarded-server.js';
+import { hashToken } from '../../src/server/rpc/auth.js';
+import { OperatorAuth } from '../../src/server/rpc/operator-auth.js';
 import { shutdownGracefully } from '../../src/server/rpc/graceful-shutdown.js';
-import { notLeaderStatus } from '../../src/server/rpc/status-errors.js';
+import { notLeaderStatus, RpcError } from '../../src/server/rpc/status-errors.js';
 import { openMemoryReplicaDatabase as openMemoryDatabase } from '../../src/server/replica-database.js';
 import { checkAddress, checkId } from '../../src/server/config.js';
 import { MAX_REPLICAS } from '../../src/server/replication/membership.js';
@@ -267,11 +270,25 @@ function membershipAnswer(cluster: LocalCluster): MembershipResponse {
   return { epoch: cluster.epoch, configIndex: cluster.configIndex, members: cluster.members().map((m) => memberMessage(m, inSync)) };
 }
 
+/** The admin token the local replicas' operator calls take (checked as the real server does). */
+export const LOCAL_ADMIN_TOKEN = 'local-replica-admin-token';
+
 function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterServiceServer {
   const cluster = replica.cluster;
   let lostAnswer: MembershipFault | undefined;
+  const operators = new OperatorAuth({
+    cluster: 'chat', adminToken: Buffer.from(LOCAL_ADMIN_TOKEN), certificates: false,
+    isChatSession: (token) => cluster.chat.sessionAccount(hashToken(token)) !== undefined,
+  });
+  /** Refuses a call without operator credentials, as the real server does. */
+  const unauthorized = (call: grpc.ServerUnaryCall<unknown, unknown>): Partial<grpc.StatusObject> | undefined => {
+    const checked = operators.check(call.metadata, undefined);
+    return checked instanceof RpcError ? { code: checked.code, details: checked.message } : undefined;
+  };
   /** Refuses a membership call unless this replica leads (UNAVAILABLE naming the leader), or with the next injected fault. */
-  const refusal = (): Partial<grpc.StatusObject> | undefined => {
+  const refusal = (call: grpc.ServerUnaryCall<unknown, unknown>): Partial<grpc.StatusObject> | undefined => {
+    const denied = unauthorized(call);
+    if (denied) return denied;
     if (cluster.leaderId !== replica.id) {
       const err = notLeaderStatus(replica.id, replica.notLeader());
       return { code: err.code, details: err.message, metadata: err.metadata ?? new grpc.Metadata() };
@@ -339,6 +356,8 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       callback(null, { appliedIndex: cluster.index, digest: cluster.chat.digest() });
     },
     forceLeader(call, callback) {
+      const denied = unauthorized(call);
+      if (denied) return callback(denied);
       if (!call.request.acceptDataLoss) {
         callback({ code: grpc.status.FAILED_PRECONDITION, details: 'set accept_data_loss to confirm' });
         return;
@@ -347,7 +366,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       callback(null, { epoch: cluster.epoch });
     },
     addReplica(call, callback) {
-      const refused = refusal();
+      const refused = refusal(call);
       if (refused) return callback(refused);
       const { id, address } = call.request;
       try {
@@ -370,7 +389,9 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this stand-in replica keeps no state to back up', metadata: new grpc.Metadata() });
     },
     transferLeader(call, callback) {
-      if (cluster.leaderId !== replica.id) return callback(refusal()!);
+      const denied = unauthorized(call);
+      if (denied) return callback(denied);
+      if (cluster.leaderId !== replica.id) return callback(refusal(call)!);
       const to = call.request.targetId || cluster.inSync().find((id) => id !== replica.id);
       const target = to === undefined ? undefined : cluster.member(to);
       if (!target || target.learner || to === replica.id) return callback(fail(grpc.status.FAILED_PRECONDITION, `no voting replica ${to ?? ''} in step to take over`));
@@ -378,7 +399,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       callback(null, { previousLeaderId: replica.id, leaderId: target.id, leaderAddress: target.address, epoch: cluster.epoch });
     },
     removeReplica(call, callback) {
-      const refused = refusal();
+      const refused = refusal(call);
       if (refused) return callback(refused);
       const { id } = call.request;
       const m = cluster.member(id);
@@ -405,8 +426,11 @@ export async function startLocalServer(
   replica: LocalReplica,
   options: { port?: number; chat?: Partial<ChatServiceOptions>; credentials?: grpc.ServerCredentials } = {},
 ): Promise<LocalServer> {
-  const chat = createChatService(replica, { logger: silentLogger, ...options.chat });
-  const server = new grpc.Server();
+  // Rate limits out of the way unless a test gives its own (the tests of the limits do).
+  const unlimited = { burst: 1_000_000, periodMs: 1_000 };
+  const rateLimits = { loginPerAccount: unlimited, loginPerAddress: unlimited, sendPerSession: unlimited, ...options.chat?.rateLimits };
+  const chat = createChatService(replica, { logger: silentLogger, ...options.chat, rateLimits });
+  const server = new GuardedServer();
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, clusterService(replica, chat));
   const port = await new Promise<number>((resolve, reject) => {

@@ -10,6 +10,9 @@ export const DEFAULT_BASE_PORT = 50051;
 export const DEFAULT_DATA_ROOT = '.data';
 /** The runner's lock (and pid file) in the data folder: `cluster.lock`, `cluster.pid`. */
 export const RUNNER_LOCK = 'cluster';
+/** The local cluster's secret and admin token, made (0600) in its data folder on its first start. */
+export const CLUSTER_SECRET_FILE = 'cluster.secret';
+export const ADMIN_TOKEN_FILE = 'admin-token';
 
 export interface LocalReplica {
   id: string;

@@ -12,16 +12,18 @@
  * starting or restarting one replica.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { chmodSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Role } from '../../gen/chat/v1/cluster.js';
+import { ensureSecretFile, restrictNewFiles } from '../../server/file-modes.js';
+import { defaultPeerAddress } from '../../server/replication/endpoints.js';
 import { DATA_DIR_LOCK, describePid, DirectoryInUseError, lockDirectory, recordedHolder, type DirectoryLock } from '../../server/storage/data-dir-lock.js';
 import { portInUse } from '../process-cluster/ports.js';
 import { describeExit, ProcessCluster, type ReplicaExit } from '../process-cluster/process-cluster.js';
 import { within } from '../process-cluster/wait.js';
 import { serveControl, type ControlReply, type ControlRequest, type ControlServer } from './control.js';
-import { controlSocketPath, localReplicas, RUNNER_LOCK } from './layout.js';
+import { ADMIN_TOKEN_FILE, CLUSTER_SECRET_FILE, controlSocketPath, localReplicas, RUNNER_LOCK } from './layout.js';
 import { summarize } from './log-summary.js';
 
 export interface RunnerOptions {
@@ -65,6 +67,8 @@ function refuse(message: string): never {
 /** Runs the cluster until it is stopped (Ctrl-C, SIGTERM, `stop`) or every replica has exited on its own; then exits. */
 export async function runLocalCluster(o: RunnerOptions): Promise<void> {
   const hint = (command: string) => `\`npm run cluster${command ? ` -- ${command}` : ''}${o.dataDirHint}\``;
+  // Secrets, logs and the replicas' data: this user's only (a folder made before too).
+  restrictNewFiles();
   let lock: DirectoryLock;
   try {
     lock = lockDirectory(o.root, RUNNER_LOCK, 'data folder');
@@ -74,13 +78,17 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     }
     refuse((e as Error).message);
   }
+  chmodSync(o.root, 0o700);
   const replicas = localReplicas(o.basePort, o.replicas);
   const taken: string[] = [];
   for (const r of replicas) {
-    if (!(await portInUse('127.0.0.1', Number(r.address.split(':')[1])))) continue;
-    // A replica of an earlier run whose runner was killed keeps running (in its own process group).
-    const leftover = recordedHolder(join(o.root, r.id), DATA_DIR_LOCK);
-    taken.push(`${r.address} (for ${r.id}${leftover === undefined ? '' : `; replica ${r.id} of an earlier run still runs as pid ${leftover}`})`);
+    // Each replica listens on its address and, for its peers, on chat-server's default peer address (the port 1000 up).
+    for (const address of [r.address, defaultPeerAddress(r.address)]) {
+      if (!(await portInUse('127.0.0.1', Number(address.split(':')[1])))) continue;
+      // A replica of an earlier run whose runner was killed keeps running (in its own process group).
+      const leftover = recordedHolder(join(o.root, r.id), DATA_DIR_LOCK);
+      taken.push(`${address} (for ${r.id}${leftover === undefined ? '' : `; replica ${r.id} of an earlier run still runs as pid ${leftover}`})`);
+    }
   }
   if (taken.length > 0) {
     lock.release();
@@ -117,8 +125,13 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     void finish(1);
   };
 
+  // The replicas prove the secret to each other; chat-ops finds the admin token here (<root>/admin-token).
+  const secretFile = join(o.root, CLUSTER_SECRET_FILE);
+  const adminTokenFile = join(o.root, ADMIN_TOKEN_FILE);
+  for (const file of [secretFile, adminTokenFile]) if (ensureSecretFile(file)) out(`made ${file} (0600)`);
   const procs = new ProcessCluster({
     serverMain: o.serverMain, root: o.root, replicas, log: 'pipe', detached: true,
+    args: ['--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile],
     onSpawn: pipeLog,
     onExit: exited,
   });
@@ -217,6 +230,6 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     process.on(signal, () => void stopAll().then(() => finish(0)));
   }
   procs.startAll();
-  out(`local cluster: ${replicas.map((r) => `${r.id}=${r.address}`).join(' ')}; data and logs in ${o.root}`);
+  out(`local cluster: ${replicas.map((r) => `${r.id}=${r.address}`).join(' ')} (peers on the ports 1000 up); data, logs, the cluster secret and the admin token in ${o.root}`);
   out(`Ctrl-C stops it. Meanwhile, from another terminal: npm run cluster -- status | stop | stop A | start A | restart A${o.dataDirHint ? ` (each with${o.dataDirHint})` : ''}`);
 }

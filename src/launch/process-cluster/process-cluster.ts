@@ -24,8 +24,12 @@ export interface ProcessClusterOptions {
   serverMain: string;
   /** Holds each replica's log `<id>.log` and, unless `dataDirs` names another, its data directory `<id>`. */
   root: string;
-  /** The founding replicas in order, with the address each listens on (and its peers dial). */
-  replicas: readonly { id: string; address: string }[];
+  /**
+   * The founding replicas in order, with the address each listens on for clients
+   * and, if given, the one it listens on for its peers (default: the client port
+   * 1000 up, chat-server's own default).
+   */
+  replicas: readonly { id: string; address: string; peerAddress?: string }[];
   /** A data directory of its own for some replicas, by id. */
   dataDirs?: Readonly<Record<string, string>>;
   /** 'file' (default): the replica writes its log to `<root>/<id>.log`; 'pipe': on its stdout, for onSpawn to read. */
@@ -53,6 +57,7 @@ export interface ProcessClusterOptions {
 interface Member {
   id: string;
   address: string;
+  peerAddress?: string;
   /** Started with --join and no peers: the configuration it is sent names them. */
   join: boolean;
 }
@@ -95,17 +100,22 @@ export class ProcessCluster {
   private readonly clients = new Map<string, ClusterServiceClient>();
 
   constructor(private readonly options: ProcessClusterOptions) {
-    for (const r of options.replicas) this.addMember(r.id, r.address, false);
+    for (const r of options.replicas) this.addMember(r.id, r.address, r.peerAddress, false);
   }
 
   /** A replica that is not a founder: started with --join, it waits until an operator adds it. */
-  addJoining(id: string, address: string): void {
+  addJoining(id: string, address: string, peerAddress?: string): void {
     if (this.members.has(id)) throw new Error(`replica ${id} already exists`);
-    this.addMember(id, address, true);
+    this.addMember(id, address, peerAddress, true);
   }
 
   addressOf(id: string): string {
     return this.member(id).address;
+  }
+
+  /** The replica's peer listener, when this cluster chose it (else chat-server's default). */
+  peerAddressOf(id: string): string | undefined {
+    return this.member(id).peerAddress;
   }
 
   idOf(address: string): string {
@@ -151,9 +161,11 @@ export class ProcessCluster {
     const member = this.member(id);
     if (this.isRunning(id)) throw new Error(`replica ${id} is already running (pid ${this.pid(id)})`);
     const o = this.options;
-    const peers = member.join ? '' : [...this.members.values()].filter((m) => !m.join && m.id !== id).map((m) => `${m.id}=${m.address}`).join(',');
+    const peers = member.join ? '' : [...this.members.values()].filter((m) => !m.join && m.id !== id)
+      .map((m) => `${m.id}=${m.address}${m.peerAddress ? `/${m.peerAddress}` : ''}`).join(',');
     const argv = [
-      process.execPath, ...(o.nodeArgs?.(id) ?? []), o.serverMain, '--id', id, '--listen', member.address, '--data-dir', this.dataDir(id),
+      process.execPath, ...(o.nodeArgs?.(id) ?? []), o.serverMain, '--id', id, '--listen', member.address,
+      ...(member.peerAddress ? ['--peer-listen', member.peerAddress] : []), '--data-dir', this.dataDir(id),
       ...(o.log === 'pipe' ? [] : ['--log-file', this.logFile(id)]), ...(o.logLevel ? ['--log-level', o.logLevel] : []),
       ...(peers ? ['--peers', peers] : []), ...(member.join ? ['--join'] : []), ...(o.args ?? []), ...extra,
     ];
@@ -304,8 +316,8 @@ export class ProcessCluster {
     this.clients.clear();
   }
 
-  private addMember(id: string, address: string, join: boolean): void {
-    this.members.set(id, { id, address, join });
+  private addMember(id: string, address: string, peerAddress: string | undefined, join: boolean): void {
+    this.members.set(id, { id, address, ...(peerAddress ? { peerAddress } : {}), join });
     this.ids.push(id);
     this.addresses.push(address);
   }

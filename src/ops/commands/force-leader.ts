@@ -4,10 +4,11 @@
  * reports the new epoch.
  */
 import { ChatError, type ClusterApi, type ReplicaProbe, type ReplicaStatusView } from '../../client/api.js';
-import { assessHealth, EXIT_OK, EXIT_UNHEALTHY, shortError } from '../model/health.js';
+import { assessHealth, EXIT_CREDENTIALS, EXIT_OK, EXIT_UNHEALTHY, shortError } from '../model/health.js';
 import type { ReplicaMemory } from '../model/replica-table.js';
 import { printStatus, sweep } from './status.js';
 import { askLine, type Ask } from './confirm.js';
+import { credentialRefusal, isCredentialRefusal } from './credentials.js';
 import type { CommandIo } from './io.js';
 
 export interface ForceLeaderOptions {
@@ -97,6 +98,10 @@ export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target:
     io.out(`${status.id} now leads epoch ${epoch}. Check with: chat-ops status\n`);
     return EXIT_OK;
   } catch (err) {
+    if (isCredentialRefusal(err)) {
+      io.err(`chat-ops force-leader: ${credentialRefusal(err).join('\n')}\n`);
+      return EXIT_CREDENTIALS;
+    }
     const reason = err instanceof ChatError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     io.err(`chat-ops: ${status.id} refused: ${reason}\n`);
     return EXIT_UNHEALTHY;

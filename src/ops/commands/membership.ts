@@ -8,10 +8,11 @@
  * output (with --json, one JSON document).
  */
 import { ChatError, type ClusterApi, type ClusterMemberView, type MembershipView, type ReplicaStatusView } from '../../client/api.js';
-import { EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_WAIT_TIMEOUT, shortError } from '../model/health.js';
+import { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_WAIT_TIMEOUT, shortError } from '../model/health.js';
 import { formatDuration } from '../model/text.js';
 import { checkHostPort, UsageError } from '../options.js';
 import { agreed, askLine, canAsk, type Ask } from './confirm.js';
+import { credentialRefusal } from './credentials.js';
 import type { CommandIo } from './io.js';
 
 /** The server's rule for replica ids. */
@@ -34,6 +35,8 @@ export interface ConfirmOptions {
 }
 
 export interface AddReplicaOptions extends ConfirmOptions {
+  /** Where the other replicas reach it (default: the port of `address` 1000 up). */
+  peerAddress?: string;
   /** Wait until the learner is a voting member (default true). */
   wait?: boolean;
   /** How long to wait for that (default 120 s). */
@@ -101,6 +104,9 @@ function membershipFailure(err: unknown, action: 'add' | 'remove'): { exitCode: 
       };
     case 'RESOURCE_EXHAUSTED':
       return { exitCode: EXIT_UNHEALTHY, lines: [`refused: the cluster has as many replicas as it may (${says})`, 'Remove one first (chat-ops remove-replica).'] };
+    case 'UNAUTHENTICATED':
+    case 'PERMISSION_DENIED':
+      return { exitCode: EXIT_CREDENTIALS, lines: credentialRefusal(err) };
     case 'UNIMPLEMENTED':
       return { exitCode: EXIT_UNHEALTHY, lines: [`the replicas do not know membership changes (${says}); upgrade them first.`] };
     case 'UNAVAILABLE':
@@ -350,7 +356,7 @@ export async function runAddReplica(cluster: ClusterApi, io: CommandIo, rawId: s
 
   let membership: MembershipView;
   try {
-    membership = await cluster.addReplica(id, address);
+    membership = await cluster.addReplica(id, address, o.peerAddress === undefined ? undefined : checkAddress(o.peerAddress));
   } catch (err) {
     return printFailure(io, 'add-replica', err, 'add');
   }

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { BackupFileError, BackupWriter } from '../../backup/backup-file.js';
 import { ChatError, type ClusterApi } from '../../client/api.js';
-import { EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, shortError } from '../model/health.js';
+import { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, shortError } from '../model/health.js';
+import { credentialRefusal, isCredentialRefusal } from './credentials.js';
 import type { CommandIo } from './io.js';
 
 export async function runSnapshotSave(cluster: ClusterApi, io: CommandIo, file: string, o: { force?: boolean; json?: boolean }): Promise<number> {
@@ -32,6 +33,10 @@ export async function runSnapshotSave(cluster: ClusterApi, io: CommandIo, file: 
     if (err instanceof BackupFileError) {
       io.err(`chat-ops: the backup is not usable: ${err.message}; nothing was written to ${file}. Try again.\n`);
       return EXIT_UNHEALTHY;
+    }
+    if (isCredentialRefusal(err)) {
+      io.err(`chat-ops snapshot save: ${credentialRefusal(err).join('\n')}\n`);
+      return EXIT_CREDENTIALS;
     }
     if (!(err instanceof ChatError)) {
       io.err(`chat-ops: cannot write ${file}: ${(err as Error).message}\n`);

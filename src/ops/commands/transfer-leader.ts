@@ -5,7 +5,8 @@
  * does not ask first.
  */
 import { ChatError, type ClusterApi } from '../../client/api.js';
-import { EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../model/health.js';
+import { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../model/health.js';
+import { credentialRefusal, isCredentialRefusal } from './credentials.js';
 import type { CommandIo } from './io.js';
 import { checkReplicaId } from './membership.js';
 
@@ -19,6 +20,10 @@ export async function runTransferLeader(cluster: ClusterApi, io: CommandIo, targ
     else io.out(`${r.previousLeaderId} handed leadership over: ${r.leaderId} (${r.leaderAddress}) leads epoch ${r.epoch} (${ms} ms)\n`);
     return EXIT_OK;
   } catch (err) {
+    if (isCredentialRefusal(err)) {
+      io.err(`chat-ops transfer-leader: ${credentialRefusal(err).join('\n')}\n`);
+      return EXIT_CREDENTIALS;
+    }
     if (!(err instanceof ChatError)) throw err;
     switch (err.code) {
       case 'FAILED_PRECONDITION':

@@ -14,6 +14,8 @@ export const EXIT_UNHEALTHY = EXIT_FAILURE;
 export const EXIT_NO_LEADER = 3;
 /** add-replica: the learner was added but is not a voting member within --timeout. */
 export const EXIT_WAIT_TIMEOUT = 4;
+/** force-leader, add-replica, remove-replica: no operator credentials, or the cluster refused them. */
+export const EXIT_CREDENTIALS = 5;
 
 export interface LeaderSummary {
   id: string;

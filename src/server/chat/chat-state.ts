@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { OpApplier } from './apply.js';
 import type { ApplyOutcome, ChatOp } from './operations.js';
 import { ChatQueries } from './queries.js';
-import { SnapshotFormat } from './snapshot-format.js';
+import { fileSnapshotSource, SnapshotFormat } from './snapshot-format.js';
 import type { ChatStateApi } from './state-api.js';
 import { prepareStatements } from './statements.js';
 
@@ -47,5 +47,15 @@ export class ChatState extends ChatQueries implements ChatStateApi {
 
   importState(data: Buffer): void {
     this.snapshots.importState(data);
+  }
+
+  /** Why the snapshot in a file would not import (nothing is written, the file is read a frame at a time), or undefined. */
+  checkSnapshotFile(path: string): string | undefined {
+    const source = fileSnapshotSource(path);
+    try {
+      return this.snapshots.check(source);
+    } finally {
+      source.close();
+    }
   }
 }

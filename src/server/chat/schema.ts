@@ -9,15 +9,21 @@ export const COUNTER_NEXT_MESSAGE_ID = 'next_message_id';
 
 /**
  * The chat tables. Every write-path statement of the state machine is served by
- * one of these indexes (see test/chat/query-plans.test.ts):
+ * one of these indexes (see test/chat/query-plans.test.ts). Each index costs a
+ * b-tree insert and a page written per message, so the messages have four, and
+ * none repeats the message id: an index on a rowid table ends with the rowid
+ * (the id) anyway, which orders a range and bounds it (`id < ?`).
  *
  * - chat_accounts_live_name: unique live name, lookup by name, listing in name order.
  * - chat_accounts_name: the most recent account with a name, deleted ones included.
  * - chat_messages_pair: one direction of a conversation, by id (history, the last message of a
  *   conversation), and the distinct peers a user wrote to (conversations).
- * - chat_messages_sender / chat_messages_recipient: a user's messages by id (streams, account
- *   deletion); they carry the visibility flag and the peer, so listing conversations reads no rows.
- * - chat_messages_unread: a user's unread visible messages by id (fetchUnread).
+ * - chat_messages_sent: what a user sent and still sees, by id (streams), and all it sent
+ *   (account deletion).
+ * - chat_messages_inbox: what a user received and still sees, unread ones apart (`read_at IS
+ *   NULL` is the third key), each part by id: the unread ones oldest first (fetchUnread), all of
+ *   them by id (streams, as the two parts merged), everything received (account deletion).
+ *   It replaced chat_messages_recipient and chat_messages_unread, which held the same (migration 4).
  * - chat_messages_inbox_pair: a user's received messages by sender, visibility and read state:
  *   the distinct peers who wrote to the user (conversations) and the unread visible messages from
  *   one peer (markRead, per-peer unread counts). It replaced chat_messages_unread_pair (the same
@@ -95,6 +101,26 @@ export const CHAT_MIGRATIONS: readonly Migration[] = [
       db.exec(`
         DROP INDEX chat_messages_unread_pair;
         CREATE INDEX chat_messages_inbox_pair ON chat_messages (recipient_id, sender_id, hidden_for_recipient, read_at, id);
+      `);
+    },
+  },
+  {
+    version: 4,
+    name: 'four message indexes',
+    up: (db) => {
+      // Five indexes were a b-tree insert and a page written each per message, about half of what
+      // applying a message cost. The recipient and unread indexes become one (unread first, each part
+      // by id), and no index repeats the id, which every index of a rowid table ends with anyway.
+      db.exec(`
+        DROP INDEX chat_messages_pair;
+        DROP INDEX chat_messages_sender;
+        DROP INDEX chat_messages_recipient;
+        DROP INDEX chat_messages_unread;
+        DROP INDEX chat_messages_inbox_pair;
+        CREATE INDEX chat_messages_pair ON chat_messages (sender_id, recipient_id);
+        CREATE INDEX chat_messages_sent ON chat_messages (sender_id, hidden_for_sender);
+        CREATE INDEX chat_messages_inbox ON chat_messages (recipient_id, hidden_for_recipient, (read_at IS NULL));
+        CREATE INDEX chat_messages_inbox_pair ON chat_messages (recipient_id, sender_id, hidden_for_recipient, read_at);
       `);
     },
   },

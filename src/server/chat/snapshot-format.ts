@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Database } from 'better-sqlite3';
 import type { Stmt } from './statements.js';
@@ -30,6 +31,12 @@ type Cell = string | number | null;
 
 const SNAPSHOT_MAGIC = Buffer.from('CHATST01', 'ascii');
 const SNAPSHOT_FRAME_BYTES = 1 << 20;
+/**
+ * The most text one frame may unpack to: a frame holds about SNAPSHOT_FRAME_BYTES
+ * of lines and one more line, so anything far beyond is not ours (a gzip bomb
+ * would otherwise unpack into as much memory as it likes).
+ */
+const SNAPSHOT_FRAME_MAX_TEXT = 16 * SNAPSHOT_FRAME_BYTES;
 const DIGEST_HEADER = 'chat-state-v1\n';
 
 /** Column kinds of each dumped table, for checking an imported snapshot. */
@@ -138,76 +145,121 @@ export class SnapshotFormat {
     this.importInTransaction(data);
   }
 
-  private importRows(data: Buffer): void {
-    if (data.length < SNAPSHOT_MAGIC.length || !data.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
-      throw importError('not a chat state snapshot (wrong header)');
+  /**
+   * Why a snapshot would not import (the same checks as importState, nothing
+   * written), or undefined. Reads it a frame at a time, so a snapshot still in
+   * a file is checked without being held in memory.
+   */
+  check(source: SnapshotSource): string | undefined {
+    try {
+      walkRows(source, () => undefined);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
     }
+  }
+
+  private importRows(data: Buffer): void {
+    const source = bufferSource(data);
+    readMagic(source);
     // Bulk loading is about twice as fast with the secondary indexes built afterwards
     // (one sort each instead of a b-tree insert per row). The definitions are read
     // from the schema, so later migrations are covered; a failure rolls all of it back.
     const indexes = this.chatIndexes.all();
     for (const index of indexes) this.db.exec(`DROP INDEX ${quoteIdentifier(index.name)}`);
     for (const clear of this.clears) clear.run();
-    this.loadRows(data);
+    walkRows(source, (tag, values) => this.imports[tag].run(...values));
     for (const index of indexes) this.db.exec(index.sql);
   }
+}
 
-  private loadRows(data: Buffer): void {
-    const bad = importError;
-    const hash = createHash('sha256').update(DIGEST_HEADER);
-    let rows = 0;
-    let ended = false;
-    let offset = SNAPSHOT_MAGIC.length;
-    while (offset < data.length) {
-      if (ended) throw bad('data after the end record');
-      if (offset + 4 > data.length) throw bad('truncated frame header');
-      const length = data.readUInt32BE(offset);
-      offset += 4;
-      if (offset + length > data.length) throw bad('truncated frame');
-      let text: string;
-      try {
-        text = gunzipSync(data.subarray(offset, offset + length)).toString('utf8');
-      } catch (err) {
-        throw bad(`corrupt frame (${(err as Error).message})`);
-      }
-      offset += length;
-      let start = 0;
-      while (start < text.length) {
-        const end = text.indexOf('\n', start);
-        if (end < 0) throw bad('a frame ends inside a line');
-        const line = text.slice(start, end + 1);
-        start = end + 1;
-        if (ended) throw bad('data after the end record');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          throw bad(`unreadable line after ${rows} rows`);
-        }
-        if (!Array.isArray(parsed) || parsed.length === 0) throw bad(`unreadable line after ${rows} rows`);
-        const [tag, ...cells] = parsed as unknown[];
-        if (tag === 'end') {
-          const digest = hash.digest('hex');
-          if (cells[0] !== rows || cells[1] !== digest) {
-            throw bad(`the content does not match its end record (${rows} rows read)`);
-          }
-          ended = true;
-          continue;
-        }
-        if (typeof tag !== 'string' || !(tag in ROW_SHAPES)) throw bad(`unknown row kind ${JSON.stringify(tag)}`);
-        const shape = ROW_SHAPES[tag as DumpTag];
-        if (cells.length !== shape.length || !cells.every((cell, i) => cellFits(cell, shape[i]!))) {
-          throw bad(`malformed ${tag} row after ${rows} rows`);
-        }
-        hash.update(line);
-        rows++;
-        const values = cells as Cell[];
-        if (tag === 'a') values.push(usernameKey(values[1] as string));
-        this.imports[tag as DumpTag].run(...values);
-      }
-    }
-    if (!ended) throw bad('the snapshot is truncated (no end record)');
+/** A snapshot's bytes, read a piece at a time: from memory or from a file. */
+export interface SnapshotSource {
+  size: number;
+  read(position: number, length: number): Buffer;
+}
+
+function bufferSource(data: Buffer): SnapshotSource {
+  return { size: data.length, read: (position, length) => data.subarray(position, position + length) };
+}
+
+/** A snapshot in a file, read a frame at a time. */
+export function fileSnapshotSource(path: string): SnapshotSource & { close(): void } {
+  const fd = openSync(path, 'r');
+  return {
+    size: fstatSync(fd).size,
+    read: (position, length) => {
+      const piece = Buffer.alloc(length);
+      const got = readSync(fd, piece, 0, length, position);
+      return piece.subarray(0, got);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function readMagic(source: SnapshotSource): void {
+  if (source.size < SNAPSHOT_MAGIC.length || !source.read(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
+    throw importError('not a chat state snapshot (wrong header)');
   }
+}
+
+/** Checks every frame and row of a snapshot, handing each row to `onRow`; throws at the first problem. */
+function walkRows(source: SnapshotSource, onRow: (tag: DumpTag, values: Cell[]) => void): void {
+  readMagic(source);
+  const bad = importError;
+  const hash = createHash('sha256').update(DIGEST_HEADER);
+  let rows = 0;
+  let ended = false;
+  let offset = SNAPSHOT_MAGIC.length;
+  while (offset < source.size) {
+    if (ended) throw bad('data after the end record');
+    if (offset + 4 > source.size) throw bad('truncated frame header');
+    const length = source.read(offset, 4).readUInt32BE(0);
+    offset += 4;
+    if (offset + length > source.size) throw bad('truncated frame');
+    let text: string;
+    try {
+      text = gunzipSync(source.read(offset, length), { maxOutputLength: SNAPSHOT_FRAME_MAX_TEXT }).toString('utf8');
+    } catch (err) {
+      throw bad(`corrupt frame (${(err as Error).message})`);
+    }
+    offset += length;
+    let start = 0;
+    while (start < text.length) {
+      const end = text.indexOf('\n', start);
+      if (end < 0) throw bad('a frame ends inside a line');
+      const line = text.slice(start, end + 1);
+      start = end + 1;
+      if (ended) throw bad('data after the end record');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw bad(`unreadable line after ${rows} rows`);
+      }
+      if (!Array.isArray(parsed) || parsed.length === 0) throw bad(`unreadable line after ${rows} rows`);
+      const [tag, ...cells] = parsed as unknown[];
+      if (tag === 'end') {
+        const digest = hash.digest('hex');
+        if (cells[0] !== rows || cells[1] !== digest) {
+          throw bad(`the content does not match its end record (${rows} rows read)`);
+        }
+        ended = true;
+        continue;
+      }
+      if (typeof tag !== 'string' || !(tag in ROW_SHAPES)) throw bad(`unknown row kind ${JSON.stringify(tag)}`);
+      const shape = ROW_SHAPES[tag as DumpTag];
+      if (cells.length !== shape.length || !cells.every((cell, i) => cellFits(cell, shape[i]!))) {
+        throw bad(`malformed ${tag} row after ${rows} rows`);
+      }
+      hash.update(line);
+      rows++;
+      const values = cells as Cell[];
+      if (tag === 'a') values.push(usernameKey(values[1] as string));
+      onRow(tag as DumpTag, values);
+    }
+  }
+  if (!ended) throw bad('the snapshot is truncated (no end record)');
 }
 
 function importError(why: string): Error {

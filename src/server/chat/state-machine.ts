@@ -16,9 +16,13 @@ export function encodeOp(op: ChatOp): Uint8Array {
   return encoder.encode(JSON.stringify(op));
 }
 
+/** The op an entry holds; throws when its bytes are not JSON. Its shape is checked when it is applied. */
 export function decodeOp(data: Uint8Array): ChatOp {
   return JSON.parse(decoder.decode(data)) as ChatOp;
 }
+
+/** The outcome of an entry whose bytes are not a chat op: refused, the same way on every replica. */
+const UNREADABLE_OP: ApplyOutcome = { ok: false, code: 'INVALID_ARGUMENT', message: 'malformed operation: the log entry does not hold a JSON chat operation', replayed: false };
 
 /** How a snapshot is taken; a chat replica takes it off the event loop (chat-replica.ts, src/server/snapshot/). */
 export type TakeSnapshot = (position: SnapshotPosition) => Promise<SnapshotImage>;
@@ -35,7 +39,12 @@ export class ChatStateMachine implements StateMachine<ChatOp, ApplyOutcome> {
   }
 
   apply(entry: Entry): AppliedEntry<ChatOp, ApplyOutcome> {
-    const op = decodeOp(entry.data);
+    let op: ChatOp;
+    try {
+      op = decodeOp(entry.data);
+    } catch {
+      return { op: undefined, outcome: UNREADABLE_OP };
+    }
     return { op, outcome: this.chat.apply(op, entry.index) };
   }
 

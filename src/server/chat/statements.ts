@@ -85,10 +85,11 @@ export const WRITE_PATH_SQL = {
   messageState:
     'SELECT id, sender_id, recipient_id, read_at, hidden_for_sender, hidden_for_recipient FROM chat_messages WHERE id = ?',
   messageById: `SELECT ${MESSAGE_COLUMNS} FROM chat_messages m ${MESSAGE_JOINS} WHERE m.id = ?`,
+  // `(read_at IS NULL) = 1` names the inbox index's third key as written there (plain `read_at IS NULL` is not matched to it).
   oldestUnread:
-    'SELECT id FROM chat_messages WHERE recipient_id = ? AND read_at IS NULL AND hidden_for_recipient = 0 ORDER BY id LIMIT ?',
+    'SELECT id FROM chat_messages WHERE recipient_id = ? AND hidden_for_recipient = 0 AND (read_at IS NULL) = 1 ORDER BY id LIMIT ?',
   markUnreadUpTo:
-    'UPDATE chat_messages SET read_at = ? WHERE recipient_id = ? AND read_at IS NULL AND hidden_for_recipient = 0 AND id <= ?',
+    'UPDATE chat_messages SET read_at = ? WHERE recipient_id = ? AND hidden_for_recipient = 0 AND (read_at IS NULL) = 1 AND id <= ?',
   markPeerUnreadUpTo:
     'UPDATE chat_messages SET read_at = ? WHERE recipient_id = ? AND sender_id = ? AND read_at IS NULL AND hidden_for_recipient = 0 AND id <= ?',
   deleteMessage: 'DELETE FROM chat_messages WHERE id = ?',
@@ -155,12 +156,17 @@ export const READ_SQL = {
         WHERE sender_id = @peer AND recipient_id = @user AND hidden_for_recipient = 0 AND id < @before ORDER BY id DESC LIMIT @limit)
       ORDER BY id DESC LIMIT @limit)
     SELECT ${MESSAGE_COLUMNS} FROM ids JOIN chat_messages m ON m.id = ids.id ${MESSAGE_JOINS} ORDER BY m.id`,
+  // Three ranges by id, merged: what the user sent, and what it received unread and read (the two
+  // parts of the inbox index).
   messagesAfter: `WITH ids AS (
       SELECT id FROM (SELECT id FROM chat_messages
         WHERE sender_id = @user AND hidden_for_sender = 0 AND id > @after ORDER BY id LIMIT @limit)
       UNION
       SELECT id FROM (SELECT id FROM chat_messages
-        WHERE recipient_id = @user AND hidden_for_recipient = 0 AND id > @after ORDER BY id LIMIT @limit)
+        WHERE recipient_id = @user AND hidden_for_recipient = 0 AND (read_at IS NULL) = 1 AND id > @after ORDER BY id LIMIT @limit)
+      UNION
+      SELECT id FROM (SELECT id FROM chat_messages
+        WHERE recipient_id = @user AND hidden_for_recipient = 0 AND (read_at IS NULL) = 0 AND id > @after ORDER BY id LIMIT @limit)
       ORDER BY id LIMIT @limit)
     SELECT ${MESSAGE_COLUMNS} FROM ids JOIN chat_messages m ON m.id = ids.id ${MESSAGE_JOINS} ORDER BY m.id`,
 } as const;

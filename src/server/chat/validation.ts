@@ -30,6 +30,12 @@ const CONTROL_CHAR = /\p{Cc}/u;
 const MESSAGE_FORBIDDEN_CHAR = /[^\P{Cc}\t\n]/u;
 /** An unpaired UTF-16 surrogate (with the u flag, only lone halves match). */
 const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Printable ASCII, tab and newline only: most messages. Such text is its own NFC
+ * form, holds no forbidden character and has one code point and one UTF-8 byte
+ * per UTF-16 unit, so it is checked and stored without the general steps below.
+ */
+const PLAIN_TEXT = /^[\t\n\x20-\x7e]*$/;
 
 /** A positive safe integer: an account or message id. */
 export function isSafeId(n: unknown): n is number {
@@ -76,6 +82,8 @@ export function validateUsername(name: string): string | undefined {
 
 export function validatePassword(password: string): string | undefined {
   if (typeof password !== 'string') return 'a password is required';
+  // A character is one or two UTF-16 units: a longer string is too long without counting it.
+  if (password.length > 2 * PASSWORD_MAX_LENGTH) return `the password is too long (over ${PASSWORD_MAX_LENGTH} characters); use at most ${PASSWORD_MAX_LENGTH}`;
   const length = codePointLength(password);
   if (length < PASSWORD_MIN_LENGTH) {
     return `the password is too short (${length} characters); use at least ${PASSWORD_MIN_LENGTH}`;
@@ -94,28 +102,38 @@ export function validatePassword(password: string): string | undefined {
 
 /** The form in which message text is stored: Unicode NFC. */
 export function normalizeMessageText(text: string): string {
-  return text.normalize('NFC');
+  return PLAIN_TEXT.test(text) ? text : text.normalize('NFC');
 }
+
+/**
+ * Text longer than this (UTF-16 units) is refused before it is normalized: NFC
+ * composes at most four code points into one, so no such text fits the limits.
+ */
+export const MESSAGE_MAX_RAW_LENGTH = 4 * MESSAGE_MAX_UTF8_BYTES;
 
 /** Validates message text as it will be stored (the text is NFC-normalized first). */
 export function validateMessageText(text: string): string | undefined {
   if (typeof text !== 'string') return 'the message text is missing';
-  if (LONE_SURROGATE.test(text)) {
+  if (text.length > MESSAGE_MAX_RAW_LENGTH) {
+    return `the message is ${text.length} UTF-16 units long, far beyond the limit of ${MESSAGE_MAX_CODE_POINTS} characters and ${MESSAGE_MAX_UTF8_BYTES / 1024} KiB`;
+  }
+  const plain = PLAIN_TEXT.test(text);
+  if (!plain && LONE_SURROGATE.test(text)) {
     return 'the message is not valid Unicode text (it holds an unpaired surrogate)';
   }
-  const normalized = normalizeMessageText(text);
-  const forbidden = MESSAGE_FORBIDDEN_CHAR.exec(normalized);
+  const normalized = plain ? text : text.normalize('NFC');
+  const forbidden = plain ? null : MESSAGE_FORBIDDEN_CHAR.exec(normalized);
   if (forbidden) {
     return `the message contains ${describeChar(forbidden[0])}; only newlines and tabs are allowed among control characters`;
   }
   if (normalized.trim().length === 0) {
     return 'the message is empty; type some text';
   }
-  const codePoints = codePointLength(normalized);
+  const codePoints = plain ? text.length : codePointLength(normalized);
   if (codePoints > MESSAGE_MAX_CODE_POINTS) {
     return `the message is ${codePoints} characters long; the limit is ${MESSAGE_MAX_CODE_POINTS}`;
   }
-  const bytes = Buffer.byteLength(normalized, 'utf8');
+  const bytes = plain ? text.length : Buffer.byteLength(normalized, 'utf8');
   if (bytes > MESSAGE_MAX_UTF8_BYTES) {
     return `the message is ${bytes} bytes of UTF-8; the limit is ${MESSAGE_MAX_UTF8_BYTES} bytes (${MESSAGE_MAX_UTF8_BYTES / 1024} KiB)`;
   }

@@ -3,11 +3,13 @@
  * loop lag included), the replica's status read at each scrape (role, epoch,
  * log positions, in-sync set, per-peer lag, clients), counters fed by its
  * events (leader changes, elections, in-sync changes, snapshot transfers) and
- * applied ops, and histograms of the write path fed by the driver's stats hook
- * (log writes with their fsync, commit latency, batch sizes). Every name is
+ * applied ops, and the write path's totals read from the driver's stats at each
+ * scrape (log syncs and their seconds, commits and their seconds, apply
+ * batches): rate() of a seconds total over rate() of its count is the mean
+ * time of one. Every name is
  * listed in docs/operations.md; deploy/ holds alerts and a dashboard on them.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaEvent } from '../replica/events.js';
 import type { DriverStats } from '../replica/driver.js';
 import type { ReplicaStatusView } from '../replica/handle.js';
@@ -16,6 +18,8 @@ import type { PeerBuild } from '../peer-versions.js';
 /** What the metrics read from a running replica at scrape time and subscribe to. */
 export interface MetricSources {
   status(): ReplicaStatusView;
+  /** The driver's write-path totals (ReplicaDriver.stats()). */
+  driverStats(): DriverStats;
   clients(): { connectedClients: number; openStreams: number };
   peerBuilds(): [string, PeerBuild][];
   subscribeEvents(listener: (e: ReplicaEvent) => void): () => void;
@@ -33,14 +37,23 @@ export interface ReplicaIdentity {
 }
 
 const ROLES = ['leader', 'follower', 'candidate', 'learner'] as const;
-/** 0.5 ms to 8 s, doubling: an fsync on a good disk to a stalled one. */
-const WRITE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192];
-const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/** `read`, called at most once per 50 ms: one scrape reads it once however many metrics use it. */
+function readOncePerScrape<T>(read: () => T): () => T {
+  let at = -1;
+  let cached: T | undefined;
+  return () => {
+    const now = Date.now();
+    if (cached === undefined || now - at > 50) {
+      cached = read();
+      at = now;
+    }
+    return cached;
+  };
+}
 
 export class ReplicaMetrics {
   readonly registry = new Registry();
-  /** For the driver (ReplicaDriverOptions.stats). */
-  readonly stats: DriverStats;
   private readonly events: Counter<'kind'>;
   private readonly leaderChanges: Counter;
   private readonly elections: Counter<'result'>;
@@ -61,30 +74,6 @@ export class ReplicaMetrics {
     });
     info.set({ ...identity, protocol: String(identity.protocol), schema: String(identity.schema) }, 1);
 
-    const writes = new Histogram({
-      name: 'chat_log_write_duration_seconds',
-      help: 'From handing a write batch to the log storage to its being durable: one transaction, with its fsync when synced',
-      labelNames: ['durability'], buckets: WRITE_BUCKETS, registers: [registry],
-    });
-    const batch = new Histogram({
-      name: 'chat_log_batch_entries', help: 'Log entries appended per synced write batch (one fsync each)', buckets: BATCH_BUCKETS, registers: [registry],
-    });
-    const commit = new Histogram({
-      name: 'chat_commit_duration_seconds', help: 'From an op submitted on the leader to its commit and apply (what a client waits for, less the network)',
-      buckets: WRITE_BUCKETS, registers: [registry],
-    });
-    const committed = new Counter({ name: 'chat_ops_committed_total', help: 'Ops submitted on this replica (as leader) that were committed', registers: [registry] });
-    this.stats = {
-      logWritten: (durability, ms, entries) => {
-        writes.observe({ durability }, ms / 1000);
-        if (durability === 'synced' && entries > 0) batch.observe(entries);
-      },
-      committed: (ms) => {
-        commit.observe(ms / 1000);
-        committed.inc();
-      },
-    };
-
     this.applied = new Counter({ name: 'chat_ops_applied_total', help: 'Ops applied to the chat state (every replica applies every committed op)', registers: [registry] });
     this.events = new Counter({ name: 'chat_replica_events_total', help: 'Replication events by kind (see the README for the kinds)', labelNames: ['kind'], registers: [registry] });
     this.leaderChanges = new Counter({ name: 'chat_leader_changes_total', help: 'Times this replica saw the leader change (it won an election or follows a new leader)', registers: [registry] });
@@ -103,19 +92,9 @@ export class ReplicaMetrics {
   /** Reads `sources` at every scrape and counts their events from now on. */
   attach(sources: MetricSources): void {
     const registry = this.registry;
-    const status = (() => {
-      // One status per scrape, however many gauges read it.
-      let at = -1;
-      let cached: ReplicaStatusView | undefined;
-      return () => {
-        const now = Date.now();
-        if (!cached || now - at > 50) {
-          cached = sources.status();
-          at = now;
-        }
-        return cached;
-      };
-    })();
+    // One status and one set of driver totals per scrape, however many metrics read them.
+    const status = readOncePerScrape(() => sources.status());
+    const driver = readOncePerScrape(() => sources.driverStats());
     const gauge = (name: string, help: string, read: (s: ReplicaStatusView) => number) =>
       new Gauge({ name, help, registers: [registry], collect() { this.set(read(status())); } });
     const roleOf = (s: ReplicaStatusView) => (s.role === 'follower' && !s.voter ? 'learner' : s.role);
@@ -141,6 +120,19 @@ export class ReplicaMetrics {
     gauge('chat_waiting_for_replicas', 'Replicas a total outage waits for before a leader can be chosen', (s) => s.waitingFor.length);
     gauge('chat_writes_per_second', 'Ops applied per second over the last full second', (s) => s.writesPerSecond);
     gauge('chat_uptime_seconds', 'Seconds since this replica started', (s) => s.uptimeMs / 1000);
+    // The driver's totals: a counter set to a total the driver keeps.
+    const total = (name: string, help: string, read: (d: DriverStats) => number) =>
+      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(driver())); } });
+    total('chat_log_syncs_total', 'Log writes to disk, each with its fsync (one per group of queued writes)', (d) => d.log.syncs);
+    total('chat_log_sync_seconds_total', 'Seconds from starting a log write to its fsync\'s end, summed (over chat_log_syncs_total: the mean)', (d) => d.log.syncSeconds);
+    total('chat_log_writes_total', 'Queued log writes (appends and resets) the syncs carried (over chat_log_syncs_total: writes per fsync)', (d) => d.log.writes);
+    total('chat_log_written_bytes_total', 'Bytes written to the log', (d) => d.log.bytes);
+    new Gauge({ name: 'chat_log_sync_max_seconds', help: 'The longest log write with its fsync since the replica started', registers: [registry], collect() { this.set(driver().log.maxSyncSeconds); } });
+    total('chat_ops_committed_total', 'Ops submitted on this replica (as leader) that were committed and applied', (d) => d.commits.count);
+    total('chat_commit_seconds_total', 'Seconds from an op\'s submission on the leader to its commit and apply, summed (over chat_ops_committed_total: the mean)', (d) => d.commits.seconds);
+    total('chat_apply_batches_total', 'Apply transactions (each applies a batch of committed entries)', (d) => d.applied.batches);
+    total('chat_applied_entries_total', 'Log entries applied (ops and configuration entries)', (d) => d.applied.entries);
+    new Gauge({ name: 'chat_apply_backlog_entries', help: 'Entries committed but not applied yet', registers: [registry], collect() { this.set(driver().applied.backlog); } });
     new Gauge({ name: 'chat_connected_clients', help: 'Clients connected to the chat service', registers: [registry], collect() { this.set(sources.clients().connectedClients); } });
     new Gauge({ name: 'chat_open_streams', help: 'Open chat subscription streams', registers: [registry], collect() { this.set(sources.clients().openStreams); } });
 

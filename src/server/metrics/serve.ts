@@ -22,6 +22,7 @@ export async function serveMetrics(listen: string, metrics: ReplicaMetrics, o: {
   const { replica } = o;
   metrics.attach({
     status: () => replica.status(),
+    driverStats: () => replica.stats(),
     clients: o.clients,
     peerBuilds: () => o.peerVersions.all(),
     subscribeEvents: (listener) => replica.events.subscribe(listener),

@@ -1,3 +1,4 @@
+import type { ReceivedSnapshot } from '../replication/transport.js';
 import type { PeerMessage } from '../replication/types.js';
 import type { OpWaiter } from './pending-ops.js';
 
@@ -6,10 +7,10 @@ export interface Proposal<Outcome> extends OpWaiter<Outcome> {
   data: Uint8Array;
 }
 
-/** A peer message, with the bytes of a finished snapshot. */
+/** A peer message, with a finished snapshot. */
 export interface Arrival {
   message: PeerMessage;
-  snapshot?: Buffer;
+  snapshot?: ReceivedSnapshot;
 }
 
 /**
@@ -22,7 +23,10 @@ export class PassBatcher<Outcome> {
   private proposals: Proposal<Outcome>[] = [];
   private scheduled = false;
 
-  constructor(private readonly pass: () => void) {}
+  constructor(
+    private readonly pass: () => void,
+    private readonly defer: (fn: () => void) => void,
+  ) {}
 
   deliver(arrival: Arrival): void {
     this.arrivals.push(arrival);
@@ -31,6 +35,11 @@ export class PassBatcher<Outcome> {
 
   propose(proposal: Proposal<Outcome>): void {
     this.proposals.push(proposal);
+    this.schedule();
+  }
+
+  /** A pass soon even if nothing arrives (the log reported writes durable). */
+  wake(): void {
     this.schedule();
   }
 
@@ -51,7 +60,7 @@ export class PassBatcher<Outcome> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.scheduled = false;
       this.pass();
     });

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { ReplicaCore } from '../replication/core.js';
-import type { LogStorage, WriteDurability } from '../replication/log-storage.js';
+import type { LogStats, LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
-import type { SnapshotImage, StateMachine } from '../replication/state-machine.js';
-import type { PeerEndpoint, Transport } from '../replication/transport.js';
-import type { Action, MembershipChange, MembershipResult, NodeId, PeerMessage, ReplicationLimits, ReplicationTimings } from '../replication/types.js';
+import type { AppliedEntry, SnapshotImage, StateMachine } from '../replication/state-machine.js';
+import type { StateStore } from '../replication/state-store.js';
+import type { ReceivedSnapshot, ReplicaEndpoint, Transport } from '../replication/transport.js';
+import { DEFAULT_TIMINGS, type Action, type Entry, type MembershipChange, type MembershipResult, type NodeId, type PeerMessage, type ReplicationLimits, type ReplicationTimings } from '../replication/types.js';
+import { Applier } from './applier.js';
 import { PassBatcher } from './batching.js';
-import { durabilityOf } from './durability.js';
 import { BatchAggregator, EventBus } from './events.js';
 import {
   MembershipError,
@@ -24,6 +25,8 @@ import { PeerAddresses } from './peer-addresses.js';
 import { PendingConfigs } from './pending-configs.js';
 import { PendingOps } from './pending-ops.js';
 import { ReadyWaiters } from './ready-waiters.js';
+import { resumePoint } from './resume.js';
+import { nodeRuntime, type DriverRuntime, type TimerHandle } from './runtime.js';
 
 export interface ReplicaDriverOptions<Op, Outcome> {
   id: NodeId;
@@ -33,49 +36,51 @@ export interface ReplicaDriverOptions<Op, Outcome> {
    * the members of a new cluster, and otherwise address corrections (the
    * configuration in the log says who the replicas are).
    */
-  members: readonly PeerEndpoint[];
+  members: readonly ReplicaEndpoint[];
   /** A new replica for a running cluster: no configuration of its own until a leader adds it. */
   join?: boolean;
   stateMachine: StateMachine<Op, Outcome>;
-  storage: LogStorage;
+  /** Where the state machine's applied position is kept, atomically with its state. */
+  state: StateStore;
+  log: LogStorage;
   transport: Transport;
   logger: Logger;
   timings?: Partial<ReplicationTimings>;
   limits?: Partial<ReplicationLimits>;
-  /** How often the core's clock ticks, in ms. */
+  /**
+   * How often the core's clock ticks while nothing needs it sooner, in ms
+   * (default: half a heartbeat). During an election it ticks every
+   * CAMPAIGN_TICK_MS, so a campaign's deadlines are kept closely.
+   */
   tickMs?: number;
   /** Seed of the election timeouts; random when omitted. */
   seed?: number;
   mode?: 'in-sync' | 'majority';
-  /** Timings of the write path, for metrics (src/server/metrics/). */
-  stats?: DriverStats;
-}
-
-/**
- * What the driver reports as writes complete, for metrics. Whatever the write
- * path becomes, these two moments exist: a batch handed to the log storage is
- * durable, and an op submitted here is committed and applied.
- */
-export interface DriverStats {
-  /** A write batch is durable (`synced`: with its fsync), `ms` after it was handed to the storage, with `entries` log entries appended. */
-  logWritten(durability: WriteDurability, ms: number, entries: number): void;
-  /** An op submitted here was committed and applied, `ms` after `submit`. */
-  committed(ms: number): void;
-}
-
-/** An applied entry of a pass: its op and outcome when it was an op. */
-interface AppliedInPass<Op, Outcome> {
-  entryEpoch: number;
-  entryKind: string;
-  index: number;
-  applied?: { op: Op; outcome: Outcome };
+  /** The clock and timers (Node's; a virtual clock in the simulator). */
+  runtime?: DriverRuntime;
+  /**
+   * The log or the state store failed (a full or failing disk): the replica
+   * stops at once (crash-stop), and this is called. Default: the error is
+   * thrown, which ends the process with its `server.crashed` line.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
 
+export interface DriverStats {
+  log: LogStats;
+  /** Ops proposed on this replica and answered with their outcome; seconds from proposal to answer, summed. */
+  commits: { count: number; seconds: number };
+  /** Apply transactions, entries applied, and entries committed but not applied yet. */
+  applied: { batches: number; entries: number; backlog: number };
+}
+
 const READY_WAIT_MS = 3_000;
 /** How long a leadership transfer may take before its caller hears it failed (the core gives up after two election timeouts). */
 const TRANSFER_WAIT_MS = 2_000;
+/** The core's clock during an election. */
+const CAMPAIGN_TICK_MS = 10;
 /** How long a membership change may wait for an earlier config entry to commit before it is refused as busy. */
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
@@ -83,83 +88,131 @@ const MEMBERSHIP_COMMIT_WAIT_MS = 15_000;
 
 /**
  * The replica driver: the replication core driven by a clock, the network and
- * the RPC handlers, over three seams: the state machine it replicates, the
- * storage of its log and the transport to its peers. Ops and peer messages that
- * arrive together are handled in one pass (batching.ts): one write batch, one
- * fsync, one message per peer.
+ * the RPC handlers, over four seams: the state machine it replicates and the
+ * store of its state, the storage of its log and the transport to its peers.
+ * Ops and peer messages that arrive together are handled in one pass
+ * (batching.ts). The log is written off the event loop, and what must wait for
+ * it does: acks, promises and every other message wait until the writes before
+ * them are durable; a leader's appends go out at once (its followers write in
+ * parallel) and it counts itself toward commit once its own write is durable;
+ * committed entries are applied in batches as far as the log is durable here
+ * (applier.ts), and callers hear their outcome then.
  */
 export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, ReplicaControl {
   readonly id: NodeId;
   readonly events: EventBus;
   private readonly core: ReplicaCore;
   private readonly stateMachine: StateMachine<Op, Outcome>;
-  private readonly storage: LogStorage;
+  private readonly state: StateStore;
+  private readonly log: LogStorage;
   private readonly transport: Transport;
+  private readonly runtime: DriverRuntime;
+  private readonly onFatal: (err: Error) => void;
   private readonly batches: BatchAggregator;
   private readonly batcher: PassBatcher<Outcome>;
+  private readonly applier: Applier<Op, Outcome>;
   private readonly addresses: PeerAddresses;
   private readonly pendingOps = new PendingOps<Outcome>();
-  private readonly pendingConfigs = new PendingConfigs();
-  private readonly readyWaiters = new ReadyWaiters();
+  private readonly pendingConfigs: PendingConfigs;
+  private readonly readyWaiters: ReadyWaiters;
+  /** Messages waiting for the log writes queued before them to be durable. */
+  private sendQueue: { seq: number; message: PeerMessage }[] = [];
+  /** The sequence number of the last log write queued. */
+  private lastSeq = 0;
+  /** A leader that has applied everything committed before its epoch (the core says so before the applier is there). */
+  private ready = false;
   /** Snapshots received from peers, by sender, until the core says to install them. */
-  private readonly incomingSnapshots = new Map<NodeId, Buffer>();
+  private readonly incomingSnapshots = new Map<NodeId, ReceivedSnapshot>();
   private readonly appliedListeners = new Set<(a: AppliedOp<Op, Outcome>) => void>();
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
   private readonly tickMs: number;
-  private readonly stats: DriverStats | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly startedAt = Date.now();
+  private timer: TimerHandle | undefined;
+  private readonly startedAt: number;
   private stopped = false;
+  /** Ops proposed here and answered with their outcome, and the seconds from proposal to answer, summed. */
+  private readonly commits = { count: 0, seconds: 0 };
 
   constructor(options: ReplicaDriverOptions<Op, Outcome>) {
     const { id, members } = options;
     this.id = id;
     this.stateMachine = options.stateMachine;
-    this.storage = options.storage;
+    this.state = options.state;
+    this.log = options.log;
     this.transport = options.transport;
-    this.tickMs = options.tickMs ?? 10;
-    this.stats = options.stats;
+    this.runtime = options.runtime ?? nodeRuntime;
+    this.onFatal = options.onFatal ?? ((err) => {
+      throw err;
+    });
+    this.startedAt = this.runtime.now();
+    this.tickMs = options.tickMs ?? Math.max(CAMPAIGN_TICK_MS, Math.floor((options.timings?.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs) / 2));
     this.addresses = new PeerAddresses(members);
     this.events = new EventBus(id, options.logger);
-    this.batches = new BatchAggregator(this.events);
-    this.batcher = new PassBatcher(() => this.pass());
+    this.batches = new BatchAggregator(this.events, 1_000, this.startedAt);
+    this.batcher = new PassBatcher(() => this.pass(), (fn) => this.runtime.setImmediate(fn));
+    this.pendingConfigs = new PendingConfigs(this.runtime);
+    this.readyWaiters = new ReadyWaiters(this.runtime);
     const mode = options.mode ?? 'in-sync';
     const bootstrap = options.join ? [] : members;
-    const persisted = this.storage.load(options.cluster, mode, ReplicaCore.initialState(bootstrap));
+    const initial = ReplicaCore.initialState(bootstrap);
+    const applied = this.state.open(options.cluster, mode, { lastIndex: initial.base.index, lastEpoch: initial.base.epoch, config: initial.base.config });
+    const resume = resumePoint(this.log.load(initial), applied);
+    if (resume.reset) this.lastSeq = this.log.reset(resume.reset.base, resume.reset.keep);
+    const persisted = resume.persisted;
+    this.applier = new Applier(this.stateMachine, this.state, {
+      stableIndex: () => this.log.stableIndex,
+      applied: (entry, result) => this.settle(entry, result),
+      ready: (epoch) => this.onLeadership(true, epoch),
+      compacted: (index) => this.log.compact(index),
+      sendSnapshot: (action) => this.sendSnapshot(action),
+      defer: (fn) => this.runtime.setImmediate(fn),
+    }, applied);
+    this.log.onDurable(() => this.batcher.wake());
+    this.log.onFailure((err) => this.fail(err));
     this.core = new ReplicaCore(
-      { id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits, policy: policyFor(mode) },
+      {
+        id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits,
+        policy: policyFor(mode), awaitDurable: true,
+      },
       persisted,
-      Date.now(),
+      this.startedAt,
     );
+    if (resume.reset) {
+      this.events.emit('log.reset', this.core.epoch, `${id}'s state holds a snapshot up to index ${resume.reset.base.index} that its log had not recorded yet (a crash came between): the log starts over there`, {
+        index: resume.reset.base.index,
+      }, this.startedAt);
+    }
     const cfg = this.core.config;
     this.events.emit('replica.started', this.core.epoch, `${id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
-      lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.storage.quarantinedCount(),
+      lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.state.quarantinedCount(),
       voters: votersOf(cfg), learners: learnersOf(cfg),
-    });
+    }, this.startedAt);
     const named = members.map((m) => m.id).sort().join(',');
     const configured = cfg.replicas.map((r) => r.id).join(',');
     if (!options.join && cfg.replicas.length > 0 && named !== configured) {
       this.events.emit('membership.differs', this.core.epoch, `this start names replicas ${named}, but the data directory's configuration has ${configured}; the configuration wins (membership changes move it)`, {
         named: named.split(','), configured: configured.split(','),
-      });
+      }, this.startedAt);
     }
     this.execute(this.core.takeActions());
   }
 
+  /**
+   * Starts the clock: a tick every `tickMs` (an idle replica wakes up a few
+   * times per heartbeat, no more), every CAMPAIGN_TICK_MS while it campaigns.
+   */
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.tickMs);
+    const next = () => (this.core.currentRole === 'candidate' ? CAMPAIGN_TICK_MS : this.tickMs);
+    const tick = () => {
+      this.tick();
+      if (!this.stopped) this.timer = this.runtime.setTimeout(tick, next());
+    };
+    this.timer = this.runtime.setTimeout(tick, next());
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    const err = new NotLeaderError(`replica ${this.id} is shutting down`, undefined);
-    this.pendingOps.rejectAll(err);
-    this.batcher.rejectProposals(err);
-    this.readyWaiters.rejectAll(err);
-    this.pendingConfigs.rejectAll(err);
-    this.transport.close();
+    this.halt(new NotLeaderError(`replica ${this.id} is shutting down`, undefined));
+    await this.log.close();
   }
 
   // ------------------------------------------------------------ DriverHandle
@@ -167,19 +220,13 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   submit(op: Op): Promise<Outcome> {
     if (this.stopped) return Promise.reject(new NotLeaderError(`replica ${this.id} is shutting down`, undefined));
     if (this.core.currentRole !== 'leader') return Promise.reject(this.notLeader());
-    const stats = this.stats;
     return new Promise((resolve, reject) => {
-      if (!stats) return this.batcher.propose({ data: this.stateMachine.encode(op), resolve, reject });
-      const started = performance.now();
-      this.batcher.propose({ data: this.stateMachine.encode(op), resolve: (outcome) => {
-        stats.committed(performance.now() - started);
-        resolve(outcome);
-      }, reject });
+      this.batcher.propose({ data: this.stateMachine.encode(op), resolve, reject });
     });
   }
 
   ensureLeaderReady(): Promise<void> {
-    if (this.core.isReadyLeader) return Promise.resolve();
+    if (this.ready && this.core.currentRole === 'leader') return Promise.resolve();
     if (this.stopped || this.core.currentRole !== 'leader') return Promise.reject(this.notLeader());
     return this.readyWaiters.wait(READY_WAIT_MS, () => this.notLeader());
   }
@@ -202,18 +249,33 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
 
   // ---------------------------------------------------------- for the server
 
-  /** A peer message from the network, with where its sender is reached (and the bytes of a finished snapshot). */
-  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void {
-    if (this.stopped) return;
-    if (this.addresses.learn(message.from, fromAddress, this.core.contacts())) this.linkPeers();
+  /** A peer message from the network, with where its sender's peer listener is (and a finished snapshot). */
+  deliver(message: PeerMessage, fromPeerAddress: string, snapshot?: ReceivedSnapshot): void {
+    if (this.stopped) {
+      snapshot?.discard();
+      return;
+    }
+    if (this.addresses.learn(message.from, fromPeerAddress, this.core.contacts())) this.linkPeers();
     this.batcher.deliver({ message, snapshot });
   }
 
   // ---------------------------------------------------------- ReplicaControl
 
   status(): ReplicaStatusView {
-    const now = Date.now();
-    return { ...this.core.status(now), uptimeMs: now - this.startedAt, writesPerSecond: this.batches.rate, address: this.addressOf(this.id) };
+    const now = this.runtime.now();
+    return {
+      ...this.core.status(now), appliedIndex: this.applier.applied.lastIndex,
+      uptimeMs: now - this.startedAt, writesPerSecond: this.batches.rate, address: this.addressOf(this.id),
+    };
+  }
+
+  /** Counters since start for metrics: the log's writes and syncs, answered ops and their latency, applying. */
+  stats(): DriverStats {
+    return {
+      log: this.log.stats(),
+      commits: { ...this.commits },
+      applied: { ...this.applier.counters, backlog: this.applier.backlog },
+    };
   }
 
   members(): MemberView[] {
@@ -223,14 +285,14 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
 
   async changeMembership(change: MembershipChange): Promise<{ index: number; epoch: number; members: MemberView[] }> {
     if (this.stopped) throw new NotLeaderError(`replica ${this.id} is shutting down`, undefined);
-    const busyUntil = Date.now() + MEMBERSHIP_BUSY_WAIT_MS;
+    const busyUntil = this.runtime.now() + MEMBERSHIP_BUSY_WAIT_MS;
     let result: MembershipResult;
     for (;;) {
-      result = this.core.changeMembership(change, Date.now());
+      result = this.core.changeMembership(change, this.runtime.now());
       this.execute(this.core.takeActions());
-      if (result.ok || result.reason !== 'busy' || Date.now() >= busyUntil || this.stopped) break;
+      if (result.ok || result.reason !== 'busy' || this.runtime.now() >= busyUntil || this.stopped) break;
       // Another config entry (often an in-sync set change) is being committed: that takes milliseconds.
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise<void>((r) => this.runtime.setTimeout(r, 20));
     }
     if (!result.ok) {
       if (result.reason === 'not_leader') throw this.notLeader();
@@ -238,7 +300,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     }
     const { index, epoch } = result;
     const committed = this.pendingConfigs.wait(index, epoch, MEMBERSHIP_COMMIT_WAIT_MS, () => new MembershipError('not_committed', `the change is in the log at index ${index} but was not committed within ${MEMBERSHIP_COMMIT_WAIT_MS / 1000} s; see the cluster status`));
-    if (this.core.applied >= index) this.pendingConfigs.settle(index, this.core.entryAt(index)?.epoch ?? -1);
+    if (this.applier.applied.lastIndex >= index) this.pendingConfigs.settle(index, this.core.entryAt(index)?.epoch ?? -1);
     await committed;
     const present = this.core.config.replicas.some((r) => r.id === change.id);
     if (present !== (change.type === 'add')) {
@@ -248,11 +310,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   }
 
   digest(): { appliedIndex: number; digest: string } {
-    return { appliedIndex: this.core.applied, digest: this.stateMachine.digest() };
+    return { appliedIndex: this.applier.applied.lastIndex, digest: this.stateMachine.digest() };
   }
 
   forceLeader(): { ok: true; epoch: number } | { ok: false; reason: string } {
-    const result = this.core.forceLeader(Date.now());
+    const result = this.core.forceLeader(this.runtime.now());
     this.execute(this.core.takeActions());
     return result;
   }
@@ -260,26 +322,26 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   async backup(): Promise<SnapshotImage> {
     // On the leader, once it has applied everything committed before its epoch: every acknowledged write is in.
     await this.ensureLeaderReady();
-    const base = this.core.appliedBase();
-    return this.stateMachine.snapshot({ lastIndex: base.index, lastEpoch: base.epoch, config: base.config });
+    // Taken now, between applies: the state is exactly the applier's position.
+    return this.stateMachine.snapshot(this.applier.applied);
   }
 
   async transferLeadership(target?: NodeId, timeoutMs = TRANSFER_WAIT_MS): Promise<{ leaderId: NodeId; epoch: number }> {
     if (this.stopped || this.core.currentRole !== 'leader') throw this.notLeader();
-    const started = this.core.transferLeadership(target, Date.now());
+    const started = this.core.transferLeadership(target, this.runtime.now());
     this.execute(this.core.takeActions());
     if (!started.ok) throw new TransferError(started.reason);
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.runtime.now() + timeoutMs;
     for (;;) {
       const leader = this.core.leader;
       if (this.core.currentRole !== 'leader' && leader !== '' && leader !== this.id) return { leaderId: leader, epoch: this.core.epoch };
       if (this.core.currentRole === 'leader' && this.core.transferringTo === undefined) {
         throw new TransferError(`${started.to} did not take over in time; ${this.id} leads on`);
       }
-      if (Date.now() >= deadline || this.stopped) {
+      if (this.runtime.now() >= deadline || this.stopped) {
         throw new TransferError(`${this.id} handed leadership to ${started.to}, but no new leader made itself known within ${timeoutMs} ms; see the cluster status`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise<void>((resolve) => this.runtime.setTimeout(resolve, 5));
     }
   }
 
@@ -304,19 +366,23 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     return new NotLeaderError(message, hint);
   }
 
-  /** Everything that arrived since the last pass goes through the core together. */
+  /** Everything that arrived since the last pass goes through the core together, with how far the log is durable. */
   private pass(): void {
     if (this.stopped) return;
-    const now = Date.now();
+    const now = this.runtime.now();
     const { arrivals, proposals } = this.batcher.take();
+    this.core.logDurable(this.log.stableIndex, now);
     for (const { message, snapshot } of arrivals) {
-      if (snapshot) this.incomingSnapshots.set(message.from, snapshot);
+      if (snapshot) {
+        this.incomingSnapshots.get(message.from)?.discard();
+        this.incomingSnapshots.set(message.from, snapshot);
+      }
       this.core.receive(message, now);
     }
     if (proposals.length > 0) {
       const result = this.core.propose(proposals.map((p) => p.data), now);
       if (result.ok) {
-        this.pendingOps.add(result.firstIndex, result.epoch, proposals);
+        this.pendingOps.add(result.firstIndex, result.epoch, proposals, now);
       } else {
         // A leader handing over names no leader: the client looks for the new one after a short backoff.
         const handingTo = this.core.transferringTo;
@@ -328,98 +394,116 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   }
 
   private tick(): void {
-    const now = Date.now();
+    if (this.stopped) return;
+    const now = this.runtime.now();
     this.core.tick(now);
     this.execute(this.core.takeActions());
     this.batches.flush(now, this.core.epoch, this.core.currentRole, this.core.commit);
   }
 
   /**
-   * Carries out the core's actions: every durable change in one write batch
-   * first, then, once the storage reports it durable, the messages and the
-   * answers to callers.
+   * Carries out the core's actions in order: log writes are queued (and
+   * flushed once, at the end); messages wait for the writes queued before them
+   * unless they are a leader's appends; committed entries and what follows
+   * them go to the applier. Then whatever the writes that became durable since
+   * let go: messages, applies.
    */
   private execute(actions: Action[]): void {
-    if (actions.length === 0) return;
-    const sends: PeerMessage[] = [];
-    const snapshots: SendSnapshot[] = [];
-    const applied: AppliedInPass<Op, Outcome>[] = [];
-    const leadership: boolean[] = [];
-    const events: Extract<Action, { type: 'event' }>[] = [];
-    const now = Date.now();
-    const writeAll = () => {
-      for (const a of actions) {
-        switch (a.type) {
-          case 'persist': {
-            this.storage.persist(a, now);
-            if (a.entries.length > 0) this.batches.appended(a.entries.length, a.entries.reduce((s, e) => s + e.data.byteLength, 0));
-            break;
+    if (this.stopped) return;
+    const now = this.runtime.now();
+    for (const a of actions) {
+      switch (a.type) {
+        case 'persist': {
+          if (a.quarantine.length > 0) {
+            // Durable before the log write that drops them is queued: a crash must not lose them from both.
+            this.state.transaction(() => this.state.quarantine(a.quarantine, now, 'divergent uncommitted entries replaced by the leader'), true);
           }
-          case 'apply': {
-            for (const e of a.entries) {
-              applied.push({ entryEpoch: e.epoch, entryKind: e.kind, index: e.index, applied: e.kind === 'op' ? this.stateMachine.apply(e) : undefined });
-            }
-            if (a.entries.length > 0) this.storage.setApplied(a.entries[a.entries.length - 1]!.index);
-            this.batches.applied(a.entries.filter((e) => e.kind === 'op').length);
-            break;
-          }
-          case 'compact':
-            this.storage.compact(a.base);
-            break;
-          case 'installSnapshot': {
-            const data = this.incomingSnapshots.get(a.from);
-            if (!data) throw new Error(`snapshot from ${a.from} to install is missing`);
-            this.incomingSnapshots.delete(a.from);
-            this.stateMachine.restore(data);
-            this.storage.quarantine(a.quarantine, now, 'replaced by a snapshot from the leader');
-            this.storage.resetTo(a.base, a.keepFrom);
-            break;
-          }
-          case 'send':
-            sends.push(a.message);
-            break;
-          case 'sendSnapshot':
-            snapshots.push(a);
-            break;
-          case 'leadership':
-            leadership.push(a.leading);
-            break;
-          case 'event':
-            events.push(a);
-            break;
+          this.lastSeq = this.log.append({ truncateFrom: a.truncateFrom, entries: a.entries, hard: a.hard });
+          if (a.entries.length > 0) this.batches.appended(a.entries.length, a.entries.reduce((s, e) => s + e.data.byteLength, 0));
+          break;
         }
+        case 'send':
+          // A leader's appends need not wait for its own write (its followers write in parallel; it counts itself
+          // toward commit only once durable). Everything else vouches for what was written before it.
+          if (a.message.body.type === 'append' || this.lastSeq <= this.log.durableSeq) this.transport.send(a.message);
+          else this.sendQueue.push({ seq: this.lastSeq, message: a.message });
+          break;
+        case 'apply':
+          this.applier.push({ type: 'entries', entries: a.entries });
+          this.batches.applied(a.entries.filter((e) => e.kind === 'op').length);
+          break;
+        case 'compact':
+          this.applier.push({ type: 'compact', index: a.base.index });
+          break;
+        case 'installSnapshot':
+          this.installSnapshot(a, now);
+          break;
+        case 'sendSnapshot':
+          this.applier.push({ type: 'sendSnapshot', action: a });
+          break;
+        case 'leadership':
+          // Stepping down counts at once (no more reads served); being ready waits for the applies before it.
+          if (!a.leading) this.onLeadership(false, a.epoch);
+          else this.applier.push({ type: 'ready', epoch: a.epoch });
+          break;
+        case 'event':
+          this.events.emit(a.kind, a.epoch, a.message, a.fields, now);
+          break;
       }
-    };
-    const afterDurable = () => {
-      for (const m of sends) this.transport.send(m);
-      for (const s of snapshots) this.sendSnapshot(s);
-      for (const e of events) this.events.emit(e.kind, e.epoch, e.message, e.fields, now);
-      for (const a of applied) {
-        if (a.entryKind === 'config') this.pendingConfigs.settle(a.index, a.entryEpoch);
-        this.pendingOps.settle(a.index, a.entryEpoch, a.applied?.outcome);
-        if (a.applied) {
-          const event: AppliedOp<Op, Outcome> = { index: a.index, op: a.applied.op, outcome: a.applied.outcome };
-          for (const l of this.appliedListeners) l(event);
-        }
-      }
-      for (const leading of leadership) this.onLeadership(leading);
-      this.linkPeers();
-    };
-    const durability = durabilityOf(actions);
-    if (durability) {
-      const stats = this.stats;
-      const started = performance.now();
-      this.storage.write(durability, writeAll, stats ? () => {
-        stats.logWritten(durability, performance.now() - started, actions.reduce((n, a) => n + (a.type === 'persist' ? a.entries.length : 0), 0));
-        afterDurable();
-      } : afterDurable);
-    } else {
-      writeAll();
-      afterDurable();
     }
+    this.log.flush();
+    this.flushSends();
+    this.applier.run();
+    this.linkPeers();
   }
 
-  private onLeadership(leading: boolean): void {
+  /** Sends what waited for log writes that are durable now. */
+  private flushSends(): void {
+    const durable = this.log.durableSeq;
+    let sent = 0;
+    while (sent < this.sendQueue.length && this.sendQueue[sent]!.seq <= durable) this.transport.send(this.sendQueue[sent++]!.message);
+    if (sent > 0) this.sendQueue = this.sendQueue.slice(sent);
+  }
+
+  /**
+   * Replaces the state by the snapshot just received, durably, then queues the
+   * log's new start: the state must never be behind the log's base.
+   */
+  private installSnapshot(a: Extract<Action, { type: 'installSnapshot' }>, now: number): void {
+    const snapshot = this.incomingSnapshots.get(a.from);
+    if (!snapshot) throw new Error(`snapshot from ${a.from} to install is missing`);
+    this.incomingSnapshots.delete(a.from);
+    const data = snapshot.read();
+    snapshot.discard();
+    const position = { lastIndex: a.base.index, lastEpoch: a.base.epoch, config: a.base.config };
+    this.state.transaction(() => {
+      this.stateMachine.restore(data);
+      this.state.quarantine(a.quarantine, now, 'replaced by a snapshot from the leader');
+      this.state.setApplied(position);
+    }, true);
+    this.applier.restored(position);
+    const keep: Entry[] = [];
+    for (let i = a.keepFrom; i <= this.core.lastIndex; i++) keep.push(this.core.entryAt(i)!);
+    this.lastSeq = this.log.reset(a.base, keep);
+  }
+
+  /** An entry was applied: its caller hears the outcome, listeners the op. */
+  private settle(entry: Entry, result: AppliedEntry<Op, Outcome> | undefined): void {
+    if (entry.kind === 'config') this.pendingConfigs.settle(entry.index, entry.epoch);
+    const proposedAt = this.pendingOps.settle(entry.index, entry.epoch, result?.outcome);
+    if (proposedAt !== undefined) {
+      this.commits.count++;
+      this.commits.seconds += (this.runtime.now() - proposedAt) / 1000;
+    }
+    if (!result || result.op === undefined) return;
+    const event: AppliedOp<Op, Outcome> = { index: entry.index, op: result.op, outcome: result.outcome };
+    for (const l of this.appliedListeners) l(event);
+  }
+
+  private onLeadership(leading: boolean, epoch: number): void {
+    // Ready in an epoch this replica no longer leads: stale news.
+    if (leading && (this.core.currentRole !== 'leader' || this.core.epoch !== epoch)) return;
+    this.ready = leading;
     if (leading) {
       this.readyWaiters.resolveAll();
     } else {
@@ -431,23 +515,45 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   }
 
   private sendSnapshot(a: SendSnapshot): void {
-    const started = Date.now();
+    const started = this.runtime.now();
     this.stateMachine.snapshot({ lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
       .then(async (image) => {
         await this.transport.sendSnapshot(a.to, this.core.epoch, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
         if (!this.stopped) {
-          this.core.snapshotDelivered(a.to, Date.now());
+          this.core.snapshotDelivered(a.to, this.runtime.now());
           this.execute(this.core.takeActions());
         }
         this.events.emit('snapshot.transferred', this.core.epoch, `${this.id} streamed a ${Math.round(image.data.length / 1024)} KiB snapshot up to index ${image.lastIndex} to ${a.to}`, {
-          to: a.to, bytes: image.data.length, ms: Date.now() - started, lastIndex: image.lastIndex,
-        });
+          to: a.to, bytes: image.data.length, ms: this.runtime.now() - started, lastIndex: image.lastIndex,
+        }, this.runtime.now());
       })
       .catch((err: Error) => {
-        this.events.emit('snapshot.failed', this.core.epoch, `${this.id} could not send a snapshot to ${a.to}: ${err.message}`, { to: a.to });
         if (this.stopped) return;
-        this.core.snapshotFailed(a.to, Date.now());
+        this.events.emit('snapshot.failed', this.core.epoch, `${this.id} could not send a snapshot to ${a.to}: ${err.message}`, { to: a.to }, this.runtime.now());
+        this.core.snapshotFailed(a.to, this.runtime.now());
         this.execute(this.core.takeActions());
       });
+  }
+
+  /** Stops everything at once: timers, passes, applies; every waiting caller hears `err`. */
+  private halt(err: Error): void {
+    this.stopped = true;
+    if (this.timer) this.runtime.clearTimeout(this.timer);
+    this.applier.stop();
+    this.sendQueue = [];
+    this.pendingOps.rejectAll(err);
+    this.batcher.rejectProposals(err);
+    this.readyWaiters.rejectAll(err);
+    this.pendingConfigs.rejectAll(err);
+    this.transport.close();
+    for (const snapshot of this.incomingSnapshots.values()) snapshot.discard();
+    this.incomingSnapshots.clear();
+  }
+
+  /** The disk failed under the log or the state: crash-stop, saying why. */
+  private fail(err: Error): void {
+    if (this.stopped) return;
+    this.halt(new NotLeaderError(`replica ${this.id} stopped: its disk failed`, undefined));
+    this.onFatal(err);
   }
 }

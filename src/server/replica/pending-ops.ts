@@ -8,24 +8,29 @@ export interface OpWaiter<Outcome> {
 
 /** Submitted ops that are in the log, each waiting by its index for its entry to be applied. */
 export class PendingOps<Outcome> {
-  private readonly byIndex = new Map<number, OpWaiter<Outcome> & { epoch: number }>();
+  private readonly byIndex = new Map<number, OpWaiter<Outcome> & { epoch: number; at: number }>();
 
-  /** `waiters`' ops were logged in `epoch` at consecutive indexes from `firstIndex`. */
-  add(firstIndex: number, epoch: number, waiters: readonly OpWaiter<Outcome>[]): void {
-    waiters.forEach((w, i) => this.byIndex.set(firstIndex + i, { epoch, resolve: w.resolve, reject: w.reject }));
+  /** `waiters`' ops were logged in `epoch` at consecutive indexes from `firstIndex`, at time `at`. */
+  add(firstIndex: number, epoch: number, waiters: readonly OpWaiter<Outcome>[], at: number): void {
+    waiters.forEach((w, i) => this.byIndex.set(firstIndex + i, { epoch, at, resolve: w.resolve, reject: w.reject }));
   }
 
   /**
    * The entry at `index` was applied (`outcome` when it was an op): its caller
    * hears the outcome when the entry is the one it logged (the same epoch), and
-   * otherwise that leadership changed before its op was committed.
+   * otherwise that leadership changed before its op was committed. Returns when
+   * the op was logged, for an op answered with its outcome.
    */
-  settle(index: number, entryEpoch: number, outcome: Outcome | undefined): void {
+  settle(index: number, entryEpoch: number, outcome: Outcome | undefined): number | undefined {
     const waiter = this.byIndex.get(index);
-    if (!waiter) return;
+    if (!waiter) return undefined;
     this.byIndex.delete(index);
-    if (outcome !== undefined && entryEpoch === waiter.epoch) waiter.resolve(outcome);
-    else waiter.reject(new NotLeaderError('leadership changed before the op was committed; retry', undefined));
+    if (outcome !== undefined && entryEpoch === waiter.epoch) {
+      waiter.resolve(outcome);
+      return waiter.at;
+    }
+    waiter.reject(new NotLeaderError('leadership changed before the op was committed; retry', undefined));
+    return undefined;
   }
 
   rejectAll(err: Error): void {

@@ -23,6 +23,7 @@ import {
   DEFAULT_TIMINGS,
   type Action,
   type Config,
+  type ConfigReplica,
   type Entry,
   type HardState,
   type LogBase,
@@ -46,12 +47,18 @@ export interface CoreOptions {
    * no persisted state. Empty for a replica that waits to be added to a
    * running cluster.
    */
-  bootstrap: readonly { id: NodeId; address: string }[];
+  bootstrap: readonly { id: NodeId; address: string; peerAddress?: string }[];
   /** Seeds the election timeouts; the core has no other randomness. */
   seed: number;
   timings?: Partial<ReplicationTimings>;
   limits?: Partial<ReplicationLimits>;
   policy?: QuorumPolicy;
+  /**
+   * False (the default): every `persist` is durable once carried out, before the next action. True: the driver writes
+   * the log asynchronously and reports progress with `logDurable`; a leader's appends may go out before its own write
+   * is durable, and it counts itself toward commit only up to what is durable (Raft's §10.2.1).
+   */
+  awaitDurable?: boolean;
 }
 
 export type ProposeResult = { ok: true; firstIndex: number; epoch: number } | { ok: false; leaderId: NodeId };
@@ -128,8 +135,10 @@ export interface CoreStatus {
 /**
  * One replica's replication state machine. Events go in (tick, receive,
  * propose, changeMembership, forceLeader, campaignNow, snapshotDelivered,
- * snapshotFailed); actions come out (takeActions) and must be carried out in
- * order: every `persist` before any later `send`.
+ * snapshotFailed, logDurable); actions come out (takeActions) and must be
+ * carried out in order: every `persist` durable before any later `send`, except
+ * (with awaitDurable) a leader's `append` messages, which may go out while its
+ * own write is in flight.
  *
  * Sessions: a replica draws a session number when it starts and again when it
  * notices a pause in its own running time. Requests (appends, promise requests,
@@ -147,6 +156,9 @@ export class ReplicaCore {
   private readonly limits: ReplicationLimits;
   private readonly policy: QuorumPolicy;
   private readonly rng: Rng;
+  private readonly awaitDurable: boolean;
+  /** With awaitDurable: the end of the prefix of this replica's log known to be durable. */
+  private durableIndex: number;
 
   private hard: HardState;
   private readonly log: ReplicaLog;
@@ -164,7 +176,7 @@ export class ReplicaCore {
   /** As leader: a leadership transfer under way (see transferLeadership). */
   private transfer: { to: NodeId; deadline: number; lastSent: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
-  private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, string> } | undefined;
+  private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, ConfigReplica> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
   private maxEpochSeen = 0;
   private waitingFor: NodeId[] = [];
@@ -193,9 +205,11 @@ export class ReplicaCore {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.policy = options.policy ?? IN_SYNC_POLICY;
     this.rng = new Rng(options.seed);
+    this.awaitDurable = options.awaitDurable ?? false;
     const state = persisted ?? ReplicaCore.initialState(options.bootstrap);
     this.hard = { ...state.hard };
     this.log = new ReplicaLog(state.base, state.entries);
+    this.durableIndex = this.log.lastIndex;
     this.appliedIndex = Math.max(state.appliedIndex, state.base.index);
     this.commitIndex = this.appliedIndex;
     this.maxEpochSeen = this.hard.epoch;
@@ -206,7 +220,7 @@ export class ReplicaCore {
   }
 
   /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
-  static initialState(bootstrap: readonly { id: NodeId; address: string }[]): PersistedState {
+  static initialState(bootstrap: readonly { id: NodeId; address: string; peerAddress?: string }[]): PersistedState {
     const config = initialConfig(bootstrap);
     return { hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config }, entries: [], appliedIndex: 0 };
   }
@@ -270,14 +284,14 @@ export class ReplicaCore {
    * configuration gives: those of the latest configuration and those of the
    * committed one (a replica being removed hears of its removal).
    */
-  contacts(): ReadonlyMap<NodeId, string> {
+  contacts(): ReadonlyMap<NodeId, ConfigReplica> {
     const committed = this.log.configAt(this.commitIndex);
     const latest = this.log.latestConfig();
     // Asked for on every peer message and every pass: the same map until either configuration moves.
     if (this.contactsFor?.committed === committed && this.contactsFor.latest === latest) return this.contactsFor.map;
-    const map = new Map<NodeId, string>();
-    for (const r of committed.replicas) map.set(r.id, r.address);
-    for (const r of latest.replicas) map.set(r.id, r.address);
+    const map = new Map<NodeId, ConfigReplica>();
+    for (const r of committed.replicas) map.set(r.id, r);
+    for (const r of latest.replicas) map.set(r.id, r);
     map.delete(this.id);
     this.contactsFor = { committed, latest, map };
     return map;
@@ -393,6 +407,16 @@ export class ReplicaCore {
     else if (this.recoveryEligible()) this.startCampaign(true);
     else return false;
     return true;
+  }
+
+  /**
+   * With awaitDurable: this replica's log is durable up to `index` (as far as it still holds what was written there). A
+   * leader may now count itself for those entries.
+   */
+  logDurable(index: number, now: number): void {
+    this.advance(now);
+    this.durableIndex = Math.min(index, this.log.lastIndex);
+    this.advanceCommit();
   }
 
   /** The transport confirmed that a live follower received every chunk of the snapshot. */
@@ -724,6 +748,7 @@ export class ReplicaCore {
         return;
       }
       quarantine = this.log.truncateFrom(truncateFrom);
+      this.durableIndex = Math.min(this.durableIndex, truncateFrom - 1);
       this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine`, {
         from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))],
       });
@@ -766,6 +791,7 @@ export class ReplicaCore {
       const quarantine = matches ? [] : this.log.slice(this.commitIndex + 1, this.log.lastIndex);
       const base: LogBase = { index: body.lastIndex, epoch: body.lastEpoch, config: body.config };
       this.log.reset(base, keep);
+      this.durableIndex = Math.min(this.durableIndex, body.lastIndex);
       this.commitIndex = body.lastIndex;
       this.appliedIndex = body.lastIndex;
       this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: body.lastIndex + 1 });
@@ -1261,7 +1287,8 @@ export class ReplicaCore {
 
   private advanceCommit(): void {
     if (this.role !== 'leader' || this.awaitingFreshAcks) return;
-    const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? this.log.lastIndex : (this.progress.get(m)?.match ?? 0)));
+    const own = this.awaitDurable ? this.durableIndex : this.log.lastIndex;
+    const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? own : (this.progress.get(m)?.match ?? 0)));
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
     const committedConfig = this.log.configAt(this.commitIndex);
@@ -1391,11 +1418,13 @@ export class ReplicaCore {
       if (existing) return refuse('exists', `${change.id} is already ${existing.learner ? 'a learner' : 'a member'} of the cluster`);
       const sameAddress = cfg.replicas.find((r) => r.address === change.address);
       if (sameAddress) return refuse('exists', `${change.address} is the address of ${sameAddress.id}`);
+      const samePeerAddress = change.peerAddress ? cfg.replicas.find((r) => r.peerAddress === change.peerAddress) : undefined;
+      if (samePeerAddress) return refuse('exists', `${change.peerAddress} is the peer address of ${samePeerAddress.id}`);
       const learning = learnersOf(cfg);
       if (learning.length > 0) return refuse('busy', `one change at a time: ${learning.join(', ')} is still catching up as a learner`);
       if (cfg.replicas.length >= MAX_REPLICAS) return refuse('too_many', `a cluster has at most ${MAX_REPLICAS} replicas`);
       if (cfg.nextSlot >= EPOCH_SLOTS) return refuse('too_many', `this cluster has handed out all ${EPOCH_SLOTS} epoch slots a cluster gets in its lifetime`);
-      next = withLearner(cfg, change.id, change.address);
+      next = withLearner(cfg, change.id, change.address, change.peerAddress);
       this.emit('membership.learner_added', `${this.id} adds ${change.id} (${change.address}) as a learner; it votes once it has caught up`, {
         replica: change.id, address: change.address, voters: votersOf(next), learners: learnersOf(next),
       });

@@ -22,10 +22,10 @@ function byId(a: { id: NodeId }, b: { id: NodeId }): number {
 }
 
 /** The configuration of a new cluster: every replica votes and is in sync, slots in id order. */
-export function initialConfig(replicas: readonly { id: NodeId; address: string }[]): Config {
+export function initialConfig(replicas: readonly { id: NodeId; address: string; peerAddress?: string }[]): Config {
   const sorted = [...replicas].sort(byId);
   return {
-    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, slot, learner: false })),
+    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}), slot, learner: false })),
     inSync: sorted.map((r) => r.id),
     nextSlot: sorted.length,
     index: 0,
@@ -61,8 +61,8 @@ export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
 }
 
 /** `id` joins as a learner with a fresh slot. */
-export function withLearner(config: Config, id: NodeId, address: string): Config {
-  const replicas = [...config.replicas, { id, address, slot: config.nextSlot, learner: true }].sort(byId);
+export function withLearner(config: Config, id: NodeId, address: string, peerAddress?: string): Config {
+  const replicas = [...config.replicas, { id, address, ...(peerAddress ? { peerAddress } : {}), slot: config.nextSlot, learner: true }].sort(byId);
   return { ...config, replicas, nextSlot: config.nextSlot + 1, index: 0, epoch: 0 };
 }
 

@@ -18,9 +18,14 @@ export interface SnapshotImage extends SnapshotPosition {
   data: Buffer;
 }
 
-/** One applied op with what applying it gave. */
+/**
+ * One applied op with what applying it gave. `op` is undefined when the entry's
+ * bytes are not an op this state machine can read: the outcome then refuses it,
+ * the same on every replica (a leader's bug, or a log written by another
+ * version, must not stop the replicas).
+ */
 export interface AppliedEntry<Op, Outcome> {
-  op: Op;
+  op: Op | undefined;
   outcome: Outcome;
 }
 
@@ -30,7 +35,8 @@ export interface StateMachine<Op, Outcome> {
   /**
    * Applies one committed `op` entry. Called in log order, once per index, within
    * the log storage's write batch (see LogStorage.write). Deterministic: the same
-   * entries give the same state and outcomes on every replica.
+   * entries give the same state and outcomes on every replica. Never throws for
+   * what the entry holds; a throw means the storage failed.
    */
   apply(entry: Entry): AppliedEntry<Op, Outcome>;
   /** A stable digest of the whole state, to compare replicas. */

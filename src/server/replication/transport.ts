@@ -7,10 +7,33 @@
 import type { SnapshotPosition } from './state-machine.js';
 import type { NodeId, PeerMessage } from './types.js';
 
-/** A replica and the address it is reached at. */
+/** A replica and the address the transport dials to reach it: its peer address. */
 export interface PeerEndpoint {
   id: NodeId;
   address: string;
+}
+
+/**
+ * A replica as a start or a configuration names it: where clients reach it
+ * (`address`) and where the other replicas do (`peerAddress`; when not given,
+ * endpoints.ts's defaultPeerAddress(address)).
+ */
+export interface ReplicaEndpoint {
+  id: NodeId;
+  address: string;
+  peerAddress?: string;
+}
+
+/**
+ * A snapshot a peer sent, kept outside memory (a file) until the core says to
+ * install it; discarded once installed or replaced.
+ */
+export interface ReceivedSnapshot {
+  readonly bytes: number;
+  /** Its bytes (read when it is installed). */
+  read(): Buffer;
+  /** Frees what it holds; harmless to call twice. */
+  discard(): void;
 }
 
 export interface Transport {

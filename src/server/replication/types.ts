@@ -19,8 +19,14 @@ export interface Entry {
 /** One replica of a configuration. */
 export interface ConfigReplica {
   id: NodeId;
-  /** host:port at which the others reach it (opaque to the core; the driver connects there). */
+  /** host:port at which clients reach it (opaque to the core). */
   address: string;
+  /**
+   * host:port of its peer listener, where the other replicas reach it (opaque to
+   * the core; the driver connects there). Absent in configurations written
+   * before the peer plane: then endpoints.ts's defaultPeerAddress(address).
+   */
+  peerAddress?: string;
   /** The epoch slot it owns for good: epochs are dealt to slots round-robin (see membership.ts). */
   slot: number;
   /** A learner follows the leader without a vote until the leader promotes it. */
@@ -110,7 +116,7 @@ export interface PeerMessage {
 export type Role = 'follower' | 'candidate' | 'leader';
 
 /** A membership change an operator asks the leader for. */
-export type MembershipChange = { type: 'add'; id: NodeId; address: string } | { type: 'remove'; id: NodeId };
+export type MembershipChange = { type: 'add'; id: NodeId; address: string; peerAddress?: string } | { type: 'remove'; id: NodeId };
 
 export type MembershipRefusal = 'not_leader' | 'busy' | 'exists' | 'not_found' | 'last_member' | 'too_many';
 

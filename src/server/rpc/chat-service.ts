@@ -39,12 +39,15 @@ import {
   validatePassword,
   validatePattern,
   validateUsername,
+  usernameKey,
 } from '../chat/validation.js';
 import { NotLeaderError, type ReplicaHandle } from './replica-handle.js';
-import { authenticate, hashToken, newSessionToken, type Session } from './auth.js';
+import { hashToken, newSessionToken, type Session } from './auth.js';
 import { ClientActivity } from './client-activity.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { fromChatError, invalidArgument, notLeaderStatus, RpcError, toStatusObject, unauthenticated } from './status-errors.js';
+import { DEFAULT_RATE_LIMITS, peerHost, rateLimited, TokenBuckets, type RateLimits } from './rate-limits.js';
+import { SessionCache } from './session-cache.js';
 import { DEFAULT_SUBSCRIPTION_LIMITS, SubscriptionHub, type SubscriptionLimits } from './subscriptions.js';
 import { decodePageToken, encodePageToken, toWireMessage } from './wire.js';
 
@@ -59,6 +62,8 @@ export interface ChatServiceOptions {
   logger: Logger;
   /** Stream limits; the defaults suit production. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** Log-in and send rate limits (rate-limits.ts); the defaults suit production. */
+  rateLimits?: Partial<RateLimits>;
 }
 
 export interface ChatServiceMetrics {
@@ -95,14 +100,33 @@ function checkId(value: number, field: string, allowZero: boolean): void {
 /** A password as given at login or account deletion: present and of a sane size (the full rules apply at creation). */
 function checkGivenPassword(password: string): void {
   if (password.length === 0) throw invalidArgument('a password is required');
-  if ([...password].length > PASSWORD_MAX_LENGTH) throw invalidArgument(`the password is too long; passwords have at most ${PASSWORD_MAX_LENGTH} characters`);
+  // Two UTF-16 units at most per character: a longer string is too long without counting.
+  if (password.length > 2 * PASSWORD_MAX_LENGTH || [...password].length > PASSWORD_MAX_LENGTH) {
+    throw invalidArgument(`the password is too long; passwords have at most ${PASSWORD_MAX_LENGTH} characters`);
+  }
 }
 
 export function createChatService(handle: ReplicaHandle, options: ChatServiceOptions): ChatServiceImpl {
   const logger = options.logger.child({ component: 'chat-service' });
   const hub = new SubscriptionHub(handle, logger, { ...DEFAULT_SUBSCRIPTION_LIMITS, ...options.subscriptions });
   const activity = new ClientActivity();
+  const rates = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+  const loginsByAccount = new TokenBuckets(rates.loginPerAccount);
+  const loginsByAddress = new TokenBuckets(rates.loginPerAddress);
+  const sendsBySession = new TokenBuckets(rates.sendPerSession);
+  const sessions = new SessionCache(handle);
   let closed = false;
+
+  /** Takes a token of `buckets` for `key`, or refuses the call with when to retry. */
+  function limit(buckets: TokenBuckets, key: string, what: string): void {
+    const waitMs = buckets.take(key);
+    if (waitMs > 0) throw rateLimited(what, waitMs, buckets.rate);
+  }
+
+  /** Password hashing (log-in, new accounts) costs the leader: a caller address gets only so much of it. */
+  function limitHashing(call: grpc.ServerUnaryCall<unknown, unknown>): void {
+    limit(loginsByAddress, peerHost(call.getPeer()), 'log-in attempts and new accounts from this address');
+  }
 
   /** Any failure as the status the client gets; unexpected ones are logged and hidden. */
   function toStatus(method: string, err: unknown): grpc.ServiceError {
@@ -133,7 +157,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       const done = activity.begin(call.getPeer());
       (async () => {
         await leaderReady();
-        const session = auth ? authenticate(handle.chat, call.metadata) : undefined;
+        const session = auth ? sessions.authenticate(call.metadata) : undefined;
         return run(call.request, session, call);
       })().then(
         (response) => {
@@ -154,7 +178,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
   };
 
   const service: ChatServiceServer = {
-    createAccount: unary('CreateAccount', false, async (req): Promise<CreateAccountResponse> => {
+    createAccount: unary('CreateAccount', false, async (req, _s, call): Promise<CreateAccountResponse> => {
       check(validateUsername(req.username));
       check(validatePassword(req.password));
       checkKey(req.idempotencyKey);
@@ -162,18 +186,24 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       if (req.idempotencyKey === '' && handle.chat.accountByName(req.username)) {
         throw fromChatError('ALREADY_EXISTS', `the username '${req.username}' is taken; choose another`);
       }
+      limitHashing(call);
       const passwordHash = await hashPassword(req.password);
       const result = await submit({ type: 'createAccount', at: Date.now(), key: req.idempotencyKey, username: req.username, passwordHash });
       return { username: result.username };
     }),
 
-    login: unary('Login', false, async (req): Promise<LoginResponse> => {
+    login: unary('Login', false, async (req, _s, call): Promise<LoginResponse> => {
       check(validateUsername(req.username));
       checkGivenPassword(req.password);
       checkKey(req.idempotencyKey);
+      limitHashing(call);
+      // Only failures count against an account (a success gives its token back), so its owner is not locked out by logging in.
+      const accountKey = usernameKey(req.username);
+      limit(loginsByAccount, accountKey, `log-in attempts for '${req.username}'`);
       const account = handle.chat.accountByName(req.username);
       const ok = await verifyPassword(req.password, account?.passwordHash);
       if (!account || !ok) throw unauthenticated(WRONG_LOGIN);
+      loginsByAccount.refund(accountKey);
       const token = newSessionToken();
       let result: ResultOf<'login'>;
       try {
@@ -204,10 +234,11 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
     }),
 
     sendMessage: unary('SendMessage', true, async (req, s): Promise<SendMessageResponse> => {
-      const { account } = requireSession(s);
+      const { account, tokenHash } = requireSession(s);
       check(validateUsername(req.recipient), 'recipient');
       check(validateMessageText(req.text));
       checkKey(req.idempotencyKey);
+      limit(sendsBySession, tokenHash, 'messages from this session');
       const result = await submit({ type: 'sendMessage', at: Date.now(), key: req.idempotencyKey, senderId: account.id, recipient: req.recipient, text: req.text });
       return { message: toWireMessage(result.message) };
     }),
@@ -224,7 +255,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
           return;
         }
         try {
-          const { account, tokenHash } = authenticate(handle.chat, call.metadata);
+          const { account, tokenHash } = sessions.authenticate(call.metadata);
           checkId(call.request.afterMessageId, 'after_message_id', true);
           if (closed) throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
           hub.open(call, account.id, tokenHash, call.request.afterMessageId, done);
@@ -315,6 +346,7 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
     close: () => {
       if (closed) return;
       closed = true;
+      sessions.close();
       hub.close(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; subscribe again at another replica`));
     },
   };

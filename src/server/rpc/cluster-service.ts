@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
@@ -8,13 +8,16 @@ import { MembershipError, NotLeaderError, TransferError, type ReplicaControl } f
 import { handOver } from '../hand-over.js';
 import { streamBackup } from './snapshot-save.js';
 import type { MembershipChange } from '../replication/types.js';
-import { checkAddress, checkId, ConfigError } from '../replication/endpoints.js';
+import { checkAddress, checkId, ConfigError, defaultPeerAddress } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
+import type { Operator, OperatorAuth } from './operator-auth.js';
+import { RefusalLog } from './refusal-log.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
 import type { PeerVersions } from '../peer-versions.js';
 import { buildInfo } from '../../version/build-info.js';
 import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from '../versions.js';
+import { logDirectory } from '../replica-database.js';
 
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
@@ -30,6 +33,8 @@ export interface ClusterServiceOptions {
   clientMetrics(): { connectedClients: number; openStreams: number };
   /** Asks a replica about to be added who it is (see joiner-check.ts). */
   checkJoiner: JoinerCheck;
+  /** Who may change the cluster. */
+  operators: OperatorAuth;
 }
 
 const ROLES = { leader: Role.ROLE_LEADER, follower: Role.ROLE_FOLLOWER, candidate: Role.ROLE_CANDIDATE } as const;
@@ -52,12 +57,6 @@ function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
   if (err instanceof MembershipError) return toStatusObject(new RpcError(MEMBERSHIP_CODES[err.reason], err.message));
   return toStatusObject(new RpcError(grpc.status.INTERNAL, (err as Error).message));
 }
-
-/**
- * The methods that change the cluster or hand out its data: operator-only.
- * (Status, events and digests are reads for anyone on the client plane.)
- */
-export const OPERATOR_METHODS = ['ForceLeader', 'AddReplica', 'RemoveReplica', 'TransferLeader', 'SaveSnapshot'] as const;
 
 /** The status a failed leadership transfer answers with. */
 function transferFailure(replicaId: string, err: unknown): grpc.ServiceError {
@@ -82,13 +81,21 @@ export function toWireEvent(e: ReplicaEvent): ClusterEvent {
   };
 }
 
+/** The database's files and the log's segments. */
 function dataSize(dataDir: string): number {
+  const logDir = logDirectory(dataDir);
+  let segments: string[] = [];
+  try {
+    segments = readdirSync(logDir).map((name) => join(logDir, name));
+  } catch {
+    // not there (yet)
+  }
   let total = 0;
-  for (const suffix of ['', '-wal', '-shm']) {
+  for (const path of [...['', '-wal', '-shm'].map((suffix) => join(dataDir, DATABASE_FILE + suffix)), ...segments]) {
     try {
-      total += statSync(join(dataDir, DATABASE_FILE + suffix)).size;
+      total += statSync(path).size;
     } catch {
-      // not there (yet)
+      // not there (yet), or deleted meanwhile
     }
   }
   return total;
@@ -97,11 +104,23 @@ function dataSize(dataDir: string): number {
 /** Where the leader is, how this replica is doing, its events, its digest, and the operator override. */
 export function createClusterService(o: ClusterServiceOptions): ClusterServiceServer {
   const { replica } = o;
-  const change = async (request: MembershipChange) => {
+  const change = async (request: MembershipChange, operator: Operator) => {
     const done = await replica.changeMembership(request);
-    const logged = request.type === 'add' ? { event: 'operator.add_replica', added: request.id, address: request.address } : { event: 'operator.remove_replica', removed: request.id };
-    o.logger.info({ ...logged, replica: replica.id, index: done.index }, `an operator changed the membership: ${request.type} ${request.id}`);
+    const logged = request.type === 'add'
+      ? { event: 'operator.add_replica', added: request.id, address: request.address, peerAddress: request.peerAddress }
+      : { event: 'operator.remove_replica', removed: request.id };
+    o.logger.info({ ...logged, replica: replica.id, index: done.index, operator: operator.name }, `an operator (${operator.name}) changed the membership: ${request.type} ${request.id}`);
     return { epoch: done.epoch, configIndex: done.index, members: done.members };
+  };
+  const refusals = new RefusalLog(o.logger);
+  /** The operator behind a call that changes the cluster; throws the refusal (logged) otherwise. */
+  const operatorOf = (call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext' | 'getPeer'>, method: string): Operator => {
+    const checked = o.operators.check(call.metadata, call.getAuthContext()?.sslPeerCertificate);
+    if (checked instanceof RpcError) {
+      refusals.note(call.getPeer(), { event: 'operator.refused', method, code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
+      throw checked;
+    }
+    return checked;
   };
   return {
     findLeader(_call, callback) {
@@ -180,6 +199,13 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
     },
 
     forceLeader(call, callback) {
+      let operator: Operator;
+      try {
+        operator = operatorOf(call, 'ForceLeader');
+      } catch (err) {
+        callback(membershipFailure(replica.id, err));
+        return;
+      }
       if (!call.request.acceptDataLoss) {
         callback({
           code: grpc.status.FAILED_PRECONDITION,
@@ -192,39 +218,54 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         callback({ code: grpc.status.FAILED_PRECONDITION, details: result.reason });
         return;
       }
-      o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch }, 'an operator forced this replica to lead');
+      o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch, operator: operator.name }, `an operator (${operator.name}) forced this replica to lead`);
       callback(null, { epoch: result.epoch });
     },
 
     addReplica(call, callback) {
-      const { id, address } = call.request;
+      const { id, address, peerAddress } = call.request;
       void (async () => {
-        const request: MembershipChange = checked(() => ({ type: 'add', id: checkId(id), address: checkAddress(address, `address of ${id}`) }));
+        const operator = operatorOf(call, 'AddReplica');
+        const request = checked(() => ({
+          type: 'add' as const, id: checkId(id), address: checkAddress(address, `address of ${id}`),
+          peerAddress: peerAddress ? checkAddress(peerAddress, `peer address of ${id}`) : defaultPeerAddress(address),
+        }));
         // Only the leader asks the new replica (others answer with where the leader is, from changeMembership).
-        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address);
-        return change(request);
+        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address, request.peerAddress);
+        return change(request, operator);
       })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
 
     transferLeader(call, callback) {
       const { targetId } = call.request;
       void (async () => {
+        const operator = operatorOf(call, 'TransferLeader');
         const target = targetId === '' ? undefined : checked(() => checkId(targetId));
         const done = await handOver(replica, o.peerVersions, target);
-        o.logger.info({ event: 'operator.transfer_leader', replica: replica.id, to: done.leaderId, epoch: done.epoch }, `an operator had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`);
+        o.logger.info({ event: 'operator.transfer_leader', replica: replica.id, to: done.leaderId, epoch: done.epoch, operator: operator.name },
+          `an operator (${operator.name}) had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`);
         const leaderAddress = replica.members().find((m) => m.id === done.leaderId)?.address ?? '';
         return { previousLeaderId: replica.id, leaderId: done.leaderId, leaderAddress, epoch: done.epoch };
       })().then((r) => callback(null, r), (err: unknown) => callback(transferFailure(replica.id, err)));
     },
 
     saveSnapshot(call) {
-      void streamBackup(call, { replica, cluster: o.cluster, mode: o.mode, logger: o.logger });
+      let operator: Operator;
+      try {
+        operator = operatorOf(call, 'SaveSnapshot');
+      } catch (err) {
+        call.emit('error', membershipFailure(replica.id, err));
+        return;
+      }
+      void streamBackup(call, { replica, cluster: o.cluster, mode: o.mode, logger: o.logger, operator });
     },
 
     removeReplica(call, callback) {
       const { id } = call.request;
-      void (async () => change(checked(() => ({ type: 'remove', id: checkId(id) }))))()
-        .then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+      void (async () => {
+        const operator = operatorOf(call, 'RemoveReplica');
+        return change(checked(() => ({ type: 'remove', id: checkId(id) })), operator);
+      })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
     },
   };
 }

@@ -1,17 +1,129 @@
 import type { ConfigView, LogEntry, PeerEnvelope, PeerInfo as WirePeerInfo } from '../../gen/chat/v1/replication.js';
+import { decodeConfig, EPOCH_SLOTS, MAX_REPLICAS } from '../replication/membership.js';
+import { checkAddress, checkId } from '../replication/endpoints.js';
 import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '../replication/types.js';
 import { senderStamp } from './sender-stamp.js';
 
-/** Converts between the core's peer messages and the wire envelopes of proto/chat/v1/replication.proto. */
+/**
+ * Converts between the core's peer messages and the wire envelopes of
+ * proto/chat/v1/replication.proto, and checks what arrives: nothing reaches
+ * the core that it could choke on (an unknown entry kind, a config entry that
+ * does not decode, entries out of order, a configuration that is not one).
+ */
+
+/** Entries one append may carry: far above what a leader sends (ReplicationLimits.maxBatchEntries). */
+export const MAX_APPEND_ENTRIES = 8192;
 
 export function toEnvelope(m: PeerMessage, cluster: string, fromAddress: string): PeerEnvelope {
   return { from: m.from, to: m.to, epoch: m.epoch, cluster, fromAddress, ...senderStamp(), body: toWireBody(m.body) };
 }
 
-/** Undefined for envelopes that carry no core message (snapshot chunks are assembled separately). */
-export function fromEnvelope(env: PeerEnvelope): PeerMessage | undefined {
+export type ReadEnvelope = { ok: true; message: PeerMessage } | { ok: false; problem: string };
+
+/**
+ * The core message an envelope carries, once checked; hellos and snapshot
+ * chunks are not core messages (the peer service handles them).
+ */
+export function readEnvelope(env: PeerEnvelope): ReadEnvelope {
+  const problem = envelopeProblem(env);
+  if (problem) return { ok: false, problem };
   const body = fromWireBody(env.body);
-  return body ? { from: env.from, to: env.to, epoch: env.epoch, body } : undefined;
+  if (!body) return { ok: false, problem: `a ${env.body?.$case ?? 'message without a body'} is not a replication message` };
+  return { ok: true, message: { from: env.from, to: env.to, epoch: env.epoch, body } };
+}
+
+function envelopeProblem(env: PeerEnvelope): string | undefined {
+  const body = env.body;
+  if (!body) return 'a message without a body';
+  switch (body.$case) {
+    case 'append': {
+      const { prevIndex, entries } = body.value;
+      if (entries.length > MAX_APPEND_ENTRIES) return `an append of ${entries.length} entries (at most ${MAX_APPEND_ENTRIES})`;
+      let lastEpoch = 0;
+      for (const [i, e] of entries.entries()) {
+        if (e.index !== prevIndex + 1 + i) return `entry ${i} of an append after ${prevIndex} has index ${e.index}`;
+        if (e.epoch < lastEpoch || e.epoch > env.epoch) return `entry ${e.index} has epoch ${e.epoch}, out of order or beyond the sender's epoch ${env.epoch}`;
+        lastEpoch = e.epoch;
+        if (e.kind !== 'op' && e.kind !== 'config' && e.kind !== 'noop') return `entry ${e.index} is of unknown kind ${JSON.stringify(e.kind)}`;
+        if (e.kind === 'config') {
+          const configProblem = configEntryProblem(e);
+          if (configProblem) return `config entry ${e.index}: ${configProblem}`;
+        }
+      }
+      return undefined;
+    }
+    case 'promiseReply':
+    case 'probeReply':
+      return body.value.info?.config ? configViewProblem(body.value.info.config) : undefined;
+    case 'snapshot':
+      return body.value.config ? configViewProblem(body.value.config) : 'a snapshot without its configuration';
+    default:
+      return undefined;
+  }
+}
+
+/** Why a config entry's data is not a configuration, or undefined. */
+export function configEntryProblem(entry: Pick<LogEntry, 'index' | 'epoch' | 'data'>): string | undefined {
+  let config: Config;
+  try {
+    config = decodeConfig({ index: entry.index, epoch: entry.epoch, kind: 'config', data: entry.data });
+  } catch (err) {
+    return `it does not decode (${(err as Error).message})`;
+  }
+  return configProblem(config);
+}
+
+/** The core's snapshot message a finished snapshot's last chunk stands for, once its header is checked. */
+export function readSnapshotHeader(env: PeerEnvelope): ReadEnvelope {
+  if (env.body?.$case !== 'snapshot') return { ok: false, problem: 'not a snapshot chunk' };
+  const problem = envelopeProblem(env);
+  if (problem) return { ok: false, problem };
+  const { lastIndex, lastEpoch, config } = env.body.value;
+  return { ok: true, message: { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex, lastEpoch, config: fromWireConfig(config) } } };
+}
+
+function configViewProblem(view: ConfigView): string | undefined {
+  const problem = configProblem(fromWireConfig(view));
+  return problem ? `a configuration that is not one: ${problem}` : undefined;
+}
+
+/** Why a configuration cannot be (ids, addresses, slots, the in-sync set), or undefined. */
+function configProblem(config: Config): string | undefined {
+  if (!config || !Array.isArray(config.replicas) || !Array.isArray(config.inSync)) return 'no list of replicas and in-sync set';
+  if (config.replicas.length > MAX_REPLICAS) return `${config.replicas.length} replicas (at most ${MAX_REPLICAS})`;
+  if (!Number.isSafeInteger(config.nextSlot) || config.nextSlot < 0 || config.nextSlot > EPOCH_SLOTS) return `next slot ${String(config.nextSlot)}`;
+  const ids = new Set<string>();
+  const slots = new Set<number>();
+  for (const r of config.replicas) {
+    if (typeof r !== 'object' || r === null) return 'a replica that is not an object';
+    if (typeof r.id !== 'string' || typeof r.address !== 'string' || (r.peerAddress !== undefined && typeof r.peerAddress !== 'string')) return 'a replica whose id or addresses are not text';
+    try {
+      checkId(r.id);
+      if (r.address !== '') checkAddress(r.address, `address of ${r.id}`);
+      if (r.peerAddress !== undefined && r.peerAddress !== '') checkAddress(r.peerAddress, `peer address of ${r.id}`);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    if (typeof r.learner !== 'boolean') return `replica ${r.id} is neither learner nor voter`;
+    if (!Number.isSafeInteger(r.slot) || r.slot < 0 || r.slot >= config.nextSlot) return `replica ${r.id} has slot ${String(r.slot)} (next slot ${config.nextSlot})`;
+    if (ids.has(r.id) || slots.has(r.slot)) return `replica ${r.id} or its slot ${r.slot} appears twice`;
+    ids.add(r.id);
+    slots.add(r.slot);
+  }
+  // A member being removed stays in the in-sync set until its removal is committed (the core's rule): a valid id, once.
+  const inSync = new Set<string>();
+  for (const id of config.inSync) {
+    if (typeof id !== 'string') return `the in-sync set names ${JSON.stringify(id)}, not a replica id`;
+    try {
+      checkId(id);
+    } catch (err) {
+      return `the in-sync set: ${(err as Error).message}`;
+    }
+    if (inSync.has(id)) return `the in-sync set names ${id} twice`;
+    inSync.add(id);
+  }
+  if (config.inSync.length > MAX_REPLICAS + 1) return `an in-sync set of ${config.inSync.length}`;
+  return undefined;
 }
 
 function toWireBody(b: PeerBody): PeerEnvelope['body'] {
@@ -59,6 +171,8 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
 function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
   if (!w) return undefined;
   switch (w.$case) {
+    case 'hello':
+      return undefined;
     case 'append':
       return {
         type: 'append', prevIndex: w.value.prevIndex, prevEpoch: w.value.prevEpoch, entries: w.value.entries.map(fromWireEntry),
@@ -85,7 +199,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
     case 'timeoutNow':
       return { type: 'timeoutNow' };
     case 'snapshot':
-      return { type: 'snapshot', lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch, config: fromWireConfig(w.value.config) };
+      return undefined;
   }
 }
 
@@ -93,22 +207,22 @@ function toWireEntry(e: Entry): LogEntry {
   return { index: e.index, epoch: e.epoch, kind: e.kind, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
 }
 
+/** An entry already checked by readEnvelope: its kind is one of ours. */
 function fromWireEntry(e: LogEntry): Entry {
-  const kind: EntryKind = e.kind === 'config' ? 'config' : 'op';
-  return { index: e.index, epoch: e.epoch, kind, data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
+  return { index: e.index, epoch: e.epoch, kind: e.kind as EntryKind, data: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
 }
 
 export function toWireConfig(c: Config): ConfigView {
   return {
     inSync: [...c.inSync], index: c.index, epoch: c.epoch, nextSlot: c.nextSlot,
-    replicas: c.replicas.map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+    replicas: c.replicas.map((r) => ({ id: r.id, address: r.address, peerAddress: r.peerAddress ?? '', slot: r.slot, learner: r.learner })),
   };
 }
 
 export function fromWireConfig(c: ConfigView | undefined): Config {
   return {
     inSync: [...(c?.inSync ?? [])], index: c?.index ?? 0, epoch: c?.epoch ?? 0, nextSlot: c?.nextSlot ?? 0,
-    replicas: (c?.replicas ?? []).map((r) => ({ id: r.id, address: r.address, slot: r.slot, learner: r.learner })),
+    replicas: (c?.replicas ?? []).map((r) => ({ id: r.id, address: r.address, ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}), slot: r.slot, learner: r.learner })),
   };
 }
 

@@ -1,97 +1,168 @@
+/**
+ * The calling side of the peer plane: one authenticated Exchange stream per
+ * peer for messages, one InstallSnapshot call per snapshot, and Identify for a
+ * leader checking a replica before it adds it. Every call opens with the
+ * handshake of peer-auth.ts; a peer that cannot prove it is a replica of this
+ * cluster gets nothing.
+ */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import {
-  ReplicationServiceClient,
-  type PeerEnvelope,
-  type ReplicationServiceServer,
-  type SnapshotChunk,
-} from '../../gen/chat/v1/replication.js';
+import { ReplicationServiceClient, type PeerEnvelope, type ReplicaIdentity } from '../../gen/chat/v1/replication.js';
 import type { SnapshotPosition } from '../replication/state-machine.js';
 import type { PeerEndpoint, Transport } from '../replication/transport.js';
 import type { NodeId, PeerMessage } from '../replication/types.js';
-import { fromEnvelope, fromWireConfig, toEnvelope, toWireConfig } from './peer-codec.js';
+import { PEER_CHALLENGE_KEY, type PeerAuth } from './peer-auth.js';
+import { toEnvelope, toWireConfig } from './peer-codec.js';
 import { senderStamp } from './sender-stamp.js';
 
-/** Channel options shared by every replica-to-replica and client channel: fast reconnects, keepalive, big messages. */
-export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+/**
+ * The largest message on the peer plane: an append of a full batch (512 ops of
+ * at most about 17 KiB of JSON each) is below 9 MiB; snapshot chunks are 1 MiB.
+ */
+export const PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Options of every replica-to-replica channel: fast reconnects, keepalive, the peer plane's message size. */
+export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.min_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1_000,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
 };
 
 const SNAPSHOT_CHUNK = 1024 * 1024;
 const RECONNECT_DELAY_MS = 100;
+/** After a peer failed the handshake: it will not pass in the next instant either. */
+const REFUSED_DELAY_MS = 2_000;
+const HANDSHAKE_TIMEOUT_MS = 5_000;
 
-/** One replica's outgoing stream to a peer, re-opened after failures. Messages sent while it is down are lost (the protocol retries). */
+type PeerCall = grpc.ClientWritableStream<PeerEnvelope>;
+
+/**
+ * Opens a call with `open` and does the calling side of the handshake: waits
+ * for the answering replica's headers, checks its proof and writes the hello.
+ * Resolves with the call once it may carry messages.
+ */
+function handshake(auth: PeerAuth, to: NodeId, open: (metadata: grpc.Metadata) => PeerCall): Promise<PeerCall> {
+  const { metadata, nonce } = auth.callMetadata(to);
+  const call = open(metadata);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${to} did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)), HANDSHAKE_TIMEOUT_MS);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      call.cancel();
+      reject(err);
+    };
+    // A call with a callback reports how it ended as 'status' (its 'error' may not come).
+    call.on('status', (status: grpc.StatusObject) => {
+      clearTimeout(timer);
+      if (status.code !== grpc.status.OK) reject(Object.assign(new Error(status.details), status));
+    });
+    call.on('error', () => undefined);
+    call.on('metadata', (headers: grpc.Metadata) => {
+      // A refusal comes as a status without headers of ours; its 'error' says why.
+      if (headers.get(PEER_CHALLENGE_KEY).length === 0) return;
+      const hello = auth.helloFor(to, nonce, headers);
+      if ('problem' in hello) return fail(new PeerRefusedError(hello.problem));
+      clearTimeout(timer);
+      call.write(hello.hello);
+      resolve(call);
+    });
+  });
+}
+
+/** The answering replica did not prove it is one of this cluster. */
+export class PeerRefusedError extends Error {}
+
+/** One replica's outgoing stream to a peer, re-opened after failures. Messages sent while it is not open are lost (the protocol retries). */
 class PeerLink {
   private readonly client: ReplicationServiceClient;
-  private stream: grpc.ClientWritableStream<PeerEnvelope> | undefined;
+  private stream: PeerCall | undefined;
+  private opening = false;
+  private closed = false;
   private retryAt = 0;
 
   constructor(
     readonly peer: PeerEndpoint,
-    credentials: grpc.ChannelCredentials,
+    private readonly auth: PeerAuth,
     private readonly logger: Logger,
   ) {
-    this.client = new ReplicationServiceClient(peer.address, credentials, CHANNEL_OPTIONS);
+    this.client = new ReplicationServiceClient(peer.address, auth.channelCredentials(peer.id), PEER_CHANNEL_OPTIONS);
   }
 
-  /** The open stream, opening one if the last failure is old enough. */
-  private open(): grpc.ClientWritableStream<PeerEnvelope> | undefined {
-    if (this.stream) return this.stream;
-    if (Date.now() < this.retryAt) return undefined;
-    const stream = this.client.exchange((err) => {
-      if (this.stream === stream) this.stream = undefined;
-      if (err && err.code !== grpc.status.CANCELLED) {
-        this.retryAt = Date.now() + RECONNECT_DELAY_MS;
-        this.logger.debug({ peer: this.peer.id, code: err.code, err: err.details }, 'peer stream closed');
-      }
-    });
-    stream.on('error', () => {
-      if (this.stream === stream) this.stream = undefined;
-      this.retryAt = Date.now() + RECONNECT_DELAY_MS;
-    });
-    this.stream = stream;
-    return stream;
+  private open(): void {
+    if (this.opening || Date.now() < this.retryAt) return;
+    this.opening = true;
+    let opened: PeerCall | undefined;
+    handshake(this.auth, this.peer.id, (metadata) => {
+      opened = this.client.exchange(metadata, (err) => {
+        if (this.stream === opened) this.stream = undefined;
+        if (err && err.code !== grpc.status.CANCELLED) {
+          this.retryAt = Date.now() + RECONNECT_DELAY_MS;
+          this.logger.debug({ peer: this.peer.id, code: err.code, err: err.details }, 'peer stream closed');
+        }
+      });
+      return opened;
+    }).then(
+      (stream) => {
+        this.opening = false;
+        if (this.closed) {
+          stream.cancel();
+          return;
+        }
+        this.stream = stream;
+        stream.on('error', () => {
+          if (this.stream === stream) this.stream = undefined;
+          this.retryAt = Date.now() + RECONNECT_DELAY_MS;
+        });
+      },
+      (err: Error) => {
+        this.opening = false;
+        const refused = err instanceof PeerRefusedError;
+        this.retryAt = Date.now() + (refused ? REFUSED_DELAY_MS : RECONNECT_DELAY_MS);
+        if (refused) this.logger.warn({ event: 'peer.unauthenticated', peer: this.peer.id, address: this.peer.address }, `not talking to ${this.peer.id} at ${this.peer.address}: ${err.message}`);
+      },
+    );
   }
 
   write(env: PeerEnvelope): boolean {
-    const stream = this.open();
-    if (!stream) return false;
-    stream.write(env);
+    if (!this.stream) {
+      this.open();
+      return false;
+    }
+    this.stream.write(env);
     return true;
   }
 
   /**
    * Sends a snapshot over its own call and resolves once the peer answered that
-   * every chunk arrived; rejects when the peer is down or the call breaks.
+   * every chunk arrived; rejects when the peer is down, refuses or the call breaks.
    */
   async writeSnapshot(chunks: PeerEnvelope[], timeoutMs: number): Promise<void> {
-    let failed: Error | undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      const call = this.client.installSnapshot({ deadline: Date.now() + timeoutMs }, (err) => {
-        if (err) {
-          failed = err;
-          reject(err);
-        } else resolve();
+    let answered: Promise<void> | undefined;
+    const call = await handshake(this.auth, this.peer.id, (metadata) => {
+      let opened!: PeerCall;
+      answered = new Promise<void>((resolve, reject) => {
+        opened = this.client.installSnapshot(metadata, { deadline: Date.now() + timeoutMs }, (err) => (err ? reject(err) : resolve()));
       });
-      void (async () => {
-        for (const chunk of chunks) {
-          if (failed) return;
-          if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', () => r()));
-        }
-        call.end();
-      })();
+      answered.catch(() => undefined);
+      return opened;
     });
-    await done;
+    let failed = false;
+    answered!.catch(() => (failed = true));
+    for (const chunk of chunks) {
+      if (failed) break;
+      if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', () => r()));
+    }
+    call.end();
+    await answered;
   }
 
   close(): void {
+    this.closed = true;
     this.stream?.end();
     this.stream = undefined;
     this.client.close();
@@ -101,23 +172,21 @@ class PeerLink {
 /**
  * Outgoing replica-to-replica traffic over gRPC: one link per peer, to the
  * peers the replica names with `connect` (its configuration's replicas, which
- * membership changes move).
+ * membership changes move), at their peer addresses.
  */
 export class PeerTransport implements Transport {
   private readonly links = new Map<NodeId, PeerLink>();
 
-  /** `address` is where peers reach this replica: it travels with every message, so a replica being added can answer. */
+  /** `peerAddress` is where peers reach this replica: it travels with every message, so a replica being added can answer. */
   constructor(
-    private readonly self: NodeId,
-    private readonly cluster: string,
-    private readonly address: string,
-    private readonly credentials: grpc.ChannelCredentials,
+    private readonly auth: PeerAuth,
+    private readonly peerAddress: string,
     private readonly logger: Logger,
   ) {}
 
   /** Keeps links to exactly these peers: opens new ones, re-opens moved ones, closes the rest. */
   connect(peers: readonly PeerEndpoint[]): void {
-    const wanted = new Map(peers.filter((p) => p.id !== this.self && p.address !== '').map((p) => [p.id, p.address]));
+    const wanted = new Map(peers.filter((p) => p.id !== this.auth.self && p.address !== '').map((p) => [p.id, p.address]));
     for (const [id, link] of this.links) {
       if (wanted.get(id) === link.peer.address) continue;
       link.close();
@@ -125,13 +194,13 @@ export class PeerTransport implements Transport {
     }
     for (const [id, address] of wanted) {
       if (this.links.has(id)) continue;
-      this.links.set(id, new PeerLink({ id, address }, this.credentials, this.logger));
+      this.links.set(id, new PeerLink({ id, address }, this.auth, this.logger));
       this.logger.debug({ peer: id, address }, 'peer link opened');
     }
   }
 
   send(message: PeerMessage): void {
-    this.links.get(message.to)?.write(toEnvelope(message, this.cluster, this.address));
+    this.links.get(message.to)?.write(toEnvelope(message, this.auth.wire, this.peerAddress));
   }
 
   async sendSnapshot(to: NodeId, epoch: number, position: SnapshotPosition, data: Buffer): Promise<void> {
@@ -142,7 +211,7 @@ export class PeerTransport implements Transport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.self, to, epoch, cluster: this.cluster, fromAddress: this.address, ...senderStamp(),
+        from: this.auth.self, to, epoch, cluster: this.auth.wire, fromAddress: this.peerAddress, ...senderStamp(),
         body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;
@@ -158,75 +227,24 @@ export class PeerTransport implements Transport {
 }
 
 /**
- * The receiving side: validates envelopes, reassembles snapshots and hands core
- * messages to `deliver` (with the snapshot's bytes for a finished snapshot).
+ * Asks whoever answers at `peerAddress` who it is, over the authenticated peer
+ * plane: it must prove it is replica `id` of this cluster before it answers.
  */
-export function createReplicationService(options: {
-  self: NodeId;
-  cluster: string;
-  /** A core message, with the sender's address and, for a finished snapshot, its bytes. */
-  deliver(message: PeerMessage, fromAddress: string, snapshot?: Buffer): void;
-  /** Every accepted envelope's sender with the build it states (see PeerVersions). */
-  heard?(env: PeerEnvelope): void;
-  logger: Logger;
-}): ReplicationServiceServer {
-  const { self, cluster, deliver, logger } = options;
-  return {
-    exchange(call, callback) {
-      call.on('data', (env: PeerEnvelope) => {
-        if (!accept(env)) {
-          call.destroy(new Error('wrong cluster or replica'));
-          return;
-        }
-        options.heard?.(env);
-        const message = env.body?.$case === 'snapshot' ? undefined : fromEnvelope(env);
-        if (message) deliver(message, env.fromAddress);
+export async function identifyPeer(auth: PeerAuth, id: NodeId, peerAddress: string, deadlineMs: number): Promise<ReplicaIdentity> {
+  const client = new ReplicationServiceClient(peerAddress, auth.channelCredentials(id), { ...PEER_CHANNEL_OPTIONS, 'grpc.max_reconnect_backoff_ms': 200 });
+  try {
+    let answered!: Promise<ReplicaIdentity>;
+    const call = await handshake(auth, id, (metadata) => {
+      let opened!: PeerCall;
+      answered = new Promise<ReplicaIdentity>((resolve, reject) => {
+        opened = client.identify(metadata, { deadline: Date.now() + deadlineMs }, (err, identity) => (err ? reject(err) : resolve(identity!)));
       });
-      call.on('end', () => callback(null, {}));
-      call.on('error', () => undefined);
-    },
-
-    installSnapshot(call, callback) {
-      const parts: Buffer[] = [];
-      let size = 0;
-      let last: { env: PeerEnvelope; chunk: SnapshotChunk } | undefined;
-      let broken: string | undefined;
-      call.on('data', (env: PeerEnvelope) => {
-        if (broken) return;
-        if (!accept(env) || env.body?.$case !== 'snapshot') {
-          broken = 'not a snapshot chunk for this replica';
-          return;
-        }
-        const chunk = env.body.value;
-        if (chunk.offset !== size) {
-          broken = `chunk at offset ${chunk.offset}, expected ${size}`;
-          return;
-        }
-        parts.push(chunk.data);
-        size += chunk.data.length;
-        if (chunk.done) last = { env, chunk };
-      });
-      call.on('end', () => {
-        if (broken || !last || size !== last.chunk.totalSize) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: broken ?? 'the snapshot ended early' });
-          return;
-        }
-        const { env, chunk } = last;
-        deliver(
-          { from: env.from, to: env.to, epoch: env.epoch, body: { type: 'snapshot', lastIndex: chunk.lastIndex, lastEpoch: chunk.lastEpoch, config: fromWireConfig(chunk.config) } },
-          env.fromAddress,
-          Buffer.concat(parts, size),
-        );
-        callback(null, {});
-      });
-      call.on('error', () => undefined);
-    },
-  };
-
-  /** Any replica of this cluster may write: the configuration, which membership changes move, is the core's business. */
-  function accept(env: PeerEnvelope): boolean {
-    if (env.cluster === cluster && env.to === self && env.from !== '' && env.from !== self) return true;
-    logger.warn({ from: env.from, to: env.to, cluster: env.cluster }, 'refused a peer message meant for another replica or cluster');
-    return false;
+      answered.catch(() => undefined);
+      return opened;
+    });
+    call.end();
+    return await answered;
+  } finally {
+    client.close();
   }
 }

@@ -12,13 +12,14 @@ import type { SaveSnapshotRequest, SnapshotPart } from '../../gen/chat/v1/cluste
 import { NotLeaderError, type ReplicaControl } from '../replica/handle.js';
 import { buildInfo } from '../../version/build-info.js';
 import { SCHEMA_VERSION } from '../versions.js';
+import type { Operator } from './operator-auth.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 
 const PART_BYTES = 1024 * 1024;
 
 export async function streamBackup(
   call: grpc.ServerWritableStream<SaveSnapshotRequest, SnapshotPart>,
-  o: { replica: ReplicaControl; cluster: string; mode: string; logger: Logger },
+  o: { replica: ReplicaControl; cluster: string; mode: string; logger: Logger; operator: Operator },
 ): Promise<void> {
   const { replica } = o;
   try {
@@ -43,8 +44,8 @@ export async function streamBackup(
       if (!call.write(part)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
     }
     call.end();
-    o.logger.info({ event: 'operator.snapshot_saved', replica: replica.id, lastIndex: image.lastIndex, bytes: image.data.length, sha256, ms: Date.now() - started },
-      `an operator saved a backup: the state up to index ${image.lastIndex} (${Math.round(image.data.length / 1024)} KiB)`);
+    o.logger.info({ event: 'operator.snapshot_saved', replica: replica.id, lastIndex: image.lastIndex, bytes: image.data.length, sha256, ms: Date.now() - started, operator: o.operator.name },
+      `an operator (${o.operator.name}) saved a backup: the state up to index ${image.lastIndex} (${Math.round(image.data.length / 1024)} KiB)`);
   } catch (err) {
     const status = err instanceof NotLeaderError ? notLeaderStatus(replica.id, err) : new RpcError(grpc.status.INTERNAL, `the backup failed: ${(err as Error).message}`);
     if (!call.cancelled) call.emit('error', toStatusObject(status));

@@ -262,8 +262,13 @@ export interface ForceLeaderResponse {
 
 export interface AddReplicaRequest {
   id: string;
-  /** host:port at which every replica reaches the new one. */
+  /** host:port at which clients reach the new replica. */
   address: string;
+  /**
+   * host:port of its peer listener, where the other replicas reach it; empty:
+   * the host of `address` with the port 1000 up.
+   */
+  peerAddress: string;
 }
 
 export interface RemoveReplicaRequest {
@@ -2885,7 +2890,7 @@ export const ForceLeaderResponse: MessageFns<ForceLeaderResponse> = {
 };
 
 function createBaseAddReplicaRequest(): AddReplicaRequest {
-  return { id: "", address: "" };
+  return { id: "", address: "", peerAddress: "" };
 }
 
 export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
@@ -2895,6 +2900,9 @@ export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
     }
     if (message.address !== "") {
       writer.uint32(18).string(message.address);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(26).string(message.peerAddress);
     }
     return writer;
   },
@@ -2928,6 +2936,14 @@ export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
             message.address = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2944,6 +2960,11 @@ export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       address: isSet(object.address) ? globalThis.String(object.address) : "",
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -2955,6 +2976,9 @@ export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
     if (message.address !== "") {
       obj.address = message.address;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -2965,6 +2989,7 @@ export const AddReplicaRequest: MessageFns<AddReplicaRequest> = {
     const message = createBaseAddReplicaRequest();
     message.id = object.id ?? "";
     message.address = object.address ?? "";
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };
@@ -3193,6 +3218,11 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): StateDigest => StateDigest.decode(value),
   },
   /**
+   * ForceLeader, AddReplica and RemoveReplica change the cluster: they need
+   * operator credentials (an admin token as `authorization: Bearer <token>`, or
+   * a client certificate naming an operator); UNAUTHENTICATED without any,
+   * PERMISSION_DENIED for credentials that are not an operator's.
+   *
    * Operator override after a total outage: make this replica leader with
    * itself as the only in-sync member, accepting that writes held only by
    * unreachable replicas are lost. Refused unless `accept_data_loss` is set.
@@ -3287,6 +3317,11 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   /** A digest of the applied chat state, for comparing replicas. */
   getStateDigest: handleUnaryCall<GetStateDigestRequest, StateDigest>;
   /**
+   * ForceLeader, AddReplica and RemoveReplica change the cluster: they need
+   * operator credentials (an admin token as `authorization: Bearer <token>`, or
+   * a client certificate naming an operator); UNAUTHENTICATED without any,
+   * PERMISSION_DENIED for credentials that are not an operator's.
+   *
    * Operator override after a total outage: make this replica leader with
    * itself as the only in-sync member, accepting that writes held only by
    * unreachable replicas are lost. Refused unless `accept_data_loss` is set.
@@ -3386,6 +3421,11 @@ export interface ClusterServiceClient extends Client {
     callback: (error: ServiceError | null, response: StateDigest) => void,
   ): ClientUnaryCall;
   /**
+   * ForceLeader, AddReplica and RemoveReplica change the cluster: they need
+   * operator credentials (an admin token as `authorization: Bearer <token>`, or
+   * a client certificate naming an operator); UNAUTHENTICATED without any,
+   * PERMISSION_DENIED for credentials that are not an operator's.
+   *
    * Operator override after a total outage: make this replica leader with
    * itself as the only in-sync member, accepting that writes held only by
    * unreachable replicas are lost. Refused unless `accept_data_loss` is set.

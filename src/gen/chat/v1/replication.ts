@@ -26,6 +26,25 @@ export const protobufFileName = "chat/v1/replication.proto";
 export interface ExchangeSummary {
 }
 
+/** The first message of every peer call. */
+export interface PeerHello {
+  /**
+   * HMAC-SHA256 with the cluster secret of the JSON array
+   * ["chat-peer-hello-v1", cluster, from, to, nonce (base64), challenge (base64)];
+   * empty when the replicas authenticate with certificates only.
+   */
+  proof: Buffer;
+}
+
+export interface ReplicaIdentity {
+  id: string;
+  cluster: string;
+  /** "in-sync" or "majority". */
+  mode: string;
+  /** Replicas in its configuration: 0 for one started with --join and not added yet. */
+  members: number;
+}
+
 export interface LogEntry {
   index: number;
   epoch: number;
@@ -43,9 +62,16 @@ export interface LogEntry {
  */
 export interface ConfigReplica {
   id: string;
+  /** Where clients reach it. */
   address: string;
   slot: number;
   learner: boolean;
+  /**
+   * Where the other replicas reach it (its peer listener); empty in
+   * configurations from before the peer plane: the client address's host with
+   * the port 1000 up.
+   */
+  peerAddress: string;
 }
 
 export interface ConfigView {
@@ -184,8 +210,8 @@ export interface PeerEnvelope {
   /** A cluster name; messages from another cluster are refused. */
   cluster: string;
   /**
-   * Where the sender is reached, so a replica being added can answer a leader
-   * it does not know yet.
+   * Where the sender's peer listener is reached, so a replica being added can
+   * answer a leader it does not know yet.
    */
   fromAddress: string;
   /**
@@ -206,6 +232,7 @@ export interface PeerEnvelope {
     | { $case: "probeReply"; value: ProbeReply }
     | { $case: "snapshot"; value: SnapshotChunk }
     | { $case: "snapshotReply"; value: SnapshotReply }
+    | { $case: "hello"; value: PeerHello }
     | { $case: "timeoutNow"; value: TimeoutNow }
     | undefined;
 }
@@ -258,6 +285,190 @@ export const ExchangeSummary: MessageFns<ExchangeSummary> = {
   },
   fromPartial(_: DeepPartial<ExchangeSummary>): ExchangeSummary {
     const message = createBaseExchangeSummary();
+    return message;
+  },
+};
+
+function createBasePeerHello(): PeerHello {
+  return { proof: Buffer.alloc(0) };
+}
+
+export const PeerHello: MessageFns<PeerHello> = {
+  encode(message: PeerHello, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.proof.length !== 0) {
+      writer.uint32(10).bytes(message.proof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeerHello {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeerHello();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.proof = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeerHello {
+    return { proof: isSet(object.proof) ? Buffer.from(bytesFromBase64(object.proof)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: PeerHello): unknown {
+    const obj: any = {};
+    if (message.proof.length !== 0) {
+      obj.proof = base64FromBytes(message.proof);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PeerHello>): PeerHello {
+    return PeerHello.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PeerHello>): PeerHello {
+    const message = createBasePeerHello();
+    message.proof = object.proof ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReplicaIdentity(): ReplicaIdentity {
+  return { id: "", cluster: "", mode: "", members: 0 };
+}
+
+export const ReplicaIdentity: MessageFns<ReplicaIdentity> = {
+  encode(message: ReplicaIdentity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(18).string(message.cluster);
+    }
+    if (message.mode !== "") {
+      writer.uint32(26).string(message.mode);
+    }
+    if (message.members !== 0) {
+      writer.uint32(32).uint32(message.members);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaIdentity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaIdentity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.members = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaIdentity {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      members: isSet(object.members) ? globalThis.Number(object.members) : 0,
+    };
+  },
+
+  toJSON(message: ReplicaIdentity): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.members !== 0) {
+      obj.members = Math.round(message.members);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicaIdentity>): ReplicaIdentity {
+    return ReplicaIdentity.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicaIdentity>): ReplicaIdentity {
+    const message = createBaseReplicaIdentity();
+    message.id = object.id ?? "";
+    message.cluster = object.cluster ?? "";
+    message.mode = object.mode ?? "";
+    message.members = object.members ?? 0;
     return message;
   },
 };
@@ -380,7 +591,7 @@ export const LogEntry: MessageFns<LogEntry> = {
 };
 
 function createBaseConfigReplica(): ConfigReplica {
-  return { id: "", address: "", slot: 0, learner: false };
+  return { id: "", address: "", slot: 0, learner: false, peerAddress: "" };
 }
 
 export const ConfigReplica: MessageFns<ConfigReplica> = {
@@ -396,6 +607,9 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     }
     if (message.learner !== false) {
       writer.uint32(32).bool(message.learner);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(42).string(message.peerAddress);
     }
     return writer;
   },
@@ -445,6 +659,14 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
             message.learner = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -463,6 +685,11 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
       learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -480,6 +707,9 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     if (message.learner !== false) {
       obj.learner = message.learner;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -492,6 +722,7 @@ export const ConfigReplica: MessageFns<ConfigReplica> = {
     message.address = object.address ?? "";
     message.slot = object.slot ?? 0;
     message.learner = object.learner ?? false;
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };
@@ -2118,8 +2349,11 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       case "snapshotReply":
         SnapshotReply.encode(message.body.value, writer.uint32(138).fork()).join();
         break;
+      case "hello":
+        PeerHello.encode(message.body.value, writer.uint32(146).fork()).join();
+        break;
       case "timeoutNow":
-        TimeoutNow.encode(message.body.value, writer.uint32(146).fork()).join();
+        TimeoutNow.encode(message.body.value, writer.uint32(154).fork()).join();
         break;
     }
     return writer;
@@ -2271,6 +2505,14 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
               break;
             }
 
+            message.body = { $case: "hello", value: PeerHello.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
             message.body = { $case: "timeoutNow", value: TimeoutNow.decode(reader, reader.uint32()) };
             continue;
           }
@@ -2336,6 +2578,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         ? { $case: "snapshotReply", value: SnapshotReply.fromJSON(object.snapshotReply) }
         : isSet(object.snapshot_reply)
         ? { $case: "snapshotReply", value: SnapshotReply.fromJSON(object.snapshot_reply) }
+        : isSet(object.hello)
+        ? { $case: "hello", value: PeerHello.fromJSON(object.hello) }
         : isSet(object.timeoutNow)
         ? { $case: "timeoutNow", value: TimeoutNow.fromJSON(object.timeoutNow) }
         : isSet(object.timeout_now)
@@ -2386,6 +2630,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       obj.snapshot = SnapshotChunk.toJSON(message.body.value);
     } else if (message.body?.$case === "snapshotReply") {
       obj.snapshotReply = SnapshotReply.toJSON(message.body.value);
+    } else if (message.body?.$case === "hello") {
+      obj.hello = PeerHello.toJSON(message.body.value);
     } else if (message.body?.$case === "timeoutNow") {
       obj.timeoutNow = TimeoutNow.toJSON(message.body.value);
     }
@@ -2454,6 +2700,12 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         }
         break;
       }
+      case "hello": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "hello", value: PeerHello.fromPartial(object.body.value) };
+        }
+        break;
+      }
       case "timeoutNow": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "timeoutNow", value: TimeoutNow.fromPartial(object.body.value) };
@@ -2466,9 +2718,20 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
 };
 
 /**
- * Replica-to-replica traffic. Each replica keeps one outgoing stream to each
- * peer and writes every message for that peer on it; answers travel on the
- * peer's own stream back. Loss is handled by the replication protocol itself.
+ * Replica-to-replica traffic, served on the peer listener only. Each replica
+ * keeps one outgoing stream to each peer and writes every message for that peer
+ * on it; answers travel on the peer's own stream back. Loss is handled by the
+ * replication protocol itself.
+ *
+ * Every call starts with a handshake (README, "Security"). The caller sends
+ * x-chat-peer-from, x-chat-peer-to and a fresh x-chat-peer-nonce-bin in its
+ * metadata; the answering replica sends a fresh x-chat-peer-challenge-bin in its
+ * response headers before reading anything (with a cluster secret, also
+ * x-chat-peer-proof-bin: its proof that it knows the secret, over the nonce);
+ * the caller's first message is a `hello` with its own proof over the
+ * challenge. With certificates, each side's certificate must name the replica
+ * it claims to be. Every later message must come from the replica the hello
+ * proved; anything else ends the call.
  */
 export type ReplicationServiceService = typeof ReplicationServiceService;
 export const ReplicationServiceService = {
@@ -2494,6 +2757,19 @@ export const ReplicationServiceService = {
     responseSerialize: (value: ExchangeSummary): Buffer => Buffer.from(ExchangeSummary.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExchangeSummary => ExchangeSummary.decode(value),
   },
+  /**
+   * Who answers at this peer address (the hello only): a leader asks a replica
+   * this before it adds it.
+   */
+  identify: {
+    path: "/chat.v1.ReplicationService/Identify" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: PeerEnvelope): Buffer => Buffer.from(PeerEnvelope.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PeerEnvelope => PeerEnvelope.decode(value),
+    responseSerialize: (value: ReplicaIdentity): Buffer => Buffer.from(ReplicaIdentity.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplicaIdentity => ReplicaIdentity.decode(value),
+  },
 } as const;
 
 export interface ReplicationServiceServer extends UntypedServiceImplementation {
@@ -2503,6 +2779,11 @@ export interface ReplicationServiceServer extends UntypedServiceImplementation {
    * reached the receiving replica, so the sender knows a live peer has it.
    */
   installSnapshot: handleClientStreamingCall<PeerEnvelope, ExchangeSummary>;
+  /**
+   * Who answers at this peer address (the hello only): a leader asks a replica
+   * this before it adds it.
+   */
+  identify: handleClientStreamingCall<PeerEnvelope, ReplicaIdentity>;
 }
 
 export interface ReplicationServiceClient extends Client {
@@ -2541,6 +2822,26 @@ export interface ReplicationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExchangeSummary) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  /**
+   * Who answers at this peer address (the hello only): a leader asks a replica
+   * this before it adds it.
+   */
+  identify(
+    callback: (error: ServiceError | null, response: ReplicaIdentity) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  identify(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplicaIdentity) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  identify(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplicaIdentity) => void,
+  ): ClientWritableStream<PeerEnvelope>;
+  identify(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplicaIdentity) => void,
   ): ClientWritableStream<PeerEnvelope>;
 }
 

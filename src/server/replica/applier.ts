@@ -1,0 +1,173 @@
+/**
+ * Committed entries on their way into the state machine: applied in log order,
+ * in large batches (one state-store transaction each, with the applied
+ * position), and only as far as this replica's own log is durable, so the
+ * state never holds an entry the log could lose to a crash. What the core asked
+ * for after those entries waits its turn behind them: a ready leader's first
+ * reads, taking a snapshot at least as new as the core asked for, forgetting
+ * log entries the state holds.
+ *
+ * A batch commits without an fsync (the log is the durable record); a
+ * compaction point commits with one, before the log may delete what it folds in.
+ */
+import { decodeConfig } from '../replication/membership.js';
+import type { AppliedEntry, SnapshotPosition, StateMachine } from '../replication/state-machine.js';
+import type { StateStore } from '../replication/state-store.js';
+import type { Action, Entry } from '../replication/types.js';
+
+type SendSnapshot = Extract<Action, { type: 'sendSnapshot' }>;
+
+/** What waits to be applied or done, in order. */
+type Item =
+  | { type: 'entries'; entries: Entry[] }
+  /** This replica leads `epoch` and has applied everything committed before it. */
+  | { type: 'ready'; epoch: number }
+  | { type: 'compact'; index: number }
+  | { type: 'sendSnapshot'; action: SendSnapshot };
+
+export interface ApplierHooks<Op, Outcome> {
+  /** How far this replica's log is durable. */
+  stableIndex(): number;
+  /** An entry was applied (with its op and outcome when it was an op), in log order, after its batch committed. */
+  applied(entry: Entry, result: AppliedEntry<Op, Outcome> | undefined): void;
+  ready(epoch: number): void;
+  /** The state holds entries up to `index` durably: the log may drop them. */
+  compacted(index: number): void;
+  sendSnapshot(action: SendSnapshot): void;
+  /** Runs `fn` on a later turn of the event loop. */
+  defer(fn: () => void): void;
+}
+
+export class Applier<Op, Outcome> {
+  private items: Item[] = [];
+  private position: SnapshotPosition;
+  private scheduled = false;
+  private stopped = false;
+  /** Transactions and entries applied since start. */
+  readonly counters = { batches: 0, entries: 0 };
+
+  constructor(
+    private readonly stateMachine: StateMachine<Op, Outcome>,
+    private readonly store: StateStore,
+    private readonly hooks: ApplierHooks<Op, Outcome>,
+    position: SnapshotPosition,
+    /** Entries per transaction before yielding to the event loop. */
+    private readonly batchLimit = 2_000,
+  ) {
+    this.position = position;
+  }
+
+  /** The last entry applied, its epoch and the configuration there. */
+  get applied(): SnapshotPosition {
+    return this.position;
+  }
+
+  /** Entries queued and not applied yet. */
+  get backlog(): number {
+    return this.items.reduce((n, i) => n + (i.type === 'entries' ? i.entries.length : 0), 0);
+  }
+
+  push(item: Item): void {
+    this.items.push(item);
+  }
+
+  /**
+   * A snapshot replaced the state (`position`): entries still queued are older
+   * than it and are dropped; the rest keeps its order.
+   */
+  restored(position: SnapshotPosition): void {
+    this.items = this.items.filter((i) => i.type !== 'entries');
+    this.position = position;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.items = [];
+  }
+
+  /** Applies and carries out what it can now: everything up to the durable end of the log, a batch at a time. */
+  run(): void {
+    if (this.scheduled || this.stopped) return;
+    let budget = this.batchLimit;
+    while (this.items.length > 0 && !this.stopped) {
+      const item = this.items[0]!;
+      if (item.type !== 'entries') {
+        this.items.shift();
+        this.carryOut(item);
+        continue;
+      }
+      if (budget === 0) {
+        this.scheduled = true;
+        this.hooks.defer(() => {
+          this.scheduled = false;
+          this.run();
+        });
+        return;
+      }
+      const applied = this.applyBatch(budget);
+      if (applied === 0) return; // waiting for the log to be durable
+      budget -= applied;
+    }
+  }
+
+  private carryOut(item: Exclude<Item, { type: 'entries' }>): void {
+    switch (item.type) {
+      case 'ready':
+        this.hooks.ready(item.epoch);
+        break;
+      case 'compact':
+        // Everything applied so far durable (one fsync of the WAL), then the log may let go of it.
+        this.store.transaction(() => this.store.setApplied(this.position), true);
+        this.hooks.compacted(Math.min(item.index, this.position.lastIndex));
+        break;
+      case 'sendSnapshot':
+        this.hooks.sendSnapshot(item.action);
+        break;
+    }
+  }
+
+  /** One transaction of entries from the head of the queue, as far as the log is durable. Returns how many. */
+  private applyBatch(limit: number): number {
+    const stable = this.hooks.stableIndex();
+    const batch: Entry[] = [];
+    for (const item of this.items) {
+      if (item.type !== 'entries') break;
+      for (const e of item.entries) {
+        if (e.index > stable || batch.length >= limit) break;
+        batch.push(e);
+      }
+      if (batch.length === 0 || batch[batch.length - 1] !== item.entries[item.entries.length - 1]) break;
+    }
+    if (batch.length === 0) return 0;
+    this.consume(batch.length);
+    const results: (AppliedEntry<Op, Outcome> | undefined)[] = [];
+    let position = this.position;
+    this.store.transaction(() => {
+      for (const e of batch) {
+        if (e.index !== position.lastIndex + 1) throw new Error(`applying entry ${e.index} after ${position.lastIndex}`);
+        results.push(e.kind === 'op' ? this.stateMachine.apply(e) : undefined);
+        position = { lastIndex: e.index, lastEpoch: e.epoch, config: e.kind === 'config' ? decodeConfig(e) : position.config };
+      }
+      this.store.setApplied(position);
+    }, false);
+    this.position = position;
+    this.counters.batches++;
+    this.counters.entries += batch.length;
+    batch.forEach((e, i) => this.hooks.applied(e, results[i]));
+    return batch.length;
+  }
+
+  /** Drops the first `n` entries from the queue. */
+  private consume(n: number): void {
+    while (n > 0) {
+      const item = this.items[0] as Extract<Item, { type: 'entries' }>;
+      if (item.entries.length <= n) {
+        n -= item.entries.length;
+        this.items.shift();
+      } else {
+        item.entries = item.entries.slice(n);
+        n = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The driver's ordering, step by step, with a disk that finishes its writes
+ * only when the script says so: a follower acks and applies only what its own
+ * log holds durably; a leader sends its appends at once but counts itself (and
+ * answers its clients) only once its own write is durable; a failing sync
+ * stops the replica; a power cut takes the leader's unsynced entries with it,
+ * unacknowledged.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ReplicaDriver } from '../../src/server/replica/driver.js';
+import { encodeConfig, EPOCH_SLOTS, initialConfig } from '../../src/server/replication/membership.js';
+import { Rng } from '../../src/server/replication/rng.js';
+import type { Entry, PeerMessage } from '../../src/server/replication/types.js';
+import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
+import { MemoryDisk, MemoryLogFiles, type DiskFaults } from '../support/memory-disk.js';
+import { NodeClock, SimDatabase, SimState } from './driver-simulator.js';
+
+const members = ['A', 'B', 'C'].map((id) => ({ id, address: id }));
+const EPOCH = EPOCH_SLOTS; // one of A's epochs
+const enc = new TextEncoder();
+
+/** One replica whose disk, clock and network the test drives by hand. */
+class Scripted {
+  now = 0;
+  private seq = 0;
+  readonly disk: MemoryDisk;
+  readonly db = new SimDatabase({ lastIndex: 0, lastEpoch: 0, config: initialConfig(members) });
+  private io: (() => void)[] = [];
+  sent: PeerMessage[] = [];
+  fatal: Error[] = [];
+  clock!: NodeClock;
+  state!: SimState;
+  driver!: ReplicaDriver<string, string>;
+
+  constructor(readonly id: string, faults: DiskFaults = {}) {
+    this.disk = new MemoryDisk(new Rng(7), { tornWrites: false, ...faults });
+    this.boot();
+  }
+
+  nextSeq(): number {
+    return this.seq++;
+  }
+
+  /** Starts the replica (again) over its disk and database. */
+  boot(): void {
+    this.io = [];
+    this.clock = new NodeClock(this);
+    this.state = new SimState(this.db, () => undefined);
+    this.driver = new ReplicaDriver<string, string>({
+      id: this.id, cluster: 'script', members, stateMachine: this.state, state: this.state,
+      log: new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.io.push(fn))),
+      transport: { connect: () => undefined, send: (m) => this.sent.push(m), sendSnapshot: () => Promise.reject(new Error('none')), close: () => undefined },
+      logger: pino({ level: 'silent' }), runtime: this.clock, seed: 1,
+      onFatal: (err) => this.fatal.push(err),
+    });
+  }
+
+  /** The driver's passes that are due. */
+  turn(): void {
+    this.clock.runTimersAndIo();
+    this.clock.runImmediates();
+  }
+
+  /** The disk finishes everything it was asked to do (and the driver reacts). */
+  finishDiskWork(): void {
+    while (this.io.length > 0) {
+      this.io.shift()!();
+      this.turn();
+    }
+  }
+
+  deliver(message: PeerMessage): void {
+    this.driver.deliver(message, message.from);
+    this.turn();
+  }
+
+  /** A power cut: what the disk had not made durable is gone. */
+  powerCut(): void {
+    this.clock.dead = true;
+    this.disk.crash();
+    this.db.crash(new Rng(3));
+    this.sent = [];
+    this.boot();
+  }
+
+  take(): PeerMessage[] {
+    const out = this.sent;
+    this.sent = [];
+    return out;
+  }
+}
+
+function append(entries: Entry[], prevIndex: number, commitIndex: number): PeerMessage {
+  return { from: 'A', to: 'B', epoch: EPOCH, body: { type: 'append', prevIndex, prevEpoch: prevIndex === 0 ? 0 : EPOCH, entries, commitIndex, session: 1, confirmedSession: 0 } };
+}
+
+const flushPromises = async () => {
+  for (let i = 0; i < 5; i++) await null;
+};
+
+describe('the replica driver orders its writes, messages and answers', () => {
+  it('a follower acks and applies only what its own log holds durably, even when it knows the entries committed', () => {
+    const b = new Scripted('B');
+    const config: Entry = { index: 1, epoch: EPOCH, kind: 'config', data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }) };
+    const op: Entry = { index: 2, epoch: EPOCH, kind: 'op', data: enc.encode('op-1') };
+    b.deliver(append([config, op], 0, 0));
+    // The leader says both are committed (the other follower acked) before B's own write finished.
+    b.deliver(append([], 2, 2));
+    expect(b.take().filter((m) => m.body.type === 'appendReply')).toEqual([]);
+    expect(b.driver.digest().appliedIndex).toBe(0);
+    expect(b.state.ops()).toEqual([]);
+
+    b.finishDiskWork();
+    const replies = b.take().filter((m) => m.body.type === 'appendReply');
+    expect(replies.map((m) => m.body)).toEqual([
+      expect.objectContaining({ success: true, matchIndex: 2 }),
+      expect.objectContaining({ success: true, matchIndex: 2 }),
+    ]);
+    expect(b.driver.digest().appliedIndex).toBe(2);
+    expect(b.state.ops()).toEqual(['op-1']);
+  });
+
+  it('a leader sends its appends before its own write is durable, and answers its client only once it is', async () => {
+    const a = new Scripted('A');
+    expect(a.driver.forceLeader()).toMatchObject({ ok: true });
+    a.turn();
+    // Its first entry (its configuration) went to B and C at once, while its own disk still had it.
+    expect(a.take().filter((m) => m.body.type === 'append' && m.body.entries.length > 0).map((m) => m.to).sort()).toEqual(['B', 'C']);
+    a.finishDiskWork();
+    await a.driver.ensureLeaderReady();
+
+    let answer: string | undefined;
+    const submitted = a.driver.submit('op-1').then((o) => (answer = o));
+    a.turn();
+    // In sync alone (forced), the entry commits on A's own durable copy: not before it exists.
+    await flushPromises();
+    expect(answer).toBeUndefined();
+    expect(a.driver.status().commitIndex).toBe(1);
+
+    a.finishDiskWork();
+    await submitted;
+    expect(answer).toBe('op-1');
+    expect(a.state.ops()).toEqual(['op-1']);
+    // What a metrics module reads: the answered op, the log's syncs, what was applied.
+    const stats = a.driver.stats();
+    expect(stats.commits.count).toBe(1);
+    expect(stats.log.syncs).toBeGreaterThanOrEqual(2);
+    expect(stats.log.writes).toBeGreaterThanOrEqual(stats.log.syncs);
+    expect(stats.applied).toMatchObject({ entries: 2, backlog: 0 });
+  });
+
+  it('a power cut takes the leader\'s unsynced entry with it, and its client never heard "ok"', async () => {
+    const a = new Scripted('A');
+    a.driver.forceLeader();
+    a.turn();
+    a.finishDiskWork();
+    await a.driver.ensureLeaderReady();
+    let answered = false;
+    void a.driver.submit('op-1').then(() => (answered = true), () => undefined);
+    a.turn();
+    a.powerCut();
+    await flushPromises();
+    expect(answered).toBe(false);
+    expect(a.driver.status().lastIndex).toBe(1); // the configuration only
+  });
+
+  it('a failing sync stops the replica: nothing more is sent, waiting callers hear it', async () => {
+    const a = new Scripted('A', { syncFailure: 1 });
+    a.driver.forceLeader();
+    a.turn();
+    a.take();
+    const ready = a.driver.ensureLeaderReady();
+    a.finishDiskWork();
+    expect(a.fatal.map((e) => (e as Error & { code: string }).code)).toEqual(['EIO']);
+    await expect(ready).rejects.toThrow(/stopped/);
+    await expect(a.driver.submit('op-1')).rejects.toThrow(/shutting down|stopped/);
+    a.now += 1_000;
+    a.turn();
+    expect(a.take()).toEqual([]);
+  });
+});
