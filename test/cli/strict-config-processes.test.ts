@@ -41,7 +41,7 @@ describe('strict configuration', () => {
     const typo = clusterFile('typo.json', { replicas: [{ id: 'A', address: '127.0.0.1:50051', lsiten: '0.0.0.0:50051' }] });
     const run = await runProgram(SERVER_MAIN, ['--cluster-file', typo, '--data-dir', join(root, 'typo')]);
     expect(run.code).toBe(2);
-    expect(oneLine(run.stderr)).toBe(`chat-server: cluster file ${typo}: unknown key "lsiten" in replicas[0] (allowed: name, mode, logLevel, replicas: [{id, address, listen}])`);
+    expect(oneLine(run.stderr)).toBe(`chat-server: cluster file ${typo}: unknown key "lsiten" in replicas[0] (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`);
 
     const top = clusterFile('top.json', { dataDir: '/var/lib/chat', replicas: [{ id: 'A', address: '127.0.0.1:50051' }] });
     const second = await runProgram(SERVER_MAIN, ['--cluster-file', top, '--data-dir', join(root, 'top')]);

@@ -52,8 +52,15 @@ function mark(): Map<string, number> {
 describe('leadership transfer between real processes', () => {
   it('chat-ops transfer-leader hands over to the replica the leader picks, then to a named one', async () => {
     const first = await cluster.waitForLeader();
+    // Operators only: without a token chat-ops does not ask; with a wrong one the leader refuses (exit 5 both ways).
+    const anonymous = await runBuiltOps(['transfer-leader'], { servers: cluster.addresses });
+    expect(anonymous.code, anonymous.stderr).toBe(5);
+    const wrong = await runBuiltOps(['transfer-leader'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' } });
+    expect(wrong.code, wrong.stderr).toBe(5);
+    expect(wrong.stderr).toContain('UNAUTHENTICATED');
+    expect(await cluster.waitForLeader()).toBe(first);
     const before = mark();
-    const auto = await runBuiltOps(['transfer-leader', '--json'], { servers: cluster.addresses });
+    const auto = await runBuiltOps(['transfer-leader', '--json'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
     expect(auto.code, auto.stderr).toBe(0);
     const moved = JSON.parse(auto.stdout) as { previousLeaderId: string; leaderId: string; epoch: number };
     expect(moved.previousLeaderId).toBe(first);
@@ -64,12 +71,12 @@ describe('leadership transfer between real processes', () => {
     expect(electionsSince(before)).toEqual([`${moved.leaderId} election.started`, `${moved.leaderId} election.won`]);
 
     const named = cluster.ids.find((id) => id !== moved.leaderId && id !== first)!;
-    const again = await runBuiltOps(['transfer-leader', named], { servers: cluster.addresses });
+    const again = await runBuiltOps(['transfer-leader', named], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^${moved.leaderId} handed leadership over: ${named} \\(127\\.0\\.0\\.1:\\d+\\) leads epoch \\d+`));
     await chat.progress('after the second transfer');
 
-    const refused = await runBuiltOps(['transfer-leader', 'nobody'], { servers: cluster.addresses });
+    const refused = await runBuiltOps(['transfer-leader', 'nobody'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('nobody is not a voting member');
   });

@@ -43,12 +43,29 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** A cluster file for replicas A, B, C at these addresses. */
-function clusterFile(name: string, addresses: string[]): string {
+interface Addresses {
+  address: string;
+  peerAddress: string;
+}
+
+/** A cluster file for replicas A, B, C at these client and peer addresses. */
+function clusterFile(name: string, addresses: Addresses[]): string {
   const path = join(root, name);
-  writeFileSync(path, JSON.stringify({ name: 'chat', replicas: addresses.map((address, i) => ({ id: String.fromCharCode(65 + i), address })) }));
+  writeFileSync(path, JSON.stringify({ name: 'chat', replicas: replicasAt(addresses) }));
   return path;
 }
+
+function replicasAt(addresses: Addresses[]): { id: string; address: string; peerAddress: string }[] {
+  return addresses.map((a, i) => ({ id: String.fromCharCode(65 + i), ...a }));
+}
+
+/** A new replica's client and peer addresses, on free ports. */
+async function freeAddresses(): Promise<Addresses> {
+  return { address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` };
+}
+
+/** Restored replicas run with the original cluster's secret (the worst case: only the cluster id tells them apart). */
+const restoredArgs = () => ['--cluster-secret-file', old.secretFile, '--admin-token-file', old.adminTokenFile];
 
 async function restore(id: string, file: string, dataDir: string): Promise<string> {
   const run = await runProgram(SERVER_MAIN, ['restore', backup(), '--data-dir', dataDir, '--id', id, '--cluster-file', file]);
@@ -64,7 +81,13 @@ describe('backup and restore', () => {
     const leader = await old.waitForLeader();
     const committedBefore = (await old.status(leader)).commitIndex;
     ackedBefore = chat.acked.map((m) => m.id);
-    const run = await runBuiltOps(['snapshot', 'save', backup(), '--json'], { servers: old.addresses });
+    const withoutToken = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses });
+    expect(withoutToken.code, withoutToken.stderr).toBe(5);
+    const wrongToken = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' } });
+    expect(wrongToken.code, wrongToken.stderr).toBe(5);
+    expect(wrongToken.stderr).toContain('UNAUTHENTICATED');
+    expect(existsSync(backup())).toBe(false);
+    const run = await runBuiltOps(['snapshot', 'save', backup(), '--json'], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile } });
     expect(run.code, run.stderr).toBe(0);
     saved = JSON.parse(run.stdout) as typeof saved;
     expect(saved.takenFrom).toBe(leader);
@@ -76,7 +99,7 @@ describe('backup and restore', () => {
     expect(chat.failures).toBe(0);
 
     // Saving over it needs --force; a damaged file is refused by restore.
-    const again = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses });
+    const again = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile } });
     expect(again.code).toBe(2);
     const damaged = join(root, 'damaged.chat');
     const bytes = readFileSync(backup());
@@ -96,16 +119,17 @@ describe('backup and restore', () => {
     const expected = state.digest();
     db.close();
 
-    const addresses: string[] = [];
-    for (let i = 0; i < 3; i++) addresses.push(`127.0.0.1:${await freePort()}`);
-    const file = clusterFile('restored.json', addresses);
+    const members: Addresses[] = [];
+    for (let i = 0; i < 3; i++) members.push(await freeAddresses());
+    const addresses = members.map((m) => m.address);
+    const file = clusterFile('restored.json', members);
     const dirs = Object.fromEntries(['A', 'B', 'C'].map((id) => [id, join(root, `restored-${id}`)]));
     for (const id of ['A', 'B', 'C']) expect(await restore(id, file, dirs[id]!)).toContain(`state digest ${expected}`);
     const refusedAgain = await runProgram(SERVER_MAIN, ['restore', backup(), '--data-dir', dirs.A!, '--id', 'A', '--cluster-file', file]);
     expect(refusedAgain.code).toBe(2);
     expect(refusedAgain.stderr).toContain('is not empty');
 
-    const restored = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: addresses.map((address, i) => ({ id: String.fromCharCode(65 + i), address })), dataDirs: dirs });
+    const restored = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: replicasAt(members), dataDirs: dirs, args: restoredArgs() });
     const ops = new ClusterClient({ servers: addresses });
     const reader = new ChatClient({ servers: addresses, retryBudgetMs: 20_000 });
     try {
@@ -139,24 +163,27 @@ describe('backup and restore', () => {
     // The danger: a restored cluster configured with an address of the original cluster. Its messages are refused there.
     const oldLeader = await old.waitForLeader();
     const oldEpoch = (await old.status(oldLeader)).epoch;
+    // The victim keeps its own id in the restored cluster: same name, same id, same secret; only the cluster id differs.
     const victim = old.ids.find((id) => id !== oldLeader)!;
-    const addresses = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`, old.addressOf(victim)];
-    const file = clusterFile('crossed.json', addresses);
-    const dirs = { A: join(root, 'crossed-A'), B: join(root, 'crossed-B') };
-    const out = await restore('A', file, dirs.A);
-    await restore('B', file, dirs.B);
+    const ids = ['A', 'B', 'C'];
+    const members = await Promise.all(ids.map(async (id) => (id === victim ? { address: old.addressOf(victim), peerAddress: old.peerAddressOf(victim) } : await freeAddresses())));
+    const file = clusterFile('crossed.json', members);
+    const restoredIds = ids.filter((id) => id !== victim);
+    const dirs = Object.fromEntries(restoredIds.map((id) => [id, join(root, `crossed-${id}`)]));
+    const out = await restore(restoredIds[0]!, file, dirs[restoredIds[0]!]!);
+    await restore(restoredIds[1]!, file, dirs[restoredIds[1]!]!);
     const clusterId = /cluster id ([0-9a-f]+)/.exec(out)![1]!;
-    const crossed = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: addresses.map((address, i) => ({ id: String.fromCharCode(65 + i), address })), dataDirs: dirs });
+    const crossed = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: replicasAt(members), dataDirs: dirs, args: restoredArgs() });
+    const first = restoredIds[0]!;
     try {
-      crossed.start('A');
-      crossed.start('B');
-      await crossed.waitForAnswer('A');
-      await crossed.waitForAnswer('B');
-      const refusal = await waitUntil(`${victim} to refuse the restored replicas`, 15_000, () =>
-        readFileSync(old.logFile(victim), 'utf8').split('\n').find((l) => l.includes('refused a peer message') && l.includes(`"cluster":"chat/${clusterId}"`)));
-      expect(refusal).toBeDefined();
+      for (const id of restoredIds) crossed.start(id);
+      for (const id of restoredIds) await crossed.waitForAnswer(id);
+      // The peer handshake proves the cluster's name and id: with the same secret, the original's replica fails the restored one's check.
+      const refusal = await waitUntil(`the restored ${first} to refuse ${victim} of the original cluster`, 15_000, () =>
+        readFileSync(crossed.logFile(first), 'utf8').split('\n').find((l) => l.includes('"event":"peer.unauthenticated"') && l.includes(`"peer":"${victim}"`)));
+      expect(refusal).toContain(`not a replica of cluster \\"chat/${clusterId}\\"`);
       // The restored pair waits for its third member; the original cluster goes on, same leader, same epoch.
-      const status = await crossed.status('A');
+      const status = await crossed.status(first);
       expect(status.leaderId).toBe('');
       expect(status.clusterId).toBe(clusterId);
       expect(await old.waitForLeader()).toBe(oldLeader);
