@@ -261,6 +261,23 @@ export function markdown(r: BenchResults, chartDir: string): string {
     const at = -f.timeline.fromMs / f.timeline.bucketMs;
     out.push('```', `${spark.slice(0, at)}|${spark.slice(at)}`, '```', '');
     out.push(`![throughput across a failover](${chartDir}/failover.svg)`, '');
+    if (f.planned) {
+      const p = f.planned;
+      out.push('### Planned restart: leader SIGTERMed under load', '');
+      out.push('The same load and cluster; the leader gets SIGTERM instead of SIGKILL, hands leadership over to a follower in step (TimeoutNow: the follower campaigns at once, without a pre-vote) and then stops, and is restarted as after a crash.', '');
+      out.push(table(['trial', 'stopped', 'new leader', 'signal → next ack elsewhere (ms)', 'longest time without an ack (ms)', 'signal → process exit (ms)'],
+        p.trials.map((t, i) => [String(i + 1), t.victim, t.newLeader, n(t.recoveryMs), n(t.stallMs), n(t.stopMs)])));
+      out.push('');
+      out.push(table(['the leader…', 'next ack elsewhere, median (ms)', 'max (ms)'], [
+        ['crashes (SIGKILL, an election)', n(f.medianMs), n(f.maxMs)],
+        ['is restarted (SIGTERM, hands over)', n(p.medianMs), n(p.maxMs)],
+      ]));
+      out.push('', `Measured in the same run, side by side. Longest time without any acknowledgement across a planned restart: median ${n(p.medianStallMs)} ms, max ${n(p.maxStallMs)} ms.`, '');
+      out.push('Acknowledgements per 100 ms around the median planned restart (from −1 s; the SIGTERM is at the `|`):', '');
+      const pspark = sparkline(p.timeline.counts);
+      const pat = -p.timeline.fromMs / p.timeline.bucketMs;
+      out.push('```', `${pspark.slice(0, pat)}|${pspark.slice(pat)}`, '```', '');
+    }
     out.push('### Follower SIGKILLed: how long writes stall', '');
     out.push(table(['trial', 'killed', 'longest time without an ack (ms)'], f.followerTrials.map((t, i) => [String(i + 1), t.victim, n(t.stallMs)])));
     out.push('', `Median ${n(f.followerMedianStallMs)} ms, max ${n(f.followerMaxStallMs)} ms (steady state: an ack every ${n(f.steadyGapMs, 2)} ms). The leader waits for the dead member's ack until the sync timeout (500 ms), then drops it from the in-sync set and commits without it.`, '');

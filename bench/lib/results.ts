@@ -86,6 +86,7 @@ export function checkTargets(r: ScenarioResults): TargetCheck[] {
       met: bad === 0,
     });
   }
+  add('planned restart (leader SIGTERM → next ack), median', '< 250 ms (no election timeout)', r.failover?.planned?.medianMs, (v) => v < 250, ' ms');
   add('writes stall when a follower dies, max', '≤ sync timeout (500 ms) + a heartbeat', r.failover?.followerMaxStallMs, (v) => v <= 600, ' ms');
   add('throughput with the large store / empty store', '≥ 90%', r.history ? r.history.ratio * 100 : undefined, (v) => v >= 90, '%', 1);
   add(`leader CPU cost of ${r.subscriptions?.streams ?? 1000} idle streams (with − without)`, '< 2% of a core', r.subscriptions?.leaderCpuStreamsCost, (v) => v < 2, '%', 1);

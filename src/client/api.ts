@@ -159,7 +159,15 @@ export interface ReplicaStatusView {
   writesPerSecond: number;
   dataSizeBytes: number;
   mode: string;
+  /** Set for a cluster restored from a backup; replicas of different ids refuse each other ('' otherwise). */
+  clusterId: string;
+  /** The replica's package version, the commit it was built from ("unknown" outside git), its peer protocol and database schema. */
   version: string;
+  commit: string;
+  protocolVersion: number;
+  schemaVersion: number;
+  /** The other replicas' builds as their messages to this one state them. */
+  peerBuilds: PeerBuildView[];
   /** The configuration as this replica knows it (the latest in its log, committed or not). */
   members: ClusterMemberView[];
   /** The highest forced leadership it follows (0: none). */
@@ -168,6 +176,31 @@ export interface ReplicaStatusView {
   leftBehind: boolean;
   /** Its configuration records another data directory for it: it lost its data and waits to be brought back. */
   dataLost: boolean;
+}
+
+/** Another replica's build, as its messages state it; `protocolVersion` 0 (and empty strings) for a replica of peer protocol 1. */
+export interface PeerBuildView {
+  id: string;
+  version: string;
+  commit: string;
+  protocolVersion: number;
+  lastSeenMsAgo: number;
+}
+
+/** What the leader says of a backup before its bytes: where the state stands in the log, its size and checksum, and what took it. */
+export interface SnapshotHeaderView {
+  clusterName: string;
+  mode: string;
+  replicaId: string;
+  version: string;
+  commit: string;
+  schemaVersion: number;
+  lastIndex: number;
+  lastEpoch: number;
+  sizeBytes: number;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  takenAtMs: number;
 }
 
 /** One replica as seen by a status sweep: up with its status, or down with the reason. */
@@ -247,6 +280,18 @@ export interface ClusterApi {
   addReplica(id: string, address: string, peerAddress?: string): Promise<MembershipView>;
   /** Removes a voting member or a learner through the leader; resolves once the change is committed. */
   removeReplica(id: string): Promise<MembershipView>;
+  /**
+   * Leadership transfer through the leader, wherever it is: it hands over to
+   * `target` (undefined: the most up-to-date voter in step) and answers once
+   * the new leader leads.
+   */
+  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }>;
+  /**
+   * A backup from the leader, wherever it is: `onHeader` once, then `onData`
+   * with the bytes in order. Follows the leader until the header arrives; a
+   * stream broken after that rejects (start over). Resolves when all is sent.
+   */
+  saveSnapshot(handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void }, timeoutMs?: number): Promise<void>;
   /** Every address known: the configured ones plus those learned from FindLeader. */
   knownAddresses(): string[];
   close(): void;

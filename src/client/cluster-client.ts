@@ -4,7 +4,7 @@
  * the membership changes, which follow the leader like chat calls do.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, StateDigest } from '../gen/chat/v1/cluster.js';
+import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, SnapshotPart, StateDigest, TransferLeaderResponse } from '../gen/chat/v1/cluster.js';
 import {
   ChatError,
   type ClientOptions,
@@ -15,12 +15,13 @@ import {
   type MembershipView,
   type ReplicaProbe,
   type ReplicaStatusView,
+  type SnapshotHeaderView,
 } from './api.js';
 import { ChannelPool } from './channels.js';
 import { PROBE_DEADLINE_MS, resolveTimings } from './chat-client.js';
 import { ConnectionStateTracker } from './connection-state.js';
 import { channelCredentials } from './credentials.js';
-import { closedError, describeError, leaderHint, toChatError } from './errors.js';
+import { closedError, describeError, isServiceError, leaderHint, statusName, toChatError } from './errors.js';
 import { callLeaderService, type LeaderContext, type ServiceAttempt } from './leader-calls.js';
 import { LeaderTracker } from './leader-tracker.js';
 import { toClusterEvent, toMembership, toReplicaStatus } from './mapping.js';
@@ -157,6 +158,54 @@ export class ClusterClient implements ClusterApi {
       (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, this.operatorMetadata(), options, cb)),
       { settledCode: 'NOT_FOUND', settled: (members) => members.length > 0 && !members.some((m) => m.id === id) },
     );
+  }
+
+  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }> {
+    this.ensureOpen();
+    // Not repeated after an attempt that may have reached the leader: the transfer may have happened (status tells).
+    return callLeaderService(
+      this.leaderCtx,
+      (pool, address) => pool.cluster(address),
+      (client, options) => unary<TransferLeaderResponse>((cb) => client.transferLeader({ targetId: target ?? '' }, this.operatorMetadata(), options, cb)),
+      { idempotent: false },
+    );
+  }
+
+  saveSnapshot(handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void }, timeoutMs = 10 * 60_000): Promise<void> {
+    this.ensureOpen();
+    const deadline = Date.now() + timeoutMs;
+    return callLeaderService(this.leaderCtx, (pool, address) => pool.cluster(address), (client) => new Promise<void>((resolve, reject) => {
+      let started = false;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        call.cancel();
+        // After the first part, a retry would hand the caller the same bytes twice: never transient.
+        reject(started ? new ChatError(isServiceError(err) ? statusName(err.code) : 'ABORTED', `the backup stream broke: ${describeError(err)}`) : err);
+      };
+      const call = client.saveSnapshot({}, this.operatorMetadata(), { deadline: new Date(deadline) });
+      call.on('data', (part: SnapshotPart) => {
+        try {
+          if (part.part?.$case === 'header') {
+            if (started) throw new Error('a second header');
+            started = true;
+            handlers.onHeader({ ...part.part.value });
+          } else if (part.part?.$case === 'data') {
+            if (!started) throw new Error('bytes before the header');
+            handlers.onData(part.part.value);
+          }
+        } catch (err) {
+          fail(err);
+        }
+      });
+      call.on('error', fail);
+      call.on('end', () => {
+        if (failed) return;
+        if (started) resolve();
+        else fail(new Error('the leader ended the backup without sending it'));
+      });
+    }), { idempotent: false });
   }
 
   /** The operator's credentials for a call that changes the cluster (a client certificate travels with the channel). */

@@ -3,7 +3,6 @@
  * the exit statuses scripts rely on.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import type { ClientOptions, ClusterApi } from '../client/api.js';
 import { runForceLeader } from './commands/force-leader.js';
 import type { Ask } from './commands/confirm.js';
@@ -11,20 +10,14 @@ import type { CommandIo } from './commands/io.js';
 import { runLogs } from './commands/logs.js';
 import { DEFAULT_ADD_TIMEOUT_S, runAddReplica, runRemoveReplica, timeoutSeconds } from './commands/membership.js';
 import { runStatus } from './commands/status.js';
+import { runSnapshotSave } from './commands/snapshot-save.js';
+import { runTransferLeader } from './commands/transfer-leader.js';
 import { DEFAULT_THRESHOLDS, EXIT_CREDENTIALS, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from './model/health.js';
 import { clientOptions, DEFAULT_SERVERS, UsageError, type GlobalOptionValues } from './options.js';
 import { LogFileEventSource } from './sources/log-files.js';
 import { prepareTerminalRendering } from '../terminal/full-screen.js';
 import { RpcEventSource } from './sources/rpc-events.js';
-
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
 
 const EXIT_HELP = `
 Exit status:
@@ -34,25 +27,30 @@ Exit status:
      for a replica (a replica that is no longer a member may be down)
   1  status: serving but degraded: one leader serves writes, but one of the
      above is wrong (the "problem:" lines, or "problems" in --json);
-     force-leader, add-replica, remove-replica: refused by the cluster or
-     aborted at the question; logs: no replica or log file could be read
+     force-leader, add-replica, remove-replica, transfer-leader: refused by
+     the cluster or aborted at the question; logs: no replica or log file
+     could be read; snapshot save: the backup failed or did not check out
+     (nothing is written then)
   2  usage error: unknown command or option, bad address or replica id,
      unreadable TLS file, watch without an interactive terminal, add-replica
      or remove-replica without a terminal to ask and without --yes
-  3  add-replica, remove-replica: no leader answered, or not in time (the
-     change may or may not have been made: check with chat-ops status)
+  3  add-replica, remove-replica, transfer-leader, snapshot save: no leader
+     answered, or not in time (a change may or may not have been made: check
+     with chat-ops status)
   4  add-replica: the replica was added as a learner but is not a voting
      member within --timeout (it stays a learner until it catches up)
-  5  force-leader, add-replica, remove-replica: no operator credentials were
-     given, or the cluster refused them (UNAUTHENTICATED: missing or wrong
-     admin token; PERMISSION_DENIED: credentials that are not an operator's)
+  5  force-leader, add-replica, remove-replica, transfer-leader, snapshot
+     save: no operator credentials were given, or the cluster refused them
+     (UNAUTHENTICATED: missing or wrong admin token; PERMISSION_DENIED:
+     credentials that are not an operator's)
   6  status: not serving: no leader (a total outage waits for a replica, or an
      election is under way), several replicas claim to lead, or none answers
 
-Operator credentials (force-leader, add-replica, remove-replica): the admin
-token from --admin-token-file (or CHAT_ADMIN_TOKEN_FILE, or the token itself in
-CHAT_ADMIN_TOKEN; for the local cluster, .data/admin-token), or a client
-certificate naming an operator (--tls-cert/--tls-key; see README, "Security").
+Operator credentials (force-leader, add-replica, remove-replica,
+transfer-leader, snapshot save): the admin token from --admin-token-file (or
+CHAT_ADMIN_TOKEN_FILE, or the token itself in CHAT_ADMIN_TOKEN; for the local
+cluster, .data/admin-token), or a client certificate naming an operator
+(--tls-cert/--tls-key; see README, "Security").
 
 Examples:
   chat-ops watch                                   # full-screen dashboard of the local cluster
@@ -63,7 +61,9 @@ Examples:
   chat-ops force-leader 127.0.0.1:50052            # after a total outage, accepting data loss
   chat-ops add-replica D 10.0.0.4:50051 --admin-token-file admin.token
                                                    # grow the cluster: D catches up as a learner, then votes
-  chat-ops remove-replica D --yes                  # shrink it again, without the question`;
+  chat-ops remove-replica D --yes                  # shrink it again, without the question
+  chat-ops transfer-leader B                       # B leads from now on (a few round trips' pause, no election)
+  chat-ops snapshot save backup.chat               # a backup; chat-server restore builds a new cluster from it`;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -123,7 +123,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   const program = new Command()
     .name('chat-ops')
     .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, membership changes, and the total-outage override.')
-    .version(packageVersion(), '-V, --version')
+    .version(versionText('chat-ops', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(chat-ops --help lists the commands and options)')
@@ -166,10 +166,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .option('--replica <ids>', 'only these replicas, e.g. A or A,B (repeatable)', collect)
     .option('--kind <kinds>', 'only these kinds: exact (election.won) or a prefix (election = election.*) (repeatable)', collect)
     .option('--log-file <path>', 'read this pino JSON log instead of the event streams (repeatable)', collect)
-    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[] }, cmd: Command) => {
+    .option('--json', 'one JSON object per event and line: time, timeMs, replica, kind, epoch, message, details, seq')
+    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[]; json?: boolean }, cmd: Command) => {
       const logFile = opts.logFile ?? [];
       const api = logFile.length > 0 ? undefined : open(cmd);
-      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile });
+      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile, json: opts.json === true });
     });
 
   program
@@ -180,6 +181,29 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
       const api = openAsOperator(cmd, 'force-leader');
       if (api) code = await runForceLeader(api, io, target, { ...asking, yes: opts.yes === true });
+    });
+
+  program
+    .command('snapshot')
+    .description('backups: `snapshot save FILE` (restore with chat-server restore)')
+    .command('save')
+    .description('save a consistent snapshot of the chat state from the leader to FILE, with the log index it holds and its SHA-256 (checked before FILE is written)')
+    .argument('<file>', 'where to write the backup')
+    .option('--force', 'replace FILE if it exists')
+    .option('--json', 'print the outcome (index, size, checksum) as JSON')
+    .action(async (file: string, opts: { force?: boolean; json?: boolean }, cmd: Command) => {
+      const api = openAsOperator(cmd, 'snapshot save');
+      if (api) code = await runSnapshotSave(api, io, file, { force: opts.force === true, json: opts.json === true });
+    });
+
+  program
+    .command('transfer-leader')
+    .description('the leader hands leadership over (to ID, or to the most up-to-date replica in step): writes pause for a few round trips, not an election')
+    .argument('[id]', 'the replica to lead from now on')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const api = openAsOperator(cmd, 'transfer-leader');
+      if (api) code = await runTransferLeader(api, io, target, { json: opts.json === true });
     });
 
   program

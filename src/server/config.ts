@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { ReplicationLimits, ReplicationTimings } from './replication/types.js';
 import { checkAddress, checkId, ConfigError, defaultPeerAddress } from './replication/endpoints.js';
 import type { ReplicaEndpoint } from './replication/transport.js';
 import { parseRate, type RateLimits } from './rpc/rate-limits.js';
+import { checkClusterId } from './cluster-identity.js';
+import { readClusterFile } from './cluster-file.js';
 
 /**
  * chat-server's heartbeat: well inside the election timeout (250 ms) and half the sync timeout that
@@ -55,6 +56,10 @@ export interface ServerConfig {
   limits: Partial<ReplicationLimits>;
   /** Replication mode: 'in-sync' (n-1 crashes) or 'majority' (Raft quorums, partition-safe). */
   mode: 'in-sync' | 'majority';
+  /** The cluster id a replica joining a restored cluster starts with (the data directory keeps it; see cluster-identity.ts). */
+  clusterId: string | undefined;
+  /** Where to serve /metrics, /healthz and /readyz over HTTP (host:port); off when undefined. */
+  metricsListen: string | undefined;
 }
 
 /** The raw option values, as commander gives them (strings from flags or environment variables). */
@@ -89,20 +94,8 @@ export interface ServerOptionValues {
   compactThreshold?: string;
   retainEntries?: string;
   join?: boolean;
-}
-
-interface ClusterFileReplica {
-  id: string;
-  address: string;
-  peerAddress?: string;
-  listen?: string;
-  peerListen?: string;
-}
-
-interface ClusterFile {
-  name?: string;
-  mode?: string;
-  replicas: ClusterFileReplica[];
+  metricsListen?: string;
+  clusterId?: string;
 }
 
 function positiveInt(value: string | undefined, what: string, unit = 'milliseconds'): number | undefined {
@@ -135,27 +128,14 @@ export function parsePeers(text: string): ReplicaEndpoint[] {
     });
 }
 
-function readClusterFile(path: string): ClusterFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read cluster file ${path}: ${(err as Error).message}`);
-  }
-  const file = parsed as Partial<ClusterFile>;
-  if (!file || !Array.isArray(file.replicas) || file.replicas.length === 0) {
-    throw new ConfigError(`cluster file ${path} must hold {"replicas": [{"id": "A", "address": "host:port"}, ...]}`);
-  }
-  for (const r of file.replicas) {
-    if (typeof r?.id !== 'string' || typeof r?.address !== 'string') throw new ConfigError(`cluster file ${path}: every replica needs an "id" and an "address"`);
-    checkId(r.id);
-    checkAddress(r.address, `address of ${r.id}`);
-    for (const key of ['peerAddress', 'listen', 'peerListen'] as const) {
-      const value = r[key];
-      if (value !== undefined) checkAddress(value, `${key} of ${r.id}`);
-    }
-  }
-  return file as ClusterFile;
+/**
+ * The log level as configured now: --log-level or CHAT_LOG_LEVEL as given at
+ * start, else the cluster file's "logLevel" (read again: SIGHUP calls this),
+ * else info.
+ */
+export function currentLogLevel(v: ServerOptionValues): string {
+  if (v.logLevel !== undefined) return v.logLevel;
+  return (v.clusterFile ? readClusterFile(v.clusterFile).logLevel : undefined) ?? 'info';
 }
 
 export function resolveConfig(v: ServerOptionValues): ServerConfig {
@@ -248,8 +228,11 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     rateLimits,
     maxConnectionsPerAddress: positiveInt(v.maxConnectionsPerAddress, '--max-connections-per-address', 'connections'),
     dataDir: v.dataDir ?? `./data/${id}`,
-    logLevel: v.logLevel ?? 'info',
+    logLevel: v.logLevel ?? file?.logLevel ?? 'info',
     logFile: v.logFile,
+    clusterId: v.clusterId === undefined ? undefined : checkClusterId(v.clusterId, '--cluster-id'),
+    // Port 0 picks a free port (tests); the metrics.listening log line says which.
+    metricsListen: v.metricsListen === undefined ? undefined : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,
     tls,
     timings,
   };

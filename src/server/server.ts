@@ -28,6 +28,15 @@ import { DEFAULT_SNAPSHOT_LIMITS, SnapshotInbox } from './rpc/snapshot-inbox.js'
 import { REPLICATION_SERVICE_NAME, stuckReason } from './readiness.js';
 import { openReplicaDatabase } from './replica-database.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
+import { MetricsListenError } from './metrics/http.js';
+import { ReplicaMetrics } from './metrics/replica-metrics.js';
+import { serveMetrics, type ServedMetrics } from './metrics/serve.js';
+import { settleClusterId } from './cluster-identity.js';
+import { handOver } from './hand-over.js';
+import { PeerVersions } from './peer-versions.js';
+import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from './versions.js';
+import { buildInfo } from '../version/build-info.js';
+import { senderStamp } from './rpc/sender-stamp.js';
 
 export { ListenError };
 
@@ -41,6 +50,9 @@ export const CHAT_SERVICE_NAME = 'chat.v1.ChatService';
  */
 export const CLIENT_MAX_REQUEST_BYTES = 64 * 1024;
 
+/** How long a stopping leader waits for its hand-over before it stops anyway (the others then elect a leader). */
+const HAND_OVER_ON_STOP_MS = 1_500;
+
 export interface RunningServer {
   /** The client address actually bound (the port filled in when 0 was asked for). */
   boundAddress: string;
@@ -52,13 +64,8 @@ export interface RunningServer {
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 /** Who this replica trusts: its peers (secret, certificates) and its operators (token, certificates). */
-function trust(config: ServerConfig, logger: Logger) {
+function trust(config: ServerConfig, clusterId: string, logger: Logger) {
   const tlsFiles = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ca: config.tls.ca ? readFileSync(config.tls.ca) : undefined } : undefined;
   const secret = config.clusterSecretFile ? readSecretFile(config.clusterSecretFile, 'cluster secret file', logger) : undefined;
   const adminToken = config.adminTokenFile ? readSecretFile(config.adminTokenFile, 'admin token file', logger) : undefined;
@@ -66,7 +73,7 @@ function trust(config: ServerConfig, logger: Logger) {
     throw new ConfigError(`the admin token file ${config.adminTokenFile} holds white space: the token travels as "authorization: Bearer <token>", one word (e.g. openssl rand -hex 32 > ${config.adminTokenFile})`);
   }
   const peerTls = tlsFiles?.ca ? { ca: tlsFiles.ca, cert: tlsFiles.cert, key: tlsFiles.key } : undefined;
-  const peers = new PeerAuth({ cluster: config.cluster, self: config.id, secret, tls: peerTls, insecure: config.insecurePeers });
+  const peers = new PeerAuth({ cluster: config.cluster, clusterId, self: config.id, secret, tls: peerTls, insecure: config.insecurePeers });
   let client = grpc.ServerCredentials.createInsecure();
   if (tlsFiles) {
     const identity = { private_key: tlsFiles.key, cert_chain: tlsFiles.cert };
@@ -95,10 +102,13 @@ function optionalClientCertificates(ca: Buffer, identity: { private_key: Buffer;
 
 /** Locks and opens the data directory, starts the replica and serves the client plane and, with peer credentials, the peer plane. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const trusted = trust(config, logger);
   const lock = lockDataDir(config.dataDir);
   let db: Database;
+  let clusterId: string;
+  let trusted: ReturnType<typeof trust>;
   try {
+    clusterId = settleClusterId(config.dataDir, config.clusterId);
+    trusted = trust(config, clusterId, logger);
     db = openReplicaDatabase(config.dataDir);
   } catch (err) {
     lock.release();
@@ -110,6 +120,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   };
   // After opening: the database's WAL and shared-memory files exist by now.
   protectDataDir(config.dataDir, logger);
+  const metrics = config.metricsListen ? new ReplicaMetrics({
+    replica: config.id, cluster: config.cluster, mode: config.mode, ...buildInfo(), protocol: PEER_PROTOCOL_VERSION, schema: SCHEMA_VERSION,
+  }) : undefined;
+  // Peers compare the cluster's name and, for a restored cluster, its id (cluster-identity.ts): trusted.peers carries both.
   const transport = new PeerTransport(trusted.peers, config.peerAddress, logger);
   let replica: ChatReplica;
   let inbox: SnapshotInbox;
@@ -132,6 +146,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }
 
   const chat = createChatService(replica, { logger, rateLimits: config.rateLimits });
+  const own = senderStamp();
+  const peerVersions = new PeerVersions({ version: own.senderVersion, commit: own.senderCommit, protocol: own.protocolVersion },
+    (message, details) => replica.events.emit('peer.version', replica.status().epoch, message, details));
   const client = new GuardedServer({
     'grpc.max_receive_message_length': CLIENT_MAX_REQUEST_BYTES,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
@@ -144,7 +161,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   client.addService(ChatServiceService, chat.service);
   client.addService(ClusterServiceService, createClusterService({
-    replica, cluster: config.cluster, dataDir: config.dataDir, version: packageVersion(), logger, clientMetrics: () => chat.metrics(),
+    replica, cluster: config.cluster, clusterId, mode: config.mode, dataDir: config.dataDir, peerVersions, logger, clientMetrics: () => chat.metrics(),
     checkJoiner: joinerCheck(trusted.peers, config.mode),
     operators: new OperatorAuth({
       cluster: config.cluster, adminToken: trusted.adminToken, certificates: trusted.operatorCertificates,
@@ -153,7 +170,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }));
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'NOT_SERVING', [REPLICATION_SERVICE_NAME]: 'SERVING' });
   health.addToServer(client);
-  replica.onLeadershipChange((leading) => health.setStatus(CHAT_SERVICE_NAME, leading ? 'SERVING' : 'NOT_SERVING'));
+  let leading = false;
+  replica.onLeadershipChange((now) => {
+    leading = now;
+    health.setStatus(CHAT_SERVICE_NAME, now ? 'SERVING' : 'NOT_SERVING');
+  });
   // Its own readiness: NOT_SERVING while stuck (left behind, lost its data, waiting for a replica, long without a leader).
   let stuck = '';
   const checkReadiness = setInterval(() => {
@@ -185,6 +206,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   peer?.addService(guardService(ReplicationServiceService), createPeerService({
     auth: trusted.peers,
     deliver: (message, fromPeerAddress, snapshot) => replica.deliver(message, fromPeerAddress, snapshot),
+    heard: (env) => peerVersions.heard(env.from, env.senderVersion, env.senderCommit, env.protocolVersion),
     inbox,
     checkSnapshot: (path) => replica.chat.checkSnapshotFile(path),
     identity: () => ({ id: config.id, cluster: config.cluster, mode: config.mode, members: replica.members().length }),
@@ -210,6 +232,20 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     closeStorage();
     throw err;
   }
+  let metricsServer: ServedMetrics | undefined;
+  if (metrics) {
+    try {
+      metricsServer = await serveMetrics(config.metricsListen!, metrics, {
+        replica, clients: () => chat.metrics(), peerVersions, readyLeader: () => leading, logger,
+      });
+    } catch (err) {
+      closeAll();
+      inbox.close();
+      await replica.stop();
+      closeStorage();
+      throw err instanceof MetricsListenError ? new ListenError(err.message) : err;
+    }
+  }
   replica.start();
   const boundAddress = listeners[0]!.address;
   const boundPeerAddress = listeners[1]?.address;
@@ -222,11 +258,19 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(checkReadiness);
+      // A leader hands over first (a planned restart costs a few round trips, not an election), then stops.
+      if (replica.status().role === 'leader') {
+        await handOver(replica, peerVersions, undefined, HAND_OVER_ON_STOP_MS).then(
+          (done) => logger.info({ event: 'server.handed_over', replica: config.id, to: done.leaderId, epoch: done.epoch }, `handed leadership to ${done.leaderId} before stopping`),
+          (err: Error) => logger.warn({ event: 'server.hand_over_failed', replica: config.id, reason: err.message }, `stopping without handing leadership over: ${err.message}`),
+        );
+      }
       health.setStatus('', 'NOT_SERVING');
       chat.close();
       await replica.stop();
       for (const l of listeners) l.close();
       await Promise.all([shutdownGracefully(client), ...(peer ? [shutdownGracefully(peer)] : [])]);
+      await metricsServer?.close();
       inbox.close();
       closeStorage();
       logger.info({ event: 'server.stopped', replica: config.id }, `replica ${config.id} stopped`);

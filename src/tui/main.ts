@@ -8,6 +8,7 @@
 import type { Instance } from 'ink';
 import type { TlsOptions } from '../client/api.js';
 import { parseCli } from './cli.js';
+import { EXIT_FAILURE, EXIT_USAGE } from '../cli/exit-status.js';
 import { enterFullScreen, installExitGuards, prepareTerminalRendering, restoreTerminal } from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
@@ -20,7 +21,7 @@ async function main(): Promise<number> {
       `chat-tui is a full-screen program and needs an interactive terminal: ${!process.stdin.isTTY ? 'stdin' : 'stdout'} is not a TTY.\n` +
         'Run it directly in a terminal (not through a pipe or redirect). For scripted use, see the client library (src/client).\n',
     );
-    return 2;
+    return EXIT_USAGE;
   }
 
   prepareTerminalRendering();
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
   const bad = invalidServer(servers);
   if (bad !== undefined) {
     process.stderr.write(`chat-tui: "${bad}" is not a host:port address (servers: ${servers.join(',')})\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (cli.save && !savesServers(source, cli.save)) {
     process.stderr.write('chat-tui: --save remembers the servers given with --servers or CHAT_SERVERS; give them too\n');
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
   try {
     await ink.waitUntilExit();
   } catch (err) {
-    code = 1;
+    code = EXIT_FAILURE;
     finishing = true;
     restore();
     process.stderr.write(`chat-tui stopped: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -106,6 +107,6 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`chat-tui: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    process.exit(EXIT_FAILURE);
   },
 );

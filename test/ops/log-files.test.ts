@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterEventView } from '../../src/client/api.js';
+import { runLogs } from '../../src/ops/commands/logs.js';
 import { LineSplitter, parseLogLine, planRead } from '../../src/ops/model/log-line.js';
 import { LogFileEventSource, LogFileReader, replicaFromPath } from '../../src/ops/sources/log-files.js';
 import { waitFor } from './wait.js';
@@ -111,6 +112,26 @@ describe('following log files', () => {
       expect(states.get(b)).toBe('up');
     } finally {
       stop();
+    }
+  });
+});
+
+describe('chat-ops logs --json', () => {
+  it('prints one JSON object per event and line, filtered like the readable lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-logs-json-'));
+    try {
+      const path = join(dir, 'A.log');
+      writeFileSync(path, `${WON}\n{"level":30,"msg":"no event"}\n${line({ replica: 'A', event: 'isr.shrink', time: 1732350001000, removed: ['C'] })}\n`);
+      let out = '';
+      const code = await runLogs(undefined, { out: (t) => void (out += t), err: () => undefined, columns: 80 }, { logFile: [path], kind: ['isr'], json: true });
+      expect(code).toBe(0);
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toEqual([{
+        time: '2024-11-23T08:20:01.000Z', timeMs: 1732350001000, replica: 'A', kind: 'isr.shrink', epoch: 4, message: 'B removes C',
+        details: { removed: ['C'] }, seq: 2,
+      }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,7 +13,10 @@ import { Rng } from '../../src/server/replication/rng.js';
 import type { Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
 import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type Ack, type ScheduleOptions } from './sim-checks.js';
 
-export type SimOptions = ScheduleOptions;
+export type SimOptions = ScheduleOptions & {
+  /** Mean ms between leadership transfers asked of the leader (0 for none), to a random voter or to whichever it picks. */
+  transferEveryMs?: number;
+};
 export { SimulationFailure };
 
 interface Durable {
@@ -95,6 +98,9 @@ export class Simulation {
   elections = 0;
   snapshots = 0;
   membershipChanges = 0;
+  /** Leadership transfers the leaders accepted, and those that ended with the leader handing over. */
+  transfersStarted = 0;
+  transfersDone = 0;
   private readonly faults: NetworkFaults;
   /** What a paused process would do first thing on resuming: the transport's reports on snapshots it sent. */
   private readonly onResume = new Map<NodeId, (() => void)[]>();
@@ -103,7 +109,7 @@ export class Simulation {
     this.o = {
       nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
       sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0,
-      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, forceEveryMs: 0, swapDirChance: 0, ...options,
+      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, forceEveryMs: 0, swapDirChance: 0, transferEveryMs: 0, ...options,
     };
     this.rng = new Rng(options.seed);
     this.faults = new NetworkFaults(this.rng, { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs }, (line) => this.note(line));
@@ -237,6 +243,7 @@ export class Simulation {
             this.elections++;
             this.invariants.elected(node.id, a.fields.epoch as number);
           }
+          if (a.kind === 'leader.transfer_done') this.transfersDone++;
           this.note(`${node.id} ${a.kind}: ${a.message}`);
           break;
       }
@@ -435,6 +442,19 @@ export class Simulation {
     return r.ok;
   }
 
+  /** An operator (or a SIGTERM) asks the leader to hand leadership over, at any point of the schedule. */
+  private transferStep(chaos: boolean): void {
+    if (!chaos || this.o.transferEveryMs <= 0 || !this.rng.chance(1 / this.o.transferEveryMs)) return;
+    const leader = [...this.nodes.values()].find((n) => n.core?.currentRole === 'leader');
+    if (!leader) return;
+    const voters = votersOf(leader.core!.config).filter((v) => v !== leader.id);
+    const target = voters.length > 0 && this.rng.chance(0.5) ? this.rng.pick(voters) : undefined;
+    const r = leader.core!.transferLeadership(target, this.now);
+    this.note(`TRANSFER asked of ${leader.id}${target ? ` to ${target}` : ''}: ${r.ok ? `to ${r.to}` : r.reason}`);
+    if (r.ok) this.transfersStarted++;
+    this.drain(leader);
+  }
+
   private crash(n: SimNode): void {
     n.core = undefined;
     this.faults.pausedUntil.delete(n.id); // a killed process is no longer stopped
@@ -491,6 +511,7 @@ export class Simulation {
     this.networkFaultStep(chaos);
     this.membershipStep(chaos);
     this.forceStep(chaos);
+    this.transferStep(chaos);
   }
 
   /** Chaos, then every replica back and a calm network; the cluster must converge with nothing acknowledged lost. */
@@ -563,6 +584,7 @@ export class Simulation {
 
   summary(): {
     acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number;
+    transfersStarted: number; transfersDone: number;
     forced: number; operatorForces: number; dirSwaps: number; abandonedBeforeForce: number; abandonedAfterForce: number; abandonedOtherForce: number;
   } {
     let quarantined = 0;
@@ -574,7 +596,8 @@ export class Simulation {
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
     return {
       acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.faults.partitions, pauses: this.faults.pauses,
-      membershipChanges: this.membershipChanges, forced: this.forced, operatorForces: this.operatorForces, dirSwaps: this.dirSwaps,
+      membershipChanges: this.membershipChanges, transfersStarted: this.transfersStarted, transfersDone: this.transfersDone,
+      forced: this.forced, operatorForces: this.operatorForces, dirSwaps: this.dirSwaps,
       abandonedBeforeForce: this.abandoned.beforeForce, abandonedAfterForce: this.abandoned.afterForce, abandonedOtherForce: this.abandoned.otherForce,
     };
   }

@@ -94,7 +94,7 @@ describe('the peer codec', () => {
     fc.record({ $case: fc.constant('hello' as const), value: fc.record({ proof: fc.constant(Buffer.alloc(0)) }) }),
     fc.constant(undefined),
   );
-  const envelope = fc.record({ from: id, to: id, epoch: count, force: count, incarnation, cluster: fc.constant('chat'), fromAddress: address, body });
+  const envelope = fc.record({ from: id, to: id, epoch: count, force: count, incarnation, cluster: fc.constant('chat'), fromAddress: address, senderVersion: fc.constant(''), senderCommit: fc.constant(''), protocolVersion: fc.constant(0), body });
 
   it('checks any envelope without throwing, and passes on only appends the core can take', () => {
     fc.assert(
@@ -119,7 +119,7 @@ describe('the peer codec', () => {
     const withInSync = (inSync: string[]) => {
       const data = Buffer.from(JSON.stringify({ replicas: [{ id: 'A', address: '127.0.0.1:1', slot: 0, learner: false }, { id: 'B', address: '127.0.0.1:2', slot: 1, learner: false }], inSync, nextSlot: 3 }));
       const append = { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries: [{ index: 1, epoch: 1, kind: 'config', data }] };
-      return readEnvelope({ from: 'A', to: 'B', epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'append', value: append } });
+      return readEnvelope({ from: 'A', to: 'B', epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'append', value: append } });
     };
     // The core keeps a departing in-sync member (C) in the set until its removal commits.
     expect(withInSync(['A', 'B', 'C']).ok).toBe(true);
@@ -178,7 +178,7 @@ describe('op entries of the log', () => {
 
   it("takes the sender's lineage and incarnation, and refuses ones that cannot be", () => {
     const probe = (force: number, incarnation: string, replicaIncarnation = '') => readEnvelope({
-      from: 'A', to: 'B', epoch: 9, force, incarnation, cluster: 'chat', fromAddress: '127.0.0.1:1',
+      from: 'A', to: 'B', epoch: 9, force, incarnation, cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
       body: {
         $case: 'probeReply',
         value: {

@@ -92,7 +92,7 @@ describe('the handshake', () => {
 
 const insider = new PeerAuth({ cluster: CLUSTER, self: 'A', secret: SECRET });
 const forged: PeerEnvelope = {
-  from: 'A', to: 'B', epoch: 640, force: 0, incarnation: '', cluster: CLUSTER, fromAddress: '127.0.0.1:1',
+  from: 'A', to: 'B', epoch: 640, force: 0, incarnation: '', cluster: CLUSTER, fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
   body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 1, session: 1, confirmedSession: 0, entries: [{ index: 1, epoch: 640, kind: 'op', data: Buffer.from('{}') }] } },
 };
 
@@ -141,7 +141,7 @@ describe('what an authenticated peer may not send either', () => {
 
   it('refuses a snapshot past the size limit, frees one whose sender went away or went quiet, and keeps no file', async () => {
     const chunk = (offset: number, size: number, done = false): PeerEnvelope => ({
-      from: 'A', to: 'B', epoch: 64, force: 0, incarnation: '', cluster: CLUSTER, fromAddress: '127.0.0.1:1',
+      from: 'A', to: 'B', epoch: 64, force: 0, incarnation: '', cluster: CLUSTER, fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
       body: { $case: 'snapshot', value: { lastIndex: 10, lastEpoch: 64, config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 }, offset, data: Buffer.alloc(size, 7), done, totalSize: 0 } },
     });
     const endless = await openPeerCall(address, 'InstallSnapshot', { auth: insider, to: 'B' });

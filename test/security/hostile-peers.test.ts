@@ -71,7 +71,7 @@ const insider = (self: string) => new PeerAuth({ cluster: 'chat', self, secret: 
 function forgedAppend(to: string, lastIndex: number, lastEpoch: number): PeerEnvelope {
   const op = encodeOp({ type: 'sendMessage', at: Date.now(), key: '', senderId: 1, recipient: 'bob', text: 'forged: alice never wrote this' });
   return {
-    from: leader, to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: cluster.peerAddressOf(leader),
+    from: leader, to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: cluster.peerAddressOf(leader), senderVersion: '', senderCommit: '', protocolVersion: 0,
     body: { $case: 'append', value: { prevIndex: lastIndex, prevEpoch: lastEpoch, commitIndex: lastIndex + 1, session: 1, confirmedSession: 0, entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }] } },
   };
 }
@@ -114,7 +114,7 @@ describe('strangers (no cluster secret)', () => {
 
   it('gets nowhere with promise spam', async () => {
     const to = followers[0]!;
-    const spam: PeerEnvelope = { from: 'Z', to, epoch: epoch + 128, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'promise', value: { preVote: false, recovery: false, lastIndex: 1e9, lastEpoch: epoch + 64, forced: true, configIndex: 0, configEpoch: 0, session: 1 } } };
+    const spam: PeerEnvelope = { from: 'Z', to, epoch: epoch + 128, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'promise', value: { preVote: false, recovery: false, lastIndex: 1e9, lastEpoch: epoch + 64, forced: true, configIndex: 0, configEpoch: 0, session: 1, transfer: false } } };
     const codes = await Promise.all(Array.from({ length: 200 }, async () => {
       const call = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', { metadata: stranger('Z').callMetadata(to).metadata });
       await call.write(spam);
@@ -129,7 +129,7 @@ describe('a peer that knows the secret but not the rules', () => {
     const to = followers[1]!;
     const call = (method: PeerMethod) => openPeerCall(cluster.peerAddressOf(to), method, { auth: insider('X'), to });
     const append = (entries: { index: number; epoch: number; kind: string; data: Buffer }[]): PeerEnvelope => ({
-      from: 'X', to, epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries } },
+      from: 'X', to, epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries } },
     });
     for (const [message, why] of [
       [append([{ index: 1, epoch: 1, kind: 'config', data: Buffer.from('not a configuration') }]), /config entry 1/],
@@ -144,7 +144,7 @@ describe('a peer that knows the secret but not the rules', () => {
     }
     const snapshot = await call('InstallSnapshot');
     await snapshot.write({
-      from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1',
+      from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
       body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 }, offset: 0, data: randomBytes(4096), done: true, totalSize: 4096 } },
     });
     const refused = await snapshot.ended;
@@ -158,7 +158,7 @@ describe('a peer that knows the secret but not the rules', () => {
     const chunk = randomBytes(1024 * 1024);
     for (let i = 0; i < 2 * MAX_SNAPSHOT_MB; i++) {
       const done = await Promise.race([endless.ended.then(() => true), endless.write({
-        from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1',
+        from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
         body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, config: undefined, offset: i * chunk.length, data: chunk, done: false, totalSize: 0 } },
       }).then(() => false)]);
       if (done) break;

@@ -1,6 +1,7 @@
 /**
- * Only operators operate: every call that changes the cluster (ForceLeader,
- * AddReplica, RemoveReplica) against a real replica, with no credentials,
+ * Only operators operate: every call that changes the cluster or copies it out
+ * (ForceLeader, AddReplica, RemoveReplica, TransferLeader, SaveSnapshot)
+ * against a real replica, with no credentials,
  * wrong ones, a chat user's session token, and an operator's; in plaintext and
  * over TLS with and without client certificates (an operator's, a user's,
  * another replica's, another cluster's operator). And chat-ops says which.
@@ -58,6 +59,13 @@ async function outcomes(address: string, credentials: grpc.ChannelCredentials, t
       ForceLeader: await code((cb) => client.forceLeader({ acceptDataLoss: true }, md, options(), cb)),
       AddReplica: await code((cb) => client.addReplica({ id: 'D', address: '127.0.0.1:1', peerAddress: '' }, md, options(), cb)),
       RemoveReplica: await code((cb) => client.removeReplica({ id: 'Z' }, md, options(), cb)),
+      TransferLeader: await code((cb) => client.transferLeader({ targetId: '' }, md, options(), cb)),
+      SaveSnapshot: await code((cb) => {
+        const stream = client.saveSnapshot({}, md, options());
+        stream.on('data', () => undefined);
+        stream.on('error', (err: grpc.ServiceError) => cb(err));
+        stream.on('end', () => cb(null));
+      }),
     };
   } finally {
     client.close();
@@ -66,11 +74,17 @@ async function outcomes(address: string, credentials: grpc.ChannelCredentials, t
 
 /** Every call refused with `code`. */
 function refusedWith(code: grpc.status): Record<string, Outcome> {
-  return { ForceLeader: code, AddReplica: code, RemoveReplica: code };
+  return { ForceLeader: code, AddReplica: code, RemoveReplica: code, TransferLeader: code, SaveSnapshot: code };
 }
 
-/** Past the operator check, each call meets the replica's own objections: it leads already, has no peers, no replica Z. */
-const AUTHORIZED = { ForceLeader: grpc.status.FAILED_PRECONDITION, AddReplica: grpc.status.FAILED_PRECONDITION, RemoveReplica: grpc.status.NOT_FOUND };
+/**
+ * Past the operator check, each call meets the replica's own objections (it leads already, has no peers, no replica Z,
+ * no one to hand over to) or, for a backup, goes through.
+ */
+const AUTHORIZED = {
+  ForceLeader: grpc.status.FAILED_PRECONDITION, AddReplica: grpc.status.FAILED_PRECONDITION, RemoveReplica: grpc.status.NOT_FOUND,
+  TransferLeader: grpc.status.FAILED_PRECONDITION, SaveSnapshot: grpc.status.OK,
+};
 
 async function chatSessionToken(address: string, credentials: grpc.ChannelCredentials): Promise<string> {
   const chat = new ChatServiceClient(address, credentials);

@@ -64,6 +64,8 @@ export interface ClusterOptions {
   dataDirs?: Record<string, string>;
   /** Credentials the harness itself uses to ask replicas for their status (for clusters started with TLS). */
   credentials?: grpc.ChannelCredentials;
+  /** Rewrites a replica's command line at each start (e.g. another build for some replicas). */
+  command?: (id: string, argv: string[]) => string[];
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -79,7 +81,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   writeFileSync(secretFile, secret, { mode: 0o600 });
   writeFileSync(adminTokenFile, adminToken, { mode: 0o600 });
   const procs = new ProcessCluster({
-    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', credentials: options.credentials,
+    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', credentials: options.credentials, command: options.command,
     args: ['--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
     onExit: (id, exit, stderr) => {
       if (exit.code !== 0 && exit.code !== null && exit.signal === null) process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);

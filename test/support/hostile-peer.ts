@@ -64,7 +64,7 @@ export async function openPeerCall(
       }),
     ]);
     if (o.forgedProof) {
-      await write({ from: auth.self, to: o.to ?? '', epoch: 0, force: 0, incarnation: '', cluster: auth.cluster, fromAddress: '', body: { $case: 'hello', value: { proof: o.forgedProof } } });
+      await write({ from: auth.self, to: o.to ?? '', epoch: 0, force: 0, incarnation: '', cluster: auth.cluster, fromAddress: '', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'hello', value: { proof: o.forgedProof } } });
     } else {
       const hello = auth.helloFor(o.to ?? '', handshake.nonce, headers);
       if ('problem' in hello) throw new Error(hello.problem);

@@ -335,7 +335,7 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
         inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
         waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
         peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
-        mode: 'in-sync', version: 'test', logStartIndex: 1, lineage: 0, leftBehind: false, dataLost: false, incarnation: '',
+        mode: 'in-sync', clusterId: '', version: 'test', commit: 'test', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], logStartIndex: 1, lineage: 0, leftBehind: false, dataLost: false, incarnation: '',
         members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);
@@ -384,6 +384,19 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       if (members.length >= MAX_REPLICAS) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `a cluster has at most ${MAX_REPLICAS} replicas`));
       cluster.addLearner(id, address);
       answer(callback);
+    },
+    saveSnapshot(call) {
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this stand-in replica keeps no state to back up', metadata: new grpc.Metadata() });
+    },
+    transferLeader(call, callback) {
+      const denied = unauthorized(call);
+      if (denied) return callback(denied);
+      if (cluster.leaderId !== replica.id) return callback(refusal(call)!);
+      const to = call.request.targetId || cluster.inSync().find((id) => id !== replica.id);
+      const target = to === undefined ? undefined : cluster.member(to);
+      if (!target || target.learner || to === replica.id) return callback(fail(grpc.status.FAILED_PRECONDITION, `no voting replica ${to ?? ''} in step to take over`));
+      cluster.setLeader(target.id);
+      callback(null, { previousLeaderId: replica.id, leaderId: target.id, leaderAddress: target.address, epoch: cluster.epoch });
     },
     removeReplica(call, callback) {
       const refused = refusal(call);

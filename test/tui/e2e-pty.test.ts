@@ -42,7 +42,7 @@ describe('chat-tui binary', () => {
   it('prints its version and help', async () => {
     const version = await runBinary(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(version.stdout.trim()).toMatch(/^chat-tui \d+\.\d+\.\d+\ncommit /);
     const help = await runBinary(['--help']);
     expect(help.code).toBe(0);
     for (const option of ['--servers', '--username', '--no-bell', '--version', 'CHAT_SERVERS']) expect(help.stdout).toContain(option);

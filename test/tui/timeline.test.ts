@@ -139,7 +139,7 @@ function status(id: string, role: ReplicaStatusView['role'], extra: Partial<Repl
   return {
     id, address: `127.0.0.1:${id.charCodeAt(0)}`, role, epoch: 4, leaderId: 'B', lastIndex: 10, lastEpoch: 4, commitIndex: 10, appliedIndex: 10,
     logStartIndex: 1, inSync: ['A', 'B'], caughtUp: true, lastHeartbeatMsAgo: 5, uptimeMs: 1000, waitingFor: [], waitingReason: '', peers: [],
-    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', version: '0.1.0', members: [], lineage: 0, leftBehind: false, dataLost: false, ...extra,
+    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', clusterId: '', version: '0.1.0', commit: '0123456789ab', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], members: [], lineage: 0, leftBehind: false, dataLost: false, ...extra,
   };
 }
 

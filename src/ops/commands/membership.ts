@@ -45,7 +45,7 @@ export interface AddReplicaOptions extends ConfirmOptions {
   pollMs?: number;
 }
 
-function checkReplicaId(id: string): string {
+export function checkReplicaId(id: string): string {
   if (!REPLICA_ID.test(id)) throw new UsageError(`"${id}" is not a replica id: 1-32 letters, digits, _ or -`);
   return id;
 }

@@ -5,6 +5,7 @@
  */
 import type { ClusterApi, ReplicaProbe } from '../../client/api.js';
 import { assessHealth, DEFAULT_THRESHOLDS, statusJson, type ClusterHealth, type HealthThresholds } from '../model/health.js';
+import { mixedVersionsLine, versionSpread } from '../model/versions.js';
 import { emptyMemory, layoutTable, learnMembers, remember, replicaRows, type ReplicaMemory } from '../model/replica-table.js';
 import type { CommandIo } from './io.js';
 
@@ -12,9 +13,10 @@ import type { CommandIo } from './io.js';
 export function summaryLine(probes: readonly ReplicaProbe[], health: ClusterHealth): string {
   const lead = health.leader ? `leader ${health.leader.id} (${health.leader.address}) epoch ${health.leader.epoch}` : health.claimants.length > 1 ? `${health.claimants.length} replicas claim to lead` : 'NO LEADER';
   const mode = probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
+  const restored = probes.flatMap((p) => (p.up ? [p.status.clusterId] : [])).find((id) => id !== '');
   const learners = health.learners.length > 0 ? ` · learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(', ')} (being added)` : '';
   const verdict = health.healthy ? 'healthy' : health.serving ? 'DEGRADED' : 'NOT SERVING';
-  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${learners} · ${verdict}`;
+  return `${lead} · ${health.up}/${probes.length} up${mode ? ` · mode ${mode}` : ''}${restored ? ` · cluster id ${restored}` : ''}${learners} · ${verdict}`;
 }
 
 /** One sweep, plus the members' ids (from FindLeader) so replicas that are down still show their names. */
@@ -36,6 +38,8 @@ export function printStatus(
   const table = layoutTable(replicaRows(probes, now, memory), io.columns);
   const lines = [summaryLine(probes, health), '', table.header, ...table.lines.map((l) => l.text)];
   if (health.problems.length > 0) lines.push('', ...health.problems.map((p) => `problem: ${p}`));
+  const mixed = mixedVersionsLine(versionSpread(probes));
+  if (mixed) lines.push('', `note: ${mixed}`);
   io.out(`${lines.join('\n')}\n`);
   return health.exitCode;
 }

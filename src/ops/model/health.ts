@@ -3,20 +3,14 @@
  * who is waited for, and the exit status `chat-ops status` returns.
  */
 import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
+import { versionSpread, type VersionSpread } from './versions.js';
 
-/** Exit statuses of the one-shot commands (documented in `chat-ops --help`). */
-export const EXIT_OK = 0;
+import { EXIT_CREDENTIALS, EXIT_FAILURE, EXIT_NO_LEADER, EXIT_NOT_SERVING, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT } from '../../cli/exit-status.js';
+
+/** Exit statuses of the one-shot commands (documented in `chat-ops --help`), from the one table in cli/exit-status.ts. */
+export { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_NOT_SERVING, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT };
 /** status: serving (one leader) but degraded; other commands: refused or failed. */
-export const EXIT_UNHEALTHY = 1;
-export const EXIT_USAGE = 2;
-/** add-replica/remove-replica: no leader could be reached, or its answer did not come in time. */
-export const EXIT_NO_LEADER = 3;
-/** add-replica: the learner was added but is not a voting member within --timeout. */
-export const EXIT_WAIT_TIMEOUT = 4;
-/** force-leader, add-replica, remove-replica: no operator credentials, or the cluster refused them. */
-export const EXIT_CREDENTIALS = 5;
-/** status: the cluster does not serve writes (no leader, several claim to lead, or no replica answers). */
-export const EXIT_NOT_SERVING = 6;
+export const EXIT_UNHEALTHY = EXIT_FAILURE;
 
 /** When a member counts as lagging, and a learner as stuck (`chat-ops status --max-lag-entries/--max-lag-seconds`). */
 export interface HealthThresholds {
@@ -185,6 +179,9 @@ export interface StatusJson {
   /** The configuration: voting members and learners. */
   members: ClusterMemberView[];
   learners: string[];
+  /** The builds the replicas run (their own statuses, else what their peers heard); more than one: mixed. */
+  versions: VersionSpread['builds'];
+  mixedVersions: boolean;
   replicas: (
     | ({ address: string; up: true; rttMs: number } & Omit<ReplicaStatusView, 'address'>)
     /** A replica that is down: its id as the configuration (or an earlier answer) names it, '' when unknown. */
@@ -198,6 +195,7 @@ export interface StatusJson {
  */
 export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes), ids: ReadonlyMap<string, string> = new Map()): StatusJson {
   const idOf = (address: string) => health.members.find((m) => m.address === address)?.id ?? ids.get(address) ?? '';
+  const spread = versionSpread(probes);
   return {
     leader: health.leader,
     healthy: health.healthy,
@@ -206,6 +204,8 @@ export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealt
     waitingFor: health.waitingFor,
     members: health.members,
     learners: health.learners,
+    versions: spread.builds,
+    mixedVersions: spread.mixed,
     replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { id: idOf(p.address), address: p.address, up: false as const, error: p.error })),
   };
 }

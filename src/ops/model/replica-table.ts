@@ -7,6 +7,7 @@
 import type { PeerProgressView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
 import { authoritativeStatus, outsideConfiguration, shortError } from './health.js';
 import { fit, formatBytes, formatDuration, formatRate, truncate } from './text.js';
+import { buildCell } from './versions.js';
 
 export type ColumnId =
   | 'id' | 'address' | 'up' | 'role' | 'epoch' | 'isr' | 'last' | 'commit' | 'applied'
@@ -40,7 +41,7 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { id: 'wps', header: 'w/s', align: 'right', priority: 8, max: 6 },
   { id: 'data', header: 'data', align: 'right', priority: 14, max: 7 },
   { id: 'rtt', header: 'rtt', align: 'right', priority: 16, max: 7 },
-  { id: 'version', header: 'version', align: 'left', priority: 17, max: 12 },
+  { id: 'version', header: 'version', align: 'left', priority: 17, max: 16 },
   { id: 'note', header: 'waiting / note', align: 'left', priority: 7, max: 400 },
 ];
 
@@ -176,7 +177,7 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
         wps: formatRate(s.writesPerSecond),
         data: formatBytes(s.dataSizeBytes),
         rtt: formatDuration(p.rttMs),
-        version: s.version || '-',
+        version: buildCell(s),
         note: notes.join('; '),
       },
     };

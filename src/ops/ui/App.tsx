@@ -3,7 +3,8 @@
  * feeds into one timeline, and answers keys. All layout happens in
  * model/dashboard.ts; this component holds state and draws lines.
  */
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, useApp, useInput } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClusterApi, ClusterEventView } from '../../client/api.js';
 import { handleKey, INITIAL_VIEW, type KeyContext, type ViewState } from '../model/controls.js';

@@ -3,7 +3,7 @@ import { ReplicaCore } from '../replication/core.js';
 import type { LogStats, LogStorage } from '../replication/log-storage.js';
 import { describeConfig, learnersOf, votersOf } from '../replication/membership.js';
 import { policyFor } from '../replication/quorum.js';
-import type { AppliedEntry, StateMachine } from '../replication/state-machine.js';
+import type { AppliedEntry, SnapshotImage, StateMachine } from '../replication/state-machine.js';
 import type { StateStore } from '../replication/state-store.js';
 import type { ReceivedSnapshot, ReplicaEndpoint, Transport } from '../replication/transport.js';
 import { DEFAULT_TIMINGS, type Action, type Entry, type MembershipChange, type MembershipResult, type NodeId, type PeerMessage, type ReplicationLimits, type ReplicationTimings } from '../replication/types.js';
@@ -19,6 +19,7 @@ import {
   type MemberView,
   type ReplicaControl,
   type ReplicaStatusView,
+  TransferError,
 } from './handle.js';
 import { PeerAddresses } from './peer-addresses.js';
 import { PendingConfigs } from './pending-configs.js';
@@ -76,6 +77,8 @@ export interface DriverStats {
 }
 
 const READY_WAIT_MS = 3_000;
+/** How long a leadership transfer may take before its caller hears it failed (the core gives up after two election timeouts). */
+const TRANSFER_WAIT_MS = 2_000;
 /** The core's clock during an election. */
 const CAMPAIGN_TICK_MS = 10;
 /** How long a membership change may wait for an earlier config entry to commit before it is refused as busy. */
@@ -319,6 +322,32 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     return result;
   }
 
+  async backup(): Promise<SnapshotImage> {
+    // On the leader, once it has applied everything committed before its epoch: every acknowledged write is in.
+    await this.ensureLeaderReady();
+    // Taken now, between applies: the state is exactly the applier's position.
+    return this.stateMachine.snapshot(this.applier.applied);
+  }
+
+  async transferLeadership(target?: NodeId, timeoutMs = TRANSFER_WAIT_MS): Promise<{ leaderId: NodeId; epoch: number }> {
+    if (this.stopped || this.core.currentRole !== 'leader') throw this.notLeader();
+    const started = this.core.transferLeadership(target, this.runtime.now());
+    this.execute(this.core.takeActions());
+    if (!started.ok) throw new TransferError(started.reason);
+    const deadline = this.runtime.now() + timeoutMs;
+    for (;;) {
+      const leader = this.core.leader;
+      if (this.core.currentRole !== 'leader' && leader !== '' && leader !== this.id) return { leaderId: leader, epoch: this.core.epoch };
+      if (this.core.currentRole === 'leader' && this.core.transferringTo === undefined) {
+        throw new TransferError(`${started.to} did not take over in time; ${this.id} leads on`);
+      }
+      if (this.runtime.now() >= deadline || this.stopped) {
+        throw new TransferError(`${this.id} handed leadership to ${started.to}, but no new leader made itself known within ${timeoutMs} ms; see the cluster status`);
+      }
+      await new Promise<void>((resolve) => this.runtime.setTimeout(resolve, 5));
+    }
+  }
+
   // -------------------------------------------------------------- internals
 
   private addressOf(id: NodeId): string {
@@ -358,7 +387,9 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       if (result.ok) {
         this.pendingOps.add(result.firstIndex, result.epoch, proposals, now);
       } else {
-        const err = this.notLeader();
+        // A leader handing over names no leader: the client looks for the new one after a short backoff.
+        const handingTo = this.core.transferringTo;
+        const err = handingTo ? new NotLeaderError(`replica ${this.id} is handing leadership to ${handingTo}; retry`, undefined) : this.notLeader();
         for (const p of proposals) p.reject(err);
       }
     }

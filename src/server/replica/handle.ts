@@ -5,6 +5,7 @@
  * (ReplicaControl). Both are generic over the state machine's ops and outcomes.
  */
 import type { CoreStatus } from '../replication/core.js';
+import type { SnapshotImage } from '../replication/state-machine.js';
 import type { MembershipChange, MembershipRefusal, NodeId } from '../replication/types.js';
 import type { EventBus } from './events.js';
 
@@ -73,6 +74,14 @@ export class MembershipError extends Error {
   }
 }
 
+/** A leadership transfer the leader refused, or that did not complete in time; the message says why. */
+export class TransferError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransferError';
+  }
+}
+
 export type ReplicaStatusView = CoreStatus & { uptimeMs: number; writesPerSecond: number; address: string };
 
 /** What the cluster service needs of a replica. */
@@ -91,4 +100,17 @@ export interface ReplicaControl {
   changeMembership(change: MembershipChange): Promise<{ index: number; epoch: number; members: MemberView[] }>;
   digest(): { appliedIndex: number; digest: string };
   forceLeader(): { ok: true; epoch: number } | { ok: false; reason: string };
+  /**
+   * Hands leadership over (to `target`, or to the voter in step the leader
+   * picks) and resolves once another replica leads, with it and its epoch.
+   * Rejects with NotLeaderError on a replica that does not lead, TransferError
+   * when refused or not done within `timeoutMs`.
+   */
+  transferLeadership(target?: NodeId, timeoutMs?: number): Promise<{ leaderId: NodeId; epoch: number }>;
+  /**
+   * On the leader: a consistent image of the applied state and where it stands
+   * in the log, for a backup (taken off the event loop). Rejects with
+   * NotLeaderError elsewhere.
+   */
+  backup(): Promise<SnapshotImage>;
 }

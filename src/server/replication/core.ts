@@ -106,6 +106,8 @@ interface Campaign {
   epoch: number;
   recovery: boolean;
   forced: boolean;
+  /** Asked for by the leader (timeoutNow): no pre-vote, and peers do not refuse it for hearing that leader lately. */
+  transfer: boolean;
   granted: Set<NodeId>;
   refused: Map<NodeId, string>;
   infos: Map<NodeId, PeerInfo>;
@@ -202,6 +204,8 @@ export class ReplicaCore {
   private readonly progress = new Map<NodeId, Progress>();
   private leaderStartIndex = 0;
   private leaderReady = false;
+  /** As leader: a leadership transfer under way (see transferLeadership). */
+  private transfer: { to: NodeId; deadline: number; lastSent: number } | undefined;
   private readonly known = new Map<NodeId, { info: PeerInfo; at: number; epoch: number }>();
   private contactsFor: { committed: Config; latest: Config; map: ReadonlyMap<NodeId, ConfigReplica> } | undefined;
   private lastProbe = Number.NEGATIVE_INFINITY;
@@ -301,6 +305,15 @@ export class ReplicaCore {
   }
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
+  }
+  /** Where the applied state stands in the log (its last entry, that entry's epoch, the configuration there): for a snapshot of it. */
+  appliedBase(): LogBase {
+    const index = this.appliedIndex;
+    return { index, epoch: this.log.epochAt(index)!, config: this.log.configAt(index) };
+  }
+  /** As leader: the follower a leadership transfer under way hands over to. */
+  get transferringTo(): NodeId | undefined {
+    return this.transfer?.to;
   }
   /** The in-sync set at the end of the log. */
   inSyncSet(): NodeId[] {
@@ -410,7 +423,8 @@ export class ReplicaCore {
   /** Appends client ops on the leader. They commit later; `apply` actions carry them. */
   propose(data: readonly Uint8Array[], now: number): ProposeResult {
     this.advance(now);
-    if (this.role !== 'leader') return { ok: false, leaderId: this.leaderId };
+    // A leader handing over takes no new entries: its target must catch up with a log that stands still.
+    if (this.role !== 'leader' || this.transfer) return { ok: false, leaderId: this.leaderId };
     const firstIndex = this.log.lastIndex + 1;
     const entries: Entry[] = data.map((d, i) => ({ index: firstIndex + i, epoch: this.hard.epoch, kind: 'op', data: d }));
     this.appendAsLeader(entries);
@@ -450,7 +464,7 @@ export class ReplicaCore {
     const epoch = forcedEpoch(this.ownSlot(), Math.max(this.hard.epoch, this.maxEpochSeen, this.lineage));
     this.setHard({ epoch, promisedTo: this.id });
     this.campaign = {
-      phase: 'real', epoch, recovery: true, forced: true, granted: new Set(), refused: new Map(),
+      phase: 'real', epoch, recovery: true, forced: true, transfer: false, granted: new Set(), refused: new Map(),
       infos: new Map(), incarnations: new Map(), deadline: now, lastSent: now,
     };
     // Left behind by an earlier force it has not caught up with, it supersedes that history too: when no replica of it
@@ -509,6 +523,53 @@ export class ReplicaCore {
     pr.lastSent = now;
   }
 
+  /**
+   * Leadership transfer (Raft's TimeoutNow): hands leadership to `target`, or
+   * when none is named to the most up-to-date voter in step (in the in-sync
+   * set, in in-sync mode). The leader takes no new entries from now on, brings
+   * the target up to its last entry, then tells it to campaign at once
+   * (timeoutNow): without a pre-vote, and its peers do not refuse it for having
+   * heard this leader lately. This leader grants it and steps down; writes
+   * pause for about a round trip instead of an election timeout. If the target
+   * has not taken over within two election timeouts, the leader gives up and
+   * serves again (`leader.transfer_failed`).
+   */
+  transferLeadership(target: NodeId | undefined, now: number): { ok: true; to: NodeId } | { ok: false; reason: string } {
+    this.advance(now);
+    if (this.role !== 'leader') return { ok: false, reason: `${this.id} does not lead` };
+    if (this.transfer) {
+      return target === undefined || target === this.transfer.to
+        ? { ok: true, to: this.transfer.to }
+        : { ok: false, reason: `${this.id} is already handing leadership to ${this.transfer.to}` };
+    }
+    if (!this.leaderReady) return { ok: false, reason: `${this.id} has just become leader and has not committed its first entry yet; try again shortly` };
+    if (this.awaitingFreshAcks) return { ok: false, reason: `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly` };
+    if (target === this.id) return { ok: false, reason: `${this.id} already leads` };
+    const cfg = this.log.latestConfig();
+    // Never across lineages: a follower in step holds everything committed, the configuration that started this
+    // leader's lineage included, so it is not left behind by it; one that lost its data is never a target either.
+    const eligible = (p: NodeId) => this.voterPeers.includes(p) && (!this.policy.adaptiveSet || cfg.inSync.includes(p)) && this.isInStep(p)
+      && !this.dataLost.has(p);
+    let to = target;
+    if (to === undefined) {
+      const best = this.voterPeers.filter(eligible).sort((a, b) => this.progress.get(b)!.match - this.progress.get(a)!.match || a.localeCompare(b))[0];
+      if (!best) return { ok: false, reason: `no other voting replica is in step with ${this.id} to take over (${describeConfig(cfg)})` };
+      to = best;
+    } else if (!this.voterPeers.includes(to)) {
+      return { ok: false, reason: `${to} is not a voting member of the cluster (${describeConfig(cfg)})` };
+    } else if (this.dataLost.has(to)) {
+      return { ok: false, reason: `${to} lost its data and is being brought back; try another or wait` };
+    } else if (!eligible(to)) {
+      return { ok: false, reason: `${to} is not in step with ${this.id} (it must ack promptly${this.policy.adaptiveSet ? ', be in the in-sync set' : ''} and hold everything committed); try another or wait` };
+    }
+    this.transfer = { to, deadline: now + 2 * this.timings.electionMinMs, lastSent: Number.NEGATIVE_INFINITY };
+    this.emit('leader.transfer_started', `${this.id} hands leadership to ${to}: no new writes until ${to} holds its whole log (index ${this.log.lastIndex}) and campaigns`, {
+      to, lastIndex: this.log.lastIndex,
+    });
+    this.advanceTransfer();
+    return { ok: true, to };
+  }
+
   receive(msg: PeerMessage, now: number): void {
     this.advance(now);
     // Any replica of this cluster may write to us: a leader we do not know yet is how a replica being added hears of
@@ -561,6 +622,9 @@ export class ReplicaCore {
         break;
       case 'snapshotReply':
         this.onSnapshotReply(msg.from, msg.epoch, body);
+        break;
+      case 'timeoutNow':
+        this.onTimeoutNow(msg.from, msg.epoch);
         break;
     }
   }
@@ -1010,6 +1074,45 @@ export class ReplicaCore {
     this.setWaiting([], '');
   }
 
+  // -------------------------------------------------------- leadership transfer
+
+  /** As leader handing over: once the target holds the whole log, tell it to campaign (again each heartbeat); give up at the deadline. */
+  private advanceTransfer(): void {
+    const tr = this.transfer;
+    if (!tr || this.role !== 'leader') return;
+    const pr = this.progress.get(tr.to);
+    if (this.now >= tr.deadline || !pr) {
+      this.transfer = undefined;
+      this.emit('leader.transfer_failed', `${this.id} gives up handing leadership to ${tr.to}: ${pr ? 'it did not take over in time' : 'it left the configuration'}; ${this.id} serves again`, { to: tr.to });
+      return;
+    }
+    if (pr.match < this.log.lastIndex || this.now - tr.lastSent < this.timings.heartbeatMs) return;
+    tr.lastSent = this.now;
+    this.send(tr.to, { type: 'timeoutNow' });
+  }
+
+  /** Asked by its leader to take over: a real campaign at once, without a pre-vote. */
+  private onTimeoutNow(from: NodeId, epoch: number): void {
+    if (epoch !== this.hard.epoch || this.role !== 'follower' || from !== this.leaderId || !this.mayCampaign) return;
+    // Within its leader's lineage only (receive gates lineages first: a sender of another one is never the leader
+    // here), and never while left behind by a force or having lost its data.
+    if (this.campaignBar(this.newestKnownConfig()) !== '') return;
+    // In in-sync mode only a caught-up member of the in-sync set may lead; its leader checked, but this replica's view is what counts.
+    if (this.policy.adaptiveSet && !(this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) return;
+    const next = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
+    this.role = 'candidate';
+    this.setHard({ epoch: next, promisedTo: this.id });
+    this.campaign = {
+      phase: 'real', epoch: next, recovery: false, forced: false, transfer: true, granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(),
+      deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
+    };
+    this.emit('election.started', `${this.id} asks for promises for epoch ${next}: ${from} hands leadership over to it`, {
+      epoch: next, recovery: false, transfer: true, from, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
+    });
+    this.askPromises();
+    if (this.voterPeers.length === 0) this.concludeCampaign();
+  }
+
   // ---------------------------------------------------------------- elections
 
   private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>, incarnation: string): void {
@@ -1019,8 +1122,11 @@ export class ReplicaCore {
     if (!req.preVote && epoch === this.hard.epoch && this.hard.promisedTo !== '' && this.hard.promisedTo !== from) {
       return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
     }
-    if (this.role === 'leader') return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
-    if (this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
+    // A leader grants only the campaign of the follower it hands leadership to (and steps down first, below).
+    const handingOver = this.role === 'leader' && !req.preVote && req.transfer === true && this.transfer?.to === from;
+    if (this.role === 'leader' && !handingOver) return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
+    // A transfer campaign was asked for by the leader itself: hearing it lately is no reason to refuse.
+    if (!req.transfer && this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
       return refuse(`leader ${this.leaderId} is alive`);
     }
     // A candidate answering from another data directory than the one the cluster counts on lost what it held.
@@ -1058,6 +1164,11 @@ export class ReplicaCore {
       this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info(), echo: req.session });
       return;
     }
+    if (handingOver) {
+      // Out of the new leader's in-sync set (info says it is not caught up once it stepped down): a leader that hands
+      // over to stop must not be waited for.
+      this.becomeFollower(epoch, '', true, `it hands leadership to ${from}, which campaigns for epoch ${epoch}`);
+    }
     const info = this.info();
     this.becomeFollower(epoch, '', true);
     this.setHard({ epoch, promisedTo: from });
@@ -1070,7 +1181,7 @@ export class ReplicaCore {
   private startCampaign(recovery: boolean): void {
     this.role = 'candidate';
     this.campaign = {
-      phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false,
+      phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false, transfer: false,
       granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
     };
     this.askPromises();
@@ -1084,7 +1195,7 @@ export class ReplicaCore {
       if (c.granted.has(p) || c.refused.has(p)) continue;
       const cfg = this.log.latestConfig();
       this.sendWithEpoch(p, c.epoch, {
-        type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
+        type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, transfer: c.transfer, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
         configIndex: cfg.index, configEpoch: cfg.epoch, session: this.session,
       });
     }
@@ -1225,10 +1336,14 @@ export class ReplicaCore {
       this.lastLeaderContact = this.now;
       this.progress.clear();
       this.awaitingFreshAcks = undefined;
+      const handedTo = this.transfer?.to;
+      this.transfer = undefined;
       this.leaderReady = false;
       this.caughtUp = false;
       this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
       this.emit('leader.stepped_down', `${this.id} stepped down: ${reason}`, { epoch, reason });
+      // Whatever made it step down while handing over (the target's campaign, or its first message of the new epoch): done.
+      if (handedTo !== undefined) this.emit('leader.transfer_done', `${this.id} handed leadership over to ${handedTo} (epoch ${epoch})`, { to: handedTo, newEpoch: epoch });
     }
     if (leader === '') this.leaderId = '';
   }
@@ -1267,6 +1382,7 @@ export class ReplicaCore {
       }
       if (this.now - pr.lastSent >= this.timings.heartbeatMs) this.sendAppend(p, true);
     }
+    this.advanceTransfer();
     this.maintainInSyncSet();
     this.promoteCaughtUpLearner();
     this.maintainIncarnations();
@@ -1407,6 +1523,7 @@ export class ReplicaCore {
       }
       pr.next = Math.max(pr.next, pr.match + 1);
       this.advanceCommit();
+      if (this.transfer?.to === from) this.advanceTransfer();
       this.sendMore(from);
       this.maintainInSyncSet();
       this.promoteCaughtUpLearner();
@@ -1512,7 +1629,8 @@ export class ReplicaCore {
 
   /** Shrinks the in-sync set by members that stopped acking; grows it by followers that caught up. One change at a time. */
   private maintainInSyncSet(): void {
-    if (this.role !== 'leader' || !this.policy.adaptiveSet) return;
+    // No config entries while handing over (the target must hold the whole log); a failed transfer ends in time.
+    if (this.role !== 'leader' || !this.policy.adaptiveSet || this.transfer) return;
     const cfg = this.log.latestConfig();
     const isStale = (m: NodeId) => this.now - (this.progress.get(m)?.lastAck ?? 0) > this.timings.syncTimeoutMs;
     // A member that lost data it acknowledged no longer holds everything committed: out at once, whatever else waits.
@@ -1647,7 +1765,7 @@ export class ReplicaCore {
 
   /** A learner that caught up becomes a voting member (and, being in step, joins the in-sync set). One change at a time. */
   private promoteCaughtUpLearner(): void {
-    if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks) return;
+    if (this.role !== 'leader' || !this.leaderReady || this.awaitingFreshAcks || this.transfer) return;
     const cfg = this.log.latestConfig();
     if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) return;
     const learner = learnersOf(cfg).find((p) => this.isInStep(p));
@@ -1673,6 +1791,7 @@ export class ReplicaCore {
     if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
     if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
     if (this.awaitingFreshAcks) return refuse('busy', `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`);
+    if (this.transfer) return refuse('busy', `${this.id} is handing leadership to ${this.transfer.to}; ask the new leader`);
     const cfg = this.log.latestConfig();
     if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) {
       return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);

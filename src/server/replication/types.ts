@@ -114,12 +114,15 @@ export type PeerBody =
    * `hintIndex` or before: only a snapshot brings it back.
    */
   | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; echo: number; rewind: boolean }
-  | { type: 'promise'; preVote: boolean; recovery: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number; session: number }
+  /** `transfer`: a campaign its leader asked for (timeoutNow); peers do not refuse it for hearing that leader lately. */
+  | { type: 'promise'; preVote: boolean; recovery: boolean; transfer?: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number; session: number }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo; echo: number }
   | { type: 'probe'; session: number }
   | { type: 'probeReply'; info: PeerInfo; echo: number }
   | { type: 'snapshot'; lastIndex: number; lastEpoch: number; config: Config }
-  | { type: 'snapshotReply'; lastIndex: number; success: boolean; echo: number };
+  | { type: 'snapshotReply'; lastIndex: number; success: boolean; echo: number }
+  /** Leadership transfer (Raft's TimeoutNow): the leader asks this follower, which holds its whole log, to campaign at once. */
+  | { type: 'timeoutNow' };
 
 export interface PeerMessage {
   from: NodeId;

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Role, type ClusterEvent, type ClusterServiceServer, type ReplicaStatus } from '../../gen/chat/v1/cluster.js';
 import type { ReplicaEvent } from '../replica/events.js';
-import { MembershipError, NotLeaderError, type ReplicaControl } from '../replica/handle.js';
+import { MembershipError, NotLeaderError, TransferError, type ReplicaControl } from '../replica/handle.js';
+import { handOver } from '../hand-over.js';
+import { streamBackup } from './snapshot-save.js';
 import type { MembershipChange } from '../replication/types.js';
 import { checkAddress, checkId, ConfigError, defaultPeerAddress } from '../replication/endpoints.js';
 import type { JoinerCheck } from './joiner-check.js';
@@ -12,13 +14,20 @@ import type { Operator, OperatorAuth } from './operator-auth.js';
 import { RefusalLog } from './refusal-log.js';
 import { notLeaderStatus, RpcError, toStatusObject } from './status-errors.js';
 import { DATABASE_FILE } from '../sqlite/database.js';
+import type { PeerVersions } from '../peer-versions.js';
+import { buildInfo } from '../../version/build-info.js';
+import { PEER_PROTOCOL_VERSION, SCHEMA_VERSION } from '../versions.js';
 import { logDirectory } from '../replica-database.js';
 
 export interface ClusterServiceOptions {
   replica: ReplicaControl;
   cluster: string;
+  /** The cluster id of a restored cluster ('' otherwise; see cluster-identity.ts). */
+  clusterId: string;
+  mode: string;
   dataDir: string;
-  version: string;
+  /** The other replicas' builds, from their messages. */
+  peerVersions: PeerVersions;
   logger: Logger;
   /** Connected clients and open chat streams, from the chat service. */
   clientMetrics(): { connectedClients: number; openStreams: number };
@@ -47,6 +56,12 @@ function membershipFailure(replicaId: string, err: unknown): grpc.ServiceError {
   if (err instanceof NotLeaderError) return toStatusObject(notLeaderStatus(replicaId, err));
   if (err instanceof MembershipError) return toStatusObject(new RpcError(MEMBERSHIP_CODES[err.reason], err.message));
   return toStatusObject(new RpcError(grpc.status.INTERNAL, (err as Error).message));
+}
+
+/** The status a failed leadership transfer answers with. */
+function transferFailure(replicaId: string, err: unknown): grpc.ServiceError {
+  if (err instanceof TransferError) return toStatusObject(new RpcError(grpc.status.FAILED_PRECONDITION, err.message));
+  return membershipFailure(replicaId, err);
 }
 
 /** Validates what an operator typed, as INVALID_ARGUMENT. */
@@ -99,7 +114,7 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
   };
   const refusals = new RefusalLog(o.logger);
   /** The operator behind a call that changes the cluster; throws the refusal (logged) otherwise. */
-  const operatorOf = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string): Operator => {
+  const operatorOf = (call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext' | 'getPeer'>, method: string): Operator => {
     const checked = o.operators.check(call.metadata, call.getAuthContext()?.sslPeerCertificate);
     if (checked instanceof RpcError) {
       refusals.note(call.getPeer(), { event: 'operator.refused', method, code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
@@ -148,10 +163,15 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         writesPerSecond: s.writesPerSecond,
         dataSizeBytes: dataSize(o.dataDir),
         mode: s.mode,
-        version: o.version,
+        version: buildInfo().version,
+        commit: buildInfo().commit,
+        protocolVersion: PEER_PROTOCOL_VERSION,
+        schemaVersion: SCHEMA_VERSION,
+        peerBuilds: o.peerVersions.all().map(([id, b]) => ({ id, version: b.version, commit: b.commit, protocolVersion: b.protocol, lastSeenMsAgo: Date.now() - b.lastSeen })),
         logStartIndex: s.logStartIndex,
         members,
         clusterName: o.cluster,
+        clusterId: o.clusterId,
         lineage: s.force,
         leftBehind: s.leftBehind,
         dataLost: s.dataLost,
@@ -218,6 +238,30 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address, request.peerAddress);
         return change(request, operator);
       })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+    },
+
+    transferLeader(call, callback) {
+      const { targetId } = call.request;
+      void (async () => {
+        const operator = operatorOf(call, 'TransferLeader');
+        const target = targetId === '' ? undefined : checked(() => checkId(targetId));
+        const done = await handOver(replica, o.peerVersions, target);
+        o.logger.info({ event: 'operator.transfer_leader', replica: replica.id, to: done.leaderId, epoch: done.epoch, operator: operator.name },
+          `an operator (${operator.name}) had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`);
+        const leaderAddress = replica.members().find((m) => m.id === done.leaderId)?.address ?? '';
+        return { previousLeaderId: replica.id, leaderId: done.leaderId, leaderAddress, epoch: done.epoch };
+      })().then((r) => callback(null, r), (err: unknown) => callback(transferFailure(replica.id, err)));
+    },
+
+    saveSnapshot(call) {
+      let operator: Operator;
+      try {
+        operator = operatorOf(call, 'SaveSnapshot');
+      } catch (err) {
+        call.emit('error', membershipFailure(replica.id, err));
+        return;
+      }
+      void streamBackup(call, { replica, cluster: o.cluster, mode: o.mode, logger: o.logger, operator });
     },
 
     removeReplica(call, callback) {

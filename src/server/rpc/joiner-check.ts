@@ -28,7 +28,7 @@ export function joinerCheck(auth: PeerAuth, mode: string): JoinerCheck {
     } catch (err) {
       const why = (err as grpc.ServiceError).details || (err as Error).message;
       if (err instanceof PeerRefusedError || (err as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED || (err as grpc.ServiceError).code === grpc.status.PERMISSION_DENIED) {
-        throw refuse(`${id} at ${peerAddress} could not prove it is replica ${id} of this cluster (${why}); it needs the cluster's secret or a certificate naming it`);
+        throw refuse(`${id} at ${peerAddress} could not prove it is replica ${id} of this cluster (${why}); it needs the cluster's secret or a certificate naming it${auth.wire !== auth.cluster ? `, and this restored cluster's id (an empty data directory and --cluster-id ${auth.wire.slice(auth.cluster.length + 1)})` : ''}`);
       }
       if ((err as grpc.ServiceError).code === grpc.status.FAILED_PRECONDITION) throw refuse(`the replica at ${peerAddress} answers: ${why}`);
       throw refuse(`cannot reach ${id}'s peer listener at ${peerAddress} (${why}); start it first: chat-server --id ${id} --listen ${address} --peer-listen ${peerAddress} --join, with the cluster's --cluster-secret-file or certificates`);

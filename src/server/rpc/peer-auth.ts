@@ -23,6 +23,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { PeerEnvelope } from '../../gen/chat/v1/replication.js';
 import { checkId } from '../replication/endpoints.js';
+import { wireCluster } from '../cluster-identity.js';
+import { senderStamp } from './sender-stamp.js';
 import type { NodeId } from '../replication/types.js';
 import { certificateNames, identityUri } from './peer-identity.js';
 
@@ -42,6 +44,8 @@ export interface PeerTls {
 
 export interface PeerAuthOptions {
   cluster: string;
+  /** A restored cluster's id ('' or absent otherwise): proofs and hellos carry it, so a restored cluster and its original refuse each other. */
+  clusterId?: string;
   self: NodeId;
   /** The cluster secret every replica holds, when they prove it. */
   secret?: Buffer;
@@ -93,6 +97,8 @@ function isReplicaId(id: string): boolean {
 
 export class PeerAuth {
   readonly cluster: string;
+  /** The cluster as peer messages and proofs name it: its name, and a restored cluster's id (cluster-identity.ts). */
+  readonly wire: string;
   readonly self: NodeId;
   private readonly secret: Buffer | undefined;
   private readonly tls: PeerTls | undefined;
@@ -100,6 +106,7 @@ export class PeerAuth {
 
   constructor(options: PeerAuthOptions) {
     this.cluster = options.cluster;
+    this.wire = wireCluster(options.cluster, options.clusterId ?? '');
     this.self = options.self;
     this.secret = options.secret;
     this.tls = options.tls;
@@ -161,14 +168,14 @@ export class PeerAuth {
     let helloProof: Buffer = Buffer.alloc(0);
     if (this.secret) {
       const theirs = firstBuffer(headers, PEER_PROOF_KEY);
-      const expected = proof(this.secret, ['chat-peer-server-v1', this.cluster, to, this.self, nonce.toString('base64'), challenge.toString('base64')]);
+      const expected = proof(this.secret, ['chat-peer-server-v1', this.wire, to, this.self, nonce.toString('base64'), challenge.toString('base64')]);
       if (!theirs || !sameBytes(theirs, expected)) {
-        return { problem: `the replica answering as ${to} did not prove it knows the cluster secret (a different --cluster-secret-file, or not a replica of cluster "${this.cluster}")` };
+        return { problem: `the replica answering as ${to} did not prove it knows the cluster secret (a different --cluster-secret-file, or not a replica of cluster "${this.wire}")` };
       }
-      helloProof = proof(this.secret, ['chat-peer-hello-v1', this.cluster, this.self, to, nonce.toString('base64'), challenge.toString('base64')]);
+      helloProof = proof(this.secret, ['chat-peer-hello-v1', this.wire, this.self, to, nonce.toString('base64'), challenge.toString('base64')]);
     }
     return {
-      hello: { from: this.self, to, epoch: 0, force: 0, incarnation: '', cluster: this.cluster, fromAddress: '', body: { $case: 'hello', value: { proof: helloProof } } },
+      hello: { from: this.self, to, epoch: 0, force: 0, incarnation: '', cluster: this.wire, fromAddress: '', ...senderStamp(), body: { $case: 'hello', value: { proof: helloProof } } },
     };
   }
 
@@ -190,7 +197,7 @@ export class PeerAuth {
     const headers = new grpc.Metadata();
     headers.set(PEER_CHALLENGE_KEY, challenge);
     if (this.secret) {
-      headers.set(PEER_PROOF_KEY, proof(this.secret, ['chat-peer-server-v1', this.cluster, this.self, from, nonce.toString('base64'), challenge.toString('base64')]));
+      headers.set(PEER_PROOF_KEY, proof(this.secret, ['chat-peer-server-v1', this.wire, this.self, from, nonce.toString('base64'), challenge.toString('base64')]));
     }
     return { headers, pending: { from, nonce, challenge } };
   }
@@ -202,14 +209,14 @@ export class PeerAuth {
    */
   checkHello(env: PeerEnvelope, pending: PendingHello, certificate: PeerCertificate | undefined): { from: NodeId } | Refusal {
     if (env.body?.$case !== 'hello') return { code: grpc.status.UNAUTHENTICATED, problem: 'the first message of a peer call must be a hello' };
-    if (env.from !== pending.from || env.to !== this.self || env.cluster !== this.cluster) {
-      return { code: grpc.status.PERMISSION_DENIED, problem: `a hello from ${JSON.stringify(env.from)} of cluster ${JSON.stringify(env.cluster)} to ${JSON.stringify(env.to)} on a call opened by ${pending.from}: this is ${this.self} of "${this.cluster}"` };
+    if (env.from !== pending.from || env.to !== this.self || env.cluster !== this.wire) {
+      return { code: grpc.status.PERMISSION_DENIED, problem: `a hello from ${JSON.stringify(env.from)} of cluster ${JSON.stringify(env.cluster)} to ${JSON.stringify(env.to)} on a call opened by ${pending.from}: this is ${this.self} of "${this.wire}"` };
     }
     if (this.tls && !certificateNames(certificate, this.cluster, 'replica').includes(env.from)) {
       return { code: grpc.status.PERMISSION_DENIED, problem: `the client certificate does not name replica ${env.from} (it needs the URI ${identityUri(this.cluster, 'replica', env.from)})` };
     }
     if (this.secret) {
-      const expected = proof(this.secret, ['chat-peer-hello-v1', this.cluster, env.from, this.self, pending.nonce.toString('base64'), pending.challenge.toString('base64')]);
+      const expected = proof(this.secret, ['chat-peer-hello-v1', this.wire, env.from, this.self, pending.nonce.toString('base64'), pending.challenge.toString('base64')]);
       if (!sameBytes(Buffer.from(env.body.value.proof), expected)) {
         return { code: grpc.status.UNAUTHENTICATED, problem: `${env.from} did not prove it knows the cluster secret (a different --cluster-secret-file?)` };
       }

@@ -2,6 +2,7 @@ import type { ConfigView, LogEntry, PeerEnvelope, PeerInfo as WirePeerInfo } fro
 import { decodeConfig, EPOCH_SLOTS, MAX_REPLICAS } from '../replication/membership.js';
 import { checkAddress, checkId } from '../replication/endpoints.js';
 import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '../replication/types.js';
+import { senderStamp } from './sender-stamp.js';
 
 /**
  * Converts between the core's peer messages and the wire envelopes of
@@ -14,7 +15,7 @@ import type { Config, Entry, EntryKind, PeerBody, PeerInfo, PeerMessage } from '
 export const MAX_APPEND_ENTRIES = 8192;
 
 export function toEnvelope(m: PeerMessage, cluster: string, fromAddress: string): PeerEnvelope {
-  return { from: m.from, to: m.to, epoch: m.epoch, force: m.force, incarnation: m.incarnation, cluster, fromAddress, body: toWireBody(m.body) };
+  return { from: m.from, to: m.to, epoch: m.epoch, force: m.force, incarnation: m.incarnation, cluster, fromAddress, ...senderStamp(), body: toWireBody(m.body) };
 }
 
 export type ReadEnvelope = { ok: true; message: PeerMessage } | { ok: false; problem: string };
@@ -166,7 +167,7 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
         $case: 'promise',
         value: {
           preVote: b.preVote, recovery: b.recovery, lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, forced: false, configIndex: b.configIndex,
-          configEpoch: b.configEpoch, session: b.session,
+          configEpoch: b.configEpoch, session: b.session, transfer: b.transfer ?? false,
         },
       };
     case 'promiseReply':
@@ -177,6 +178,8 @@ function toWireBody(b: PeerBody): PeerEnvelope['body'] {
       return { $case: 'probeReply', value: { info: toWireInfo(b.info), echo: b.echo } };
     case 'snapshotReply':
       return { $case: 'snapshotReply', value: { lastIndex: b.lastIndex, success: b.success, echo: b.echo } };
+    case 'timeoutNow':
+      return { $case: 'timeoutNow', value: {} };
     case 'snapshot':
       // The header travels with the last chunk; see the peer transport.
       return { $case: 'snapshot', value: { lastIndex: b.lastIndex, lastEpoch: b.lastEpoch, config: toWireConfig(b.config), offset: 0, data: Buffer.alloc(0), done: true, totalSize: 0 } };
@@ -200,7 +203,7 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
       };
     case 'promise':
       return {
-        type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch,
+        type: 'promise', preVote: w.value.preVote, recovery: w.value.recovery, transfer: w.value.transfer, lastIndex: w.value.lastIndex, lastEpoch: w.value.lastEpoch,
         configIndex: w.value.configIndex, configEpoch: w.value.configEpoch, session: w.value.session,
       };
     case 'promiseReply':
@@ -211,6 +214,8 @@ function fromWireBody(w: PeerEnvelope['body']): PeerBody | undefined {
       return { type: 'probeReply', info: fromWireInfo(w.value.info), echo: w.value.echo };
     case 'snapshotReply':
       return { type: 'snapshotReply', lastIndex: w.value.lastIndex, success: w.value.success, echo: w.value.echo };
+    case 'timeoutNow':
+      return { type: 'timeoutNow' };
     case 'snapshot':
       return undefined;
   }

@@ -27,6 +27,8 @@ export interface PeerServiceOptions {
   auth: PeerAuth;
   /** A checked core message from an authenticated peer, with its peer address (and a finished, checked snapshot). */
   deliver(message: PeerMessage, fromPeerAddress: string, snapshot?: ReceivedSnapshot): void;
+  /** Every accepted envelope of an authenticated peer, with the build it states (see PeerVersions). */
+  heard?(env: PeerEnvelope): void;
   inbox: SnapshotInbox;
   /** Why the snapshot in this file would not install, or undefined. */
   checkSnapshot(path: string): string | undefined;
@@ -91,7 +93,7 @@ class PeerCall<R> {
       this.from = hello.from;
       return undefined;
     }
-    if (m.from !== this.from || m.to !== this.auth.self || m.cluster !== this.auth.cluster) {
+    if (m.from !== this.from || m.to !== this.auth.self || m.cluster !== this.auth.wire) {
       return this.refuse({ code: grpc.status.PERMISSION_DENIED, problem: `a message from ${JSON.stringify(m.from)} to ${JSON.stringify(m.to)} on a call ${this.from} opened` });
     }
     return m;
@@ -147,6 +149,7 @@ export function createPeerService(o: PeerServiceOptions): ReplicationServiceServ
           peer.refuse({ code: grpc.status.INVALID_ARGUMENT, problem: read.problem });
           return;
         }
+        o.heard?.(env);
         o.deliver(read.message, env.fromAddress);
       });
       call.on('end', () => peer.reply({}));

@@ -13,6 +13,7 @@ import type { PeerEndpoint, SnapshotSender, Transport } from '../replication/tra
 import type { NodeId, PeerMessage } from '../replication/types.js';
 import { PEER_CHALLENGE_KEY, type PeerAuth } from './peer-auth.js';
 import { toEnvelope, toWireConfig } from './peer-codec.js';
+import { senderStamp } from './sender-stamp.js';
 
 /**
  * The largest message on the peer plane: an append of a full batch (512 ops of
@@ -199,7 +200,7 @@ export class PeerTransport implements Transport {
   }
 
   send(message: PeerMessage): void {
-    this.links.get(message.to)?.write(toEnvelope(message, this.auth.cluster, this.peerAddress));
+    this.links.get(message.to)?.write(toEnvelope(message, this.auth.wire, this.peerAddress));
   }
 
   async sendSnapshot(to: NodeId, sender: SnapshotSender, position: SnapshotPosition, data: Buffer): Promise<void> {
@@ -210,7 +211,7 @@ export class PeerTransport implements Transport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.auth.self, to, epoch: sender.epoch, force: sender.force, incarnation: sender.incarnation, cluster: this.auth.cluster, fromAddress: this.peerAddress,
+        from: this.auth.self, to, epoch: sender.epoch, force: sender.force, incarnation: sender.incarnation, cluster: this.auth.wire, fromAddress: this.peerAddress, ...senderStamp(),
         body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
       });
       if (done) break;

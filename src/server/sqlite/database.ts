@@ -2,7 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { migrate, type Migration } from './migrations.js';
+import { migrate, NewerSchemaError, type Migration } from './migrations.js';
 
 export const DATABASE_FILE = 'chat.db';
 
@@ -27,7 +27,14 @@ export function openDatabase(dataDir: string, migrations: readonly Migration[]):
     throw new DataDirError(`cannot open ${join(dataDir, DATABASE_FILE)}: ${(err as Error).message}`);
   }
   configure(db);
-  migrate(db, migrations);
+  try {
+    migrate(db, migrations);
+  } catch (err) {
+    db.close();
+    // A newer schema is the operator's to resolve (a newer build), like an unusable directory: one line, exit status 2.
+    if (err instanceof NewerSchemaError) throw new DataDirError(`${dataDir}: ${err.message}`);
+    throw err;
+  }
   return db;
 }
 

@@ -7,6 +7,9 @@ export interface Migration {
   up: (db: Database) => void;
 }
 
+/** A database written by a newer chat-server: this one must not touch it. */
+export class NewerSchemaError extends Error {}
+
 /** Applies every migration newer than the database's `user_version`, each in its own transaction. */
 export function migrate(db: Database, migrations: readonly Migration[]): number {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
@@ -18,7 +21,7 @@ export function migrate(db: Database, migrations: readonly Migration[]): number 
   const current = db.pragma('user_version', { simple: true }) as number;
   const newest = sorted.at(-1)?.version ?? 0;
   if (current > newest) {
-    throw new Error(`the data directory holds schema version ${current}, newer than this chat-server knows (${newest}); use a newer chat-server`);
+    throw new NewerSchemaError(`the data directory holds schema version ${current}, newer than this chat-server knows (${newest}); use a newer chat-server`);
   }
   for (const m of sorted) {
     if (m.version <= current) continue;

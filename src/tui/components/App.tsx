@@ -1,4 +1,5 @@
-import { Box, Text, useApp, useStdin } from 'ink';
+import { Box, useApp, useStdin } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useEffect, useState } from 'react';
 import type { ChatApi, ClusterApi, LoginResult } from '../../client/api.js';
 import { useTerminalSize, type TerminalSize } from '../../terminal/use-terminal-size.js';

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { fit, textWidth, truncate } from '../../terminal/text.js';
 import type { ConversationEntry } from '../state/conversations.js';
 import type { ScrollWindow } from '../state/scroll.js';

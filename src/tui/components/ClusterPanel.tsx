@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import type { ClusterSnapshot } from '../hooks.js';
 import { clusterRows, clusterSummary } from '../state/status.js';
 import { fit, textWidth, truncate } from '../../terminal/text.js';

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { MESSAGE_MAX_CHARACTERS, messageSize } from '../../client/limits.js';
 import { textWidth, truncate } from '../../terminal/text.js';
 import { viewRows, type TextState } from '../state/text-editor.js';

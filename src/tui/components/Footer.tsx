@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { textWidth, truncate, wrap } from '../../terminal/text.js';
 import { MAX_FOOTER_ROWS } from '../state/layout.js';
 import type { Notice } from '../state/controls.js';

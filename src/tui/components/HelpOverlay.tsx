@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useMemo, useState } from 'react';
 import { fit, textWidth, truncate, wrap } from '../../terminal/text.js';
 import { commandId, commandsOf, keyLabel, SCOPE_TITLES } from '../commands.js';

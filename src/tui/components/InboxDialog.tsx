@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useEffect, useRef, useState } from 'react';
 import { useRefState } from '../hooks.js';
 import type { ChatApi, ChatMessage } from '../../client/api.js';

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { textWidth, truncate } from '../../terminal/text.js';
 import { viewLine, type TextState } from '../state/text-editor.js';
 import { theme } from './theme.js';

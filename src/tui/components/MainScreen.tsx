@@ -1,4 +1,5 @@
-import { Box, Text, useStdout } from 'ink';
+import { Box, useStdout } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { randomUUID } from 'node:crypto';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatApi, ClusterApi, ConnectionState } from '../../client/api.js';

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useEffect, useRef, useState } from 'react';
 import { useRefState } from '../hooks.js';
 import type { AccountListing, ChatApi } from '../../client/api.js';

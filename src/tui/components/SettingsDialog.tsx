@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useRef, useState } from 'react';
 import { useRefState } from '../hooks.js';
 import { clampBatchSize, UNREAD_BATCH_MAX, UNREAD_BATCH_MIN, type Preferences } from '../settings.js';

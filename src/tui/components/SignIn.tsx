@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { colorOrNone, Text } from '../../terminal/colors.js';
 import Spinner from 'ink-spinner';
 import { useState } from 'react';
 import type { ChatApi, ConnectionState, LoginResult } from '../../client/api.js';
@@ -198,7 +199,7 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       {compact ? (
         body
       ) : (
-        <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor={theme.accent} paddingX={1} width={boxWidth}>
+        <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor={colorOrNone(theme.accent)} paddingX={1} width={boxWidth}>
           {body}
         </Box>
       )}

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import type { StatusText } from '../state/status.js';
 import { textWidth, truncate } from '../../terminal/text.js';
 import { theme, toneColor } from './theme.js';

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { useRef, useState } from 'react';
 import { truncate } from '../../terminal/text.js';
 import { commandId } from '../commands.js';

@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../terminal/colors.js';
 import { wrap } from '../../terminal/text.js';
 
 export interface WrappedProps {

@@ -80,6 +80,44 @@ export function roleToJSON(object: Role): string {
   }
 }
 
+export interface SaveSnapshotRequest {
+}
+
+export interface SnapshotPart {
+  part: { $case: "header"; value: SnapshotHeader } | { $case: "data"; value: Buffer } | undefined;
+}
+
+export interface SnapshotHeader {
+  clusterName: string;
+  mode: string;
+  /** The leader that took it, and its build. */
+  replicaId: string;
+  version: string;
+  commit: string;
+  /** The database schema of that build. */
+  schemaVersion: number;
+  /** The state is the chat tables as applied up to this log entry. */
+  lastIndex: number;
+  lastEpoch: number;
+  sizeBytes: number;
+  /** Hex SHA-256 of the bytes that follow. */
+  sha256: string;
+  takenAtMs: number;
+}
+
+export interface TransferLeaderRequest {
+  /** The replica to hand over to; empty lets the leader pick. */
+  targetId: string;
+}
+
+export interface TransferLeaderResponse {
+  /** The replica that led when the call came, and the one that leads now. */
+  previousLeaderId: string;
+  leaderId: string;
+  leaderAddress: string;
+  epoch: number;
+}
+
 export interface ReplicaAddress {
   id: string;
   address: string;
@@ -161,6 +199,21 @@ export interface ReplicaStatus {
   members: ClusterMember[];
   /** The cluster name (--cluster-name); replicas of other clusters refuse each other. */
   clusterName: string;
+  /**
+   * This replica's build (its package version is `version`): the commit it
+   * was built from ("unknown" outside git), and the peer protocol and database
+   * schema it speaks.
+   */
+  commit: string;
+  protocolVersion: number;
+  schemaVersion: number;
+  /** The builds of the replicas this one has heard from, from their messages. */
+  peerBuilds: PeerBuild[];
+  /**
+   * Set for a cluster restored from a backup (chat-server restore): replicas
+   * of another identity, the original cluster's included, refuse each other.
+   */
+  clusterId: string;
   /** The highest forced leadership this replica follows (0: none). */
   lineage: number;
   /**
@@ -175,6 +228,18 @@ export interface ReplicaStatus {
   dataLost: boolean;
   /** Its data directory's incarnation, drawn when the directory was created. */
   incarnation: string;
+}
+
+/** Another replica's build, as its own messages state it. */
+export interface PeerBuild {
+  id: string;
+  /** Empty for a replica of peer protocol 1, which does not say. */
+  version: string;
+  commit: string;
+  /** 0 for a replica of peer protocol 1. */
+  protocolVersion: number;
+  /** Milliseconds since its last message. */
+  lastSeenMsAgo: number;
 }
 
 export interface GetStatusRequest {
@@ -237,6 +302,630 @@ export interface MembershipResponse {
   configIndex: number;
   members: ClusterMember[];
 }
+
+function createBaseSaveSnapshotRequest(): SaveSnapshotRequest {
+  return {};
+}
+
+export const SaveSnapshotRequest: MessageFns<SaveSnapshotRequest> = {
+  encode(_: SaveSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SaveSnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: SaveSnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SaveSnapshotRequest>): SaveSnapshotRequest {
+    return SaveSnapshotRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SaveSnapshotRequest>): SaveSnapshotRequest {
+    const message = createBaseSaveSnapshotRequest();
+    return message;
+  },
+};
+
+function createBaseSnapshotPart(): SnapshotPart {
+  return { part: undefined };
+}
+
+export const SnapshotPart: MessageFns<SnapshotPart> = {
+  encode(message: SnapshotPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        SnapshotHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: SnapshotHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotPart {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: SnapshotHeader.fromJSON(object.header) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SnapshotPart): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = SnapshotHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "data") {
+      obj.data = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotPart>): SnapshotPart {
+    return SnapshotPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotPart>): SnapshotPart {
+    const message = createBaseSnapshotPart();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: SnapshotHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "data", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSnapshotHeader(): SnapshotHeader {
+  return {
+    clusterName: "",
+    mode: "",
+    replicaId: "",
+    version: "",
+    commit: "",
+    schemaVersion: 0,
+    lastIndex: 0,
+    lastEpoch: 0,
+    sizeBytes: 0,
+    sha256: "",
+    takenAtMs: 0,
+  };
+}
+
+export const SnapshotHeader: MessageFns<SnapshotHeader> = {
+  encode(message: SnapshotHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterName !== "") {
+      writer.uint32(10).string(message.clusterName);
+    }
+    if (message.mode !== "") {
+      writer.uint32(18).string(message.mode);
+    }
+    if (message.replicaId !== "") {
+      writer.uint32(26).string(message.replicaId);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.commit !== "") {
+      writer.uint32(42).string(message.commit);
+    }
+    if (message.schemaVersion !== 0) {
+      writer.uint32(48).uint32(message.schemaVersion);
+    }
+    if (message.lastIndex !== 0) {
+      writer.uint32(56).uint64(message.lastIndex);
+    }
+    if (message.lastEpoch !== 0) {
+      writer.uint32(64).uint64(message.lastEpoch);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(72).uint64(message.sizeBytes);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(82).string(message.sha256);
+    }
+    if (message.takenAtMs !== 0) {
+      writer.uint32(88).int64(message.takenAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.replicaId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lastEpoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.takenAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotHeader {
+    return {
+      clusterName: isSet(object.clusterName)
+        ? globalThis.String(object.clusterName)
+        : isSet(object.cluster_name)
+        ? globalThis.String(object.cluster_name)
+        : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      replicaId: isSet(object.replicaId)
+        ? globalThis.String(object.replicaId)
+        : isSet(object.replica_id)
+        ? globalThis.String(object.replica_id)
+        : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      lastIndex: isSet(object.lastIndex)
+        ? globalThis.Number(object.lastIndex)
+        : isSet(object.last_index)
+        ? globalThis.Number(object.last_index)
+        : 0,
+      lastEpoch: isSet(object.lastEpoch)
+        ? globalThis.Number(object.lastEpoch)
+        : isSet(object.last_epoch)
+        ? globalThis.Number(object.last_epoch)
+        : 0,
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      takenAtMs: isSet(object.takenAtMs)
+        ? globalThis.Number(object.takenAtMs)
+        : isSet(object.taken_at_ms)
+        ? globalThis.Number(object.taken_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SnapshotHeader): unknown {
+    const obj: any = {};
+    if (message.clusterName !== "") {
+      obj.clusterName = message.clusterName;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.replicaId !== "") {
+      obj.replicaId = message.replicaId;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.lastIndex !== 0) {
+      obj.lastIndex = Math.round(message.lastIndex);
+    }
+    if (message.lastEpoch !== 0) {
+      obj.lastEpoch = Math.round(message.lastEpoch);
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.takenAtMs !== 0) {
+      obj.takenAtMs = Math.round(message.takenAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotHeader>): SnapshotHeader {
+    return SnapshotHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotHeader>): SnapshotHeader {
+    const message = createBaseSnapshotHeader();
+    message.clusterName = object.clusterName ?? "";
+    message.mode = object.mode ?? "";
+    message.replicaId = object.replicaId ?? "";
+    message.version = object.version ?? "";
+    message.commit = object.commit ?? "";
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.lastIndex = object.lastIndex ?? 0;
+    message.lastEpoch = object.lastEpoch ?? 0;
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.takenAtMs = object.takenAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseTransferLeaderRequest(): TransferLeaderRequest {
+  return { targetId: "" };
+}
+
+export const TransferLeaderRequest: MessageFns<TransferLeaderRequest> = {
+  encode(message: TransferLeaderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetId !== "") {
+      writer.uint32(10).string(message.targetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeaderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeaderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeaderRequest {
+    return {
+      targetId: isSet(object.targetId)
+        ? globalThis.String(object.targetId)
+        : isSet(object.target_id)
+        ? globalThis.String(object.target_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferLeaderRequest): unknown {
+    const obj: any = {};
+    if (message.targetId !== "") {
+      obj.targetId = message.targetId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeaderRequest>): TransferLeaderRequest {
+    return TransferLeaderRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeaderRequest>): TransferLeaderRequest {
+    const message = createBaseTransferLeaderRequest();
+    message.targetId = object.targetId ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferLeaderResponse(): TransferLeaderResponse {
+  return { previousLeaderId: "", leaderId: "", leaderAddress: "", epoch: 0 };
+}
+
+export const TransferLeaderResponse: MessageFns<TransferLeaderResponse> = {
+  encode(message: TransferLeaderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.previousLeaderId !== "") {
+      writer.uint32(10).string(message.previousLeaderId);
+    }
+    if (message.leaderId !== "") {
+      writer.uint32(18).string(message.leaderId);
+    }
+    if (message.leaderAddress !== "") {
+      writer.uint32(26).string(message.leaderAddress);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(32).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeaderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeaderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.previousLeaderId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.leaderAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeaderResponse {
+    return {
+      previousLeaderId: isSet(object.previousLeaderId)
+        ? globalThis.String(object.previousLeaderId)
+        : isSet(object.previous_leader_id)
+        ? globalThis.String(object.previous_leader_id)
+        : "",
+      leaderId: isSet(object.leaderId)
+        ? globalThis.String(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.String(object.leader_id)
+        : "",
+      leaderAddress: isSet(object.leaderAddress)
+        ? globalThis.String(object.leaderAddress)
+        : isSet(object.leader_address)
+        ? globalThis.String(object.leader_address)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+    };
+  },
+
+  toJSON(message: TransferLeaderResponse): unknown {
+    const obj: any = {};
+    if (message.previousLeaderId !== "") {
+      obj.previousLeaderId = message.previousLeaderId;
+    }
+    if (message.leaderId !== "") {
+      obj.leaderId = message.leaderId;
+    }
+    if (message.leaderAddress !== "") {
+      obj.leaderAddress = message.leaderAddress;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeaderResponse>): TransferLeaderResponse {
+    return TransferLeaderResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeaderResponse>): TransferLeaderResponse {
+    const message = createBaseTransferLeaderResponse();
+    message.previousLeaderId = object.previousLeaderId ?? "";
+    message.leaderId = object.leaderId ?? "";
+    message.leaderAddress = object.leaderAddress ?? "";
+    message.epoch = object.epoch ?? 0;
+    return message;
+  },
+};
 
 function createBaseReplicaAddress(): ReplicaAddress {
   return { id: "", address: "", learner: false };
@@ -914,6 +1603,11 @@ function createBaseReplicaStatus(): ReplicaStatus {
     logStartIndex: 0,
     members: [],
     clusterName: "",
+    commit: "",
+    protocolVersion: 0,
+    schemaVersion: 0,
+    peerBuilds: [],
+    clusterId: "",
     lineage: 0,
     leftBehind: false,
     dataLost: false,
@@ -998,17 +1692,32 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.clusterName !== "") {
       writer.uint32(202).string(message.clusterName);
     }
+    if (message.commit !== "") {
+      writer.uint32(210).string(message.commit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(216).uint32(message.protocolVersion);
+    }
+    if (message.schemaVersion !== 0) {
+      writer.uint32(224).uint32(message.schemaVersion);
+    }
+    for (const v of message.peerBuilds) {
+      PeerBuild.encode(v!, writer.uint32(234).fork()).join();
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(242).string(message.clusterId);
+    }
     if (message.lineage !== 0) {
-      writer.uint32(208).uint64(message.lineage);
+      writer.uint32(248).uint64(message.lineage);
     }
     if (message.leftBehind !== false) {
-      writer.uint32(216).bool(message.leftBehind);
+      writer.uint32(256).bool(message.leftBehind);
     }
     if (message.dataLost !== false) {
-      writer.uint32(224).bool(message.dataLost);
+      writer.uint32(264).bool(message.dataLost);
     }
     if (message.incarnation !== "") {
-      writer.uint32(234).string(message.incarnation);
+      writer.uint32(274).string(message.incarnation);
     }
     return writer;
   },
@@ -1227,11 +1936,11 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
             continue;
           }
           case 26: {
-            if (tag !== 208) {
+            if (tag !== 210) {
               break;
             }
 
-            message.lineage = longToNumber(reader.uint64());
+            message.commit = reader.string();
             continue;
           }
           case 27: {
@@ -1239,7 +1948,7 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
               break;
             }
 
-            message.leftBehind = reader.bool();
+            message.protocolVersion = reader.uint32();
             continue;
           }
           case 28: {
@@ -1247,11 +1956,51 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
               break;
             }
 
-            message.dataLost = reader.bool();
+            message.schemaVersion = reader.uint32();
             continue;
           }
           case 29: {
             if (tag !== 234) {
+              break;
+            }
+
+            message.peerBuilds.push(PeerBuild.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 248) {
+              break;
+            }
+
+            message.lineage = longToNumber(reader.uint64());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.leftBehind = reader.bool();
+            continue;
+          }
+          case 33: {
+            if (tag !== 264) {
+              break;
+            }
+
+            message.dataLost = reader.bool();
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
               break;
             }
 
@@ -1369,6 +2118,27 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
         : isSet(object.cluster_name)
         ? globalThis.String(object.cluster_name)
         : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      peerBuilds: globalThis.Array.isArray(object?.peerBuilds)
+        ? object.peerBuilds.map((e: any) => PeerBuild.fromJSON(e))
+        : globalThis.Array.isArray(object?.peer_builds)
+        ? object.peer_builds.map((e: any) => PeerBuild.fromJSON(e))
+        : [],
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
       lineage: isSet(object.lineage) ? globalThis.Number(object.lineage) : 0,
       leftBehind: isSet(object.leftBehind)
         ? globalThis.Boolean(object.leftBehind)
@@ -1461,6 +2231,21 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     if (message.clusterName !== "") {
       obj.clusterName = message.clusterName;
     }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
+    }
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.peerBuilds?.length) {
+      obj.peerBuilds = message.peerBuilds.map((e) => PeerBuild.toJSON(e));
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
     if (message.lineage !== 0) {
       obj.lineage = Math.round(message.lineage);
     }
@@ -1506,10 +2291,156 @@ export const ReplicaStatus: MessageFns<ReplicaStatus> = {
     message.logStartIndex = object.logStartIndex ?? 0;
     message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
     message.clusterName = object.clusterName ?? "";
+    message.commit = object.commit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.peerBuilds = object.peerBuilds?.map((e) => PeerBuild.fromPartial(e)) || [];
+    message.clusterId = object.clusterId ?? "";
     message.lineage = object.lineage ?? 0;
     message.leftBehind = object.leftBehind ?? false;
     message.dataLost = object.dataLost ?? false;
     message.incarnation = object.incarnation ?? "";
+    return message;
+  },
+};
+
+function createBasePeerBuild(): PeerBuild {
+  return { id: "", version: "", commit: "", protocolVersion: 0, lastSeenMsAgo: 0 };
+}
+
+export const PeerBuild: MessageFns<PeerBuild> = {
+  encode(message: PeerBuild, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.commit !== "") {
+      writer.uint32(26).string(message.commit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(32).uint32(message.protocolVersion);
+    }
+    if (message.lastSeenMsAgo !== 0) {
+      writer.uint32(40).int64(message.lastSeenMsAgo);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeerBuild {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeerBuild();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSeenMsAgo = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeerBuild {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
+      lastSeenMsAgo: isSet(object.lastSeenMsAgo)
+        ? globalThis.Number(object.lastSeenMsAgo)
+        : isSet(object.last_seen_ms_ago)
+        ? globalThis.Number(object.last_seen_ms_ago)
+        : 0,
+    };
+  },
+
+  toJSON(message: PeerBuild): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
+    }
+    if (message.lastSeenMsAgo !== 0) {
+      obj.lastSeenMsAgo = Math.round(message.lastSeenMsAgo);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PeerBuild>): PeerBuild {
+    return PeerBuild.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PeerBuild>): PeerBuild {
+    const message = createBasePeerBuild();
+    message.id = object.id ?? "";
+    message.version = object.version ?? "";
+    message.commit = object.commit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
+    message.lastSeenMsAgo = object.lastSeenMsAgo ?? 0;
     return message;
   },
 };
@@ -2474,6 +3405,43 @@ export const ClusterServiceService = {
     responseSerialize: (value: MembershipResponse): Buffer => Buffer.from(MembershipResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MembershipResponse => MembershipResponse.decode(value),
   },
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader: {
+    path: "/chat.v1.ClusterService/TransferLeader" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TransferLeaderRequest): Buffer =>
+      Buffer.from(TransferLeaderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TransferLeaderRequest => TransferLeaderRequest.decode(value),
+    responseSerialize: (value: TransferLeaderResponse): Buffer =>
+      Buffer.from(TransferLeaderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferLeaderResponse => TransferLeaderResponse.decode(value),
+  },
+  /**
+   * Operator-only, like ForceLeader (it hands out every account's data).
+   * Backup: a consistent snapshot of the chat state, taken by the leader once
+   * it has applied everything committed before its epoch: first a header (the
+   * log index and epoch the state stands at, its size and SHA-256), then the
+   * bytes in order. Other replicas answer UNAVAILABLE naming the leader.
+   */
+  saveSnapshot: {
+    path: "/chat.v1.ClusterService/SaveSnapshot" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SaveSnapshotRequest): Buffer => Buffer.from(SaveSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SaveSnapshotRequest => SaveSnapshotRequest.decode(value),
+    responseSerialize: (value: SnapshotPart): Buffer => Buffer.from(SnapshotPart.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotPart => SnapshotPart.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2512,6 +3480,25 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * allowed: it steps down once the change is committed.
    */
   removeReplica: handleUnaryCall<RemoveReplicaRequest, MembershipResponse>;
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader: handleUnaryCall<TransferLeaderRequest, TransferLeaderResponse>;
+  /**
+   * Operator-only, like ForceLeader (it hands out every account's data).
+   * Backup: a consistent snapshot of the chat state, taken by the leader once
+   * it has applied everything committed before its epoch: first a header (the
+   * log index and epoch the state stands at, its size and SHA-256), then the
+   * bytes in order. Other replicas answer UNAVAILABLE naming the leader.
+   */
+  saveSnapshot: handleServerStreamingCall<SaveSnapshotRequest, SnapshotPart>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -2639,6 +3626,44 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MembershipResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Operator-only, like ForceLeader, AddReplica and RemoveReplica (it changes
+   * the cluster). Leadership transfer: the leader hands over to `target_id`
+   * (empty: the most up-to-date voter in step) and answers once another
+   * replica leads; writes pause for a few round trips, not an election.
+   * Answered by the leader; other replicas answer UNAVAILABLE naming it, as
+   * chat calls do. FAILED_PRECONDITION when the transfer cannot be made (no
+   * voter in step, the target not a voter or not in step, a peer of peer
+   * protocol 1) or did not complete in time (the old leader then leads on).
+   */
+  transferLeader(
+    request: TransferLeaderRequest,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
+  ): ClientUnaryCall;
+  transferLeader(
+    request: TransferLeaderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
+  ): ClientUnaryCall;
+  transferLeader(
+    request: TransferLeaderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TransferLeaderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator-only, like ForceLeader (it hands out every account's data).
+   * Backup: a consistent snapshot of the chat state, taken by the leader once
+   * it has applied everything committed before its epoch: first a header (the
+   * log index and epoch the state stands at, its size and SHA-256), then the
+   * bytes in order. Other replicas answer UNAVAILABLE naming the leader.
+   */
+  saveSnapshot(request: SaveSnapshotRequest, options?: Partial<CallOptions>): ClientReadableStream<SnapshotPart>;
+  saveSnapshot(
+    request: SaveSnapshotRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotPart>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
@@ -2649,6 +3674,14 @@ export const ClusterServiceClient = makeGenericClientConstructor(
   service: typeof ClusterServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

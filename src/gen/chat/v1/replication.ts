@@ -146,6 +146,19 @@ export interface PromiseRequest {
   configEpoch: number;
   /** The candidate's session (see AppendRequest.session). */
   session: number;
+  /**
+   * A campaign the leader asked for (it sent TimeoutNow): peers do not refuse
+   * it for having heard that leader lately, and that leader grants it and
+   * steps down. Peer protocol 2.
+   */
+  transfer: boolean;
+}
+
+/**
+ * Leadership transfer (peer protocol 2): the leader asks a follower that holds
+ * its whole log to campaign at once, without a pre-vote.
+ */
+export interface TimeoutNow {
 }
 
 export interface PeerInfo {
@@ -217,6 +230,15 @@ export interface PeerEnvelope {
    */
   fromAddress: string;
   /**
+   * The sender's build and peer protocol, so replicas of different versions
+   * know it of each other (a rolling upgrade). Replicas of peer protocol 1
+   * send none of these (they read as "", "" and 0).
+   */
+  senderVersion: string;
+  /** The first 12 hex digits of the commit it was built from, or "unknown". */
+  senderCommit: string;
+  protocolVersion: number;
+  /**
    * The sender's lineage: the highest forced leadership it follows (0: none).
    * A replica never follows, promises to or takes the epoch of a sender with a
    * lower one; a sender with a higher one leaves it behind.
@@ -237,6 +259,7 @@ export interface PeerEnvelope {
     | { $case: "snapshot"; value: SnapshotChunk }
     | { $case: "snapshotReply"; value: SnapshotReply }
     | { $case: "hello"; value: PeerHello }
+    | { $case: "timeoutNow"; value: TimeoutNow }
     | undefined;
 }
 
@@ -1286,6 +1309,7 @@ function createBasePromiseRequest(): PromiseRequest {
     configIndex: 0,
     configEpoch: 0,
     session: 0,
+    transfer: false,
   };
 }
 
@@ -1314,6 +1338,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     }
     if (message.session !== 0) {
       writer.uint32(64).uint32(message.session);
+    }
+    if (message.transfer !== false) {
+      writer.uint32(72).bool(message.transfer);
     }
     return writer;
   },
@@ -1395,6 +1422,14 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
             message.session = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.transfer = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1437,6 +1472,7 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
         ? globalThis.Number(object.config_epoch)
         : 0,
       session: isSet(object.session) ? globalThis.Number(object.session) : 0,
+      transfer: isSet(object.transfer) ? globalThis.Boolean(object.transfer) : false,
     };
   },
 
@@ -1466,6 +1502,9 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     if (message.session !== 0) {
       obj.session = Math.round(message.session);
     }
+    if (message.transfer !== false) {
+      obj.transfer = message.transfer;
+    }
     return obj;
   },
 
@@ -1482,6 +1521,59 @@ export const PromiseRequest: MessageFns<PromiseRequest> = {
     message.configIndex = object.configIndex ?? 0;
     message.configEpoch = object.configEpoch ?? 0;
     message.session = object.session ?? 0;
+    message.transfer = object.transfer ?? false;
+    return message;
+  },
+};
+
+function createBaseTimeoutNow(): TimeoutNow {
+  return {};
+}
+
+export const TimeoutNow: MessageFns<TimeoutNow> = {
+  encode(_: TimeoutNow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeoutNow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeoutNow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TimeoutNow {
+    return {};
+  },
+
+  toJSON(_: TimeoutNow): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<TimeoutNow>): TimeoutNow {
+    return TimeoutNow.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<TimeoutNow>): TimeoutNow {
+    const message = createBaseTimeoutNow();
     return message;
   },
 };
@@ -2276,7 +2368,19 @@ export const SnapshotReply: MessageFns<SnapshotReply> = {
 };
 
 function createBasePeerEnvelope(): PeerEnvelope {
-  return { from: "", to: "", epoch: 0, cluster: "", fromAddress: "", force: 0, incarnation: "", body: undefined };
+  return {
+    from: "",
+    to: "",
+    epoch: 0,
+    cluster: "",
+    fromAddress: "",
+    senderVersion: "",
+    senderCommit: "",
+    protocolVersion: 0,
+    force: 0,
+    incarnation: "",
+    body: undefined,
+  };
 }
 
 export const PeerEnvelope: MessageFns<PeerEnvelope> = {
@@ -2296,11 +2400,20 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     if (message.fromAddress !== "") {
       writer.uint32(42).string(message.fromAddress);
     }
+    if (message.senderVersion !== "") {
+      writer.uint32(50).string(message.senderVersion);
+    }
+    if (message.senderCommit !== "") {
+      writer.uint32(58).string(message.senderCommit);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(64).uint32(message.protocolVersion);
+    }
     if (message.force !== 0) {
-      writer.uint32(48).uint64(message.force);
+      writer.uint32(160).uint64(message.force);
     }
     if (message.incarnation !== "") {
-      writer.uint32(58).string(message.incarnation);
+      writer.uint32(170).string(message.incarnation);
     }
     switch (message.body?.$case) {
       case "append":
@@ -2329,6 +2442,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         break;
       case "hello":
         PeerHello.encode(message.body.value, writer.uint32(146).fork()).join();
+        break;
+      case "timeoutNow":
+        TimeoutNow.encode(message.body.value, writer.uint32(154).fork()).join();
         break;
     }
     return writer;
@@ -2388,15 +2504,39 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             continue;
           }
           case 6: {
-            if (tag !== 48) {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.senderVersion = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.senderCommit = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
               break;
             }
 
             message.force = longToNumber(reader.uint64());
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
+          case 21: {
+            if (tag !== 170) {
               break;
             }
 
@@ -2475,6 +2615,14 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
             message.body = { $case: "hello", value: PeerHello.decode(reader, reader.uint32()) };
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.body = { $case: "timeoutNow", value: TimeoutNow.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2498,6 +2646,21 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         : isSet(object.from_address)
         ? globalThis.String(object.from_address)
         : "",
+      senderVersion: isSet(object.senderVersion)
+        ? globalThis.String(object.senderVersion)
+        : isSet(object.sender_version)
+        ? globalThis.String(object.sender_version)
+        : "",
+      senderCommit: isSet(object.senderCommit)
+        ? globalThis.String(object.senderCommit)
+        : isSet(object.sender_commit)
+        ? globalThis.String(object.sender_commit)
+        : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
       force: isSet(object.force) ? globalThis.Number(object.force) : 0,
       incarnation: isSet(object.incarnation) ? globalThis.String(object.incarnation) : "",
       body: isSet(object.append)
@@ -2526,6 +2689,10 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
         ? { $case: "snapshotReply", value: SnapshotReply.fromJSON(object.snapshot_reply) }
         : isSet(object.hello)
         ? { $case: "hello", value: PeerHello.fromJSON(object.hello) }
+        : isSet(object.timeoutNow)
+        ? { $case: "timeoutNow", value: TimeoutNow.fromJSON(object.timeoutNow) }
+        : isSet(object.timeout_now)
+        ? { $case: "timeoutNow", value: TimeoutNow.fromJSON(object.timeout_now) }
         : undefined,
     };
   },
@@ -2546,6 +2713,15 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     }
     if (message.fromAddress !== "") {
       obj.fromAddress = message.fromAddress;
+    }
+    if (message.senderVersion !== "") {
+      obj.senderVersion = message.senderVersion;
+    }
+    if (message.senderCommit !== "") {
+      obj.senderCommit = message.senderCommit;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
     }
     if (message.force !== 0) {
       obj.force = Math.round(message.force);
@@ -2571,6 +2747,8 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       obj.snapshotReply = SnapshotReply.toJSON(message.body.value);
     } else if (message.body?.$case === "hello") {
       obj.hello = PeerHello.toJSON(message.body.value);
+    } else if (message.body?.$case === "timeoutNow") {
+      obj.timeoutNow = TimeoutNow.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2585,6 +2763,9 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
     message.epoch = object.epoch ?? 0;
     message.cluster = object.cluster ?? "";
     message.fromAddress = object.fromAddress ?? "";
+    message.senderVersion = object.senderVersion ?? "";
+    message.senderCommit = object.senderCommit ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
     message.force = object.force ?? 0;
     message.incarnation = object.incarnation ?? "";
     switch (object.body?.$case) {
@@ -2639,6 +2820,12 @@ export const PeerEnvelope: MessageFns<PeerEnvelope> = {
       case "hello": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "hello", value: PeerHello.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "timeoutNow": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "timeoutNow", value: TimeoutNow.fromPartial(object.body.value) };
         }
         break;
       }
