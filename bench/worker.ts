@@ -95,7 +95,7 @@ const started = new Promise<void>((resolve) => {
 });
 
 async function runSend(job: Extract<Job, { kind: 'send' }>): Promise<SendResult> {
-  const clients = job.users.map((u) => new ChatClient({ servers: job.servers, token: u.token, deadlineMs: job.deadlineMs, retryBudgetMs: job.retryBudgetMs }));
+  const clients = job.users.map((u) => new ChatClient({ servers: job.servers, token: u.token, deadlineMs: job.deadlineMs, retryBudgetMs: job.retryBudgetMs, ownConnection: true }));
   await connectAll(clients);
   await send({ type: 'ready' });
   await started;
@@ -184,7 +184,7 @@ async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenR
       const group = clients.slice(u - LISTEN_GROUP);
       await waitFor('a group of clients to find the leader', Math.max(1_000, 60_000 - (Date.now() - opened)), () => group.every((c) => c.connection().kind === 'connected'));
     }
-    const client = new ChatClient({ servers: job.servers, token: user.token, retryBudgetMs: 30_000 });
+    const client = new ChatClient({ servers: job.servers, token: user.token, retryBudgetMs: 30_000, ownConnection: true });
     clients.push(client);
     for (let s = 0; s < job.streamsPerUser; s++) {
       const streamIndex = u * job.streamsPerUser + s;

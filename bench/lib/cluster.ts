@@ -77,7 +77,8 @@ export class BenchCluster {
     const { cpuProfDir } = options;
     const procs = new ProcessCluster({
       serverMain: SERVER_MAIN, root, replicas, logLevel: options.logLevel ?? 'info',
-      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
+      // The subscriptions scenario holds 1,000 clients open from one address (the default allows 200).
+      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, '--max-connections-per-address', '100000', ...(options.args ?? [])],
       nodeArgs: cpuProfDir ? (id) => ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : undefined,
     });
     const cluster = new BenchCluster(procs, root);

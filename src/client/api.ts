@@ -20,6 +20,13 @@ export interface ClientOptions {
   token?: string;
   /** The operators' admin token, sent with the calls that change the cluster (chat-ops). */
   adminToken?: string;
+  /**
+   * Its own connection to each replica instead of the process-wide one. grpc-js shares one
+   * HTTP/2 connection per address among a process's clients, and a replica takes at most
+   * CLIENT_MAX_STREAMS_PER_CONNECTION streams on one connection: a process holding more
+   * clients' streams than that (a gateway, a bot host, a load generator) sets this.
+   */
+  ownConnection?: boolean;
 }
 
 export type ConnectionState =

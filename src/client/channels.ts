@@ -28,13 +28,21 @@ export class ChannelPool {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(private readonly credentials: grpc.ChannelCredentials) {}
+  private readonly options: grpc.ChannelOptions;
+
+  /** `ownConnection`: connections of this pool's own, not shared with the process's other clients. */
+  constructor(
+    private readonly credentials: grpc.ChannelCredentials,
+    ownConnection = false,
+  ) {
+    this.options = ownConnection ? { ...CLIENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 } : CLIENT_CHANNEL_OPTIONS;
+  }
 
   private entry(address: string): Entry {
     if (this.closed) throw new Error('the client was closed');
     let e = this.entries.get(address);
     if (!e) {
-      e = { channel: new grpc.Channel(address, this.credentials, CLIENT_CHANNEL_OPTIONS) };
+      e = { channel: new grpc.Channel(address, this.credentials, this.options) };
       this.entries.set(address, e);
     }
     return e;

@@ -77,7 +77,7 @@ export class ChatClient implements ChatApi {
 
   constructor(options: ClientOptions) {
     const { deadlineMs, retryBudgetMs } = resolveTimings(options);
-    this.pool = new ChannelPool(channelCredentials(options.tls));
+    this.pool = new ChannelPool(channelCredentials(options.tls), options.ownConnection);
     this.tracker = new LeaderTracker(options.servers, this.pool, Math.min(deadlineMs, PROBE_DEADLINE_MS));
     this.ctx = { pool: this.pool, tracker: this.tracker, state: this.state, signal: this.abort.signal, deadlineMs, retryBudgetMs };
     this.token = options.token;

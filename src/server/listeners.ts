@@ -20,6 +20,8 @@ export interface ConnectionLimits {
 }
 
 export const CLIENT_CONNECTION_LIMITS: ConnectionLimits = { perAddress: 200, total: 10_000 };
+/** Calls and streams at once on one client connection (a process with more opens more connections: ClientOptions.ownConnection). */
+export const CLIENT_MAX_STREAMS_PER_CONNECTION = 100;
 /** Replicas open one connection per peer (and one more now and then to identify or send a snapshot). */
 export const PEER_CONNECTION_LIMITS: ConnectionLimits = { perAddress: 16, total: 256 };
 

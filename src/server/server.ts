@@ -12,7 +12,7 @@ import { ReplicationServiceService } from '../gen/chat/v1/replication.js';
 import type { ServerConfig } from './config.js';
 import { ChatReplica } from './chat-replica.js';
 import { protectDataDir, readSecretFile } from './file-modes.js';
-import { CLIENT_CONNECTION_LIMITS, listen, ListenError, PEER_CONNECTION_LIMITS, type Listener } from './listeners.js';
+import { CLIENT_CONNECTION_LIMITS, CLIENT_MAX_STREAMS_PER_CONNECTION, listen, ListenError, PEER_CONNECTION_LIMITS, type Listener } from './listeners.js';
 import { ConfigError } from './replication/endpoints.js';
 import { hashToken } from './rpc/auth.js';
 import { createChatService } from './rpc/chat-service.js';
@@ -152,7 +152,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const client = new GuardedServer({
     'grpc.max_receive_message_length': CLIENT_MAX_REQUEST_BYTES,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
-    'grpc.max_concurrent_streams': 100,
+    'grpc.max_concurrent_streams': CLIENT_MAX_STREAMS_PER_CONNECTION,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     // Find clients whose connection died silently, so their streams and "online" marks go away.
