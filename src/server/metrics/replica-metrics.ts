@@ -99,8 +99,8 @@ export class ReplicaMetrics {
     for (const [direction, result] of [['sent', 'ok'], ['sent', 'failed'], ['received', 'ok']] as const) this.snapshots.inc({ direction, result }, 0);
     for (const result of ['done', 'failed']) this.transfers.inc({ result }, 0);
 
-    // Fed from the write path as it happens: the label-less child, taken once, observes without building labels per call.
-    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers: [registry] }).labels({});
+    // Fed from the write path as it happens (an observation costs prom-client about 0.4 µs).
+    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers: [registry] });
     const syncSeconds = histogram('chat_log_sync_seconds', 'Seconds from starting a log write (a group of queued writes) to its fsync\'s end, one observation per group', SYNC_SECONDS_BUCKETS);
     const syncEntries = histogram('chat_log_sync_entries', 'Log entries each of those groups carried (0: only the hard state, a vote): the group commit\'s batch size', SYNC_ENTRIES_BUCKETS);
     const commitSeconds = histogram('chat_commit_seconds', 'Seconds from an op\'s proposal on this replica as leader to its answer (committed and applied), one observation per op', COMMIT_SECONDS_BUCKETS);
