@@ -78,6 +78,7 @@ describe('metrics of a live cluster', () => {
       for (const name of ['chat_commit_seconds', 'chat_log_sync_seconds', 'chat_log_sync_entries']) {
         expect(delta(`${name}_count`), name).toBeGreaterThan(0);
         expect(sample(after, `${name}_bucket`, { le: '+Inf' }), name).toBe(sample(after, `${name}_count`));
+        expect(after).toMatch(new RegExp(`^${name}_bucket\\{le="[0-9.]+"\\} \\d+$`, 'm'));
         expect(sample(after, `${name}_sum`), name).toBeDefined();
       }
       expect(delta('chat_log_sync_entries_sum')).toBeGreaterThanOrEqual(sent);
