@@ -131,6 +131,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     replica = new ChatReplica({
       id: config.id, cluster: config.cluster, members: config.members, join: config.join, db, logger, transport,
       timings: config.timings, limits: config.limits, mode: config.mode,
+      observeSync: metrics?.observeSync, observeCommit: metrics?.observeCommit,
     });
     if (!trusted.peers.canTalkToPeers && replica.members().length > 1) {
       throw new ConfigError(`the data directory's configuration has ${replica.members().length} replicas, but this start gives no way to authenticate them: add --cluster-secret-file (or certificates; see README, "Security")`);

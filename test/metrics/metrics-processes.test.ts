@@ -67,15 +67,21 @@ describe('metrics of a live cluster', () => {
       const sent = chat.acked.length;
       const after = await waitUntil('the leader to count every acknowledged send', 10_000, async () => {
         const text = await scrape(leader);
-        return (sample(text, 'chat_ops_committed_total') ?? 0) - (sample(before, 'chat_ops_committed_total') ?? 0) >= sent ? text : undefined;
+        return (sample(text, 'chat_commit_seconds_count') ?? 0) - (sample(before, 'chat_commit_seconds_count') ?? 0) >= sent ? text : undefined;
       });
       const delta = (name: string, labels?: Record<string, string>) => (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
       // Accounts and log-ins are ops too: at least one per acknowledged message.
       expect(delta('chat_ops_applied_total')).toBeGreaterThanOrEqual(sent);
-      expect(delta('chat_commit_seconds_total')).toBeGreaterThan(0);
       expect(delta('chat_log_commit_index')).toBeGreaterThanOrEqual(sent);
-      expect(delta('chat_log_syncs_total')).toBeGreaterThan(0);
-      expect(delta('chat_log_sync_seconds_total')).toBeGreaterThan(0);
+      // The histograms: every series there, the +Inf bucket holding every observation; one commit observed per op
+      // answered, and the log's syncs carried every entry the leader appended for those ops.
+      for (const name of ['chat_commit_seconds', 'chat_log_sync_seconds', 'chat_log_sync_entries']) {
+        expect(delta(`${name}_count`), name).toBeGreaterThan(0);
+        expect(sample(after, `${name}_bucket`, { le: '+Inf' }), name).toBe(sample(after, `${name}_count`));
+        expect(after).toMatch(new RegExp(`^${name}_bucket\\{le="[0-9.]+"\\} \\d+$`, 'm'));
+        expect(sample(after, `${name}_sum`), name).toBeDefined();
+      }
+      expect(delta('chat_log_sync_entries_sum')).toBeGreaterThanOrEqual(sent);
       expect(delta('chat_log_written_bytes_total')).toBeGreaterThan(0);
       expect(delta('chat_applied_entries_total')).toBeGreaterThanOrEqual(sent);
       expect(sample(after, 'chat_in_sync_replicas')).toBe(3);

@@ -29,6 +29,9 @@ class Scripted {
   private io: (() => void)[] = [];
   sent: PeerMessage[] = [];
   fatal: Error[] = [];
+  /** What a metrics module hears: each answered op's seconds since its proposal, each durable log sync's entries. */
+  readonly commitSeconds: number[] = [];
+  readonly syncEntries: number[] = [];
   clock!: NodeClock;
   state!: SimState;
   driver!: ReplicaDriver<string, string>;
@@ -49,10 +52,11 @@ class Scripted {
     this.state = new SimState(this.db, () => undefined);
     this.driver = new ReplicaDriver<string, string>({
       id: this.id, cluster: 'script', members, stateMachine: this.state, state: this.state,
-      log: new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.io.push(fn))),
+      log: new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.io.push(fn)), { observeSync: (_, entries) => this.syncEntries.push(entries) }),
       transport: { connect: () => undefined, send: (m) => this.sent.push(m), sendSnapshot: () => Promise.reject(new Error('none')), close: () => undefined },
       logger: pino({ level: 'silent' }), runtime: this.clock, seed: 1,
       onFatal: (err) => this.fatal.push(err),
+      observeCommit: (seconds) => this.commitSeconds.push(seconds),
     });
   }
 
@@ -156,14 +160,18 @@ describe('the replica driver orders its writes, messages and answers', () => {
     expect(answer).toBeUndefined();
     expect(a.driver.status().commitIndex).toBe(2);
 
+    a.now += 7;
     a.finishDiskWork();
     await submitted;
     expect(answer).toBe('op-1');
     expect(a.state.ops()).toEqual(['op-1']);
-    // What a metrics module reads: the answered op, the log's syncs, what was applied.
+    // What a metrics module hears and reads: the answered op once, 7 ms after its proposal; every sync, with every
+    // entry of the log in exactly one of them; what was applied.
+    expect(a.commitSeconds).toEqual([0.007]);
     const stats = a.driver.stats();
-    expect(stats.commits.count).toBe(1);
     expect(stats.log.syncs).toBeGreaterThanOrEqual(2);
+    expect(a.syncEntries).toHaveLength(stats.log.syncs);
+    expect(a.syncEntries.reduce((n, e) => n + e, 0)).toBe(a.driver.status().lastIndex);
     expect(stats.log.writes).toBeGreaterThanOrEqual(stats.log.syncs);
     expect(stats.applied).toMatchObject({ entries: 3, backlog: 0 });
   });

@@ -23,6 +23,8 @@ class Harness {
   private pending: (() => void)[] = [];
   log!: SegmentedLog;
   failures: Error[] = [];
+  /** The entries of each durable group of writes, as the log's sync observer hears them. */
+  syncEntries: number[] = [];
 
   constructor(seed: number, faults: ConstructorParameters<typeof MemoryDisk>[1] = {}, readonly segmentBytes = 400) {
     this.disk = new MemoryDisk(new Rng(seed), faults);
@@ -31,7 +33,9 @@ class Harness {
   open(): ReturnType<SegmentedLog['load']> {
     this.pending = [];
     this.failures = [];
-    this.log = new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.pending.push(fn)), { segmentBytes: this.segmentBytes });
+    this.syncEntries = [];
+    const observeSync = (_: number, entries: number) => this.syncEntries.push(entries);
+    this.log = new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.pending.push(fn)), { segmentBytes: this.segmentBytes, observeSync });
     this.log.onFailure((err) => this.failures.push(err));
     return this.log.load(initial);
   }
@@ -75,6 +79,8 @@ describe('the segmented log', () => {
     expect(h.log.durableSeq).toBe(4);
     expect(h.log.stableIndex).toBe(4);
     expect(h.disk.syncs - syncsBefore).toBe(2);
+    // Its observer (the metrics' histograms) hears two syncs: one entry, then the three queued behind it.
+    expect(h.syncEntries).toEqual([1, 3]);
     for (let i = 5; i <= 40; i++) {
       h.log.append({ entries: [entry(i)] });
       h.log.flush();

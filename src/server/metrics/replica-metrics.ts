@@ -3,13 +3,13 @@
  * loop lag included), the replica's status read at each scrape (role, epoch,
  * log positions, in-sync set, per-peer lag, clients), counters fed by its
  * events (leader changes, elections, in-sync changes, snapshot transfers) and
- * applied ops, and the write path's totals read from the driver's stats at each
- * scrape (log syncs and their seconds, commits and their seconds, apply
- * batches): rate() of a seconds total over rate() of its count is the mean
- * time of one. Every name is
+ * applied ops, histograms of the write path fed as it happens (each log sync's
+ * seconds and entries, each op's seconds from proposal to answer:
+ * histogram_quantile() gives their percentiles), and totals read from the
+ * driver's stats at each scrape (bytes written, apply batches). Every name is
  * listed in docs/operations.md; deploy/ holds alerts and a dashboard on them.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaEvent } from '../replica/events.js';
 import type { DriverStats } from '../replica/driver.js';
 import type { ReplicaStatusView } from '../replica/handle.js';
@@ -38,6 +38,13 @@ export interface ReplicaIdentity {
 
 const ROLES = ['leader', 'follower', 'candidate', 'learner'] as const;
 
+/** Seconds of a log write with its fsync: from a fast SSD's half a millisecond to a disk in trouble. */
+const SYNC_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Seconds from an op's proposal to its answer: a round trip and an fsync or two, up to a leader that cannot commit. */
+const COMMIT_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Entries per log sync: a vote alone (0) or one op, up to the thousands a burst of clients queues during one fsync. */
+const SYNC_ENTRIES_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
 /** `read`, called at most once per 50 ms: one scrape reads it once however many metrics use it. */
 function readOncePerScrape<T>(read: () => T): () => T {
   let at = -1;
@@ -64,6 +71,10 @@ export class ReplicaMetrics {
   private readonly transfers: Counter<'result'>;
   private readonly applied: Counter;
   private unsubscribe: (() => void)[] = [];
+  /** For the log (SegmentedLog's observeSync): one durable group of writes, its seconds and its entries. */
+  readonly observeSync: (seconds: number, entries: number) => void;
+  /** For the driver (observeCommit): one op answered on this replica as leader, seconds after its proposal. */
+  readonly observeCommit: (seconds: number) => void;
 
   constructor(identity: ReplicaIdentity) {
     const registry = this.registry;
@@ -87,6 +98,17 @@ export class ReplicaMetrics {
     for (const change of ['shrink', 'expand']) this.isrChanges.inc({ change }, 0);
     for (const [direction, result] of [['sent', 'ok'], ['sent', 'failed'], ['received', 'ok']] as const) this.snapshots.inc({ direction, result }, 0);
     for (const result of ['done', 'failed']) this.transfers.inc({ result }, 0);
+
+    // Fed from the write path as it happens (an observation costs prom-client about 0.4 µs).
+    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers: [registry] });
+    const syncSeconds = histogram('chat_log_sync_seconds', 'Seconds from starting a log write (a group of queued writes) to its fsync\'s end, one observation per group', SYNC_SECONDS_BUCKETS);
+    const syncEntries = histogram('chat_log_sync_entries', 'Log entries each of those groups carried (0: only the hard state, a vote): the group commit\'s batch size', SYNC_ENTRIES_BUCKETS);
+    const commitSeconds = histogram('chat_commit_seconds', 'Seconds from an op\'s proposal on this replica as leader to its answer (committed and applied), one observation per op', COMMIT_SECONDS_BUCKETS);
+    this.observeSync = (seconds, entries) => {
+      syncSeconds.observe(seconds);
+      syncEntries.observe(entries);
+    };
+    this.observeCommit = (seconds) => commitSeconds.observe(seconds);
   }
 
   /** Reads `sources` at every scrape and counts their events from now on. */
@@ -123,13 +145,7 @@ export class ReplicaMetrics {
     // The driver's totals: a counter set to a total the driver keeps.
     const total = (name: string, help: string, read: (d: DriverStats) => number) =>
       new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(driver())); } });
-    total('chat_log_syncs_total', 'Log writes to disk, each with its fsync (one per group of queued writes)', (d) => d.log.syncs);
-    total('chat_log_sync_seconds_total', 'Seconds from starting a log write to its fsync\'s end, summed (over chat_log_syncs_total: the mean)', (d) => d.log.syncSeconds);
-    total('chat_log_writes_total', 'Queued log writes (appends and resets) the syncs carried (over chat_log_syncs_total: writes per fsync)', (d) => d.log.writes);
     total('chat_log_written_bytes_total', 'Bytes written to the log', (d) => d.log.bytes);
-    new Gauge({ name: 'chat_log_sync_max_seconds', help: 'The longest log write with its fsync since the replica started', registers: [registry], collect() { this.set(driver().log.maxSyncSeconds); } });
-    total('chat_ops_committed_total', 'Ops submitted on this replica (as leader) that were committed and applied', (d) => d.commits.count);
-    total('chat_commit_seconds_total', 'Seconds from an op\'s submission on the leader to its commit and apply, summed (over chat_ops_committed_total: the mean)', (d) => d.commits.seconds);
     total('chat_apply_batches_total', 'Apply transactions (each applies a batch of committed entries)', (d) => d.applied.batches);
     total('chat_applied_entries_total', 'Log entries applied (ops and configuration entries)', (d) => d.applied.entries);
     new Gauge({ name: 'chat_apply_backlog_entries', help: 'Entries committed but not applied yet', registers: [registry], collect() { this.set(driver().applied.backlog); } });

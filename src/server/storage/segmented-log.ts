@@ -22,9 +22,18 @@ import { decodeRecords, encodeRecord, type SegmentStart } from './log-records.js
 
 export class LogDamagedError extends Error {}
 
+/**
+ * Told of every group of queued writes once it is durable (metrics' fsync
+ * histograms): the seconds from starting its write to its sync's end, and the
+ * entries it carried (0 for a group that only stored the hard state, a vote).
+ */
+export type SyncObserver = (seconds: number, entries: number) => void;
+
 export interface SegmentedLogOptions {
   /** A new segment starts once the current one has this many bytes (default 64 MiB). */
   segmentBytes?: number;
+  /** Told of each durable group of writes (without it, stats() alone counts them). */
+  observeSync?: SyncObserver;
 }
 
 interface Segment {
@@ -49,6 +58,8 @@ interface QueuedWrite {
   lastIndex: number;
   /** A truncation or reset in this write: entries above this were dropped. */
   floor: number;
+  /** Entries it appends. */
+  entries: number;
 }
 
 const SEGMENT_SUFFIX = '.log';
@@ -91,6 +102,7 @@ function segmentNumber(name: string): number {
 
 export class SegmentedLog implements LogStorage {
   private readonly segmentBytes: number;
+  private readonly observeSync: SyncObserver | undefined;
   private segments: Segment[] = [];
   private nextSegment = 1;
   /** Bytes in the segment the queue appends to, including what is queued for it. */
@@ -123,6 +135,7 @@ export class SegmentedLog implements LogStorage {
     options: SegmentedLogOptions = {},
   ) {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.observeSync = options.observeSync;
   }
 
   load(initial: { hard: HardState; base: LogBase }): StoredLog {
@@ -192,7 +205,7 @@ export class SegmentedLog implements LogStorage {
     if (from !== undefined) this.dropFrom(from);
     this.appendState(entries);
     if (hard) this.hard = { ...hard };
-    return this.enqueue(frames, floor, start);
+    return this.enqueue(frames, floor, entries.length, start);
   }
 
   reset(base: LogBase, keep: readonly Entry[]): number {
@@ -203,7 +216,7 @@ export class SegmentedLog implements LogStorage {
     this.configs = [];
     if (keep.length > 0 && keep[0]!.index !== base.index + 1) throw new Error(`entries kept after a snapshot must follow it: ${keep[0]!.index} after ${base.index}`);
     this.appendState(keep);
-    return this.enqueue(keep.map((entry) => encodeRecord({ type: 'entry', entry })), base.index, start);
+    return this.enqueue(keep.map((entry) => encodeRecord({ type: 'entry', entry })), base.index, keep.length, start);
   }
 
   flush(): void {
@@ -222,6 +235,7 @@ export class SegmentedLog implements LogStorage {
       this.counters.bytes += chunks.reduce((n, c) => n + c.frames.reduce((m, f) => m + f.length, 0), 0);
       this.counters.syncSeconds += seconds;
       this.counters.maxSyncSeconds = Math.max(this.counters.maxSyncSeconds, seconds);
+      if (this.observeSync) this.observeSync(seconds, writes.reduce((n, w) => n + w.entries, 0));
       const last = writes[writes.length - 1]!;
       this.durableSeq = last.seq;
       // Truncations and resets still queued keep the stable prefix below what they dropped.
@@ -287,7 +301,7 @@ export class SegmentedLog implements LogStorage {
     return { prevIndex: this.lastIndex, prevEpoch: this.lastEpoch, config: this.latestConfig(), hard: this.hard, reset: false };
   }
 
-  private enqueue(frames: Buffer[], floor: number, start: SegmentStart | undefined): number {
+  private enqueue(frames: Buffer[], floor: number, entries: number, start: SegmentStart | undefined): number {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     const tail = this.queue[this.queue.length - 1];
     if (start || !tail) {
@@ -298,7 +312,7 @@ export class SegmentedLog implements LogStorage {
       this.tailBytes += bytes;
     }
     const seq = ++this.seq;
-    this.queuedWrites.push({ seq, lastIndex: this.lastIndex, floor });
+    this.queuedWrites.push({ seq, lastIndex: this.lastIndex, floor, entries });
     this.stableIndex = Math.min(this.stableIndex, floor);
     return seq;
   }
