@@ -27,11 +27,27 @@ import { runHistory, runRestart } from './scenarios/store.js';
 import { runSubscriptions } from './scenarios/subscriptions.js';
 import { runMajority, runThroughput } from './scenarios/throughput.js';
 
-const SCENARIOS: { name: ScenarioName; what: string; run: (ctx: BenchContext) => Promise<ScenarioResults[ScenarioName]> }[] = [
-  { name: 'etcd', what: 'a three-member etcd against three chat replicas (in-sync and majority), alternating rounds', run: runEtcd },
-  { name: 'throughput', what: 'durable sends at 1, 16, 64 in flight on 3 replicas', run: (ctx) => runThroughput(ctx, 3) },
+const SCENARIOS: {
+  name: ScenarioName;
+  what: string;
+  run: (ctx: BenchContext) => Promise<ScenarioResults[ScenarioName]>;
+}[] = [
+  {
+    name: 'etcd',
+    what: 'a three-member etcd against three chat replicas (in-sync and majority), alternating rounds',
+    run: runEtcd,
+  },
+  {
+    name: 'throughput',
+    what: 'durable sends at 1, 16, 64 in flight on 3 replicas',
+    run: (ctx) => runThroughput(ctx, 3),
+  },
   { name: 'single', what: 'the same on 1 replica (cost of replication)', run: (ctx) => runThroughput(ctx, 1) },
-  { name: 'majority', what: 'the same in majority mode on 3 and 5 replicas (cost of partition safety)', run: runMajority },
+  {
+    name: 'majority',
+    what: 'the same in majority mode on 3 and 5 replicas (cost of partition safety)',
+    run: runMajority,
+  },
   { name: 'echo', what: 'gRPC echo ceiling', run: runEcho },
   { name: 'disk', what: 'SQLite fsync ceiling at the batch sizes seen', run: runDisk },
   { name: 'delivery', what: 'send-to-delivery latency at a fixed rate', run: runDelivery },
@@ -41,7 +57,11 @@ const SCENARIOS: { name: ScenarioName; what: string; run: (ctx: BenchContext) =>
   { name: 'history', what: 'throughput with the large store vs an empty one', run: runHistory },
   { name: 'subscriptions', what: 'idle streams: CPU, memory, fan-out', run: runSubscriptions },
   { name: 'profile', what: 'CPU profiles at 64 in flight (with --profile)', run: runProfile },
-  { name: 'growth', what: 'one store size: bytes per message and account, restart, catch-up by log and by snapshot (only when named)', run: runGrowth },
+  {
+    name: 'growth',
+    what: 'one store size: bytes per message and account, restart, catch-up by log and by snapshot (only when named)',
+    run: runGrowth,
+  },
 ];
 
 interface Options {
@@ -66,8 +86,16 @@ interface Options {
 const program = new Command()
   .name('bench')
   .description('Benchmarks of the replicated chat cluster on this machine (see docs/benchmarks.md).')
-  .option('--quick', 'a short smoke run: short windows, a small store, fewer trials; writes bench/results/quick.json, not the docs')
-  .addOption(new Option('--scenario <names...>', `run only these (comma-separated or repeated): ${SCENARIOS.map((s) => s.name).join(', ')}`))
+  .option(
+    '--quick',
+    'a short smoke run: short windows, a small store, fewer trials; writes bench/results/quick.json, not the docs',
+  )
+  .addOption(
+    new Option(
+      '--scenario <names...>',
+      `run only these (comma-separated or repeated): ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    ),
+  )
   .option('--workers <n>', 'client processes for 16 and 64 in flight (default 2)')
   .option('--duration <seconds>', 'measurement window per level (default 10; quick 3)')
   .option('--warmup <seconds>', 'warm-up before each window (default 2; quick 1)')
@@ -80,8 +108,14 @@ const program = new Command()
   .option('--out <file>', 'results file (default bench/results/latest.json; quick: quick.json)')
   .option('--no-docs', 'do not rewrite docs/benchmarks.md')
   .option('--max-minutes <n>', 'stop starting new scenarios after this long (default 40; quick 10)')
-  .option('--fresh-stores', 'rebuild the prepared stores even if a cached copy exists (they are cached in the OS temp dir)')
-  .option('--wait-quiet <minutes>', 'before each scenario, wait up to this long for the machine to be idle (under 15% of a core busy over 5 s)');
+  .option(
+    '--fresh-stores',
+    'rebuild the prepared stores even if a cached copy exists (they are cached in the OS temp dir)',
+  )
+  .option(
+    '--wait-quiet <minutes>',
+    'before each scenario, wait up to this long for the machine to be idle (under 15% of a core busy over 5 s)',
+  );
 
 function num(v: string | undefined, fallback: number, what: string): number {
   if (v === undefined) return fallback;
@@ -110,7 +144,10 @@ function settingsFrom(o: Options): BenchSettings {
 
 function selected(o: Options): ScenarioName[] {
   const all = SCENARIOS.map((s) => s.name);
-  const chosen = o.scenario?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) as ScenarioName[] | undefined;
+  const chosen = o.scenario
+    ?.flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean) as ScenarioName[] | undefined;
   if (chosen) {
     const unknown = chosen.filter((c) => !all.includes(c));
     if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; choose from ${all.join(', ')}`);
@@ -141,7 +178,10 @@ function writeDocs(results: BenchResults): void {
     const old = readFileSync(file, 'utf8');
     const a = old.indexOf(DOC_BEGIN);
     const b = old.indexOf(DOC_END);
-    text = a >= 0 && b > a ? old.slice(0, a) + generated + old.slice(b + DOC_END.length) : `${old.trimEnd()}\n\n${generated}\n`;
+    text =
+      a >= 0 && b > a
+        ? old.slice(0, a) + generated + old.slice(b + DOC_END.length)
+        : `${old.trimEnd()}\n\n${generated}\n`;
   } else {
     text = `# Benchmarks\n\nMeasured by \`npm run bench\` (bench/run.ts) on real processes.\n\n${generated}\n`;
   }
@@ -153,7 +193,8 @@ async function main(): Promise<void> {
   const o = program.opts<Options>();
   const settings = settingsFrom(o);
   const names = selected(o);
-  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first (npm run bench does)`);
+  if (!existsSync(SERVER_MAIN))
+    throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first (npm run bench does)`);
   const out = o.out ?? join(REPO_ROOT, 'bench/results', settings.quick ? 'quick.json' : 'latest.json');
   const tmp = mkdtempSync(join(tmpdir(), 'chat-bench-run-'));
   const started = Date.now();
@@ -185,7 +226,9 @@ async function main(): Promise<void> {
     seconds: 0,
   };
   log(`chat-cluster benchmarks${settings.quick ? ' (quick)' : ''}: ${names.join(', ')}`);
-  log(`machine: ${results.machine.nproc} CPUs (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load average ${results.machine.loadAverageAtStart.join(' ')}`);
+  log(
+    `machine: ${results.machine.nproc} CPUs (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load average ${results.machine.loadAverageAtStart.join(' ')}`,
+  );
   try {
     for (const name of names) {
       const scenario = SCENARIOS.find((s) => s.name === name)!;
@@ -216,7 +259,10 @@ async function main(): Promise<void> {
         firstViolation: mine.find((i) => i.firstViolation)?.firstViolation,
       };
       results.incidents[name] = summary;
-      if (summary.safetyViolations > 0) log(`   SAFETY VIOLATIONS in the replicas' logs: ${summary.safetyViolations} (first: ${summary.firstViolation})`);
+      if (summary.safetyViolations > 0)
+        log(
+          `   SAFETY VIOLATIONS in the replicas' logs: ${summary.safetyViolations} (first: ${summary.firstViolation})`,
+        );
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -10,7 +10,16 @@ import { sleep, waitFor, wallMs } from './lib/clock.js';
 import { diskLoop } from './lib/disk.js';
 import { echoClient } from './lib/echo.js';
 import { EtcdKv } from './lib/etcd-client.js';
-import { sentAtOf, timedText, type Job, type ListenResult, type ParentMessage, type SendResult, type SendUser, type WorkerMessage } from './lib/jobs.js';
+import {
+  sentAtOf,
+  timedText,
+  type Job,
+  type ListenResult,
+  type ParentMessage,
+  type SendResult,
+  type SendUser,
+  type WorkerMessage,
+} from './lib/jobs.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -52,7 +61,8 @@ class Recorder {
 
   fail(err: unknown): void {
     this.failureCount++;
-    if (this.failures.length < 20) this.failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    if (this.failures.length < 20)
+      this.failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
   }
 
   result(kind: SendResult['kind']): SendResult {
@@ -77,7 +87,9 @@ function connectedReplica(client: ChatClient): string | undefined {
 }
 
 async function connectAll(clients: ChatClient[]): Promise<void> {
-  await waitFor('the clients to find the leader', 30_000, () => clients.every((c) => c.connection().kind === 'connected'));
+  await waitFor('the clients to find the leader', 30_000, () =>
+    clients.every((c) => c.connection().kind === 'connected'),
+  );
 }
 
 let stopRequested: () => void = () => undefined;
@@ -95,7 +107,16 @@ const started = new Promise<void>((resolve) => {
 });
 
 async function runSend(job: Extract<Job, { kind: 'send' }>): Promise<SendResult> {
-  const clients = job.users.map((u) => new ChatClient({ servers: job.servers, token: u.token, deadlineMs: job.deadlineMs, retryBudgetMs: job.retryBudgetMs, ownConnection: true }));
+  const clients = job.users.map(
+    (u) =>
+      new ChatClient({
+        servers: job.servers,
+        token: u.token,
+        deadlineMs: job.deadlineMs,
+        retryBudgetMs: job.retryBudgetMs,
+        ownConnection: true,
+      }),
+  );
   await connectAll(clients);
   await send({ type: 'ready' });
   await started;
@@ -129,7 +150,8 @@ async function runRate(job: Extract<Job, { kind: 'rate' }>): Promise<SendResult>
   // One client per distinct session: a sender may write to many recipients.
   const byToken = new Map<string, ChatClient>();
   for (const u of job.users) {
-    if (!byToken.has(u.token)) byToken.set(u.token, new ChatClient({ servers: job.servers, token: u.token, retryBudgetMs: 15_000 }));
+    if (!byToken.has(u.token))
+      byToken.set(u.token, new ChatClient({ servers: job.servers, token: u.token, retryBudgetMs: 15_000 }));
   }
   const clients = [...byToken.values()];
   await connectAll(clients);
@@ -182,29 +204,41 @@ async function runListen(job: Extract<Job, { kind: 'listen' }>): Promise<ListenR
   for (const [u, user] of job.users.entries()) {
     if (u > 0 && u % LISTEN_GROUP === 0) {
       const group = clients.slice(u - LISTEN_GROUP);
-      await waitFor('a group of clients to find the leader', Math.max(1_000, 60_000 - (Date.now() - opened)), () => group.every((c) => c.connection().kind === 'connected'));
+      await waitFor('a group of clients to find the leader', Math.max(1_000, 60_000 - (Date.now() - opened)), () =>
+        group.every((c) => c.connection().kind === 'connected'),
+      );
     }
-    const client = new ChatClient({ servers: job.servers, token: user.token, retryBudgetMs: 30_000, ownConnection: true });
+    const client = new ChatClient({
+      servers: job.servers,
+      token: user.token,
+      retryBudgetMs: 30_000,
+      ownConnection: true,
+    });
     clients.push(client);
     for (let s = 0; s < job.streamsPerUser; s++) {
       const streamIndex = u * job.streamsPerUser + s;
       const seen = new Set<number>();
-      subs.push(client.subscribe({
-        onMessage: (m: ChatMessage) => {
-          const now = wallMs();
-          if (m.recipient.toLowerCase() !== user.username.toLowerCase()) return;
-          if (seen.has(m.id)) {
-            duplicates++;
-            return;
-          }
-          seen.add(m.id);
-          stream.push(streamIndex);
-          ids.push(m.id);
-          sentAt.push(sentAtOf(m.text) ?? Number.NaN);
-          receivedAt.push(now);
-        },
-        onEnd: (err) => ended.push(`${user.username}: ${err.message}`),
-      }, { afterMessageId: job.afterMessageId }));
+      subs.push(
+        client.subscribe(
+          {
+            onMessage: (m: ChatMessage) => {
+              const now = wallMs();
+              if (m.recipient.toLowerCase() !== user.username.toLowerCase()) return;
+              if (seen.has(m.id)) {
+                duplicates++;
+                return;
+              }
+              seen.add(m.id);
+              stream.push(streamIndex);
+              ids.push(m.id);
+              sentAt.push(sentAtOf(m.text) ?? Number.NaN);
+              receivedAt.push(now);
+            },
+            onEnd: (err) => ended.push(`${user.username}: ${err.message}`),
+          },
+          { afterMessageId: job.afterMessageId },
+        ),
+      );
     }
   }
   await connectAll(clients);
@@ -259,7 +293,9 @@ async function runEcho(job: Extract<Job, { kind: 'echo' }>): Promise<SendResult>
 /** The chat send loop's shape against etcd: a client per user, each put a new key with a value the size of a message. */
 async function runEtcd(job: Extract<Job, { kind: 'etcd' }>): Promise<SendResult> {
   const clients = Array.from({ length: job.clients }, () => new EtcdKv(job.address));
-  await waitFor('etcd to answer a put', 30_000, () => clients[0]!.put(Buffer.from(`${job.tag}/ready`), Buffer.from('x'), 5_000).then(() => true));
+  await waitFor('etcd to answer a put', 30_000, () =>
+    clients[0]!.put(Buffer.from(`${job.tag}/ready`), Buffer.from('x'), 5_000).then(() => true),
+  );
   await send({ type: 'ready' });
   await started;
   const rec = new Recorder(false);

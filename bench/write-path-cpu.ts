@@ -59,19 +59,29 @@ interface Modules {
   };
   encodeOp: (op: unknown) => Uint8Array;
   decodeOp: (data: Uint8Array) => unknown;
-  createChatService: (handle: unknown, options: { logger: unknown }) => { service: Record<string, (call: unknown, cb: (err: unknown, res?: unknown) => void) => void> };
+  createChatService: (
+    handle: unknown,
+    options: { logger: unknown },
+  ) => { service: Record<string, (call: unknown, cb: (err: unknown, res?: unknown) => void) => void> };
   hashToken: (token: string) => string;
 }
 
 async function load(root: string): Promise<Modules> {
   const m = (p: string) => import(join(root, p));
   const [db, state, sm, service, auth] = await Promise.all([
-    m('src/server/replica-database.ts'), m('src/server/chat/chat-state.ts'), m('src/server/chat/state-machine.ts'),
-    m('src/server/rpc/chat-service.ts'), m('src/server/rpc/auth.ts'),
+    m('src/server/replica-database.ts'),
+    m('src/server/chat/chat-state.ts'),
+    m('src/server/chat/state-machine.ts'),
+    m('src/server/rpc/chat-service.ts'),
+    m('src/server/rpc/auth.ts'),
   ]);
   return {
-    openReplicaDatabase: db.openReplicaDatabase, ChatState: state.ChatState, encodeOp: sm.encodeOp, decodeOp: sm.decodeOp,
-    createChatService: service.createChatService, hashToken: auth.hashToken,
+    openReplicaDatabase: db.openReplicaDatabase,
+    ChatState: state.ChatState,
+    encodeOp: sm.encodeOp,
+    decodeOp: sm.decodeOp,
+    createChatService: service.createChatService,
+    hashToken: auth.hashToken,
   };
 }
 
@@ -97,7 +107,16 @@ function fixture(mods: Modules, dir: string, keys: KeyShape): Fixture {
   const at = Date.now();
   db.transaction(() => {
     for (let u = 0; u < settings.users; u++) {
-      chat.apply({ type: 'createAccount', at, key: `c${u}`, username: `user${u}`, passwordHash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==' }, ++index);
+      chat.apply(
+        {
+          type: 'createAccount',
+          at,
+          key: `c${u}`,
+          username: `user${u}`,
+          passwordHash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==',
+        },
+        ++index,
+      );
       const token = `token-${u}-${'t'.repeat(32)}`;
       tokens.push(token);
       chat.apply({ type: 'login', at, key: `l${u}`, userId: u + 1, tokenHash: mods.hashToken(token) }, ++index);
@@ -120,9 +139,19 @@ function keyOf(i: number, keys: KeyShape): string {
   return `${tail.slice(0, 8)}-${tail.slice(8, 12)}-4${tail.slice(1, 4)}-8${tail.slice(4, 7)}-${String(i).padStart(12, '0')}`;
 }
 
-function sendOp(i: number, keys: KeyShape): { type: 'sendMessage'; at: number; key: string; senderId: number; recipient: string; text: string } {
+function sendOp(
+  i: number,
+  keys: KeyShape,
+): { type: 'sendMessage'; at: number; key: string; senderId: number; recipient: string; text: string } {
   const from = i % settings.users;
-  return { type: 'sendMessage', at: Date.now(), key: keyOf(i, keys), senderId: from + 1, recipient: `user${(from + 1) % settings.users}`, text: TEXT };
+  return {
+    type: 'sendMessage',
+    at: Date.now(),
+    key: keyOf(i, keys),
+    senderId: from + 1,
+    recipient: `user${(from + 1) % settings.users}`,
+    text: TEXT,
+  };
 }
 
 function cpuUs(since: NodeJS.CpuUsage): number {
@@ -143,7 +172,8 @@ function follower(mods: Modules, f: Fixture, batch: number): { prepare: (n: numb
   return {
     prepare: (n) => {
       prepared = Array.from({ length: Math.ceil(n / batch) }, () =>
-        Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++, f.keys)) })));
+        Array.from({ length: batch }, () => ({ index: ++f.index, data: mods.encodeOp(sendOp(i++, f.keys)) })),
+      );
     },
     run: (n) => {
       if (prepared.length * batch < n) throw new Error('follower workload not prepared');
@@ -162,11 +192,13 @@ async function leader(mods: Modules, f: Fixture, batch: number, inflight: number
   const pending: { data: Uint8Array; resolve: (o: unknown) => void }[] = [];
   const listeners: ((a: unknown) => void)[] = [];
   let scheduled = false;
-  const step = f.db.transaction((items: typeof pending) => items.map((p) => {
-    const index = ++f.index;
-    const op = mods.decodeOp(p.data);
-    return { index, op, outcome: f.chat.apply(op, index) };
-  }));
+  const step = f.db.transaction((items: typeof pending) =>
+    items.map((p) => {
+      const index = ++f.index;
+      const op = mods.decodeOp(p.data);
+      return { index, op, outcome: f.chat.apply(op, index) };
+    }),
+  );
   const flush = () => {
     scheduled = false;
     while (pending.length > 0) {
@@ -188,13 +220,14 @@ async function leader(mods: Modules, f: Fixture, batch: number, inflight: number
       return () => undefined;
     },
     onLeadershipChange: () => () => undefined,
-    submit: (op: unknown) => new Promise((res) => {
-      pending.push({ data: mods.encodeOp(op), resolve: res });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    }),
+    submit: (op: unknown) =>
+      new Promise((res) => {
+        pending.push({ data: mods.encodeOp(op), resolve: res });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      }),
   };
   const { service } = mods.createChatService(handle, { logger: pino({ level: 'silent' }) });
   const metadata = f.tokens.map((t) => {
@@ -203,13 +236,22 @@ async function leader(mods: Modules, f: Fixture, batch: number, inflight: number
     return md;
   });
   let sent = 0;
-  const call = (i: number) => new Promise<void>((res, rej) => {
-    const from = i % settings.users;
-    service.sendMessage!(
-      { request: { recipient: `user${(from + 1) % settings.users}`, text: TEXT, idempotencyKey: keyOf(1e7 + i, f.keys) }, metadata: metadata[from], getPeer: () => `ipv4:127.0.0.1:${40000 + from}` },
-      (err) => (err ? rej(err as Error) : res()),
-    );
-  });
+  const call = (i: number) =>
+    new Promise<void>((res, rej) => {
+      const from = i % settings.users;
+      service.sendMessage!(
+        {
+          request: {
+            recipient: `user${(from + 1) % settings.users}`,
+            text: TEXT,
+            idempotencyKey: keyOf(1e7 + i, f.keys),
+          },
+          metadata: metadata[from],
+          getPeer: () => `ipv4:127.0.0.1:${40000 + from}`,
+        },
+        (err) => (err ? rej(err as Error) : res()),
+      );
+    });
   const loop = async (until: number) => {
     while (sent < until) await call(sent++);
   };
@@ -236,7 +278,8 @@ function pages(f: Fixture, messages: number, batch: number): { total: number; by
   let applied = 0;
   for (; applied < messages; applied += batch) step();
   const owner = new Map<number, string>();
-  for (const row of f.db.prepare<[], { name: string; pageno: number }>('SELECT name, pageno FROM dbstat').all()) owner.set(row.pageno, row.name);
+  for (const row of f.db.prepare<[], { name: string; pageno: number }>('SELECT name, pageno FROM dbstat').all())
+    owner.set(row.pageno, row.name);
   const fd = openSync(`${f.db.name}-wal`, 'r');
   const byTree: Record<string, number> = {};
   let total = 0;
@@ -273,8 +316,13 @@ async function subject(root: string, keys: KeyShape, dir: string, batch: number)
   const followerState = fixture(mods, join(dir, 'follower'), keys);
   const leaderState = fixture(mods, join(dir, 'leader'), keys);
   return {
-    root: `${root} (${keys} keys)`, followerState, leaderState, follower: follower(mods, followerState, batch), leader: await leader(mods, leaderState, batch, 64),
-    followerUs: [], leaderUs: [],
+    root: `${root} (${keys} keys)`,
+    followerState,
+    leaderState,
+    follower: follower(mods, followerState, batch),
+    leader: await leader(mods, leaderState, batch, 64),
+    followerUs: [],
+    leaderUs: [],
   };
 }
 
@@ -292,18 +340,29 @@ function quartiles(values: number[], digits = 1): string {
 }
 
 function summary(s: Subject, batch: number): Measurement {
-  const cpu = (v: number[]): Cpu => ({ min: Math.min(...v), median: [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! });
+  const cpu = (v: number[]): Cpu => ({
+    min: Math.min(...v),
+    median: [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!,
+  });
   const written = pages(s.followerState, 3_300, batch);
-  return { root: s.root, follower: cpu(s.followerUs), leader: cpu(s.leaderUs), pagesPerMessage: written.total, pagesByTree: written.byTree };
+  return {
+    root: s.root,
+    follower: cpu(s.followerUs),
+    leader: cpu(s.leaderUs),
+    pagesPerMessage: written.total,
+    pagesByTree: written.byTree,
+  };
 }
 
 const program = new Command()
   .name('write-path-cpu')
-  .description('CPU per sendMessage outside the log (follower apply, leader request path) and pages written per message')
+  .description(
+    'CPU per sendMessage outside the log (follower apply, leader request path) and pages written per message',
+  )
   .option('--root <dir>', 'measure this checkout (default: this one)', OWN_ROOT)
   .option('--compare <dir>', 'also measure this checkout, in the same process, chunk by chunk in turn with --root')
   .option('--compare-keys', 'compare --root with time-ordered keys against --root with random keys instead')
-  .option('--their-keys <shape>', 'the idempotency keys of the --compare checkout\'s clients (default: --keys)')
+  .option('--their-keys <shape>', "the idempotency keys of the --compare checkout's clients (default: --keys)")
   .option('--chunks <n>', 'chunks each measurement is split into', '20')
   .option('--messages <n>', 'messages per measurement (leader and follower each)', '20000')
   .option('--batch <n>', 'entries per apply transaction (the leader batch at 64 in flight)', '33')
@@ -329,14 +388,17 @@ interface Options {
 function line(m: Measurement, byTree: boolean): string {
   const head = `follower ${m.follower.min.toFixed(1)} µs (median chunk ${m.follower.median.toFixed(1)}), leader ${m.leader.min.toFixed(1)} µs (median chunk ${m.leader.median.toFixed(1)}), ${m.pagesPerMessage.toFixed(2)} pages per message`;
   if (!byTree) return head;
-  const trees = Object.entries(m.pagesByTree).sort((a, b) => b[1] - a[1]).map(([t, n]) => `    ${n.toFixed(2).padStart(6)}  ${t}`);
+  const trees = Object.entries(m.pagesByTree)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `    ${n.toFixed(2).padStart(6)}  ${t}`);
   return [head, ...trees].join('\n');
 }
 
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  for (const k of [o.keys, o.theirKeys ?? o.keys]) if (k !== 'random' && k !== 'ordered') throw new Error('key shapes are random or ordered');
+  for (const k of [o.keys, o.theirKeys ?? o.keys])
+    if (k !== 'random' && k !== 'ordered') throw new Error('key shapes are random or ordered');
   settings = { users: Number(o.users), sql: o.sql ?? [] };
   const batch = Number(o.batch);
   const chunks = Number(o.chunks);
@@ -344,10 +406,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'write-path-cpu-'));
   try {
     const measured: [string, KeyShape][] = o.compareKeys
-      ? [[resolve(o.root), 'ordered'], [resolve(o.root), 'random']]
-      : [[resolve(o.root), o.keys], ...(o.compare ? [[resolve(o.compare), o.theirKeys ?? o.keys] as [string, KeyShape]] : [])];
+      ? [
+          [resolve(o.root), 'ordered'],
+          [resolve(o.root), 'random'],
+        ]
+      : [
+          [resolve(o.root), o.keys],
+          ...(o.compare ? [[resolve(o.compare), o.theirKeys ?? o.keys] as [string, KeyShape]] : []),
+        ];
     const subjects: Subject[] = [];
-    for (const [i, [root, keys]] of measured.entries()) subjects.push(await subject(root, keys, join(dir, String(i)), batch));
+    for (const [i, [root, keys]] of measured.entries())
+      subjects.push(await subject(root, keys, join(dir, String(i)), batch));
     // Warm-up: code compiled, caches and tables past their first pages.
     for (const s of subjects) {
       s.follower.prepare(2_000);
@@ -364,12 +433,15 @@ async function main(): Promise<void> {
       }
       for (const s of order) s.leaderUs.push(await timed(() => s.leader(chunk)));
     }
-    for (const m of subjects.map((s) => summary(s, batch))) process.stdout.write(`${m.root}: ${line(m, o.byTree ?? false)}\n`);
+    for (const m of subjects.map((s) => summary(s, batch)))
+      process.stdout.write(`${m.root}: ${line(m, o.byTree ?? false)}\n`);
     if (subjects.length === 2) {
       const [a, b] = subjects as [Subject, Subject];
       const ratio = (x: number[], y: number[]) => x.map((v, i) => v / y[i]!);
-      process.stdout.write(`${a.root} / ${b.root}, chunk by chunk, median (quartiles): ` +
-        `follower ${quartiles(ratio(a.followerUs, b.followerUs), 3)}, leader ${quartiles(ratio(a.leaderUs, b.leaderUs), 3)}\n`);
+      process.stdout.write(
+        `${a.root} / ${b.root}, chunk by chunk, median (quartiles): ` +
+          `follower ${quartiles(ratio(a.followerUs, b.followerUs), 3)}, leader ${quartiles(ratio(a.leaderUs, b.leaderUs), 3)}\n`,
+      );
     }
     for (const s of subjects) {
       s.followerState.db.close();

@@ -60,7 +60,16 @@ export interface ChaosReport {
   violations: string[];
 }
 
-type Fault = 'kill-leader' | 'kill-follower' | 'pause-leader' | 'pause-follower' | 'restart' | 'outage' | 'churn-stream' | 'churn-login' | 'new-user';
+type Fault =
+  | 'kill-leader'
+  | 'kill-follower'
+  | 'pause-leader'
+  | 'pause-follower'
+  | 'restart'
+  | 'outage'
+  | 'churn-stream'
+  | 'churn-login'
+  | 'new-user';
 
 /** Picks the next fault from the seed and what the harness itself knows (which replicas it took down). */
 function nextFault(rng: Rng, down: number, total: number): Fault {
@@ -77,7 +86,9 @@ function nextFault(rng: Rng, down: number, total: number): Fault {
 }
 
 async function leaderOf(cluster: BenchCluster): Promise<string | undefined> {
-  const answers = await Promise.all(cluster.ids.filter((id) => cluster.isRunning(id)).map((id) => cluster.status(id).catch(() => undefined)));
+  const answers = await Promise.all(
+    cluster.ids.filter((id) => cluster.isRunning(id)).map((id) => cluster.status(id).catch(() => undefined)),
+  );
   return answers.find((s) => s?.role === 'leader')?.id;
 }
 
@@ -87,7 +98,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const maxPause = Math.min(o.maxPauseMs ?? 180, 200);
   const schedule: ScheduleEntry[] = [];
   const violations: string[] = [];
-  const stats = { users: 0, acknowledged: 0, failedSends: 0, delivered: 0, accountsCreated: 0, kills: 0, pauses: 0, outages: 0, churns: 0, appliedIndex: 0 };
+  const stats = {
+    users: 0,
+    acknowledged: 0,
+    failedSends: 0,
+    delivered: 0,
+    accountsCreated: 0,
+    kills: 0,
+    pauses: 0,
+    outages: 0,
+    churns: 0,
+    appliedIndex: 0,
+  };
   const cluster = await BenchCluster.start({ args: o.serverArgs });
   const t0 = Date.now();
   const note = (action: string) => {
@@ -134,7 +156,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       switch (fault) {
         case 'kill-leader':
         case 'kill-follower': {
-          const victim = fault === 'kill-leader' ? leader ?? followerPick(running) : followerPick(running.filter((id) => id !== leader));
+          const victim =
+            fault === 'kill-leader'
+              ? (leader ?? followerPick(running))
+              : followerPick(running.filter((id) => id !== leader));
           if (!victim || running.length <= 1) break;
           note(`SIGKILL ${victim}${victim === leader ? ' (leader)' : ''}`);
           await cluster.kill(victim);
@@ -175,7 +200,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         case 'churn-stream': {
           const u = users[rng.int(0, users.length)]!;
           note(`${u.name} reconnects its stream (new login, resume after its last id)`);
-          void u.reconnectReceiver().catch((err: Error) => violations.push(`${u.name} could not reconnect: ${err.message}`));
+          void u
+            .reconnectReceiver()
+            .catch((err: Error) => violations.push(`${u.name} could not reconnect: ${err.message}`));
           stats.churns++;
           break;
         }
@@ -189,7 +216,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         case 'new-user': {
           const name = `chaos${users.length}`;
           note(`new account ${name} joins`);
-          joining.push(addUser(name).catch((err: Error) => note(`creating ${name} failed for the user: ${err.message}`)));
+          joining.push(
+            addUser(name).catch((err: Error) => note(`creating ${name} failed for the user: ${err.message}`)),
+          );
           stats.churns++;
           break;
         }
@@ -212,8 +241,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     stats.acknowledged = acked.length;
     stats.failedSends = users.reduce((n, u) => n + u.sent.filter((s) => s.id === undefined).length, 0);
     try {
-      await waitFor('every acknowledged message to arrive on its stream', 30_000, () =>
-        acked.every((s) => byName.get(s.to)!.received.some((r) => r.message.id === s.id)) || undefined, 100);
+      await waitFor(
+        'every acknowledged message to arrive on its stream',
+        30_000,
+        () => acked.every((s) => byName.get(s.to)!.received.some((r) => r.message.id === s.id)) || undefined,
+        100,
+      );
     } catch {
       // reported below, message by message
     }
@@ -229,14 +262,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         seenTexts.set(r.message.text, (seenTexts.get(r.message.text) ?? 0) + 1);
       }
       for (const [id, n] of seenIds) if (n > 1) violations.push(`${u.name} received message ${id} ${n} times`);
-      for (const [text, n] of seenTexts) if (n > 1) violations.push(`${u.name} received "${text}" ${n} times (stored twice)`);
+      for (const [text, n] of seenTexts)
+        if (n > 1) violations.push(`${u.name} received "${text}" ${n} times (stored twice)`);
       for (const s of acked.filter((a) => a.to === u.name)) {
-        if (!seenIds.has(s.id!)) violations.push(`acknowledged message ${s.id} "${s.text}" never reached ${u.name}'s stream`);
+        if (!seenIds.has(s.id!))
+          violations.push(`acknowledged message ${s.id} "${s.text}" never reached ${u.name}'s stream`);
       }
       for (const r of incoming) {
         const s = sentByText.get(r.message.text);
         if (!s) violations.push(`${u.name} received "${r.message.text}" (id ${r.message.id}), which nobody sent`);
-        else if (s.id !== undefined && s.id !== r.message.id) violations.push(`"${s.text}" was acknowledged as ${s.id} but delivered as ${r.message.id}`);
+        else if (s.id !== undefined && s.id !== r.message.id)
+          violations.push(`"${s.text}" was acknowledged as ${s.id} but delivered as ${r.message.id}`);
       }
       // Per-sender order, in arrival order.
       const lastSeq = new Map<string, number>();
@@ -257,7 +293,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const mine = stored.filter((m) => m.sender === u.name);
         const count = new Map<string, number[]>();
         for (const m of mine) count.set(m.text, [...(count.get(m.text) ?? []), m.id]);
-        for (const [text, ids] of count) if (ids.length > 1) violations.push(`history of ${u.name}>${peer} holds "${text}" ${ids.length} times (ids ${ids.join(', ')})`);
+        for (const [text, ids] of count)
+          if (ids.length > 1)
+            violations.push(`history of ${u.name}>${peer} holds "${text}" ${ids.length} times (ids ${ids.join(', ')})`);
         for (const s of u.sent.filter((x) => x.to === peer && x.id !== undefined)) {
           const ids = count.get(s.text);
           if (!ids) violations.push(`acknowledged message ${s.id} "${s.text}" is missing from the history`);
@@ -269,7 +307,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // Every acknowledged account creation exists.
     for (const name of created) {
       const page = await users[0]!.reader().listAccounts({ pattern: name, pageSize: 10 });
-      if (!page.accounts.some((a) => a.username === name)) violations.push(`account ${name} was acknowledged but does not exist`);
+      if (!page.accounts.some((a) => a.username === name))
+        violations.push(`account ${name} was acknowledged but does not exist`);
     }
     stats.accountsCreated = created.length;
 
@@ -280,11 +319,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const first = digests[0]!;
     for (const [i, d] of digests.entries()) {
       if (d.appliedIndex !== first.appliedIndex || d.digest !== first.digest) {
-        violations.push(`replica ${cluster.ids[i]} has digest ${d.digest.slice(0, 12)} at index ${d.appliedIndex}, ${cluster.ids[0]} has ${first.digest.slice(0, 12)} at ${first.appliedIndex}`);
+        violations.push(
+          `replica ${cluster.ids[i]} has digest ${d.digest.slice(0, 12)} at index ${d.appliedIndex}, ${cluster.ids[0]} has ${first.digest.slice(0, 12)} at ${first.appliedIndex}`,
+        );
       }
     }
     for (const u of users) for (const e of u.streamEnds) violations.push(`a stream ended for good: ${e}`);
-    note(`checked: ${stats.acknowledged} acknowledged, ${stats.failedSends} failed for the user, ${stats.delivered} delivered, digests at index ${applied}`);
+    note(
+      `checked: ${stats.acknowledged} acknowledged, ${stats.failedSends} failed for the user, ${stats.delivered} delivered, digests at index ${applied}`,
+    );
   } catch (err) {
     violations.push(`the run itself failed: ${(err as Error).message}`);
   } finally {

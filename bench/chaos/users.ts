@@ -80,10 +80,13 @@ export class ChaosUser {
     this.receiver = receiver;
     await this.login(receiver, until);
     if (this.receiver !== receiver) return;
-    this.subscription = receiver.subscribe({
-      onMessage: (message) => this.received.push({ message, generation }),
-      onEnd: (err) => this.streamEnds.push(`${this.name} stream ${generation}: ${err.message}`),
-    }, { afterMessageId: after });
+    this.subscription = receiver.subscribe(
+      {
+        onMessage: (message) => this.received.push({ message, generation }),
+        onEnd: (err) => this.streamEnds.push(`${this.name} stream ${generation}: ${err.message}`),
+      },
+      { afterMessageId: after },
+    );
   }
 
   /** Logs the sender in again on a new client, between two sends. */

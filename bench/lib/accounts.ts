@@ -53,7 +53,11 @@ export async function loginAccounts(servers: string[], names: string[], concurre
 
 /** Each account sends to the next one (a ring), so every user both sends and receives. */
 export function ring(accounts: Account[]): SendUser[] {
-  return accounts.map((a, i) => ({ token: a.token, username: a.username, recipient: accounts[(i + 1) % accounts.length]!.username }));
+  return accounts.map((a, i) => ({
+    token: a.token,
+    username: a.username,
+    recipient: accounts[(i + 1) % accounts.length]!.username,
+  }));
 }
 
 export function listeners(accounts: Account[]): ListenUser[] {

@@ -33,7 +33,16 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
   const now = Date.now();
   db.transaction(() => {
     for (let u = 0; u < users; u++) {
-      chat.apply({ type: 'createAccount', at: now, key: `c${u}`, username: `user${u}`, passwordHash: 'scrypt$16384$8$1$c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA==' }, ++index);
+      chat.apply(
+        {
+          type: 'createAccount',
+          at: now,
+          key: `c${u}`,
+          username: `user${u}`,
+          passwordHash: 'scrypt$16384$8$1$c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA==',
+        },
+        ++index,
+      );
     }
   })();
   const text = 'x'.repeat(100);
@@ -41,7 +50,14 @@ export function applyCeiling(dir: string, batch: number, durationMs: number): Ap
     const entries: Entry[] = [];
     for (let i = 0; i < batch; i++) {
       const from = index % users;
-      const op: ChatOp = { type: 'sendMessage', at: Date.now(), key: `k${index}`, senderId: from + 1, recipient: `user${(from + 1) % users}`, text };
+      const op: ChatOp = {
+        type: 'sendMessage',
+        at: Date.now(),
+        key: `k${index}`,
+        senderId: from + 1,
+        recipient: `user${(from + 1) % users}`,
+        text,
+      };
       entries.push({ index: ++index, epoch: 1, kind: 'op', data: encodeOp(op) });
     }
     store.transaction(() => {

@@ -23,7 +23,14 @@ export const SERVER_MAIN = join(REPO_ROOT, 'dist/server/main.js');
  * few sessions (benchmarks, and tests; a test of the limits gives its own,
  * later on the command line, which wins).
  */
-export const LOAD_TEST_LIMITS = ['--send-limit-session', '100000/1s', '--login-limit-address', '100000/1s', '--login-limit-account', '100000/1s'];
+export const LOAD_TEST_LIMITS = [
+  '--send-limit-session',
+  '100000/1s',
+  '--login-limit-address',
+  '100000/1s',
+  '--login-limit-account',
+  '100000/1s',
+];
 
 export interface BenchClusterOptions {
   /** 1 (a single replica, no peers) or more; default 3. */
@@ -59,7 +66,10 @@ export class BenchCluster {
   readonly ops: ClusterClient;
   private stopped = false;
 
-  private constructor(private readonly procs: ProcessCluster, root: string) {
+  private constructor(
+    private readonly procs: ProcessCluster,
+    root: string,
+  ) {
     this.ids = procs.ids;
     this.addresses = procs.addresses;
     this.root = root;
@@ -70,16 +80,33 @@ export class BenchCluster {
     if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
     const n = options.replicas ?? 3;
     const replicas = [];
-    for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` });
+    for (let i = 0; i < n; i++)
+      replicas.push({
+        id: String.fromCharCode(65 + i),
+        address: `127.0.0.1:${await freePort()}`,
+        peerAddress: `127.0.0.1:${await freePort()}`,
+      });
     const root = mkdtempSync(join(options.parentDir ?? tmpdir(), 'chat-bench-'));
     const secretFile = join(root, 'cluster.secret');
     writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     const { cpuProfDir } = options;
     const procs = new ProcessCluster({
-      serverMain: SERVER_MAIN, root, replicas, logLevel: options.logLevel ?? 'info',
+      serverMain: SERVER_MAIN,
+      root,
+      replicas,
+      logLevel: options.logLevel ?? 'info',
       // The subscriptions scenario holds 1,000 clients open from one address (the default allows 200).
-      args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, '--max-connections-per-address', '100000', ...(options.args ?? [])],
-      nodeArgs: cpuProfDir ? (id) => ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`] : undefined,
+      args: [
+        '--cluster-secret-file',
+        secretFile,
+        ...LOAD_TEST_LIMITS,
+        '--max-connections-per-address',
+        '100000',
+        ...(options.args ?? []),
+      ],
+      nodeArgs: cpuProfDir
+        ? (id) => ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`]
+        : undefined,
     });
     const cluster = new BenchCluster(procs, root);
     for (const id of procs.ids) {
@@ -177,11 +204,18 @@ export class BenchCluster {
 
   /** Waits until every running replica has applied the same index (traffic must have stopped). */
   async waitApplied(timeoutMs = 30_000): Promise<number> {
-    return waitFor('every replica to apply the same index', timeoutMs, async () => {
-      const all = await Promise.all(this.ids.filter((id) => this.isRunning(id)).map((id) => this.status(id)));
-      const first = all[0]!;
-      return all.every((s) => s.appliedIndex === first.appliedIndex && s.commitIndex === first.appliedIndex) ? first.appliedIndex : undefined;
-    }, 100);
+    return waitFor(
+      'every replica to apply the same index',
+      timeoutMs,
+      async () => {
+        const all = await Promise.all(this.ids.filter((id) => this.isRunning(id)).map((id) => this.status(id)));
+        const first = all[0]!;
+        return all.every((s) => s.appliedIndex === first.appliedIndex && s.commitIndex === first.appliedIndex)
+          ? first.appliedIndex
+          : undefined;
+      },
+      100,
+    );
   }
 
   /**

@@ -43,11 +43,22 @@ export interface BenchContext {
 
 /** The code that decides what a store looks like: a cached store built by other code is not reused. */
 const STORE_SOURCES = [
-  'src/server/chat/schema.ts', 'src/server/chat/chat-state.ts', 'src/server/chat/apply.ts', 'src/server/chat/queries.ts',
-  'src/server/chat/statements.ts', 'src/server/chat/snapshot-format.ts', 'src/server/chat/state-machine.ts',
-  'src/server/chat/operations.ts', 'src/server/storage/state-store.ts', 'src/server/storage/log-records.ts',
-  'src/server/storage/segmented-log.ts', 'src/server/storage/replication-schema.ts',
-  'src/server/sqlite/migrations.ts', 'src/server/sqlite/database.ts', 'src/server/replica-database.ts', 'bench/lib/dataset.ts',
+  'src/server/chat/schema.ts',
+  'src/server/chat/chat-state.ts',
+  'src/server/chat/apply.ts',
+  'src/server/chat/queries.ts',
+  'src/server/chat/statements.ts',
+  'src/server/chat/snapshot-format.ts',
+  'src/server/chat/state-machine.ts',
+  'src/server/chat/operations.ts',
+  'src/server/storage/state-store.ts',
+  'src/server/storage/log-records.ts',
+  'src/server/storage/segmented-log.ts',
+  'src/server/storage/replication-schema.ts',
+  'src/server/sqlite/migrations.ts',
+  'src/server/sqlite/database.ts',
+  'src/server/replica-database.ts',
+  'bench/lib/dataset.ts',
 ];
 
 function fingerprint(users: number, messages: number): string {
@@ -60,7 +71,12 @@ function fingerprint(users: number, messages: number): string {
  * Prepared stores are kept between runs in the OS temp dir (keyed by size and
  * by the code that builds them), because the large one takes minutes to build.
  */
-async function cachedStore(users: number, messages: number, fresh: boolean, log: (m: string) => void): Promise<Dataset> {
+async function cachedStore(
+  users: number,
+  messages: number,
+  fresh: boolean,
+  log: (m: string) => void,
+): Promise<Dataset> {
   const cacheRoot = join(tmpdir(), 'chat-bench-stores');
   const dir = join(cacheRoot, `store-${users}u-${messages}m-${fingerprint(users, messages)}`);
   const meta = join(dir, 'dataset.json');
@@ -73,7 +89,10 @@ async function cachedStore(users: number, messages: number, fresh: boolean, log:
   const building = `${dir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   mkdirSync(building, { recursive: true });
-  if (messages > 0) log(`  building a data directory with ${messages.toLocaleString('en-US')} messages offline (ChatState.apply, the log written as one segment)...`);
+  if (messages > 0)
+    log(
+      `  building a data directory with ${messages.toLocaleString('en-US')} messages offline (ChatState.apply, the log written as one segment)...`,
+    );
   let lastShown = 0;
   const ds = await buildDataset(join(building, 'data'), {
     users,
@@ -85,7 +104,10 @@ async function cachedStore(users: number, messages: number, fresh: boolean, log:
       }
     },
   });
-  if (messages > 0) log(`  built in ${ds.seconds.toFixed(1)} s (${Math.round(ds.messages / ds.seconds).toLocaleString('en-US')} messages/s)`);
+  if (messages > 0)
+    log(
+      `  built in ${ds.seconds.toFixed(1)} s (${Math.round(ds.messages / ds.seconds).toLocaleString('en-US')} messages/s)`,
+    );
   writeFileSync(join(building, 'dataset.json'), JSON.stringify({ ...ds, dir: '' }));
   renameSync(building, dir);
   return { ...ds, dir: join(dir, 'data') };

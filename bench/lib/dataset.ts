@@ -65,7 +65,11 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   const db = openReplicaDatabase(dir);
   const store = new SqliteStateStore(db);
   const chat = new ChatState(db);
-  store.open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config: ReplicaCore.initialState(DATASET_CONFIG.replicas).base.config });
+  store.open('chat', 'in-sync', {
+    lastIndex: 0,
+    lastEpoch: 0,
+    config: ReplicaCore.initialState(DATASET_CONFIG.replicas).base.config,
+  });
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const retain = o.retainEntries ?? 5_000;
   const end = Date.now() - 60_000;
@@ -83,13 +87,21 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   const applyOp = (op: ChatOp) => {
     const entry: Entry = { index: ++index, epoch: EPOCH, kind: 'op', data: encodeOp(op) };
     const outcome = chat.apply(op, entry.index);
-    if (!outcome.ok) throw new Error(`building the data set: op ${entry.index} (${op.type}) failed: ${outcome.message}`);
+    if (!outcome.ok)
+      throw new Error(`building the data set: op ${entry.index} (${op.type}) failed: ${outcome.message}`);
     keep(entry);
   };
 
   const accounts: Account[] = [];
   db.transaction(() => {
-    for (let u = 0; u < o.users; u++) applyOp({ type: 'createAccount', at: begin, key: `bench-create-${u}`, username: datasetUserName(u), passwordHash });
+    for (let u = 0; u < o.users; u++)
+      applyOp({
+        type: 'createAccount',
+        at: begin,
+        key: `bench-create-${u}`,
+        username: datasetUserName(u),
+        passwordHash,
+      });
     for (let u = 0; u < o.users; u++) {
       const token = randomBytes(32).toString('base64url');
       accounts.push({ username: datasetUserName(u), token });
@@ -98,7 +110,7 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
   })();
 
   const filler = 'x'.repeat(o.textBytes ?? 100);
-  for (let done = 0; done < o.messages; ) {
+  for (let done = 0; done < o.messages;) {
     const n = Math.min(CHUNK, o.messages - done);
     db.transaction(() => {
       for (let i = done; i < done + n; i++) {
@@ -106,7 +118,14 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
         // Every user writes to its next CONTACTS users in turn: conversations of about messages / (users * CONTACTS) each way.
         const to = (from + 1 + (Math.floor(i / o.users) % Math.max(1, Math.min(CONTACTS, o.users - 1)))) % o.users;
         const at = begin + Math.floor(((i + 1) / o.messages) * (end - begin));
-        applyOp({ type: 'sendMessage', at, key: `bench-send-${i}`, senderId: from + 1, recipient: datasetUserName(to), text: `m${i} ${filler}` });
+        applyOp({
+          type: 'sendMessage',
+          at,
+          key: `bench-send-${i}`,
+          senderId: from + 1,
+          recipient: datasetUserName(to),
+          text: `m${i} ${filler}`,
+        });
       }
     })();
     done += n;
@@ -114,12 +133,27 @@ export async function buildDataset(dir: string, o: DatasetOptions): Promise<Data
     await new Promise((r) => setImmediate(r));
   }
 
-  const base: LogBase = kept[0]?.index === 1
-    ? { index: 0, epoch: 0, config: DATASET_CONFIG }
-    : { index: index - kept.length, epoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } };
-  store.transaction(() => store.setApplied({ lastIndex: index, lastEpoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } }), true);
+  const base: LogBase =
+    kept[0]?.index === 1
+      ? { index: 0, epoch: 0, config: DATASET_CONFIG }
+      : { index: index - kept.length, epoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } };
+  store.transaction(
+    () =>
+      store.setApplied({ lastIndex: index, lastEpoch: EPOCH, config: { ...DATASET_CONFIG, index: 1, epoch: EPOCH } }),
+    true,
+  );
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
-  writeLogDirectory(logDirectory(dir), { prevIndex: base.index, prevEpoch: base.epoch, config: base.config, hard: { epoch: EPOCH, promisedTo: 'A' }, reset: false }, kept);
+  writeLogDirectory(
+    logDirectory(dir),
+    {
+      prevIndex: base.index,
+      prevEpoch: base.epoch,
+      config: base.config,
+      hard: { epoch: EPOCH, promisedTo: 'A' },
+      reset: false,
+    },
+    kept,
+  );
   return { dir, accounts, lastIndex: index, messages: o.messages, seconds: (performance.now() - started) / 1000 };
 }

@@ -12,7 +12,9 @@ export function diskLoop(dir: string, batch: number, durationMs: number, entryBy
   const db = new BetterSqlite3(join(dir, 'disk-ceiling.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL)',
+  );
   const insert = db.prepare('INSERT INTO log (idx, epoch, kind, data) VALUES (?, ?, ?, ?)');
   const payload = Buffer.alloc(entryBytes, 'x');
   let idx = 0;

@@ -21,15 +21,23 @@ export const ECHO_SERVICE = {
 export function startEchoServer(address: string): Promise<{ port: number; server: grpc.Server }> {
   const server = new grpc.Server();
   server.addService(ECHO_SERVICE, {
-    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request),
+    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      callback(null, call.request),
   });
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve({ port, server })));
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve({ port, server }),
+    );
   });
 }
 
 export interface EchoClient extends grpc.Client {
-  echo(request: Buffer, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Buffer>): grpc.ClientUnaryCall;
+  echo(
+    request: Buffer,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<Buffer>,
+  ): grpc.ClientUnaryCall;
 }
 
 export function echoClient(address: string): EchoClient {

@@ -44,7 +44,10 @@ let services: { KV: ClientCtor<KvClient>; Maintenance: ClientCtor<MaintenanceCli
 function load(): NonNullable<typeof services> {
   if (!services) {
     const definition = loadSync(join(REPO_ROOT, 'bench/etcd/kv.proto'), { longs: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(definition).etcdserverpb as unknown as { KV: ClientCtor<KvClient>; Maintenance: ClientCtor<MaintenanceClient> };
+    const pkg = grpc.loadPackageDefinition(definition).etcdserverpb as unknown as {
+      KV: ClientCtor<KvClient>;
+      Maintenance: ClientCtor<MaintenanceClient>;
+    };
     services = { KV: pkg.KV, Maintenance: pkg.Maintenance };
   }
   return services;
@@ -76,7 +79,12 @@ export function etcdStatus(address: string, deadlineMs = 2_000): Promise<EtcdSta
     client.Status({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
       if (err || !res) reject(err ?? new Error('no status'));
-      else resolve({ memberId: res.header?.memberId ?? '0', leaderId: res.leader ?? '0', raftIndex: res.raftIndex ?? '0' });
+      else
+        resolve({
+          memberId: res.header?.memberId ?? '0',
+          leaderId: res.leader ?? '0',
+          raftIndex: res.raftIndex ?? '0',
+        });
     });
   });
 }

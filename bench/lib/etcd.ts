@@ -73,13 +73,36 @@ export class EtcdCluster {
     const token = `chat-bench-${process.pid}-${Date.now()}`;
     for (const m of members) {
       const log = openSync(m.logFile, 'a');
-      m.child = spawn(binary, [
-        '--name', m.name, '--data-dir', m.dataDir,
-        '--listen-client-urls', `http://${m.clientAddress}`, '--advertise-client-urls', `http://${m.clientAddress}`,
-        '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-        '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', token,
-        '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
-      ], { stdio: ['ignore', log, log] });
+      m.child = spawn(
+        binary,
+        [
+          '--name',
+          m.name,
+          '--data-dir',
+          m.dataDir,
+          '--listen-client-urls',
+          `http://${m.clientAddress}`,
+          '--advertise-client-urls',
+          `http://${m.clientAddress}`,
+          '--listen-peer-urls',
+          m.peerUrl,
+          '--initial-advertise-peer-urls',
+          m.peerUrl,
+          '--initial-cluster',
+          initial,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          token,
+          '--logger',
+          'zap',
+          '--log-outputs',
+          'stderr',
+          '--log-level',
+          'warn',
+        ],
+        { stdio: ['ignore', log, log] },
+      );
       closeSync(log);
       m.child.on('error', () => undefined);
     }
@@ -104,13 +127,18 @@ export class EtcdCluster {
 
   /** The client address of the member every member names as leader. */
   waitForLeader(timeoutMs = 20_000): Promise<string> {
-    return waitFor('an etcd leader that every member knows', timeoutMs, async () => {
-      const all = await Promise.all(this.members.map((m) => etcdStatus(m.clientAddress)));
-      const leader = all[0]!.leaderId;
-      if (leader === '0' || !all.every((s) => s.leaderId === leader)) return undefined;
-      const i = all.findIndex((s) => s.memberId === leader);
-      return i >= 0 ? this.members[i]!.clientAddress : undefined;
-    }, 100);
+    return waitFor(
+      'an etcd leader that every member knows',
+      timeoutMs,
+      async () => {
+        const all = await Promise.all(this.members.map((m) => etcdStatus(m.clientAddress)));
+        const leader = all[0]!.leaderId;
+        if (leader === '0' || !all.every((s) => s.leaderId === leader)) return undefined;
+        const i = all.findIndex((s) => s.memberId === leader);
+        return i >= 0 ? this.members[i]!.clientAddress : undefined;
+      },
+      100,
+    );
   }
 
   private logTail(m: Member, lines: number): string {
@@ -124,12 +152,15 @@ export class EtcdCluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const exits = this.members.map((m) => new Promise<void>((resolve) => {
-      const child = m.child;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    }));
+    const exits = this.members.map(
+      (m) =>
+        new Promise<void>((resolve) => {
+          const child = m.child;
+          if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    );
     await Promise.race([Promise.all(exits), sleep(10_000)]);
     rmSync(this.root, { recursive: true, force: true });
   }

@@ -11,7 +11,10 @@ export async function wholeConversation(client: ChatClient, peer: string): Promi
     if (!page.hasMore) break;
     beforeId = Math.min(...page.messages.map((m) => m.id));
   }
-  return pages.reverse().flat().sort((a, b) => a.id - b.id);
+  return pages
+    .reverse()
+    .flat()
+    .sort((a, b) => a.id - b.id);
 }
 
 export interface ExactlyOnceReport {
@@ -32,7 +35,11 @@ export interface ExactlyOnceReport {
  * every acknowledged one stored exactly once with its acknowledged id, no
  * text twice.
  */
-export function checkExactlyOnce(stored: ChatMessage[], sender: string, sent: { text: string; ok: boolean; id: number }[]): ExactlyOnceReport {
+export function checkExactlyOnce(
+  stored: ChatMessage[],
+  sender: string,
+  sent: { text: string; ok: boolean; id: number }[],
+): ExactlyOnceReport {
   const byText = new Map<string, ChatMessage[]>();
   for (const m of stored) {
     if (m.sender !== sender) continue;
@@ -57,7 +64,10 @@ export function checkExactlyOnce(stored: ChatMessage[], sender: string, sent: { 
 
 export function addReports(a: ExactlyOnceReport, b: ExactlyOnceReport): ExactlyOnceReport {
   return {
-    acked: a.acked + b.acked, lost: a.lost + b.lost, doubled: a.doubled + b.doubled, wrongId: a.wrongId + b.wrongId,
+    acked: a.acked + b.acked,
+    lost: a.lost + b.lost,
+    doubled: a.doubled + b.doubled,
+    wrongId: a.wrongId + b.wrongId,
     failedButStored: a.failedButStored + b.failedButStored,
   };
 }

@@ -28,13 +28,30 @@ export type Job =
       keepTexts: boolean;
     }
   /** Open loop: sends at a fixed rate, whatever the acks do. */
-  | { kind: 'rate'; servers: string[]; users: SendUser[]; perSecond: number; durationMs: number; textBytes: number; tag: string }
+  | {
+      kind: 'rate';
+      servers: string[];
+      users: SendUser[];
+      perSecond: number;
+      durationMs: number;
+      textBytes: number;
+      tag: string;
+    }
   /** Keeps Subscribe streams open and timestamps every delivery, until stopped. */
   | { kind: 'listen'; servers: string[]; users: ListenUser[]; streamsPerUser: number; afterMessageId: number }
   /** Closed loop of unary calls against the echo server: the transport's ceiling. */
   | { kind: 'echo'; address: string; loops: number; durationMs: number; payloadBytes: number }
   /** The 'send' loop against etcd: each of `loopsPerClient` loops per client puts a new key, waits for the ack, puts again. */
-  | { kind: 'etcd'; address: string; clients: number; loopsPerClient: number; durationMs: number; valueBytes: number; deadlineMs: number; tag: string }
+  | {
+      kind: 'etcd';
+      address: string;
+      clients: number;
+      loopsPerClient: number;
+      durationMs: number;
+      valueBytes: number;
+      deadlineMs: number;
+      tag: string;
+    }
   /** Batched inserts into SQLite with WAL and synchronous=FULL: the disk's ceiling. */
   | { kind: 'disk'; dir: string; batch: number; durationMs: number; entryBytes: number };
 

@@ -61,18 +61,36 @@ export function usersFor<T>(pool: T[], inflight: number): { users: T[]; loopsPer
 function loadJobs(o: ClosedLoopOptions, totalMs: number): { name: string; job: Job }[] {
   const textBytes = o.textBytes ?? 100;
   if (o.echoAddress) {
-    return split(Array.from({ length: o.inflight }, (_, i) => i), Math.min(o.workers, o.inflight)).map((slice, w) => ({
+    return split(
+      Array.from({ length: o.inflight }, (_, i) => i),
+      Math.min(o.workers, o.inflight),
+    ).map((slice, w) => ({
       name: `echo${w}`,
-      job: { kind: 'echo', address: o.echoAddress!, loops: slice.length, durationMs: totalMs, payloadBytes: textBytes + 60 },
+      job: {
+        kind: 'echo',
+        address: o.echoAddress!,
+        loops: slice.length,
+        durationMs: totalMs,
+        payloadBytes: textBytes + 60,
+      },
     }));
   }
   if (o.etcd) {
-    const { users: clients, loopsPerUser } = usersFor(Array.from({ length: o.etcd.clients }, (_, i) => i), o.inflight);
+    const { users: clients, loopsPerUser } = usersFor(
+      Array.from({ length: o.etcd.clients }, (_, i) => i),
+      o.inflight,
+    );
     return split(clients, Math.min(o.workers, clients.length)).map((slice, w) => ({
       name: `etcd${w}`,
       job: {
-        kind: 'etcd', address: o.etcd!.address, clients: slice.length, loopsPerClient: loopsPerUser, durationMs: totalMs, valueBytes: textBytes,
-        deadlineMs: o.deadlineMs ?? 3_000, tag: `${o.tag ?? 'load'}/w${w}`,
+        kind: 'etcd',
+        address: o.etcd!.address,
+        clients: slice.length,
+        loopsPerClient: loopsPerUser,
+        durationMs: totalMs,
+        valueBytes: textBytes,
+        deadlineMs: o.deadlineMs ?? 3_000,
+        tag: `${o.tag ?? 'load'}/w${w}`,
       },
     }));
   }
@@ -80,8 +98,16 @@ function loadJobs(o: ClosedLoopOptions, totalMs: number): { name: string; job: J
   return split(users, Math.min(o.workers, users.length)).map((slice, w) => ({
     name: `w${w}`,
     job: {
-      kind: 'send', servers: o.servers, users: slice, loopsPerUser, durationMs: totalMs, textBytes,
-      deadlineMs: o.deadlineMs ?? 3_000, retryBudgetMs: o.retryBudgetMs ?? 15_000, tag: o.tag ?? 'load', keepTexts: false,
+      kind: 'send',
+      servers: o.servers,
+      users: slice,
+      loopsPerUser,
+      durationMs: totalMs,
+      textBytes,
+      deadlineMs: o.deadlineMs ?? 3_000,
+      retryBudgetMs: o.retryBudgetMs ?? 15_000,
+      tag: o.tag ?? 'load',
+      keepTexts: false,
     },
   }));
 }

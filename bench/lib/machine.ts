@@ -26,10 +26,14 @@ function run(cmd: string, args: string[]): string {
 function diskOf(path: string): string {
   const df = run('df', ['-P', '-T', path]).split('\n')[1]?.split(/\s+/) ?? [];
   const [device, fsType, sizeKb] = [df[0] ?? '?', df[1] ?? '?', Number(df[2] ?? 0)];
-  const name = device.replace('/dev/', '').replace(/[0-9]+$/, '').replace(/p$/, '');
+  const name = device
+    .replace('/dev/', '')
+    .replace(/[0-9]+$/, '')
+    .replace(/p$/, '');
   let rotational = '';
   try {
-    rotational = readFileSync(`/sys/block/${name}/queue/rotational`, 'utf8').trim() === '1' ? ', rotational' : ', non-rotational';
+    rotational =
+      readFileSync(`/sys/block/${name}/queue/rotational`, 'utf8').trim() === '1' ? ', rotational' : ', non-rotational';
   } catch {
     // not a plain block device
   }

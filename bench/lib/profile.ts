@@ -57,12 +57,20 @@ function area(node: ProfileNode): string {
   if (url.includes('/rpc/')) return 'RPC handlers';
   if (url.includes('/server/')) return 'replica driver';
   if (url.includes('internal/http2')) return 'node http2';
-  if (url.includes('internal/modules') || url.includes('/tsx/') || url.includes('internal/bootstrap') || url.includes('source_map')) return 'module loading (start-up)';
+  if (
+    url.includes('internal/modules') ||
+    url.includes('/tsx/') ||
+    url.includes('internal/bootstrap') ||
+    url.includes('source_map')
+  )
+    return 'module loading (start-up)';
   if (url.includes('internal/streams') || url.includes('stream_base')) return 'node streams';
-  if (url.includes('internal/timers') || url.includes('task_queues') || functionName === 'runMicrotasks') return 'timers and microtasks';
+  if (url.includes('internal/timers') || url.includes('task_queues') || functionName === 'runMicrotasks')
+    return 'timers and microtasks';
   if (url.startsWith('node:') || url === '') {
     if (functionName === 'parse' || functionName === 'stringify') return 'JSON';
-    if (functionName === 'writeBuffer' || functionName === 'writev' || functionName === 'writeUtf8String') return 'socket writes';
+    if (functionName === 'writeBuffer' || functionName === 'writev' || functionName === 'writeUtf8String')
+      return 'socket writes';
     return 'node core / builtins';
   }
   return 'other';
@@ -72,7 +80,11 @@ function area(node: ProfileNode): string {
  * Self time by function and area. `window` limits it to part of the profile,
  * in seconds before the profile's end (e.g. the load phase, not the start-up).
  */
-export function summarizeProfile(path: string, topN = 12, window?: { fromEndSeconds: number; toEndSeconds: number }): ProfileSummary {
+export function summarizeProfile(
+  path: string,
+  topN = 12,
+  window?: { fromEndSeconds: number; toEndSeconds: number },
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -104,7 +116,8 @@ export function summarizeProfile(path: string, topN = 12, window?: { fromEndSeco
     byFrame.set(frame, (byFrame.get(frame) ?? 0) + us);
   }
   const pct = (us: number) => Math.round((us / total) * 1000) / 10;
-  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([frame, us]) => ({ frame, percent: pct(us) }));
+  const sorted = (m: Map<string, number>) =>
+    [...m].sort((a, b) => b[1] - a[1]).map(([frame, us]) => ({ frame, percent: pct(us) }));
   return {
     file: basename(path),
     seconds: Math.round(total / 1e5) / 10,

@@ -29,7 +29,9 @@ function table(head: string[], rows: string[][]): string {
 function cpuText(l: LoadResult, leaderIds: string[] = ['A', 'B', 'C']): string {
   const parts: string[] = [];
   for (const id of leaderIds) if (l.cpu[id] !== undefined) parts.push(`${id} ${n(l.cpu[id])}`);
-  const clients = Object.entries(l.cpu).filter(([k]) => /^w\d+$/.test(k) || /^echo/.test(k)).map(([, v]) => v);
+  const clients = Object.entries(l.cpu)
+    .filter(([k]) => /^w\d+$/.test(k) || /^echo/.test(k))
+    .map(([, v]) => v);
   if (clients.length) parts.push(`clients ${clients.map((c) => n(c)).join('+')}`);
   if (l.cpu.echo !== undefined) parts.push(`echo server ${n(l.cpu.echo)}`);
   return parts.join(', ');
@@ -54,15 +56,37 @@ export function consoleSummary(r: BenchResults): string {
   const lines: string[] = [];
   const rows: string[][] = [];
   for (const [name, res] of [
-    ['3 replicas', r.results.throughput], ['1 replica', r.results.single],
-    ['3 majority', r.results.majority?.three], ['5 majority', r.results.majority?.five],
+    ['3 replicas', r.results.throughput],
+    ['1 replica', r.results.single],
+    ['3 majority', r.results.majority?.three],
+    ['5 majority', r.results.majority?.five],
   ] as const) {
     for (const l of res?.levels ?? []) {
-      rows.push([name, String(l.inflight), n(l.sendsPerSecond), n(l.latencyMs.p50, 2), n(l.latencyMs.p99, 2), n(l.latencyMs.p999, 2), n(l.avgBatch, 1), n(l.cpu.machine), String(l.failures)]);
+      rows.push([
+        name,
+        String(l.inflight),
+        n(l.sendsPerSecond),
+        n(l.latencyMs.p50, 2),
+        n(l.latencyMs.p99, 2),
+        n(l.latencyMs.p999, 2),
+        n(l.avgBatch, 1),
+        n(l.cpu.machine),
+        String(l.failures),
+      ]);
     }
   }
   for (const l of r.results.echo?.levels ?? []) {
-    rows.push(['gRPC echo', String(l.inflight), n(l.sendsPerSecond), n(l.latencyMs.p50, 2), n(l.latencyMs.p99, 2), n(l.latencyMs.p999, 2), '', n(l.cpu.machine), String(l.failures)]);
+    rows.push([
+      'gRPC echo',
+      String(l.inflight),
+      n(l.sendsPerSecond),
+      n(l.latencyMs.p50, 2),
+      n(l.latencyMs.p99, 2),
+      n(l.latencyMs.p999, 2),
+      '',
+      n(l.cpu.machine),
+      String(l.failures),
+    ]);
   }
   if (rows.length) {
     const head = ['load', 'in flight', 'per s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'batch', 'machine cpu%', 'failed'];
@@ -88,18 +112,33 @@ export function charts(r: BenchResults): Charts {
   const svg = new Map<string, string>();
   const h = r.results.throughput?.histogram;
   if (h && h.counts.length) {
-    svg.set('latency-64.svg', svgBars({
-      title: 'Durable send latency, 3 replicas, 64 in flight', xLabel: 'latency (ms, upper bound of the bucket)', yLabel: 'sends',
-      labels: h.bounds.map((b) => n(b, b < 10 ? 1 : 0)), values: h.counts,
-    }));
+    svg.set(
+      'latency-64.svg',
+      svgBars({
+        title: 'Durable send latency, 3 replicas, 64 in flight',
+        xLabel: 'latency (ms, upper bound of the bucket)',
+        yLabel: 'sends',
+        labels: h.bounds.map((b) => n(b, b < 10 ? 1 : 0)),
+        values: h.counts,
+      }),
+    );
   }
   const f = r.results.failover;
   if (f) {
-    const labels = f.timeline.counts.map((_, i) => `${((f.timeline.fromMs + i * f.timeline.bucketMs) / 1000).toFixed(1)}`);
-    svg.set('failover.svg', svgBars({
-      title: 'Acknowledged sends per 100 ms around a leader SIGKILL (median trial)', xLabel: 'seconds from the kill', yLabel: 'acks / 100 ms',
-      labels, values: f.timeline.counts, marker: { index: -f.timeline.fromMs / f.timeline.bucketMs, text: 'leader killed' },
-    }));
+    const labels = f.timeline.counts.map(
+      (_, i) => `${((f.timeline.fromMs + i * f.timeline.bucketMs) / 1000).toFixed(1)}`,
+    );
+    svg.set(
+      'failover.svg',
+      svgBars({
+        title: 'Acknowledged sends per 100 ms around a leader SIGKILL (median trial)',
+        xLabel: 'seconds from the kill',
+        yLabel: 'acks / 100 ms',
+        labels,
+        values: f.timeline.counts,
+        marker: { index: -f.timeline.fromMs / f.timeline.bucketMs, text: 'leader killed' },
+      }),
+    );
   }
   return { svg };
 }
@@ -110,63 +149,137 @@ export function markdown(r: BenchResults, chartDir: string): string {
   const res = r.results;
   out.push(DOC_BEGIN, '');
   out.push(`## Results`, '');
-  out.push(`Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC at commit \`${m.commit}\`${r.quick ? ' (**quick run**: short windows, small store — a smoke test, not a measurement)' : ''}, ${Math.round(r.seconds / 60)} minutes.`);
+  out.push(
+    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC at commit \`${m.commit}\`${r.quick ? ' (**quick run**: short windows, small store — a smoke test, not a measurement)' : ''}, ${Math.round(r.seconds / 60)} minutes.`,
+  );
   const partial = Object.entries(r.ranAt).filter(([, at]) => at && at.slice(0, 16) !== r.date.slice(0, 16));
-  if (partial.length) out.push(`Some scenarios come from earlier runs: ${partial.map(([s, at]) => `${s} (${at!.slice(0, 16).replace('T', ' ')})`).join(', ')}.`);
+  if (partial.length)
+    out.push(
+      `Some scenarios come from earlier runs: ${partial.map(([s, at]) => `${s} (${at!.slice(0, 16).replace('T', ' ')})`).join(', ')}.`,
+    );
   out.push('');
   out.push(...etcdSection(r), ...goalsSection(r));
   out.push('### Machine', '');
-  out.push(table(['', ''], [
-    ['CPUs (`nproc`)', String(m.nproc)], ['CPU', m.cpuModel], ['memory', `${m.memoryGiB} GiB`], ['disk', m.disk], ['Node.js', m.node], ['OS', m.os],
-    ['load average at start', m.loadAverageAtStart.join(', ')],
-  ]));
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['CPUs (`nproc`)', String(m.nproc)],
+        ['CPU', m.cpuModel],
+        ['memory', `${m.memoryGiB} GiB`],
+        ['disk', m.disk],
+        ['Node.js', m.node],
+        ['OS', m.os],
+        ['load average at start', m.loadAverageAtStart.join(', ')],
+      ],
+    ),
+  );
   out.push('');
-  out.push('Everything runs on this one machine: the three replicas, the client processes and the ceilings share its cores and its disk. ' +
-    'The "machine CPU" columns are every core\'s busy time during the measurement window (200% = both cores); when other work ran on the machine at the same time it shows as the difference to the listed processes ("others").');
+  out.push(
+    'Everything runs on this one machine: the three replicas, the client processes and the ceilings share its cores and its disk. ' +
+      'The "machine CPU" columns are every core\'s busy time during the measurement window (200% = both cores); when other work ran on the machine at the same time it shows as the difference to the listed processes ("others").',
+  );
   const loads: LoadResult[] = [
-    ...(res.throughput?.levels ?? []), ...(res.throughput?.clientProcesses ?? []), ...(res.single?.levels ?? []), ...(res.echo?.levels ?? []),
-    ...(res.majority?.three.levels ?? []), ...(res.majority?.five.levels ?? []),
+    ...(res.throughput?.levels ?? []),
+    ...(res.throughput?.clientProcesses ?? []),
+    ...(res.single?.levels ?? []),
+    ...(res.echo?.levels ?? []),
+    ...(res.majority?.three.levels ?? []),
+    ...(res.majority?.five.levels ?? []),
     ...(res.history ? [res.history.empty, res.history.full] : []),
   ];
   const busiest = Math.max(0, ...loads.map((l) => l.cpu.others ?? 0));
   if (loads.length) {
-    out.push('', busiest > 20
-      ? `**Other work ran on the machine during this run** (up to ${n(busiest)}% of a core outside the benchmark's processes in a measurement window); the numbers are lower than this machine can do when idle.`
-      : `Other work on the machine during the measurement windows: at most ${n(busiest)}% of a core.`);
+    out.push(
+      '',
+      busiest > 20
+        ? `**Other work ran on the machine during this run** (up to ${n(busiest)}% of a core outside the benchmark's processes in a measurement window); the numbers are lower than this machine can do when idle.`
+        : `Other work on the machine during the measurement windows: at most ${n(busiest)}% of a core.`,
+    );
   }
   out.push('');
   out.push('### How to reproduce', '');
   out.push('```sh');
-  out.push('npm run bench                                  # everything (about 25 minutes), rewrites this page and bench/results/latest.json');
-  out.push('npm run bench -- --quick                       # a smoke run (about 3 minutes), writes bench/results/quick.json only');
+  out.push(
+    'npm run bench                                  # everything (about 25 minutes), rewrites this page and bench/results/latest.json',
+  );
+  out.push(
+    'npm run bench -- --quick                       # a smoke run (about 3 minutes), writes bench/results/quick.json only',
+  );
   out.push('npm run bench -- --scenario failover,catchup   # some scenarios; merged into latest.json and this page');
-  out.push('npm run bench -- --scenario etcd,throughput    # the comparison with etcd (needs etcd on PATH: apt-get install etcd-server)');
-  out.push('npm run bench -- --profile                     # also CPU profiles of the replicas and clients at 64 in flight');
+  out.push(
+    'npm run bench -- --scenario etcd,throughput    # the comparison with etcd (needs etcd on PATH: apt-get install etcd-server)',
+  );
+  out.push(
+    'npm run bench -- --profile                     # also CPU profiles of the replicas and clients at 64 in flight',
+  );
   out.push('npm run bench -- --help                        # every option (durations, workers, store size, ...)');
   out.push('```', '');
-  out.push(`Settings of this run: ${r.settings.durationMs / 1000} s measurement after ${r.settings.warmupMs / 1000} s warm-up per level; ${r.settings.workers} client processes for 16 and 64 in flight (1 for 1 in flight); ` +
-    `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills; ` +
-    `${r.settings.etcdRounds ?? 'no'} rounds of the etcd comparison.`);
+  out.push(
+    `Settings of this run: ${r.settings.durationMs / 1000} s measurement after ${r.settings.warmupMs / 1000} s warm-up per level; ${r.settings.workers} client processes for 16 and 64 in flight (1 for 1 in flight); ` +
+      `messages of 100 characters; ${n(r.settings.storeMessages)} messages in the large store; ${n(r.settings.catchupEntries)} entries for catch-up; ${r.settings.failoverTrials} leader and ${r.settings.followerTrials} follower kills; ` +
+      `${r.settings.etcdRounds ?? 'no'} rounds of the etcd comparison.`,
+  );
   out.push('');
 
   out.push('### Targets', '');
-  out.push(table(['what', 'target', 'measured', ''], checkTargets(res).map((t) => [t.what, t.target, t.measured, t.met === undefined ? 'not run' : t.met ? 'met' : '**missed**'])));
+  out.push(
+    table(
+      ['what', 'target', 'measured', ''],
+      checkTargets(res).map((t) => [
+        t.what,
+        t.target,
+        t.measured,
+        t.met === undefined ? 'not run' : t.met ? 'met' : '**missed**',
+      ]),
+    ),
+  );
   out.push('');
 
   if (res.throughput || res.single || res.echo) {
     out.push('### Durable sends: throughput and latency', '');
-    out.push('Closed loop: each of N loops sends a message, waits for the acknowledgement (committed on every in-sync replica, fsynced), and sends the next. Latency is per send, from the call to its answer, over the measurement window.', '');
+    out.push(
+      'Closed loop: each of N loops sends a message, waits for the acknowledgement (committed on every in-sync replica, fsynced), and sends the next. Latency is per send, from the call to its answer, over the measurement window.',
+      '',
+    );
     const rows: string[][] = [];
-    const add = (name: string, l: LoadResult) => rows.push([
-      name, String(l.inflight), n(l.sendsPerSecond), n(l.latencyMs.p50, 2), n(l.latencyMs.p99, 2), n(l.latencyMs.p999, 2), n(l.latencyMs.max, 1),
-      n(l.avgBatch, 1), String(l.failures), cpuText(l), `${n(l.cpu.machine)} (others ${n(l.cpu.others)})`,
-    ]);
+    const add = (name: string, l: LoadResult) =>
+      rows.push([
+        name,
+        String(l.inflight),
+        n(l.sendsPerSecond),
+        n(l.latencyMs.p50, 2),
+        n(l.latencyMs.p99, 2),
+        n(l.latencyMs.p999, 2),
+        n(l.latencyMs.max, 1),
+        n(l.avgBatch, 1),
+        String(l.failures),
+        cpuText(l),
+        `${n(l.cpu.machine)} (others ${n(l.cpu.others)})`,
+      ]);
     for (const l of res.throughput?.levels ?? []) add('3 replicas', l);
     for (const l of res.single?.levels ?? []) add('1 replica', l);
     for (const l of res.majority?.three.levels ?? []) add('3 replicas, majority mode', l);
     for (const l of res.majority?.five.levels ?? []) add('5 replicas, majority mode', l);
     for (const l of res.echo?.levels ?? []) add('gRPC echo', l);
-    out.push(table(['load', 'in flight', 'per second', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'entries per batch', 'failed', 'CPU % of a core', 'machine CPU %'], rows));
+    out.push(
+      table(
+        [
+          'load',
+          'in flight',
+          'per second',
+          'p50 ms',
+          'p99 ms',
+          'p99.9 ms',
+          'max ms',
+          'entries per batch',
+          'failed',
+          'CPU % of a core',
+          'machine CPU %',
+        ],
+        rows,
+      ),
+    );
     out.push('');
     out.push('Each number as a share of its ceiling:', '');
     const ratioRows: string[][] = [];
@@ -175,44 +288,108 @@ export function markdown(r: BenchResults, chartDir: string): string {
       const echo = level(res.echo?.levels, l.inflight);
       const disk = diskPerWriter(r, l.avgBatch, 3);
       const sm = applyAt(r, l.avgBatch);
-      ratioRows.push([`3 replicas, ${l.inflight} in flight`, pct(l.sendsPerSecond, single?.sendsPerSecond), pct(l.sendsPerSecond, echo?.sendsPerSecond),
-        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a', sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a']);
+      ratioRows.push([
+        `3 replicas, ${l.inflight} in flight`,
+        pct(l.sendsPerSecond, single?.sendsPerSecond),
+        pct(l.sendsPerSecond, echo?.sendsPerSecond),
+        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a',
+        sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a',
+      ]);
     }
     for (const l of res.single?.levels ?? []) {
       const echo = level(res.echo?.levels, l.inflight);
       const disk = diskPerWriter(r, l.avgBatch, 1);
       const sm = applyAt(r, l.avgBatch);
-      ratioRows.push([`1 replica, ${l.inflight} in flight`, '—', pct(l.sendsPerSecond, echo?.sendsPerSecond),
-        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a', sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a']);
+      ratioRows.push([
+        `1 replica, ${l.inflight} in flight`,
+        '—',
+        pct(l.sendsPerSecond, echo?.sendsPerSecond),
+        disk ? `${pct(l.sendsPerSecond, disk)} (of ${n(disk)} rows/s)` : 'n/a',
+        sm ? `${pct(l.sendsPerSecond, sm)} (of ${n(sm)}/s)` : 'n/a',
+      ]);
     }
-    out.push(table(['', 'of 1 replica (cost of replication)', 'of gRPC echo (transport)', 'of the disk at that batch size', 'of the state machine at that batch size'], ratioRows));
+    out.push(
+      table(
+        [
+          '',
+          'of 1 replica (cost of replication)',
+          'of gRPC echo (transport)',
+          'of the disk at that batch size',
+          'of the state machine at that batch size',
+        ],
+        ratioRows,
+      ),
+    );
     out.push('');
     if (res.majority) {
       const cost = (inflight: number) => {
         const inSync = level(res.throughput?.levels, inflight);
         const three = level(res.majority?.three.levels, inflight);
         const five = level(res.majority?.five.levels, inflight);
-        return [`${inflight} in flight`, n(inSync?.latencyMs.p50, 2), n(three?.latencyMs.p50, 2), n(five?.latencyMs.p50, 2),
-          `${n(inSync?.sendsPerSecond)} / ${n(three?.sendsPerSecond)} / ${n(five?.sendsPerSecond)}`];
+        return [
+          `${inflight} in flight`,
+          n(inSync?.latencyMs.p50, 2),
+          n(three?.latencyMs.p50, 2),
+          n(five?.latencyMs.p50, 2),
+          `${n(inSync?.sendsPerSecond)} / ${n(three?.sendsPerSecond)} / ${n(five?.sendsPerSecond)}`,
+        ];
       };
-      out.push('The modes side by side (majority mode waits for a majority of all replicas rather than for every in-sync one; five replicas also share the same two cores and one disk):', '');
-      out.push(table(['', 'p50 ms, 3 in-sync', 'p50 ms, 3 majority', 'p50 ms, 5 majority', 'sends/s (3 in-sync / 3 majority / 5 majority)'], LEVELS.map(cost)));
+      out.push(
+        'The modes side by side (majority mode waits for a majority of all replicas rather than for every in-sync one; five replicas also share the same two cores and one disk):',
+        '',
+      );
+      out.push(
+        table(
+          [
+            '',
+            'p50 ms, 3 in-sync',
+            'p50 ms, 3 majority',
+            'p50 ms, 5 majority',
+            'sends/s (3 in-sync / 3 majority / 5 majority)',
+          ],
+          LEVELS.map(cost),
+        ),
+      );
       out.push('');
     }
-    out.push('The disk ceiling for three replicas is the rate of one of three SQLite writers committing at the same time on this disk (each entry is committed by every replica); for one replica, a single writer. ' +
-      'The state machine ceiling is one process appending and applying with the server\'s own code (see below); three replicas each do that work, on two cores shared with the clients.', '');
+    out.push(
+      'The disk ceiling for three replicas is the rate of one of three SQLite writers committing at the same time on this disk (each entry is committed by every replica); for one replica, a single writer. ' +
+        "The state machine ceiling is one process appending and applying with the server's own code (see below); three replicas each do that work, on two cores shared with the clients.",
+      '',
+    );
   }
 
   if (res.disk) {
     out.push('### Ceiling: the disk', '');
-    out.push(`SQLite with WAL and synchronous=FULL, one transaction (one fsync) per batch of ${res.disk.entryBytes}-byte rows, as fast as one process can; then three processes at once (three replicas on one disk).`, '');
-    out.push(table(['batch', 'commits/s', 'rows/s', 'three writers: commits/s (sum)', 'three writers: rows/s (sum)'],
-      res.disk.levels.map((d) => [String(d.batch), n(d.commitsPerSecond), n(d.rowsPerSecond), n(d.threeWritersCommitsPerSecond), n(d.threeWritersRowsPerSecond)])));
+    out.push(
+      `SQLite with WAL and synchronous=FULL, one transaction (one fsync) per batch of ${res.disk.entryBytes}-byte rows, as fast as one process can; then three processes at once (three replicas on one disk).`,
+      '',
+    );
+    out.push(
+      table(
+        ['batch', 'commits/s', 'rows/s', 'three writers: commits/s (sum)', 'three writers: rows/s (sum)'],
+        res.disk.levels.map((d) => [
+          String(d.batch),
+          n(d.commitsPerSecond),
+          n(d.rowsPerSecond),
+          n(d.threeWritersCommitsPerSecond),
+          n(d.threeWritersRowsPerSecond),
+        ]),
+      ),
+    );
     out.push('');
     if (res.disk.apply?.length) {
       out.push('### Ceiling: the state machine', '');
-      out.push('The server\'s own code without network or RPC: one state-store transaction per batch that applies each sendMessage op (`ChatState.apply`) and records the applied position, without an fsync, as a replica applies committed entries (the log is written apart, off the event loop), in one process — what one replica can apply per second on one core.', '');
-      out.push(table(['batch', 'entries/s', 'CPU % of a core'], res.disk.apply.map((a) => [String(a.batch), n(a.entriesPerSecond), n(a.cpuPercent)])));
+      out.push(
+        "The server's own code without network or RPC: one state-store transaction per batch that applies each sendMessage op (`ChatState.apply`) and records the applied position, without an fsync, as a replica applies committed entries (the log is written apart, off the event loop), in one process — what one replica can apply per second on one core.",
+        '',
+      );
+      out.push(
+        table(
+          ['batch', 'entries/s', 'CPU % of a core'],
+          res.disk.apply.map((a) => [String(a.batch), n(a.entriesPerSecond), n(a.cpuPercent)]),
+        ),
+      );
       out.push('');
     }
   }
@@ -220,11 +397,22 @@ export function markdown(r: BenchResults, chartDir: string): string {
   if (res.throughput?.clientProcesses.length) {
     out.push('### Is the load generator the bottleneck?', '');
     out.push('The same 64 sends in flight from 1, 2 and 4 client processes:', '');
-    out.push(table(['client processes', 'sends/s', 'p99 ms', 'client CPU % (each)', 'replica CPU %', 'machine CPU %'], res.throughput.clientProcesses.map((l) => [
-      String(l.workers), n(l.sendsPerSecond), n(l.latencyMs.p99, 1),
-      Object.entries(l.cpu).filter(([k]) => /^w\d+$/.test(k)).map(([, v]) => n(v)).join(', '),
-      ['A', 'B', 'C'].map((id) => `${id} ${n(l.cpu[id])}`).join(', '), n(l.cpu.machine),
-    ])));
+    out.push(
+      table(
+        ['client processes', 'sends/s', 'p99 ms', 'client CPU % (each)', 'replica CPU %', 'machine CPU %'],
+        res.throughput.clientProcesses.map((l) => [
+          String(l.workers),
+          n(l.sendsPerSecond),
+          n(l.latencyMs.p99, 1),
+          Object.entries(l.cpu)
+            .filter(([k]) => /^w\d+$/.test(k))
+            .map(([, v]) => n(v))
+            .join(', '),
+          ['A', 'B', 'C'].map((id) => `${id} ${n(l.cpu[id])}`).join(', '),
+          n(l.cpu.machine),
+        ]),
+      ),
+    );
     out.push('');
   }
 
@@ -240,22 +428,64 @@ export function markdown(r: BenchResults, chartDir: string): string {
   if (res.delivery) {
     const d = res.delivery;
     out.push('### Send-to-delivery latency', '');
-    out.push(`${d.perSecond} messages/s for ${d.seconds} s to recipients with an open stream in another process; from the start of the send call to the arrival on the recipient's stream.`, '');
-    out.push(table(['', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'], [
-      ['send acknowledged', n(d.acked), n(d.ackLatencyMs.p50, 2), n(d.ackLatencyMs.p90, 2), n(d.ackLatencyMs.p99, 2), n(d.ackLatencyMs.p999, 2), n(d.ackLatencyMs.max, 1)],
-      ['delivered on the stream', n(d.delivered), n(d.deliveryLatencyMs.p50, 2), n(d.deliveryLatencyMs.p90, 2), n(d.deliveryLatencyMs.p99, 2), n(d.deliveryLatencyMs.p999, 2), n(d.deliveryLatencyMs.max, 1)],
-    ]));
-    out.push('', `Delivery p50 is ${pct(d.deliveryLatencyMs.p50, d.ackLatencyMs.p50)} of the acknowledgement's p50 (a message is pushed once committed, about when the sender hears "ok"); duplicates: ${d.duplicates}.`, '');
+    out.push(
+      `${d.perSecond} messages/s for ${d.seconds} s to recipients with an open stream in another process; from the start of the send call to the arrival on the recipient's stream.`,
+      '',
+    );
+    out.push(
+      table(
+        ['', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'],
+        [
+          [
+            'send acknowledged',
+            n(d.acked),
+            n(d.ackLatencyMs.p50, 2),
+            n(d.ackLatencyMs.p90, 2),
+            n(d.ackLatencyMs.p99, 2),
+            n(d.ackLatencyMs.p999, 2),
+            n(d.ackLatencyMs.max, 1),
+          ],
+          [
+            'delivered on the stream',
+            n(d.delivered),
+            n(d.deliveryLatencyMs.p50, 2),
+            n(d.deliveryLatencyMs.p90, 2),
+            n(d.deliveryLatencyMs.p99, 2),
+            n(d.deliveryLatencyMs.p999, 2),
+            n(d.deliveryLatencyMs.max, 1),
+          ],
+        ],
+      ),
+    );
+    out.push(
+      '',
+      `Delivery p50 is ${pct(d.deliveryLatencyMs.p50, d.ackLatencyMs.p50)} of the acknowledgement's p50 (a message is pushed once committed, about when the sender hears "ok"); duplicates: ${d.duplicates}.`,
+      '',
+    );
   }
 
   if (res.failover) {
     const f = res.failover;
     out.push('### Failover: leader SIGKILLed under load', '');
-    out.push(`${f.inflight} sends in flight from two client processes; the leader is SIGKILLed, the time to the first send acknowledged by another replica is measured, the old leader is restarted and rejoins, and again.`, '');
-    out.push(table(['trial', 'killed', 'new leader', 'kill → next ack (ms)'], f.trials.map((t, i) => [String(i + 1), t.victim, t.newLeader, n(t.recoveryMs)])));
+    out.push(
+      `${f.inflight} sends in flight from two client processes; the leader is SIGKILLed, the time to the first send acknowledged by another replica is measured, the old leader is restarted and rejoins, and again.`,
+      '',
+    );
+    out.push(
+      table(
+        ['trial', 'killed', 'new leader', 'kill → next ack (ms)'],
+        f.trials.map((t, i) => [String(i + 1), t.victim, t.newLeader, n(t.recoveryMs)]),
+      ),
+    );
     out.push('');
-    out.push(`Median ${n(f.medianMs)} ms, max ${n(f.maxMs)} ms. The election alone waits a random 250–500 ms of silence, then a pre-vote and a vote of up to 100 ms each (the dead peer never answers), so about 450–700 ms of the failover is the configured timeouts.`, '');
-    out.push(`Sends the user saw fail: ${f.failedSends}. Every conversation read back afterwards: ${n(f.check.acked)} acknowledged sends, ${f.check.lost} missing, ${f.check.doubled} stored twice, ${f.check.wrongId} under another id than acknowledged${f.check.failedButStored ? `; ${f.check.failedButStored} sends that failed were stored` : ''}.`, '');
+    out.push(
+      `Median ${n(f.medianMs)} ms, max ${n(f.maxMs)} ms. The election alone waits a random 250–500 ms of silence, then a pre-vote and a vote of up to 100 ms each (the dead peer never answers), so about 450–700 ms of the failover is the configured timeouts.`,
+      '',
+    );
+    out.push(
+      `Sends the user saw fail: ${f.failedSends}. Every conversation read back afterwards: ${n(f.check.acked)} acknowledged sends, ${f.check.lost} missing, ${f.check.doubled} stored twice, ${f.check.wrongId} under another id than acknowledged${f.check.failedButStored ? `; ${f.check.failedButStored} sends that failed were stored` : ''}.`,
+      '',
+    );
     out.push('Acknowledgements per 100 ms around the median kill (from −1 s; the kill is at the `|`):', '');
     const spark = sparkline(f.timeline.counts);
     const at = -f.timeline.fromMs / f.timeline.bucketMs;
@@ -264,23 +494,58 @@ export function markdown(r: BenchResults, chartDir: string): string {
     if (f.planned) {
       const p = f.planned;
       out.push('### Planned restart: leader SIGTERMed under load', '');
-      out.push('The same load and cluster; the leader gets SIGTERM instead of SIGKILL, hands leadership over to a follower in step (TimeoutNow: the follower campaigns at once, without a pre-vote) and then stops, and is restarted as after a crash.', '');
-      out.push(table(['trial', 'stopped', 'new leader', 'signal → next ack elsewhere (ms)', 'longest time without an ack (ms)', 'signal → process exit (ms)'],
-        p.trials.map((t, i) => [String(i + 1), t.victim, t.newLeader, n(t.recoveryMs), n(t.stallMs), n(t.stopMs)])));
+      out.push(
+        'The same load and cluster; the leader gets SIGTERM instead of SIGKILL, hands leadership over to a follower in step (TimeoutNow: the follower campaigns at once, without a pre-vote) and then stops, and is restarted as after a crash.',
+        '',
+      );
+      out.push(
+        table(
+          [
+            'trial',
+            'stopped',
+            'new leader',
+            'signal → next ack elsewhere (ms)',
+            'longest time without an ack (ms)',
+            'signal → process exit (ms)',
+          ],
+          p.trials.map((t, i) => [String(i + 1), t.victim, t.newLeader, n(t.recoveryMs), n(t.stallMs), n(t.stopMs)]),
+        ),
+      );
       out.push('');
-      out.push(table(['the leader…', 'next ack elsewhere, median (ms)', 'max (ms)'], [
-        ['crashes (SIGKILL, an election)', n(f.medianMs), n(f.maxMs)],
-        ['is restarted (SIGTERM, hands over)', n(p.medianMs), n(p.maxMs)],
-      ]));
-      out.push('', `Measured in the same run, side by side. Longest time without any acknowledgement across a planned restart: median ${n(p.medianStallMs)} ms, max ${n(p.maxStallMs)} ms.`, '');
-      out.push('Acknowledgements per 100 ms around the median planned restart (from −1 s; the SIGTERM is at the `|`):', '');
+      out.push(
+        table(
+          ['the leader…', 'next ack elsewhere, median (ms)', 'max (ms)'],
+          [
+            ['crashes (SIGKILL, an election)', n(f.medianMs), n(f.maxMs)],
+            ['is restarted (SIGTERM, hands over)', n(p.medianMs), n(p.maxMs)],
+          ],
+        ),
+      );
+      out.push(
+        '',
+        `Measured in the same run, side by side. Longest time without any acknowledgement across a planned restart: median ${n(p.medianStallMs)} ms, max ${n(p.maxStallMs)} ms.`,
+        '',
+      );
+      out.push(
+        'Acknowledgements per 100 ms around the median planned restart (from −1 s; the SIGTERM is at the `|`):',
+        '',
+      );
       const pspark = sparkline(p.timeline.counts);
       const pat = -p.timeline.fromMs / p.timeline.bucketMs;
       out.push('```', `${pspark.slice(0, pat)}|${pspark.slice(pat)}`, '```', '');
     }
     out.push('### Follower SIGKILLed: how long writes stall', '');
-    out.push(table(['trial', 'killed', 'longest time without an ack (ms)'], f.followerTrials.map((t, i) => [String(i + 1), t.victim, n(t.stallMs)])));
-    out.push('', `Median ${n(f.followerMedianStallMs)} ms, max ${n(f.followerMaxStallMs)} ms (steady state: an ack every ${n(f.steadyGapMs, 2)} ms). The leader waits for the dead member's ack until the sync timeout (500 ms), then drops it from the in-sync set and commits without it.`, '');
+    out.push(
+      table(
+        ['trial', 'killed', 'longest time without an ack (ms)'],
+        f.followerTrials.map((t, i) => [String(i + 1), t.victim, n(t.stallMs)]),
+      ),
+    );
+    out.push(
+      '',
+      `Median ${n(f.followerMedianStallMs)} ms, max ${n(f.followerMaxStallMs)} ms (steady state: an ack every ${n(f.steadyGapMs, 2)} ms). The leader waits for the dead member's ack until the sync timeout (500 ms), then drops it from the in-sync set and commits without it.`,
+      '',
+    );
   }
 
   if (res.catchup) {
@@ -288,20 +553,45 @@ export function markdown(r: BenchResults, chartDir: string): string {
     const disk = diskPerWriter(r, 512, 1);
     const apply = r.results.disk?.apply?.find((a) => a.batch === 512)?.entriesPerSecond;
     out.push('### Catch-up', '');
-    out.push(`A follower was SIGKILLed, ${n(c.backlog)} messages were sent without it (${n(c.fillRate)}/s with two replicas in sync), then it was restarted.`, '');
-    out.push(table(['', ''], [
-      ['entries caught up (catchup.done)', n(c.entries)],
-      ['time (catchup.done)', `${n(c.ms)} ms`],
-      ['entries per second (catchup.done)', n(c.entriesPerSecond)],
-      ['process start → back in the in-sync set', `${n(c.restartToInSyncMs)} ms`],
-      ['backlog / (process start → in sync)', `${n(c.endToEndEntriesPerSecond)} entries/s`],
-      ['share of the state machine ceiling at batch 512', apply ? `${pct(c.entriesPerSecond, apply)} of ${n(apply)} entries/s` : 'n/a'],
-      ['share of the disk ceiling at batch 512', disk ? `${pct(c.entriesPerSecond, disk)} of ${n(disk)} rows/s` : 'n/a'],
-    ]));
+    out.push(
+      `A follower was SIGKILLed, ${n(c.backlog)} messages were sent without it (${n(c.fillRate)}/s with two replicas in sync), then it was restarted.`,
+      '',
+    );
+    out.push(
+      table(
+        ['', ''],
+        [
+          ['entries caught up (catchup.done)', n(c.entries)],
+          ['time (catchup.done)', `${n(c.ms)} ms`],
+          ['entries per second (catchup.done)', n(c.entriesPerSecond)],
+          ['process start → back in the in-sync set', `${n(c.restartToInSyncMs)} ms`],
+          ['backlog / (process start → in sync)', `${n(c.endToEndEntriesPerSecond)} entries/s`],
+          [
+            'share of the state machine ceiling at batch 512',
+            apply ? `${pct(c.entriesPerSecond, apply)} of ${n(apply)} entries/s` : 'n/a',
+          ],
+          [
+            'share of the disk ceiling at batch 512',
+            disk ? `${pct(c.entriesPerSecond, disk)} of ${n(disk)} rows/s` : 'n/a',
+          ],
+        ],
+      ),
+    );
     out.push('');
     for (const prof of c.profiles ?? []) {
-      out.push(`**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas.slice(0, 8).map((a) => `${a.frame} ${a.percent}%`).join(', ')}.`, '');
-      out.push(table(['self time', 'function'], prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``])));
+      out.push(
+        `**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas
+          .slice(0, 8)
+          .map((a) => `${a.frame} ${a.percent}%`)
+          .join(', ')}.`,
+        '',
+      );
+      out.push(
+        table(
+          ['self time', 'function'],
+          prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``]),
+        ),
+      );
       out.push('');
     }
   }
@@ -309,54 +599,121 @@ export function markdown(r: BenchResults, chartDir: string): string {
   if (res.restart) {
     const s = res.restart;
     out.push(`### Restart with ${n(s.messages)} messages`, '');
-    out.push(`The store (${n(s.dataBytes / 1024 / 1024)} MiB per replica) was built ${s.build.method} in ${n(s.build.seconds, 1)} s (${n(s.build.messagesPerSecond)} messages/s) and copied to the three replicas.`, '');
-    out.push(table(['', 'ms from process start'], [
-      ['whole cluster (total outage): every replica listening (server.listening)', n(s.cold.allAnsweringMs)],
-      ['… recovery election won (election.won)', n(s.cold.leaderMs)],
-      ['… the first send acknowledged to a client that kept retrying', n(s.cold.firstAckMs)],
-      ['one follower: database open and log loaded (replica.started)', n(s.follower.openedMs)],
-      ['… listening (server.listening)', n(s.follower.answeringMs)],
-      ['… back in the leader\'s in-sync set', n(s.follower.inSyncMs)],
-    ]));
+    out.push(
+      `The store (${n(s.dataBytes / 1024 / 1024)} MiB per replica) was built ${s.build.method} in ${n(s.build.seconds, 1)} s (${n(s.build.messagesPerSecond)} messages/s) and copied to the three replicas.`,
+      '',
+    );
+    out.push(
+      table(
+        ['', 'ms from process start'],
+        [
+          ['whole cluster (total outage): every replica listening (server.listening)', n(s.cold.allAnsweringMs)],
+          ['… recovery election won (election.won)', n(s.cold.leaderMs)],
+          ['… the first send acknowledged to a client that kept retrying', n(s.cold.firstAckMs)],
+          ['one follower: database open and log loaded (replica.started)', n(s.follower.openedMs)],
+          ['… listening (server.listening)', n(s.follower.answeringMs)],
+          ["… back in the leader's in-sync set", n(s.follower.inSyncMs)],
+        ],
+      ),
+    );
     out.push('');
   }
 
   if (res.history) {
     const hi = res.history;
     out.push('### History: does a big store slow writes down?', '');
-    out.push(table(['store', 'sends/s at 64 in flight', 'p50 ms', 'p99 ms', 'entries per batch', 'machine CPU %'], [
-      ['same accounts, no messages', n(hi.empty.sendsPerSecond), n(hi.empty.latencyMs.p50, 1), n(hi.empty.latencyMs.p99, 1), n(hi.empty.avgBatch, 1), n(hi.empty.cpu.machine)],
-      [`${n(hi.messages)} messages`, n(hi.full.sendsPerSecond), n(hi.full.latencyMs.p50, 1), n(hi.full.latencyMs.p99, 1), n(hi.full.avgBatch, 1), n(hi.full.cpu.machine)],
-    ]));
+    out.push(
+      table(
+        ['store', 'sends/s at 64 in flight', 'p50 ms', 'p99 ms', 'entries per batch', 'machine CPU %'],
+        [
+          [
+            'same accounts, no messages',
+            n(hi.empty.sendsPerSecond),
+            n(hi.empty.latencyMs.p50, 1),
+            n(hi.empty.latencyMs.p99, 1),
+            n(hi.empty.avgBatch, 1),
+            n(hi.empty.cpu.machine),
+          ],
+          [
+            `${n(hi.messages)} messages`,
+            n(hi.full.sendsPerSecond),
+            n(hi.full.latencyMs.p50, 1),
+            n(hi.full.latencyMs.p99, 1),
+            n(hi.full.avgBatch, 1),
+            n(hi.full.cpu.machine),
+          ],
+        ],
+      ),
+    );
     out.push('', `Ratio: ${pct(hi.full.sendsPerSecond, hi.empty.sendsPerSecond)}.`, '');
   }
 
   if (res.subscriptions) {
     const s = res.subscriptions;
     out.push('### Subscriptions', '');
-    out.push(table(['', ''], [
-      ['open idle streams (one per account, four client processes)', n(s.streams)],
-      [`leader CPU without streams (${s.idleWindowSeconds} s window)`, `${n(s.leaderCpuIdle, 2)}% of a core`],
-      ['leader CPU with the streams open and idle', `${n(s.leaderCpuWithStreams, 2)}% of a core`],
-      ['leader CPU after the streams closed', s.leaderCpuAfter === undefined ? 'n/a' : `${n(s.leaderCpuAfter, 2)}% of a core`],
-      ['the streams\' cost: with − mean of without (before and after)', s.leaderCpuStreamsCost === undefined ? 'n/a' : `${n(s.leaderCpuStreamsCost, 2)}% of a core`],
-      ['leader CPU to connect the clients and open the streams', s.openCpuMsPerStream === undefined ? 'n/a' : `${n(s.openCpuMsPerStream, 2)} ms per stream`],
-      ['busiest follower CPU meanwhile', `${n(s.followerCpuWithStreams, 2)}%`],
-      ['leader resident memory', `${n(s.leaderRssMiB.before)} → ${n(s.leaderRssMiB.after)} MiB (${n(s.leaderRssMiB.perStreamKiB)} KiB per stream)`],
-      [`fan-out: one message to each account at ${s.fanout.perSecond}/s`, `${n(s.fanout.delivered)} of ${n(s.fanout.messages)} delivered, ${s.fanout.duplicates} duplicates`],
-      ['fan-out send → stream latency', `p50 ${n(s.fanout.latencyMs.p50, 1)} ms, p99 ${n(s.fanout.latencyMs.p99, 1)} ms, max ${n(s.fanout.latencyMs.max, 1)} ms`],
-      ['… acknowledgement latency of those sends', `p50 ${n(s.fanout.ackLatencyMs.p50, 1)} ms, p99 ${n(s.fanout.ackLatencyMs.p99, 1)} ms`],
-    ]));
+    out.push(
+      table(
+        ['', ''],
+        [
+          ['open idle streams (one per account, four client processes)', n(s.streams)],
+          [`leader CPU without streams (${s.idleWindowSeconds} s window)`, `${n(s.leaderCpuIdle, 2)}% of a core`],
+          ['leader CPU with the streams open and idle', `${n(s.leaderCpuWithStreams, 2)}% of a core`],
+          [
+            'leader CPU after the streams closed',
+            s.leaderCpuAfter === undefined ? 'n/a' : `${n(s.leaderCpuAfter, 2)}% of a core`,
+          ],
+          [
+            "the streams' cost: with − mean of without (before and after)",
+            s.leaderCpuStreamsCost === undefined ? 'n/a' : `${n(s.leaderCpuStreamsCost, 2)}% of a core`,
+          ],
+          [
+            'leader CPU to connect the clients and open the streams',
+            s.openCpuMsPerStream === undefined ? 'n/a' : `${n(s.openCpuMsPerStream, 2)} ms per stream`,
+          ],
+          ['busiest follower CPU meanwhile', `${n(s.followerCpuWithStreams, 2)}%`],
+          [
+            'leader resident memory',
+            `${n(s.leaderRssMiB.before)} → ${n(s.leaderRssMiB.after)} MiB (${n(s.leaderRssMiB.perStreamKiB)} KiB per stream)`,
+          ],
+          [
+            `fan-out: one message to each account at ${s.fanout.perSecond}/s`,
+            `${n(s.fanout.delivered)} of ${n(s.fanout.messages)} delivered, ${s.fanout.duplicates} duplicates`,
+          ],
+          [
+            'fan-out send → stream latency',
+            `p50 ${n(s.fanout.latencyMs.p50, 1)} ms, p99 ${n(s.fanout.latencyMs.p99, 1)} ms, max ${n(s.fanout.latencyMs.max, 1)} ms`,
+          ],
+          [
+            '… acknowledgement latency of those sends',
+            `p50 ${n(s.fanout.ackLatencyMs.p50, 1)} ms, p99 ${n(s.fanout.ackLatencyMs.p99, 1)} ms`,
+          ],
+        ],
+      ),
+    );
     out.push('');
   }
 
   if (res.profile) {
     const p = res.profile;
     out.push('### CPU profiles at 64 in flight', '');
-    out.push(`${n(p.load.sendsPerSecond)} sends/s while profiled (\`node --cpu-prof\`); self time as a share of each process's wall time.`, '');
+    out.push(
+      `${n(p.load.sendsPerSecond)} sends/s while profiled (\`node --cpu-prof\`); self time as a share of each process's wall time.`,
+      '',
+    );
     for (const prof of p.profiles) {
-      out.push(`**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas.slice(0, 8).map((a) => `${a.frame} ${a.percent}%`).join(', ')}.`, '');
-      out.push(table(['self time', 'function'], prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``])));
+      out.push(
+        `**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas
+          .slice(0, 8)
+          .map((a) => `${a.frame} ${a.percent}%`)
+          .join(', ')}.`,
+        '',
+      );
+      out.push(
+        table(
+          ['self time', 'function'],
+          prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``]),
+        ),
+      );
       out.push('');
     }
   }
@@ -364,10 +721,22 @@ export function markdown(r: BenchResults, chartDir: string): string {
   const incidents = Object.entries(r.incidents ?? {});
   if (incidents.length) {
     out.push('### What the replicas logged', '');
-    out.push('Every cluster\'s logs are read when it stops: elections won (each start elects one; failovers more), divergent entries quarantined, and safety violations (a leader trying to overwrite a committed entry — never expected).', '');
-    out.push(table(['scenario', 'clusters', 'elections won', 'quarantined', 'safety violations'], incidents.map(([name, i]) => [
-      name, String(i!.clusters), String(i!.electionsWon), String(i!.quarantined), i!.safetyViolations ? `**${i!.safetyViolations}** (first: ${i!.firstViolation ?? '?'})` : '0',
-    ])));
+    out.push(
+      "Every cluster's logs are read when it stops: elections won (each start elects one; failovers more), divergent entries quarantined, and safety violations (a leader trying to overwrite a committed entry — never expected).",
+      '',
+    );
+    out.push(
+      table(
+        ['scenario', 'clusters', 'elections won', 'quarantined', 'safety violations'],
+        incidents.map(([name, i]) => [
+          name,
+          String(i!.clusters),
+          String(i!.electionsWon),
+          String(i!.quarantined),
+          i!.safetyViolations ? `**${i!.safetyViolations}** (first: ${i!.firstViolation ?? '?'})` : '0',
+        ]),
+      ),
+    );
     out.push('');
   }
 

@@ -43,7 +43,12 @@ export interface BenchResults {
   results: ScenarioResults;
   errors: { scenario: string; message: string }[];
   /** What the replicas' logs recorded per scenario: elections, quarantines, safety violations. */
-  incidents: Partial<Record<ScenarioName, { clusters: number; electionsWon: number; quarantined: number; safetyViolations: number; firstViolation?: string }>>;
+  incidents: Partial<
+    Record<
+      ScenarioName,
+      { clusters: number; electionsWon: number; quarantined: number; safetyViolations: number; firstViolation?: string }
+    >
+  >;
   seconds: number;
 }
 
@@ -68,10 +73,29 @@ export function checkTargets(r: ScenarioResults): TargetCheck[] {
   const t64 = level(r.throughput?.levels, 64);
   const t1 = level(r.throughput?.levels, 1);
   const e64 = level(r.echo?.levels, 64);
-  const add = (what: string, target: string, measured: number | undefined, ok: (v: number) => boolean, unit = '', digits = 0) =>
-    out.push({ what, target, measured: fmt(measured, unit, digits), met: measured === undefined || !Number.isFinite(measured) ? undefined : ok(measured) });
+  const add = (
+    what: string,
+    target: string,
+    measured: number | undefined,
+    ok: (v: number) => boolean,
+    unit = '',
+    digits = 0,
+  ) =>
+    out.push({
+      what,
+      target,
+      measured: fmt(measured, unit, digits),
+      met: measured === undefined || !Number.isFinite(measured) ? undefined : ok(measured),
+    });
   add('durable 3-replica sends/s at 64 in flight', '≥ 3,000/s', t64?.sendsPerSecond, (v) => v >= 3000, '/s');
-  add('… as a share of the gRPC echo ceiling', '≥ 60%', t64 && e64 ? (100 * t64.sendsPerSecond) / e64.sendsPerSecond : undefined, (v) => v >= 60, '%', 1);
+  add(
+    '… as a share of the gRPC echo ceiling',
+    '≥ 60%',
+    t64 && e64 ? (100 * t64.sendsPerSecond) / e64.sendsPerSecond : undefined,
+    (v) => v >= 60,
+    '%',
+    1,
+  );
   add('latency at 1 in flight, p50', '< 1.5 ms', t1?.latencyMs.p50, (v) => v < 1.5, ' ms', 2);
   add('latency at 1 in flight, p99', '< 5 ms', t1?.latencyMs.p99, (v) => v < 5, ' ms', 2);
   add('failover (leader SIGKILL → next ack), median', '< 1 s', r.failover?.medianMs, (v) => v < 1000, ' ms');
@@ -86,12 +110,50 @@ export function checkTargets(r: ScenarioResults): TargetCheck[] {
       met: bad === 0,
     });
   }
-  add('planned restart (leader SIGTERM → next ack), median', '< 250 ms (no election timeout)', r.failover?.planned?.medianMs, (v) => v < 250, ' ms');
-  add('writes stall when a follower dies, max', '≤ sync timeout (500 ms) + a heartbeat', r.failover?.followerMaxStallMs, (v) => v <= 600, ' ms');
-  add('throughput with the large store / empty store', '≥ 90%', r.history ? r.history.ratio * 100 : undefined, (v) => v >= 90, '%', 1);
-  add(`leader CPU cost of ${r.subscriptions?.streams ?? 1000} idle streams (with − without)`, '< 2% of a core', r.subscriptions?.leaderCpuStreamsCost, (v) => v < 2, '%', 1);
+  add(
+    'planned restart (leader SIGTERM → next ack), median',
+    '< 250 ms (no election timeout)',
+    r.failover?.planned?.medianMs,
+    (v) => v < 250,
+    ' ms',
+  );
+  add(
+    'writes stall when a follower dies, max',
+    '≤ sync timeout (500 ms) + a heartbeat',
+    r.failover?.followerMaxStallMs,
+    (v) => v <= 600,
+    ' ms',
+  );
+  add(
+    'throughput with the large store / empty store',
+    '≥ 90%',
+    r.history ? r.history.ratio * 100 : undefined,
+    (v) => v >= 90,
+    '%',
+    1,
+  );
+  add(
+    `leader CPU cost of ${r.subscriptions?.streams ?? 1000} idle streams (with − without)`,
+    '< 2% of a core',
+    r.subscriptions?.leaderCpuStreamsCost,
+    (v) => v < 2,
+    '%',
+    1,
+  );
   add('catch-up speed', '≥ 50,000 entries/s', r.catchup?.entriesPerSecond, (v) => v >= 50_000, '/s');
-  add(`restart with ${fmt(r.restart?.messages)} messages: follower back in sync`, '< 3 s', r.restart?.follower.inSyncMs, (v) => v < 3000, ' ms');
-  add(`restart with ${fmt(r.restart?.messages)} messages: whole cluster serving`, '< 3 s', r.restart?.cold.leaderMs, (v) => v < 3000, ' ms');
+  add(
+    `restart with ${fmt(r.restart?.messages)} messages: follower back in sync`,
+    '< 3 s',
+    r.restart?.follower.inSyncMs,
+    (v) => v < 3000,
+    ' ms',
+  );
+  add(
+    `restart with ${fmt(r.restart?.messages)} messages: whole cluster serving`,
+    '< 3 s',
+    r.restart?.cold.leaderMs,
+    (v) => v < 3000,
+    ' ms',
+  );
   return out;
 }

@@ -47,7 +47,13 @@ export function round(v: number): number {
 
 export function roundSummary(s: LatencySummary): LatencySummary {
   return {
-    count: s.count, mean: round(s.mean), p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), p999: round(s.p999), max: round(s.max),
+    count: s.count,
+    mean: round(s.mean),
+    p50: round(s.p50),
+    p90: round(s.p90),
+    p99: round(s.p99),
+    p999: round(s.p999),
+    max: round(s.max),
   };
 }
 

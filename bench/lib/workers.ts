@@ -18,7 +18,11 @@ export class LoadWorker {
   /** Deliveries reported so far by a listen job. */
   delivered = 0;
 
-  constructor(readonly job: Job, readonly name: string, options: { cpuProfDir?: string } = {}) {
+  constructor(
+    readonly job: Job,
+    readonly name: string,
+    options: { cpuProfDir?: string } = {},
+  ) {
     const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
     this.child = fork(WORKER, [], {
       cwd: REPO_ROOT,
@@ -98,7 +102,10 @@ export class LoadWorker {
 }
 
 /** Forks the workers, waits until all are ready, then starts them at once. */
-export async function startWorkers(jobs: { job: Job; name: string }[], options: { cpuProfDir?: string } = {}): Promise<LoadWorker[]> {
+export async function startWorkers(
+  jobs: { job: Job; name: string }[],
+  options: { cpuProfDir?: string } = {},
+): Promise<LoadWorker[]> {
   const workers = jobs.map(({ job, name }) => new LoadWorker(job, name, options));
   try {
     await Promise.all(workers.map((w) => w.whenReady()));

@@ -53,7 +53,11 @@ export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}
   const profileDir = ctx.settings.profileDir ? join(ctx.settings.profileDir, 'catchup') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const retain = options.snapshotRetain ?? n * 2;
-  const cluster = await BenchCluster.start({ args: ['--compact-threshold', String(retain * 2), '--retain-entries', String(retain)], cpuProfDir: profileDir, seedDataDir: options.seedDataDir });
+  const cluster = await BenchCluster.start({
+    args: ['--compact-threshold', String(retain * 2), '--retain-entries', String(retain)],
+    cpuProfDir: profileDir,
+    seedDataDir: options.seedDataDir,
+  });
   let result: CatchupResult | undefined;
   let window: { inSync: number; ms: number } | undefined;
   let leaderId = '';
@@ -63,16 +67,37 @@ export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}
     const follower = cluster.ids.find((id) => id !== leader)!;
     leaderId = leader;
     followerId = follower;
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: 16 }, (_, i) => `cu${i}`));
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: 16 }, (_, i) => `cu${i}`),
+    );
     await cluster.kill(follower);
     const start = (await cluster.status(leader)).commitIndex;
     const fillStarted = wallMs();
-    const workers = await startWorkers(split(ring(accounts), ctx.settings.workers).map((slice, w) => ({
-      name: `cu${w}`,
-      job: { kind: 'send' as const, servers: cluster.addresses, users: slice, loopsPerUser: 4, durationMs: null, textBytes: 100, deadlineMs: 3_000, retryBudgetMs: 15_000, tag: 'cu', keepTexts: false },
-    })));
+    const workers = await startWorkers(
+      split(ring(accounts), ctx.settings.workers).map((slice, w) => ({
+        name: `cu${w}`,
+        job: {
+          kind: 'send' as const,
+          servers: cluster.addresses,
+          users: slice,
+          loopsPerUser: 4,
+          durationMs: null,
+          textBytes: 100,
+          deadlineMs: 3_000,
+          retryBudgetMs: 15_000,
+          tag: 'cu',
+          keepTexts: false,
+        },
+      })),
+    );
     try {
-      await waitFor(`${n} entries without ${follower}`, 30 * 60_000, async () => (await cluster.status(leader)).commitIndex >= start + n || undefined, 200);
+      await waitFor(
+        `${n} entries without ${follower}`,
+        30 * 60_000,
+        async () => (await cluster.status(leader)).commitIndex >= start + n || undefined,
+        200,
+      );
     } finally {
       for (const w of workers) w.stop();
     }
@@ -87,9 +112,11 @@ export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}
     const watch = cluster.ops.watchEvents(cluster.addressOf(leader), {
       onEvent: (e) => {
         if (e.kind === 'catchup.done' && e.details.follower === follower) done = e;
-        if (e.kind === 'snapshot.transferred' && e.details.to === follower) snapshot = { bytes: Number(e.details.bytes), ms: Number(e.details.ms) };
+        if (e.kind === 'snapshot.transferred' && e.details.to === follower)
+          snapshot = { bytes: Number(e.details.bytes), ms: Number(e.details.ms) };
         if (e.kind === 'snapshot.sent' && e.details.to === follower) snapshotSentAt = e.timeMs;
-        if (e.kind === 'snapshot.failed' && e.details.to === follower) snapshotFailures.push({ afterMs: e.timeMs - snapshotSentAt, message: e.message });
+        if (e.kind === 'snapshot.failed' && e.details.to === follower)
+          snapshotFailures.push({ afterMs: e.timeMs - snapshotSentAt, message: e.message });
       },
     });
     try {
@@ -112,7 +139,9 @@ export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}
         ...(snapshotFailures.length > 0 ? { snapshotFailures } : {}),
       };
       window = { inSync: inSyncAt, ms };
-      ctx.log(`  caught up ${entries} entries in ${ms} ms (${result.entriesPerSecond} entries/s); ${result.restartToInSyncMs} ms from process start to in-sync`);
+      ctx.log(
+        `  caught up ${entries} entries in ${ms} ms (${result.entriesPerSecond} entries/s); ${result.restartToInSyncMs} ms from process start to in-sync`,
+      );
     } finally {
       watch.close();
     }
@@ -122,15 +151,34 @@ export async function runCatchup(ctx: BenchContext, options: CatchupOptions = {}
   if (profileDir && window) {
     const stopped = Date.now();
     // The catch-up itself, as the leader timed it (catchup.done), up to the follower being back in sync.
-    const span = { fromEndSeconds: (stopped - window.inSync + window.ms) / 1000, toEndSeconds: (stopped - window.inSync) / 1000 };
+    const span = {
+      fromEndSeconds: (stopped - window.inSync + window.ms) / 1000,
+      toEndSeconds: (stopped - window.inSync) / 1000,
+    };
     const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
-    const newest = (id: string) => files.filter((f) => f.startsWith(`${id}-`)).sort((a, b) => statSync(join(profileDir, b)).mtimeMs - statSync(join(profileDir, a)).mtimeMs)[0];
+    const newest = (id: string) =>
+      files
+        .filter((f) => f.startsWith(`${id}-`))
+        .sort((a, b) => statSync(join(profileDir, b)).mtimeMs - statSync(join(profileDir, a)).mtimeMs)[0];
     result!.profiles = [];
-    for (const [id, role] of [[followerId, 'returning follower'], [leaderId, 'leader']] as const) {
+    for (const [id, role] of [
+      [followerId, 'returning follower'],
+      [leaderId, 'leader'],
+    ] as const) {
       const f = newest(id);
-      if (f) result!.profiles.push({ process: `${role} ${id} during catch-up`, ...summarizeProfile(join(profileDir, f), 12, span) });
+      if (f)
+        result!.profiles.push({
+          process: `${role} ${id} during catch-up`,
+          ...summarizeProfile(join(profileDir, f), 12, span),
+        });
     }
-    for (const p of result!.profiles) ctx.log(`  ${p.process}: busy ${p.busyPercent}%; ${p.areas.slice(0, 5).map((a) => `${a.frame} ${a.percent}%`).join(', ')}`);
+    for (const p of result!.profiles)
+      ctx.log(
+        `  ${p.process}: busy ${p.busyPercent}%; ${p.areas
+          .slice(0, 5)
+          .map((a) => `${a.frame} ${a.percent}%`)
+          .join(', ')}`,
+      );
   }
   return result!;
 }

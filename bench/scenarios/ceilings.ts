@@ -21,7 +21,8 @@ export interface EchoResult {
 export async function runEcho(ctx: BenchContext): Promise<EchoResult> {
   const s = ctx.settings;
   const server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/echo-server.ts'), '127.0.0.1:0'], {
-    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -38,10 +39,18 @@ export async function runEcho(ctx: BenchContext): Promise<EchoResult> {
     const levels: LoadResult[] = [];
     for (const inflight of LEVELS) {
       const r = await closedLoop({
-        servers: [], users: [], inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-        echoAddress: `127.0.0.1:${port}`, pids: { echo: server.pid },
+        servers: [],
+        users: [],
+        inflight,
+        workers: inflight === 1 ? 1 : s.workers,
+        warmupMs: s.warmupMs,
+        durationMs: s.durationMs,
+        echoAddress: `127.0.0.1:${port}`,
+        pids: { echo: server.pid },
       });
-      ctx.log(`  gRPC echo, ${inflight} in flight: ${r.sendsPerSecond} calls/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`);
+      ctx.log(
+        `  gRPC echo, ${inflight} in flight: ${r.sendsPerSecond} calls/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+      );
       const { samples: _samples, ...rest } = r;
       levels.push(rest);
     }
@@ -68,7 +77,13 @@ export interface DiskCeilingResult {
   apply: ApplyCeiling[];
 }
 
-async function diskRun(ctx: BenchContext, batch: number, writers: number, durationMs: number, entryBytes: number): Promise<DiskResult[]> {
+async function diskRun(
+  ctx: BenchContext,
+  batch: number,
+  writers: number,
+  durationMs: number,
+  entryBytes: number,
+): Promise<DiskResult[]> {
   const jobs = Array.from({ length: writers }, (_, i) => ({
     name: `disk${i}`,
     job: { kind: 'disk' as const, dir: join(ctx.tmp, `disk-${batch}-${writers}-${i}`), batch, durationMs, entryBytes },
@@ -79,7 +94,9 @@ async function diskRun(ctx: BenchContext, batch: number, writers: number, durati
 export async function runDisk(ctx: BenchContext): Promise<DiskCeilingResult> {
   const entryBytes = 260; // a sendMessage op of about 100 characters, as JSON
   // The leader's batch sizes at 16 and 64 in flight (as measured, or half the sends in flight), and 512: the entries per append during catch-up.
-  const batches = [...new Set([1, ...LEVELS.slice(1).map((l) => Math.max(1, Math.round(ctx.batchSizes.get(l) ?? l / 2))), 512])].sort((a, b) => a - b);
+  const batches = [
+    ...new Set([1, ...LEVELS.slice(1).map((l) => Math.max(1, Math.round(ctx.batchSizes.get(l) ?? l / 2))), 512]),
+  ].sort((a, b) => a - b);
   const durationMs = Math.max(2_000, Math.round(ctx.settings.durationMs / 2));
   const levels: DiskLevel[] = [];
   for (const batch of batches) {
@@ -92,13 +109,17 @@ export async function runDisk(ctx: BenchContext): Promise<DiskCeilingResult> {
       threeWritersCommitsPerSecond: Math.round(three.reduce((s, r) => s + r.transactions / r.seconds, 0)),
       threeWritersRowsPerSecond: Math.round(three.reduce((s, r) => s + r.rows / r.seconds, 0)),
     };
-    ctx.log(`  SQLite WAL+FULL, batch ${batch}: ${level.commitsPerSecond} commits/s (${level.rowsPerSecond} rows/s); three writers: ${level.threeWritersCommitsPerSecond} commits/s in total`);
+    ctx.log(
+      `  SQLite WAL+FULL, batch ${batch}: ${level.commitsPerSecond} commits/s (${level.rowsPerSecond} rows/s); three writers: ${level.threeWritersCommitsPerSecond} commits/s in total`,
+    );
     levels.push(level);
   }
   const apply: ApplyCeiling[] = [];
   for (const batch of batches) {
     const a = applyCeiling(ctx.tmp, batch, durationMs);
-    ctx.log(`  log append + ChatState.apply, batch ${batch}: ${a.entriesPerSecond} entries/s at ${a.cpuPercent}% of a core`);
+    ctx.log(
+      `  log append + ChatState.apply, batch ${batch}: ${a.entriesPerSecond} entries/s at ${a.cpuPercent}% of a core`,
+    );
     apply.push(a);
   }
   return { entryBytes, levels, apply };

@@ -27,14 +27,42 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResult> {
   const cluster = await BenchCluster.start();
   try {
     const leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: 16 }, (_, i) => `dlv${i}`));
-    const listen = new LoadWorker({ kind: 'listen', servers: cluster.addresses, users: listeners(accounts), streamsPerUser: 1, afterMessageId: 0 }, 'listen');
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: 16 }, (_, i) => `dlv${i}`),
+    );
+    const listen = new LoadWorker(
+      { kind: 'listen', servers: cluster.addresses, users: listeners(accounts), streamsPerUser: 1, afterMessageId: 0 },
+      'listen',
+    );
     await listen.whenReady();
-    await waitFor('16 open streams on the leader', 20_000, async () => (await cluster.status(leader)).openStreams >= 16 || undefined);
-    const [sender] = await startWorkers([{ name: 'rate', job: { kind: 'rate', servers: cluster.addresses, users: ring(accounts), perSecond, durationMs, textBytes: 100, tag: 'dlv' } }]);
+    await waitFor(
+      '16 open streams on the leader',
+      20_000,
+      async () => (await cluster.status(leader)).openStreams >= 16 || undefined,
+    );
+    const [sender] = await startWorkers([
+      {
+        name: 'rate',
+        job: {
+          kind: 'rate',
+          servers: cluster.addresses,
+          users: ring(accounts),
+          perSecond,
+          durationMs,
+          textBytes: 100,
+          tag: 'dlv',
+        },
+      },
+    ]);
     const [sent] = await results<SendResult>([sender!], durationMs + 60_000);
     const acked = sent!.ok.reduce((n, ok) => n + ok, 0);
-    await waitFor('every acknowledged message to be delivered', 30_000, () => listen.delivered >= acked || undefined, 100).catch(() => undefined);
+    await waitFor(
+      'every acknowledged message to be delivered',
+      30_000,
+      () => listen.delivered >= acked || undefined,
+      100,
+    ).catch(() => undefined);
     await sleep(200);
     listen.stop();
     const [got] = await results<ListenResult>([listen]);
@@ -54,7 +82,9 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResult> {
       ackLatencyMs: roundSummary(summarize(ackLatency)),
       deliveryLatencyMs: roundSummary(summarize(delivery)),
     };
-    ctx.log(`  ${perSecond}/s for ${durationMs / 1000} s: ${result.acked} acked, ${result.delivered} delivered, delivery p50 ${result.deliveryLatencyMs.p50} ms, p99 ${result.deliveryLatencyMs.p99} ms`);
+    ctx.log(
+      `  ${perSecond}/s for ${durationMs / 1000} s: ${result.acked} acked, ${result.delivered} delivered, delivery p50 ${result.deliveryLatencyMs.p50} ms, p99 ${result.deliveryLatencyMs.p99} ms`,
+    );
     return result;
   } finally {
     await cluster.stop();

@@ -54,7 +54,11 @@ async function idleCpu(pids: Record<string, number | undefined>, seconds: number
   const window = new CpuWindow(pids);
   await sleep(seconds * 1000);
   const cpu = window.finish();
-  const perProcess = Object.fromEntries(Object.keys(pids).filter((k) => cpu[k] !== undefined).map((k) => [k, cpu[k]!]));
+  const perProcess = Object.fromEntries(
+    Object.keys(pids)
+      .filter((k) => cpu[k] !== undefined)
+      .map((k) => [k, cpu[k]!]),
+  );
   const total = Math.round(Object.values(perProcess).reduce((s, v) => s + v, 0) * 10) / 10;
   return { seconds, totalPercent: total, perProcess };
 }
@@ -65,7 +69,9 @@ function strip(r: LoadResult): LoadResult {
 }
 
 function logLevel(ctx: BenchContext, system: ComparedSystem, r: LoadResult): void {
-  ctx.log(`  ${system}, ${r.inflight} in flight: ${r.sendsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`);
+  ctx.log(
+    `  ${system}, ${r.inflight} in flight: ${r.sendsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+  );
 }
 
 async function runEtcdCluster(ctx: BenchContext, binary: string, idleSeconds: number): Promise<SystemRun> {
@@ -79,8 +85,15 @@ async function runEtcdCluster(ctx: BenchContext, binary: string, idleSeconds: nu
     const levels: LoadResult[] = [];
     for (const inflight of LEVELS) {
       const r = await closedLoop({
-        servers: [], users: [], inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-        etcd: { address: leader, clients: LOAD_USERS }, pids: etcd.pids(), tag: `etcd-i${inflight}`,
+        servers: [],
+        users: [],
+        inflight,
+        workers: inflight === 1 ? 1 : s.workers,
+        warmupMs: s.warmupMs,
+        durationMs: s.durationMs,
+        etcd: { address: leader, clients: LOAD_USERS },
+        pids: etcd.pids(),
+        tag: `etcd-i${inflight}`,
       });
       logLevel(ctx, 'etcd', r);
       levels.push(strip(r));
@@ -96,7 +109,10 @@ async function runChatCluster(ctx: BenchContext, mode: ReplicationMode, idleSeco
   const cluster = await BenchCluster.start({ replicas: 3, args: ['--mode', mode] });
   try {
     const leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`));
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`),
+    );
     const users = ring(accounts);
     await sleep(2_000);
     const idle = await idleCpu(cluster.pids(), idleSeconds);
@@ -104,8 +120,15 @@ async function runChatCluster(ctx: BenchContext, mode: ReplicationMode, idleSeco
     const levels: LoadResult[] = [];
     for (const inflight of LEVELS) {
       const r = await closedLoop({
-        servers: cluster.addresses, users, inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-        pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag: `vs-${mode}-i${inflight}`,
+        servers: cluster.addresses,
+        users,
+        inflight,
+        workers: inflight === 1 ? 1 : s.workers,
+        warmupMs: s.warmupMs,
+        durationMs: s.durationMs,
+        pids: cluster.pids(),
+        batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
+        tag: `vs-${mode}-i${inflight}`,
       });
       logLevel(ctx, mode, r);
       levels.push(strip(r));
@@ -131,7 +154,11 @@ export async function runEtcd(ctx: BenchContext): Promise<EtcdComparison> {
     ctx.log(`  round ${r + 1} of ${ctx.settings.etcdRounds}: ${order.join(', ')}`);
     const runs: SystemRun[] = [];
     for (const system of order) {
-      runs.push(system === 'etcd' ? await runEtcdCluster(ctx, binary, idleSeconds) : await runChatCluster(ctx, system, idleSeconds));
+      runs.push(
+        system === 'etcd'
+          ? await runEtcdCluster(ctx, binary, idleSeconds)
+          : await runChatCluster(ctx, system, idleSeconds),
+      );
     }
     rounds.push({ runs });
   }

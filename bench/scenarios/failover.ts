@@ -92,15 +92,28 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
   const inflight = 16;
   try {
     await cluster.waitForLeader();
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: inflight }, (_, i) => `fo${i}`));
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: inflight }, (_, i) => `fo${i}`),
+    );
     const users = ring(accounts);
-    const workers = await startWorkers(split(users, 2).map((slice, w) => ({
-      name: `fo${w}`,
-      job: {
-        kind: 'send' as const, servers: cluster.addresses, users: slice, loopsPerUser: 1, durationMs: null, textBytes: 100,
-        deadlineMs: 2_000, retryBudgetMs: 20_000, tag: 'fo', keepTexts: true,
-      },
-    })));
+    const workers = await startWorkers(
+      split(users, 2).map((slice, w) => ({
+        name: `fo${w}`,
+        job: {
+          kind: 'send' as const,
+          servers: cluster.addresses,
+          users: slice,
+          loopsPerUser: 1,
+          durationMs: null,
+          textBytes: 100,
+          deadlineMs: 2_000,
+          retryBudgetMs: 20_000,
+          tag: 'fo',
+          keepTexts: true,
+        },
+      })),
+    );
     const leaderKills: { at: number; victim: string }[] = [];
     const plannedStops: { at: number; victim: string; stopMs: number }[] = [];
     const followerKills: { at: number; victim: string }[] = [];
@@ -124,7 +137,9 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
         await cluster.kill(victim, 'SIGTERM');
         plannedStops.push({ at, victim, stopMs: round(wallMs() - at) });
         const next = await cluster.waitForLeader(20_000);
-        ctx.log(`  planned trial ${t + 1}: stopped leader ${victim} (SIGTERM, exited after ${round(wallMs() - at)} ms); ${next} leads`);
+        ctx.log(
+          `  planned trial ${t + 1}: stopped leader ${victim} (SIGTERM, exited after ${round(wallMs() - at)} ms); ${next} leads`,
+        );
         await sleep(1_500);
         await cluster.restart(victim);
         await cluster.waitInSync(victim);
@@ -170,10 +185,19 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
       const first = firstAckElsewhere(at, victim);
       return { victim, newLeader: first?.replica ?? '?', recoveryMs: first ? round(first.end - at) : Number.NaN };
     });
-    const followerTrials: FollowerTrial[] = followerKills.map(({ at, victim }) => ({ victim, stallMs: round(longestStall(acks, at)) }));
+    const followerTrials: FollowerTrial[] = followerKills.map(({ at, victim }) => ({
+      victim,
+      stallMs: round(longestStall(acks, at)),
+    }));
     const plannedTrials: PlannedTrial[] = plannedStops.map(({ at, victim, stopMs }) => {
       const first = firstAckElsewhere(at, victim);
-      return { victim, newLeader: first?.replica ?? '?', recoveryMs: first ? round(first.end - at) : Number.NaN, stallMs: round(longestStall(acks, at)), stopMs };
+      return {
+        victim,
+        newLeader: first?.replica ?? '?',
+        recoveryMs: first ? round(first.end - at) : Number.NaN,
+        stallMs: round(longestStall(acks, at)),
+        stopMs,
+      };
     });
     const gaps: number[] = [];
     const firstKill = leaderKills[0]?.at ?? Number.POSITIVE_INFINITY;
@@ -183,15 +207,20 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
     const medianTrial = [...trials].sort((a, b) => a.recoveryMs - b.recoveryMs)[Math.floor(trials.length / 2)];
     const timeline = timelineAround(acks, leaderKills[trials.indexOf(medianTrial!)]?.at ?? 0);
     const plannedRecoveries = plannedTrials.map((t) => t.recoveryMs).filter(Number.isFinite);
-    const medianPlanned = [...plannedTrials].sort((a, b) => a.recoveryMs - b.recoveryMs)[Math.floor(plannedTrials.length / 2)];
-    const planned: PlannedResult | undefined = plannedTrials.length === 0 ? undefined : {
-      trials: plannedTrials,
-      medianMs: round(median(plannedRecoveries)),
-      maxMs: round(Math.max(...plannedRecoveries)),
-      medianStallMs: round(median(plannedTrials.map((t) => t.stallMs))),
-      maxStallMs: round(Math.max(...plannedTrials.map((t) => t.stallMs))),
-      timeline: timelineAround(acks, plannedStops[plannedTrials.indexOf(medianPlanned!)]?.at ?? 0),
-    };
+    const medianPlanned = [...plannedTrials].sort((a, b) => a.recoveryMs - b.recoveryMs)[
+      Math.floor(plannedTrials.length / 2)
+    ];
+    const planned: PlannedResult | undefined =
+      plannedTrials.length === 0
+        ? undefined
+        : {
+            trials: plannedTrials,
+            medianMs: round(median(plannedRecoveries)),
+            maxMs: round(Math.max(...plannedRecoveries)),
+            medianStallMs: round(median(plannedTrials.map((t) => t.stallMs))),
+            maxStallMs: round(Math.max(...plannedTrials.map((t) => t.stallMs))),
+            timeline: timelineAround(acks, plannedStops[plannedTrials.indexOf(medianPlanned!)]?.at ?? 0),
+          };
 
     // Read every conversation back.
     let check: ExactlyOnceReport = { acked: 0, lost: 0, doubled: 0, wrongId: 0, failedButStored: 0 };
@@ -221,9 +250,16 @@ export async function runFailover(ctx: BenchContext): Promise<FailoverResult> {
       steadyGapMs: round(median(gaps)),
       planned,
     };
-    ctx.log(`  leader kill -> next ack: median ${result.medianMs} ms, max ${result.maxMs} ms; follower kill stall: median ${result.followerMedianStallMs} ms, max ${result.followerMaxStallMs} ms`);
-    if (planned) ctx.log(`  planned restart (leader SIGTERM) -> next ack elsewhere: median ${planned.medianMs} ms, max ${planned.maxMs} ms; longest time without an ack: median ${planned.medianStallMs} ms, max ${planned.maxStallMs} ms`);
-    ctx.log(`  ${check.acked} acknowledged sends checked: ${check.lost} lost, ${check.doubled} doubled, ${check.wrongId} under another id; ${failedSends} failed for the user`);
+    ctx.log(
+      `  leader kill -> next ack: median ${result.medianMs} ms, max ${result.maxMs} ms; follower kill stall: median ${result.followerMedianStallMs} ms, max ${result.followerMaxStallMs} ms`,
+    );
+    if (planned)
+      ctx.log(
+        `  planned restart (leader SIGTERM) -> next ack elsewhere: median ${planned.medianMs} ms, max ${planned.maxMs} ms; longest time without an ack: median ${planned.medianStallMs} ms, max ${planned.maxStallMs} ms`,
+      );
+    ctx.log(
+      `  ${check.acked} acknowledged sends checked: ${check.lost} lost, ${check.doubled} doubled, ${check.wrongId} under another id; ${failedSends} failed for the user`,
+    );
     return result;
   } finally {
     await cluster.stop();

@@ -78,7 +78,14 @@ export interface GrowthResult {
    * store's text is one repeated letter, so the packed size is far below what real text gives), export and import
    * times (ms, wall and CPU of this process).
    */
-  snapshotImage: { bytes: number; rawBytes: number; exportMs: number; exportCpuMs: number; importMs: number; importCpuMs: number };
+  snapshotImage: {
+    bytes: number;
+    rawBytes: number;
+    exportMs: number;
+    exportCpuMs: number;
+    importMs: number;
+    importCpuMs: number;
+  };
   /** A replica's start up to its core, on a copy of the store: ms, wall and CPU. */
   openStore: { ms: number; cpuMs: number };
   /** The parts with whole clusters; each may fail on its own (a busy machine), recorded without losing the rest. */
@@ -107,13 +114,31 @@ export function footprint(ds: Dataset, users: number): StoreFootprint {
   const file = join(ds.dir, DATABASE_FILE);
   const db = new BetterSqlite3(file, { readonly: true });
   try {
-    const pages = new Map((db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name').all() as { name: string; bytes: number }[]).map((r) => [r.name, r.bytes]));
-    const indexes = db.prepare("SELECT name, tbl_name AS tbl FROM sqlite_schema WHERE type = 'index'").all() as { name: string; tbl: string }[];
+    const pages = new Map(
+      (
+        db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name').all() as {
+          name: string;
+          bytes: number;
+        }[]
+      ).map((r) => [r.name, r.bytes]),
+    );
+    const indexes = db.prepare("SELECT name, tbl_name AS tbl FROM sqlite_schema WHERE type = 'index'").all() as {
+      name: string;
+      tbl: string;
+    }[];
     const tables = TABLES.map((table): TableFootprint => {
       const rows = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-      const indexBytes = Object.fromEntries(indexes.filter((i) => i.tbl === table).map((i) => [i.name, pages.get(i.name) ?? 0]));
+      const indexBytes = Object.fromEntries(
+        indexes.filter((i) => i.tbl === table).map((i) => [i.name, pages.get(i.name) ?? 0]),
+      );
       const tableBytes = pages.get(table) ?? 0;
-      return { table, rows, tableBytes, indexBytes, totalBytes: tableBytes + Object.values(indexBytes).reduce((a, b) => a + b, 0) };
+      return {
+        table,
+        rows,
+        tableBytes,
+        indexBytes,
+        totalBytes: tableBytes + Object.values(indexBytes).reduce((a, b) => a + b, 0),
+      };
     });
     return { users, messages: ds.messages, fileBytes: statSync(file).size, tables };
   } finally {
@@ -129,7 +154,7 @@ function perRow(fp: StoreFootprint, table: (typeof TABLES)[number]): number {
 /** The unpacked size of a snapshot image: 8 bytes of magic, then frames of (u32 length, gzip). */
 function unpackedBytes(image: Buffer): number {
   let total = 0;
-  for (let at = 8; at < image.length; ) {
+  for (let at = 8; at < image.length;) {
     const length = image.readUInt32BE(at);
     total += gunzipSync(image.subarray(at + 4, at + 4 + length)).length;
     at += 4 + length;
@@ -150,10 +175,18 @@ export function openStore(ds: Dataset, tmp: string): GrowthResult['openStore'] {
   const dir = mkdtempSync(join(tmp, 'growth-open-'));
   try {
     cpSync(ds.dir, dir, { recursive: true });
-    const { value: db, ms, cpuMs } = timed(() => {
+    const {
+      value: db,
+      ms,
+      cpuMs,
+    } = timed(() => {
       const opened = openReplicaDatabase(dir);
       const initial = ReplicaCore.initialState([]);
-      const applied = new SqliteStateStore(opened).open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config: initial.base.config });
+      const applied = new SqliteStateStore(opened).open('chat', 'in-sync', {
+        lastIndex: 0,
+        lastEpoch: 0,
+        config: initial.base.config,
+      });
       new ChatState(opened);
       const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load(initial);
       new ReplicaCore({ id: 'A', bootstrap: [], seed: 1 }, resumePoint(log, applied).persisted, Date.now());
@@ -176,7 +209,14 @@ export function snapshotImage(ds: Dataset, tmp: string): GrowthResult['snapshotI
   try {
     const chat = new ChatState(target);
     const imported = timed(() => chat.importState(exported.value));
-    return { bytes: exported.value.length, rawBytes: unpackedBytes(exported.value), exportMs: exported.ms, exportCpuMs: exported.cpuMs, importMs: imported.ms, importCpuMs: imported.cpuMs };
+    return {
+      bytes: exported.value.length,
+      rawBytes: unpackedBytes(exported.value),
+      exportMs: exported.ms,
+      exportCpuMs: exported.cpuMs,
+      importMs: imported.ms,
+      importCpuMs: imported.cpuMs,
+    };
   } finally {
     target.close();
     rmSync(dir, { recursive: true, force: true });
@@ -192,22 +232,31 @@ export async function runGrowth(ctx: BenchContext): Promise<GrowthResult> {
   const accountTables = accountsOnly.tables.filter((t) => t.table === 'chat_accounts' || t.table === 'chat_sessions');
   const bytesPerAccount = Math.round(accountTables.reduce((s, t) => s + t.totalBytes, 0) / users);
   const bytesPerMessage = perRow(store, 'chat_messages');
-  ctx.log(`  ${large.messages.toLocaleString('en-US')} messages, ${users} accounts: ${(store.fileBytes / 2 ** 20).toFixed(1)} MiB; ${bytesPerMessage} bytes per message, ${bytesPerAccount} per account (with its session)`);
+  ctx.log(
+    `  ${large.messages.toLocaleString('en-US')} messages, ${users} accounts: ${(store.fileBytes / 2 ** 20).toFixed(1)} MiB; ${bytesPerMessage} bytes per message, ${bytesPerAccount} per account (with its session)`,
+  );
 
   const image = snapshotImage(large, ctx.tmp);
-  ctx.log(`  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB (${(image.rawBytes / 2 ** 20).toFixed(1)} MiB unpacked): export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`);
+  ctx.log(
+    `  snapshot image ${(image.bytes / 2 ** 20).toFixed(1)} MiB (${(image.rawBytes / 2 ** 20).toFixed(1)} MiB unpacked): export ${image.exportMs} ms (CPU ${image.exportCpuMs}), import ${image.importMs} ms (CPU ${image.importCpuMs})`,
+  );
   const opened = openStore(large, ctx.tmp);
   ctx.log(`  opening the store and loading the replica's state: ${opened.ms} ms (CPU ${opened.cpuMs})`);
   const restart = await attempt(ctx, 'restart', () => runRestart(ctx));
   const backlog = ctx.settings.catchupEntries;
-  const logCatchup = await attempt(ctx, 'catch-up from the log', () => runCatchup(ctx, { seedDataDir: large.dir, backlog }));
+  const logCatchup = await attempt(ctx, 'catch-up from the log', () =>
+    runCatchup(ctx, { seedDataDir: large.dir, backlog }),
+  );
   // The leader keeps 200 entries: a follower that missed 2,000 gets a snapshot of the whole store.
   const snapshotCatchup = await attempt(ctx, 'catch-up by snapshot', async () => {
     const r = await runCatchup(ctx, { seedDataDir: large.dir, backlog: 2_000, snapshotRetain: 200 });
     const failures = r.snapshotFailures ?? [];
-    if (!r.snapshot && failures.length === 0) throw new Error('the returning follower caught up without a snapshot: the log was not compacted past it');
+    if (!r.snapshot && failures.length === 0)
+      throw new Error('the returning follower caught up without a snapshot: the log was not compacted past it');
     for (const f of failures) ctx.log(`  a snapshot transfer failed ${f.afterMs} ms after it was sent: ${f.message}`);
-    const sent = r.snapshot ? `a snapshot of ${(r.snapshot.bytes / 2 ** 20).toFixed(1)} MiB streamed in ${r.snapshot.ms} ms` : 'no snapshot transfer completed';
+    const sent = r.snapshot
+      ? `a snapshot of ${(r.snapshot.bytes / 2 ** 20).toFixed(1)} MiB streamed in ${r.snapshot.ms} ms`
+      : 'no snapshot transfer completed';
     ctx.log(`  ${sent}; caught up in ${r.ms} ms, follower in sync ${r.restartToInSyncMs} ms after its start`);
     return r;
   });

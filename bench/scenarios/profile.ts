@@ -31,12 +31,22 @@ export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
   let stopped = 0;
   try {
     leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: 16 }, (_, i) => `prof${i}`));
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: 16 }, (_, i) => `prof${i}`),
+    );
     loadStarted = Date.now() + ctx.settings.warmupMs;
     const r = await closedLoop({
-      servers: cluster.addresses, users: ring(accounts), inflight: 64, workers: ctx.settings.workers, warmupMs: ctx.settings.warmupMs,
-      durationMs: ctx.settings.durationMs, pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
-      cpuProfDir: clientDir, tag: 'prof',
+      servers: cluster.addresses,
+      users: ring(accounts),
+      inflight: 64,
+      workers: ctx.settings.workers,
+      warmupMs: ctx.settings.warmupMs,
+      durationMs: ctx.settings.durationMs,
+      pids: cluster.pids(),
+      batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
+      cpuProfDir: clientDir,
+      tag: 'prof',
     });
     loadEnded = loadStarted + ctx.settings.durationMs;
     const { samples: _samples, ...rest } = r;
@@ -48,18 +58,30 @@ export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
   // Only the measurement window of the servers' profiles (not start-up, account creation or shutdown).
   const window = { fromEndSeconds: (stopped - loadStarted) / 1000, toEndSeconds: (stopped - loadEnded) / 1000 };
   const profiles: ProfileResult['profiles'] = [];
-  for (const f of readdirSync(serverDir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+  for (const f of readdirSync(serverDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
     const id = f.split('-')[0]!;
-    profiles.push({ process: `replica ${id}${id === leader ? ' (leader)' : ''}`, ...summarizeProfile(join(serverDir, f), 12, window) });
+    profiles.push({
+      process: `replica ${id}${id === leader ? ' (leader)' : ''}`,
+      ...summarizeProfile(join(serverDir, f), 12, window),
+    });
   }
   // Client profiles: main threads only (CPU.<date>.<time>.<pid>.<thread>.<seq>; tsx's loader thread has its own),
   // over the run of the load (each worker exits right after it).
   const clientWindow = { fromEndSeconds: (ctx.settings.warmupMs + ctx.settings.durationMs) / 1000, toEndSeconds: 0.3 };
-  for (const f of readdirSync(clientDir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0').sort()) {
+  for (const f of readdirSync(clientDir)
+    .filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0')
+    .sort()) {
     profiles.push({ process: 'client worker', ...summarizeProfile(join(clientDir, f), 12, clientWindow) });
   }
   for (const p of profiles) {
-    ctx.log(`  ${p.process}: busy ${p.busyPercent}% of ${p.seconds} s; ${p.areas.slice(0, 5).map((a) => `${a.frame} ${a.percent}%`).join(', ')}`);
+    ctx.log(
+      `  ${p.process}: busy ${p.busyPercent}% of ${p.seconds} s; ${p.areas
+        .slice(0, 5)
+        .map((a) => `${a.frame} ${a.percent}%`)
+        .join(', ')}`,
+    );
   }
   return { load, leader, profiles };
 }

@@ -36,7 +36,14 @@ export interface SubscriptionsResult {
   /** Percent of one core used by the whole machine during the window with streams (other work skews it). */
   machineCpuWithStreams: number;
   leaderRssMiB: { before: number; after: number; perStreamKiB: number };
-  fanout: { messages: number; perSecond: number; delivered: number; duplicates: number; latencyMs: LatencySummary; ackLatencyMs: LatencySummary };
+  fanout: {
+    messages: number;
+    perSecond: number;
+    delivered: number;
+    duplicates: number;
+    latencyMs: LatencySummary;
+    ackLatencyMs: LatencySummary;
+  };
 }
 
 export async function runSubscriptions(ctx: BenchContext): Promise<SubscriptionsResult> {
@@ -57,37 +64,81 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
     const cpuBeforeOpen = cpuSeconds(cluster.pid(leader)!) ?? Number.NaN;
 
     for (const [w, slice] of split(ds.accounts, 4).entries()) {
-      listeners.push(new LoadWorker({ kind: 'listen', servers: cluster.addresses, users: slice.map((a) => ({ token: a.token, username: a.username })), streamsPerUser: 1, afterMessageId: 0 }, `listen${w}`));
+      listeners.push(
+        new LoadWorker(
+          {
+            kind: 'listen',
+            servers: cluster.addresses,
+            users: slice.map((a) => ({ token: a.token, username: a.username })),
+            streamsPerUser: 1,
+            afterMessageId: 0,
+          },
+          `listen${w}`,
+        ),
+      );
     }
     await Promise.all(listeners.map((l) => l.whenReady(120_000)));
     let open = '';
-    await waitFor(`${streams} open streams on the leader`, 120_000, async () => {
-      const all = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
-      open = all.map((st) => `${st.id} (${st.role}, epoch ${st.epoch}): ${st.openStreams}`).join(', ');
-      return all.find((st) => st.id === leader)!.openStreams >= streams || undefined;
-    }, 200).catch((err: Error) => {
-      throw new Error(`${err.message}; open streams per replica: ${open}\n${cluster.ids.map((id) => `--- ${id}\n${cluster.logTail(id, 12)}`).join('\n')}`);
+    await waitFor(
+      `${streams} open streams on the leader`,
+      120_000,
+      async () => {
+        const all = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
+        open = all.map((st) => `${st.id} (${st.role}, epoch ${st.epoch}): ${st.openStreams}`).join(', ');
+        return all.find((st) => st.id === leader)!.openStreams >= streams || undefined;
+      },
+      200,
+    ).catch((err: Error) => {
+      throw new Error(
+        `${err.message}; open streams per replica: ${open}\n${cluster.ids.map((id) => `--- ${id}\n${cluster.logTail(id, 12)}`).join('\n')}`,
+      );
     });
     const openCpuMsPerStream = (((cpuSeconds(cluster.pid(leader)!) ?? Number.NaN) - cpuBeforeOpen) * 1000) / streams;
     await sleep(2_000);
-    const withStreams = new CpuWindow({ leader: cluster.pid(leader), ...Object.fromEntries(followers.map((f) => [f, cluster.pid(f)])) });
+    const withStreams = new CpuWindow({
+      leader: cluster.pid(leader),
+      ...Object.fromEntries(followers.map((f) => [f, cluster.pid(f)])),
+    });
     await sleep(windowMs);
     const cpu = withStreams.finish();
     const rssAfter = rssMiB(cluster.pid(leader)!) ?? Number.NaN;
-    ctx.log(`  leader CPU: ${leaderCpuIdle}% idle without streams, ${cpu.leader}% with ${streams} idle streams; RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB`);
+    ctx.log(
+      `  leader CPU: ${leaderCpuIdle}% idle without streams, ${cpu.leader}% with ${streams} idle streams; RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB`,
+    );
 
     // Fan-out: one message to every account, from 16 senders, at a rate well within what the cluster sustains.
     const perSecond = 100;
     const senders = ds.accounts.slice(0, 16);
     const sendUsers: SendUser[] = ds.accounts.map((a, i) => {
-      const from = senders[i % senders.length]!.username === a.username ? senders[(i + 1) % senders.length]! : senders[i % senders.length]!;
+      const from =
+        senders[i % senders.length]!.username === a.username
+          ? senders[(i + 1) % senders.length]!
+          : senders[i % senders.length]!;
       return { token: from.token, username: from.username, recipient: a.username };
     });
-    const [sender] = await startWorkers([{ name: 'fanout', job: { kind: 'rate', servers: cluster.addresses, users: sendUsers, perSecond, durationMs: Math.round((streams / perSecond) * 1000), textBytes: 100, tag: 'fan' } }]);
+    const [sender] = await startWorkers([
+      {
+        name: 'fanout',
+        job: {
+          kind: 'rate',
+          servers: cluster.addresses,
+          users: sendUsers,
+          perSecond,
+          durationMs: Math.round((streams / perSecond) * 1000),
+          textBytes: 100,
+          tag: 'fan',
+        },
+      },
+    ]);
     const [sent] = await results<SendResult>([sender!], 120_000);
     const acked = sent!.ok.reduce((n, ok) => n + ok, 0);
     const delivered = () => listeners.reduce((n, l) => n + l.delivered, 0);
-    await waitFor('every acknowledged message to be delivered', 30_000, () => delivered() >= acked || undefined, 100).catch(() => undefined);
+    await waitFor(
+      'every acknowledged message to be delivered',
+      30_000,
+      () => delivered() >= acked || undefined,
+      100,
+    ).catch(() => undefined);
     await sleep(200);
     for (const l of listeners) l.stop();
     const got = await results<ListenResult>(listeners, 60_000);
@@ -95,17 +146,25 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
     let duplicates = 0;
     for (const g of got) {
       duplicates += g.duplicates;
-      for (let i = 0; i < g.ids.length; i++) if (Number.isFinite(g.sentAt[i]!)) latency.push(g.receivedAt[i]! - g.sentAt[i]!);
+      for (let i = 0; i < g.ids.length; i++)
+        if (Number.isFinite(g.sentAt[i]!)) latency.push(g.receivedAt[i]! - g.sentAt[i]!);
     }
     // The same leader, idle again without streams.
-    await waitFor('the streams to close on the leader', 30_000, async () => (await cluster.status(leader)).openStreams === 0 || undefined, 200).catch(() => undefined);
+    await waitFor(
+      'the streams to close on the leader',
+      30_000,
+      async () => (await cluster.status(leader)).openStreams === 0 || undefined,
+      200,
+    ).catch(() => undefined);
     await sleep(2_000);
     const after = new CpuWindow({ leader: cluster.pid(leader) });
     await sleep(windowMs);
     const leaderCpuAfter = after.finish().leader ?? Number.NaN;
     const leaderCpuWithStreams = cpu.leader ?? Number.NaN;
     const leaderCpuStreamsCost = Math.round((leaderCpuWithStreams - (leaderCpuIdle + leaderCpuAfter) / 2) * 10) / 10;
-    ctx.log(`  leader CPU after the streams closed: ${leaderCpuAfter}%; the streams' cost: ${leaderCpuStreamsCost}% of a core; opening them: ${openCpuMsPerStream.toFixed(2)} ms of leader CPU each`);
+    ctx.log(
+      `  leader CPU after the streams closed: ${leaderCpuAfter}%; the streams' cost: ${leaderCpuStreamsCost}% of a core; opening them: ${openCpuMsPerStream.toFixed(2)} ms of leader CPU each`,
+    );
     const ackLatency: number[] = [];
     for (let i = 0; i < sent!.latencies.length; i++) if (sent!.ok[i]) ackLatency.push(sent!.latencies[i]!);
     const result: SubscriptionsResult = {
@@ -118,13 +177,23 @@ export async function runSubscriptions(ctx: BenchContext): Promise<Subscriptions
       openCpuMsPerStream: Math.round(openCpuMsPerStream * 100) / 100,
       followerCpuWithStreams: Math.max(...followers.map((f) => cpu[f] ?? 0)),
       machineCpuWithStreams: cpu.machine ?? Number.NaN,
-      leaderRssMiB: { before: Math.round(rssBefore), after: Math.round(rssAfter), perStreamKiB: Math.round(((rssAfter - rssBefore) * 1024) / streams) },
+      leaderRssMiB: {
+        before: Math.round(rssBefore),
+        after: Math.round(rssAfter),
+        perStreamKiB: Math.round(((rssAfter - rssBefore) * 1024) / streams),
+      },
       fanout: {
-        messages: sent!.latencies.length, perSecond, delivered: latency.length, duplicates,
-        latencyMs: roundSummary(summarize(latency)), ackLatencyMs: roundSummary(summarize(ackLatency)),
+        messages: sent!.latencies.length,
+        perSecond,
+        delivered: latency.length,
+        duplicates,
+        latencyMs: roundSummary(summarize(latency)),
+        ackLatencyMs: roundSummary(summarize(ackLatency)),
       },
     };
-    ctx.log(`  fan-out of ${result.fanout.messages} messages at ${perSecond}/s: ${result.fanout.delivered} delivered, p50 ${result.fanout.latencyMs.p50} ms, p99 ${result.fanout.latencyMs.p99} ms`);
+    ctx.log(
+      `  fan-out of ${result.fanout.messages} messages at ${perSecond}/s: ${result.fanout.delivered} delivered, p50 ${result.fanout.latencyMs.p50} ms, p99 ${result.fanout.latencyMs.p99} ms`,
+    );
     return result;
   } finally {
     for (const l of listeners) l.kill();

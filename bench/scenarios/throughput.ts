@@ -44,7 +44,9 @@ export function histogram(samples: Float64Array): LatencyHistogram {
   // Trim empty buckets at both ends.
   const first = counts.findIndex((c) => c > 0);
   const last = counts.length - 1 - [...counts].reverse().findIndex((c) => c > 0);
-  return first < 0 ? { bounds: [], counts: [] } : { bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1) };
+  return first < 0
+    ? { bounds: [], counts: [] }
+    : { bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1) };
 }
 
 function strip(r: LoadResult): LoadResult {
@@ -52,22 +54,38 @@ function strip(r: LoadResult): LoadResult {
   return rest;
 }
 
-export async function runThroughput(ctx: BenchContext, replicas: 1 | 3 | 5, mode: ReplicationMode = 'in-sync'): Promise<ThroughputResult> {
+export async function runThroughput(
+  ctx: BenchContext,
+  replicas: 1 | 3 | 5,
+  mode: ReplicationMode = 'in-sync',
+): Promise<ThroughputResult> {
   const s = ctx.settings;
   const product = replicas === 3 && mode === 'in-sync';
   const cluster = await BenchCluster.start({ replicas, args: ['--mode', mode] });
   try {
     const leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(cluster.addresses, Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`));
+    const accounts = await createAccounts(
+      cluster.addresses,
+      Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`),
+    );
     const users = ring(accounts);
     const levels: LoadResult[] = [];
     let hist: LatencyHistogram | undefined;
     for (const inflight of LEVELS) {
       const r = await closedLoop({
-        servers: cluster.addresses, users, inflight, workers: inflight === 1 ? 1 : s.workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-        pids: cluster.pids(), batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) }, tag: `r${replicas}${mode === 'majority' ? 'm' : ''}i${inflight}`,
+        servers: cluster.addresses,
+        users,
+        inflight,
+        workers: inflight === 1 ? 1 : s.workers,
+        warmupMs: s.warmupMs,
+        durationMs: s.durationMs,
+        pids: cluster.pids(),
+        batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
+        tag: `r${replicas}${mode === 'majority' ? 'm' : ''}i${inflight}`,
       });
-      ctx.log(`  ${replicas} replica(s), ${mode}, ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`);
+      ctx.log(
+        `  ${replicas} replica(s), ${mode}, ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`,
+      );
       if (product && r.avgBatch !== undefined) ctx.batchSizes.set(inflight, r.avgBatch);
       if (inflight === LEVELS[LEVELS.length - 1] && r.samples) hist = histogram(r.samples);
       levels.push(strip(r));
@@ -76,10 +94,18 @@ export async function runThroughput(ctx: BenchContext, replicas: 1 | 3 | 5, mode
     if (product && !s.quick) {
       for (const workers of [1, 2, 4]) {
         const r = await closedLoop({
-          servers: cluster.addresses, users, inflight: 64, workers, warmupMs: s.warmupMs, durationMs: s.durationMs,
-          pids: cluster.pids(), tag: `procs${workers}`,
+          servers: cluster.addresses,
+          users,
+          inflight: 64,
+          workers,
+          warmupMs: s.warmupMs,
+          durationMs: s.durationMs,
+          pids: cluster.pids(),
+          tag: `procs${workers}`,
         });
-        ctx.log(`  64 in flight from ${workers} client process(es): ${r.sendsPerSecond} sends/s, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`);
+        ctx.log(
+          `  64 in flight from ${workers} client process(es): ${r.sendsPerSecond} sends/s, p99 ${r.latencyMs.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+        );
         clientProcesses.push(strip(r));
       }
     }

@@ -45,7 +45,10 @@ export class BackupWriter {
   private written = 0;
   private done = false;
 
-  constructor(private readonly path: string, private readonly header: BackupHeader) {
+  constructor(
+    private readonly path: string,
+    private readonly header: BackupHeader,
+  ) {
     this.partial = `${path}.partial`;
     this.fd = openSync(this.partial, 'w', 0o600);
     writeSync(this.fd, `${BACKUP_MAGIC}\n${JSON.stringify(header)}\n`);
@@ -53,16 +56,21 @@ export class BackupWriter {
 
   write(chunk: Uint8Array): void {
     this.written += chunk.length;
-    if (this.written > this.header.sizeBytes) throw new BackupFileError(`the leader sent more than the ${this.header.sizeBytes} bytes it announced`);
+    if (this.written > this.header.sizeBytes)
+      throw new BackupFileError(`the leader sent more than the ${this.header.sizeBytes} bytes it announced`);
     this.hash.update(chunk);
     writeSync(this.fd, chunk);
   }
 
   /** Verifies and puts the file in place. */
   finish(): void {
-    if (this.written !== this.header.sizeBytes) throw new BackupFileError(`the backup ended after ${this.written} of ${this.header.sizeBytes} bytes`);
+    if (this.written !== this.header.sizeBytes)
+      throw new BackupFileError(`the backup ended after ${this.written} of ${this.header.sizeBytes} bytes`);
     const sha256 = this.hash.digest('hex');
-    if (sha256 !== this.header.sha256) throw new BackupFileError(`the bytes received do not match the leader's checksum (${sha256} instead of ${this.header.sha256})`);
+    if (sha256 !== this.header.sha256)
+      throw new BackupFileError(
+        `the bytes received do not match the leader's checksum (${sha256} instead of ${this.header.sha256})`,
+      );
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.done = true;
@@ -104,8 +112,15 @@ export function readBackupFile(path: string): { header: BackupHeader; data: Buff
   }
   const first = bytes.indexOf(0x0a);
   const second = first < 0 ? -1 : bytes.indexOf(0x0a, first + 1);
-  if (first < 0 || bytes.subarray(0, first).toString('utf8') !== BACKUP_MAGIC || second < 0 || second - first > MAX_HEADER_BYTES) {
-    throw new BackupFileError(`${path} is not a chat backup (it does not start with "${BACKUP_MAGIC}" and a header line)`);
+  if (
+    first < 0 ||
+    bytes.subarray(0, first).toString('utf8') !== BACKUP_MAGIC ||
+    second < 0 ||
+    second - first > MAX_HEADER_BYTES
+  ) {
+    throw new BackupFileError(
+      `${path} is not a chat backup (it does not start with "${BACKUP_MAGIC}" and a header line)`,
+    );
   }
   let raw: unknown;
   try {
@@ -113,17 +128,29 @@ export function readBackupFile(path: string): { header: BackupHeader; data: Buff
   } catch {
     throw new BackupFileError(`${path}: the header line is not JSON`);
   }
-  if (typeof raw !== 'object' || raw === null) throw new BackupFileError(`${path}: the header line is not a JSON object`);
+  if (typeof raw !== 'object' || raw === null)
+    throw new BackupFileError(`${path}: the header line is not a JSON object`);
   const h = raw as Record<string, unknown>;
   const header: BackupHeader = {
-    cluster: field(h, 'cluster', isString), mode: field(h, 'mode', isString), takenFrom: field(h, 'takenFrom', isString),
-    version: field(h, 'version', isString), commit: field(h, 'commit', isString), schemaVersion: field(h, 'schemaVersion', isCount),
-    lastIndex: field(h, 'lastIndex', isCount), lastEpoch: field(h, 'lastEpoch', isCount), sizeBytes: field(h, 'sizeBytes', isCount),
-    sha256: field(h, 'sha256', (v): v is string => isString(v) && /^[0-9a-f]{64}$/.test(v)), takenAt: field(h, 'takenAt', isString),
+    cluster: field(h, 'cluster', isString),
+    mode: field(h, 'mode', isString),
+    takenFrom: field(h, 'takenFrom', isString),
+    version: field(h, 'version', isString),
+    commit: field(h, 'commit', isString),
+    schemaVersion: field(h, 'schemaVersion', isCount),
+    lastIndex: field(h, 'lastIndex', isCount),
+    lastEpoch: field(h, 'lastEpoch', isCount),
+    sizeBytes: field(h, 'sizeBytes', isCount),
+    sha256: field(h, 'sha256', (v): v is string => isString(v) && /^[0-9a-f]{64}$/.test(v)),
+    takenAt: field(h, 'takenAt', isString),
   };
   const data = bytes.subarray(second + 1);
-  if (data.length !== header.sizeBytes) throw new BackupFileError(`${path} is damaged or cut short: ${data.length} bytes of state where the header says ${header.sizeBytes}`);
+  if (data.length !== header.sizeBytes)
+    throw new BackupFileError(
+      `${path} is damaged or cut short: ${data.length} bytes of state where the header says ${header.sizeBytes}`,
+    );
   const sha256 = createHash('sha256').update(data).digest('hex');
-  if (sha256 !== header.sha256) throw new BackupFileError(`${path} is damaged: the state's SHA-256 is ${sha256}, the header says ${header.sha256}`);
+  if (sha256 !== header.sha256)
+    throw new BackupFileError(`${path} is damaged: the state's SHA-256 is ${sha256}, the header says ${header.sha256}`);
   return { header, data };
 }

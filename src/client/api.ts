@@ -252,7 +252,10 @@ export interface ChatApi {
   subscribe(handlers: SubscriptionHandlers, options?: { afterMessageId?: number }): Subscription;
   fetchUnread(limit: number): Promise<{ messages: ChatMessage[]; remaining: number }>;
   listConversations(): Promise<ConversationSummary[]>;
-  getHistory(peer: string, options?: { beforeId?: number; limit?: number }): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
+  getHistory(
+    peer: string,
+    options?: { beforeId?: number; limit?: number },
+  ): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
   markRead(peer: string, upToId: number): Promise<number>;
   deleteMessages(ids: number[]): Promise<number[]>;
   deleteAccount(password: string): Promise<void>;
@@ -274,7 +277,11 @@ export interface ClusterApi {
   statusAll(): Promise<ReplicaProbe[]>;
   status(address: string): Promise<ReplicaStatusView>;
   /** Streams one replica's events (history after `afterSeq`, then live). Reconnects on failure until closed. */
-  watchEvents(address: string, handlers: { onEvent(e: ClusterEventView): void; onState?(up: boolean, error?: string): void }, options?: { afterSeq?: number }): { close(): void };
+  watchEvents(
+    address: string,
+    handlers: { onEvent(e: ClusterEventView): void; onState?(up: boolean, error?: string): void },
+    options?: { afterSeq?: number },
+  ): { close(): void };
   stateDigest(address: string): Promise<{ appliedIndex: number; digest: string }>;
   forceLeader(address: string): Promise<{ epoch: number }>;
   /**
@@ -292,13 +299,18 @@ export interface ClusterApi {
    * `target` (undefined: the most up-to-date voter in step) and answers once
    * the new leader leads.
    */
-  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }>;
+  transferLeader(
+    target?: string,
+  ): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }>;
   /**
    * A backup from the leader, wherever it is: `onHeader` once, then `onData`
    * with the bytes in order. Follows the leader until the header arrives; a
    * stream broken after that rejects (start over). Resolves when all is sent.
    */
-  saveSnapshot(handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void }, timeoutMs?: number): Promise<void>;
+  saveSnapshot(
+    handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void },
+    timeoutMs?: number,
+  ): Promise<void>;
   /** Every address known: the configured ones plus those learned from FindLeader. */
   knownAddresses(): string[];
   close(): void;

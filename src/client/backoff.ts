@@ -44,10 +44,13 @@ export function sleep(ms: number, signal?: AbortSignal, keepAlive = false): Prom
       clearTimeout(timer);
       resolve(false);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      Math.max(0, ms),
+    );
     if (!keepAlive) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });

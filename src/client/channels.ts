@@ -35,7 +35,9 @@ export class ChannelPool {
     private readonly credentials: grpc.ChannelCredentials,
     ownConnection = false,
   ) {
-    this.options = ownConnection ? { ...CLIENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 } : CLIENT_CHANNEL_OPTIONS;
+    this.options = ownConnection
+      ? { ...CLIENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 }
+      : CLIENT_CHANNEL_OPTIONS;
   }
 
   private entry(address: string): Entry {

@@ -79,7 +79,14 @@ export class ChatClient implements ChatApi {
     const { deadlineMs, retryBudgetMs } = resolveTimings(options);
     this.pool = new ChannelPool(channelCredentials(options.tls), options.ownConnection);
     this.tracker = new LeaderTracker(options.servers, this.pool, Math.min(deadlineMs, PROBE_DEADLINE_MS));
-    this.ctx = { pool: this.pool, tracker: this.tracker, state: this.state, signal: this.abort.signal, deadlineMs, retryBudgetMs };
+    this.ctx = {
+      pool: this.pool,
+      tracker: this.tracker,
+      state: this.state,
+      signal: this.abort.signal,
+      deadlineMs,
+      retryBudgetMs,
+    };
     this.token = options.token;
     this.state.onChange((s) => {
       if (s.kind === 'reconnecting' || s.kind === 'unreachable' || s.kind === 'no-leader') this.monitor();
@@ -111,12 +118,16 @@ export class ChatClient implements ChatApi {
 
   async createAccount(username: string, password: string): Promise<void> {
     const idempotencyKey = newIdempotencyKey();
-    await this.call<CreateAccountResponse>((c, o) => unary((cb) => c.createAccount({ username, password, idempotencyKey }, this.metadata(), o, cb)));
+    await this.call<CreateAccountResponse>((c, o) =>
+      unary((cb) => c.createAccount({ username, password, idempotencyKey }, this.metadata(), o, cb)),
+    );
   }
 
   async login(username: string, password: string): Promise<LoginResult> {
     const idempotencyKey = newIdempotencyKey();
-    const r = await this.call<LoginResponse>((c, o) => unary((cb) => c.login({ username, password, idempotencyKey }, new grpc.Metadata(), o, cb)));
+    const r = await this.call<LoginResponse>((c, o) =>
+      unary((cb) => c.login({ username, password, idempotencyKey }, new grpc.Metadata(), o, cb)),
+    );
     this.token = r.token;
     this.user = r.username;
     return { username: r.username, token: r.token, unreadCount: r.unreadCount };
@@ -139,8 +150,14 @@ export class ChatClient implements ChatApi {
   }
 
   async listAccounts(options: { pattern?: string; pageSize?: number; pageToken?: string } = {}): Promise<AccountPage> {
-    const request = { pattern: options.pattern ?? '', pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? '' };
-    const r = await this.call<ListAccountsResponse>((c, o) => unary((cb) => c.listAccounts(request, this.metadata(), o, cb)));
+    const request = {
+      pattern: options.pattern ?? '',
+      pageSize: options.pageSize ?? 0,
+      pageToken: options.pageToken ?? '',
+    };
+    const r = await this.call<ListAccountsResponse>((c, o) =>
+      unary((cb) => c.listAccounts(request, this.metadata(), o, cb)),
+    );
     return {
       accounts: r.accounts.map((a) => ({ username: a.username, online: a.online })),
       nextPageToken: r.nextPageToken === '' ? undefined : r.nextPageToken,
@@ -149,7 +166,9 @@ export class ChatClient implements ChatApi {
 
   async sendMessage(recipient: string, text: string, options: { idempotencyKey?: string } = {}): Promise<ChatMessage> {
     const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
-    const r = await this.call<SendMessageResponse>((c, o) => unary((cb) => c.sendMessage({ recipient, text, idempotencyKey }, this.metadata(), o, cb)));
+    const r = await this.call<SendMessageResponse>((c, o) =>
+      unary((cb) => c.sendMessage({ recipient, text, idempotencyKey }, this.metadata(), o, cb)),
+    );
     if (!r.message) throw new ChatError('INTERNAL', 'the server answered without the stored message');
     return toChatMessage(r.message);
   }
@@ -168,30 +187,43 @@ export class ChatClient implements ChatApi {
 
   async fetchUnread(limit: number): Promise<{ messages: ChatMessage[]; remaining: number }> {
     const idempotencyKey = newIdempotencyKey();
-    const r = await this.call<FetchUnreadResponse>((c, o) => unary((cb) => c.fetchUnread({ limit, idempotencyKey }, this.metadata(), o, cb)));
+    const r = await this.call<FetchUnreadResponse>((c, o) =>
+      unary((cb) => c.fetchUnread({ limit, idempotencyKey }, this.metadata(), o, cb)),
+    );
     return { messages: r.messages.map(toChatMessage), remaining: r.remaining };
   }
 
   async listConversations(): Promise<ConversationSummary[]> {
-    const r = await this.call<ListConversationsResponse>((c, o) => unary((cb) => c.listConversations({}, this.metadata(), o, cb)));
+    const r = await this.call<ListConversationsResponse>((c, o) =>
+      unary((cb) => c.listConversations({}, this.metadata(), o, cb)),
+    );
     return r.conversations.map(toConversation);
   }
 
-  async getHistory(peer: string, options: { beforeId?: number; limit?: number } = {}): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+  async getHistory(
+    peer: string,
+    options: { beforeId?: number; limit?: number } = {},
+  ): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     const request = { peer, beforeId: options.beforeId ?? 0, limit: options.limit ?? 0 };
-    const r = await this.call<GetHistoryResponse>((c, o) => unary((cb) => c.getHistory(request, this.metadata(), o, cb)));
+    const r = await this.call<GetHistoryResponse>((c, o) =>
+      unary((cb) => c.getHistory(request, this.metadata(), o, cb)),
+    );
     return { messages: r.messages.map(toChatMessage), hasMore: r.hasMore };
   }
 
   async markRead(peer: string, upToId: number): Promise<number> {
     const idempotencyKey = newIdempotencyKey();
-    const r = await this.call<MarkReadResponse>((c, o) => unary((cb) => c.markRead({ peer, upToId, idempotencyKey }, this.metadata(), o, cb)));
+    const r = await this.call<MarkReadResponse>((c, o) =>
+      unary((cb) => c.markRead({ peer, upToId, idempotencyKey }, this.metadata(), o, cb)),
+    );
     return r.marked;
   }
 
   async deleteMessages(ids: number[]): Promise<number[]> {
     const idempotencyKey = newIdempotencyKey();
-    const r = await this.call<DeleteMessagesResponse>((c, o) => unary((cb) => c.deleteMessages({ ids, idempotencyKey }, this.metadata(), o, cb)));
+    const r = await this.call<DeleteMessagesResponse>((c, o) =>
+      unary((cb) => c.deleteMessages({ ids, idempotencyKey }, this.metadata(), o, cb)),
+    );
     return r.deletedIds;
   }
 
@@ -214,7 +246,13 @@ export class ChatClient implements ChatApi {
         },
       );
     } catch (err) {
-      if (!(mayHaveApplied && err instanceof ChatError && err.code === 'UNAUTHENTICATED' && !(await this.sessionAlive()))) throw err;
+      if (!(
+        mayHaveApplied &&
+        err instanceof ChatError &&
+        err.code === 'UNAUTHENTICATED' &&
+        !(await this.sessionAlive())
+      ))
+        throw err;
     }
     this.token = undefined;
     this.user = undefined;
@@ -224,7 +262,11 @@ export class ChatClient implements ChatApi {
   async notifyTyping(peer: string): Promise<void> {
     if (this.abort.signal.aborted) throw closedError();
     const ctx = { ...this.ctx, retryBudgetMs: Math.min(this.ctx.retryBudgetMs, TYPING_BUDGET_MS) };
-    await callLeader(ctx, (c, o) => unary<NotifyTypingResponse>((cb) => c.notifyTyping({ peer }, this.metadata(), o, cb)), { idempotent: true });
+    await callLeader(
+      ctx,
+      (c, o) => unary<NotifyTypingResponse>((cb) => c.notifyTyping({ peer }, this.metadata(), o, cb)),
+      { idempotent: true },
+    );
   }
 
   close(): void {
@@ -246,7 +288,9 @@ export class ChatClient implements ChatApi {
   /** Whether the server still knows this client's session (an UNAUTHENTICATED answer says no). */
   private async sessionAlive(): Promise<boolean> {
     try {
-      await this.call<ListAccountsResponse>((c, o) => unary((cb) => c.listAccounts({ pattern: '', pageSize: 1, pageToken: '' }, this.metadata(), o, cb)));
+      await this.call<ListAccountsResponse>((c, o) =>
+        unary((cb) => c.listAccounts({ pattern: '', pageSize: 1, pageToken: '' }, this.metadata(), o, cb)),
+      );
       return true;
     } catch (err) {
       if (err instanceof ChatError && err.code === 'UNAUTHENTICATED') return false;
@@ -267,7 +311,9 @@ export class ChatClient implements ChatApi {
     void (async () => {
       try {
         while (!this.abort.signal.aborted && this.state.current().kind !== 'connected') {
-          const found = await this.tracker.find().catch((err: unknown) => ({ kind: 'unreachable' as const, error: describeError(err) }));
+          const found = await this.tracker
+            .find()
+            .catch((err: unknown) => ({ kind: 'unreachable' as const, error: describeError(err) }));
           if (this.abort.signal.aborted) return;
           if (found.kind === 'leader') {
             if (found.leaderAnswered) {

@@ -4,7 +4,15 @@
  * the membership changes, which follow the leader like chat calls do.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterEvent, ForceLeaderResponse, MembershipResponse, ReplicaStatus, SnapshotPart, StateDigest, TransferLeaderResponse } from '../gen/chat/v1/cluster.js';
+import type {
+  ClusterEvent,
+  ForceLeaderResponse,
+  MembershipResponse,
+  ReplicaStatus,
+  SnapshotPart,
+  StateDigest,
+  TransferLeaderResponse,
+} from '../gen/chat/v1/cluster.js';
 import {
   ChatError,
   type ClientOptions,
@@ -77,7 +85,8 @@ export class ClusterClient implements ClusterApi {
   async findLeader(): Promise<LeaderView> {
     this.ensureOpen();
     const found = await this.tracker.find();
-    if (found.kind === 'unreachable') throw new ChatError('UNAVAILABLE', `no replica could be reached (${found.error})`);
+    if (found.kind === 'unreachable')
+      throw new ChatError('UNAVAILABLE', `no replica could be reached (${found.error})`);
     return found.view;
   }
 
@@ -121,7 +130,9 @@ export class ClusterClient implements ClusterApi {
     this.ensureOpen();
     const client = this.pool.cluster(address);
     try {
-      const r = await unary<StateDigest>((cb) => client.getStateDigest({}, new grpc.Metadata(), { deadline: deadlineIn(this.deadlineMs) }, cb));
+      const r = await unary<StateDigest>((cb) =>
+        client.getStateDigest({}, new grpc.Metadata(), { deadline: deadlineIn(this.deadlineMs) }, cb),
+      );
       return { appliedIndex: r.appliedIndex, digest: r.digest };
     } catch (err) {
       throw toChatError(err);
@@ -138,7 +149,12 @@ export class ClusterClient implements ClusterApi {
     const client = this.pool.cluster(address);
     try {
       const r = await unary<ForceLeaderResponse>((cb) =>
-        client.forceLeader({ acceptDataLoss: true }, this.operatorMetadata(), { deadline: deadlineIn(this.deadlineMs) }, cb),
+        client.forceLeader(
+          { acceptDataLoss: true },
+          this.operatorMetadata(),
+          { deadline: deadlineIn(this.deadlineMs) },
+          cb,
+        ),
       );
       return { epoch: r.epoch };
     } catch (err) {
@@ -148,64 +164,92 @@ export class ClusterClient implements ClusterApi {
 
   addReplica(id: string, address: string, peerAddress = ''): Promise<MembershipView> {
     return this.changeMembership(
-      (client, options) => unary<MembershipResponse>((cb) => client.addReplica({ id, address, peerAddress }, this.operatorMetadata(), options, cb)),
-      { settledCode: 'ALREADY_EXISTS', settled: (members) => members.some((m) => m.id === id && m.address === address) },
+      (client, options) =>
+        unary<MembershipResponse>((cb) =>
+          client.addReplica({ id, address, peerAddress }, this.operatorMetadata(), options, cb),
+        ),
+      {
+        settledCode: 'ALREADY_EXISTS',
+        settled: (members) => members.some((m) => m.id === id && m.address === address),
+      },
     );
   }
 
   removeReplica(id: string): Promise<MembershipView> {
     return this.changeMembership(
-      (client, options) => unary<MembershipResponse>((cb) => client.removeReplica({ id }, this.operatorMetadata(), options, cb)),
+      (client, options) =>
+        unary<MembershipResponse>((cb) => client.removeReplica({ id }, this.operatorMetadata(), options, cb)),
       { settledCode: 'NOT_FOUND', settled: (members) => members.length > 0 && !members.some((m) => m.id === id) },
     );
   }
 
-  transferLeader(target?: string): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }> {
+  transferLeader(
+    target?: string,
+  ): Promise<{ previousLeaderId: string; leaderId: string; leaderAddress: string; epoch: number }> {
     this.ensureOpen();
     // Not repeated after an attempt that may have reached the leader: the transfer may have happened (status tells).
     return callLeaderService(
       this.leaderCtx,
       (pool, address) => pool.cluster(address),
-      (client, options) => unary<TransferLeaderResponse>((cb) => client.transferLeader({ targetId: target ?? '' }, this.operatorMetadata(), options, cb)),
+      (client, options) =>
+        unary<TransferLeaderResponse>((cb) =>
+          client.transferLeader({ targetId: target ?? '' }, this.operatorMetadata(), options, cb),
+        ),
       { idempotent: false },
     );
   }
 
-  saveSnapshot(handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void }, timeoutMs = 10 * 60_000): Promise<void> {
+  saveSnapshot(
+    handlers: { onHeader(header: SnapshotHeaderView): void; onData(chunk: Buffer): void },
+    timeoutMs = 10 * 60_000,
+  ): Promise<void> {
     this.ensureOpen();
     const deadline = Date.now() + timeoutMs;
-    return callLeaderService(this.leaderCtx, (pool, address) => pool.cluster(address), (client) => new Promise<void>((resolve, reject) => {
-      let started = false;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        call.cancel();
-        // After the first part, a retry would hand the caller the same bytes twice: never transient.
-        reject(started ? new ChatError(isServiceError(err) ? statusName(err.code) : 'ABORTED', `the backup stream broke: ${describeError(err)}`) : err);
-      };
-      const call = client.saveSnapshot({}, this.operatorMetadata(), { deadline: new Date(deadline) });
-      call.on('data', (part: SnapshotPart) => {
-        try {
-          if (part.part?.$case === 'header') {
-            if (started) throw new Error('a second header');
-            started = true;
-            handlers.onHeader({ ...part.part.value });
-          } else if (part.part?.$case === 'data') {
-            if (!started) throw new Error('bytes before the header');
-            handlers.onData(part.part.value);
-          }
-        } catch (err) {
-          fail(err);
-        }
-      });
-      call.on('error', fail);
-      call.on('end', () => {
-        if (failed) return;
-        if (started) resolve();
-        else fail(new Error('the leader ended the backup without sending it'));
-      });
-    }), { idempotent: false });
+    return callLeaderService(
+      this.leaderCtx,
+      (pool, address) => pool.cluster(address),
+      (client) =>
+        new Promise<void>((resolve, reject) => {
+          let started = false;
+          let failed = false;
+          const fail = (err: unknown) => {
+            if (failed) return;
+            failed = true;
+            call.cancel();
+            // After the first part, a retry would hand the caller the same bytes twice: never transient.
+            reject(
+              started
+                ? new ChatError(
+                    isServiceError(err) ? statusName(err.code) : 'ABORTED',
+                    `the backup stream broke: ${describeError(err)}`,
+                  )
+                : err,
+            );
+          };
+          const call = client.saveSnapshot({}, this.operatorMetadata(), { deadline: new Date(deadline) });
+          call.on('data', (part: SnapshotPart) => {
+            try {
+              if (part.part?.$case === 'header') {
+                if (started) throw new Error('a second header');
+                started = true;
+                handlers.onHeader({ ...part.part.value });
+              } else if (part.part?.$case === 'data') {
+                if (!started) throw new Error('bytes before the header');
+                handlers.onData(part.part.value);
+              }
+            } catch (err) {
+              fail(err);
+            }
+          });
+          call.on('error', fail);
+          call.on('end', () => {
+            if (failed) return;
+            if (started) resolve();
+            else fail(new Error('the leader ended the backup without sending it'));
+          });
+        }),
+      { idempotent: false },
+    );
   }
 
   /** The operator's credentials for a call that changes the cluster (a client certificate travels with the channel). */
@@ -260,7 +304,13 @@ export class ClusterClient implements ClusterApi {
     if (found.kind !== 'leader') return undefined;
     const status = toReplicaStatus(await this.getStatus(found.leader.address, this.deadlineMs));
     if (status.role !== 'leader') return undefined;
-    return { leaderId: status.id, leaderAddress: found.leader.address, epoch: status.epoch, configIndex: undefined, members: status.members };
+    return {
+      leaderId: status.id,
+      leaderAddress: found.leader.address,
+      epoch: status.epoch,
+      configIndex: undefined,
+      members: status.members,
+    };
   }
 
   private ensureOpen(): void {
@@ -269,13 +319,17 @@ export class ClusterClient implements ClusterApi {
 
   private getStatus(address: string, deadlineMs: number): Promise<ReplicaStatus> {
     const client = this.pool.cluster(address);
-    return unary<ReplicaStatus>((cb) => client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(deadlineMs) }, cb));
+    return unary<ReplicaStatus>((cb) =>
+      client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(deadlineMs) }, cb),
+    );
   }
 
   private async probe(address: string): Promise<ReplicaProbe> {
     const started = performance.now();
     try {
-      const status = toReplicaStatus(await this.getStatus(address, Math.min(this.deadlineMs, STATUS_PROBE_DEADLINE_MS)));
+      const status = toReplicaStatus(
+        await this.getStatus(address, Math.min(this.deadlineMs, STATUS_PROBE_DEADLINE_MS)),
+      );
       return { address, up: true, status, rttMs: Math.round((performance.now() - started) * 10) / 10 };
     } catch (err) {
       return { address, up: false, error: describeError(err) };
@@ -342,5 +396,7 @@ function endReason(end: StreamEnd): string {
   if (end.kind === 'open-failed') return describeError(end.error);
   if (end.kind === 'open-timeout') return 'the event stream did not open in time';
   const s = end.status;
-  return s.code === grpc.status.OK ? 'the replica ended the event stream' : `${grpc.status[s.code] ?? s.code}: ${s.details}`;
+  return s.code === grpc.status.OK
+    ? 'the replica ended the event stream'
+    : `${grpc.status[s.code] ?? s.code}: ${s.details}`;
 }

@@ -18,14 +18,17 @@ export function readCredentialFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new TlsFilesError(`cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new TlsFilesError(
+      `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
 /** TLS options from --tls-ca/--tls-cert/--tls-key, or undefined for plaintext when none is given. */
 export function tlsFromFiles(files: TlsFiles): TlsOptions | undefined {
   if (!files.ca && !files.cert && !files.key) return undefined;
-  if (!files.ca) throw new TlsFilesError('--tls-cert/--tls-key need --tls-ca (the CA that signed the servers\' certificates)');
+  if (!files.ca)
+    throw new TlsFilesError("--tls-cert/--tls-key need --tls-ca (the CA that signed the servers' certificates)");
   if (!!files.cert !== !!files.key) throw new TlsFilesError('--tls-cert and --tls-key go together');
   const tls: TlsOptions = { ca: readCredentialFile(files.ca, 'CA certificate') };
   if (files.cert && files.key) {

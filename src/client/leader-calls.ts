@@ -30,7 +30,9 @@ export interface LeaderContext {
  * The leader to send to: the current one, or the result of a search. On no
  * result it updates the connection state and returns the reason.
  */
-export async function locateLeader(ctx: LeaderContext): Promise<{ target: LeaderTarget } | { target: undefined; error: unknown }> {
+export async function locateLeader(
+  ctx: LeaderContext,
+): Promise<{ target: LeaderTarget } | { target: undefined; error: unknown }> {
   const known = ctx.tracker.leader();
   if (known) return { target: known };
   const found = await ctx.tracker.find();
@@ -61,7 +63,11 @@ export function noteFailure(ctx: LeaderContext, target: LeaderTarget, err: unkno
   return false;
 }
 
-export type Attempt<T> = (client: ReturnType<ChannelPool['chat']>, options: grpc.CallOptions, target: LeaderTarget) => Promise<T>;
+export type Attempt<T> = (
+  client: ReturnType<ChannelPool['chat']>,
+  options: grpc.CallOptions,
+  target: LeaderTarget,
+) => Promise<T>;
 
 /** An attempt on any of the leader's services; `C` is the service client `pick` returns. */
 export type ServiceAttempt<C, T> = (client: C, options: grpc.CallOptions, target: LeaderTarget) => Promise<T>;
@@ -103,7 +109,11 @@ export async function callLeaderService<C, T>(
       const target = located.target;
       const attemptMs = Math.min(ctx.deadlineMs, Math.max(MIN_ATTEMPT_MS, budgetEnd - Date.now()));
       try {
-        const result = await attempt(pick(ctx.pool, target.address), { deadline: new Date(Date.now() + attemptMs) }, target);
+        const result = await attempt(
+          pick(ctx.pool, target.address),
+          { deadline: new Date(Date.now() + attemptMs) },
+          target,
+        );
         ctx.state.connected(target);
         return result;
       } catch (err) {

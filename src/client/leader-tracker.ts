@@ -77,12 +77,16 @@ export class LeaderTracker {
 
   private async ask(address: string): Promise<FindLeaderResponse> {
     const client = this.pool.cluster(address);
-    return unary<FindLeaderResponse>((cb) => client.findLeader({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb));
+    return unary<FindLeaderResponse>((cb) =>
+      client.findLeader({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb),
+    );
   }
 
   private async status(address: string): Promise<ReplicaStatus> {
     const client = this.pool.cluster(address);
-    return unary<ReplicaStatus>((cb) => client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb));
+    return unary<ReplicaStatus>((cb) =>
+      client.getStatus({}, new grpc.Metadata(), { deadline: deadlineIn(this.probeDeadlineMs) }, cb),
+    );
   }
 
   private async search(): Promise<FindOutcome> {
@@ -113,7 +117,10 @@ export class LeaderTracker {
     const reachable = answers.filter((a) => a.response !== undefined);
     if (reachable.length === 0) {
       const first = answers.find((a) => a.error !== undefined);
-      return { kind: 'unreachable', error: first ? `${first.address}: ${describeError(first.error)}` : 'no replica answered' };
+      return {
+        kind: 'unreachable',
+        error: first ? `${first.address}: ${describeError(first.error)}` : 'no replica answered',
+      };
     }
     for (const a of reachable) for (const r of a.response!.replicas) this.learn(r.address);
     // Nobody leads: ask the reachable replicas whom they wait for.

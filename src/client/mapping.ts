@@ -1,7 +1,25 @@
 /** Wire messages (ts-proto) to the view types of the public API. */
 import type { Conversation, Message } from '../gen/chat/v1/chat.js';
-import { Role as WireRole, type ClusterEvent, type ClusterMember, type FindLeaderResponse, type MembershipResponse, type PeerProgress, type ReplicaStatus } from '../gen/chat/v1/cluster.js';
-import type { ChatMessage, ClusterEventView, ClusterMemberView, ConversationSummary, LeaderView, MembershipView, PeerProgressView, ReplicaStatusView, Role } from './api.js';
+import {
+  Role as WireRole,
+  type ClusterEvent,
+  type ClusterMember,
+  type FindLeaderResponse,
+  type MembershipResponse,
+  type PeerProgress,
+  type ReplicaStatus,
+} from '../gen/chat/v1/cluster.js';
+import type {
+  ChatMessage,
+  ClusterEventView,
+  ClusterMemberView,
+  ConversationSummary,
+  LeaderView,
+  MembershipView,
+  PeerProgressView,
+  ReplicaStatusView,
+  Role,
+} from './api.js';
 
 export function toChatMessage(m: Message): ChatMessage {
   return {
@@ -61,7 +79,13 @@ export function toMember(m: ClusterMember): ClusterMemberView {
 }
 
 export function toMembership(r: MembershipResponse, leader: { id: string; address: string }): MembershipView {
-  return { leaderId: leader.id, leaderAddress: leader.address, epoch: r.epoch, configIndex: r.configIndex, members: r.members.map(toMember) };
+  return {
+    leaderId: leader.id,
+    leaderAddress: leader.address,
+    epoch: r.epoch,
+    configIndex: r.configIndex,
+    members: r.members.map(toMember),
+  };
 }
 
 export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
@@ -93,7 +117,13 @@ export function toReplicaStatus(s: ReplicaStatus): ReplicaStatusView {
     commit: s.commit,
     protocolVersion: s.protocolVersion,
     schemaVersion: s.schemaVersion,
-    peerBuilds: s.peerBuilds.map((b) => ({ id: b.id, version: b.version, commit: b.commit, protocolVersion: b.protocolVersion, lastSeenMsAgo: b.lastSeenMsAgo })),
+    peerBuilds: s.peerBuilds.map((b) => ({
+      id: b.id,
+      version: b.version,
+      commit: b.commit,
+      protocolVersion: b.protocolVersion,
+      lastSeenMsAgo: b.lastSeenMsAgo,
+    })),
     members: s.members.map(toMember),
     lineage: s.lineage,
     leftBehind: s.leftBehind,
@@ -106,7 +136,9 @@ export function parseDetails(json: string): Record<string, unknown> {
   if (json === '') return {};
   try {
     const value: unknown = JSON.parse(json);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }

@@ -100,14 +100,21 @@ export class ResilientSubscription implements Subscription {
 
   private classify(end: StreamEnd): { final: true; error: ChatError } | { final: false; error: unknown } {
     if (end.kind === 'open-timeout') {
-      return { final: false, error: new ChatError('DEADLINE_EXCEEDED', `the stream did not open within ${this.deps.deadlineMs} ms`) };
+      return {
+        final: false,
+        error: new ChatError('DEADLINE_EXCEEDED', `the stream did not open within ${this.deps.deadlineMs} ms`),
+      };
     }
     if (end.kind === 'open-failed') return { final: false, error: end.error };
     const status = end.status;
     if (status.code === grpc.status.OK) {
       return { final: false, error: new ChatError('UNAVAILABLE', 'the server ended the stream') };
     }
-    const error = Object.assign(new Error(status.details), { code: status.code, details: status.details, metadata: status.metadata });
+    const error = Object.assign(new Error(status.details), {
+      code: status.code,
+      details: status.details,
+      metadata: status.metadata,
+    });
     if (FINAL_CODES.has(status.code)) return { final: true, error: toChatError(error) };
     return { final: false, error };
   }

@@ -36,9 +36,14 @@ async function main(): Promise<void> {
     const dataDir = resolve(process.env.CHAT_LOCAL_DATA ?? DEFAULT_DATA_ROOT);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const out = openSync(join(dataDir, 'cluster.out'), 'a', 0o600);
-    const child = spawn(process.execPath, [CLUSTER_MAIN, 'start', '--quiet', '--data-dir', dataDir], { detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, [CLUSTER_MAIN, 'start', '--quiet', '--data-dir', dataDir], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     child.unref();
-    process.stdout.write(`started a local cluster in the background (${addresses.join(', ')}; data in ${dataDir}); stop it with: npm run cluster:stop\n`);
+    process.stdout.write(
+      `started a local cluster in the background (${addresses.join(', ')}; data in ${dataDir}); stop it with: npm run cluster:stop\n`,
+    );
   }
   const deadline = Date.now() + 15_000;
   while (!state.leader && Date.now() < deadline) {

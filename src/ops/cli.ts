@@ -71,19 +71,22 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 function lagEntries(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lag-entries must be a whole number of entries (1 or more), not "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--max-lag-entries must be a whole number of entries (1 or more), not "${value}"`);
   return n;
 }
 
 function lagSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0.1 || n > 86_400) throw new UsageError(`--max-lag-seconds must be between 0.1 and 86400, not "${value}"`);
+  if (!Number.isFinite(n) || n < 0.1 || n > 86_400)
+    throw new UsageError(`--max-lag-seconds must be between 0.1 and 86400, not "${value}"`);
   return n;
 }
 
 function intervalMs(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 100 || n > 60_000) throw new UsageError(`--interval must be between 100 and 60000 ms, not "${value}"`);
+  if (!Number.isFinite(n) || n < 100 || n > 60_000)
+    throw new UsageError(`--interval must be between 100 and 60000 ms, not "${value}"`);
   return Math.round(n);
 }
 
@@ -101,7 +104,10 @@ export interface CliDeps {
 /** Runs chat-ops with `argv` (as process.argv: node, script, args...); resolves with the exit status. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
-  const asking = { ...(deps.ask ? { ask: deps.ask } : {}), ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}) };
+  const asking = {
+    ...(deps.ask ? { ask: deps.ask } : {}),
+    ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+  };
   let code = EXIT_OK;
   let cluster: ClusterApi | undefined;
   const open = (cmd: Command): ClusterApi => {
@@ -112,7 +118,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   const openAsOperator = (cmd: Command, command: string): ClusterApi | undefined => {
     const options = clientOptions(cmd.optsWithGlobals<GlobalOptionValues>(), deps.env);
     if (!options.adminToken && !options.tls?.cert) {
-      io.err(`chat-ops ${command}: this changes the cluster and needs operator credentials: the admin token (--admin-token-file FILE, CHAT_ADMIN_TOKEN_FILE or CHAT_ADMIN_TOKEN) or an operator certificate (--tls-cert/--tls-key). Nothing was changed.\n`);
+      io.err(
+        `chat-ops ${command}: this changes the cluster and needs operator credentials: the admin token (--admin-token-file FILE, CHAT_ADMIN_TOKEN_FILE or CHAT_ADMIN_TOKEN) or an operator certificate (--tls-cert/--tls-key). Nothing was changed.\n`,
+      );
       code = EXIT_CREDENTIALS;
       return undefined;
     }
@@ -122,21 +130,44 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   const program = new Command()
     .name('chat-ops')
-    .description('Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, membership changes, and the total-outage override.')
-    .version(versionText('chat-ops', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
+    .description(
+      'Operator console of the replicated chat cluster: a live dashboard, one-shot status, the merged event log, membership changes, and the total-outage override.',
+    )
+    .version(
+      versionText('chat-ops', CLIENT_SPEAKS),
+      '-V, --version',
+      'print the version, the commit it was built from, and the protocol it speaks',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(chat-ops --help lists the commands and options)')
-    .addOption(new Option('--servers <list>', 'replica addresses, host:port,host:port').env('CHAT_SERVERS').default(DEFAULT_SERVERS))
-    .addOption(new Option('--tls-ca <file>', 'PEM of the CA that signed the servers\' certificates (enables TLS)').env('CHAT_TLS_CA'))
-    .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'))
+    .addOption(
+      new Option('--servers <list>', 'replica addresses, host:port,host:port')
+        .env('CHAT_SERVERS')
+        .default(DEFAULT_SERVERS),
+    )
+    .addOption(
+      new Option('--tls-ca <file>', "PEM of the CA that signed the servers' certificates (enables TLS)").env(
+        'CHAT_TLS_CA',
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'),
+    )
     .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
-    .addOption(new Option('--admin-token-file <file>', 'the operators\' admin token, for force-leader, add-replica, remove-replica').env('CHAT_ADMIN_TOKEN_FILE'))
+    .addOption(
+      new Option(
+        '--admin-token-file <file>',
+        "the operators' admin token, for force-leader, add-replica, remove-replica",
+      ).env('CHAT_ADMIN_TOKEN_FILE'),
+    )
     .addHelpText('after', EXIT_HELP);
 
   program
     .command('watch')
-    .description('full-screen dashboard: every replica\'s role, log positions and lag, and the merged event timeline (? lists the keys)')
+    .description(
+      "full-screen dashboard: every replica's role, log positions and lag, and the merged event timeline (? lists the keys)",
+    )
     .option('--interval <ms>', 'status refresh interval', intervalMs, 500)
     .option('--log-file <path>', 'tail this pino JSON log instead of the event streams (repeatable)', collect)
     .action(async (opts: { interval: number; logFile?: string[] }, cmd: Command) => {
@@ -151,12 +182,30 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   program
     .command('status')
-    .description('one status sweep of every replica, as a table or JSON; exit 0 healthy, 1 serving but degraded, 6 not serving (see below)')
-    .option('--json', 'print {leader, healthy, serving, problems, waitingFor, members, learners, replicas: [...]} instead of the table')
-    .option('--max-lag-entries <n>', 'a member more entries behind the leader than this is lagging', lagEntries, DEFAULT_THRESHOLDS.lagEntries)
-    .option('--max-lag-seconds <s>', 'a member behind the leader\'s commit index this long is lagging (a learner: stuck)', lagSeconds, DEFAULT_THRESHOLDS.lagMs / 1000)
+    .description(
+      'one status sweep of every replica, as a table or JSON; exit 0 healthy, 1 serving but degraded, 6 not serving (see below)',
+    )
+    .option(
+      '--json',
+      'print {leader, healthy, serving, problems, waitingFor, members, learners, replicas: [...]} instead of the table',
+    )
+    .option(
+      '--max-lag-entries <n>',
+      'a member more entries behind the leader than this is lagging',
+      lagEntries,
+      DEFAULT_THRESHOLDS.lagEntries,
+    )
+    .option(
+      '--max-lag-seconds <s>',
+      "a member behind the leader's commit index this long is lagging (a learner: stuck)",
+      lagSeconds,
+      DEFAULT_THRESHOLDS.lagMs / 1000,
+    )
     .action(async (opts: { json?: boolean; maxLagEntries: number; maxLagSeconds: number }, cmd: Command) => {
-      code = await runStatus(open(cmd), io, { json: opts.json === true, thresholds: { lagEntries: opts.maxLagEntries, lagMs: opts.maxLagSeconds * 1000 } });
+      code = await runStatus(open(cmd), io, {
+        json: opts.json === true,
+        thresholds: { lagEntries: opts.maxLagEntries, lagMs: opts.maxLagSeconds * 1000 },
+      });
     });
 
   program
@@ -164,19 +213,36 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .description('the merged events of every replica as lines: time, replica, kind, epoch, message, details')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--replica <ids>', 'only these replicas, e.g. A or A,B (repeatable)', collect)
-    .option('--kind <kinds>', 'only these kinds: exact (election.won) or a prefix (election = election.*) (repeatable)', collect)
+    .option(
+      '--kind <kinds>',
+      'only these kinds: exact (election.won) or a prefix (election = election.*) (repeatable)',
+      collect,
+    )
     .option('--log-file <path>', 'read this pino JSON log instead of the event streams (repeatable)', collect)
     .option('--json', 'one JSON object per event and line: time, timeMs, replica, kind, epoch, message, details, seq')
-    .action(async (opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[]; json?: boolean }, cmd: Command) => {
-      const logFile = opts.logFile ?? [];
-      const api = logFile.length > 0 ? undefined : open(cmd);
-      code = await runLogs(api, io, { follow: opts.follow === true, replica: opts.replica ?? [], kind: opts.kind ?? [], logFile, json: opts.json === true });
-    });
+    .action(
+      async (
+        opts: { follow?: boolean; replica?: string[]; kind?: string[]; logFile?: string[]; json?: boolean },
+        cmd: Command,
+      ) => {
+        const logFile = opts.logFile ?? [];
+        const api = logFile.length > 0 ? undefined : open(cmd);
+        code = await runLogs(api, io, {
+          follow: opts.follow === true,
+          replica: opts.replica ?? [],
+          kind: opts.kind ?? [],
+          logFile,
+          json: opts.json === true,
+        });
+      },
+    );
 
   program
     .command('force-leader')
-    .description('after a total outage: make this replica leader, accepting that writes held only by unreachable replicas are lost')
-    .argument('<replica>', 'the replica\'s address (host:port) or id')
+    .description(
+      'after a total outage: make this replica leader, accepting that writes held only by unreachable replicas are lost',
+    )
+    .argument('<replica>', "the replica's address (host:port) or id")
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .action(async (target: string, opts: { yes?: boolean }, cmd: Command) => {
       const api = openAsOperator(cmd, 'force-leader');
@@ -187,7 +253,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .command('snapshot')
     .description('backups: `snapshot save FILE` (restore with chat-server restore)')
     .command('save')
-    .description('save a consistent snapshot of the chat state from the leader to FILE, with the log index it holds and its SHA-256 (checked before FILE is written)')
+    .description(
+      'save a consistent snapshot of the chat state from the leader to FILE, with the log index it holds and its SHA-256 (checked before FILE is written)',
+    )
     .argument('<file>', 'where to write the backup')
     .option('--force', 'replace FILE if it exists')
     .option('--json', 'print the outcome (index, size, checksum) as JSON')
@@ -198,7 +266,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   program
     .command('transfer-leader')
-    .description('the leader hands leadership over (to ID, or to the most up-to-date replica in step): writes pause for a few round trips, not an election')
+    .description(
+      'the leader hands leadership over (to ID, or to the most up-to-date replica in step): writes pause for a few round trips, not an election',
+    )
     .argument('[id]', 'the replica to lead from now on')
     .option('--json', 'print the outcome as JSON')
     .action(async (target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
@@ -208,31 +278,56 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   program
     .command('add-replica')
-    .description('add a replica to the running cluster: it catches up as a learner (no vote), then the leader makes it a voting member; waits for that (asks first)')
-    .argument('<id>', 'the new replica\'s id (as its --id): 1-32 letters, digits, _ or -')
+    .description(
+      'add a replica to the running cluster: it catches up as a learner (no vote), then the leader makes it a voting member; waits for that (asks first)',
+    )
+    .argument('<id>', "the new replica's id (as its --id): 1-32 letters, digits, _ or -")
     .argument('<address>', 'host:port at which clients reach it')
-    .option('--peer-address <host:port>', 'where the other replicas reach it (its --peer-listen; default: the port 1000 up)')
+    .option(
+      '--peer-address <host:port>',
+      'where the other replicas reach it (its --peer-listen; default: the port 1000 up)',
+    )
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .option('--no-wait', 'return once the learner is added, without waiting for it to become a voting member')
-    .option('--timeout <seconds>', 'how long to wait for it to become a voting member', timeoutSeconds, DEFAULT_ADD_TIMEOUT_S)
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for it to become a voting member',
+      timeoutSeconds,
+      DEFAULT_ADD_TIMEOUT_S,
+    )
     .option('--json', 'print the outcome and the configuration as JSON')
-    .action(async (id: string, address: string, opts: { peerAddress?: string; yes?: boolean; wait: boolean; timeout: number; json?: boolean }, cmd: Command) => {
-      const api = openAsOperator(cmd, 'add-replica');
-      if (!api) return;
-      code = await runAddReplica(api, io, id, address, {
-        ...asking, yes: opts.yes === true, wait: opts.wait, timeoutMs: opts.timeout * 1000, json: opts.json === true, ...(opts.peerAddress ? { peerAddress: opts.peerAddress } : {}),
-      });
-    });
+    .action(
+      async (
+        id: string,
+        address: string,
+        opts: { peerAddress?: string; yes?: boolean; wait: boolean; timeout: number; json?: boolean },
+        cmd: Command,
+      ) => {
+        const api = openAsOperator(cmd, 'add-replica');
+        if (!api) return;
+        code = await runAddReplica(api, io, id, address, {
+          ...asking,
+          yes: opts.yes === true,
+          wait: opts.wait,
+          timeoutMs: opts.timeout * 1000,
+          json: opts.json === true,
+          ...(opts.peerAddress ? { peerAddress: opts.peerAddress } : {}),
+        });
+      },
+    );
 
   program
     .command('remove-replica')
-    .description('remove a voting member or a learner from the cluster; removing the leader makes it step down (asks first)')
-    .argument('<replica>', 'the replica\'s id (or address)')
+    .description(
+      'remove a voting member or a learner from the cluster; removing the leader makes it step down (asks first)',
+    )
+    .argument('<replica>', "the replica's id (or address)")
     .option('-y, --yes', 'do not ask for confirmation (scripts)')
     .option('--json', 'print the outcome and the configuration as JSON')
     .action(async (target: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
       const api = openAsOperator(cmd, 'remove-replica');
-      if (api) code = await runRemoveReplica(api, io, target, { ...asking, yes: opts.yes === true, json: opts.json === true });
+      if (api)
+        code = await runRemoveReplica(api, io, target, { ...asking, yes: opts.yes === true, json: opts.json === true });
     });
 
   try {

@@ -75,7 +75,8 @@ export function adminTokenFromOptions(o: GlobalOptionValues, env: NodeJS.Process
   const fromEnv = env.CHAT_ADMIN_TOKEN?.trim();
   if (fromEnv) return fromEnv;
   const local = join(env.CHAT_LOCAL_DATA ?? DEFAULT_DATA_ROOT, ADMIN_TOKEN_FILE);
-  if ((o.servers ?? DEFAULT_SERVERS) === DEFAULT_SERVERS && existsSync(local)) return readFile(local, 'admin token file').toString('utf8').trim();
+  if ((o.servers ?? DEFAULT_SERVERS) === DEFAULT_SERVERS && existsSync(local))
+    return readFile(local, 'admin token file').toString('utf8').trim();
   return undefined;
 }
 
@@ -84,5 +85,11 @@ export function clientOptions(o: GlobalOptionValues, env: NodeJS.ProcessEnv = pr
   const servers = parseServers(o.servers ?? DEFAULT_SERVERS);
   const tls = tlsFromOptions(o);
   const adminToken = adminTokenFromOptions(o, env);
-  return { servers, deadlineMs: 1500, retryBudgetMs: 3000, ...(tls ? { tls } : {}), ...(adminToken ? { adminToken } : {}) };
+  return {
+    servers,
+    deadlineMs: 1500,
+    retryBudgetMs: 3000,
+    ...(tls ? { tls } : {}),
+    ...(adminToken ? { adminToken } : {}),
+  };
 }

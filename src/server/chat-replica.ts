@@ -12,13 +12,15 @@ import { NodeLogFiles } from './storage/log-files.js';
 import { SegmentedLog, type SyncObserver } from './storage/segmented-log.js';
 import { SqliteStateStore } from './storage/state-store.js';
 
-export interface ChatReplicaOptions extends Omit<ReplicaDriverOptions<ChatOp, ApplyOutcome>, 'stateMachine' | 'state' | 'log'> {
+export interface ChatReplicaOptions extends Omit<
+  ReplicaDriverOptions<ChatOp, ApplyOutcome>,
+  'stateMachine' | 'state' | 'log'
+> {
   /** The replica's database (openReplicaDatabase) in its data directory: the chat tables and how far they applied the log. */
   db: Database;
   /** Told of each durable group of log writes (metrics' fsync and batch histograms). */
   observeSync?: SyncObserver;
 }
-
 
 /**
  * A replica of the chat service: the replica driver over the chat state
@@ -31,11 +33,14 @@ export class ChatReplica extends ReplicaDriver<ChatOp, ApplyOutcome> implements 
   readonly chat: ChatState;
 
   constructor({ db, observeSync, ...options }: ChatReplicaOptions) {
-    if (db.memory) throw new Error('a chat replica keeps its log beside its database file, and this database is in memory');
+    if (db.memory)
+      throw new Error('a chat replica keeps its log beside its database file, and this database is in memory');
     const dir = logDirectory(dirname(db.name));
     upgradeSqliteLog(db, dir);
     const chat = new ChatState(db);
-    const stateMachine = new ChatStateMachine(chat, (position) => exportSnapshot(db, () => chat.exportState(), position));
+    const stateMachine = new ChatStateMachine(chat, (position) =>
+      exportSnapshot(db, () => chat.exportState(), position),
+    );
     const log = new SegmentedLog(new NodeLogFiles(dir), { observeSync });
     super({ ...options, stateMachine, state: new SqliteStateStore(db), log });
     this.chat = chat;

@@ -39,10 +39,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const keys = issue.keys.map((k) => `"${k}"`).join(', ');
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}${at ? ` in ${at}` : ''}`;
   }
-  if (issue.code === 'invalid_value') return `${at} ${JSON.stringify(issue.input)} is not one of ${issue.values.map(String).join(', ')}`;
-  if (issue.code === 'too_small') return issue.origin === 'array' ? `${at} must list at least one replica` : `${at} must not be empty`;
+  if (issue.code === 'invalid_value')
+    return `${at} ${JSON.stringify(issue.input)} is not one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'too_small')
+    return issue.origin === 'array' ? `${at} must list at least one replica` : `${at} must not be empty`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${at} is missing`;
-  if (issue.code === 'invalid_type') return `${at || 'the file'} must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
+  if (issue.code === 'invalid_type')
+    return `${at || 'the file'} must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
   return `${at}: ${issue.message}`;
 }
 
@@ -56,7 +59,9 @@ export function readClusterFile(path: string): ClusterFile {
   }
   const result = clusterFileSchema.safeParse(parsed, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(`cluster file ${path}: ${describeIssue(result.error.issues[0]!)} (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`);
+    throw new ConfigError(
+      `cluster file ${path}: ${describeIssue(result.error.issues[0]!)} (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`,
+    );
   }
   for (const r of result.data.replicas) {
     checkId(r.id);

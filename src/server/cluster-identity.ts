@@ -37,7 +37,8 @@ export function writeClusterId(dataDir: string, id: string): void {
 export function settleClusterId(dataDir: string, given: string | undefined): string {
   const stored = readClusterId(dataDir);
   if (given === undefined || given === stored) return stored;
-  if (stored !== '') throw new ConfigError(`the data directory ${dataDir} belongs to cluster id ${stored}, not ${given}`);
+  if (stored !== '')
+    throw new ConfigError(`the data directory ${dataDir} belongs to cluster id ${stored}, not ${given}`);
   writeClusterId(dataDir, given);
   return given;
 }

@@ -101,7 +101,8 @@ export interface ServerOptionValues {
 function positiveInt(value: string | undefined, what: string, unit = 'milliseconds'): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${what} must be a positive whole number of ${unit}, not "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${what} must be a positive whole number of ${unit}, not "${value}"`);
   return n;
 }
 
@@ -116,10 +117,12 @@ export function parsePeers(text: string): ReplicaEndpoint[] {
     .filter((s) => s.length > 0)
     .map((item) => {
       const eq = item.indexOf('=');
-      if (eq <= 0) throw new ConfigError(`peer "${item}" must look like ID=host:port or ID=host:port/peer-host:peer-port`);
+      if (eq <= 0)
+        throw new ConfigError(`peer "${item}" must look like ID=host:port or ID=host:port/peer-host:peer-port`);
       const id = checkId(item.slice(0, eq));
       const [address, peerAddress, ...rest] = item.slice(eq + 1).split('/');
-      if (rest.length > 0) throw new ConfigError(`peer "${item}" must look like ID=host:port or ID=host:port/peer-host:peer-port`);
+      if (rest.length > 0)
+        throw new ConfigError(`peer "${item}" must look like ID=host:port or ID=host:port/peer-host:peer-port`);
       return {
         id,
         address: checkAddress(address!, `address of peer ${id}`),
@@ -146,10 +149,18 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
   let peerListen: string | undefined = v.peerListen ? checkAddress(v.peerListen, '--peer-listen') : undefined;
   const peerAdvertise = v.peerAdvertise ? checkAddress(v.peerAdvertise, '--peer-advertise') : undefined;
   /** This replica as this start names it, once its client address is known. */
-  const selfAs = (address: string, peerAddress = peerAdvertise): ReplicaEndpoint => ({ id, address, ...(peerAddress ? { peerAddress } : {}) });
+  const selfAs = (address: string, peerAddress = peerAdvertise): ReplicaEndpoint => ({
+    id,
+    address,
+    ...(peerAddress ? { peerAddress } : {}),
+  });
   if (file) {
     if (v.peers) throw new ConfigError('give the replicas either with --peers or in a cluster file, not both');
-    members = file.replicas.map((r) => ({ id: r.id, address: r.address, ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}) }));
+    members = file.replicas.map((r) => ({
+      id: r.id,
+      address: r.address,
+      ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}),
+    }));
     const self = file.replicas.find((r) => r.id === id);
     if (self) {
       listen ??= self.listen ?? self.address;
@@ -161,13 +172,16 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
       listen ??= advertise;
       members.push(selfAs(advertise));
     } else {
-      throw new ConfigError(`replica ${id} is not in the cluster file ${v.clusterFile} (it has ${file.replicas.map((r) => r.id).join(', ')}); a new replica joins with --join and --listen`);
+      throw new ConfigError(
+        `replica ${id} is not in the cluster file ${v.clusterFile} (it has ${file.replicas.map((r) => r.id).join(', ')}); a new replica joins with --join and --listen`,
+      );
     }
   } else {
     const peers = v.peers ? parsePeers(v.peers) : [];
     const advertise = checkAddress(v.advertise ?? listen ?? '127.0.0.1:50051', '--advertise');
     listen ??= advertise;
-    if (peers.some((p) => p.id === id)) throw new ConfigError(`--peers names this replica (${id}) itself; list only the others`);
+    if (peers.some((p) => p.id === id))
+      throw new ConfigError(`--peers names this replica (${id}) itself; list only the others`);
     members = [selfAs(advertise), ...peers];
   }
   const ids = members.map((m) => m.id);
@@ -178,11 +192,14 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
   const peerAddress = self.peerAddress ?? (v.peerListen ? peerListen! : defaultPeerAddress(self.address));
   peerListen ??= peerAddress;
   members = members.map((m) => (m.id === id ? { ...m, peerAddress } : m));
-  if ((v.tlsCert === undefined) !== (v.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
-  const tls = v.tlsCert && v.tlsKey
-    ? { cert: v.tlsCert, key: v.tlsKey, ca: v.tlsCa, requireClientCert: v.tlsRequireClientCert ?? false }
-    : undefined;
-  if (v.tlsRequireClientCert && !tls?.ca) throw new ConfigError('--tls-require-client-cert needs --tls-ca (the CA that signs the client certificates)');
+  if ((v.tlsCert === undefined) !== (v.tlsKey === undefined))
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  const tls =
+    v.tlsCert && v.tlsKey
+      ? { cert: v.tlsCert, key: v.tlsKey, ca: v.tlsCa, requireClientCert: v.tlsRequireClientCert ?? false }
+      : undefined;
+  if (v.tlsRequireClientCert && !tls?.ca)
+    throw new ConfigError('--tls-require-client-cert needs --tls-ca (the CA that signs the client certificates)');
   const insecurePeers = v.insecurePeers ?? false;
   if ((members.length > 1 || v.join) && !v.clusterSecretFile && !tls?.ca && !insecurePeers) {
     throw new ConfigError(
@@ -204,7 +221,8 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     ...(v.syncTimeoutMs ? { syncTimeoutMs: positiveInt(v.syncTimeoutMs, '--sync-timeout-ms') } : {}),
   };
   const mode = v.mode ?? file?.mode ?? 'in-sync';
-  if (mode !== 'in-sync' && mode !== 'majority') throw new ConfigError(`--mode must be in-sync or majority, not "${mode}"`);
+  if (mode !== 'in-sync' && mode !== 'majority')
+    throw new ConfigError(`--mode must be in-sync or majority, not "${mode}"`);
   const compactThreshold = positiveInt(v.compactThreshold, '--compact-threshold');
   const retainEntries = positiveInt(v.retainEntries, '--retain-entries');
   const limits: Partial<ReplicationLimits> = {
@@ -232,7 +250,10 @@ export function resolveConfig(v: ServerOptionValues): ServerConfig {
     logFile: v.logFile,
     clusterId: v.clusterId === undefined ? undefined : checkClusterId(v.clusterId, '--cluster-id'),
     // Port 0 picks a free port (tests); the metrics.listening log line says which.
-    metricsListen: v.metricsListen === undefined ? undefined : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,
+    metricsListen:
+      v.metricsListen === undefined
+        ? undefined
+        : checkAddress(v.metricsListen.replace(/:0$/, ':1'), '--metrics-listen') && v.metricsListen,
     tls,
     timings,
   };

@@ -18,9 +18,17 @@ export function isStorageError(err: unknown): boolean {
 }
 
 const STORAGE_CODES = [
-  'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
   // The file system's, for the log's segment files.
-  'ENOSPC', 'EDQUOT', 'EIO', 'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EROFS',
 ];
 
 /** The one-line reason for the log and standard error. */
@@ -28,8 +36,10 @@ export function describeCrash(err: unknown, dataDir: string): string {
   const { code, message } = (typeof err === 'object' && err !== null ? err : {}) as CodedError;
   const text = typeof message === 'string' ? message : String(err);
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') {
-    return `the disk holding ${dataDir} is full (${text}); this replica stops rather than acknowledge writes it cannot keep. ` +
-      'Free space there and start it again: nothing it acknowledged is lost, and it catches up with the other replicas.';
+    return (
+      `the disk holding ${dataDir} is full (${text}); this replica stops rather than acknowledge writes it cannot keep. ` +
+      'Free space there and start it again: nothing it acknowledged is lost, and it catches up with the other replicas.'
+    );
   }
   if (typeof code === 'string' && /^(SQLITE_(IOERR|READONLY|CANTOPEN)|EIO$|EROFS$)/.test(code)) {
     return `reading or writing ${dataDir} failed (${code}: ${text}); this replica stops. Check the disk, then start it again.`;

@@ -48,11 +48,17 @@ export function protectDataDir(dataDir: string, logger: Logger): void {
     walk(dataDir, 1);
   } catch (err) {
     // Unreadable or not ours: opening the database says so more precisely.
-    logger.warn({ event: 'files.unchecked', dataDir, err: (err as Error).message }, `could not check the permissions in ${dataDir}`);
+    logger.warn(
+      { event: 'files.unchecked', dataDir, err: (err as Error).message },
+      `could not check the permissions in ${dataDir}`,
+    );
     return;
   }
   if (tightened.length > 0) {
-    logger.warn({ event: 'files.tightened', files: tightened }, `made ${tightened.length} file(s) of the data directory private to this user (others could read them): ${tightened.join(', ')}`);
+    logger.warn(
+      { event: 'files.tightened', files: tightened },
+      `made ${tightened.length} file(s) of the data directory private to this user (others could read them): ${tightened.join(', ')}`,
+    );
   }
 }
 
@@ -66,12 +72,21 @@ export function readSecretFile(path: string, what: string, logger: Logger): Buff
   try {
     const tightened: string[] = [];
     tighten(path, FILE_MODE, tightened);
-    if (tightened.length > 0) logger.warn({ event: 'files.tightened', files: tightened }, `made the ${what} ${path} private to this user (others could read it)`);
+    if (tightened.length > 0)
+      logger.warn(
+        { event: 'files.tightened', files: tightened },
+        `made the ${what} ${path} private to this user (others could read it)`,
+      );
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError(`cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  if (text.length < 16) throw new ConfigError(`the ${what} ${path} holds ${text.length} characters; use at least 16 random ones (e.g. openssl rand -base64 32 > ${path})`);
+  if (text.length < 16)
+    throw new ConfigError(
+      `the ${what} ${path} holds ${text.length} characters; use at least 16 random ones (e.g. openssl rand -base64 32 > ${path})`,
+    );
   return Buffer.from(text, 'utf8');
 }
 

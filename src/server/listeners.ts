@@ -43,7 +43,13 @@ function splitHostPort(address: string): { host: string; port: number } {
 const REFUSED_LOG_EVERY_MS = 10_000;
 
 /** Listens on `address` for `server`, with these credentials and limits; refused connections are logged in aggregate. */
-export async function listen(server: grpc.Server, address: string, credentials: grpc.ServerCredentials, limits: ConnectionLimits, logger: Logger): Promise<Listener> {
+export async function listen(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+  limits: ConnectionLimits,
+  logger: Logger,
+): Promise<Listener> {
   const injector = server.createConnectionInjector(credentials);
   const byAddress = new Map<string, number>();
   let open = 0;
@@ -56,8 +62,10 @@ export async function listen(server: grpc.Server, address: string, credentials: 
     if (logTimer) return;
     logTimer = setTimeout(() => {
       logTimer = undefined;
-      logger.warn({ event: 'connections.refused', listener: address, refused: unlogged, total: refused, limits, lastFrom: from },
-        `closed ${unlogged} connection(s) to ${address} at the limits (${limits.perAddress} per address, ${limits.total} in all)`);
+      logger.warn(
+        { event: 'connections.refused', listener: address, refused: unlogged, total: refused, limits, lastFrom: from },
+        `closed ${unlogged} connection(s) to ${address} at the limits (${limits.perAddress} per address, ${limits.total} in all)`,
+      );
       unlogged = 0;
     }, REFUSED_LOG_EVERY_MS);
     logTimer.unref();
@@ -86,7 +94,13 @@ export async function listen(server: grpc.Server, address: string, credentials: 
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', (err: NodeJS.ErrnoException) => {
       const inUse = err.code === 'EADDRINUSE';
-      reject(new ListenError(inUse ? `cannot listen on ${address}: the port is already in use` : `cannot listen on ${address}: ${err.message}`));
+      reject(
+        new ListenError(
+          inUse
+            ? `cannot listen on ${address}: the port is already in use`
+            : `cannot listen on ${address}: ${err.message}`,
+        ),
+      );
     });
     tcp.listen({ host, port, backlog: 1024 }, () => resolve());
   });

@@ -37,18 +37,35 @@ export class PeerVersions {
       known.lastSeen = now;
       return;
     }
-    const build: PeerBuild = { version: version.slice(0, MAX_TEXT), commit: commit.slice(0, MAX_TEXT), protocol, lastSeen: now };
+    const build: PeerBuild = {
+      version: version.slice(0, MAX_TEXT),
+      commit: commit.slice(0, MAX_TEXT),
+      protocol,
+      lastSeen: now,
+    };
     this.builds.delete(id);
     this.builds.set(id, build);
     if (this.builds.size > MAX_PEERS) {
       const stalest = [...this.builds].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0]![0];
       this.builds.delete(stalest);
     }
-    const same = build.version === this.own.version && build.commit === this.own.commit && build.protocol === this.own.protocol;
-    const what = known ? `${id} now runs ${describeBuild(build)}, before ${describeBuild(known)}` : `${id} runs ${describeBuild(build)}`;
-    this.report(same ? `${what}, as this replica does` : `${what}; this replica runs ${describeBuild(this.own)}: the cluster runs mixed versions`, {
-      peer: id, version: build.version, commit: build.commit, protocol: build.protocol, mixed: !same,
-    });
+    const same =
+      build.version === this.own.version && build.commit === this.own.commit && build.protocol === this.own.protocol;
+    const what = known
+      ? `${id} now runs ${describeBuild(build)}, before ${describeBuild(known)}`
+      : `${id} runs ${describeBuild(build)}`;
+    this.report(
+      same
+        ? `${what}, as this replica does`
+        : `${what}; this replica runs ${describeBuild(this.own)}: the cluster runs mixed versions`,
+      {
+        peer: id,
+        version: build.version,
+        commit: build.commit,
+        protocol: build.protocol,
+        mixed: !same,
+      },
+    );
   }
 
   get(id: NodeId): PeerBuild | undefined {

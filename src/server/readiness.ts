@@ -15,8 +15,10 @@ export function stuckReason(s: ReplicaStatusView): string {
   if (s.leftBehind) return `left behind by a leader forced at epoch ${s.force}: waiting to be brought up to date`;
   if (s.dataLost) return s.waitingReason || 'it lost its data and waits for the leader to bring it back';
   if (s.role === 'leader') return '';
-  if (s.waitingFor.length > 0) return `waiting for ${s.waitingFor.join(', ')}${s.waitingReason ? `: ${s.waitingReason}` : ''}`;
+  if (s.waitingFor.length > 0)
+    return `waiting for ${s.waitingFor.join(', ')}${s.waitingReason ? `: ${s.waitingReason}` : ''}`;
   const leaderless = s.leaderContactAgo < 0 ? s.uptimeMs : s.leaderContactAgo;
-  if (leaderless > LEADERLESS_STUCK_MS) return `no leader heard for ${Math.round(leaderless / 1000)} s${s.waitingReason ? `: ${s.waitingReason}` : ''}`;
+  if (leaderless > LEADERLESS_STUCK_MS)
+    return `no leader heard for ${Math.round(leaderless / 1000)} s${s.waitingReason ? `: ${s.waitingReason}` : ''}`;
   return '';
 }

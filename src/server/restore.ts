@@ -39,13 +39,22 @@ export function restoredClusterId(sha256: string): string {
 }
 
 /** Restores `backup` (read from `file`, with readBackupFile) into `config.dataDir`, for `config.id` of the cluster `config` describes. */
-export function restoreDataDir(backup: { header: BackupHeader; data: Buffer }, file: string, config: ServerConfig, clusterId?: string): Restored {
+export function restoreDataDir(
+  backup: { header: BackupHeader; data: Buffer },
+  file: string,
+  config: ServerConfig,
+  clusterId?: string,
+): Restored {
   const { header, data } = backup;
   if (header.schemaVersion > SCHEMA_VERSION) {
-    throw new ConfigError(`${file} was taken by a chat-server with database schema ${header.schemaVersion}, newer than this one's (${SCHEMA_VERSION}); restore it with a build at least as new`);
+    throw new ConfigError(
+      `${file} was taken by a chat-server with database schema ${header.schemaVersion}, newer than this one's (${SCHEMA_VERSION}); restore it with a build at least as new`,
+    );
   }
   if (existsSync(config.dataDir) && readdirSync(config.dataDir).length > 0) {
-    throw new ConfigError(`${config.dataDir} is not empty: a restore builds a new data directory (move the old one away first)`);
+    throw new ConfigError(
+      `${config.dataDir} is not empty: a restore builds a new data directory (move the old one away first)`,
+    );
   }
   const id = clusterId ?? restoredClusterId(header.sha256);
   const lock = lockDataDir(config.dataDir);
@@ -53,7 +62,11 @@ export function restoreDataDir(backup: { header: BackupHeader; data: Buffer }, f
     const db = openReplicaDatabase(config.dataDir);
     try {
       const members = initialConfig(config.members);
-      const position: SnapshotPosition = { lastIndex: header.lastIndex, lastEpoch: header.lastEpoch, config: { ...members, index: header.lastIndex, epoch: header.lastEpoch } };
+      const position: SnapshotPosition = {
+        lastIndex: header.lastIndex,
+        lastEpoch: header.lastEpoch,
+        config: { ...members, index: header.lastIndex, epoch: header.lastEpoch },
+      };
       // The state first, durably, as applied up to the backup's index: a start finds the state there.
       const store = new SqliteStateStore(db);
       store.open(config.cluster, header.mode, position);
@@ -63,9 +76,17 @@ export function restoreDataDir(backup: { header: BackupHeader; data: Buffer }, f
         store.setApplied(position);
       }, true);
       // Then the log: empty, starting after that index, in the backup's epoch with no promise (no election state).
-      writeLogDirectory(logDirectory(config.dataDir), {
-        prevIndex: position.lastIndex, prevEpoch: position.lastEpoch, config: position.config, hard: { epoch: header.lastEpoch, promisedTo: '' }, reset: false,
-      }, []);
+      writeLogDirectory(
+        logDirectory(config.dataDir),
+        {
+          prevIndex: position.lastIndex,
+          prevEpoch: position.lastEpoch,
+          config: position.config,
+          hard: { epoch: header.lastEpoch, promisedTo: '' },
+          reset: false,
+        },
+        [],
+      );
       writeClusterId(config.dataDir, id);
       return { header, clusterId: id, digest: state.digest() };
     } finally {

@@ -75,13 +75,25 @@ export function restoreTerminal(ink: { unmount(): void } | undefined, screen: Fu
 
 /** Enters the alternate screen; leaving (and undoing `options`) is guaranteed at process exit even if `leave` is never called. */
 export function enterFullScreen(fd = 1, options: FullScreenOptions = {}): FullScreen {
-  writeNow(fd, (options.title ? PUSH_TITLE : '') + ENTER_ALT_SCREEN + HOME_AND_CLEAR + (options.bracketedPaste ? BRACKETED_PASTE_ON : ''));
+  writeNow(
+    fd,
+    (options.title ? PUSH_TITLE : '') +
+      ENTER_ALT_SCREEN +
+      HOME_AND_CLEAR +
+      (options.bracketedPaste ? BRACKETED_PASTE_ON : ''),
+  );
   let left = false;
   const leave = () => {
     if (left) return;
     left = true;
     process.off('exit', leave);
-    writeNow(fd, (options.bracketedPaste ? BRACKETED_PASTE_OFF : '') + SHOW_CURSOR + LEAVE_ALT_SCREEN + (options.title ? POP_TITLE : ''));
+    writeNow(
+      fd,
+      (options.bracketedPaste ? BRACKETED_PASTE_OFF : '') +
+        SHOW_CURSOR +
+        LEAVE_ALT_SCREEN +
+        (options.title ? POP_TITLE : ''),
+    );
   };
   process.on('exit', leave);
   return { leave };

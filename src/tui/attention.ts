@@ -30,7 +30,12 @@ export interface Attention {
 }
 
 /** Keeps the title at the unread total while mounted, and rings one bell per burst. */
-export function useAttention(out: { write(text: string): unknown }, me: string, unread: number, bell: () => boolean): Attention {
+export function useAttention(
+  out: { write(text: string): unknown },
+  me: string,
+  unread: number,
+  bell: () => boolean,
+): Attention {
   const lastAt = useRef<number | undefined>(undefined);
   useEffect(() => {
     out.write(setTitleSequence(terminalTitle(me, unread)));

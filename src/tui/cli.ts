@@ -27,26 +27,48 @@ export function buildCommand(): Command {
         'Settings are kept with conf (project "chat-tui"); CHAT_TUI_CONFIG_DIR points them elsewhere.\n' +
         'Passwords and session tokens are never saved. Press ? on the main screen for every key.',
     )
-    .version(versionText('chat-tui', CLIENT_SPEAKS), '-V, --version', 'print the version, the commit it was built from, and the protocol it speaks')
+    .version(
+      versionText('chat-tui', CLIENT_SPEAKS),
+      '-V, --version',
+      'print the version, the commit it was built from, and the protocol it speaks',
+    )
     .option('-s, --servers <list>', 'comma-separated host:port of the replicas, e.g. 127.0.0.1:50051,127.0.0.1:50052')
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
     .option('--save', 'remember the servers given with --servers (or CHAT_SERVERS) for the next runs')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')
-    .addOption(new Option('--tls-ca <file>', 'PEM of the CA that signed the servers\' certificates (enables TLS)').env('CHAT_TLS_CA'))
-    .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'))
+    .addOption(
+      new Option('--tls-ca <file>', "PEM of the CA that signed the servers' certificates (enables TLS)").env(
+        'CHAT_TLS_CA',
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'),
+    )
     .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError()
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit status: 0 quit; 1 stopped by an error (the last line says why); 2 usage: an unknown option,
 a server that is not host:port, no interactive terminal.
-NO_COLOR (set and not empty) turns colours off; bold, dim and inverse stay.`);
+NO_COLOR (set and not empty) turns colours off; bold, dim and inverse stay.`,
+    );
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
   const command = buildCommand();
   parseOrExit(command, argv, { from: 'node' });
-  const opts = command.opts<{ servers?: string; username?: string; bell: boolean; save?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string }>();
-  const tls = opts.tlsCa || opts.tlsCert || opts.tlsKey ? { tls: { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey } } : {};
+  const opts = command.opts<{
+    servers?: string;
+    username?: string;
+    bell: boolean;
+    save?: boolean;
+    tlsCa?: string;
+    tlsCert?: string;
+    tlsKey?: string;
+  }>();
+  const tls =
+    opts.tlsCa || opts.tlsCert || opts.tlsKey ? { tls: { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey } } : {};
   return { servers: opts.servers, username: opts.username, bell: opts.bell, save: opts.save === true, ...tls };
 }

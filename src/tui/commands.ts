@@ -52,7 +52,13 @@ export interface Command {
   when?: (s: Situation) => boolean;
 }
 
-const c = (scope: Scope, id: string, keys: string[], does: string, extra: Partial<Pick<Command, 'hint' | 'hintKeys' | 'when'>> = {}): Command => ({
+const c = (
+  scope: Scope,
+  id: string,
+  keys: string[],
+  does: string,
+  extra: Partial<Pick<Command, 'hint' | 'hintKeys' | 'when'>> = {},
+): Command => ({
   id,
   scope,
   keys,
@@ -64,13 +70,21 @@ export const COMMANDS: readonly Command[] = [
   // Main screen, whatever has the focus (unless a dialog is open).
   c('app', 'quit', ['Ctrl-C'], 'quit (the terminal is restored)'),
   c('app', 'focus.toggle', ['Tab', 'Shift-Tab'], 'switch between the list and the compose box'),
-  c('app', 'scroll.page-up', ['PgUp'], 'scroll the conversation up (older history loads at the top)', { hint: 'scroll', hintKeys: 'PgUp/PgDn' }),
+  c('app', 'scroll.page-up', ['PgUp'], 'scroll the conversation up (older history loads at the top)', {
+    hint: 'scroll',
+    hintKeys: 'PgUp/PgDn',
+  }),
   c('app', 'scroll.page-down', ['PgDn'], 'scroll the conversation down'),
   c('app', 'scroll.newest', ['End'], 'jump to the newest message (in the compose box: also the end of the line)'),
-  c('app', 'unread.next', ['Ctrl-N', 'Alt-A'], 'open the next conversation with unread messages', { hint: 'next unread' }),
+  c('app', 'unread.next', ['Ctrl-N', 'Alt-A'], 'open the next conversation with unread messages', {
+    hint: 'next unread',
+  }),
   c('app', 'switcher', ['Ctrl-K'], 'go to a conversation: type a few letters of the name', { hint: 'go to' }),
   c('app', 'jump', ['Alt-1…9'], 'open the 1st … 9th conversation of the list'),
-  c('app', 'retry', ['Ctrl-R'], 'retry the failed messages of this conversation (same idempotency keys)', { hint: 'retry', when: (s) => s.failedHere }),
+  c('app', 'retry', ['Ctrl-R'], 'retry the failed messages of this conversation (same idempotency keys)', {
+    hint: 'retry',
+    when: (s) => s.failedHere,
+  }),
 
   c('list', 'list.up', ['Up', 'k'], 'move up'),
   c('list', 'list.down', ['Down', 'j'], 'move down'),
@@ -80,7 +94,9 @@ export const COMMANDS: readonly Command[] = [
   c('list', 'unread.next', ['a'], 'open the next conversation with unread messages', { hint: 'next unread' }),
   c('list', 'inbox', ['u'], 'read unread messages, N at a time', { hint: 'read unread' }),
   c('list', 'quit', ['q'], 'quit', { hint: 'quit' }),
-  c('list', 'select.start', ['v'], 'select messages: delete them, or edit, retry or discard a failed one', { hint: 'select' }),
+  c('list', 'select.start', ['v'], 'select messages: delete them, or edit, retry or discard a failed one', {
+    hint: 'select',
+  }),
   c('list', 'cluster', ['c'], 'show or hide the cluster panel', { hint: 'cluster' }),
   c('list', 'settings', ['s'], 'settings: bell, N, cluster panel', { hint: 'settings' }),
   c('list', 'compose', ['i'], 'write in the open conversation'),
@@ -89,7 +105,13 @@ export const COMMANDS: readonly Command[] = [
   c('list', 'help', ['?'], 'every key (this help)', { hint: 'help' }),
 
   c('compose', 'send', ['Enter'], 'send the message (refused while it is over the length limit)', { hint: 'send' }),
-  c('compose', 'newline', ['Alt-Enter', 'Shift-Enter', 'Ctrl-J'], 'new line in the message (Shift-Enter where the terminal reports it)', { hint: 'new line' }),
+  c(
+    'compose',
+    'newline',
+    ['Alt-Enter', 'Shift-Enter', 'Ctrl-J'],
+    'new line in the message (Shift-Enter where the terminal reports it)',
+    { hint: 'new line' },
+  ),
   c('compose', 'focus.list', ['Esc'], 'back to the list (then ? for help)', { hint: 'list & keys' }),
   c('compose', 'history.up', ['Up'], 'the line above, or from the first line: the messages sent here before'),
   c('compose', 'history.down', ['Down'], 'the line below, or from the last line: back towards the draft'),
@@ -107,11 +129,22 @@ export const COMMANDS: readonly Command[] = [
 
   c('select', 'select.up', ['Up', 'k'], 'move to the message above', { hint: 'move', hintKeys: '↑↓' }),
   c('select', 'select.down', ['Down', 'j'], 'move to the message below'),
-  c('select', 'select.toggle', ['Space'], 'select or unselect the message (the full date shows in the header)', { hint: 'select' }),
-  c('select', 'select.delete', ['d', 'Backspace'], 'delete the selected messages, or the one under the cursor (asks first); a failed one is discarded', {
-    hint: 'delete',
+  c('select', 'select.toggle', ['Space'], 'select or unselect the message (the full date shows in the header)', {
+    hint: 'select',
   }),
-  c('select', 'select.edit', ['e'], 'put a failed message back in the compose box to edit it', { hint: 'edit', when: (s) => s.failedUnderCursor }),
+  c(
+    'select',
+    'select.delete',
+    ['d', 'Backspace'],
+    'delete the selected messages, or the one under the cursor (asks first); a failed one is discarded',
+    {
+      hint: 'delete',
+    },
+  ),
+  c('select', 'select.edit', ['e'], 'put a failed message back in the compose box to edit it', {
+    hint: 'edit',
+    when: (s) => s.failedUnderCursor,
+  }),
   c('select', 'select.retry', ['r'], 'retry a failed message', { hint: 'retry', when: (s) => s.failedUnderCursor }),
   c('select', 'select.newest', ['End'], 'to the newest message'),
   c('select', 'select.done', ['Esc', 'v'], 'stop selecting', { hint: 'done' }),
@@ -220,7 +253,20 @@ export interface KeyPress {
   paste?: boolean;
 }
 
-type Named = 'enter' | 'escape' | 'tab' | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'backspace' | 'space';
+type Named =
+  | 'enter'
+  | 'escape'
+  | 'tab'
+  | 'up'
+  | 'down'
+  | 'left'
+  | 'right'
+  | 'pageUp'
+  | 'pageDown'
+  | 'home'
+  | 'end'
+  | 'backspace'
+  | 'space';
 
 interface Chord {
   /** A named key, or one character. */
@@ -361,7 +407,8 @@ export function hintsFor(scopes: readonly Scope[], situation: Situation): [strin
   let help: [string, string] | undefined;
   for (const scope of scopes) {
     for (const cmd of commandsOf(scope)) {
-      if (cmd.hint === undefined || (cmd.when && !cmd.when(situation)) || out.some(([, label]) => label === cmd.hint)) continue;
+      if (cmd.hint === undefined || (cmd.when && !cmd.when(situation)) || out.some(([, label]) => label === cmd.hint))
+        continue;
       const pair: [string, string] = [cmd.hintKeys ?? keyLabel(cmd.keys[0]!), cmd.hint];
       if (cmd.id === 'help') help ??= pair;
       else out.push(pair);

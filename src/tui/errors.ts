@@ -4,7 +4,8 @@ import { ChatError } from '../client/api.js';
 
 function codeOf(err: unknown): string | undefined {
   if (err instanceof ChatError) return err.code;
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') return (err as { code: string }).code;
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string')
+    return (err as { code: string }).code;
   return undefined;
 }
 
@@ -12,7 +13,8 @@ function codeOf(err: unknown): string | undefined {
 export function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = codeOf(err);
-    if (code === 'UNAVAILABLE' || code === 'DEADLINE_EXCEEDED') return `the cluster did not answer in time (${err.message}); try again`;
+    if (code === 'UNAVAILABLE' || code === 'DEADLINE_EXCEEDED')
+      return `the cluster did not answer in time (${err.message}); try again`;
     return err.message || err.name;
   }
   return String(err);

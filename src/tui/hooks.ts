@@ -60,7 +60,12 @@ export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs 
       if (stopped || !alive.current) return;
       for (const p of probes) if (p.up) knownIds.current.set(p.address, p.status.id);
       for (const r of leader?.replicas ?? []) knownIds.current.set(r.address, r.id);
-      setSnapshot({ probes, leader: leader && leader.leaderId ? leader : undefined, knownIds: new Map(knownIds.current), at: Date.now() });
+      setSnapshot({
+        probes,
+        leader: leader && leader.leaderId ? leader : undefined,
+        knownIds: new Map(knownIds.current),
+        at: Date.now(),
+      });
       timer = setTimeout(() => void sweep(), Math.max(0, everyMs - (Date.now() - started)));
     };
     void sweep();
@@ -78,7 +83,10 @@ export function useClusterStatus(cluster: ClusterApi, enabled: boolean, everyMs 
  * still see what the key before them did. `set` replaces the state outright
  * (for reducers that return more than the state, like a key reducer's effects).
  */
-export function useStore<S, A>(reducer: (state: S, action: A) => S, initial: () => S): { state: S; ref: { readonly current: S }; dispatch(action: A): void; set(next: S): void } {
+export function useStore<S, A>(
+  reducer: (state: S, action: A) => S,
+  initial: () => S,
+): { state: S; ref: { readonly current: S }; dispatch(action: A): void; set(next: S): void } {
   const ref = useRef<S | undefined>(undefined);
   if (ref.current === undefined) ref.current = initial();
   const [, rerender] = useReducer((n: number) => n + 1, 0);
@@ -96,7 +104,9 @@ export function useStore<S, A>(reducer: (state: S, action: A) => S, initial: () 
  * the ref, so keys typed faster than React re-renders (a paste, tmux send-keys) still
  * see the effect of the key before them.
  */
-export function useRefState<T>(initial: T | (() => T)): [T, (next: T | ((old: T) => T)) => void, { readonly current: T }] {
+export function useRefState<T>(
+  initial: T | (() => T),
+): [T, (next: T | ((old: T) => T)) => void, { readonly current: T }] {
   const [value, setValue] = useState<T>(initial);
   const ref = useRef<T>(value);
   const set = useCallback((next: T | ((old: T) => T)) => {

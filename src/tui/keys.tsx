@@ -51,7 +51,8 @@ const PASTE_END = '[201~';
 /** xterm modifyOtherKeys: Shift (2) + Enter (13), after Ink strips the ESC. */
 const MODIFY_OTHER_KEYS_SHIFT_ENTER = '[27;2;13~';
 
-const flag = (option: boolean | (() => boolean) | undefined) => (typeof option === 'function' ? option() : option === true);
+const flag = (option: boolean | (() => boolean) | undefined) =>
+  typeof option === 'function' ? option() : option === true;
 
 export function KeyRouter({ children }: { children: ReactNode }) {
   const stack = useRef<Entry[]>([]);
@@ -152,7 +153,6 @@ function isPlainText(key: Key): boolean {
   return !key.ctrl && !key.meta && !key.return && !key.tab && !key.escape && !key.backspace && !key.delete;
 }
 
-
 /**
  * Ink hands over text read in one chunk as one input, control characters included,
  * e.g. "hello\r" when the text and Enter arrive together. This splits such a chunk
@@ -169,7 +169,8 @@ export function splitChunk(input: string, key: Key): KeyPress[] {
     else if (part === '\t') out.push({ input: '', key: { ...NO_KEY, tab: true } });
     else if (part === '\x7f') out.push({ input: '', key: { ...NO_KEY, delete: true } });
     else if (part === '\b') out.push({ input: '', key: { ...NO_KEY, backspace: true } });
-    else if (part.length === 1 && part < ' ') out.push({ input: String.fromCharCode(part.charCodeAt(0) + 96), key: { ...NO_KEY, ctrl: true } });
+    else if (part.length === 1 && part < ' ')
+      out.push({ input: String.fromCharCode(part.charCodeAt(0) + 96), key: { ...NO_KEY, ctrl: true } });
     else out.push({ input: part, key: { ...NO_KEY } });
   }
   return out;

@@ -9,7 +9,12 @@ import type { Instance } from 'ink';
 import type { TlsOptions } from '../client/api.js';
 import { parseCli } from './cli.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../cli/exit-status.js';
-import { enterFullScreen, installExitGuards, prepareTerminalRendering, restoreTerminal } from '../terminal/full-screen.js';
+import {
+  enterFullScreen,
+  installExitGuards,
+  prepareTerminalRendering,
+  restoreTerminal,
+} from '../terminal/full-screen.js';
 
 const LOGOUT_ON_QUIT_MS = 1500;
 
@@ -26,7 +31,13 @@ async function main(): Promise<number> {
 
   prepareTerminalRendering();
   // Loaded only now, so --help, --version and the checks above answer at once.
-  const [{ render }, { createElement }, { ChatClient, ClusterClient, tlsFromFiles }, { App }, { ConfSettingsStore, invalidServer, resolveServers, savesServers }] = await Promise.all([
+  const [
+    { render },
+    { createElement },
+    { ChatClient, ClusterClient, tlsFromFiles },
+    { App },
+    { ConfSettingsStore, invalidServer, resolveServers, savesServers },
+  ] = await Promise.all([
     import('ink'),
     import('react'),
     import('../client/index.js'),
@@ -42,7 +53,9 @@ async function main(): Promise<number> {
     return EXIT_USAGE;
   }
   if (cli.save && !savesServers(source, cli.save)) {
-    process.stderr.write('chat-tui: --save remembers the servers given with --servers or CHAT_SERVERS; give them too\n');
+    process.stderr.write(
+      'chat-tui: --save remembers the servers given with --servers or CHAT_SERVERS; give them too\n',
+    );
     return 2;
   }
   // A one-off list is used this time only: the next plain chat-tui is not sent to it.
@@ -96,7 +109,10 @@ async function main(): Promise<number> {
   guards.remove();
   // End the session on the server (so the account shows offline), without waiting long for a cluster that is down.
   if (chat.username) {
-    await Promise.race([chat.logout().catch(() => undefined), new Promise((r) => setTimeout(r, LOGOUT_ON_QUIT_MS).unref())]);
+    await Promise.race([
+      chat.logout().catch(() => undefined),
+      new Promise((r) => setTimeout(r, LOGOUT_ON_QUIT_MS).unref()),
+    ]);
   }
   chat.close();
   cluster.close();

@@ -53,13 +53,17 @@ export function clampBatchSize(n: number): number {
 
 /** Keeps only well-formed values; anything else falls back to the default. */
 export function normalizeSettings(raw: Partial<Record<string, unknown>>): SavedSettings {
-  const servers = Array.isArray(raw.servers) ? raw.servers.filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim()) : [];
+  const servers = Array.isArray(raw.servers)
+    ? raw.servers.filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim())
+    : [];
   return {
     servers,
     lastUsername: typeof raw.lastUsername === 'string' ? raw.lastUsername : '',
     bell: typeof raw.bell === 'boolean' ? raw.bell : DEFAULT_SETTINGS.bell,
-    unreadBatchSize: typeof raw.unreadBatchSize === 'number' ? clampBatchSize(raw.unreadBatchSize) : DEFAULT_SETTINGS.unreadBatchSize,
-    showClusterPanel: typeof raw.showClusterPanel === 'boolean' ? raw.showClusterPanel : DEFAULT_SETTINGS.showClusterPanel,
+    unreadBatchSize:
+      typeof raw.unreadBatchSize === 'number' ? clampBatchSize(raw.unreadBatchSize) : DEFAULT_SETTINGS.unreadBatchSize,
+    showClusterPanel:
+      typeof raw.showClusterPanel === 'boolean' ? raw.showClusterPanel : DEFAULT_SETTINGS.showClusterPanel,
   };
 }
 
@@ -84,7 +88,8 @@ export class ConfSettingsStore implements SettingsStore {
     if (!path || !existsSync(path)) return;
     try {
       const untouched = JSON.stringify(this.read()) === JSON.stringify(normalizeSettings({}));
-      if (untouched) this.update(normalizeSettings(JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<string, unknown>>));
+      if (untouched)
+        this.update(normalizeSettings(JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<string, unknown>>));
       rmSync(path, { force: true });
       if (readdirSync(dirname(path)).length === 0) rmdirSync(dirname(path));
     } catch {
@@ -133,7 +138,11 @@ export function savesServers(source: ServerSource, save: boolean): boolean {
 }
 
 /** Servers from `--servers`, else CHAT_SERVERS, else the saved list, else the local cluster defaults. */
-export function resolveServers(option: string | undefined, env: string | undefined, saved: readonly string[]): { servers: string[]; source: ServerSource } {
+export function resolveServers(
+  option: string | undefined,
+  env: string | undefined,
+  saved: readonly string[],
+): { servers: string[]; source: ServerSource } {
   const fromOption = parseServerList(option);
   if (fromOption.length) return { servers: fromOption, source: 'option' };
   const fromEnv = parseServerList(env);
@@ -144,5 +153,9 @@ export function resolveServers(option: string | undefined, env: string | undefin
 
 /** A `host:port` check, so a typo is reported before any connection attempt. */
 export function invalidServer(servers: readonly string[]): string | undefined {
-  return servers.find((s) => !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(s) || Number(s.slice(s.lastIndexOf(':') + 1)) > 65535);
+  return servers.find(
+    (s) =>
+      !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(s) ||
+      Number(s.slice(s.lastIndexOf(':') + 1)) > 65535,
+  );
 }

@@ -67,7 +67,8 @@ export function useChatSession(o: ChatSessionOptions): ChatSession {
       const peerKey = nameKey(peerOf(message, me));
       const fresh = !historyOf(s, peerKey).messages.some((m) => m.id === message.id);
       dispatch({ type: 'session', action: { type: 'received', messages: [message] } });
-      if (fresh && nameKey(message.sender) !== nameKey(me) && !message.read && peerKey !== s.openPeer) latest.current.attention.message(Date.now());
+      if (fresh && nameKey(message.sender) !== nameKey(me) && !message.read && peerKey !== s.openPeer)
+        latest.current.attention.message(Date.now());
     };
     void (async () => {
       const summaries = await refresh(true);
@@ -105,7 +106,11 @@ export function useChatSession(o: ChatSessionOptions): ChatSession {
   const loadHistory = (peer: string, beforeId?: number) => {
     dispatch({ type: 'session', action: { type: 'history-loading', peer } });
     chat.getHistory(peer, { beforeId, limit: HISTORY_PAGE }).then(
-      (page) => dispatch({ type: 'session', action: { type: 'history', peer, messages: page.messages, hasMore: page.hasMore } }),
+      (page) =>
+        dispatch({
+          type: 'session',
+          action: { type: 'history', peer, messages: page.messages, hasMore: page.hasMore },
+        }),
       (err: unknown) => {
         dispatch({ type: 'session', action: { type: 'history-failed', peer } });
         notifyError(`could not load the history with ${peer}: ${errorText(err)}`);
@@ -159,7 +164,8 @@ export function useChatSession(o: ChatSessionOptions): ChatSession {
         sending.current = false;
         dispatch({ type: 'session', action: { type: 'send-failed', key: next.key, error: errorText(err) } });
         // In the open conversation the failure shows under the message; elsewhere it is said here.
-        if (nameKey(next.peer) !== session().openPeer) notifyError(`a message to ${next.peer} failed: ${errorText(err)}`);
+        if (nameKey(next.peer) !== session().openPeer)
+          notifyError(`a message to ${next.peer} failed: ${errorText(err)}`);
       },
     );
   }, [s.outbox]);

@@ -30,7 +30,10 @@ export function buildInfo(): BuildInfo {
   if (!cached) {
     const version = readJson(PACKAGE_FILE)?.version;
     const commit = readJson(BUILD_INFO_FILE)?.commit;
-    cached = { version: typeof version === 'string' ? version : '0.0.0', commit: typeof commit === 'string' && commit !== '' ? commit : 'unknown' };
+    cached = {
+      version: typeof version === 'string' ? version : '0.0.0',
+      commit: typeof commit === 'string' && commit !== '' ? commit : 'unknown',
+    };
   }
   return cached;
 }

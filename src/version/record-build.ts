@@ -23,8 +23,15 @@ function git(args: string[]): string | undefined {
 const top = git(['rev-parse', '--show-toplevel']);
 const head = top !== undefined && realpathSync(top) === realpathSync(REPO) ? git(['rev-parse', 'HEAD']) : undefined;
 // Uncommitted changes to what is built (sources, contracts, the package) make the commit an approximation: say so.
-const dirty = head !== undefined && (git(['status', '--porcelain', '--', 'src', 'proto', 'package.json', 'package-lock.json']) ?? '') !== '';
+const dirty =
+  head !== undefined &&
+  (git(['status', '--porcelain', '--', 'src', 'proto', 'package.json', 'package-lock.json']) ?? '') !== '';
 // A build outside git (a container image) can be told its commit: CHAT_BUILD_COMMIT.
 const given = process.env.CHAT_BUILD_COMMIT;
-const commit = given !== undefined && /^[0-9a-f]{7,40}$/.test(given) ? given : head === undefined ? 'unknown' : `${head}${dirty ? '-dirty' : ''}`;
+const commit =
+  given !== undefined && /^[0-9a-f]{7,40}$/.test(given)
+    ? given
+    : head === undefined
+      ? 'unknown'
+      : `${head}${dirty ? '-dirty' : ''}`;
 writeFileSync(BUILD_INFO_FILE, `${JSON.stringify({ commit })}\n`);

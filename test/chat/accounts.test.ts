@@ -10,10 +10,18 @@ afterEach(() => h.close());
 describe('createAccount', () => {
   it('assigns sequential ids from 1 and keeps the name as typed', () => {
     const at = h.now + 1000;
-    const created = expectOk(h.apply({ type: 'createAccount', username: 'Alice', passwordHash: 'scrypt$x' }), 'createAccount');
+    const created = expectOk(
+      h.apply({ type: 'createAccount', username: 'Alice', passwordHash: 'scrypt$x' }),
+      'createAccount',
+    );
     expect(created).toEqual({ type: 'createAccount', userId: 1, username: 'Alice' });
     expect(h.createAccount('bob')).toBe(2);
-    expect(h.chat.accountByName('ALICE')).toEqual({ id: 1, username: 'Alice', passwordHash: 'scrypt$x', createdAt: at });
+    expect(h.chat.accountByName('ALICE')).toEqual({
+      id: 1,
+      username: 'Alice',
+      passwordHash: 'scrypt$x',
+      createdAt: at,
+    });
     expect(h.chat.accountById(2)?.username).toBe('bob');
   });
 
@@ -28,7 +36,10 @@ describe('createAccount', () => {
   it('refuses a name that a live account holds in any letter case', () => {
     h.createAccount('Alice');
     for (const username of ['Alice', 'alice', 'ALICE', 'aLiCe']) {
-      const message = expectError(h.apply({ type: 'createAccount', username, passwordHash: 'scrypt$y' }), 'ALREADY_EXISTS');
+      const message = expectError(
+        h.apply({ type: 'createAccount', username, passwordHash: 'scrypt$y' }),
+        'ALREADY_EXISTS',
+      );
       expect(message).toContain(username);
     }
     expect(h.chat.listAccounts('*', undefined, 10).accounts).toEqual([{ id: 1, username: 'Alice' }]);
@@ -103,7 +114,14 @@ describe('listAccounts', () => {
 
   it('lists live accounts in case-insensitive name order', () => {
     expect(h.chat.listAccounts('', undefined, 100).accounts.map((a) => a.username)).toEqual([
-      'a_b', 'al', 'alice', 'axb', 'Bob', 'carol', 'Dave', 'eve',
+      'a_b',
+      'al',
+      'alice',
+      'axb',
+      'Bob',
+      'carol',
+      'Dave',
+      'eve',
     ]);
   });
 
@@ -128,7 +146,8 @@ describe('listAccounts', () => {
   });
 
   it('filters with wildcards, case-insensitively, with `_` literal', () => {
-    const names = (pattern: string): string[] => h.chat.listAccounts(pattern, undefined, 100).accounts.map((a) => a.username);
+    const names = (pattern: string): string[] =>
+      h.chat.listAccounts(pattern, undefined, 100).accounts.map((a) => a.username);
     expect(names('a_b')).toEqual(['a_b']);
     expect(names('a?b')).toEqual(['a_b', 'axb']);
     expect(names('AL*')).toEqual(['al', 'alice']);

@@ -12,7 +12,14 @@ function ops(): ChatOp[] {
   for (let i = 0; i < 60; i++) {
     const from = 1 + (i % 3);
     const to = ['ann', 'ben', 'cy', 'nobody'][(i * 7) % 4]!;
-    list.push({ type: 'sendMessage', at: at + 100 + i, key: i % 5 === 0 ? '' : `s${i % 40}`, senderId: from, recipient: to, text: `m${i}` });
+    list.push({
+      type: 'sendMessage',
+      at: at + 100 + i,
+      key: i % 5 === 0 ? '' : `s${i % 40}`,
+      senderId: from,
+      recipient: to,
+      text: `m${i}`,
+    });
   }
   list.push({ type: 'fetchUnread', at: at + 500, key: 'f1', userId: 2, limit: 3 });
   list.push({ type: 'markRead', at: at + 501, key: 'r1', userId: 3, peer: 'ann', upToId: 30 });
@@ -32,7 +39,9 @@ describe('apply inside a caller transaction (as the replica applies committed ba
       const got: ApplyOutcome[] = [];
       for (let start = 0; start < all.length; start += 16) {
         batched.db.transaction(() => {
-          all.slice(start, start + 16).forEach((op, j) => got.push(batched.chat.apply(structuredClone(op), start + j + 1)));
+          all
+            .slice(start, start + 16)
+            .forEach((op, j) => got.push(batched.chat.apply(structuredClone(op), start + j + 1)));
         })();
       }
       expect(got).toEqual(expected);
@@ -60,7 +69,8 @@ describe('apply inside a caller transaction (as the replica applies committed ba
       const fresh = new ChatHarness();
       try {
         all.slice(0, 10).forEach((op, i) => fresh.chat.apply(op, i + 1));
-        for (const [i, op] of all.slice(10, 20).entries()) expect(h.chat.apply(op, 11 + i)).toEqual(fresh.chat.apply(op, 11 + i));
+        for (const [i, op] of all.slice(10, 20).entries())
+          expect(h.chat.apply(op, 11 + i)).toEqual(fresh.chat.apply(op, 11 + i));
         expect(h.chat.digest()).toBe(fresh.chat.digest());
       } finally {
         fresh.close();

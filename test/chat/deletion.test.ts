@@ -125,11 +125,19 @@ describe('deleteMessages', () => {
   it('checks the number and form of ids', () => {
     const m = h.send(alice, 'bob', 'x').id;
     expectError(h.apply({ type: 'deleteMessages', userId: alice, ids: [] }), 'INVALID_ARGUMENT');
-    expectError(h.apply({ type: 'deleteMessages', userId: alice, ids: Array.from({ length: 501 }, () => m) }), 'INVALID_ARGUMENT');
+    expectError(
+      h.apply({ type: 'deleteMessages', userId: alice, ids: Array.from({ length: 501 }, () => m) }),
+      'INVALID_ARGUMENT',
+    );
     expectError(h.apply({ type: 'deleteMessages', userId: alice, ids: [m, 0] }), 'INVALID_ARGUMENT');
     expectError(h.apply({ type: 'deleteMessages', userId: alice, ids: [1.5] }), 'INVALID_ARGUMENT');
     expect(h.visible(alice)).toEqual([m]);
-    expect(h.deleteMessages(alice, Array.from({ length: 500 }, () => m)).deletedIds).toEqual([m]);
+    expect(
+      h.deleteMessages(
+        alice,
+        Array.from({ length: 500 }, () => m),
+      ).deletedIds,
+    ).toEqual([m]);
   });
 });
 
@@ -161,7 +169,12 @@ describe('deleteAccount', () => {
     expect(h.chat.unreadCount(bob)).toBe(0);
     expect(h.visible(bob)).toEqual([untouched]);
     expect(h.visible(carol)).toEqual([readByCarol, untouched]);
-    expect(h.chat.messageById(readByCarol)).toMatchObject({ sender: 'alice', senderId: alice, senderDeleted: true, read: true });
+    expect(h.chat.messageById(readByCarol)).toMatchObject({
+      sender: 'alice',
+      senderId: alice,
+      senderDeleted: true,
+      read: true,
+    });
     expect(h.chat.unreadCount(alice)).toBe(0);
 
     expectError(h.apply({ type: 'deleteAccount', userId: alice }), 'NOT_FOUND');

@@ -23,9 +23,14 @@ const TEXTS = ['hi', 'e\u0301', '👋🏽', 'שלום', 'two\nlines', '', '\u000
  * and deletions. Each op goes to `apply`; message ids seen in its outcome feed later
  * deletions, so they hit real messages as well as others' and missing ones.
  */
-function runRandomOps(seed: number, count: number, apply: (op: ChatOp, index: number) => ApplyOutcome, start = { at: 1_700_000_000_000, index: 0 }): { at: number; index: number } {
+function runRandomOps(
+  seed: number,
+  count: number,
+  apply: (op: ChatOp, index: number) => ApplyOutcome,
+  start = { at: 1_700_000_000_000, index: 0 },
+): { at: number; index: number } {
   const rand = prng(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const user = (): number => 1 + Math.floor(rand() * 7);
   const key = (): string => (rand() < 0.6 ? '' : `k${Math.floor(rand() * 40)}`);
   const messageIds: number[] = [];
@@ -40,12 +45,22 @@ function runRandomOps(seed: number, count: number, apply: (op: ChatOp, index: nu
     if (r < 0.12) op = { ...base, type: 'createAccount', username: pick(NAMES), passwordHash: `h${i}` };
     else if (r < 0.2) op = { ...base, type: 'login', userId: user(), tokenHash: `t${Math.floor(rand() * 10)}` };
     else if (r < 0.24) op = { ...base, type: 'logout', userId: user(), tokenHash: `t${Math.floor(rand() * 10)}` };
-    else if (r < 0.6) op = { ...base, type: 'sendMessage', senderId: user(), recipient: pick(NAMES), text: pick(TEXTS) };
+    else if (r < 0.6)
+      op = { ...base, type: 'sendMessage', senderId: user(), recipient: pick(NAMES), text: pick(TEXTS) };
     else if (r < 0.7) op = { ...base, type: 'fetchUnread', userId: user(), limit: pick([1, 3, 1000, 0]) };
-    else if (r < 0.8) op = { ...base, type: 'markRead', userId: user(), peer: pick(NAMES), upToId: pick([0, ...messageIds.slice(-5), 10 ** 6]) };
+    else if (r < 0.8)
+      op = {
+        ...base,
+        type: 'markRead',
+        userId: user(),
+        peer: pick(NAMES),
+        upToId: pick([0, ...messageIds.slice(-5), 10 ** 6]),
+      };
     else if (r < 0.97) {
       const length = rand() < 0.7 ? 1 : 2 + Math.floor(rand() * 3);
-      const ids = Array.from({ length }, () => (rand() < 0.9 && messageIds.length > 0 ? pick(messageIds.slice(-20)) : 1 + Math.floor(rand() * 500)));
+      const ids = Array.from({ length }, () =>
+        rand() < 0.9 && messageIds.length > 0 ? pick(messageIds.slice(-20)) : 1 + Math.floor(rand() * 500),
+      );
       // Mostly a party of the message, sometimes anybody.
       const about = messageIds.length > 0 ? lastParties.get(ids[0]!) : undefined;
       const userId = about && rand() < 0.8 ? pick(about) : user();
@@ -62,7 +77,11 @@ function runRandomOps(seed: number, count: number, apply: (op: ChatOp, index: nu
 }
 /** The chat indexes' definitions, to check that an import leaves them as they were. */
 function chatIndexes(h: ChatHarness): unknown[] {
-  return h.db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name LIKE 'chat\\_%' ESCAPE '\\' ORDER BY name").all();
+  return h.db
+    .prepare(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name LIKE 'chat\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .all();
 }
 
 /** Every account's stored unread counter must equal a count of its unread visible messages. */
@@ -103,8 +122,16 @@ describe('determinism', () => {
       expect(a.chat.digest()).toBe(b.chat.digest());
       checkUnreadCounters(a);
       // The sequence reached the interesting paths.
-      for (const k of ['sendMessage:ok:false', 'sendMessage:ok:true', 'deleteMessages:ok:false', 'deleteMessages:NOT_FOUND:false',
-        'deleteAccount:ok:false', 'fetchUnread:ok:false', 'markRead:ok:false', 'createAccount:ALREADY_EXISTS:false']) {
+      for (const k of [
+        'sendMessage:ok:false',
+        'sendMessage:ok:true',
+        'deleteMessages:ok:false',
+        'deleteMessages:NOT_FOUND:false',
+        'deleteAccount:ok:false',
+        'fetchUnread:ok:false',
+        'markRead:ok:false',
+        'createAccount:ALREADY_EXISTS:false',
+      ]) {
         expect(kinds, k).toContain(k);
       }
     } finally {

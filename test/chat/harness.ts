@@ -2,7 +2,15 @@ import type { Database } from 'better-sqlite3';
 import { expect } from 'vitest';
 import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
-import type { AccountId, ApplyOutcome, ChatErrorCode, ChatOp, MessageId, OpResult, StoredMessage } from '../../src/server/chat/operations.js';
+import type {
+  AccountId,
+  ApplyOutcome,
+  ChatErrorCode,
+  ChatOp,
+  MessageId,
+  OpResult,
+  StoredMessage,
+} from '../../src/server/chat/operations.js';
 
 /** An op as tests write it: `at` and `key` are filled in unless given. */
 export type OpInput = ChatOp extends infer O
@@ -40,7 +48,10 @@ export class ChatHarness {
   }
 
   createAccount(username: string): AccountId {
-    return expectOk(this.apply({ type: 'createAccount', username, passwordHash: `scrypt$test$${username}` }), 'createAccount').userId;
+    return expectOk(
+      this.apply({ type: 'createAccount', username, passwordHash: `scrypt$test$${username}` }),
+      'createAccount',
+    ).userId;
   }
 
   login(userId: AccountId, tokenHash: string): ResultOf<'login'> {

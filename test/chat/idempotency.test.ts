@@ -12,7 +12,11 @@ describe('idempotent retries', () => {
   it('createAccount: a retry returns the same account; another key gets ALREADY_EXISTS', () => {
     const op = { type: 'createAccount', username: 'Alice', passwordHash: 'scrypt$1', key: 'k1' } as const;
     const first = h.apply(op);
-    expect(first).toEqual({ ok: true, result: { type: 'createAccount', userId: 1, username: 'Alice' }, replayed: false });
+    expect(first).toEqual({
+      ok: true,
+      result: { type: 'createAccount', userId: 1, username: 'Alice' },
+      replayed: false,
+    });
     const before = h.chat.digest();
     expect(h.apply({ ...op, passwordHash: 'scrypt$2' })).toEqual({ ...first, replayed: true });
     expect(h.chat.digest()).toBe(before);
@@ -92,7 +96,11 @@ describe('idempotent retries', () => {
     h.send(alice, 'bob', 'x');
     const op = { type: 'deleteAccount', userId: alice, key: 'bye' } as const;
     expect(expectOk(h.apply(op), 'deleteAccount').notices).toHaveLength(2);
-    expect(h.apply(op)).toEqual({ ok: true, result: { type: 'deleteAccount', userId: alice, notices: [] }, replayed: true });
+    expect(h.apply(op)).toEqual({
+      ok: true,
+      result: { type: 'deleteAccount', userId: alice, notices: [] },
+      replayed: true,
+    });
     expectError(h.apply({ ...op, key: 'other' }), 'NOT_FOUND');
   });
 
@@ -110,7 +118,10 @@ describe('idempotent retries', () => {
   it('keys are per user: the same key from two users is two requests', () => {
     const alice = h.createAccount('alice');
     const bob = h.createAccount('bob');
-    const a = expectOk(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'a', key: 'same' }), 'sendMessage');
+    const a = expectOk(
+      h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: 'a', key: 'same' }),
+      'sendMessage',
+    );
     const b = h.apply({ type: 'sendMessage', senderId: bob, recipient: 'alice', text: 'b', key: 'same' });
     expect(b).toMatchObject({ ok: true, replayed: false, result: { message: { id: a.message.id + 1 } } });
   });
@@ -132,7 +143,10 @@ describe('idempotent retries', () => {
   });
 
   it('refuses over-long keys', () => {
-    expectError(h.apply({ type: 'createAccount', username: 'x', passwordHash: 'p', key: 'k'.repeat(129) }), 'INVALID_ARGUMENT');
+    expectError(
+      h.apply({ type: 'createAccount', username: 'x', passwordHash: 'p', key: 'k'.repeat(129) }),
+      'INVALID_ARGUMENT',
+    );
     expect(h.chat.accountByName('x')).toBeUndefined();
   });
 

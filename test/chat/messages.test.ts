@@ -18,8 +18,15 @@ describe('sendMessage', () => {
     const at = h.now + 1000;
     const first = h.send(alice, 'BOB', 'hello');
     expect(first).toEqual({
-      id: 1, senderId: alice, recipientId: bob, sender: 'alice', recipient: 'Bob',
-      text: 'hello', sentAt: at, read: false, senderDeleted: false,
+      id: 1,
+      senderId: alice,
+      recipientId: bob,
+      sender: 'alice',
+      recipient: 'Bob',
+      text: 'hello',
+      sentAt: at,
+      read: false,
+      senderDeleted: false,
     });
     expect(h.send(carol, 'bob', 'hi').id).toBe(2);
     expect(h.send(bob, 'Alice', 'yo').id).toBe(3);
@@ -29,9 +36,9 @@ describe('sendMessage', () => {
   });
 
   it('fails with NOT_FOUND for an unknown or deleted recipient', () => {
-    expect(expectError(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'dave', text: 'x' }), 'NOT_FOUND')).toBe(
-      'no account named "dave"',
-    );
+    expect(
+      expectError(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'dave', text: 'x' }), 'NOT_FOUND'),
+    ).toBe('no account named "dave"');
     expectOk(h.apply({ type: 'deleteAccount', userId: carol }), 'deleteAccount');
     expectError(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'carol', text: 'x' }), 'NOT_FOUND');
     expect(h.send(alice, 'bob', 'ok').id).toBe(1);
@@ -68,7 +75,10 @@ describe('sendMessage', () => {
 
   it('accepts the longest message and refuses one more character', () => {
     expect(h.send(alice, 'bob', '😀'.repeat(4096)).text).toHaveLength(8192);
-    expectError(h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: '😀'.repeat(4097) }), 'INVALID_ARGUMENT');
+    expectError(
+      h.apply({ type: 'sendMessage', senderId: alice, recipient: 'bob', text: '😀'.repeat(4097) }),
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('refuses a sender whose account is gone', () => {
@@ -84,7 +94,10 @@ describe('fetchUnread', () => {
     h.send(bob, 'alice', 'not for bob');
     const at = h.now + 1000;
     const first = expectOk(h.apply({ type: 'fetchUnread', userId: bob, limit: 2 }), 'fetchUnread');
-    expect(first.messages.map((m) => [m.id, m.text, m.read])).toEqual([[ids[0], 'a1', true], [ids[1], 'c1', true]]);
+    expect(first.messages.map((m) => [m.id, m.text, m.read])).toEqual([
+      [ids[0], 'a1', true],
+      [ids[1], 'c1', true],
+    ]);
     expect(first.remaining).toBe(1);
     expect(h.chat.unreadCount(bob)).toBe(1);
     expect(h.db.prepare('SELECT read_at FROM chat_messages WHERE id = ?').pluck().get(ids[0])).toBe(at);
@@ -110,7 +123,9 @@ describe('fetchUnread', () => {
       expectError(h.apply({ type: 'fetchUnread', userId: bob, limit }), 'INVALID_ARGUMENT');
     }
     h.send(alice, 'bob', 'x');
-    expect(expectOk(h.apply({ type: 'fetchUnread', userId: bob, limit: 1000 }), 'fetchUnread').messages).toHaveLength(1);
+    expect(expectOk(h.apply({ type: 'fetchUnread', userId: bob, limit: 1000 }), 'fetchUnread').messages).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -136,7 +151,9 @@ describe('markRead', () => {
     h.send(carol, 'bob', 'bye');
     expectOk(h.apply({ type: 'deleteAccount', userId: carol }), 'deleteAccount');
     expect(expectOk(h.apply({ type: 'markRead', userId: bob, peer: 'carol', upToId: 100 }), 'markRead').marked).toBe(0);
-    expect(expectError(h.apply({ type: 'markRead', userId: bob, peer: 'zed', upToId: 1 }), 'NOT_FOUND')).toContain('zed');
+    expect(expectError(h.apply({ type: 'markRead', userId: bob, peer: 'zed', upToId: 1 }), 'NOT_FOUND')).toContain(
+      'zed',
+    );
     expectError(h.apply({ type: 'markRead', userId: bob, peer: 'alice', upToId: -1 }), 'INVALID_ARGUMENT');
   });
 });

@@ -22,7 +22,9 @@ describe('chat schema migrations', () => {
     // A database as a chat-server with schema version 2 left it.
     const old = new BetterSqlite3(join(dir, DATABASE_FILE));
     migrate(old, [...REPLICATION_MIGRATIONS, ...CHAT_MIGRATIONS.filter((m) => m.version <= 2)]);
-    const account = old.prepare('INSERT INTO chat_accounts (id, username, name_key, password_hash, created_at, unread_count) VALUES (?, ?, ?, ?, 0, ?)');
+    const account = old.prepare(
+      'INSERT INTO chat_accounts (id, username, name_key, password_hash, created_at, unread_count) VALUES (?, ?, ?, ?, 0, ?)',
+    );
     account.run(1, 'alice', 'alice', 'scrypt$x', 2);
     account.run(2, 'bob', 'bob', 'scrypt$x', 0);
     account.run(3, 'carol', 'carol', 'scrypt$x', 0);
@@ -39,8 +41,18 @@ describe('chat schema migrations', () => {
     const db = openReplicaDatabase(dir);
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(CHAT_MIGRATIONS.at(-1)!.version);
-      const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_messages'").pluck().all() as string[]).sort();
-      expect(indexes).toEqual(['chat_messages_inbox', 'chat_messages_inbox_pair', 'chat_messages_pair', 'chat_messages_sent']);
+      const indexes = (
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_messages'")
+          .pluck()
+          .all() as string[]
+      ).sort();
+      expect(indexes).toEqual([
+        'chat_messages_inbox',
+        'chat_messages_inbox_pair',
+        'chat_messages_pair',
+        'chat_messages_sent',
+      ]);
       const chat = new ChatState(db);
       expect(chat.conversations(1).map((c) => [c.peer, c.lastMessage.id, c.unreadCount])).toEqual([
         ['bob', 5, 1],
@@ -54,7 +66,9 @@ describe('chat schema migrations', () => {
       expect(chat.history(1, 2, 0, 10).messages.map((m) => m.text)).toEqual(['read', 'unread', 'reply']);
       // The oldest unread message first; the one alice deleted is not hers to fetch.
       const fetched = chat.apply({ type: 'fetchUnread', at: 10, key: '', userId: 1, limit: 1 }, 100);
-      expect(fetched.ok && fetched.result.type === 'fetchUnread' ? fetched.result.messages.map((m) => m.id) : fetched).toEqual([2]);
+      expect(
+        fetched.ok && fetched.result.type === 'fetchUnread' ? fetched.result.messages.map((m) => m.id) : fetched,
+      ).toEqual([2]);
       expect(chat.unreadCount(1)).toBe(1);
     } finally {
       db.close();

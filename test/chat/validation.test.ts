@@ -63,7 +63,15 @@ describe('validatePassword', () => {
 
 describe('validateMessageText', () => {
   it('accepts text with newlines, tabs, emoji, combining marks and right-to-left script', () => {
-    for (const text of ['hi', ' padded ', 'line 1\nline 2\tcol', '👩‍👩‍👧‍👦 family', 'e\u0301', 'שלום עולם \u200f!', 'مرحبا']) {
+    for (const text of [
+      'hi',
+      ' padded ',
+      'line 1\nline 2\tcol',
+      '👩‍👩‍👧‍👦 family',
+      'e\u0301',
+      'שלום עולם \u200f!',
+      'مرحبا',
+    ]) {
       expect(validateMessageText(text), text).toBeUndefined();
     }
   });

@@ -3,7 +3,22 @@ import BetterSqlite3 from 'better-sqlite3';
 import { LIKE_ESCAPE, matchesWildcard, wildcardToGlob, wildcardToLike } from '../../src/server/chat/wildcard.js';
 import { usernameKey } from '../../src/server/chat/validation.js';
 
-const NAMES = ['alice', 'Alice2', 'a_b', 'axb', 'a%b', 'aXXb', 'ab', 'bob', 'a.b', 'a[b', 'a]b', 'a\\b', 'A_B', 'carol-x'];
+const NAMES = [
+  'alice',
+  'Alice2',
+  'a_b',
+  'axb',
+  'a%b',
+  'aXXb',
+  'ab',
+  'bob',
+  'a.b',
+  'a[b',
+  'a]b',
+  'a\\b',
+  'A_B',
+  'carol-x',
+];
 
 /** The names SQLite selects with each translation, and in memory. */
 function selections(pattern: string): { glob: string[]; like: string[]; memory: string[] } {
@@ -12,7 +27,10 @@ function selections(pattern: string): { glob: string[]; like: string[]; memory: 
     db.exec('CREATE TABLE n (name TEXT, name_key TEXT)');
     const insert = db.prepare('INSERT INTO n VALUES (?, ?)');
     for (const name of NAMES) insert.run(name, usernameKey(name));
-    const glob = db.prepare('SELECT name FROM n WHERE name_key GLOB ? ORDER BY name').pluck().all(wildcardToGlob(pattern)) as string[];
+    const glob = db
+      .prepare('SELECT name FROM n WHERE name_key GLOB ? ORDER BY name')
+      .pluck()
+      .all(wildcardToGlob(pattern)) as string[];
     const like = db
       .prepare(`SELECT name FROM n WHERE name LIKE ? ESCAPE '${LIKE_ESCAPE}' ORDER BY name`)
       .pluck()

@@ -24,7 +24,9 @@ describe('on/off environment variables', () => {
     for (const f of ['0', 'false', 'No']) expect(parseEnvBoolean('CHAT_JOIN', f)).toBe(false);
     expect(parseEnvBoolean('CHAT_JOIN', '')).toBeUndefined();
     expect(parseEnvBoolean('CHAT_JOIN', undefined)).toBeUndefined();
-    expect(() => parseEnvBoolean('CHAT_JOIN', 'on')).toThrow(new EnvBooleanError('CHAT_JOIN="on" is not one of 1, 0, true, false, yes, no'));
+    expect(() => parseEnvBoolean('CHAT_JOIN', 'on')).toThrow(
+      new EnvBooleanError('CHAT_JOIN="on" is not one of 1, 0, true, false, yes, no'),
+    );
   });
 
   it('decide the option where commander would have turned it on for any value; the flag itself still wins', () => {

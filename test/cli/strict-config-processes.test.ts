@@ -14,7 +14,11 @@ import { freePort, SERVER_MAIN } from '../support/cluster.js';
 import { requireBuilt, runProgram } from '../support/run-program.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const PROGRAMS = [['chat-server', SERVER_MAIN], ['chat-tui', join(DIST, 'tui/main.js')], ['chat-ops', join(DIST, 'ops/main.js')]] as const;
+const PROGRAMS = [
+  ['chat-server', SERVER_MAIN],
+  ['chat-tui', join(DIST, 'tui/main.js')],
+  ['chat-ops', join(DIST, 'ops/main.js')],
+] as const;
 
 let root: string;
 beforeAll(() => {
@@ -38,12 +42,19 @@ function clusterFile(name: string, content: unknown): string {
 
 describe('strict configuration', () => {
   it('refuses a cluster file with an unknown key, naming the key and the file', async () => {
-    const typo = clusterFile('typo.json', { replicas: [{ id: 'A', address: '127.0.0.1:50051', lsiten: '0.0.0.0:50051' }] });
+    const typo = clusterFile('typo.json', {
+      replicas: [{ id: 'A', address: '127.0.0.1:50051', lsiten: '0.0.0.0:50051' }],
+    });
     const run = await runProgram(SERVER_MAIN, ['--cluster-file', typo, '--data-dir', join(root, 'typo')]);
     expect(run.code).toBe(2);
-    expect(oneLine(run.stderr)).toBe(`chat-server: cluster file ${typo}: unknown key "lsiten" in replicas[0] (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`);
+    expect(oneLine(run.stderr)).toBe(
+      `chat-server: cluster file ${typo}: unknown key "lsiten" in replicas[0] (allowed: name, mode, logLevel, replicas: [{id, address, peerAddress, listen, peerListen}])`,
+    );
 
-    const top = clusterFile('top.json', { dataDir: '/var/lib/chat', replicas: [{ id: 'A', address: '127.0.0.1:50051' }] });
+    const top = clusterFile('top.json', {
+      dataDir: '/var/lib/chat',
+      replicas: [{ id: 'A', address: '127.0.0.1:50051' }],
+    });
     const second = await runProgram(SERVER_MAIN, ['--cluster-file', top, '--data-dir', join(root, 'top')]);
     expect(second.code).toBe(2);
     expect(oneLine(second.stderr)).toContain(`cluster file ${top}: unknown key "dataDir"`);
@@ -55,9 +66,14 @@ describe('strict configuration', () => {
     expect(oneLine(refused.stderr)).toBe('chat-server: CHAT_JOIN="maybe" is not one of 1, 0, true, false, yes, no');
 
     // CHAT_JOIN=0: a single replica that elects itself (a joining one would wait to be added, and never lead).
-    const child = spawn(process.execPath, [SERVER_MAIN, '--data-dir', join(root, 'zero'), '--listen', `127.0.0.1:${await freePort()}`], {
-      env: { ...process.env, CHAT_JOIN: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [SERVER_MAIN, '--data-dir', join(root, 'zero'), '--listen', `127.0.0.1:${await freePort()}`],
+      {
+        env: { ...process.env, CHAT_JOIN: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const led = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -86,7 +102,11 @@ describe('strict configuration', () => {
     db.close();
     const run = await runProgram(SERVER_MAIN, ['--data-dir', dir, '--listen', `127.0.0.1:${await freePort()}`]);
     expect(run.code).toBe(2);
-    expect(oneLine(run.stderr)).toMatch(new RegExp(`^chat-server: ${dir}: the data directory holds schema version 999, newer than this chat-server knows \\(\\d+\\); use a newer chat-server$`));
+    expect(oneLine(run.stderr)).toMatch(
+      new RegExp(
+        `^chat-server: ${dir}: the data directory holds schema version 999, newer than this chat-server knows \\(\\d+\\); use a newer chat-server$`,
+      ),
+    );
   });
 
   for (const [name, main] of PROGRAMS) {

@@ -45,7 +45,12 @@ describe('finding and following the leader', () => {
     const [a, b] = await serve(['A', 'B'], 'B');
     const alice = client([a!.address]);
     await alice.createAccount('alice', 'alice-password');
-    expect(alice.connection()).toEqual({ kind: 'connected', replicaId: 'B', address: b!.address, epoch: cluster!.epoch });
+    expect(alice.connection()).toEqual({
+      kind: 'connected',
+      replicaId: 'B',
+      address: b!.address,
+      epoch: cluster!.epoch,
+    });
     expect(alice.knownAddresses()).toEqual([a!.address, b!.address]);
   });
 
@@ -107,7 +112,9 @@ describe('finding and following the leader', () => {
     expect((wrong as ChatError).code).toBe('UNAUTHENTICATED');
     expect(cluster!.chat.accountByName('alice')).toBeDefined();
     const fresh = client([a!.address]);
-    expect(((await fresh.login('alice', 'bad-password').catch((e: unknown) => e)) as ChatError).code).toBe('UNAUTHENTICATED');
+    expect(((await fresh.login('alice', 'bad-password').catch((e: unknown) => e)) as ChatError).code).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('gives up with UNAVAILABLE when no replica answers within the retry budget', async () => {
@@ -191,7 +198,10 @@ describe('subscriptions', () => {
     for (let i = 0; i < 4; i++) ids.push((await alice.sendMessage('alice', `n${i}`)).id);
     const received: number[] = [];
     const deleted: number[][] = [];
-    const sub = alice.subscribe({ onMessage: (m) => received.push(m.id), onDeleted: (d) => deleted.push(d) }, { afterMessageId: ids[1] });
+    const sub = alice.subscribe(
+      { onMessage: (m) => received.push(m.id), onDeleted: (d) => deleted.push(d) },
+      { afterMessageId: ids[1] },
+    );
     await waitUntil('the backlog', 5_000, () => received.length >= 2);
     await alice.deleteMessages([ids[0]!]);
     await waitUntil('the deletion', 5_000, () => deleted.length >= 1);

@@ -51,7 +51,11 @@ describe('ClusterClient', () => {
     cluster!.addLearner('D', d);
     const c = clusterClient([b!.address]);
     const probes = await c.statusAll();
-    expect(probes.map((p) => [p.address, p.up])).toEqual([[b!.address, true], [a!.address, true], [d, false]]);
+    expect(probes.map((p) => [p.address, p.up])).toEqual([
+      [b!.address, true],
+      [a!.address, true],
+      [d, false],
+    ]);
   });
 
   it('finds the leader with the highest epoch and learns the members', async () => {
@@ -140,7 +144,10 @@ describe('ClusterClient membership changes', () => {
     expect(leaderStatus?.up && leaderStatus.status.peers.find((p) => p.id === 'D')).toMatchObject({ learner: true });
 
     cluster!.promote('D');
-    expect(await c.status(d.address)).toMatchObject({ role: 'follower', members: expect.arrayContaining([{ id: 'D', address: d.address, learner: false, inSync: true }]) });
+    expect(await c.status(d.address)).toMatchObject({
+      role: 'follower',
+      members: expect.arrayContaining([{ id: 'D', address: d.address, learner: false, inSync: true }]),
+    });
   });
 
   it('removes a member, and the removed leader hands over', async () => {
@@ -153,15 +160,22 @@ describe('ClusterClient membership changes', () => {
     expect((await c.status(a!.address)).role).toBe('learner');
   });
 
-  it('rejects refusals with the status name and the server\'s message', async () => {
+  it("rejects refusals with the status name and the server's message", async () => {
     const [a, b] = await serve(['A', 'B'], 'A');
     const c = clusterClient([a!.address]);
-    await expect(c.addReplica('B', '127.0.0.1:1')).rejects.toMatchObject({ name: 'ChatError', code: 'ALREADY_EXISTS', message: expect.stringContaining('B is already a member') });
+    await expect(c.addReplica('B', '127.0.0.1:1')).rejects.toMatchObject({
+      name: 'ChatError',
+      code: 'ALREADY_EXISTS',
+      message: expect.stringContaining('B is already a member'),
+    });
     await expect(c.addReplica('E', b!.address)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(c.addReplica('bad id', '127.0.0.1:1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(c.removeReplica('Z')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     cluster!.membershipFaults.push({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'too many replicas' });
-    await expect(c.addReplica('E', '127.0.0.1:2')).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: 'too many replicas' });
+    await expect(c.addReplica('E', '127.0.0.1:2')).rejects.toMatchObject({
+      code: 'RESOURCE_EXHAUSTED',
+      message: 'too many replicas',
+    });
     expect(cluster!.member('E')).toBeUndefined();
   });
 
@@ -183,7 +197,8 @@ describe('ClusterClient membership changes', () => {
 describe('pieces', () => {
   it('parses event details, and anything but a JSON object is {}', () => {
     expect(parseDetails('{"a":1,"b":[2]}')).toEqual({ a: 1, b: [2] });
-    for (const bad of ['', 'not json', '[1,2]', 'null', '"text"', '{"unterminated":']) expect(parseDetails(bad)).toEqual({});
+    for (const bad of ['', 'not json', '[1,2]', 'null', '"text"', '{"unterminated":'])
+      expect(parseDetails(bad)).toEqual({});
   });
 
   it('backs off exponentially with jitter, capped', () => {

@@ -2,7 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { MESSAGE_MAX_CHARACTERS, MESSAGE_MAX_UTF8_BYTES, messageSize } from '../../src/client/limits.js';
-import { MESSAGE_MAX_CODE_POINTS, MESSAGE_MAX_UTF8_BYTES as SERVER_MAX_BYTES, validateMessageText } from '../../src/server/chat/validation.js';
+import {
+  MESSAGE_MAX_CODE_POINTS,
+  MESSAGE_MAX_UTF8_BYTES as SERVER_MAX_BYTES,
+  validateMessageText,
+} from '../../src/server/chat/validation.js';
 
 describe('message limits', () => {
   it('are the server limits', () => {

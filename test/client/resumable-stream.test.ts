@@ -3,7 +3,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ResumableStream, type NextStep, type ResumableStreamSpec, type StreamEnd } from '../../src/client/resumable-stream.js';
+import {
+  ResumableStream,
+  type NextStep,
+  type ResumableStreamSpec,
+  type StreamEnd,
+} from '../../src/client/resumable-stream.js';
 
 /** A server stream the test drives: headers, events, a status. */
 class FakeStream extends EventEmitter {
@@ -34,7 +39,9 @@ afterEach(() => {
   for (const a of aborts.splice(0)) a.abort();
 });
 
-function harness(options: { ended?: (end: StreamEnd) => NextStep; openWait?: ResumableStreamSpec<Event, string>['openWait'] } = {}) {
+function harness(
+  options: { ended?: (end: StreamEnd) => NextStep; openWait?: ResumableStreamSpec<Event, string>['openWait'] } = {},
+) {
   const abort = new AbortController();
   aborts.push(abort);
   const streams: FakeStream[] = [];

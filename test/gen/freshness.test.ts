@@ -31,7 +31,9 @@ describe('generated code', () => {
     const committed = join(root, 'src/gen');
     expect(files(committed), 'the set of generated files differs: run npm run gen').toEqual(files(fresh));
     for (const f of files(fresh)) {
-      expect(readFileSync(join(committed, f), 'utf8'), `${f} is stale: run npm run gen`).toBe(readFileSync(join(fresh, f), 'utf8'));
+      expect(readFileSync(join(committed, f), 'utf8'), `${f} is stale: run npm run gen`).toBe(
+        readFileSync(join(fresh, f), 'utf8'),
+      );
     }
   });
 });

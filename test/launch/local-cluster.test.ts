@@ -63,18 +63,27 @@ describe('the local cluster runner', () => {
     for (const m of run.stdout.matchAll(/pid (\d+),/g)) pids.add(Number(m[1]));
     return run;
   };
-  const pidOf = (statusText: string, id: string) => Number(new RegExp(`^${id} .* running, pid (\\d+)`, 'm').exec(statusText)?.[1]);
+  const pidOf = (statusText: string, id: string) =>
+    Number(new RegExp(`^${id} .* running, pid (\\d+)`, 'm').exec(statusText)?.[1]);
 
   beforeAll(async () => {
     requireBuilt(RUNNER_MAIN);
     root = mkdtempSync(join(tmpdir(), 'chat-local-cluster-'));
     basePort = await freePortRun();
     // In a process group of its own, as a shell runs a foreground job: Ctrl-C is a SIGINT to that group.
-    runner = spawn(process.execPath, [RUNNER_MAIN, '--data-dir', root, '--base-port', String(basePort), '--quiet'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    runner = spawn(process.execPath, [RUNNER_MAIN, '--data-dir', root, '--base-port', String(basePort), '--quiet'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     runner.stdout!.on('data', (d: Buffer) => (runnerOutput += d.toString()));
     runner.stderr!.on('data', (d: Buffer) => (runnerOutput += d.toString()));
     runnerExit = new Promise((resolve) => runner.once('exit', (code) => resolve(code)));
-    await waitUntil('the local cluster to have a leader', 30_000, async () => (await status()).stdout.includes(', leader, epoch'), 200).catch((err: Error) => {
+    await waitUntil(
+      'the local cluster to have a leader',
+      30_000,
+      async () => (await status()).stdout.includes(', leader, epoch'),
+      200,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${runnerOutput}`);
     });
   });
@@ -103,10 +112,12 @@ describe('the local cluster runner', () => {
     expect(readFileSync(join(root, 'cluster.pid'), 'utf8').trim()).toBe(String(runner.pid));
     // The replicas authenticate each other with the secret it made; operators use its admin token.
     expect(statSync(root).mode & 0o777).toBe(0o700);
-    for (const file of ['cluster.secret', 'admin-token']) expect(statSync(join(root, file)).mode & 0o777, file).toBe(0o600);
+    for (const file of ['cluster.secret', 'admin-token'])
+      expect(statSync(join(root, file)).mode & 0o777, file).toBe(0o600);
     const after = await status();
     expect(after.code).toBe(0);
-    for (const id of IDS) expect(after.stdout).toMatch(new RegExp(`^${id}  127\\.0\\.0\\.1:\\d+  running, pid \\d+`, 'm'));
+    for (const id of IDS)
+      expect(after.stdout).toMatch(new RegExp(`^${id}  127\\.0\\.0\\.1:\\d+  running, pid \\d+`, 'm'));
   });
 
   it('stops, starts and restarts one replica while the others run, each stop one SIGTERM', async () => {
@@ -146,7 +157,10 @@ describe('the local cluster runner', () => {
     for (const pid of replicaPids) expect(alive(pid), `replica pid ${pid} still runs`).toBe(false);
     for (const id of IDS) {
       const stopping = events(root, id, 'server.stopping');
-      expect(stopping.every((r) => r.signal === 'SIGTERM'), `${id} got: ${stopping.map((r) => r.signal).join(', ')}`).toBe(true);
+      expect(
+        stopping.every((r) => r.signal === 'SIGTERM'),
+        `${id} got: ${stopping.map((r) => r.signal).join(', ')}`,
+      ).toBe(true);
       expect(events(root, id, 'server.stopped')).toHaveLength(stopping.length);
     }
     expect(existsSync(join(root, 'cluster.pid'))).toBe(false);

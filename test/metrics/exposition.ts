@@ -16,7 +16,10 @@ export async function metricsAddress(logFile: string): Promise<string> {
     } catch {
       return undefined;
     }
-    const line = text.split('\n').reverse().find((l) => l.includes('"event":"metrics.listening"'));
+    const line = text
+      .split('\n')
+      .reverse()
+      .find((l) => l.includes('"event":"metrics.listening"'));
     return line ? (JSON.parse(line) as { address: string }).address : undefined;
   });
 }
@@ -30,7 +33,11 @@ export async function get(address: string, path: string): Promise<{ status: numb
  * prom-client's own default metrics that promtool's linter names (gauges whose
  * names end in _total); anything else it reports is ours and a failure.
  */
-export const PROM_CLIENT_LINT = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+export const PROM_CLIENT_LINT = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** Runs promtool (Debian's prometheus package; .ci/run installs it); fails, saying so, where it cannot be run. */
 export function promtool(args: string[], o: { input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
@@ -43,18 +50,28 @@ export function promtool(args: string[], o: { input?: string; cwd?: string } = {
 export function promtoolCheckMetrics(text: string): { parsed: boolean; findings: string[]; output: string } {
   const run = promtool(['check', 'metrics'], { input: text });
   const output = `${run.stdout}${run.stderr}`;
-  const findings = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const findings = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return { parsed: run.status === 0 || run.status === 3, findings, output };
 }
 
 /** The value of one sample: `name` with exactly these labels (in any order); undefined when absent. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  const wanted = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = (m[2] ?? '').split(/,(?=[a-zA-Z_]+=")/).filter((p) => p !== '').sort().join(',');
+    const have = (m[2] ?? '')
+      .split(/,(?=[a-zA-Z_]+=")/)
+      .filter((p) => p !== '')
+      .sort()
+      .join(',');
     if (have === wanted) return Number(m[3]);
   }
   return undefined;

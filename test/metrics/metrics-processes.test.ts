@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_PROTOCOL_VERSION } from '../../src/server/versions.js';
 import { Conversation } from '../support/conversation.js';
 import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
-import { families, get, metricsAddress, PROM_CLIENT_LINT, promtool, promtoolCheckMetrics, sample } from './exposition.js';
+import {
+  families,
+  get,
+  metricsAddress,
+  PROM_CLIENT_LINT,
+  promtool,
+  promtoolCheckMetrics,
+  sample,
+} from './exposition.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
@@ -35,7 +43,7 @@ async function scrape(id: string): Promise<string> {
 }
 
 describe('metrics of a live cluster', () => {
-  it('exposes text that promtool parses, with no lint findings but prom-client\'s own', async () => {
+  it("exposes text that promtool parses, with no lint findings but prom-client's own", async () => {
     for (const id of cluster.ids) {
       const check = promtoolCheckMetrics(await scrape(id));
       expect(check.parsed, check.output).toBe(true);
@@ -67,9 +75,13 @@ describe('metrics of a live cluster', () => {
       const sent = chat.acked.length;
       const after = await waitUntil('the leader to count every acknowledged send', 10_000, async () => {
         const text = await scrape(leader);
-        return (sample(text, 'chat_commit_seconds_count') ?? 0) - (sample(before, 'chat_commit_seconds_count') ?? 0) >= sent ? text : undefined;
+        return (sample(text, 'chat_commit_seconds_count') ?? 0) - (sample(before, 'chat_commit_seconds_count') ?? 0) >=
+          sent
+          ? text
+          : undefined;
       });
-      const delta = (name: string, labels?: Record<string, string>) => (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+      const delta = (name: string, labels?: Record<string, string>) =>
+        (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
       // Accounts and log-ins are ops too: at least one per acknowledged message.
       expect(delta('chat_ops_applied_total')).toBeGreaterThanOrEqual(sent);
       expect(delta('chat_log_commit_index')).toBeGreaterThanOrEqual(sent);
@@ -94,7 +106,12 @@ describe('metrics of a live cluster', () => {
         const text = await scrape(follower);
         return sample(text, 'chat_log_applied_index') === sample(after, 'chat_log_applied_index') ? text : undefined;
       });
-      expect(followerAfter).toMatch(new RegExp(`^chat_peer_build_info\\{peer="${leader}",version="[^"]+",commit="[^"]+",protocol="${PEER_PROTOCOL_VERSION}"\\} 1$`, 'm'));
+      expect(followerAfter).toMatch(
+        new RegExp(
+          `^chat_peer_build_info\\{peer="${leader}",version="[^"]+",commit="[^"]+",protocol="${PEER_PROTOCOL_VERSION}"\\} 1$`,
+          'm',
+        ),
+      );
     } finally {
       await chat.stop();
       chat.close();
@@ -113,7 +130,11 @@ describe('metrics of a live cluster', () => {
     expect(sample(text, 'chat_isr_changes_total', { change: 'shrink' })).toBe(before + 1);
     expect(sample(text, 'chat_peer_in_sync', { peer: victim })).toBe(0);
     await cluster.restart(victim);
-    await waitUntil(`${victim} to be ready again`, 20_000, async () => (await get(await metricsAddress(cluster.logFile(victim)), '/readyz')).status === 200);
+    await waitUntil(
+      `${victim} to be ready again`,
+      20_000,
+      async () => (await get(await metricsAddress(cluster.logFile(victim)), '/readyz')).status === 200,
+    );
   });
 
   it('answers /healthz, and /readyz only for a replica that knows its leader and is caught up', async () => {
@@ -136,17 +157,28 @@ describe('metrics of a live cluster', () => {
     const exposed = families(await scrape(await cluster.waitForLeader()));
     exposed.add('up'); // Prometheus's own, per scrape target
     // Our metric names and Node's start with these prefixes; no label name or function does.
-    const used = (expr: string) => new Set([...expr.matchAll(/\b(?:chat|nodejs|process)_[a-z0-9_]+\b|\bup(?=\{)/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')));
+    const used = (expr: string) =>
+      new Set(
+        [...expr.matchAll(/\b(?:chat|nodejs|process)_[a-z0-9_]+\b|\bup(?=\{)/g)].map((m) =>
+          m[0].replace(/_(bucket|sum|count)$/, ''),
+        ),
+      );
     const rules = readFileSync(`${DEPLOY}prometheus/chat-alerts.yml`, 'utf8');
     const exprs = [...rules.matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1]!);
-    const dashboard = JSON.parse(readFileSync(`${DEPLOY}grafana/chat-cluster.json`, 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(`${DEPLOY}grafana/chat-cluster.json`, 'utf8')) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
     const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThan(10);
     expect(panelExprs.length).toBeGreaterThan(20);
     for (const expr of [...exprs, ...panelExprs]) {
       for (const name of used(expr)) expect(exposed.has(name), `${name} in ${expr}`).toBe(true);
     }
-    for (const args of [['check', 'rules', 'chat-alerts.yml'], ['test', 'rules', 'chat-alerts.test.yml'], ['check', 'config', 'prometheus.yml']]) {
+    for (const args of [
+      ['check', 'rules', 'chat-alerts.yml'],
+      ['test', 'rules', 'chat-alerts.test.yml'],
+      ['check', 'config', 'prometheus.yml'],
+    ]) {
       const run = promtool(args, { cwd: `${DEPLOY}prometheus` });
       expect(run.status, `promtool ${args.join(' ')}: ${run.stdout}${run.stderr}`).toBe(0);
     }

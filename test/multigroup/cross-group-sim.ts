@@ -30,7 +30,18 @@ import type { Entry, NodeId } from '../../src/server/replication/types.js';
 import { SimulationFailure } from '../replication/simulator.js';
 import { checkDelivery } from './delivery-check.js';
 import { ReplicaGroup, type GroupNode, type PeerPacket } from './group.js';
-import { encodeOp, inboxKey, inboxStanding, MailboxMachine, pendingOutbox, type Flaw, type MailboxResult, type MailboxState, type Message, type StreamBatch } from './mailbox-state.js';
+import {
+  encodeOp,
+  inboxKey,
+  inboxStanding,
+  MailboxMachine,
+  pendingOutbox,
+  type Flaw,
+  type MailboxResult,
+  type MailboxState,
+  type Message,
+  type StreamBatch,
+} from './mailbox-state.js';
 import { SimNetwork } from './network.js';
 import { SlotMover } from './slot-mover.js';
 
@@ -171,7 +182,15 @@ export class CrossGroupSim {
   private readonly electionsAtSend = new Map<string, number>();
 
   constructor(options: CrossGroupOptions) {
-    this.o = { groups: 2, faultEveryMs: 350, isolateEveryMs: 0, moveEveryMs: 0, mode: 'in-sync', checkDeliveredMarks: true, ...options };
+    this.o = {
+      groups: 2,
+      faultEveryMs: 350,
+      isolateEveryMs: 0,
+      moveEveryMs: 0,
+      mode: 'in-sync',
+      checkDeliveredMarks: true,
+      ...options,
+    };
     this.replay = `CROSS_SEED=${options.seed} npx vitest run test/multigroup`;
     this.rng = new Rng(this.o.seed);
     this.net = new SimNetwork<Wire>(this.rng, { ...SHAPE.network });
@@ -190,30 +209,50 @@ export class CrossGroupSim {
     const ids = Array.from({ length: SHAPE.replicasPerGroup }, (_, i) => String.fromCharCode(65 + i));
     for (const g of names) {
       const slots = [...this.directory].filter(([, owner]) => owner === g).map(([slot]) => slot);
-      const group: Group = new ReplicaGroup(g, ids, new MailboxMachine(g, slots, this.slotOf, this.o.flaw), this.rng, {
-        send: (from, to, packet) => this.net.send(from.address, to, packet, this.now),
-        applied: (node, entry, result, first) => this.onApplied(group, node, entry, result, first),
-        leadershipLost: (node) => this.forget(node),
-        note: (line) => this.note(line),
-        fail: (message) => this.fail(message),
-      }, { mode: this.o.mode, limits: { compactThreshold: SHAPE.compactThreshold, retainEntries: Math.ceil(SHAPE.compactThreshold / 4), maxBatchEntries: 16, maxInflight: 4 } }, 0);
+      const group: Group = new ReplicaGroup(
+        g,
+        ids,
+        new MailboxMachine(g, slots, this.slotOf, this.o.flaw),
+        this.rng,
+        {
+          send: (from, to, packet) => this.net.send(from.address, to, packet, this.now),
+          applied: (node, entry, result, first) => this.onApplied(group, node, entry, result, first),
+          leadershipLost: (node) => this.forget(node),
+          note: (line) => this.note(line),
+          fail: (message) => this.fail(message),
+        },
+        {
+          mode: this.o.mode,
+          limits: {
+            compactThreshold: SHAPE.compactThreshold,
+            retainEntries: Math.ceil(SHAPE.compactThreshold / 4),
+            maxBatchEntries: 16,
+            maxInflight: 4,
+          },
+        },
+        0,
+      );
       this.groups.set(g, group);
       this.nextFault.set(g, this.exp(this.o.faultEveryMs));
     }
-    this.mover = new SlotMover({
-      nodes: (g) => this.groups.get(g)!.nodes,
-      propose: (g, op) => {
-        const group = this.groups.get(g)!;
-        const leader = group.readyLeaders()[0];
-        return leader !== undefined && group.propose(leader, [op], this.now) !== undefined;
+    this.mover = new SlotMover(
+      {
+        nodes: (g) => this.groups.get(g)!.nodes,
+        propose: (g, op) => {
+          const group = this.groups.get(g)!;
+          const leader = group.readyLeaders()[0];
+          return leader !== undefined && group.propose(leader, [op], this.now) !== undefined;
+        },
+        flip: (slot, g) => {
+          this.directory.set(slot, g);
+          this.note(`DIRECTORY slot ${slot} → ${g}`);
+        },
+        slotOf: this.slotOf,
+        note: (line) => this.note(line),
       },
-      flip: (slot, g) => {
-        this.directory.set(slot, g);
-        this.note(`DIRECTORY slot ${slot} → ${g}`);
-      },
-      slotOf: this.slotOf,
-      note: (line) => this.note(line),
-    }, 50, this.o.flaw === 'move-without-drain');
+      50,
+      this.o.flaw === 'move-without-drain',
+    );
     if (this.o.moveEveryMs > 0) this.nextMove = this.exp(this.o.moveEveryMs);
     if (SHAPE.cutEveryMs > 0 && names.length > 1) this.nextCut = this.exp(SHAPE.cutEveryMs);
     if (this.o.isolateEveryMs > 0) this.nextIsolation = this.exp(this.o.isolateEveryMs);
@@ -230,7 +269,12 @@ export class CrossGroupSim {
     while (!this.settled()) {
       if (this.now >= limit) {
         // Groups that have converged but cannot drain an outbox lost something on the way: the check names it.
-        if ([...this.groups.values()].every((g) => g.converged()) && this.clients.every((c) => !c.inflight) && !this.mover.busy) this.check();
+        if (
+          [...this.groups.values()].every((g) => g.converged()) &&
+          this.clients.every((c) => !c.inflight) &&
+          !this.mover.busy
+        )
+          this.check();
         this.fail(`did not converge within 15 s of calm:\n    ${this.describe().join('\n    ')}`);
       }
       this.advance(this.now + 50, false);
@@ -328,14 +372,16 @@ export class CrossGroupSim {
 
   private memoryOf(node: GroupNode<MailboxState>): LeaderMemory {
     let m = this.memory.get(node.address);
-    if (!m) this.memory.set(node.address, (m = { links: new Map(), acked: new Map(), marking: new Map(), receiving: [] }));
+    if (!m)
+      this.memory.set(node.address, (m = { links: new Map(), acked: new Map(), marking: new Map(), receiving: [] }));
     return m;
   }
 
   /** A replica crashed or stopped leading: it forgets its relays, and its clients retry elsewhere. */
   private forget(node: GroupNode<MailboxState>): void {
     this.memory.delete(node.address);
-    for (const c of this.clients) if (c.inflight?.at?.address === node.address) c.inflight.since = Number.NEGATIVE_INFINITY;
+    for (const c of this.clients)
+      if (c.inflight?.at?.address === node.address) c.inflight.since = Number.NEGATIVE_INFINITY;
   }
 
   // ----------------------------------------------------------------- relay
@@ -358,7 +404,12 @@ export class CrossGroupSim {
       let batch = batches.get(dest);
       if (!batch) batches.set(dest, (batch = { streams: [], size: 0 }));
       if (batch.size >= SHAPE.relayBatch) continue;
-      const entries = pendingOutbox(state, slot, Math.max(box.delivered, mem.acked.get(slot) ?? 0), SHAPE.relayBatch - batch.size);
+      const entries = pendingOutbox(
+        state,
+        slot,
+        Math.max(box.delivered, mem.acked.get(slot) ?? 0),
+        SHAPE.relayBatch - batch.size,
+      );
       if (entries.length === 0) continue;
       batch.streams.push({ slot, entries });
       batch.size += entries.length;
@@ -369,7 +420,12 @@ export class CrossGroupSim {
       if (!link) mem.links.set(dest, (link = { retryAt: 0, hint: '', awaiting: false }));
       // After silence the hinted leader may be gone: try any replica, which redirects to its leader.
       const target = link.awaiting || !link.hint ? this.rng.pick(this.groups.get(dest)!.nodes).id : link.hint;
-      this.net.send(node.address, `${dest}/${target}`, { kind: 'batch', src: group.name, streams: batch.streams }, this.now);
+      this.net.send(
+        node.address,
+        `${dest}/${target}`,
+        { kind: 'batch', src: group.name, streams: batch.streams },
+        this.now,
+      );
       this.relayBatches++;
       link.awaiting = true;
       link.retryAt = this.now + SHAPE.relayRetryMs;
@@ -396,10 +452,21 @@ export class CrossGroupSim {
   }
 
   /** A destination replica got a batch from `src`'s relay. */
-  private onBatch(group: Group, node: GroupNode<MailboxState>, replyTo: string, src: string, streams: StreamBatch[]): void {
+  private onBatch(
+    group: Group,
+    node: GroupNode<MailboxState>,
+    replyTo: string,
+    src: string,
+    streams: StreamBatch[],
+  ): void {
     const core = node.core!;
     if (!core.isReadyLeader) {
-      this.net.send(node.address, replyTo, { kind: 'redirect', dest: group.name, leader: core.leader === node.id ? '' : core.leader }, this.now);
+      this.net.send(
+        node.address,
+        replyTo,
+        { kind: 'redirect', dest: group.name, leader: core.leader === node.id ? '' : core.leader },
+        this.now,
+      );
       return;
     }
     const { moved, owned } = inboxStanding(node.durable.state, src, streams);
@@ -410,7 +477,8 @@ export class CrossGroupSim {
       this.duplicateArrivals += entries.filter((e) => e.seq <= high).length;
       const after = this.o.flaw === 'inbox-without-dedup' ? entries : entries.filter((e) => e.seq > high);
       // Only a stream that goes on where the inbox stands can be stored; a gap is answered with where it stands.
-      if (after.length > 0 && (after[0]!.seq === high + 1 || this.o.flaw === 'inbox-without-dedup')) fresh.push({ slot, entries: after });
+      if (after.length > 0 && (after[0]!.seq === high + 1 || this.o.flaw === 'inbox-without-dedup'))
+        fresh.push({ slot, entries: after });
     }
     if (fresh.length === 0) {
       this.net.send(node.address, replyTo, { kind: 'ack', dest: group.name, highs, moved }, this.now);
@@ -427,7 +495,14 @@ export class CrossGroupSim {
   }
 
   /** The source relay hears how far `dest` holds some streams, and which slots it does not hold. */
-  private onAck(group: Group, node: GroupNode<MailboxState>, from: string, dest: string, highs: Record<string, number>, moved: string[]): void {
+  private onAck(
+    group: Group,
+    node: GroupNode<MailboxState>,
+    from: string,
+    dest: string,
+    highs: Record<string, number>,
+    moved: string[],
+  ): void {
     if (!node.core!.isReadyLeader) return;
     const mem = this.memoryOf(node);
     const link = mem.links.get(dest);
@@ -450,15 +525,25 @@ export class CrossGroupSim {
 
   // ------------------------------------------------------------ state sync
 
-  private onApplied(group: Group, node: GroupNode<MailboxState>, entry: Entry, result: MailboxResult, first: boolean): void {
+  private onApplied(
+    group: Group,
+    node: GroupNode<MailboxState>,
+    entry: Entry,
+    result: MailboxResult,
+    first: boolean,
+  ): void {
     if (result.t === 'refused') this.fail(`${node.address} refused an op at ${entry.index}: ${result.reason}`);
-    if (result.t === 'sent' && result.fresh && this.directory.get(this.slotOf(result.to)) !== group.name) this.crossGroup.add(result.key);
+    if (result.t === 'sent' && result.fresh && this.directory.get(this.slotOf(result.to)) !== group.name)
+      this.crossGroup.add(result.key);
     if (first) this.firstApplied(group, result);
     if (result.t === 'delivered') {
       // The destination must hold, committed, everything marked delivered: otherwise a failover there can lose it.
       for (const [slot, upTo] of Object.entries(result.upTo)) {
         const held = this.committedHigh(group.name, slot);
-        if (held < upTo && this.o.checkDeliveredMarks) this.fail(`${group.name} marked its stream to slot ${slot} delivered up to ${upTo}, but only ${held} are committed there`);
+        if (held < upTo && this.o.checkDeliveredMarks)
+          this.fail(
+            `${group.name} marked its stream to slot ${slot} delivered up to ${upTo}, but only ${held} are committed there`,
+          );
         const mem = this.memory.get(node.address);
         if (mem && (mem.marking.get(slot) ?? 0) <= upTo) mem.marking.delete(slot);
       }
@@ -493,11 +578,15 @@ export class CrossGroupSim {
     const electionsOf = (g: string) => this.groups.get(g)!.elections;
     const peerGroup = (key: string) => this.directory.get(this.slotOf(key.split('#')[0]!))!;
     if (result.t === 'sent' && result.fresh && this.crossGroup.has(result.key)) {
-      this.electionsAtSend.set(result.key, electionsOf(group.name) + electionsOf(this.directory.get(this.slotOf(result.to))!));
+      this.electionsAtSend.set(
+        result.key,
+        electionsOf(group.name) + electionsOf(this.directory.get(this.slotOf(result.to))!),
+      );
     } else if (result.t === 'received') {
       for (const key of result.stored) {
         const before = this.electionsAtSend.get(key);
-        if (before !== undefined && electionsOf(group.name) + electionsOf(peerGroup(key)) > before) this.deliveredAcrossFailover++;
+        if (before !== undefined && electionsOf(group.name) + electionsOf(peerGroup(key)) > before)
+          this.deliveredAcrossFailover++;
         this.electionsAtSend.delete(key);
       }
     }
@@ -510,7 +599,8 @@ export class CrossGroupSim {
     if (c.inflight && this.now - c.inflight.since < SHAPE.clientRetryMs) return;
     if (!c.inflight) {
       if (!chaos) return;
-      const pool = c.cross.length > 0 && (c.local.length === 0 || this.rng.chance(SHAPE.crossShare)) ? c.cross : c.local;
+      const pool =
+        c.cross.length > 0 && (c.local.length === 0 || this.rng.chance(SHAPE.crossShare)) ? c.cross : c.local;
       c.inflight = { message: { key: `${c.user}#${c.next}`, from: c.user, to: this.rng.pick(pool) }, since: this.now };
     }
     // The client finds its group through the directory (stale for a moment during a move: the group answers "moved").
@@ -612,7 +702,11 @@ export class CrossGroupSim {
       for (const n of g.nodes) {
         const s = n.core?.status(this.now);
         const boxes = [...n.durable.state.outbox].map(([slot, b]) => `${slot}:${b.delivered}/${b.last}`).join(' ');
-        out.push(s ? `${n.address}: ${s.role} e${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} applied=${s.appliedIndex} isr=${s.inSync.join('')} waiting=${s.waitingReason} outbox ${boxes}` : `${n.address}: down`);
+        out.push(
+          s
+            ? `${n.address}: ${s.role} e${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} applied=${s.appliedIndex} isr=${s.inSync.join('')} waiting=${s.waitingReason} outbox ${boxes}`
+            : `${n.address}: down`,
+        );
       }
     }
     const waiting = this.clients.filter((c) => c.inflight).map((c) => c.inflight!.message.key);
@@ -625,7 +719,9 @@ export class CrossGroupSim {
     for (const g of this.groups.values()) {
       const reference = g.nodes[0]!;
       const digest = canonical(reference.durable.state);
-      for (const n of g.nodes) if (canonical(n.durable.state) !== digest) this.fail(`${n.address}'s state differs from ${reference.address}'s`);
+      for (const n of g.nodes)
+        if (canonical(n.durable.state) !== digest)
+          this.fail(`${n.address}'s state differs from ${reference.address}'s`);
       states.set(g.name, reference.durable.state);
     }
     const problem = checkDelivery({ states, directory: this.directory, slotOf: this.slotOf, acked: this.acked });
@@ -635,7 +731,8 @@ export class CrossGroupSim {
   /** The highest number of the stream from `src` to `slot` committed anywhere (a moved slot's old group keeps a stale, lower one). */
   private committedHigh(src: string, slot: string): number {
     let high = 0;
-    for (const g of this.groups.values()) for (const n of g.nodes) high = Math.max(high, n.durable.state.inbox.get(inboxKey(src, slot)) ?? 0);
+    for (const g of this.groups.values())
+      for (const n of g.nodes) high = Math.max(high, n.durable.state.inbox.get(inboxKey(src, slot)) ?? 0);
     return high;
   }
 
@@ -647,7 +744,9 @@ export class CrossGroupSim {
   }
 
   fail(message: string): never {
-    throw new SimulationFailure(`${message}\n  replay: ${this.replay}\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`);
+    throw new SimulationFailure(
+      `${message}\n  replay: ${this.replay}\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`,
+    );
   }
 }
 
@@ -655,6 +754,13 @@ export class CrossGroupSim {
 function canonical(s: MailboxState): string {
   const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([
-    [...s.owns].sort(), [...s.frozen].sort(), sorted(s.departed), [...s.keys].sort(), sorted(s.sent), sorted(s.received), sorted(s.outbox), sorted(s.inbox),
+    [...s.owns].sort(),
+    [...s.frozen].sort(),
+    sorted(s.departed),
+    [...s.keys].sort(),
+    sorted(s.sent),
+    sorted(s.received),
+    sorted(s.outbox),
+    sorted(s.inbox),
   ]);
 }

@@ -23,10 +23,12 @@ export function checkDelivery(f: DeliveryFacts): string | undefined {
   const home = (user: string) => f.directory.get(f.slotOf(user))!;
   for (const [slot, g] of f.directory) {
     const owners = [...f.states].filter(([, s]) => s.owns.has(slot)).map(([name]) => name);
-    if (owners.length !== 1 || owners[0] !== g) return `slot ${slot} is owned by {${owners.join(',')}}, the directory says ${g}`;
+    if (owners.length !== 1 || owners[0] !== g)
+      return `slot ${slot} is owned by {${owners.join(',')}}, the directory says ${g}`;
   }
   for (const [g, s] of f.states) {
-    if (s.departed.size > 0 || s.frozen.size > 0) return `${g} still has a move of {${[...s.departed.keys(), ...s.frozen].join(',')}} under way`;
+    if (s.departed.size > 0 || s.frozen.size > 0)
+      return `${g} still has a move of {${[...s.departed.keys(), ...s.frozen].join(',')}} under way`;
   }
   // How many copies of each message the recipients' groups hold; each sender's messages in its order.
   const stored = new Map<string, number>();
@@ -37,7 +39,8 @@ export function checkDelivery(f: DeliveryFacts): string | undefined {
       for (const m of list) {
         stored.set(m.key, (stored.get(m.key) ?? 0) + 1);
         const n = Number(m.key.split('#')[1]);
-        if ((lastOf.get(m.from) ?? 0) >= n) return `${user} received ${m.from}'s messages out of send order: ${m.key} after #${lastOf.get(m.from)}`;
+        if ((lastOf.get(m.from) ?? 0) >= n)
+          return `${user} received ${m.from}'s messages out of send order: ${m.key} after #${lastOf.get(m.from)}`;
         lastOf.set(m.from, n);
       }
     }
@@ -49,18 +52,22 @@ export function checkDelivery(f: DeliveryFacts): string | undefined {
       for (const m of list) {
         committed++;
         const copies = stored.get(m.key) ?? 0;
-        if (copies !== 1) return `${m.key} (${m.from} → ${m.to} in ${home(m.to)}) is stored ${copies} times on the recipient's side`;
+        if (copies !== 1)
+          return `${m.key} (${m.from} → ${m.to} in ${home(m.to)}) is stored ${copies} times on the recipient's side`;
       }
     }
   }
   const storedTotal = [...stored.values()].reduce((a, b) => a + b, 0);
-  if (storedTotal !== committed) return `recipients hold ${storedTotal} messages, senders committed ${committed}: something was stored that was never sent`;
+  if (storedTotal !== committed)
+    return `recipients hold ${storedTotal} messages, senders committed ${committed}: something was stored that was never sent`;
   for (const [g, s] of f.states) {
     for (const [slot, box] of s.outbox) {
-      if (box.delivered !== box.last || box.entries.length > 0) return `${g}'s outbox for slot ${slot} is not drained: delivered ${box.delivered} of ${box.last}`;
+      if (box.delivered !== box.last || box.entries.length > 0)
+        return `${g}'s outbox for slot ${slot} is not drained: delivered ${box.delivered} of ${box.last}`;
       const dest = f.directory.get(slot)!;
       const high = dest === g ? box.last : (f.states.get(dest)!.inbox.get(inboxKey(g, slot)) ?? 0);
-      if (high !== box.last) return `${dest}'s inbox from ${g} for slot ${slot} stands at ${high}, ${g}'s outbox at ${box.last}`;
+      if (high !== box.last)
+        return `${dest}'s inbox from ${g} for slot ${slot} stands at ${high}, ${g}'s outbox at ${box.last}`;
     }
   }
   for (const [user, list] of f.acked) {

@@ -12,7 +12,15 @@
 import { ReplicaCore } from '../../src/server/replication/core.js';
 import { policyFor } from '../../src/server/replication/quorum.js';
 import type { Rng } from '../../src/server/replication/rng.js';
-import type { Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationLimits, ReplicationTimings } from '../../src/server/replication/types.js';
+import type {
+  Entry,
+  LogBase,
+  NodeId,
+  PeerMessage,
+  PersistedState,
+  ReplicationLimits,
+  ReplicationTimings,
+} from '../../src/server/replication/types.js';
 
 /** A deterministic state machine: applied to committed ops in log order on every replica. */
 export interface StateMachine<S, R> {
@@ -102,7 +110,12 @@ export class ReplicaGroup<S, R> {
     const bootstrap = ids.map((id) => ({ id, address: id }));
     this.nodes = ids.map((id) => {
       const init = ReplicaCore.initialState(bootstrap);
-      const node: GroupNode<S> = { id, address: `${name}/${id}`, core: undefined, durable: { ...init, state: machine.initial() } };
+      const node: GroupNode<S> = {
+        id,
+        address: `${name}/${id}`,
+        core: undefined,
+        durable: { ...init, state: machine.initial() },
+      };
       this.byId.set(id, node);
       return node;
     });
@@ -123,7 +136,14 @@ export class ReplicaGroup<S, R> {
   boot(node: GroupNode<S>, now: number): void {
     const d = node.durable;
     node.core = new ReplicaCore(
-      { id: node.id, bootstrap: [], seed: this.rng.int(1, 2 ** 31), timings: this.options.timings, limits: this.options.limits, policy: policyFor(this.options.mode ?? 'in-sync') },
+      {
+        id: node.id,
+        bootstrap: [],
+        seed: this.rng.int(1, 2 ** 31),
+        timings: this.options.timings,
+        limits: this.options.limits,
+        policy: policyFor(this.options.mode ?? 'in-sync'),
+      },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
       now,
     );
@@ -177,7 +197,9 @@ export class ReplicaGroup<S, R> {
     const leaders = this.readyLeaders();
     if (leaders.length !== 1) return false;
     const last = leaders[0]!.core!.lastIndex;
-    return this.nodes.every((n) => n.core !== undefined && n.core.lastIndex === last && n.durable.appliedIndex === last);
+    return this.nodes.every(
+      (n) => n.core !== undefined && n.core.lastIndex === last && n.durable.appliedIndex === last,
+    );
   }
 
   private snapshotLost(sender: GroupNode<S>, to: NodeId, now: number): void {
@@ -218,9 +240,24 @@ export class ReplicaGroup<S, R> {
           break;
         }
         case 'sendSnapshot': {
-          if (d.appliedIndex !== a.lastIndex) this.hooks.fail(`${node.address} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
-          const message: PeerMessage = { from: node.id, to: a.to, epoch: core.epoch, force: a.force, incarnation: '', body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config } };
-          if (!this.hooks.send(node, `${this.name}/${a.to}`, { kind: 'peer', message, snapshot: this.machine.clone(d.state) })) this.snapshotLost(node, a.to, now);
+          if (d.appliedIndex !== a.lastIndex)
+            this.hooks.fail(`${node.address} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
+          const message: PeerMessage = {
+            from: node.id,
+            to: a.to,
+            epoch: core.epoch,
+            force: a.force,
+            incarnation: '',
+            body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
+          };
+          if (
+            !this.hooks.send(node, `${this.name}/${a.to}`, {
+              kind: 'peer',
+              message,
+              snapshot: this.machine.clone(d.state),
+            })
+          )
+            this.snapshotLost(node, a.to, now);
           break;
         }
         case 'send':
@@ -236,7 +273,8 @@ export class ReplicaGroup<S, R> {
             this.elections++;
             const epoch = a.fields.epoch as number;
             const prior = this.leaderOfEpoch.get(epoch);
-            if (prior !== undefined && prior !== node.id) this.hooks.fail(`${this.name}: two leaders in epoch ${epoch}: ${prior} and ${node.id}`);
+            if (prior !== undefined && prior !== node.id)
+              this.hooks.fail(`${this.name}: two leaders in epoch ${epoch}: ${prior} and ${node.id}`);
             this.leaderOfEpoch.set(epoch, node.id);
             this.hooks.note(`${node.address} won epoch ${epoch}`);
           }
@@ -251,8 +289,14 @@ export class ReplicaGroup<S, R> {
     d.appliedIndex = e.index;
     const first = this.appliedAt.get(e.index);
     if (first === undefined) this.appliedAt.set(e.index, e);
-    else if (first.epoch !== e.epoch || first.kind !== e.kind || (first.data !== e.data && text(first.data) !== text(e.data))) {
-      this.hooks.fail(`${node.address} applied a different entry at ${e.index} than another replica of ${this.name}: ${describe(e)} vs ${describe(first)}`);
+    else if (
+      first.epoch !== e.epoch ||
+      first.kind !== e.kind ||
+      (first.data !== e.data && text(first.data) !== text(e.data))
+    ) {
+      this.hooks.fail(
+        `${node.address} applied a different entry at ${e.index} than another replica of ${this.name}: ${describe(e)} vs ${describe(first)}`,
+      );
     }
     if (e.kind !== 'op') return;
     this.hooks.applied(node, e, this.machine.apply(d.state, e.data), first === undefined);

@@ -151,7 +151,14 @@ export class MailboxMachine {
 
   initial(): MailboxState {
     return {
-      owns: new Set(this.initialSlots), frozen: new Set(), departed: new Map(), keys: new Set(), sent: new Map(), received: new Map(), outbox: new Map(), inbox: new Map(),
+      owns: new Set(this.initialSlots),
+      frozen: new Set(),
+      departed: new Map(),
+      keys: new Set(),
+      sent: new Map(),
+      received: new Map(),
+      outbox: new Map(),
+      inbox: new Map(),
     };
   }
 
@@ -169,7 +176,8 @@ export class MailboxMachine {
       case 'delivered':
         for (const [slot, upTo] of Object.entries(op.upTo)) {
           const box = s.outbox.get(slot);
-          if (!box || upTo > box.last) return { t: 'refused', reason: `delivered ${upTo} to slot ${slot}, beyond its outbox` };
+          if (!box || upTo > box.last)
+            return { t: 'refused', reason: `delivered ${upTo} to slot ${slot}, beyond its outbox` };
           if (upTo > box.delivered) {
             box.delivered = upTo;
             box.entries = box.entries.filter((e) => e.seq > upTo);
@@ -244,7 +252,12 @@ export class MailboxMachine {
       const [src, to] = key.split('>') as [string, string];
       if (to === slot) highs[src] = high;
     }
-    const data: SlotData = { sent: inSlot(s.sent), received: inSlot(s.received), keys: [...s.keys].filter((k) => this.slotOf(k.split('#')[0]!) === slot), highs };
+    const data: SlotData = {
+      sent: inSlot(s.sent),
+      received: inSlot(s.received),
+      keys: [...s.keys].filter((k) => this.slotOf(k.split('#')[0]!) === slot),
+      highs,
+    };
     for (const [user] of data.sent) s.sent.delete(user);
     for (const [user] of data.received) s.received.delete(user);
     for (const k of data.keys) s.keys.delete(k);
@@ -258,7 +271,8 @@ export class MailboxMachine {
     for (const [user, list] of data.sent) s.sent.set(user, structuredClone(list));
     for (const [user, list] of data.received) s.received.set(user, structuredClone(list));
     for (const k of data.keys) s.keys.add(k);
-    if (this.flaw !== 'move-without-highs') for (const [src, high] of Object.entries(data.highs)) s.inbox.set(inboxKey(src, slot), high);
+    if (this.flaw !== 'move-without-highs')
+      for (const [src, high] of Object.entries(data.highs)) s.inbox.set(inboxKey(src, slot), high);
     const mine = inboxKey(this.group, slot);
     const box = s.outbox.get(slot);
     if (box) {
@@ -272,7 +286,11 @@ export class MailboxMachine {
 }
 
 /** Where the inbox of `state` stands for each stream of a batch from `src`: slots it does not own, and the others with their numbers. */
-export function inboxStanding(state: MailboxState, src: string, streams: readonly StreamBatch[]): { moved: string[]; owned: (StreamBatch & { high: number })[] } {
+export function inboxStanding(
+  state: MailboxState,
+  src: string,
+  streams: readonly StreamBatch[],
+): { moved: string[]; owned: (StreamBatch & { high: number })[] } {
   const moved: string[] = [];
   const owned: (StreamBatch & { high: number })[] = [];
   for (const st of streams) {

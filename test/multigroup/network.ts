@@ -102,7 +102,8 @@ export class SimNetwork<T> {
     }
     const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
     if (copies === 2) this.duplicated++;
-    for (let i = 0; i < copies; i++) this.queue.push({ at: now + 1 + this.rng.int(0, this.faults.maxDelayMs), seq: this.seq++, from, to, body });
+    for (let i = 0; i < copies; i++)
+      this.queue.push({ at: now + 1 + this.rng.int(0, this.faults.maxDelayMs), seq: this.seq++, from, to, body });
     return true;
   }
 

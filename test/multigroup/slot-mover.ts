@@ -67,7 +67,17 @@ export class SlotMover {
   start(slot: string, from: string, to: string, now: number): void {
     if (this.move) return;
     const highest = (g: string) => Math.max(...this.world.nodes(g).map((n) => n.durable.appliedIndex));
-    this.move = { slot, from, to, phase: 'freeze', triedAt: Number.NEGATIVE_INFINITY, floor: new Map([[from, highest(from)], [to, highest(to)]]) };
+    this.move = {
+      slot,
+      from,
+      to,
+      phase: 'freeze',
+      triedAt: Number.NEGATIVE_INFINITY,
+      floor: new Map([
+        [from, highest(from)],
+        [to, highest(to)],
+      ]),
+    };
     this.world.note(`MOVE slot ${slot}: ${from} → ${to}`);
     this.step(now);
   }
@@ -78,7 +88,9 @@ export class SlotMover {
     if (!m) return;
     const slot = m.slot;
     const committed = (group: string, holds: (s: MailboxState) => boolean) => {
-      const n = this.world.nodes(group).find((x) => x.durable.appliedIndex >= m.floor.get(group)! && holds(x.durable.state));
+      const n = this.world
+        .nodes(group)
+        .find((x) => x.durable.appliedIndex >= m.floor.get(group)! && holds(x.durable.state));
       if (n) m.floor.set(group, n.durable.appliedIndex);
       return n;
     };
@@ -98,7 +110,9 @@ export class SlotMover {
         break;
       case 'drain': {
         // On a replica that applied the freeze, every send of the slot's users is applied too.
-        const drained = (s: MailboxState) => s.frozen.has(slot) && [...s.outbox.values()].every((box) => box.entries.every((e) => this.world.slotOf(e.from) !== slot));
+        const drained = (s: MailboxState) =>
+          s.frozen.has(slot) &&
+          [...s.outbox.values()].every((box) => box.entries.every((e) => this.world.slotOf(e.from) !== slot));
         if (committed(m.from, drained)) next('handoff');
         break;
       }

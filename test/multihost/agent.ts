@@ -14,8 +14,21 @@ import { ChatClient, ClusterClient, type ChatMessage, type ReplicaStatusView } f
 
 interface Command {
   id: number;
-  op: 'setup' | 'chat' | 'leader' | 'statuses' | 'waitInSync' | 'waitOutOfSync' | 'verify'
-    | 'account' | 'startWriting' | 'writes' | 'stopWriting' | 'status' | 'converged' | 'history';
+  op:
+    | 'setup'
+    | 'chat'
+    | 'leader'
+    | 'statuses'
+    | 'waitInSync'
+    | 'waitOutOfSync'
+    | 'verify'
+    | 'account'
+    | 'startWriting'
+    | 'writes'
+    | 'stopWriting'
+    | 'status'
+    | 'converged'
+    | 'history';
   count?: number;
   replica?: string;
   timeoutMs?: number;
@@ -72,7 +85,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -95,7 +109,11 @@ async function setup(): Promise<unknown> {
     await client.createAccount(name, PASSWORD);
     await client.login(name, PASSWORD);
     const user: User = { name, client, received: [], sent: [], seq: 0 };
-    client.subscribe({ onMessage: (m) => { if (m.recipient === name && m.sender !== name) user.received.push(m); } });
+    client.subscribe({
+      onMessage: (m) => {
+        if (m.recipient === name && m.sender !== name) user.received.push(m);
+      },
+    });
     users.push(user);
   }
   return { users: users.map((u) => u.name) };
@@ -103,17 +121,22 @@ async function setup(): Promise<unknown> {
 
 /** Each user sends `count` messages to the other, one at a time; every one must be acknowledged. */
 async function chat(count: number): Promise<unknown> {
-  await Promise.all(users.map(async (u) => {
-    const to = users.find((o) => o !== u)!.name;
-    for (let i = 0; i < count; i++) {
-      const seq = ++u.seq;
-      const text = `${u.name} #${seq}`;
-      const m = await u.client.sendMessage(to, text);
-      u.sent.push({ to, seq, text, id: m.id });
-    }
-  }));
+  await Promise.all(
+    users.map(async (u) => {
+      const to = users.find((o) => o !== u)!.name;
+      for (let i = 0; i < count; i++) {
+        const seq = ++u.seq;
+        const text = `${u.name} #${seq}`;
+        const m = await u.client.sendMessage(to, text);
+        u.sent.push({ to, seq, text, id: m.id });
+      }
+    }),
+  );
   const c = users[0]!.client.connection();
-  return { acknowledged: users.reduce((n, u) => n + u.sent.length, 0), via: c.kind === 'connected' ? c.replicaId : c.kind };
+  return {
+    acknowledged: users.reduce((n, u) => n + u.sent.length, 0),
+    via: c.kind === 'connected' ? c.replicaId : c.kind,
+  };
 }
 
 async function verify(timeoutMs: number): Promise<unknown> {
@@ -121,27 +144,34 @@ async function verify(timeoutMs: number): Promise<unknown> {
   for (const u of users) {
     const expected = users.filter((o) => o !== u).flatMap((o) => o.sent);
     await until(`${u.name} to receive ${expected.length} messages`, timeoutMs, async () =>
-      expected.every((s) => u.received.some((r) => r.id === s.id)) ? true : undefined).catch((err: Error) => problems.push(err.message));
+      expected.every((s) => u.received.some((r) => r.id === s.id)) ? true : undefined,
+    ).catch((err: Error) => problems.push(err.message));
     const ids = u.received.map((m) => m.id);
     if (new Set(ids).size !== ids.length) problems.push(`${u.name} received a message twice`);
     const seqs = u.received.map((m) => Number(m.text.split('#')[1]));
-    for (let i = 1; i < seqs.length; i++) if (seqs[i]! <= seqs[i - 1]!) problems.push(`${u.name} got #${seqs[i]} after #${seqs[i - 1]}`);
+    for (let i = 1; i < seqs.length; i++)
+      if (seqs[i]! <= seqs[i - 1]!) problems.push(`${u.name} got #${seqs[i]} after #${seqs[i - 1]}`);
     // And in the stored history, exactly once each.
     const other = users.find((o) => o !== u)!;
     const history = await wholeConversation(u.client, other.name);
     for (const s of u.sent) {
       const found = history.filter((m) => m.text === s.text);
-      if (found.length !== 1 || found[0]!.id !== s.id) problems.push(`"${s.text}" (id ${s.id}) is stored ${found.length} times in the history`);
+      if (found.length !== 1 || found[0]!.id !== s.id)
+        problems.push(`"${s.text}" (id ${s.id}) is stored ${found.length} times in the history`);
     }
   }
   const applied = await until('every replica to apply the same index', timeoutMs, async () => {
     const all = await statuses();
     if (all.length !== servers.length) return undefined;
-    return all.every((s) => s.appliedIndex === all[0]!.appliedIndex && s.commitIndex === s.appliedIndex) ? all[0]!.appliedIndex : undefined;
+    return all.every((s) => s.appliedIndex === all[0]!.appliedIndex && s.commitIndex === s.appliedIndex)
+      ? all[0]!.appliedIndex
+      : undefined;
   });
   const digests = await Promise.all(servers.map((a) => ops.stateDigest(a)));
   if (new Set(digests.map((d) => `${d.appliedIndex}:${d.digest}`)).size !== 1) {
-    problems.push(`replica digests differ: ${digests.map((d, i) => `${servers[i]} ${d.appliedIndex}:${d.digest.slice(0, 12)}`).join(', ')}`);
+    problems.push(
+      `replica digests differ: ${digests.map((d, i) => `${servers[i]} ${d.appliedIndex}:${d.digest.slice(0, 12)}`).join(', ')}`,
+    );
   }
   return { problems, appliedIndex: applied, messages: users.reduce((n, u) => n + u.sent.length, 0) };
 }
@@ -177,9 +207,13 @@ async function converged(timeoutMs: number): Promise<unknown> {
     const all = await statuses();
     const leaders = all.filter((s) => s.role === 'leader');
     last = all.map((s) => `${s.id} ${s.role} e${s.epoch} commit ${s.commitIndex} applied ${s.appliedIndex}`).join('; ');
-    if (all.length !== servers.length || leaders.length !== 1 || new Set(all.map((s) => s.epoch)).size !== 1) return undefined;
-    if (!all.every((s) => s.appliedIndex === leaders[0]!.commitIndex && s.commitIndex === s.appliedIndex)) return undefined;
-    const digests = await Promise.all(servers.map(async (address) => ({ address, ...(await ops.stateDigest(address)) })));
+    if (all.length !== servers.length || leaders.length !== 1 || new Set(all.map((s) => s.epoch)).size !== 1)
+      return undefined;
+    if (!all.every((s) => s.appliedIndex === leaders[0]!.commitIndex && s.commitIndex === s.appliedIndex))
+      return undefined;
+    const digests = await Promise.all(
+      servers.map(async (address) => ({ address, ...(await ops.stateDigest(address)) })),
+    );
     if (new Set(digests.map((d) => `${d.appliedIndex}:${d.digest}`)).size !== 1) {
       last = `digests differ: ${digests.map((d) => `${d.address} ${d.appliedIndex}:${d.digest.slice(0, 12)}`).join(', ')}`;
       return undefined;
@@ -202,8 +236,16 @@ async function handle(c: Command): Promise<unknown> {
       return { id: s.id, epoch: s.epoch, inSync: s.inSync };
     }
     case 'statuses':
-      return (await statuses()).map((s) => ({ id: s.id, role: s.role, epoch: s.epoch, inSync: s.inSync, caughtUp: s.caughtUp,
-        leaderId: s.leaderId, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex }));
+      return (await statuses()).map((s) => ({
+        id: s.id,
+        role: s.role,
+        epoch: s.epoch,
+        inSync: s.inSync,
+        caughtUp: s.caughtUp,
+        leaderId: s.leaderId,
+        commitIndex: s.commitIndex,
+        appliedIndex: s.appliedIndex,
+      }));
     case 'waitInSync':
       return until(`${c.replica} in the in-sync set`, timeoutMs, async () => {
         const l = await leader(timeoutMs);
@@ -218,7 +260,11 @@ async function handle(c: Command): Promise<unknown> {
       return verify(timeoutMs);
     case 'account': {
       const name = c.user!;
-      const client = new ChatClient({ servers, deadlineMs: c.deadlineMs ?? 1_000, retryBudgetMs: c.retryBudgetMs ?? 20_000 });
+      const client = new ChatClient({
+        servers,
+        deadlineMs: c.deadlineMs ?? 1_000,
+        retryBudgetMs: c.retryBudgetMs ?? 20_000,
+      });
       accounts.set(name, { client, records: [], running: false });
       if (c.create) await client.createAccount(name, PASSWORD);
       await client.login(name, PASSWORD);

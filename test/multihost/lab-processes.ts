@@ -116,7 +116,10 @@ export class LabReplicas {
     const secretFile = join(root, 'cluster.secret');
     writeFileSync(secretFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     this.procs = new ProcessCluster({
-      serverMain: SERVER_MAIN, root, replicas: ids.map((id) => ({ id, address: this.address(id) })), logLevel: 'debug',
+      serverMain: SERVER_MAIN,
+      root,
+      replicas: ids.map((id) => ({ id, address: this.address(id) })),
+      logLevel: 'debug',
       args: ['--cluster-secret-file', secretFile, ...LOAD_TEST_LIMITS, ...common],
       command: (id, argv) => lab.command(id, argv),
       onSpawn: (id, child) => child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`)),

@@ -68,7 +68,10 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
   });
 
   it('elects on the majority side only, acknowledges nothing on the minority side, and loses no acknowledged write', async () => {
-    if (unavailable) throw new Error(`the partition test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`);
+    if (unavailable)
+      throw new Error(
+        `the partition test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`,
+      );
     const r = replicas!;
     for (const id of REPLICAS) r.start(id);
     const maj = Agent.spawn(lab, 'cmaj', r.addresses());
@@ -84,10 +87,17 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     };
     /** Waits until `user` (on `agent`) has `count` acknowledged writes that started at or after `since`. */
     const progress = (what: string, agent: Agent, user: string, since: number, count = 10, timeoutMs = 20_000) =>
-      step(`${user}'s writes going on (${what})`, () => waitUntil(`${count} acknowledged writes by ${user} started after ${what}`, timeoutMs, async () => {
-        const writes = await agent.call<WriteRecord[]>('writes', { user });
-        return writes.filter((w) => w.startedAt >= since && w.ackedAt !== undefined).length >= count || undefined;
-      }, 100));
+      step(`${user}'s writes going on (${what})`, () =>
+        waitUntil(
+          `${count} acknowledged writes by ${user} started after ${what}`,
+          timeoutMs,
+          async () => {
+            const writes = await agent.call<WriteRecord[]>('writes', { user });
+            return writes.filter((w) => w.startedAt >= since && w.ackedAt !== undefined).length >= count || undefined;
+          },
+          100,
+        ),
+      );
     const leaderOf = (agent: Agent) => step('a serving leader', () => agent.call<{ id: string }>('leader', {}, 20_000));
     /**
      * Whether the replica's own log says it no longer leads: its last election.won is followed by a
@@ -95,7 +105,10 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
      * after the cut": under load the leader may change on its own just before the cut.)
      */
     const notLeadingByLog = (id: string) => {
-      const kinds = r.logLines(id).map((l) => l.event).filter((e) => e === 'election.won' || e === 'election.forced' || e === 'leader.stepped_down');
+      const kinds = r
+        .logLines(id)
+        .map((l) => l.event)
+        .filter((e) => e === 'election.won' || e === 'election.forced' || e === 'leader.stepped_down');
       return kinds.length > 0 && kinds[kinds.length - 1] === 'leader.stepped_down';
     };
 
@@ -115,32 +128,60 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     const oldLeader = (await leaderOf(maj)).id;
     const minority = [oldLeader, REPLICAS.find((id) => id !== oldLeader)!];
     const majority = REPLICAS.filter((id) => !minority.includes(id));
-    lab.partition([[...majority, 'cmaj'], [...minority, 'cmin']]);
+    lab.partition([
+      [...majority, 'cmaj'],
+      [...minority, 'cmin'],
+    ]);
     const cutAt = Date.now();
 
     const newLeader = (await leaderOf(maj)).id;
-    expect(majority, `the leader elected during the partition (${newLeader}) is on the majority side`).toContain(newLeader);
+    expect(majority, `the leader elected during the partition (${newLeader}) is on the majority side`).toContain(
+      newLeader,
+    );
     await progress('the partition', maj, 'alice', cutAt);
-    await step(`the old leader ${oldLeader} stepping down`, () => waitUntil(`${oldLeader} to step down`, 10_000, async () => {
-      const s = await min.call<StatusRow>('status', { address: r.address(oldLeader) }, 5_000);
-      return s.role !== 'leader' || undefined;
-    }, 100));
-    await step(`${oldLeader} logging that it stepped down`, () => waitUntil(`leader.stepped_down in ${oldLeader}'s log`, 5_000, () => notLeadingByLog(oldLeader) || undefined, 100));
+    await step(`the old leader ${oldLeader} stepping down`, () =>
+      waitUntil(
+        `${oldLeader} to step down`,
+        10_000,
+        async () => {
+          const s = await min.call<StatusRow>('status', { address: r.address(oldLeader) }, 5_000);
+          return s.role !== 'leader' || undefined;
+        },
+        100,
+      ),
+    );
+    await step(`${oldLeader} logging that it stepped down`, () =>
+      waitUntil(`leader.stepped_down in ${oldLeader}'s log`, 5_000, () => notLeadingByLog(oldLeader) || undefined, 100),
+    );
     // Let carol's side try for a while without a majority (at least one of her writes runs into its retry budget).
-    await step('carol trying to write without a majority', () => waitUntil('a write by carol to fail during the partition', 15_000, async () => {
-      const writes = await min.call<WriteRecord[]>('writes', { user: 'carol' });
-      return writes.some((w) => w.startedAt >= cutAt && w.error !== undefined) || undefined;
-    }, 200));
+    await step('carol trying to write without a majority', () =>
+      waitUntil(
+        'a write by carol to fail during the partition',
+        15_000,
+        async () => {
+          const writes = await min.call<WriteRecord[]>('writes', { user: 'carol' });
+          return writes.some((w) => w.startedAt >= cutAt && w.error !== undefined) || undefined;
+        },
+        200,
+      ),
+    );
     for (const id of minority) {
-      const s = await step(`the status of ${id}`, () => min.call<StatusRow>('status', { address: r.address(id) }, 5_000));
+      const s = await step(`the status of ${id}`, () =>
+        min.call<StatusRow>('status', { address: r.address(id) }, 5_000),
+      );
       expect(s.role, `${id} on the minority side during the partition`).not.toBe('leader');
     }
     const healAt = Date.now();
     lab.heal();
 
-    const carolDuring = (await min.call<WriteRecord[]>('writes', { user: 'carol' })).filter((w) => w.startedAt >= cutAt && w.startedAt < healAt);
+    const carolDuring = (await min.call<WriteRecord[]>('writes', { user: 'carol' })).filter(
+      (w) => w.startedAt >= cutAt && w.startedAt < healAt,
+    );
     expect(carolDuring.length, 'carol tried to write during the partition').toBeGreaterThan(0);
-    expect(carolDuring.filter((w) => w.ackedAt !== undefined && w.ackedAt < healAt), 'writes acknowledged on the minority side during the partition').toEqual([]);
+    expect(
+      carolDuring.filter((w) => w.ackedAt !== undefined && w.ackedAt < healAt),
+      'writes acknowledged on the minority side during the partition',
+    ).toEqual([]);
 
     await progress('the heal', maj, 'alice', healAt);
     await progress('the heal', min, 'carol', healAt);
@@ -153,7 +194,9 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     expect(nextLeader, 'a leader other than the cut-off one').not.toBe(lonely);
     await progress(`${lonely} cut off`, maj, 'alice', lonelyAt);
     await progress(`${lonely} cut off`, min, 'carol', lonelyAt);
-    await step(`${lonely} stepping down while cut off`, () => waitUntil(`leader.stepped_down in ${lonely}'s log`, 10_000, () => notLeadingByLog(lonely) || undefined, 100));
+    await step(`${lonely} stepping down while cut off`, () =>
+      waitUntil(`leader.stepped_down in ${lonely}'s log`, 10_000, () => notLeadingByLog(lonely) || undefined, 100),
+    );
     const plugAt = Date.now();
     lab.restore(lonely);
     await progress(`${lonely} plugged back in`, maj, 'alice', plugAt);
@@ -165,16 +208,30 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     const others = REPLICAS.filter((id) => id !== mute);
     lab.oneWayCut(mute, others);
     const muteAt = Date.now();
-    await step(`a leader other than ${mute}`, () => waitUntil(`a leader other than ${mute}`, 20_000, async () => {
-      const rows = await maj.call<StatusRow[]>('statuses', {}, 10_000);
-      return rows.some((s) => s.role === 'leader' && s.id !== mute && s.commitIndex > 0) || undefined;
-    }, 100));
+    await step(`a leader other than ${mute}`, () =>
+      waitUntil(
+        `a leader other than ${mute}`,
+        20_000,
+        async () => {
+          const rows = await maj.call<StatusRow[]>('statuses', {}, 10_000);
+          return rows.some((s) => s.role === 'leader' && s.id !== mute && s.commitIndex > 0) || undefined;
+        },
+        100,
+      ),
+    );
     await progress(`${mute}'s packets to the replicas lost`, maj, 'alice', muteAt);
     await progress(`${mute}'s packets to the replicas lost`, min, 'carol', muteAt);
-    await step(`${mute} stepping down while it cannot reach the others`, () => waitUntil(`${mute} to step down`, 10_000, async () => {
-      const s = await maj.call<StatusRow>('status', { address: r.address(mute) }, 5_000);
-      return (s.role !== 'leader' && notLeadingByLog(mute)) || undefined;
-    }, 100));
+    await step(`${mute} stepping down while it cannot reach the others`, () =>
+      waitUntil(
+        `${mute} to step down`,
+        10_000,
+        async () => {
+          const s = await maj.call<StatusRow>('status', { address: r.address(mute) }, 5_000);
+          return (s.role !== 'leader' && notLeadingByLog(mute)) || undefined;
+        },
+        100,
+      ),
+    );
     const unmuteAt = Date.now();
     lab.oneWayRestore(mute, others);
     await progress(`${mute} reaching the others again`, maj, 'alice', unmuteAt);
@@ -183,17 +240,27 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     // --- Stop writing and check.
     const alice = await maj.call<WriteRecord[]>('stopWriting', { user: 'alice' }, 30_000);
     const carol = await min.call<WriteRecord[]>('stopWriting', { user: 'carol' }, 30_000);
-    const final = await step('the replicas converging', () => maj.call<{ leader: string; appliedIndex: number }>('converged', {}, 30_000));
+    const final = await step('the replicas converging', () =>
+      maj.call<{ leader: string; appliedIndex: number }>('converged', {}, 30_000),
+    );
     expect(final.appliedIndex).toBeGreaterThan(0);
 
     const unackedStored: string[] = [];
-    for (const [agent, user, to, writes] of [[maj, 'alice', 'bob', alice], [min, 'carol', 'dave', carol]] as const) {
-      const history = await step(`${user}'s history`, () => agent.call<{ id: number; text: string; sender: string }[]>('history', { user, to }, 30_000));
+    for (const [agent, user, to, writes] of [
+      [maj, 'alice', 'bob', alice],
+      [min, 'carol', 'dave', carol],
+    ] as const) {
+      const history = await step(`${user}'s history`, () =>
+        agent.call<{ id: number; text: string; sender: string }[]>('history', { user, to }, 30_000),
+      );
       const problems: string[] = [];
       const acked = writes.filter((w) => w.ackedAt !== undefined);
       for (const w of acked) {
         const stored = history.filter((m) => m.text === w.text);
-        if (stored.length !== 1 || stored[0]!.id !== w.id) problems.push(`"${w.text}" (acknowledged as id ${w.id}) is stored ${stored.length} times (ids ${stored.map((m) => m.id).join(',')})`);
+        if (stored.length !== 1 || stored[0]!.id !== w.id)
+          problems.push(
+            `"${w.text}" (acknowledged as id ${w.id}) is stored ${stored.length} times (ids ${stored.map((m) => m.id).join(',')})`,
+          );
       }
       const ids = history.map((m) => m.id);
       if (new Set(ids).size !== ids.length) problems.push(`${user}'s history repeats an id`);
@@ -203,7 +270,9 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
       // An unacknowledged write may or may not be stored; only counted, for the summary below.
       const stored = writes.filter((w) => w.ackedAt === undefined && history.some((m) => m.text === w.text));
       const when = (t: number | undefined) => (t === undefined ? '-' : `${t - cutAt} ms`);
-      unackedStored.push(`${user} ${stored.length}/${writes.length - acked.length}${stored.map((w) => ` ("${w.text}" started ${when(w.startedAt)}, failed ${when(w.failedAt)} after the cut)`).join('')}`);
+      unackedStored.push(
+        `${user} ${stored.length}/${writes.length - acked.length}${stored.map((w) => ` ("${w.text}" started ${when(w.startedAt)}, failed ${when(w.failedAt)} after the cut)`).join('')}`,
+      );
     }
 
     // No epoch had two leaders, by every replica's own log: neither two winners nor a follower
@@ -213,7 +282,8 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
     const violations: string[] = [];
     const evidence = new Map<number, string[]>();
     const mislabelled: string[] = [];
-    const note = (map: Map<number, Set<string>>, epoch: number, leader: string) => map.set(epoch, (map.get(epoch) ?? new Set<string>()).add(leader));
+    const note = (map: Map<number, Set<string>>, epoch: number, leader: string) =>
+      map.set(epoch, (map.get(epoch) ?? new Set<string>()).add(leader));
     /**
      * The epoch a leadership line is about: the one its message names ("C leads epoch 7 ...", "A follows C
      * in epoch 7"), else the logged one. Events carry the epoch they happened in, so the two agree; a line
@@ -221,7 +291,8 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
      */
     const epochOf = (line: Record<string, unknown>, id: string) => {
       const named = /\bepoch (\d+)\b/.exec(String(line.msg));
-      if (named && Number(named[1]) !== Number(line.epoch)) mislabelled.push(`${id}: "${String(line.msg)}" logged with epoch ${String(line.epoch)}`);
+      if (named && Number(named[1]) !== Number(line.epoch))
+        mislabelled.push(`${id}: "${String(line.msg)}" logged with epoch ${String(line.epoch)}`);
       return named ? Number(named[1]) : Number(line.epoch);
     };
     for (const id of REPLICAS) {
@@ -230,7 +301,10 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
         if (typeof line.event === 'string' && /^(election|leader)\./.test(line.event)) {
           const named = /\bepoch (\d+)\b/.exec(String(line.msg));
           for (const epoch of new Set([Number(line.epoch), ...(named ? [Number(named[1])] : [])])) {
-            evidence.set(epoch, [...(evidence.get(epoch) ?? []), `${new Date(Number(line.time)).toISOString()} ${id} ${line.event} (logged with epoch ${String(line.epoch)}): ${String(line.msg)}`]);
+            evidence.set(epoch, [
+              ...(evidence.get(epoch) ?? []),
+              `${new Date(Number(line.time)).toISOString()} ${id} ${line.event} (logged with epoch ${String(line.epoch)}): ${String(line.msg)}`,
+            ]);
           }
         }
         if (line.event === 'election.won' || line.event === 'election.forced') {
@@ -241,17 +315,28 @@ describe.skipIf(skip)('a five-replica majority cluster partitioned by the networ
         if (line.event === 'leader.changed' && line.leader) note(leadersOf, epochOf(line, id), String(line.leader));
       }
     }
-    if (mislabelled.length > 0) console.log(`log lines with another epoch than their message names:\n${mislabelled.join('\n')}`);
-    const quarantined = REPLICAS.map((id) => `${id} ${r.logLines(id).filter((l) => l.event === 'log.quarantined').length}`).join(', ');
-    console.log(`partition: ${minority.join('+')} | ${majority.join('+')}, old leader ${oldLeader}, new leader ${newLeader}; `
-      + `carol tried ${carolDuring.length} writes during it, ${carolDuring.filter((w) => w.ackedAt !== undefined).length} acknowledged after the heal; `
-      + `then ${lonely} cut off alone, next leader ${nextLeader}; then ${mute} muted (one way); acknowledged: alice ${alice.filter((w) => w.ackedAt).length}/${alice.length}, `
-      + `carol ${carol.filter((w) => w.ackedAt).length}/${carol.length}; unacknowledged but stored: ${unackedStored.join(', ')}; applied index ${final.appliedIndex}; ${won.size} elections; log.quarantined events: ${quarantined}; `
-      + `phases: start ${cutAt - startedAt} ms, partition ${healAt - cutAt} ms, leader cut off ${plugAt - lonelyAt} ms, ${mute} muted ${unmuteAt - muteAt} ms`);
+    if (mislabelled.length > 0)
+      console.log(`log lines with another epoch than their message names:\n${mislabelled.join('\n')}`);
+    const quarantined = REPLICAS.map(
+      (id) => `${id} ${r.logLines(id).filter((l) => l.event === 'log.quarantined').length}`,
+    ).join(', ');
+    console.log(
+      `partition: ${minority.join('+')} | ${majority.join('+')}, old leader ${oldLeader}, new leader ${newLeader}; ` +
+        `carol tried ${carolDuring.length} writes during it, ${carolDuring.filter((w) => w.ackedAt !== undefined).length} acknowledged after the heal; ` +
+        `then ${lonely} cut off alone, next leader ${nextLeader}; then ${mute} muted (one way); acknowledged: alice ${alice.filter((w) => w.ackedAt).length}/${alice.length}, ` +
+        `carol ${carol.filter((w) => w.ackedAt).length}/${carol.length}; unacknowledged but stored: ${unackedStored.join(', ')}; applied index ${final.appliedIndex}; ${won.size} elections; log.quarantined events: ${quarantined}; ` +
+        `phases: start ${cutAt - startedAt} ms, partition ${healAt - cutAt} ms, leader cut off ${plugAt - lonelyAt} ms, ${mute} muted ${unmuteAt - muteAt} ms`,
+    );
     expect(violations, 'safety.violation events').toEqual([]);
     for (const [epoch, leaders] of leadersOf) {
-      expect([...leaders], `the leaders of epoch ${epoch}:\n${(evidence.get(epoch) ?? []).sort().join('\n')}\n`).toHaveLength(1);
+      expect(
+        [...leaders],
+        `the leaders of epoch ${epoch}:\n${(evidence.get(epoch) ?? []).sort().join('\n')}\n`,
+      ).toHaveLength(1);
     }
-    expect(won.size, 'elections seen in the logs (the first, one in the partition, one after the leader was cut off, one after it was muted)').toBeGreaterThanOrEqual(4);
+    expect(
+      won.size,
+      'elections seen in the logs (the first, one in the partition, one after the leader was cut off, one after it was muted)',
+    ).toBeGreaterThanOrEqual(4);
   }, 90_000);
 });

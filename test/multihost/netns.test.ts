@@ -58,7 +58,10 @@ describe.skipIf(skip)('replicas on separate network hosts (namespaces)', () => {
   });
 
   it('keeps chatting through the demo order and a cut cable, each replica at its own address', async () => {
-    if (unavailable) throw new Error(`the multi-host test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`);
+    if (unavailable)
+      throw new Error(
+        `the multi-host test cannot run here: ${unavailable}. Set CHAT_SKIP_NETNS=1 to skip it explicitly.`,
+      );
     for (const id of REPLICAS) start(id);
     agent = Agent.spawn(lab, 'client', REPLICAS.map(address));
     const a = agent;
@@ -108,11 +111,18 @@ describe.skipIf(skip)('replicas on separate network hosts (namespaces)', () => {
     await chat(`${CUT} out of the in-sync set`);
     await new Promise((r) => setTimeout(r, Math.max(0, 1_500 - (Date.now() - cutAt))));
     lab.restore(CUT);
-    const back = await a.call<{ leader: string; epoch: number; inSync: string[] }>('waitInSync', { replica: CUT }, 30_000);
+    const back = await a.call<{ leader: string; epoch: number; inSync: string[] }>(
+      'waitInSync',
+      { replica: CUT },
+      30_000,
+    );
     expect(back.leader, 'the same leader leads after the cable is back').toBe(before.id);
     expect(back.epoch, 'no election happened').toBe(before.epoch);
     const roles = await a.call<{ id: string; role: string; epoch: number }[]>('statuses');
-    expect(roles.filter((r) => r.role === 'leader').map((r) => r.id), 'exactly one leader').toEqual([before.id]);
+    expect(
+      roles.filter((r) => r.role === 'leader').map((r) => r.id),
+      'exactly one leader',
+    ).toEqual([before.id]);
     expect(roles.find((r) => r.id === CUT)?.role).toBe('follower');
     await chat(`${CUT}'s cable back`);
 

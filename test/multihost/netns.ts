@@ -22,10 +22,16 @@ function ip(args: string[]): string {
 /** Why this machine cannot run the lab, or undefined when it can (installs iproute2 when missing and root). */
 export function labUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'creating network namespaces needs root (run the suite as root, as CI does)';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'creating network namespaces needs root (run the suite as root, as CI does)';
   if (spawnSync('ip', ['-V'], { stdio: 'ignore' }).status !== 0) {
-    const apt = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2'], { stdio: 'ignore', timeout: 180_000 });
-    if (apt.status !== 0 || spawnSync('ip', ['-V'], { stdio: 'ignore' }).status !== 0) return 'the `ip` command (iproute2) is missing and could not be installed with apt-get';
+    const apt = spawnSync(
+      'sh',
+      ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2'],
+      { stdio: 'ignore', timeout: 180_000 },
+    );
+    if (apt.status !== 0 || spawnSync('ip', ['-V'], { stdio: 'ignore' }).status !== 0)
+      return 'the `ip` command (iproute2) is missing and could not be installed with apt-get';
   }
   const probe = `chatprobe${randomBytes(3).toString('hex')}`;
   try {
@@ -110,11 +116,25 @@ export class NetnsLab {
    * such frames and every host drops them). oneWayRestore(from, to) undoes it.
    */
   oneWayCut(from: string, to: string[]): void {
-    for (const name of to) ip(['-n', this.host(from).namespace, 'neigh', 'replace', this.host(name).address, 'lladdr', NOWHERE_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    for (const name of to)
+      ip([
+        '-n',
+        this.host(from).namespace,
+        'neigh',
+        'replace',
+        this.host(name).address,
+        'lladdr',
+        NOWHERE_MAC,
+        'dev',
+        'eth0',
+        'nud',
+        'permanent',
+      ]);
   }
 
   oneWayRestore(from: string, to: string[]): void {
-    for (const name of to) ip(['-n', this.host(from).namespace, 'neigh', 'del', this.host(name).address, 'dev', 'eth0']);
+    for (const name of to)
+      ip(['-n', this.host(from).namespace, 'neigh', 'del', this.host(name).address, 'dev', 'eth0']);
   }
 
   /**
@@ -142,12 +162,16 @@ export class NetnsLab {
 
   /** Deletes every namespace it created (their veth ends and the bridge go with them). Safe to call twice. */
   destroy(): void {
-    for (const ns of this.created.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 10_000 });
+    for (const ns of this.created.splice(0).reverse())
+      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 10_000 });
   }
 
   /** Namespaces of this lab still present (for the test's own cleanup check). */
   leftovers(): string[] {
     const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-    return list.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`chatlab-${this.tag}-`));
+    return list
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter((n) => n.startsWith(`chatlab-${this.tag}-`));
   }
 }

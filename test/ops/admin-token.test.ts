@@ -23,18 +23,22 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the admin token', () => {
-  it('is the local cluster\'s own file for the local cluster\'s addresses', () => {
+  it("is the local cluster's own file for the local cluster's addresses", () => {
     expect(adminTokenFromOptions({}, { CHAT_LOCAL_DATA: dir })).toBe('local-cluster-token');
     expect(adminTokenFromOptions({ servers: DEFAULT_SERVERS }, { CHAT_LOCAL_DATA: dir })).toBe('local-cluster-token');
   });
 
-  it('is never the local cluster\'s for other servers', () => {
+  it("is never the local cluster's for other servers", () => {
     expect(adminTokenFromOptions({ servers: '10.0.0.1:50051' }, { CHAT_LOCAL_DATA: dir })).toBeUndefined();
   });
 
   it('comes from --admin-token-file first, then CHAT_ADMIN_TOKEN', () => {
-    expect(adminTokenFromOptions({ adminTokenFile: given }, { CHAT_LOCAL_DATA: dir, CHAT_ADMIN_TOKEN: 'env-token' })).toBe('given-token');
-    expect(adminTokenFromOptions({ servers: '10.0.0.1:50051' }, { CHAT_LOCAL_DATA: dir, CHAT_ADMIN_TOKEN: 'env-token' })).toBe('env-token');
+    expect(
+      adminTokenFromOptions({ adminTokenFile: given }, { CHAT_LOCAL_DATA: dir, CHAT_ADMIN_TOKEN: 'env-token' }),
+    ).toBe('given-token');
+    expect(
+      adminTokenFromOptions({ servers: '10.0.0.1:50051' }, { CHAT_LOCAL_DATA: dir, CHAT_ADMIN_TOKEN: 'env-token' }),
+    ).toBe('env-token');
   });
 
   it('is a usage error when the file given cannot be read', () => {

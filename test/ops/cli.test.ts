@@ -11,7 +11,11 @@ import { waitFor } from './wait.js';
 let cluster: TestCluster;
 
 function chatOps(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runBuiltOps(args, { servers: cluster.addresses, ...options, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile, ...options.env } });
+  return runBuiltOps(args, {
+    servers: cluster.addresses,
+    ...options,
+    env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile, ...options.env },
+  });
 }
 
 interface StatusDoc {
@@ -64,7 +68,9 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     expect(badAddress.stderr).toContain('not-an-address');
     expect(noCommand.code).toBe(2);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: serving but degraded[\s\S]*2 {2}usage error[\s\S]*5 {2}force-leader[\s\S]*6 {2}status: not serving/);
+    expect(help.stdout).toMatch(
+      /Exit status:[\s\S]*0 {2}success[\s\S]*1 {2}status: serving but degraded[\s\S]*2 {2}usage error[\s\S]*5 {2}force-leader[\s\S]*6 {2}status: not serving/,
+    );
     expect(watch.code).toBe(2);
     expect(watch.stderr).toContain('needs an interactive terminal');
   });
@@ -109,10 +115,14 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     expect(text.stdout).toMatch(/problem: .* is down/);
 
     // The leader drops the dead replica from the in-sync set; its own log file says so too.
-    await waitFor('the in-sync set to shrink', async () => {
-      const isr = parseLines((await chatOps(['logs', '--kind', 'isr', '--replica', leader])).stdout);
-      return isr.some((l) => l.kind === 'isr.shrink' && l.line.includes(victim)) || undefined;
-    }, 15_000);
+    await waitFor(
+      'the in-sync set to shrink',
+      async () => {
+        const isr = parseLines((await chatOps(['logs', '--kind', 'isr', '--replica', leader])).stdout);
+        return isr.some((l) => l.kind === 'isr.shrink' && l.line.includes(victim)) || undefined;
+      },
+      15_000,
+    );
     const fromFile = await chatOps(['logs', '--log-file', cluster.logFile(leader), '--kind', 'isr.shrink']);
     expect(fromFile.code).toBe(0);
     expect(parseLines(fromFile.stdout).map((l) => `${l.replica} ${l.kind}`)).toContain(`${leader} isr.shrink`);
@@ -122,10 +132,14 @@ describe('chat-ops (built CLI) against a live cluster', () => {
     for (const id of cluster.ids) await cluster.kill(id);
     const survivor = cluster.ids[0]!;
     await cluster.restart(survivor);
-    const outage = await waitFor('the survivor to wait for the others', async () => {
-      const s = await statusJson();
-      return s.doc.waitingFor.length > 0 ? s : undefined;
-    }, 15_000);
+    const outage = await waitFor(
+      'the survivor to wait for the others',
+      async () => {
+        const s = await statusJson();
+        return s.doc.waitingFor.length > 0 ? s : undefined;
+      },
+      15_000,
+    );
     // Not serving (6): no leader, and the survivor waits for the others.
     expect(outage.code).toBe(6);
     expect(outage.doc.serving).toBe(false);

@@ -14,7 +14,10 @@ import { waitForFrame } from './wait.js';
 
 const SIZE = { columns: 160, rows: 20 };
 const plain = (frame: string) => frame.replace(/\x1b\[[0-9;]*m/g, '');
-const rowOf = (frame: string, id: string) => plain(frame).split('\n').find((l) => l.startsWith(`*${id} `) || l.startsWith(` ${id} `));
+const rowOf = (frame: string, id: string) =>
+  plain(frame)
+    .split('\n')
+    .find((l) => l.startsWith(`*${id} `) || l.startsWith(` ${id} `));
 
 let cluster: LocalCluster | undefined;
 let client: ClusterClient | undefined;
@@ -42,19 +45,31 @@ describe('chat-ops watch with a membership change under way', () => {
 
     cluster.learnerLag.set('D', 420);
     cluster.addLearner('D', d.address);
-    const learning = await waitForFrame(ui.lastFrame, 'D as a learner', (f) => rowOf(f, 'D')?.includes('learner') === true && plain(f).includes('4/4 up'));
+    const learning = await waitForFrame(
+      ui.lastFrame,
+      'D as a learner',
+      (f) => rowOf(f, 'D')?.includes('learner') === true && plain(f).includes('4/4 up'),
+    );
     expect(plain(learning)).toContain('learner D');
     expect(rowOf(learning, 'D')).toMatch(/ learner .* 420 /);
     expect(rowOf(learning, 'D')).toContain('learner: catching up, 420 behind');
 
     cluster.promote('D');
-    const promoted = await waitForFrame(ui.lastFrame, 'D promoted', (f) => rowOf(f, 'D')?.includes('follower') === true);
+    const promoted = await waitForFrame(
+      ui.lastFrame,
+      'D promoted',
+      (f) => rowOf(f, 'D')?.includes('follower') === true,
+    );
     expect(plain(promoted)).not.toContain('learner D');
 
     // A member added at an address where nothing runs yet: it shows up, down, as a learner.
     const nowhere = `127.0.0.1:${await freePort()}`;
     cluster.addLearner('E', nowhere);
-    const absent = await waitForFrame(ui.lastFrame, 'E down as a learner', (f) => rowOf(f, 'E')?.includes('DOWN') === true);
+    const absent = await waitForFrame(
+      ui.lastFrame,
+      'E down as a learner',
+      (f) => rowOf(f, 'E')?.includes('DOWN') === true,
+    );
     expect(rowOf(absent, 'E')).toContain(nowhere);
     expect(rowOf(absent, 'E')).toMatch(/learner, /);
     expect(plain(absent)).toContain('4/5 up');

@@ -1,13 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/ops/model/events.js';
-import { applyFilters, cycle, kindGroups, kindMatches, matchesFilter, parseFilterQuery } from '../../src/ops/model/filter.js';
+import {
+  applyFilters,
+  cycle,
+  kindGroups,
+  kindMatches,
+  matchesFilter,
+  parseFilterQuery,
+} from '../../src/ops/model/filter.js';
 import { event } from './fixtures.js';
 
 describe('merged timeline', () => {
   it('interleaves replicas by time whatever order the feeds deliver in', () => {
     const store = new EventStore();
     store.addAll([event({ replicaId: 'B', seq: 1, timeMs: 20 }), event({ replicaId: 'B', seq: 2, timeMs: 40 })]);
-    store.addAll([event({ replicaId: 'A', seq: 1, timeMs: 10 }), event({ replicaId: 'A', seq: 2, timeMs: 30 }), event({ replicaId: 'A', seq: 3, timeMs: 50 })]);
+    store.addAll([
+      event({ replicaId: 'A', seq: 1, timeMs: 10 }),
+      event({ replicaId: 'A', seq: 2, timeMs: 30 }),
+      event({ replicaId: 'A', seq: 3, timeMs: 50 }),
+    ]);
     expect(store.all().map((e) => `${e.replicaId}${e.seq}`)).toEqual(['A1', 'B1', 'A2', 'B2', 'A3']);
   });
 
@@ -21,14 +32,21 @@ describe('merged timeline', () => {
 
   it('keeps the events of a restarted replica, which numbers them from 1 again', () => {
     const store = new EventStore();
-    store.addAll([event({ replicaId: 'A', seq: 1, timeMs: 10, kind: 'replica.started' }), event({ replicaId: 'A', seq: 2, timeMs: 20 })]);
+    store.addAll([
+      event({ replicaId: 'A', seq: 1, timeMs: 10, kind: 'replica.started' }),
+      event({ replicaId: 'A', seq: 2, timeMs: 20 }),
+    ]);
     store.addAll([event({ replicaId: 'A', seq: 1, timeMs: 5_000, kind: 'replica.started' })]);
     expect(store.all().filter((e) => e.kind === 'replica.started')).toHaveLength(2);
   });
 
   it('orders events of the same millisecond by replica then sequence', () => {
     const store = new EventStore();
-    store.addAll([event({ replicaId: 'C', seq: 7, timeMs: 10 }), event({ replicaId: 'A', seq: 9, timeMs: 10 }), event({ replicaId: 'A', seq: 8, timeMs: 10 })]);
+    store.addAll([
+      event({ replicaId: 'C', seq: 7, timeMs: 10 }),
+      event({ replicaId: 'A', seq: 9, timeMs: 10 }),
+      event({ replicaId: 'A', seq: 8, timeMs: 10 }),
+    ]);
     expect(store.all().map((e) => `${e.replicaId}${e.seq}`)).toEqual(['A8', 'A9', 'C7']);
   });
 
@@ -40,7 +58,10 @@ describe('merged timeline', () => {
 
   it('lists the replicas and kinds seen', () => {
     const store = new EventStore();
-    store.addAll([event({ replicaId: 'B', seq: 1, timeMs: 1, kind: 'isr.shrink' }), event({ replicaId: 'A', seq: 1, timeMs: 2, kind: 'election.won' })]);
+    store.addAll([
+      event({ replicaId: 'B', seq: 1, timeMs: 1, kind: 'isr.shrink' }),
+      event({ replicaId: 'A', seq: 1, timeMs: 2, kind: 'election.won' }),
+    ]);
     expect(store.replicaIds()).toEqual(['A', 'B']);
     expect(store.kinds()).toEqual(['election.won', 'isr.shrink']);
   });
@@ -60,18 +81,31 @@ describe('filters', () => {
 
   it('parses a typed query into replicas, kinds, words and exclusions', () => {
     expect(parseFilterQuery('r:A,B k:isr  shrink -k:replication -r:C -noise')).toEqual({
-      replicas: ['A', 'B'], kinds: ['isr'], words: ['shrink'], notReplicas: ['C'], notKinds: ['replication'], notWords: ['noise'],
+      replicas: ['A', 'B'],
+      kinds: ['isr'],
+      words: ['shrink'],
+      notReplicas: ['C'],
+      notKinds: ['replication'],
+      notWords: ['noise'],
     });
   });
 
   it('keeps only the events passing every filter', () => {
     const events = [
       event({ replicaId: 'A', seq: 1, timeMs: 1, kind: 'election.won', message: 'A leads epoch 4' }),
-      event({ replicaId: 'B', seq: 1, timeMs: 2, kind: 'isr.shrink', message: 'B removes C', details: { removed: 'C' } }),
+      event({
+        replicaId: 'B',
+        seq: 1,
+        timeMs: 2,
+        kind: 'isr.shrink',
+        message: 'B removes C',
+        details: { removed: 'C' },
+      }),
       event({ replicaId: 'B', seq: 2, timeMs: 3, kind: 'replication.batch', message: 'appended 10' }),
       event({ replicaId: 'C', seq: 1, timeMs: 4, kind: 'election.started', message: 'C asks' }),
     ];
-    const ids = (filters: Parameters<typeof applyFilters>[1]) => applyFilters(events, filters).map((e) => `${e.replicaId}${e.seq}`);
+    const ids = (filters: Parameters<typeof applyFilters>[1]) =>
+      applyFilters(events, filters).map((e) => `${e.replicaId}${e.seq}`);
     expect(ids([parseFilterQuery('k:election')])).toEqual(['A1', 'C1']);
     expect(ids([parseFilterQuery('r:b')])).toEqual(['B1', 'B2']);
     expect(ids([parseFilterQuery('removed=c')])).toEqual(['B1']);
@@ -90,6 +124,8 @@ describe('filters', () => {
   });
 
   it('offers kind groups in a useful order, unknown groups after', () => {
-    expect(kindGroups(['replication.batch', 'zeta.x', 'isr.shrink', 'election.won', 'election.started', 'alpha.y'])).toEqual(['election', 'isr', 'replication', 'alpha', 'zeta']);
+    expect(
+      kindGroups(['replication.batch', 'zeta.x', 'isr.shrink', 'election.won', 'election.started', 'alpha.y']),
+    ).toEqual(['election', 'isr', 'replication', 'alpha', 'zeta']);
   });
 });

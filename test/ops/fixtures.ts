@@ -39,14 +39,29 @@ export function statusView(over: Partial<ReplicaStatusView> & { id: string }): R
 }
 
 export function peer(id: string, over: Partial<PeerProgressView> = {}): PeerProgressView {
-  return { id, address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`, matchIndex: 100, lagEntries: 0, lastAckMsAgo: 15, inSync: true, state: 'replicate', learner: false, behindMs: 0, dataLost: false, ...over };
+  return {
+    id,
+    address: `127.0.0.1:5005${id.charCodeAt(0) - 64}`,
+    matchIndex: 100,
+    lagEntries: 0,
+    lastAckMsAgo: 15,
+    inSync: true,
+    state: 'replicate',
+    learner: false,
+    behindMs: 0,
+    dataLost: false,
+    ...over,
+  };
 }
 
 export function up(status: ReplicaStatusView): ReplicaProbe {
   return { address: status.address, up: true, status, rttMs: 1.2 };
 }
 
-export function down(address: string, error = 'UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:50052'): ReplicaProbe {
+export function down(
+  address: string,
+  error = 'UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:50052',
+): ReplicaProbe {
   return { address, up: false, error };
 }
 
@@ -59,6 +74,8 @@ export function healthyProbes(): ReplicaProbe[] {
   ];
 }
 
-export function event(over: Partial<ClusterEventView> & { replicaId: string; seq: number; timeMs: number }): ClusterEventView {
+export function event(
+  over: Partial<ClusterEventView> & { replicaId: string; seq: number; timeMs: number },
+): ClusterEventView {
   return { kind: 'election.won', epoch: 3, message: `${over.replicaId} event ${over.seq}`, details: {}, ...over };
 }

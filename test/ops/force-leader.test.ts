@@ -3,8 +3,23 @@ import { findTarget, forceWarning } from '../../src/ops/commands/force-leader.js
 import { down, statusView, up } from './fixtures.js';
 
 describe('force-leader warning', () => {
-  const b = statusView({ id: 'B', leaderId: '', lastIndex: 120, lastEpoch: 4, commitIndex: 118, waitingFor: ['A'], waitingReason: 'A may hold newer writes' });
-  const c = statusView({ id: 'C', leaderId: '', lastIndex: 125, lastEpoch: 4, waitingFor: ['A'], waitingReason: 'A may hold newer writes' });
+  const b = statusView({
+    id: 'B',
+    leaderId: '',
+    lastIndex: 120,
+    lastEpoch: 4,
+    commitIndex: 118,
+    waitingFor: ['A'],
+    waitingReason: 'A may hold newer writes',
+  });
+  const c = statusView({
+    id: 'C',
+    leaderId: '',
+    lastIndex: 125,
+    lastEpoch: 4,
+    waitingFor: ['A'],
+    waitingReason: 'A may hold newer writes',
+  });
   const probes = [down('127.0.0.1:50051'), up(b), up(c)];
 
   it('finds the target by address or by id', () => {

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { assessHealth, EXIT_NOT_SERVING, EXIT_OK, EXIT_UNHEALTHY, shortError, statusJson } from '../../src/ops/model/health.js';
+import {
+  assessHealth,
+  EXIT_NOT_SERVING,
+  EXIT_OK,
+  EXIT_UNHEALTHY,
+  shortError,
+  statusJson,
+} from '../../src/ops/model/health.js';
 import { down, healthyProbes, peer, statusView, up } from './fixtures.js';
 
 describe('cluster health and the status exit code', () => {
   it('is healthy (exit 0) with exactly one leader and every replica up', () => {
     const h = assessHealth(healthyProbes());
-    expect(h).toMatchObject({ healthy: true, exitCode: EXIT_OK, leader: { id: 'A', epoch: 3 }, up: 3, down: 0, problems: [] });
+    expect(h).toMatchObject({
+      healthy: true,
+      exitCode: EXIT_OK,
+      leader: { id: 'A', epoch: 3 },
+      up: 3,
+      down: 0,
+      problems: [],
+    });
   });
 
   it('is unhealthy (exit 1) when a replica is down, naming it', () => {
@@ -32,7 +46,11 @@ describe('cluster health and the status exit code', () => {
   });
 
   it('is not serving when two replicas claim to lead', () => {
-    const probes = [up(statusView({ id: 'A', role: 'leader', epoch: 3 })), up(statusView({ id: 'B', role: 'leader', epoch: 4 })), up(statusView({ id: 'C', epoch: 4 }))];
+    const probes = [
+      up(statusView({ id: 'A', role: 'leader', epoch: 3 })),
+      up(statusView({ id: 'B', role: 'leader', epoch: 4 })),
+      up(statusView({ id: 'C', epoch: 4 })),
+    ];
     const h = assessHealth(probes);
     expect(h.exitCode).toBe(EXIT_NOT_SERVING);
     expect(h.leader).toBeNull();
@@ -45,7 +63,9 @@ describe('cluster health and the status exit code', () => {
 
   /** A, B, C with A leading and these peers as A sees them; B and C up. */
   const leadingWith = (peers: ReturnType<typeof peer>[], b = statusView({ id: 'B' })) => [
-    up(statusView({ id: 'A', role: 'leader', lastHeartbeatMsAgo: 0, peers })), up(b), up(statusView({ id: 'C' })),
+    up(statusView({ id: 'A', role: 'leader', lastHeartbeatMsAgo: 0, peers })),
+    up(b),
+    up(statusView({ id: 'C' })),
   ];
   const degraded = (probes: ReturnType<typeof healthyProbes>) => {
     const h = assessHealth(probes);
@@ -54,25 +74,44 @@ describe('cluster health and the status exit code', () => {
   };
 
   it('is degraded (exit 1, still serving) when a member is out of the in-sync set', () => {
-    expect(degraded(leadingWith([peer('B', { inSync: false, lagEntries: 185 }), peer('C')]))).toEqual(['B is out of the in-sync set (185 entries behind)']);
+    expect(degraded(leadingWith([peer('B', { inSync: false, lagEntries: 185 }), peer('C')]))).toEqual([
+      'B is out of the in-sync set (185 entries behind)',
+    ]);
   });
 
   it('is degraded when a member lags past the entry or time threshold', () => {
-    expect(degraded(leadingWith([peer('B', { lagEntries: 5_000 }), peer('C')]))).toEqual(['B lags: 5000 entries behind']);
-    expect(degraded(leadingWith([peer('B', { lagEntries: 3, behindMs: 12_000 }), peer('C')]))).toEqual(['B lags: 3 entries behind, for 12 s']);
-    const h = assessHealth(leadingWith([peer('B', { lagEntries: 3, behindMs: 12_000 }), peer('C')]), { lagEntries: 1_000, lagMs: 60_000 });
+    expect(degraded(leadingWith([peer('B', { lagEntries: 5_000 }), peer('C')]))).toEqual([
+      'B lags: 5000 entries behind',
+    ]);
+    expect(degraded(leadingWith([peer('B', { lagEntries: 3, behindMs: 12_000 }), peer('C')]))).toEqual([
+      'B lags: 3 entries behind, for 12 s',
+    ]);
+    const h = assessHealth(leadingWith([peer('B', { lagEntries: 3, behindMs: 12_000 }), peer('C')]), {
+      lagEntries: 1_000,
+      lagMs: 60_000,
+    });
     expect(h.healthy).toBe(true);
   });
 
   it('is degraded when a learner is stuck', () => {
-    expect(degraded(leadingWith([peer('B'), peer('C'), peer('D', { learner: true, inSync: false, lagEntries: 400, behindMs: 30_000, state: 'probe' })])))
-      .toEqual(['learner D is stuck: 400 entries behind for 30 s (state probe)']);
+    expect(
+      degraded(
+        leadingWith([
+          peer('B'),
+          peer('C'),
+          peer('D', { learner: true, inSync: false, lagEntries: 400, behindMs: 30_000, state: 'probe' }),
+        ]),
+      ),
+    ).toEqual(['learner D is stuck: 400 entries behind for 30 s (state probe)']);
   });
 
   it('is degraded when a member lost its data or was left behind by a forced leader', () => {
-    expect(degraded(leadingWith([peer('B', { dataLost: true, inSync: false }), peer('C')]))[0]).toMatch(/^B lost data it had acknowledged/);
-    expect(degraded(leadingWith([peer('B'), peer('C')], statusView({ id: 'B', leftBehind: true, lineage: 4294967297 }))))
-      .toEqual(['B was left behind by a forced leader (lineage 4294967297) and waits to be brought up to date']);
+    expect(degraded(leadingWith([peer('B', { dataLost: true, inSync: false }), peer('C')]))[0]).toMatch(
+      /^B lost data it had acknowledged/,
+    );
+    expect(
+      degraded(leadingWith([peer('B'), peer('C')], statusView({ id: 'B', leftBehind: true, lineage: 4294967297 }))),
+    ).toEqual(['B was left behind by a forced leader (lineage 4294967297) and waits to be brought up to date']);
   });
 
   it('is degraded when a replica waits for another while a leader serves', () => {
@@ -82,11 +121,18 @@ describe('cluster health and the status exit code', () => {
 
   it('reports a member that is down once, as down', () => {
     const probes = healthyProbes();
-    probes[0] = up(statusView({ id: 'A', role: 'leader', peers: [peer('B'), peer('C', { inSync: false, lagEntries: 9 })], members: [
-      { id: 'A', address: probes[0]!.address, learner: false, inSync: true },
-      { id: 'B', address: probes[1]!.address, learner: false, inSync: true },
-      { id: 'C', address: probes[2]!.address, learner: false, inSync: false },
-    ] }));
+    probes[0] = up(
+      statusView({
+        id: 'A',
+        role: 'leader',
+        peers: [peer('B'), peer('C', { inSync: false, lagEntries: 9 })],
+        members: [
+          { id: 'A', address: probes[0]!.address, learner: false, inSync: true },
+          { id: 'B', address: probes[1]!.address, learner: false, inSync: true },
+          { id: 'C', address: probes[2]!.address, learner: false, inSync: false },
+        ],
+      }),
+    );
     probes[2] = down(probes[2]!.address);
     expect(degraded(probes)).toEqual([`C (${probes[2]!.address}) is down: connection refused`]);
     expect(statusJson(probes).replicas[2]).toMatchObject({ id: 'C', up: false });
@@ -105,7 +151,9 @@ describe('cluster health and the status exit code', () => {
   });
 
   it('shortens gRPC errors to what an operator needs', () => {
-    expect(shortError('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1')).toBe('connection refused');
+    expect(shortError('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1')).toBe(
+      'connection refused',
+    );
     expect(shortError('DEADLINE_EXCEEDED: Deadline exceeded after 1.001s')).toBe('timed out');
     expect(shortError('14 UNAVAILABLE: something else\nmore')).toBe('something else');
   });
@@ -127,7 +175,11 @@ describe('health and the configuration', () => {
     ];
     const healthy = assessHealth(probes);
     expect(healthy).toMatchObject({ healthy: true, learners: ['D'], exitCode: 0 });
-    expect(statusJson(probes).members.map((m) => [m.id, m.learner])).toEqual([['A', false], ['B', false], ['D', true]]);
+    expect(statusJson(probes).members.map((m) => [m.id, m.learner])).toEqual([
+      ['A', false],
+      ['B', false],
+      ['D', true],
+    ]);
 
     const learnerDown = assessHealth([probes[0]!, probes[1]!, down('127.0.0.1:50054')]);
     expect(learnerDown.healthy).toBe(false);

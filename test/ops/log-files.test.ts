@@ -8,16 +8,30 @@ import { LineSplitter, parseLogLine, planRead } from '../../src/ops/model/log-li
 import { LogFileEventSource, LogFileReader, replicaFromPath } from '../../src/ops/sources/log-files.js';
 import { waitFor } from './wait.js';
 
-const WON = '{"level":30,"time":1732350000000,"pid":42,"hostname":"h","replica":"A","event":"election.won","epoch":3,"msg":"A won the election for epoch 3","inSync":["A","B"],"votes":2}';
+const WON =
+  '{"level":30,"time":1732350000000,"pid":42,"hostname":"h","replica":"A","event":"election.won","epoch":3,"msg":"A won the election for epoch 3","inSync":["A","B"],"votes":2}';
 
 function line(over: Record<string, unknown>): string {
-  return JSON.stringify({ level: 30, time: 1732350000000, replica: 'B', event: 'isr.shrink', epoch: 4, msg: 'B removes C', ...over });
+  return JSON.stringify({
+    level: 30,
+    time: 1732350000000,
+    replica: 'B',
+    event: 'isr.shrink',
+    epoch: 4,
+    msg: 'B removes C',
+    ...over,
+  });
 }
 
 describe('log lines', () => {
   it('reads an event line: replica, kind, epoch, message, and the other fields as details', () => {
     expect(parseLogLine(WON, 7, 'file')).toEqual({
-      seq: 7, timeMs: 1732350000000, replicaId: 'A', kind: 'election.won', epoch: 3, message: 'A won the election for epoch 3',
+      seq: 7,
+      timeMs: 1732350000000,
+      replicaId: 'A',
+      kind: 'election.won',
+      epoch: 3,
+      message: 'A won the election for epoch 3',
       details: { inSync: ['A', 'B'], votes: 2 },
     });
   });
@@ -31,7 +45,11 @@ describe('log lines', () => {
   });
 
   it('names the replica after the file when the line does not', () => {
-    const e = parseLogLine('{"level":30,"time":5,"event":"server.stopping","signal":"SIGTERM","msg":"received SIGTERM; stopping"}', 1, replicaFromPath('/var/log/chat/C.log'));
+    const e = parseLogLine(
+      '{"level":30,"time":5,"event":"server.stopping","signal":"SIGTERM","msg":"received SIGTERM; stopping"}',
+      1,
+      replicaFromPath('/var/log/chat/C.log'),
+    );
     expect(e).toMatchObject({ replicaId: 'C', kind: 'server.stopping', epoch: 0, details: { signal: 'SIGTERM' } });
   });
 
@@ -43,12 +61,40 @@ describe('log lines', () => {
   });
 
   it('plans reads from the last offset, and from the start after truncation or rotation', () => {
-    expect(planRead({ ino: undefined, offset: 0 }, { ino: 5, size: 100 })).toEqual({ action: 'read', from: 0, to: 100, restart: false });
+    expect(planRead({ ino: undefined, offset: 0 }, { ino: 5, size: 100 })).toEqual({
+      action: 'read',
+      from: 0,
+      to: 100,
+      restart: false,
+    });
     expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 100 })).toEqual({ action: 'none' });
-    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 })).toEqual({ action: 'read', from: 100, to: 150, restart: false });
-    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 40 })).toMatchObject({ action: 'read', from: 0, to: 40, restart: true, reason: 'truncated' });
-    expect(planRead({ ino: 5, offset: 100 }, { ino: 6, size: 300 })).toMatchObject({ action: 'read', from: 0, to: 300, restart: true, reason: 'rotated' });
-    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 }, false)).toMatchObject({ action: 'read', from: 0, to: 150, restart: true, reason: 'truncated' });
+    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 })).toEqual({
+      action: 'read',
+      from: 100,
+      to: 150,
+      restart: false,
+    });
+    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 40 })).toMatchObject({
+      action: 'read',
+      from: 0,
+      to: 40,
+      restart: true,
+      reason: 'truncated',
+    });
+    expect(planRead({ ino: 5, offset: 100 }, { ino: 6, size: 300 })).toMatchObject({
+      action: 'read',
+      from: 0,
+      to: 300,
+      restart: true,
+      reason: 'rotated',
+    });
+    expect(planRead({ ino: 5, offset: 100 }, { ino: 5, size: 150 }, false)).toMatchObject({
+      action: 'read',
+      from: 0,
+      to: 150,
+      restart: true,
+      reason: 'truncated',
+    });
   });
 });
 
@@ -108,7 +154,11 @@ describe('following log files', () => {
       appendFileSync(a, `${line({ replica: 'A', event: 'isr.expand' })}\n`);
       writeFileSync(b, `${line({ event: 'replica.started' })}\n`);
       await waitFor('the appended lines', () => got.length === 3, 5_000);
-      expect(got.map((e) => `${e.replicaId} ${e.kind}`).sort()).toEqual(['A election.won', 'A isr.expand', 'B replica.started']);
+      expect(got.map((e) => `${e.replicaId} ${e.kind}`).sort()).toEqual([
+        'A election.won',
+        'A isr.expand',
+        'B replica.started',
+      ]);
       expect(states.get(b)).toBe('up');
     } finally {
       stop();
@@ -121,15 +171,33 @@ describe('chat-ops logs --json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chat-logs-json-'));
     try {
       const path = join(dir, 'A.log');
-      writeFileSync(path, `${WON}\n{"level":30,"msg":"no event"}\n${line({ replica: 'A', event: 'isr.shrink', time: 1732350001000, removed: ['C'] })}\n`);
+      writeFileSync(
+        path,
+        `${WON}\n{"level":30,"msg":"no event"}\n${line({ replica: 'A', event: 'isr.shrink', time: 1732350001000, removed: ['C'] })}\n`,
+      );
       let out = '';
-      const code = await runLogs(undefined, { out: (t) => void (out += t), err: () => undefined, columns: 80 }, { logFile: [path], kind: ['isr'], json: true });
+      const code = await runLogs(
+        undefined,
+        { out: (t) => void (out += t), err: () => undefined, columns: 80 },
+        { logFile: [path], kind: ['isr'], json: true },
+      );
       expect(code).toBe(0);
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines).toEqual([{
-        time: '2024-11-23T08:20:01.000Z', timeMs: 1732350001000, replica: 'A', kind: 'isr.shrink', epoch: 4, message: 'B removes C',
-        details: { removed: ['C'] }, seq: 2,
-      }]);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toEqual([
+        {
+          time: '2024-11-23T08:20:01.000Z',
+          timeMs: 1732350001000,
+          replica: 'A',
+          kind: 'isr.shrink',
+          epoch: 4,
+          message: 'B removes C',
+          details: { removed: ['C'] },
+          seq: 2,
+        },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

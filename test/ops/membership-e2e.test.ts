@@ -11,7 +11,12 @@ import { requireBuiltOps, runBuiltOps, type Run } from './built-cli.js';
 let cluster: TestCluster;
 
 function chatOps(args: string[], servers: string[]): Promise<Run> {
-  return runBuiltOps(args, { servers, input: 'y\n', timeoutMs: 40_000, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
+  return runBuiltOps(args, {
+    servers,
+    input: 'y\n',
+    timeoutMs: 40_000,
+    env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile },
+  });
 }
 
 interface Member {

@@ -36,7 +36,11 @@ interface Run {
 }
 
 /** `onErr` sees standard error so far after each write (to act on progress lines). */
-async function chatOps(servers: string[], args: string[], o: { answer?: string; interactive?: boolean; onErr?: (soFar: string) => void } = {}): Promise<Run> {
+async function chatOps(
+  servers: string[],
+  args: string[],
+  o: { answer?: string; interactive?: boolean; onErr?: (soFar: string) => void } = {},
+): Promise<Run> {
   let out = '';
   let err = '';
   const questions: string[] = [];
@@ -66,7 +70,9 @@ describe('chat-ops add-replica', () => {
     for (const answer of ['n', '', 'whatever', undefined]) {
       const run = await chatOps(addresses, ['add-replica', 'D', d.address], { answer });
       expect(run.code).toBe(1);
-      expect(run.questions).toEqual([`Add D (${d.address}) as a learner, to become a voting member once it has caught up? [y/N] `]);
+      expect(run.questions).toEqual([
+        `Add D (${d.address}) as a learner, to become a voting member once it has caught up? [y/N] `,
+      ]);
       expect(run.err).toContain('D joins as a learner');
       expect(run.err).toContain(`${d.address} answers as D, learner`);
       expect(run.err).toContain('aborted: nothing was changed.');
@@ -91,7 +97,8 @@ describe('chat-ops add-replica', () => {
       answer: 'y',
       onErr: (soFar) => {
         if (soFar.includes('entries behind the leader')) cluster!.learnerLag.set('D', 0);
-        if (soFar.includes('has caught up; the leader promotes it next') && cluster!.member('D')?.learner) cluster!.promote('D');
+        if (soFar.includes('has caught up; the leader promotes it next') && cluster!.member('D')?.learner)
+          cluster!.promote('D');
       },
     });
     expect(run.err).toMatch(/D was added as a learner \(committed at log index \d+, epoch \d+, leader B\)/);
@@ -106,12 +113,25 @@ describe('chat-ops add-replica', () => {
 
   it('--yes --no-wait --json adds without asking and prints the configuration for scripts', async () => {
     const { addresses, d } = await serve();
-    const run = await chatOps(addresses, ['add-replica', 'D', d.address, '--yes', '--no-wait', '--json'], { interactive: false });
+    const run = await chatOps(addresses, ['add-replica', 'D', d.address, '--yes', '--no-wait', '--json'], {
+      interactive: false,
+    });
     expect(run.code).toBe(0);
     expect(run.questions).toEqual([]);
-    const doc = JSON.parse(run.out) as { id: string; voter: boolean; alreadyMember: boolean; configIndex: number; members: { id: string; learner: boolean }[] };
+    const doc = JSON.parse(run.out) as {
+      id: string;
+      voter: boolean;
+      alreadyMember: boolean;
+      configIndex: number;
+      members: { id: string; learner: boolean }[];
+    };
     expect(doc).toMatchObject({ id: 'D', voter: false, alreadyMember: false, configIndex: cluster!.configIndex });
-    expect(doc.members.map((m) => [m.id, m.learner])).toEqual([['A', false], ['B', false], ['C', false], ['D', true]]);
+    expect(doc.members.map((m) => [m.id, m.learner])).toEqual([
+      ['A', false],
+      ['B', false],
+      ['C', false],
+      ['D', true],
+    ]);
     expect(cluster!.member('D')).toMatchObject({ learner: true });
   });
 
@@ -166,7 +186,12 @@ describe('chat-ops add-replica', () => {
   });
 
   it.each([
-    [grpc.status.FAILED_PRECONDITION, 'another configuration change is still being committed', 1, 'Changes go one at a time'],
+    [
+      grpc.status.FAILED_PRECONDITION,
+      'another configuration change is still being committed',
+      1,
+      'Changes go one at a time',
+    ],
     [grpc.status.RESOURCE_EXHAUSTED, 'at most 7 replicas', 1, 'Remove one first'],
     [grpc.status.ALREADY_EXISTS, 'address in use', 1, 'already in the configuration'],
     [grpc.status.INVALID_ARGUMENT, 'bad address', 2, 'the request is not valid'],
@@ -196,7 +221,9 @@ describe('chat-ops remove-replica', () => {
     const { addresses } = await serve();
     const run = await chatOps(addresses, ['remove-replica', 'C'], { answer: 'N' });
     expect(run.code).toBe(1);
-    expect(run.err).toContain('C loses its vote and stops receiving the log once the change is committed; 2 voting members remain: A, B.');
+    expect(run.err).toContain(
+      'C loses its vote and stops receiving the log once the change is committed; 2 voting members remain: A, B.',
+    );
     expect(run.questions).toEqual([`Remove C (${cluster!.replica('C').address}) from the cluster? [y/N] `]);
     expect(cluster!.member('C')).toBeDefined();
   });
@@ -222,14 +249,17 @@ describe('chat-ops remove-replica', () => {
     expect(cluster!.leaderId).toBe('A');
   });
 
-  it('refuses an unknown replica before asking, and maps the leader\'s refusals', async () => {
+  it("refuses an unknown replica before asking, and maps the leader's refusals", async () => {
     const { addresses } = await serve();
     const unknown = await chatOps(addresses, ['remove-replica', 'Z'], { answer: 'y' });
     expect(unknown.code).toBe(1);
     expect(unknown.questions).toEqual([]);
     expect(unknown.err).toContain('Z is not in the configuration (members: A, B, C): nothing was changed.');
 
-    cluster!.membershipFaults.push({ code: grpc.status.FAILED_PRECONDITION, details: 'removing C would leave no in-sync member' });
+    cluster!.membershipFaults.push({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'removing C would leave no in-sync member',
+    });
     const refused = await chatOps(addresses, ['remove-replica', 'C', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('the cluster says: removing C would leave no in-sync member');

@@ -55,7 +55,9 @@ describe('screen layout', () => {
         for (const banner of [0, 1]) {
           const l = screenLayout(rows, replicas, banner);
           expect(l.total).toBeLessThanOrEqual(Math.max(1, rows - 1));
-          expect(l.title + l.footer + l.tableHeader + l.tableRows + l.banner + l.timelineHeader + l.timelineRows).toBe(l.total);
+          expect(l.title + l.footer + l.tableHeader + l.tableRows + l.banner + l.timelineHeader + l.timelineRows).toBe(
+            l.total,
+          );
         }
       }
     }
@@ -76,16 +78,34 @@ describe('dashboard frame', () => {
   const input = (over: Partial<FrameInput> = {}): FrameInput => {
     const list = events(50);
     return {
-      columns: 80, rows: 24, now: 5_000, intervalMs: 500,
-      sweep: { probes: healthyProbes(), at: 4_900 }, sweepError: undefined, memory: emptyMemory(),
-      timeline: timelineRows(list), shownEvents: list.length, totalEvents: list.length, filter: NO_TIMELINE_FILTER, viewport: LIVE,
-      sourceLabel: 'event streams', sourceStates: new Map([['a', { up: true }]]), mode: 'normal', draft: '',
+      columns: 80,
+      rows: 24,
+      now: 5_000,
+      intervalMs: 500,
+      sweep: { probes: healthyProbes(), at: 4_900 },
+      sweepError: undefined,
+      memory: emptyMemory(),
+      timeline: timelineRows(list),
+      shownEvents: list.length,
+      totalEvents: list.length,
+      filter: NO_TIMELINE_FILTER,
+      viewport: LIVE,
+      sourceLabel: 'event streams',
+      sourceStates: new Map([['a', { up: true }]]),
+      mode: 'normal',
+      draft: '',
       ...over,
     };
   };
   const text = (f: ReturnType<typeof buildFrame>) => f.lines.map((l) => l.map((s) => s.text).join(''));
 
-  it.each([[80, 24], [40, 12], [160, 48], [20, 5], [200, 3]])('fits a %ix%i terminal', (columns, rows) => {
+  it.each([
+    [80, 24],
+    [40, 12],
+    [160, 48],
+    [20, 5],
+    [200, 3],
+  ])('fits a %ix%i terminal', (columns, rows) => {
     for (const mode of ['normal', 'help', 'filter'] as const) {
       const lines = text(buildFrame(input({ columns, rows, mode })));
       expect(lines.length).toBeLessThanOrEqual(rows - 1);
@@ -106,7 +126,14 @@ describe('dashboard frame', () => {
   it('warns when there is no leader and says whom the cluster waits for', () => {
     const probes = healthyProbes();
     probes[0] = down(probes[0]!.address);
-    for (const p of probes) if (p.up) Object.assign(p.status, { role: 'follower', leaderId: '', waitingFor: ['A'], waitingReason: 'A may hold newer writes' });
+    for (const p of probes)
+      if (p.up)
+        Object.assign(p.status, {
+          role: 'follower',
+          leaderId: '',
+          waitingFor: ['A'],
+          waitingReason: 'A may hold newer writes',
+        });
     const lines = text(buildFrame(input({ sweep: { probes, at: 4_900 } })));
     expect(lines[0]).toContain('NO LEADER');
     expect(lines.some((l) => l.includes('total outage: waiting for A'))).toBe(true);
@@ -129,7 +156,14 @@ describe('dashboard frame', () => {
 
 describe('formatting', () => {
   it('writes durations, sizes and truncations compactly', () => {
-    expect([formatDuration(0), formatDuration(850), formatDuration(1234), formatDuration(75_000), formatDuration(7_260_000), formatDuration(-1)]).toEqual(['0ms', '850ms', '1.2s', '1m15s', '2h01m', 'never']);
+    expect([
+      formatDuration(0),
+      formatDuration(850),
+      formatDuration(1234),
+      formatDuration(75_000),
+      formatDuration(7_260_000),
+      formatDuration(-1),
+    ]).toEqual(['0ms', '850ms', '1.2s', '1m15s', '2h01m', 'never']);
     expect([formatBytes(512), formatBytes(1536), formatBytes(10 * 1024 * 1024)]).toEqual(['512B', '1.5K', '10M']);
     expect(truncate('abcdef', 4)).toBe('abc…');
     expect(truncate('a\x1b[31mb', 10)).toBe('a [31mb');
@@ -137,8 +171,18 @@ describe('formatting', () => {
   });
 
   it('prints an event as ISO time, replica, kind, epoch, message and key=value details', () => {
-    const e = event({ replicaId: 'B', seq: 1, timeMs: Date.UTC(2024, 10, 23, 8, 0, 1, 234), kind: 'isr.shrink', epoch: 4, message: 'B removes C', details: { epoch: 4, removed: 'C', inSync: ['A', 'B'], reason: 'no ack for 500 ms' } });
-    expect(logLine(e)).toBe('2024-11-23T08:00:01.234Z B isr.shrink e4 B removes C removed=C inSync=A,B reason="no ack for 500 ms"');
+    const e = event({
+      replicaId: 'B',
+      seq: 1,
+      timeMs: Date.UTC(2024, 10, 23, 8, 0, 1, 234),
+      kind: 'isr.shrink',
+      epoch: 4,
+      message: 'B removes C',
+      details: { epoch: 4, removed: 'C', inSync: ['A', 'B'], reason: 'no ack for 500 ms' },
+    });
+    expect(logLine(e)).toBe(
+      '2024-11-23T08:00:01.234Z B isr.shrink e4 B removes C removed=C inSync=A,B reason="no ack for 500 ms"',
+    );
   });
 
   it('cuts a timeline line to the width', () => {
@@ -151,27 +195,56 @@ describe('formatting', () => {
 
 describe('throughput rows', () => {
   const batch = (replicaId: string, seq: number, timeMs: number, role: string, entries: number) =>
-    event({ replicaId, seq, timeMs, kind: 'replication.batch', message: `${role} appended ${entries}`, details: { entries, batches: 10, avgBatch: 4, perSecond: 40, commitIndex: 100 + seq, role } });
+    event({
+      replicaId,
+      seq,
+      timeMs,
+      kind: 'replication.batch',
+      message: `${role} appended ${entries}`,
+      details: { entries, batches: 10, avgBatch: 4, perSecond: 40, commitIndex: 100 + seq, role },
+    });
 
   it('sums up a round of throughput events in one row, one event per replica, but keeps every other event', () => {
     const list = [
-      batch('A', 1, 1000, 'leader', 40), batch('B', 1, 1010, 'follower', 38), batch('C', 1, 1020, 'follower', 36),
+      batch('A', 1, 1000, 'leader', 40),
+      batch('B', 1, 1010, 'follower', 38),
+      batch('C', 1, 1020, 'follower', 36),
       batch('A', 2, 2000, 'leader', 41),
       event({ replicaId: 'B', seq: 2, timeMs: 2005, kind: 'isr.shrink' }),
       batch('B', 3, 2010, 'follower', 39),
     ];
     const rows = timelineRows(list);
-    expect(rows.map((r) => r.events.map((e) => `${e.replicaId}${e.seq}`).join(','))).toEqual(['A1,B1,C1', 'A2', 'B2', 'B3']);
+    expect(rows.map((r) => r.events.map((e) => `${e.replicaId}${e.seq}`).join(','))).toEqual([
+      'A1,B1,C1',
+      'A2',
+      'B2',
+      'B3',
+    ]);
     expect(rows[0]).toMatchObject({ replicaId: 'C', seq: 1, timeMs: 1020 });
-    expect(throughputSummary(rows[0]!.events)).toBe('appended A*:40 B:38 C:36 · leader 10 batches, 4/batch · applied 40/s · commit 101');
+    expect(throughputSummary(rows[0]!.events)).toBe(
+      'appended A*:40 B:38 C:36 · leader 10 batches, 4/batch · applied 40/s · commit 101',
+    );
   });
 
   it('shows a round as one timeline line', () => {
     const list = [batch('A', 1, 1000, 'leader', 40), batch('B', 1, 1010, 'follower', 38)];
     const frame = buildFrame({
-      columns: 120, rows: 12, now: 2000, intervalMs: 500, sweep: { probes: healthyProbes(), at: 1900 }, sweepError: undefined, memory: emptyMemory(),
-      timeline: timelineRows(list), shownEvents: 2, totalEvents: 2, filter: NO_TIMELINE_FILTER, viewport: LIVE,
-      sourceLabel: 'event streams', sourceStates: new Map(), mode: 'normal', draft: '',
+      columns: 120,
+      rows: 12,
+      now: 2000,
+      intervalMs: 500,
+      sweep: { probes: healthyProbes(), at: 1900 },
+      sweepError: undefined,
+      memory: emptyMemory(),
+      timeline: timelineRows(list),
+      shownEvents: 2,
+      totalEvents: 2,
+      filter: NO_TIMELINE_FILTER,
+      viewport: LIVE,
+      sourceLabel: 'event streams',
+      sourceStates: new Map(),
+      mode: 'normal',
+      draft: '',
     });
     const lines = frame.lines.map((l) => l.map((s) => s.text).join('')).filter((l) => l.includes('replication.batch'));
     expect(lines).toHaveLength(1);

@@ -28,13 +28,21 @@ describe('mixed versions in a status sweep', () => {
     ]);
     const { out, code } = printed(probes);
     expect(code).toBe(0);
-    expect(out).toContain('note: mixed versions: A, B run 0.1.0 (commit 0123456, peer protocol 2); C runs 0.1.0 (commit fedcba9, peer protocol 2)');
+    expect(out).toContain(
+      'note: mixed versions: A, B run 0.1.0 (commit 0123456, peer protocol 2); C runs 0.1.0 (commit fedcba9, peer protocol 2)',
+    );
     expect(statusJson(probes)).toMatchObject({ healthy: true, mixedVersions: true });
   });
 
   it('names a replica of peer protocol 1, which states no commit, and one that is down from what its peers heard', () => {
     const probes = [
-      up(statusView({ id: 'A', role: 'leader', peerBuilds: [{ id: 'C', version: '', commit: '', protocolVersion: 0, lastSeenMsAgo: 900 }] })),
+      up(
+        statusView({
+          id: 'A',
+          role: 'leader',
+          peerBuilds: [{ id: 'C', version: '', commit: '', protocolVersion: 0, lastSeenMsAgo: 900 }],
+        }),
+      ),
       up(statusView({ id: 'B', commit: '', protocolVersion: 0 })),
       down('127.0.0.1:50053'),
     ];
@@ -49,7 +57,9 @@ describe('mixed versions in a status sweep', () => {
 describe('PeerVersions', () => {
   it('reports a peer once per build, says when the builds differ, and lists who lacks a protocol', () => {
     const reports: string[] = [];
-    const versions = new PeerVersions({ version: '0.1.0', commit: 'aaaaaaaaaaaa', protocol: 2 }, (message) => reports.push(message));
+    const versions = new PeerVersions({ version: '0.1.0', commit: 'aaaaaaaaaaaa', protocol: 2 }, (message) =>
+      reports.push(message),
+    );
     versions.heard('B', '0.1.0', 'aaaaaaaaaaaa', 2, 1);
     versions.heard('B', '0.1.0', 'aaaaaaaaaaaa', 2, 2);
     versions.heard('C', '', '', 0, 3);

@@ -13,7 +13,6 @@ import { startCluster, waitUntil, type TestCluster } from '../support/cluster.js
 import { aliceAndBob, TOLERANT_TIMINGS, type AliceAndBob } from '../support/alice-and-bob.js';
 import { expectEqualStates } from '../support/conversation.js';
 
-
 describe('a replica restarted on an empty data directory, then on its real one (real processes)', () => {
   let cluster: TestCluster | undefined;
   let users: AliceAndBob | undefined;
@@ -37,7 +36,10 @@ describe('a replica restarted on an empty data directory, then on its real one (
     const leader = await c.waitForLeader();
     const victim = c.ids.find((id) => id !== leader)!;
     const real = c.dataDir(victim);
-    const leaderLog = () => readFileSync(c.logFile(leader), 'utf8').split('\n').filter((l) => l.includes('replica.data_lost') && l.includes(victim)).length;
+    const leaderLog = () =>
+      readFileSync(c.logFile(leader), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('replica.data_lost') && l.includes(victim)).length;
 
     // On an empty directory: the leader detects it and brings it back; status is degraded until then or healthy after.
     await c.kill(victim);
@@ -46,7 +48,11 @@ describe('a replica restarted on an empty data directory, then on its real one (
     await waitUntil('the leader to log replica.data_lost', 15_000, () => leaderLog() >= 1 || undefined);
     for (let i = 1; i <= 3; i++) sent.push(await alice.sendMessage('bob', `second ${i}`));
     await expectEqualStates(c, c.ids, 20_000);
-    await waitUntil('status to be healthy again', 20_000, async () => assessHealth(await ops.statusAll()).healthy || undefined);
+    await waitUntil(
+      'status to be healthy again',
+      20_000,
+      async () => assessHealth(await ops.statusAll()).healthy || undefined,
+    );
 
     // Back on its real directory, older now: detected again (another incarnation than the one recorded), brought back.
     await c.kill(victim);
@@ -56,7 +62,11 @@ describe('a replica restarted on an empty data directory, then on its real one (
     await waitUntil('the leader to log replica.data_lost again', 15_000, () => leaderLog() >= 2 || undefined);
     for (let i = 1; i <= 3; i++) sent.push(await alice.sendMessage('bob', `third ${i}`));
     await expectEqualStates(c, c.ids, 20_000);
-    await waitUntil('status to be healthy again', 20_000, async () => assessHealth(await ops.statusAll()).healthy || undefined);
+    await waitUntil(
+      'status to be healthy again',
+      20_000,
+      async () => assessHealth(await ops.statusAll()).healthy || undefined,
+    );
 
     const history = (await wholeConversation(alice, 'bob')).map((m) => m.text);
     for (const m of sent) expect(history).toContain(m.text);

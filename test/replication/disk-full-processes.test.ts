@@ -23,7 +23,8 @@ const skip = process.env.CHAT_SKIP_MOUNT === '1';
 
 function mountUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `mounting a small tmpfs needs Linux (this is ${process.platform})`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'mounting a small tmpfs needs root (run the suite as root, as CI does)';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'mounting a small tmpfs needs root (run the suite as root, as CI does)';
   return undefined;
 }
 
@@ -124,12 +125,18 @@ describe.skipIf(skip)('a replica whose disk fills up', () => {
       // full
     }
     const dir = join(disk, 'A');
-    const started = spawnSync(process.execPath, [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dir], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const started = spawnSync(
+      process.execPath,
+      [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dir],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     expect(started.status).toBe(2);
-    expect(started.stderr).toMatch(new RegExp(`^chat-server: (the disk holding ${dir} is full|reading or writing ${dir} failed \\((SQLITE_|EIO))`));
+    expect(started.stderr).toMatch(
+      new RegExp(`^chat-server: (the disk holding ${dir} is full|reading or writing ${dir} failed \\((SQLITE_|EIO))`),
+    );
     expect(started.stderr).not.toMatch(/\n\s+at /);
   });
 });

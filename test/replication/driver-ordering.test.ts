@@ -36,7 +36,10 @@ class Scripted {
   state!: SimState;
   driver!: ReplicaDriver<string, string>;
 
-  constructor(readonly id: string, faults: DiskFaults = {}) {
+  constructor(
+    readonly id: string,
+    faults: DiskFaults = {},
+  ) {
     this.disk = new MemoryDisk(new Rng(7), { tornWrites: false, ...faults });
     this.boot();
   }
@@ -51,10 +54,23 @@ class Scripted {
     this.clock = new NodeClock(this);
     this.state = new SimState(this.db, () => undefined);
     this.driver = new ReplicaDriver<string, string>({
-      id: this.id, cluster: 'script', members, stateMachine: this.state, state: this.state,
-      log: new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.io.push(fn)), { observeSync: (_, entries) => this.syncEntries.push(entries) }),
-      transport: { connect: () => undefined, send: (m) => this.sent.push(m), sendSnapshot: () => Promise.reject(new Error('none')), close: () => undefined },
-      logger: pino({ level: 'silent' }), runtime: this.clock, seed: 1,
+      id: this.id,
+      cluster: 'script',
+      members,
+      stateMachine: this.state,
+      state: this.state,
+      log: new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.io.push(fn)), {
+        observeSync: (_, entries) => this.syncEntries.push(entries),
+      }),
+      transport: {
+        connect: () => undefined,
+        send: (m) => this.sent.push(m),
+        sendSnapshot: () => Promise.reject(new Error('none')),
+        close: () => undefined,
+      },
+      logger: pino({ level: 'silent' }),
+      runtime: this.clock,
+      seed: 1,
       onFatal: (err) => this.fatal.push(err),
       observeCommit: (seconds) => this.commitSeconds.push(seconds),
     });
@@ -96,7 +112,22 @@ class Scripted {
 }
 
 function append(entries: Entry[], prevIndex: number, commitIndex: number): PeerMessage {
-  return { from: 'A', to: 'B', epoch: EPOCH, force: 0, incarnation: '', body: { type: 'append', prevIndex, prevEpoch: prevIndex === 0 ? 0 : EPOCH, entries, commitIndex, session: 1, confirmedSession: 0 } };
+  return {
+    from: 'A',
+    to: 'B',
+    epoch: EPOCH,
+    force: 0,
+    incarnation: '',
+    body: {
+      type: 'append',
+      prevIndex,
+      prevEpoch: prevIndex === 0 ? 0 : EPOCH,
+      entries,
+      commitIndex,
+      session: 1,
+      confirmedSession: 0,
+    },
+  };
 }
 
 /**
@@ -104,8 +135,28 @@ function append(entries: Entry[], prevIndex: number, commitIndex: number): PeerM
  * election timeout: a replica an operator may force to lead (forcing a new, empty data directory is refused).
  */
 function holdClusterData(r: Scripted): void {
-  const config: Entry = { index: 1, epoch: 1, kind: 'config', data: encodeConfig({ ...initialConfig(members), index: 1, epoch: 1 }) };
-  r.deliver({ from: 'B', to: r.id, epoch: 1, force: 0, incarnation: '', body: { type: 'append', prevIndex: 0, prevEpoch: 0, entries: [config], commitIndex: 1, session: 1, confirmedSession: 0 } });
+  const config: Entry = {
+    index: 1,
+    epoch: 1,
+    kind: 'config',
+    data: encodeConfig({ ...initialConfig(members), index: 1, epoch: 1 }),
+  };
+  r.deliver({
+    from: 'B',
+    to: r.id,
+    epoch: 1,
+    force: 0,
+    incarnation: '',
+    body: {
+      type: 'append',
+      prevIndex: 0,
+      prevEpoch: 0,
+      entries: [config],
+      commitIndex: 1,
+      session: 1,
+      confirmedSession: 0,
+    },
+  });
   r.finishDiskWork();
   // B goes quiet. The script runs no ticks: C's probes are what A hears meanwhile (time that passes with nothing to
   // handle would look like a paused process to the core, whose silence clocks then wait as long again).
@@ -123,7 +174,12 @@ const flushPromises = async () => {
 describe('the replica driver orders its writes, messages and answers', () => {
   it('a follower acks and applies only what its own log holds durably, even when it knows the entries committed', () => {
     const b = new Scripted('B');
-    const config: Entry = { index: 1, epoch: EPOCH, kind: 'config', data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }) };
+    const config: Entry = {
+      index: 1,
+      epoch: EPOCH,
+      kind: 'config',
+      data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }),
+    };
     const op: Entry = { index: 2, epoch: EPOCH, kind: 'op', data: enc.encode('op-1') };
     b.deliver(append([config, op], 0, 0));
     // The leader says both are committed (the other follower acked) before B's own write finished.
@@ -148,7 +204,13 @@ describe('the replica driver orders its writes, messages and answers', () => {
     expect(a.driver.forceLeader()).toMatchObject({ ok: true });
     a.turn();
     // Its first entry (the forced configuration) went to B and C at once, while its own disk still had it.
-    expect(a.take().filter((m) => m.body.type === 'append' && m.body.entries.length > 0).map((m) => m.to).sort()).toEqual(['B', 'C']);
+    expect(
+      a
+        .take()
+        .filter((m) => m.body.type === 'append' && m.body.entries.length > 0)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['B', 'C']);
     a.finishDiskWork();
     await a.driver.ensureLeaderReady();
 
@@ -184,7 +246,10 @@ describe('the replica driver orders its writes, messages and answers', () => {
     a.finishDiskWork();
     await a.driver.ensureLeaderReady();
     let answered = false;
-    void a.driver.submit('op-1').then(() => (answered = true), () => undefined);
+    void a.driver.submit('op-1').then(
+      () => (answered = true),
+      () => undefined,
+    );
     a.turn();
     a.powerCut();
     await flushPromises();

@@ -18,7 +18,9 @@ async function runSchedules(seeds: readonly number[], options: Omit<DriverSimOpt
     const sim = new DriverSimulation({ seed, ...options });
     await sim.run();
     const s = sim.summary();
-    totals = totals ? (Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v + s[k as keyof Totals]])) as Totals) : s;
+    totals = totals
+      ? (Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v + s[k as keyof Totals]])) as Totals)
+      : s;
   }
   return totals!;
 }
@@ -42,7 +44,14 @@ describe('the replica driver under crashes that lose unsynced writes, failing di
   it(`majority mode with partitions, pauses and membership changes keeps every invariant over ${replay ? 'the replayed schedule' : `${Math.ceil(count / 2)} seeded schedules`}`, async () => {
     const seeds = seedsOf(Math.ceil(count / 2));
     const totals = await runSchedules(seeds, {
-      nodes: 5, mode: 'majority', durationMs: 3_000, maxDiskMs: 20, partitionEveryMs: 500, pauseEveryMs: 900, faultEveryMs: 1_200, membershipEveryMs: 600,
+      nodes: 5,
+      mode: 'majority',
+      durationMs: 3_000,
+      maxDiskMs: 20,
+      partitionEveryMs: 500,
+      pauseEveryMs: 900,
+      faultEveryMs: 1_200,
+      membershipEveryMs: 600,
     });
     expect(totals.acked).toBeGreaterThan(seeds.length * 10);
     if (!replay) {

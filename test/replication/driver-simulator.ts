@@ -19,13 +19,35 @@ import type { DriverRuntime, TimerHandle } from '../../src/server/replica/runtim
 import type { LogWrite, StoredLog } from '../../src/server/replication/log-storage.js';
 import { decodeConfig, votersOf } from '../../src/server/replication/membership.js';
 import { Rng } from '../../src/server/replication/rng.js';
-import type { AppliedEntry, SnapshotImage, SnapshotPosition, StateMachine } from '../../src/server/replication/state-machine.js';
+import type {
+  AppliedEntry,
+  SnapshotImage,
+  SnapshotPosition,
+  StateMachine,
+} from '../../src/server/replication/state-machine.js';
 import { ClusterMismatchError, type StateStore } from '../../src/server/replication/state-store.js';
 import type { ReceivedSnapshot, SnapshotSender, Transport } from '../../src/server/replication/transport.js';
-import type { Config, Entry, HardState, LogBase, MembershipChange, NodeId, PeerMessage, ReplicationTimings } from '../../src/server/replication/types.js';
+import type {
+  Config,
+  Entry,
+  HardState,
+  LogBase,
+  MembershipChange,
+  NodeId,
+  PeerMessage,
+  ReplicationTimings,
+} from '../../src/server/replication/types.js';
 import { SegmentedLog } from '../../src/server/storage/segmented-log.js';
 import { MemoryDisk, MemoryLogFiles } from '../support/memory-disk.js';
-import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type Ack, type ScheduleOptions } from './sim-checks.js';
+import {
+  Invariants,
+  NetworkFaults,
+  rollFault,
+  SimulationFailure,
+  takeDue,
+  type Ack,
+  type ScheduleOptions,
+} from './sim-checks.js';
 
 /** The schedule of sim-checks.ts without operator forces and directory swaps (the core simulator's). */
 export interface DriverSimOptions extends Omit<ScheduleOptions, 'forceEveryMs' | 'swapDirChance'> {
@@ -170,13 +192,15 @@ export class SimState implements StateStore, StateMachine<string, string> {
       this.db.commit({ ...cur, cluster, mode, position: initial }, true);
       return initial;
     }
-    if (cur.cluster !== cluster || cur.mode !== mode) throw new ClusterMismatchError(`another cluster's state: ${cur.cluster} ${cur.mode}`);
+    if (cur.cluster !== cluster || cur.mode !== mode)
+      throw new ClusterMismatchError(`another cluster's state: ${cur.cluster} ${cur.mode}`);
     return cur.position;
   }
 
   identity(replica: NodeId): string {
     const cur = this.db.current;
-    if (cur.replica !== undefined && cur.replica !== replica) throw new ClusterMismatchError(`replica ${cur.replica}'s state, not ${replica}'s`);
+    if (cur.replica !== undefined && cur.replica !== replica)
+      throw new ClusterMismatchError(`replica ${cur.replica}'s state, not ${replica}'s`);
     if (cur.incarnation !== undefined) return cur.incarnation;
     // One directory per replica for the whole run (this simulator swaps none): its incarnation is named after it.
     const incarnation = `dir-${replica}`;
@@ -294,7 +318,15 @@ interface SimNode {
   disk: MemoryDisk;
   db: SimDatabase;
   /** undefined while crashed. */
-  live: { driver: ReplicaDriver<string, string>; clock: NodeClock; transport: SimTransport; state: SimState; readyLeader: boolean } | undefined;
+  live:
+    | {
+        driver: ReplicaDriver<string, string>;
+        clock: NodeClock;
+        transport: SimTransport;
+        state: SimState;
+        readyLeader: boolean;
+      }
+    | undefined;
   join: boolean;
   restarts: number;
   /** The index of the last snapshot it installed. */
@@ -321,9 +353,19 @@ class SimTransport implements Transport {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('closed'));
       const { epoch, force, incarnation } = sender;
-      const message: PeerMessage = { from: this.from, to, epoch, force, incarnation, body: { type: 'snapshot', ...position } };
+      const message: PeerMessage = {
+        from: this.from,
+        to,
+        epoch,
+        force,
+        incarnation,
+        body: { type: 'snapshot', ...position },
+      };
       // The transport's report reaches the sender through its own event loop (not while it is paused or after it died).
-      this.sim.transmit(message, { data, settle: (ok) => this.clock.setImmediate(() => (ok ? resolve() : reject(new Error(`snapshot to ${to} lost`)))) });
+      this.sim.transmit(message, {
+        data,
+        settle: (ok) => this.clock.setImmediate(() => (ok ? resolve() : reject(new Error(`snapshot to ${to} lost`)))),
+      });
     });
   }
 
@@ -358,12 +400,31 @@ export class DriverSimulation implements VirtualTime {
 
   constructor(options: DriverSimOptions) {
     this.o = {
-      nodes: 3, durationMs: 3_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900, syncFailure: 0.0003,
-      sendEveryMs: 8, maxDiskMs: 4, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0,
-      pauseEveryMs: 0, membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, ...options,
+      nodes: 3,
+      durationMs: 3_000,
+      dropRate: 0.02,
+      duplicateRate: 0.02,
+      maxDelayMs: 15,
+      faultEveryMs: 900,
+      syncFailure: 0.0003,
+      sendEveryMs: 8,
+      maxDiskMs: 4,
+      compactThreshold: 60,
+      retainEntries: 20,
+      timings: {},
+      mode: 'in-sync',
+      partitionEveryMs: 0,
+      pauseEveryMs: 0,
+      membershipEveryMs: 0,
+      maxNodes: (options.nodes ?? 3) + 3,
+      ...options,
     };
     this.rng = new Rng(options.seed);
-    this.faults = new NetworkFaults(this.rng, { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs }, (line) => this.note(line));
+    this.faults = new NetworkFaults(
+      this.rng,
+      { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs },
+      (line) => this.note(line),
+    );
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
     for (const id of this.ids) this.create(id, false);
     for (const c of ['u1', 'u2', 'u3']) {
@@ -378,9 +439,17 @@ export class DriverSimulation implements VirtualTime {
 
   private create(id: NodeId, join: boolean): void {
     const node: SimNode = {
-      id, join, restarts: 0, lastSnapshot: undefined, live: undefined,
+      id,
+      join,
+      restarts: 0,
+      lastSnapshot: undefined,
+      live: undefined,
       disk: new MemoryDisk(new Rng(this.rng.int(1, 2 ** 31)), { syncFailure: this.o.syncFailure }),
-      db: new SimDatabase({ lastIndex: 0, lastEpoch: 0, config: { replicas: [], inSync: [], nextSlot: 0, force: 0, index: 0, epoch: 0 } }),
+      db: new SimDatabase({
+        lastIndex: 0,
+        lastEpoch: 0,
+        config: { replicas: [], inSync: [], nextSlot: 0, force: 0, index: 0, epoch: 0 },
+      }),
     };
     this.nodes.set(id, node);
     this.boot(node);
@@ -392,18 +461,44 @@ export class DriverSimulation implements VirtualTime {
     // No operator forces in this simulator: every entry is committed in the one lineage, 0.
     const state = new SimState(node.db, (e) => this.invariants.applied(node.id, e, 0));
     const files = new MemoryLogFiles(node.disk, (fn) => clock.later(fn, this.rng.int(0, this.o.maxDiskMs + 1)));
-    const log = new CheckedLog(files, (prev, e) => this.invariants.configAppended(node.id, prev, e), () => {
-      // The divergent entries a truncation drops are quarantined durably first: never lost silently.
-      if (node.db.durable.quarantined !== node.db.current.quarantined) this.fail(`${node.id} truncated its log before the quarantine of what it dropped was durable`);
-    });
-    const live: NonNullable<SimNode['live']> = { driver: undefined as unknown as ReplicaDriver<string, string>, clock, transport, state, readyLeader: false };
+    const log = new CheckedLog(
+      files,
+      (prev, e) => this.invariants.configAppended(node.id, prev, e),
+      () => {
+        // The divergent entries a truncation drops are quarantined durably first: never lost silently.
+        if (node.db.durable.quarantined !== node.db.current.quarantined)
+          this.fail(`${node.id} truncated its log before the quarantine of what it dropped was durable`);
+      },
+    );
+    const live: NonNullable<SimNode['live']> = {
+      driver: undefined as unknown as ReplicaDriver<string, string>,
+      clock,
+      transport,
+      state,
+      readyLeader: false,
+    };
     node.live = live;
     const founders = this.ids.slice(0, this.o.nodes).map((i) => ({ id: i, address: i }));
     live.driver = new ReplicaDriver<string, string>({
-      id: node.id, cluster: 'sim', members: node.join ? [{ id: node.id, address: node.id }] : founders, join: node.join,
-      stateMachine: state, state, log, transport, logger: silent, runtime: clock, seed: this.rng.int(1, 2 ** 31), mode: this.o.mode,
+      id: node.id,
+      cluster: 'sim',
+      members: node.join ? [{ id: node.id, address: node.id }] : founders,
+      join: node.join,
+      stateMachine: state,
+      state,
+      log,
+      transport,
+      logger: silent,
+      runtime: clock,
+      seed: this.rng.int(1, 2 ** 31),
+      mode: this.o.mode,
       timings: this.o.timings,
-      limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
+      limits: {
+        compactThreshold: this.o.compactThreshold,
+        retainEntries: this.o.retainEntries,
+        maxBatchEntries: 16,
+        maxInflight: 4,
+      },
       onFatal: (err) => {
         this.stats.storageFailures++;
         this.note(`${node.id} STOPPED: ${err.message}`);
@@ -423,7 +518,9 @@ export class DriverSimulation implements VirtualTime {
       if (e.kind === 'log.quarantined') this.stats.quarantined += Number(e.details.count);
       // Only a snapshot whose new log start a crash lost may put the state ahead of the log: never applying early.
       if (e.kind === 'log.reset' && e.details.index !== node.lastSnapshot) {
-        this.fail(`${node.id}'s state is ahead of its log at ${String(e.details.index)}, which is no snapshot it installed (last: ${node.lastSnapshot})`);
+        this.fail(
+          `${node.id}'s state is ahead of its log at ${String(e.details.index)}, which is no snapshot it installed (last: ${node.lastSnapshot})`,
+        );
       }
       if (e.kind === 'election.won') {
         this.stats.elections++;
@@ -438,7 +535,9 @@ export class DriverSimulation implements VirtualTime {
   }
 
   fail(message: string): never {
-    this.failure ??= new SimulationFailure(`${message}\n  replay: DRIVER_SIM_SEED=${this.o.seed} npx vitest run test/replication/driver-simulation.test.ts\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`);
+    this.failure ??= new SimulationFailure(
+      `${message}\n  replay: DRIVER_SIM_SEED=${this.o.seed} npx vitest run test/replication/driver-simulation.test.ts\n  last events:\n    ${this.trace.slice(-30).join('\n    ')}`,
+    );
     throw this.failure;
   }
 
@@ -469,7 +568,8 @@ export class DriverSimulation implements VirtualTime {
   private deliverDue(): void {
     for (const m of takeDue(this.network, this.now, (id) => this.isPaused(id))) {
       const node = this.nodes.get(m.message.to);
-      if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
+      if (!node)
+        this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.live) {
         m.snapshot?.settle(false);
         continue;
@@ -619,7 +719,9 @@ export class DriverSimulation implements VirtualTime {
     const leader = this.leader();
     if (!leader || this.clientInFlight.size > 0) return false;
     const last = leader.live!.driver.status().lastIndex;
-    return this.members().every((n) => n.live && n.live.driver.status().lastIndex === last && n.live.driver.digest().appliedIndex === last);
+    return this.members().every(
+      (n) => n.live && n.live.driver.status().lastIndex === last && n.live.driver.digest().appliedIndex === last,
+    );
   }
 
   private checkFinal(): void {
@@ -631,11 +733,19 @@ export class DriverSimulation implements VirtualTime {
       });
       this.fail(`the cluster did not converge after every replica came back:\n    ${states.join('\n    ')}`);
     }
-    this.invariants.finalStates(this.members().map((n) => ({ id: n.id, applied: n.live!.state.ops() })), this.acked);
+    this.invariants.finalStates(
+      this.members().map((n) => ({ id: n.id, applied: n.live!.state.ops() })),
+      this.acked,
+    );
   }
 
   summary(): DriverSimulation['stats'] & { acked: number; partitions: number; pauses: number } {
-    return { ...this.stats, partitions: this.faults.partitions, pauses: this.faults.pauses, acked: [...this.acked.values()].reduce((s, l) => s + l.length, 0) };
+    return {
+      ...this.stats,
+      partitions: this.faults.partitions,
+      pauses: this.faults.pauses,
+      acked: [...this.acked.values()].reduce((s, l) => s + l.length, 0),
+    };
   }
 }
 

@@ -61,11 +61,16 @@ describe('majority mode with five replica processes', () => {
       const watch = ops.watchEvents(address, { onEvent: (e) => events.push(e) });
       // The history arrives as a burst: wait until it has settled.
       let seen = -1;
-      await waitUntil(`the event history of ${address}`, 10_000, () => {
-        const settled = events.length > 0 && events.length === seen;
-        seen = events.length;
-        return settled || undefined;
-      }, 300);
+      await waitUntil(
+        `the event history of ${address}`,
+        10_000,
+        () => {
+          const settled = events.length > 0 && events.length === seen;
+          seen = events.length;
+          return settled || undefined;
+        },
+        300,
+      );
       watch.close();
       for (const e of events.filter((x) => x.kind === 'election.won' || x.kind === 'election.forced')) {
         const set = won.get(e.epoch) ?? new Set<string>();
@@ -73,7 +78,8 @@ describe('majority mode with five replica processes', () => {
         won.set(e.epoch, set);
       }
     }
-    for (const [epoch, leaders] of won) expect(leaders.size, `epoch ${epoch} had leaders ${[...leaders].join(',')}`).toBe(1);
+    for (const [epoch, leaders] of won)
+      expect(leaders.size, `epoch ${epoch} had leaders ${[...leaders].join(',')}`).toBe(1);
     expect(won.size).toBeGreaterThan(1);
   });
 });

@@ -17,7 +17,15 @@ import { wholeConversation } from '../../bench/lib/history.js';
 let operator = new grpc.Metadata();
 
 /** A call of the cluster service with the operators' admin token. */
-function call<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+function call<Req, Res>(
+  fn: (
+    req: Req,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: Res) => void,
+  ) => unknown,
+  req: Req,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     fn(req, operator, { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res)));
   });
@@ -68,21 +76,45 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     const leader = await c.waitForLeader();
     const follower = c.ids.find((id) => id !== leader && id !== 'D')!;
     // Only the leader changes the membership; another replica says where it is.
-    const refused = await call(admin(follower).addReplica.bind(admin(follower)), { id: 'D', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
+    const refused = await call(admin(follower).addReplica.bind(admin(follower)), {
+      id: 'D',
+      address: dAddress,
+      peerAddress: dPeer,
+    }).catch((e: grpc.ServiceError) => e);
     expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
     expect((refused as grpc.ServiceError).metadata.get('x-leader-id')).toEqual([leader]);
-    const bad = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: 'not an address', peerAddress: '' }).catch((e: grpc.ServiceError) => e);
+    const bad = await call(admin(leader).addReplica.bind(admin(leader)), {
+      id: 'D',
+      address: 'not an address',
+      peerAddress: '',
+    }).catch((e: grpc.ServiceError) => e);
     expect((bad as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     // The leader asks the new replica who it is first: nobody at the address, or another id, is refused.
-    const nobody = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` }).catch((e: grpc.ServiceError) => e);
+    const nobody = await call(admin(leader).addReplica.bind(admin(leader)), {
+      id: 'E',
+      address: `127.0.0.1:${await freePort()}`,
+      peerAddress: `127.0.0.1:${await freePort()}`,
+    }).catch((e: grpc.ServiceError) => e);
     expect((nobody as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
     expect((nobody as grpc.ServiceError).details).toMatch(/cannot reach E/);
-    const wrongId = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'E', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
+    const wrongId = await call(admin(leader).addReplica.bind(admin(leader)), {
+      id: 'E',
+      address: dAddress,
+      peerAddress: dPeer,
+    }).catch((e: grpc.ServiceError) => e);
     expect((wrongId as grpc.ServiceError).details).toMatch(/D, not E/);
 
-    const added: MembershipResponse = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress, peerAddress: dPeer });
+    const added: MembershipResponse = await call(admin(leader).addReplica.bind(admin(leader)), {
+      id: 'D',
+      address: dAddress,
+      peerAddress: dPeer,
+    });
     expect(added.members.find((m) => m.id === 'D')).toMatchObject({ learner: true, address: dAddress });
-    const again = await call(admin(leader).addReplica.bind(admin(leader)), { id: 'D', address: dAddress, peerAddress: dPeer }).catch((e: grpc.ServiceError) => e);
+    const again = await call(admin(leader).addReplica.bind(admin(leader)), {
+      id: 'D',
+      address: dAddress,
+      peerAddress: dPeer,
+    }).catch((e: grpc.ServiceError) => e);
     expect((again as grpc.ServiceError).code).toBe(grpc.status.ALREADY_EXISTS);
 
     // It catches up without a vote, then the leader makes it a voting member.
@@ -105,7 +137,9 @@ describe.each(['in-sync', 'majority'] as const)('membership changes with real pr
     });
     await c.kill(leader); // decommissioned
     await progress('three replicas again, without the old leader');
-    const unknown = await call(admin(newLeader).removeReplica.bind(admin(newLeader)), { id: leader }).catch((e: grpc.ServiceError) => e);
+    const unknown = await call(admin(newLeader).removeReplica.bind(admin(newLeader)), { id: leader }).catch(
+      (e: grpc.ServiceError) => e,
+    );
     expect((unknown as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
 
     await chat.stop();

@@ -20,15 +20,28 @@ import {
 import { MAJORITY_POLICY } from '../../src/server/replication/quorum.js';
 import type { MembershipResult, PeerMessage } from '../../src/server/replication/types.js';
 
-const founders = [{ id: 'C', address: 'c:1' }, { id: 'A', address: 'a:1' }, { id: 'B', address: 'b:1' }];
+const founders = [
+  { id: 'C', address: 'c:1' },
+  { id: 'A', address: 'a:1' },
+  { id: 'B', address: 'b:1' },
+];
 
 describe('configurations', () => {
   it('gives the founders slots in id order and every replica its own epochs, forever', () => {
     const cfg = initialConfig(founders);
-    expect(cfg.replicas.map((r) => [r.id, r.slot])).toEqual([['A', 0], ['B', 1], ['C', 2]]);
+    expect(cfg.replicas.map((r) => [r.id, r.slot])).toEqual([
+      ['A', 0],
+      ['B', 1],
+      ['C', 2],
+    ]);
     const grown = withPromoted(withLearner(cfg, 'D', 'd:1'), 'D');
     const shrunk = withLearner(without(grown, 'B'), 'E', 'e:1');
-    expect(shrunk.replicas.map((r) => [r.id, r.slot])).toEqual([['A', 0], ['C', 2], ['D', 3], ['E', 4]]);
+    expect(shrunk.replicas.map((r) => [r.id, r.slot])).toEqual([
+      ['A', 0],
+      ['C', 2],
+      ['D', 3],
+      ['E', 4],
+    ]);
     // No two slots ever own the same epoch, and each slot gets epochs above any given one.
     const owners = new Map<number, number>();
     for (let slot = 0; slot < 5; slot++) {
@@ -78,7 +91,8 @@ function network(cores: Map<string, ReplicaCore>, cut: Set<string> = new Set()) 
         for (const core of cores.values()) core.tick(now);
         for (let round = 0; round < 10; round++) {
           const messages: PeerMessage[] = [];
-          for (const core of cores.values()) for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
+          for (const core of cores.values())
+            for (const a of core.takeActions()) if (a.type === 'send') messages.push(a.message);
           if (messages.length === 0) break;
           for (const m of messages) if (cut.has(m.from) === cut.has(m.to)) cores.get(m.to)?.receive(m, now);
         }
@@ -90,7 +104,9 @@ function network(cores: Map<string, ReplicaCore>, cut: Set<string> = new Set()) 
 /** A three-replica cluster of cores, driven until one leads and has committed its first entry. */
 function clusterWithLeader(mode: 'in-sync' | 'majority') {
   const policy = mode === 'majority' ? MAJORITY_POLICY : undefined;
-  const cores = new Map(founders.map((f) => [f.id, new ReplicaCore({ id: f.id, bootstrap: founders, seed: 1, policy }, undefined, 0)]));
+  const cores = new Map(
+    founders.map((f) => [f.id, new ReplicaCore({ id: f.id, bootstrap: founders, seed: 1, policy }, undefined, 0)]),
+  );
   const { run, now } = network(cores);
   run(3_000);
   const leader = [...cores.values()].find((c) => c.isReadyLeader);
@@ -139,7 +155,12 @@ describe.each(['in-sync', 'majority'] as const)('a leader asked to change the me
 describe('a minority cut off from the leader (majority mode)', () => {
   it('keeps failing its pre-votes without driving epochs up, and follows the leader after the heal', () => {
     const five = ['A', 'B', 'C', 'D', 'E'].map((id) => ({ id, address: `${id}:1` }));
-    const cores = new Map(five.map((f, i) => [f.id, new ReplicaCore({ id: f.id, bootstrap: five, seed: i + 1, policy: MAJORITY_POLICY }, undefined, 0)]));
+    const cores = new Map(
+      five.map((f, i) => [
+        f.id,
+        new ReplicaCore({ id: f.id, bootstrap: five, seed: i + 1, policy: MAJORITY_POLICY }, undefined, 0),
+      ]),
+    );
     const cut = new Set<string>();
     const { run } = network(cores, cut);
     run(3_000);

@@ -25,7 +25,11 @@ const RESUME_MOMENTS: { name: string; after(cluster: TestCluster, survivor: stri
   {
     name: 'after the survivor leads',
     after: async (cluster, survivor) => {
-      await waitUntil(`${survivor} to lead`, 10_000, async () => (await cluster.status(survivor)).role === Role.ROLE_LEADER || undefined);
+      await waitUntil(
+        `${survivor} to lead`,
+        10_000,
+        async () => (await cluster.status(survivor)).role === Role.ROLE_LEADER || undefined,
+      );
     },
   },
 ];
@@ -37,7 +41,12 @@ function winnersByEpoch(cluster: TestCluster): Map<number, Set<string>> {
     for (const line of readFileSync(cluster.logFile(id), 'utf8').split('\n')) {
       if (!line.includes('"election.')) continue;
       const entry = JSON.parse(line) as { event?: string; epoch?: number; replica?: string };
-      if ((entry.event !== 'election.won' && entry.event !== 'election.forced') || entry.epoch === undefined || !entry.replica) continue;
+      if (
+        (entry.event !== 'election.won' && entry.event !== 'election.forced') ||
+        entry.epoch === undefined ||
+        !entry.replica
+      )
+        continue;
       won.set(entry.epoch, new Set([...(won.get(entry.epoch) ?? []), entry.replica]));
     }
   }
@@ -57,7 +66,9 @@ describe('a follower paused past the sync timeout while its leader dies (in-sync
   });
 
   it('keeps every acknowledged message, equal states and one leader per epoch, whenever the follower resumes', async () => {
-    cluster = await startCluster({ args: ['--sync-timeout-ms', String(SYNC_TIMEOUT_MS), '--election-timeout-ms', String(ELECTION_TIMEOUT_MS)] });
+    cluster = await startCluster({
+      args: ['--sync-timeout-ms', String(SYNC_TIMEOUT_MS), '--election-timeout-ms', String(ELECTION_TIMEOUT_MS)],
+    });
     const c = cluster;
     chat = new Conversation(c);
     await chat.addUser('iris');
@@ -69,19 +80,27 @@ describe('a follower paused past the sync timeout while its leader dies (in-sync
       const leader = await c.waitForLeader();
       const inSync = (await c.status(leader)).inSync;
       const [paused, survivor] = c.ids.filter((id) => id !== leader);
-      if (!paused || !survivor || !inSync.includes(paused)) throw new Error(`expected ${leader} to lead with ${c.ids.join(',')} in sync, got {${inSync.join(',')}}`);
+      if (!paused || !survivor || !inSync.includes(paused))
+        throw new Error(`expected ${leader} to lead with ${c.ids.join(',')} in sync, got {${inSync.join(',')}}`);
       const pid = c.pid(paused);
       process.kill(pid, 'SIGSTOP');
       try {
         // Past the sync timeout: the leader goes on without it, and chat with it.
-        await waitUntil(`${leader} to drop the stopped ${paused} from the in-sync set`, 10_000, async () => !(await c.status(leader)).inSync.includes(paused) || undefined);
+        await waitUntil(
+          `${leader} to drop the stopped ${paused} from the in-sync set`,
+          10_000,
+          async () => !(await c.status(leader)).inSync.includes(paused) || undefined,
+        );
         await chat.progress(`${paused} stopped, ${leader} leads without it`);
         await c.kill(leader);
         await moment.after(c, survivor);
       } finally {
         process.kill(pid, 'SIGCONT');
       }
-      await Promise.all([chat.progress(`${paused} resumed ${moment.name} after ${leader} was killed`), c.restart(leader)]);
+      await Promise.all([
+        chat.progress(`${paused} resumed ${moment.name} after ${leader} was killed`),
+        c.restart(leader),
+      ]);
       await waitUntil('every replica back in the in-sync set', 20_000, async () => {
         const s = await c.status(await c.waitForLeader());
         return c.ids.every((id) => s.inSync.includes(id)) || undefined;
@@ -93,7 +112,8 @@ describe('a follower paused past the sync timeout while its leader dies (in-sync
     await chat.verifyDelivery();
     await expectEqualStates(c);
     const won = winnersByEpoch(c);
-    for (const [epoch, leaders] of won) expect(leaders.size, `epoch ${epoch} had leaders ${[...leaders].join(',')}`).toBe(1);
+    for (const [epoch, leaders] of won)
+      expect(leaders.size, `epoch ${epoch} had leaders ${[...leaders].join(',')}`).toBe(1);
     expect(won.size).toBeGreaterThan(RESUME_MOMENTS.length);
     // Three rounds of stop, kill, resume and restart: about 15 s on an idle machine, over 30 s on a loaded one.
   }, 120_000);

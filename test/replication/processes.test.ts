@@ -65,7 +65,10 @@ describe('three chat-server processes', () => {
 
   it('keeps chatting through the original demo: kill A, kill B, restore A, restore B, kill C', async () => {
     // A small log keeps restored replicas behind the compacted prefix: they catch up from snapshots.
-    cluster = await startCluster({ replicas: 3, args: ['--compact-threshold', '40', '--retain-entries', '10', ...TOLERANT] });
+    cluster = await startCluster({
+      replicas: 3,
+      args: ['--compact-threshold', '40', '--retain-entries', '10', ...TOLERANT],
+    });
     chat = new Conversation(cluster);
     await chat.addUser('alice');
     await chat.addUser('bob');

@@ -38,17 +38,34 @@ async function startNode(id: string, members: { id: string; address: string }[],
   const address = members.find((m) => m.id === id)!.address;
   const auth = new PeerAuth({ cluster: 'test', self: id, secret });
   const transport = new PeerTransport(auth, address, logger);
-  const replica = new ChatReplica({ id, cluster: 'test', members: members.map((m) => ({ ...m, peerAddress: m.address })), db, logger, transport });
+  const replica = new ChatReplica({
+    id,
+    cluster: 'test',
+    members: members.map((m) => ({ ...m, peerAddress: m.address })),
+    db,
+    logger,
+    transport,
+  });
   const server = new grpc.Server();
-  server.addService(ReplicationServiceService, createPeerService({
-    auth, deliver: (m, from, s) => replica.deliver(m, from, s), logger, inbox: new SnapshotInbox(join(dir, id)),
-    checkSnapshot: (path) => replica.chat.checkSnapshotFile(path),
-    identity: () => ({ id, cluster: 'test', mode: 'in-sync', members: replica.members().length }),
-  }));
-  await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  server.addService(
+    ReplicationServiceService,
+    createPeerService({
+      auth,
+      deliver: (m, from, s) => replica.deliver(m, from, s),
+      logger,
+      inbox: new SnapshotInbox(join(dir, id)),
+      checkSnapshot: (path) => replica.chat.checkSnapshotFile(path),
+      identity: () => ({ id, cluster: 'test', mode: 'in-sync', members: replica.members().length }),
+    }),
+  );
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
   replica.start();
   return {
-    id, replica, server,
+    id,
+    replica,
+    server,
     stop: async () => {
       await replica.stop();
       server.forceShutdown();
@@ -71,27 +88,40 @@ describe('replica drivers over gRPC', () => {
     for (const id of ['A', 'B', 'C']) members.push({ id, address: `127.0.0.1:${await freePort()}` });
     const nodes = await Promise.all(members.map((m) => startNode(m.id, members, dir)));
     const running = new Set(nodes);
-    cleanup.push(async () => { for (const n of running) await n.stop(); });
-
-    const leaderOf = () => waitUntil('a ready leader', 10_000, async () => {
-      for (const n of running) {
-        try {
-          await n.replica.ensureLeaderReady();
-          return n;
-        } catch {
-          // not this one
-        }
-      }
-      return undefined;
+    cleanup.push(async () => {
+      for (const n of running) await n.stop();
     });
+
+    const leaderOf = () =>
+      waitUntil('a ready leader', 10_000, async () => {
+        for (const n of running) {
+          try {
+            await n.replica.ensureLeaderReady();
+            return n;
+          } catch {
+            // not this one
+          }
+        }
+        return undefined;
+      });
     let leader = await leaderOf();
-    const op: ChatOp = { type: 'createAccount', at: 1_700_000_000_000, key: 'k1', username: 'alice', passwordHash: 'scrypt$1$1$1$c2FsdA$aGFzaA' };
+    const op: ChatOp = {
+      type: 'createAccount',
+      at: 1_700_000_000_000,
+      key: 'k1',
+      username: 'alice',
+      passwordHash: 'scrypt$1$1$1$c2FsdA$aGFzaA',
+    };
     const outcome = await leader.replica.submit(op);
     expect(outcome.ok).toBe(true);
 
     const follower = nodes.find((n) => n !== leader)!;
     await expect(follower.replica.submit({ ...op, key: 'k2', username: 'bob' })).rejects.toBeInstanceOf(NotLeaderError);
-    await waitUntil('every replica to apply the account', 5_000, () => nodes.every((n) => n.replica.chat.accountByName('alice')) || undefined);
+    await waitUntil(
+      'every replica to apply the account',
+      5_000,
+      () => nodes.every((n) => n.replica.chat.accountByName('alice')) || undefined,
+    );
 
     await leader.stop();
     running.delete(leader);

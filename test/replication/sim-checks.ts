@@ -79,7 +79,8 @@ export class Invariants {
     const key = `${lineage}:${e.index}`;
     const first = this.appliedAt.get(key);
     if (first === undefined) this.appliedAt.set(key, fingerprint);
-    else if (first !== fingerprint) this.fail(`${node} applied a different entry at ${e.index} (lineage ${lineage}): ${fingerprint} vs ${first}`);
+    else if (first !== fingerprint)
+      this.fail(`${node} applied a different entry at ${e.index} (lineage ${lineage}): ${fingerprint} vs ${first}`);
   }
 
   /** At most one leader per epoch. */
@@ -102,10 +103,14 @@ export class Invariants {
     const a = new Set(votersOf(prev));
     const b = new Set(votersOf(next));
     const changed = [...a].filter((v) => !b.has(v)).length + [...b].filter((v) => !a.has(v)).length;
-    if (changed > 1) this.fail(`${node} appended config ${entry.index} changing ${changed} voters at once: {${[...a].join(',')}} -> {${[...b].join(',')}}`);
+    if (changed > 1)
+      this.fail(
+        `${node} appended config ${entry.index} changing ${changed} voters at once: {${[...a].join(',')}} -> {${[...b].join(',')}}`,
+      );
     for (const r of next.replicas) {
       const old = prev.replicas.find((x) => x.id === r.id);
-      if (old && old.slot !== r.slot) this.fail(`${r.id}'s epoch slot changed from ${old.slot} to ${r.slot} at ${entry.index}`);
+      if (old && old.slot !== r.slot)
+        this.fail(`${r.id}'s epoch slot changed from ${old.slot} to ${r.slot} at ${entry.index}`);
     }
   }
 
@@ -230,8 +235,14 @@ export class NetworkFaults {
  * Takes the messages due by `now` to replicas that are not paused out of `network`, in delivery order (by due time,
  * then by when they were sent); the rest stay in flight.
  */
-export function takeDue<M extends { at: number; seq: number; message: PeerMessage }>(network: M[], now: number, isPaused: (id: NodeId) => boolean): M[] {
-  const due = network.filter((m) => m.at <= now && !isPaused(m.message.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
+export function takeDue<M extends { at: number; seq: number; message: PeerMessage }>(
+  network: M[],
+  now: number,
+  isPaused: (id: NodeId) => boolean,
+): M[] {
+  const due = network
+    .filter((m) => m.at <= now && !isPaused(m.message.to))
+    .sort((a, b) => a.at - b.at || a.seq - b.seq);
   if (due.length === 0) return due;
   const delivered = new Set(due);
   const rest = network.filter((m) => !delivered.has(m));

@@ -10,8 +10,24 @@ import { ReplicaCore } from '../../src/server/replication/core.js';
 import { decodeConfig, recordedIncarnation, votersOf } from '../../src/server/replication/membership.js';
 import { policyFor } from '../../src/server/replication/quorum.js';
 import { Rng } from '../../src/server/replication/rng.js';
-import type { Entry, LogBase, MembershipChange, NodeId, PeerMessage, PersistedState, ReplicationTimings } from '../../src/server/replication/types.js';
-import { Invariants, NetworkFaults, rollFault, SimulationFailure, takeDue, type Ack, type ScheduleOptions } from './sim-checks.js';
+import type {
+  Entry,
+  LogBase,
+  MembershipChange,
+  NodeId,
+  PeerMessage,
+  PersistedState,
+  ReplicationTimings,
+} from '../../src/server/replication/types.js';
+import {
+  Invariants,
+  NetworkFaults,
+  rollFault,
+  SimulationFailure,
+  takeDue,
+  type Ack,
+  type ScheduleOptions,
+} from './sim-checks.js';
 
 export type SimOptions = ScheduleOptions & {
   /** Mean ms between leadership transfers asked of the leader (0 for none), to a random voter or to whichever it picks. */
@@ -107,14 +123,38 @@ export class Simulation {
 
   constructor(options: SimOptions) {
     this.o = {
-      nodes: 3, durationMs: 6_000, dropRate: 0.02, duplicateRate: 0.02, maxDelayMs: 15, faultEveryMs: 900,
-      sendEveryMs: 8, compactThreshold: 60, retainEntries: 20, timings: {}, mode: 'in-sync', partitionEveryMs: 0, pauseEveryMs: 0,
-      membershipEveryMs: 0, maxNodes: (options.nodes ?? 3) + 3, forceEveryMs: 0, swapDirChance: 0, transferEveryMs: 0, ...options,
+      nodes: 3,
+      durationMs: 6_000,
+      dropRate: 0.02,
+      duplicateRate: 0.02,
+      maxDelayMs: 15,
+      faultEveryMs: 900,
+      sendEveryMs: 8,
+      compactThreshold: 60,
+      retainEntries: 20,
+      timings: {},
+      mode: 'in-sync',
+      partitionEveryMs: 0,
+      pauseEveryMs: 0,
+      membershipEveryMs: 0,
+      maxNodes: (options.nodes ?? 3) + 3,
+      forceEveryMs: 0,
+      swapDirChance: 0,
+      transferEveryMs: 0,
+      ...options,
     };
     this.rng = new Rng(options.seed);
-    this.faults = new NetworkFaults(this.rng, { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs }, (line) => this.note(line));
+    this.faults = new NetworkFaults(
+      this.rng,
+      { partitionMs: this.o.partitionEveryMs, pauseMs: this.o.pauseEveryMs },
+      (line) => this.note(line),
+    );
     this.ids = Array.from({ length: this.o.nodes }, (_, i) => String.fromCharCode(65 + i));
-    for (const id of this.ids) this.create(id, this.ids.map((i) => ({ id: i, address: i })));
+    for (const id of this.ids)
+      this.create(
+        id,
+        this.ids.map((i) => ({ id: i, address: i })),
+      );
     this.forces.set(0, { parent: -1, at: 0, kept: new Set() });
     for (const c of ['u1', 'u2', 'u3']) {
       this.acked.set(c, []);
@@ -166,8 +206,18 @@ export class Simulation {
     const d = node.durable;
     node.core = new ReplicaCore(
       {
-        id: node.id, bootstrap: [], seed: this.rng.int(1, 2 ** 31), incarnation: d.incarnation,
-        timings: this.o.timings, policy: policyFor(this.o.mode), limits: { compactThreshold: this.o.compactThreshold, retainEntries: this.o.retainEntries, maxBatchEntries: 16, maxInflight: 4 },
+        id: node.id,
+        bootstrap: [],
+        seed: this.rng.int(1, 2 ** 31),
+        incarnation: d.incarnation,
+        timings: this.o.timings,
+        policy: policyFor(this.o.mode),
+        limits: {
+          compactThreshold: this.o.compactThreshold,
+          retainEntries: this.o.retainEntries,
+          maxBatchEntries: 16,
+          maxInflight: 4,
+        },
       },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
       this.now,
@@ -176,7 +226,9 @@ export class Simulation {
   }
 
   fail(message: string): never {
-    throw new SimulationFailure(`${message}\n  replay: SIM_SEED=${this.o.seed} npx vitest run test/replication\n  last events:\n    ${this.trace.slice(-25).join('\n    ')}`);
+    throw new SimulationFailure(
+      `${message}\n  replay: SIM_SEED=${this.o.seed} npx vitest run test/replication\n  last events:\n    ${this.trace.slice(-25).join('\n    ')}`,
+    );
   }
 
   private note(line: string): void {
@@ -223,11 +275,19 @@ export class Simulation {
         }
         case 'sendSnapshot': {
           // The state machine as applied up to lastIndex: the node's applied ops (it has applied exactly up to there).
-          if (d.appliedIndex !== a.lastIndex) this.fail(`${node.id} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
-          this.transmit({
-            from: node.id, to: a.to, epoch: core.epoch, force: a.force, incarnation: d.incarnation,
-            body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
-          }, [...d.applied]);
+          if (d.appliedIndex !== a.lastIndex)
+            this.fail(`${node.id} snapshots at ${a.lastIndex} but applied ${d.appliedIndex}`);
+          this.transmit(
+            {
+              from: node.id,
+              to: a.to,
+              epoch: core.epoch,
+              force: a.force,
+              incarnation: d.incarnation,
+              body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
+            },
+            [...d.applied],
+          );
           break;
         }
         case 'send':
@@ -359,7 +419,8 @@ export class Simulation {
       crash: (n) => this.crash(n),
       restart: (n) => {
         n.restarts++;
-        if (this.o.swapDirChance > 0 && this.rng.chance(this.o.swapDirChance) && this.recorded(n)) this.swapDirectory(n);
+        if (this.o.swapDirChance > 0 && this.rng.chance(this.o.swapDirChance) && this.recorded(n))
+          this.swapDirectory(n);
         this.boot(n);
       },
       note: (line) => this.note(line),
@@ -383,10 +444,16 @@ export class Simulation {
     const add = canAdd && (voters.length <= 2 || (voters.length < 5 && this.rng.chance(0.5)));
     if (!add && voters.length <= 1) return;
     const change: MembershipChange = add
-      ? { type: 'add', id: String.fromCharCode(65 + this.ids.length), address: String.fromCharCode(65 + this.ids.length) }
+      ? {
+          type: 'add',
+          id: String.fromCharCode(65 + this.ids.length),
+          address: String.fromCharCode(65 + this.ids.length),
+        }
       : { type: 'remove', id: this.rng.pick(cfg.replicas).id };
     const r = leader.core!.changeMembership(change, this.now);
-    this.note(`MEMBERSHIP ${change.type} ${change.id} asked of ${leader.id}: ${r.ok ? `config at ${r.index}` : r.message}`);
+    this.note(
+      `MEMBERSHIP ${change.type} ${change.id} asked of ${leader.id}: ${r.ok ? `config at ${r.index}` : r.message}`,
+    );
     if (r.ok) {
       this.membershipChanges++;
       if (change.type === 'add') {
@@ -417,7 +484,11 @@ export class Simulation {
       return;
     }
     if (this.o.swapDirChance <= 0 || this.now - this.lastLeaderAt < 3_000) return;
-    const best = [...running].sort((a, b) => b.core!.status(this.now).lastEpoch - a.core!.status(this.now).lastEpoch || b.core!.lastIndex - a.core!.lastIndex);
+    const best = [...running].sort(
+      (a, b) =>
+        b.core!.status(this.now).lastEpoch - a.core!.status(this.now).lastEpoch ||
+        b.core!.lastIndex - a.core!.lastIndex,
+    );
     for (const n of best) {
       if (this.force(n)) {
         this.operatorForces++;
@@ -466,7 +537,8 @@ export class Simulation {
   private deliverDue(): void {
     for (const m of takeDue(this.network, this.now, (id) => this.isPaused(id))) {
       const node = this.nodes.get(m.message.to);
-      if (!node) this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
+      if (!node)
+        this.fail(`${m.message.from} sent ${m.message.body.type} to ${m.message.to}, a replica that was never created`);
       if (!node.core) {
         if (m.snapshot) this.snapshotLost(m.message);
         continue;
@@ -475,7 +547,8 @@ export class Simulation {
       node.core.receive(m.message, this.now);
       this.drain(node);
       // The transport tells the sender a live peer got every chunk.
-      if (m.snapshot) this.whenRunning(this.nodes.get(m.message.from)!, (core) => core.snapshotDelivered(node.id, this.now));
+      if (m.snapshot)
+        this.whenRunning(this.nodes.get(m.message.from)!, (core) => core.snapshotDelivered(node.id, this.now));
     }
   }
 
@@ -558,7 +631,11 @@ export class Simulation {
         if (loss && !reference.includes(ack.opId)) this.abandoned[loss]++;
       }
     }
-    this.invariants.finalStates(members.map((n) => ({ id: n.id, applied: n.durable.applied })), this.acked, (ack) => this.abandonedBy(ack, finalLineage) !== undefined);
+    this.invariants.finalStates(
+      members.map((n) => ({ id: n.id, applied: n.durable.applied })),
+      this.acked,
+      (ack) => this.abandonedBy(ack, finalLineage) !== undefined,
+    );
   }
 
   /**
@@ -583,9 +660,22 @@ export class Simulation {
   }
 
   summary(): {
-    acked: number; elections: number; snapshots: number; quarantined: number; restarts: number; partitions: number; pauses: number; membershipChanges: number;
-    transfersStarted: number; transfersDone: number;
-    forced: number; operatorForces: number; dirSwaps: number; abandonedBeforeForce: number; abandonedAfterForce: number; abandonedOtherForce: number;
+    acked: number;
+    elections: number;
+    snapshots: number;
+    quarantined: number;
+    restarts: number;
+    partitions: number;
+    pauses: number;
+    membershipChanges: number;
+    transfersStarted: number;
+    transfersDone: number;
+    forced: number;
+    operatorForces: number;
+    dirSwaps: number;
+    abandonedBeforeForce: number;
+    abandonedAfterForce: number;
+    abandonedOtherForce: number;
   } {
     let quarantined = 0;
     let restarts = 0;
@@ -595,10 +685,22 @@ export class Simulation {
     }
     const acked = [...this.acked.values()].reduce((s, l) => s + l.length, 0);
     return {
-      acked, elections: this.elections, snapshots: this.snapshots, quarantined, restarts, partitions: this.faults.partitions, pauses: this.faults.pauses,
-      membershipChanges: this.membershipChanges, transfersStarted: this.transfersStarted, transfersDone: this.transfersDone,
-      forced: this.forced, operatorForces: this.operatorForces, dirSwaps: this.dirSwaps,
-      abandonedBeforeForce: this.abandoned.beforeForce, abandonedAfterForce: this.abandoned.afterForce, abandonedOtherForce: this.abandoned.otherForce,
+      acked,
+      elections: this.elections,
+      snapshots: this.snapshots,
+      quarantined,
+      restarts,
+      partitions: this.faults.partitions,
+      pauses: this.faults.pauses,
+      membershipChanges: this.membershipChanges,
+      transfersStarted: this.transfersStarted,
+      transfersDone: this.transfersDone,
+      forced: this.forced,
+      operatorForces: this.operatorForces,
+      dirSwaps: this.dirSwaps,
+      abandonedBeforeForce: this.abandoned.beforeForce,
+      abandonedAfterForce: this.abandoned.afterForce,
+      abandonedOtherForce: this.abandoned.otherForce,
     };
   }
 }

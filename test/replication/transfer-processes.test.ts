@@ -31,18 +31,26 @@ afterAll(async () => {
 });
 
 function events(id: string): { event: string; msg: string; [k: string]: unknown }[] {
-  return readFileSync(cluster.logFile(id), 'utf8').split('\n').filter((l) => l.includes('"event"')).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as { event: string; msg: string }];
-    } catch {
-      return [];
-    }
-  });
+  return readFileSync(cluster.logFile(id), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event"'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { event: string; msg: string }];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Election events of every replica since `marks` (counts of their events before). */
 function electionsSince(marks: Map<string, number>): string[] {
-  return cluster.ids.flatMap((id) => events(id).slice(marks.get(id) ?? 0).filter((e) => e.event.startsWith('election.') && e.event !== 'election.promised').map((e) => `${id} ${e.event}`));
+  return cluster.ids.flatMap((id) =>
+    events(id)
+      .slice(marks.get(id) ?? 0)
+      .filter((e) => e.event.startsWith('election.') && e.event !== 'election.promised')
+      .map((e) => `${id} ${e.event}`),
+  );
 }
 
 function mark(): Map<string, number> {
@@ -55,12 +63,18 @@ describe('leadership transfer between real processes', () => {
     // Operators only: without a token chat-ops does not ask; with a wrong one the leader refuses (exit 5 both ways).
     const anonymous = await runBuiltOps(['transfer-leader'], { servers: cluster.addresses });
     expect(anonymous.code, anonymous.stderr).toBe(5);
-    const wrong = await runBuiltOps(['transfer-leader'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' } });
+    const wrong = await runBuiltOps(['transfer-leader'], {
+      servers: cluster.addresses,
+      env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' },
+    });
     expect(wrong.code, wrong.stderr).toBe(5);
     expect(wrong.stderr).toContain('UNAUTHENTICATED');
     expect(await cluster.waitForLeader()).toBe(first);
     const before = mark();
-    const auto = await runBuiltOps(['transfer-leader', '--json'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
+    const auto = await runBuiltOps(['transfer-leader', '--json'], {
+      servers: cluster.addresses,
+      env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile },
+    });
     expect(auto.code, auto.stderr).toBe(0);
     const moved = JSON.parse(auto.stdout) as { previousLeaderId: string; leaderId: string; epoch: number };
     expect(moved.previousLeaderId).toBe(first);
@@ -71,12 +85,20 @@ describe('leadership transfer between real processes', () => {
     expect(electionsSince(before)).toEqual([`${moved.leaderId} election.started`, `${moved.leaderId} election.won`]);
 
     const named = cluster.ids.find((id) => id !== moved.leaderId && id !== first)!;
-    const again = await runBuiltOps(['transfer-leader', named], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
+    const again = await runBuiltOps(['transfer-leader', named], {
+      servers: cluster.addresses,
+      env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile },
+    });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^${moved.leaderId} handed leadership over: ${named} \\(127\\.0\\.0\\.1:\\d+\\) leads epoch \\d+`));
+    expect(again.stdout).toMatch(
+      new RegExp(`^${moved.leaderId} handed leadership over: ${named} \\(127\\.0\\.0\\.1:\\d+\\) leads epoch \\d+`),
+    );
     await chat.progress('after the second transfer');
 
-    const refused = await runBuiltOps(['transfer-leader', 'nobody'], { servers: cluster.addresses, env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile } });
+    const refused = await runBuiltOps(['transfer-leader', 'nobody'], {
+      servers: cluster.addresses,
+      env: { CHAT_ADMIN_TOKEN_FILE: cluster.adminTokenFile },
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('nobody is not a voting member');
   });
@@ -84,10 +106,16 @@ describe('leadership transfer between real processes', () => {
   it('SIGTERM on the leader hands over before it stops; the others do not need an election timeout', async () => {
     const leader = await cluster.waitForLeader();
     // Everyone in sync again after the transfers (the old leaders rejoin the in-sync set).
-    await waitUntil('every replica in the in-sync set', 10_000, async () => (await cluster.status(leader)).inSync.length === 3);
+    await waitUntil(
+      'every replica in the in-sync set',
+      10_000,
+      async () => (await cluster.status(leader)).inSync.length === 3,
+    );
     const before = mark();
     await cluster.kill(leader, 'SIGTERM');
-    const handed = events(leader).slice(before.get(leader)).find((e) => e.event === 'server.handed_over');
+    const handed = events(leader)
+      .slice(before.get(leader))
+      .find((e) => e.event === 'server.handed_over');
     expect(handed, JSON.stringify(events(leader).slice(-8))).toBeDefined();
     expect(events(leader).some((e) => e.event === 'server.stopped')).toBe(true);
     const next = await cluster.waitForLeader();

@@ -22,7 +22,18 @@ function cluster(mode: 'in-sync' | 'majority', n: number) {
   const policy = mode === 'majority' ? MAJORITY_POLICY : undefined;
   /** A replica on a data directory of this incarnation (its first one is "1"), with nothing on it yet. */
   const fresh = (id: string, incarnation: string, at: number) =>
-    new ReplicaCore({ id, bootstrap: founders, seed: ids.indexOf(id) + 7, policy, timings: { electionMinMs: ELECTION_MIN_MS }, incarnation: `${id}-${incarnation}` }, undefined, at);
+    new ReplicaCore(
+      {
+        id,
+        bootstrap: founders,
+        seed: ids.indexOf(id) + 7,
+        policy,
+        timings: { electionMinMs: ELECTION_MIN_MS },
+        incarnation: `${id}-${incarnation}`,
+      },
+      undefined,
+      at,
+    );
   const cores = new Map(ids.map((id) => [id, fresh(id, '1', 0)]));
   const dead = new Set<string>();
   const events: Event[] = [];
@@ -73,7 +84,10 @@ function cluster(mode: 'in-sync' | 'majority', n: number) {
   return { cores, dead, events, run, propose, readyLeader, leader, now: () => now, drain, fresh };
 }
 
-describe.each([['in-sync', 3], ['majority', 5]] as const)('leadership transfer (%s mode, %i replicas)', (mode, n) => {
+describe.each([
+  ['in-sync', 3],
+  ['majority', 5],
+] as const)('leadership transfer (%s mode, %i replicas)', (mode, n) => {
   it('hands over to the most up-to-date follower without an election timeout, keeping everything committed', () => {
     const c = cluster(mode, n);
     const old = c.leader;
@@ -100,12 +114,19 @@ describe.each([['in-sync', 3], ['majority', 5]] as const)('leadership transfer (
     expect(next.commit).toBeGreaterThanOrEqual(committed + 5);
     const campaigns = c.events.filter((e) => e.at >= asked && e.kind.startsWith('election.'));
     // One campaign, the target's, without a pre-vote (a pre-vote's success shows as no event, its failure as election.lost).
-    expect(campaigns.filter((e) => e.kind === 'election.started' || e.kind === 'election.won').map((e) => `${e.replica} ${e.kind}`))
-      .toEqual([`${to} election.started`, `${to} election.won`]);
-    expect(new Set(campaigns.filter((e) => e.kind === 'election.promised').map((e) => e.replica)).has(old.id)).toBe(true);
+    expect(
+      campaigns
+        .filter((e) => e.kind === 'election.started' || e.kind === 'election.won')
+        .map((e) => `${e.replica} ${e.kind}`),
+    ).toEqual([`${to} election.started`, `${to} election.won`]);
+    expect(new Set(campaigns.filter((e) => e.kind === 'election.promised').map((e) => e.replica)).has(old.id)).toBe(
+      true,
+    );
     expect(campaigns.filter((e) => e.kind === 'election.lost')).toEqual([]);
     expect(campaigns.find((e) => e.kind === 'election.started')?.fields.transfer).toBe(true);
-    expect(c.events.filter((e) => e.replica === old.id && e.kind === 'leader.transfer_done').map((e) => e.fields.to)).toEqual([to]);
+    expect(
+      c.events.filter((e) => e.replica === old.id && e.kind === 'leader.transfer_done').map((e) => e.fields.to),
+    ).toEqual([to]);
 
     // The old leader follows, and the new one takes writes.
     c.run(50);
@@ -120,15 +141,32 @@ describe.each([['in-sync', 3], ['majority', 5]] as const)('leadership transfer (
     const c = cluster(mode, n);
     const old = c.leader;
     const follower = [...c.cores.values()].find((x) => x !== old)!;
-    expect(follower.transferLeadership(undefined, c.now())).toMatchObject({ ok: false, reason: expect.stringContaining('does not lead') });
-    expect(old.transferLeadership(old.id, c.now())).toMatchObject({ ok: false, reason: expect.stringContaining('already leads') });
-    expect(old.transferLeadership('Z', c.now())).toMatchObject({ ok: false, reason: expect.stringContaining('not a voting member') });
-    const target = [...c.cores.keys()].filter((id) => id !== old.id).sort().at(-1)!;
+    expect(follower.transferLeadership(undefined, c.now())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not lead'),
+    });
+    expect(old.transferLeadership(old.id, c.now())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('already leads'),
+    });
+    expect(old.transferLeadership('Z', c.now())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a voting member'),
+    });
+    const target = [...c.cores.keys()]
+      .filter((id) => id !== old.id)
+      .sort()
+      .at(-1)!;
     expect(old.transferLeadership(target, c.now())).toEqual({ ok: true, to: target });
     c.drain(old);
     // Asking again names the transfer under way; another target is refused.
     expect(old.transferLeadership(undefined, c.now())).toEqual({ ok: true, to: target });
-    expect(old.transferLeadership([...c.cores.keys()].find((id) => id !== old.id && id !== target), c.now())).toMatchObject({ ok: false });
+    expect(
+      old.transferLeadership(
+        [...c.cores.keys()].find((id) => id !== old.id && id !== target),
+        c.now(),
+      ),
+    ).toMatchObject({ ok: false });
     expect(c.run(ELECTION_MIN_MS, () => c.readyLeader()?.id === target)).toBe(true);
   });
 
@@ -160,7 +198,10 @@ describe('leadership transfer in in-sync mode', () => {
     c.dead.add(dropped!);
     c.run(1_000); // past the sync timeout: the leader drops it from the in-sync set
     expect(old.inSyncSet()).not.toContain(dropped);
-    expect(old.transferLeadership(dropped, c.now())).toMatchObject({ ok: false, reason: expect.stringContaining('in the in-sync set') });
+    expect(old.transferLeadership(dropped, c.now())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('in the in-sync set'),
+    });
     expect(old.transferLeadership(undefined, c.now())).toEqual({ ok: true, to: other });
   });
 });
@@ -176,7 +217,10 @@ describe('leadership transfer and lost data', () => {
     c.cores.set(lost!, c.fresh(lost!, '2', c.now()));
     const noticed = c.run(500, () => old.status(c.now()).peers.find((p) => p.id === lost)?.dataLost === true);
     expect(noticed).toBe(true);
-    expect(old.transferLeadership(lost, c.now())).toMatchObject({ ok: false, reason: expect.stringContaining('lost its data') });
+    expect(old.transferLeadership(lost, c.now())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('lost its data'),
+    });
     expect(old.transferLeadership(undefined, c.now())).toEqual({ ok: true, to: other });
   });
 });

@@ -30,18 +30,32 @@ describe('accounts and sessions', () => {
 
   it('creates an account, logs in, and refuses a wrong password or unknown user alike', async () => {
     const c = raw.client;
-    const created = await raw.call(c.createAccount, { username: 'alice', password: 'correct horse', idempotencyKey: 'k1' });
+    const created = await raw.call(c.createAccount, {
+      username: 'alice',
+      password: 'correct horse',
+      idempotencyKey: 'k1',
+    });
     expect(created.username).toBe('alice');
     // The password is never stored as given.
-    expect(cluster.chat.accountByName('alice')!.passwordHash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(cluster.chat.accountByName('alice')!.passwordHash).toMatch(
+      /^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+    );
     expect(cluster.chat.accountByName('alice')!.passwordHash).not.toContain('correct horse');
 
     const login = await raw.call(c.login, { username: 'ALICE', password: 'correct horse', idempotencyKey: '' });
     expect(login.username).toBe('alice');
     expect(login.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const wrongPassword = await raw.failure(c.login, { username: 'alice', password: 'wrong horse!', idempotencyKey: '' });
-    const noSuchUser = await raw.failure(c.login, { username: 'mallory', password: 'correct horse', idempotencyKey: '' });
+    const wrongPassword = await raw.failure(c.login, {
+      username: 'alice',
+      password: 'wrong horse!',
+      idempotencyKey: '',
+    });
+    const noSuchUser = await raw.failure(c.login, {
+      username: 'mallory',
+      password: 'correct horse',
+      idempotencyKey: '',
+    });
     expect(wrongPassword.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(noSuchUser.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(wrongPassword.details).toBe(noSuchUser.details);
@@ -52,9 +66,17 @@ describe('accounts and sessions', () => {
     await raw.call(c.createAccount, { username: 'bob', password: 'password-1', idempotencyKey: 'same' });
     const again = await raw.call(c.createAccount, { username: 'bob', password: 'password-1', idempotencyKey: 'same' });
     expect(again.username).toBe('bob');
-    const taken = await raw.failure(c.createAccount, { username: 'BOB', password: 'password-2', idempotencyKey: 'other' });
+    const taken = await raw.failure(c.createAccount, {
+      username: 'BOB',
+      password: 'password-2',
+      idempotencyKey: 'other',
+    });
     expect(taken.code).toBe(grpc.status.ALREADY_EXISTS);
-    const takenNoKey = await raw.failure(c.createAccount, { username: 'Bob', password: 'password-2', idempotencyKey: '' });
+    const takenNoKey = await raw.failure(c.createAccount, {
+      username: 'Bob',
+      password: 'password-2',
+      idempotencyKey: '',
+    });
     expect(takenNoKey.code).toBe(grpc.status.ALREADY_EXISTS);
   });
 
@@ -82,7 +104,11 @@ describe('accounts and sessions', () => {
     const c = raw.client;
     const missing = await raw.failure(c.listConversations, {});
     expect(missing.code).toBe(grpc.status.UNAUTHENTICATED);
-    const wrong = await raw.failure(c.sendMessage, { recipient: 'x', text: 'hi', idempotencyKey: '' }, 'not-a-real-token');
+    const wrong = await raw.failure(
+      c.sendMessage,
+      { recipient: 'x', text: 'hi', idempotencyKey: '' },
+      'not-a-real-token',
+    );
     expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED);
     const stream = raw.subscribe('forged');
     expect((await stream.untilEnded()).code).toBe(grpc.status.UNAUTHENTICATED);
@@ -125,7 +151,13 @@ describe('messages', () => {
     const sent = await raw.send(alice, 'bob', 'hello bob');
     await bobStream.untilMessages(1);
     await aliceStream.untilMessages(1);
-    expect(bobStream.messages[0]).toMatchObject({ id: sent.id, sender: 'alice', recipient: 'bob', text: 'hello bob', read: false });
+    expect(bobStream.messages[0]).toMatchObject({
+      id: sent.id,
+      sender: 'alice',
+      recipient: 'bob',
+      text: 'hello bob',
+      read: false,
+    });
     expect(aliceStream.messages[0]!.id).toBe(sent.id);
     bobStream.cancel();
     aliceStream.cancel();
@@ -216,9 +248,17 @@ describe('messages', () => {
       const err = await raw.failure(raw.client.sendMessage, { recipient: 'bob', text, idempotencyKey: '' }, alice);
       expect(err.code, JSON.stringify(text.slice(0, 20))).toBe(grpc.status.INVALID_ARGUMENT);
     }
-    const noOne = await raw.failure(raw.client.sendMessage, { recipient: 'nobody', text: 'hi', idempotencyKey: '' }, alice);
+    const noOne = await raw.failure(
+      raw.client.sendMessage,
+      { recipient: 'nobody', text: 'hi', idempotencyKey: '' },
+      alice,
+    );
     expect(noOne.code).toBe(grpc.status.NOT_FOUND);
-    const badName = await raw.failure(raw.client.sendMessage, { recipient: 'bo b', text: 'hi', idempotencyKey: '' }, alice);
+    const badName = await raw.failure(
+      raw.client.sendMessage,
+      { recipient: 'bo b', text: 'hi', idempotencyKey: '' },
+      alice,
+    );
     expect(badName.code).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
@@ -230,7 +270,11 @@ describe('messages', () => {
     await raw.send(alice, 'bob', 'two');
     await raw.send(carol, 'bob', 'three');
 
-    const relogin = await raw.call(raw.client.login, { username: 'bob', password: 'bob-secret-pw', idempotencyKey: '' });
+    const relogin = await raw.call(raw.client.login, {
+      username: 'bob',
+      password: 'bob-secret-pw',
+      idempotencyKey: '',
+    });
     expect(relogin.unreadCount).toBe(3);
     const convs = (await raw.call(raw.client.listConversations, {}, bob)).conversations;
     expect(convs.map((c) => [c.peer, c.unreadCount])).toEqual([
@@ -256,10 +300,16 @@ describe('messages', () => {
     const newest = await raw.call(raw.client.getHistory, { peer: 'bob', beforeId: 0, limit: 2 }, alice);
     expect(newest.messages.map((m) => m.text)).toEqual(['h3', 'h4']);
     expect(newest.hasMore).toBe(true);
-    const older = await raw.call(raw.client.getHistory, { peer: 'bob', beforeId: newest.messages[0]!.id, limit: 10 }, alice);
+    const older = await raw.call(
+      raw.client.getHistory,
+      { peer: 'bob', beforeId: newest.messages[0]!.id, limit: 10 },
+      alice,
+    );
     expect(older.messages.map((m) => m.text)).toEqual(['h0', 'h1', 'h2']);
     expect(older.hasMore).toBe(false);
-    expect((await raw.failure(raw.client.getHistory, { peer: 'ghost', beforeId: 0, limit: 2 }, alice)).code).toBe(grpc.status.NOT_FOUND);
+    expect((await raw.failure(raw.client.getHistory, { peer: 'ghost', beforeId: 0, limit: 2 }, alice)).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
 
     const names: string[] = [];
     let pageToken = '';
@@ -277,14 +327,19 @@ describe('messages', () => {
       const err = await raw.failure(raw.client.listAccounts, { pattern: '', pageSize: 2, pageToken: forged }, alice);
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     }
-    expect((await raw.failure(raw.client.listAccounts, { pattern: 'b[a]*', pageSize: 0, pageToken: '' }, alice)).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(
+      (await raw.failure(raw.client.listAccounts, { pattern: 'b[a]*', pageSize: 0, pageToken: '' }, alice)).code,
+    ).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
   it('shows who is online: a user with an open stream', async () => {
     const alice = await raw.createUser('alice');
     const bob = await raw.createUser('bob');
     await raw.send(alice, 'bob', 'hi');
-    const online = async () => (await raw.call(raw.client.listAccounts, { pattern: '', pageSize: 0, pageToken: '' }, alice)).accounts.find((a) => a.username === 'bob')!.online;
+    const online = async () =>
+      (await raw.call(raw.client.listAccounts, { pattern: '', pageSize: 0, pageToken: '' }, alice)).accounts.find(
+        (a) => a.username === 'bob',
+      )!.online;
     expect(await online()).toBe(false);
     const stream = raw.subscribe(bob);
     await stream.untilMessages(1);
@@ -415,7 +470,11 @@ describe('messages', () => {
     await aliceStream.untilMessages(1);
     await bobStream.untilMessages(1);
 
-    const wrong = await raw.failure(raw.client.deleteAccount, { password: 'not-her-password', idempotencyKey: '' }, alice);
+    const wrong = await raw.failure(
+      raw.client.deleteAccount,
+      { password: 'not-her-password', idempotencyKey: '' },
+      alice,
+    );
     expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(cluster.chat.accountByName('alice')).toBeDefined();
 
@@ -427,7 +486,10 @@ describe('messages', () => {
     await bobStream.until('the deletion notice', () => bobStream.deleted.length > 0);
     expect(bobStream.status).toBeUndefined();
     expect((await raw.failure(raw.client.listConversations, {}, alice)).code).toBe(grpc.status.UNAUTHENTICATED);
-    expect((await raw.failure(raw.client.login, { username: 'alice', password: 'alice-secret-pw', idempotencyKey: '' })).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(
+      (await raw.failure(raw.client.login, { username: 'alice', password: 'alice-secret-pw', idempotencyKey: '' }))
+        .code,
+    ).toBe(grpc.status.UNAUTHENTICATED);
     bobStream.cancel();
   });
 });
@@ -449,7 +511,11 @@ describe('leadership', () => {
   it('a follower refuses with UNAVAILABLE and names the leader in the trailers', async () => {
     const toFollower = new RawChat(follower.address);
     extra.push(toFollower);
-    const err = await toFollower.failure(toFollower.client.createAccount, { username: 'x', password: 'long-enough', idempotencyKey: '' });
+    const err = await toFollower.failure(toFollower.client.createAccount, {
+      username: 'x',
+      password: 'long-enough',
+      idempotencyKey: '',
+    });
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.metadata.get('x-leader-address')).toEqual([server.address]);
     expect(err.metadata.get('x-leader-id')).toEqual(['A']);

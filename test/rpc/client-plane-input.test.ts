@@ -40,18 +40,31 @@ describe('invalid UTF-8', () => {
     const cases: [string, Uint8Array][] = [
       ['CreateAccount password', craft.concat(craft.bytes(1, valid('mallory')), craft.bytes(2, INVALID_UTF8))],
       ['CreateAccount username', craft.concat(craft.bytes(1, INVALID_UTF8), craft.bytes(2, valid('long enough pw')))],
-      ['CreateAccount key', craft.concat(craft.bytes(1, valid('mallory')), craft.bytes(2, valid('long enough pw')), craft.bytes(3, INVALID_UTF8))],
+      [
+        'CreateAccount key',
+        craft.concat(
+          craft.bytes(1, valid('mallory')),
+          craft.bytes(2, valid('long enough pw')),
+          craft.bytes(3, INVALID_UTF8),
+        ),
+      ],
     ];
     for (const [what, request] of cases) {
       const answer = await target.raw().unary(`${CHAT}CreateAccount`, request);
       expect(answer.code, what).toBe(grpc.status.INVALID_ARGUMENT);
       expect(answer.details, what).toMatch(/UTF-8/);
     }
-    const text = await target.raw().unary(`${CHAT}SendMessage`, craft.concat(craft.bytes(1, valid('bob')), craft.bytes(2, INVALID_UTF8)));
+    const text = await target
+      .raw()
+      .unary(`${CHAT}SendMessage`, craft.concat(craft.bytes(1, valid('bob')), craft.bytes(2, INVALID_UTF8)));
     expect(text.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(target.cluster().chat.accountByName('mallory')).toBeUndefined();
     // U+FFFD itself is text like any other: the same request with it, well encoded, is taken.
-    const replacement = CreateAccountRequest.encode({ username: 'carol', password: 'pass\uFFFDword', idempotencyKey: '' }).finish();
+    const replacement = CreateAccountRequest.encode({
+      username: 'carol',
+      password: 'pass\uFFFDword',
+      idempotencyKey: '',
+    }).finish();
     expect((await target.raw().unary(`${CHAT}CreateAccount`, replacement)).code).toBe(grpc.status.OK);
   });
 });

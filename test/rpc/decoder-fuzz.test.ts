@@ -24,24 +24,28 @@ const SERVICES = { ChatServiceService, ClusterServiceService, ReplicationService
 /** Bytes that are protobuf-ish more often than not: valid tags, lengths that may lie, varints of any size. */
 const protobufish = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
-  fc.array(
-    fc.oneof(
-      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(0, 1, 2, 5), fc.uint8Array({ maxLength: 12 })).map(([field, wire, body]) => {
-        const tag = (field << 3) | wire;
-        return Uint8Array.from([tag, ...(wire === 2 ? [body.length + (body[0]! % 3) - 1] : []), ...body]);
-      }),
-      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v) => {
-        const out = [0x08];
-        let n = v;
-        do {
-          out.push(Number(n & 0x7fn) | (n > 0x7fn ? 0x80 : 0));
-          n >>= 7n;
-        } while (n > 0n);
-        return Uint8Array.from(out);
-      }),
-    ),
-    { maxLength: 6 },
-  ).map((parts) => Uint8Array.from(parts.flatMap((p) => [...p]))),
+  fc
+    .array(
+      fc.oneof(
+        fc
+          .tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(0, 1, 2, 5), fc.uint8Array({ maxLength: 12 }))
+          .map(([field, wire, body]) => {
+            const tag = (field << 3) | wire;
+            return Uint8Array.from([tag, ...(wire === 2 ? [body.length + (body[0]! % 3) - 1] : []), ...body]);
+          }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v) => {
+          const out = [0x08];
+          let n = v;
+          do {
+            out.push(Number(n & 0x7fn) | (n > 0x7fn ? 0x80 : 0));
+            n >>= 7n;
+          } while (n > 0n);
+          return Uint8Array.from(out);
+        }),
+      ),
+      { maxLength: 6 },
+    )
+    .map((parts) => Uint8Array.from(parts.flatMap((p) => [...p]))),
 );
 
 describe('request deserializers', () => {
@@ -60,7 +64,9 @@ describe('request deserializers', () => {
     const target = rawBytesTarget();
 
     it('answers every request to every unary chat and cluster method with a status, never INTERNAL or UNKNOWN', async () => {
-      const unary = [ChatServiceService, ClusterServiceService].flatMap((s) => Object.values(s)).filter((m) => !m.requestStream && !m.responseStream);
+      const unary = [ChatServiceService, ClusterServiceService]
+        .flatMap((s) => Object.values(s))
+        .filter((m) => !m.requestStream && !m.responseStream);
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...unary.map((m) => m.path)), protobufish, async (path, bytes) => {
           const answer = await target.raw().unary(path, bytes, new grpc.Metadata(), 3_000);
@@ -76,25 +82,97 @@ describe('the peer codec', () => {
   const id = fc.oneof(fc.constantFrom('A', 'B', 'C', ''), fc.string({ maxLength: 40 }));
   const address = fc.oneof(fc.constantFrom('127.0.0.1:50051', '10.0.0.2:51051', ''), fc.string({ maxLength: 30 }));
   const count = fc.oneof(fc.nat({ max: 10 }), fc.constant(Number.MAX_SAFE_INTEGER));
-  const incarnation = fc.oneof(fc.constantFrom('', '1b4e28ba-2fa1-11d2-883f-0016d3cca427'), fc.string({ maxLength: 70 }));
+  const incarnation = fc.oneof(
+    fc.constantFrom('', '1b4e28ba-2fa1-11d2-883f-0016d3cca427'),
+    fc.string({ maxLength: 70 }),
+  );
   const replica = fc.record({ id, address, peerAddress: address, slot: count, learner: fc.boolean(), incarnation });
-  const configView = fc.record({ inSync: fc.array(id, { maxLength: 4 }), index: count, epoch: count, replicas: fc.array(replica, { maxLength: 5 }), nextSlot: count, force: count });
-  const configData = fc.oneof(
-    configView.map((c) => JSON.stringify({ replicas: c.replicas, inSync: c.inSync, nextSlot: c.nextSlot, force: c.force })),
-    fc.jsonValue().map((v) => JSON.stringify(v)),
-    fc.string({ maxLength: 20 }),
-  ).map((text) => Buffer.from(text));
-  const entry = fc.record({ index: count, epoch: count, kind: fc.constantFrom('op', 'config', 'noop', 'other', ''), data: fc.oneof(configData, fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b))) });
-  const info = fc.record({ caughtUp: fc.boolean(), leaderId: id, lastIndex: count, lastEpoch: count, config: fc.option(configView, { nil: undefined }), leaderContactMsAgo: fc.integer(), isLeader: fc.boolean() });
+  const configView = fc.record({
+    inSync: fc.array(id, { maxLength: 4 }),
+    index: count,
+    epoch: count,
+    replicas: fc.array(replica, { maxLength: 5 }),
+    nextSlot: count,
+    force: count,
+  });
+  const configData = fc
+    .oneof(
+      configView.map((c) =>
+        JSON.stringify({ replicas: c.replicas, inSync: c.inSync, nextSlot: c.nextSlot, force: c.force }),
+      ),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string({ maxLength: 20 }),
+    )
+    .map((text) => Buffer.from(text));
+  const entry = fc.record({
+    index: count,
+    epoch: count,
+    kind: fc.constantFrom('op', 'config', 'noop', 'other', ''),
+    data: fc.oneof(
+      configData,
+      fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b)),
+    ),
+  });
+  const info = fc.record({
+    caughtUp: fc.boolean(),
+    leaderId: id,
+    lastIndex: count,
+    lastEpoch: count,
+    config: fc.option(configView, { nil: undefined }),
+    leaderContactMsAgo: fc.integer(),
+    isLeader: fc.boolean(),
+  });
   const body = fc.oneof(
-    fc.record({ $case: fc.constant('append' as const), value: fc.record({ prevIndex: count, prevEpoch: count, entries: fc.array(entry, { maxLength: 4 }), commitIndex: count }) }),
-    fc.record({ $case: fc.constant('promiseReply' as const), value: fc.record({ preVote: fc.boolean(), granted: fc.boolean(), reason: fc.string({ maxLength: 10 }), info: fc.option(info, { nil: undefined }) }) }),
-    fc.record({ $case: fc.constant('probeReply' as const), value: fc.record({ info: fc.option(info, { nil: undefined }) }) }),
-    fc.record({ $case: fc.constant('snapshot' as const), value: fc.record({ lastIndex: count, lastEpoch: count, config: fc.option(configView, { nil: undefined }), offset: count, data: fc.constant(Buffer.alloc(0)), done: fc.boolean(), totalSize: count }) }),
+    fc.record({
+      $case: fc.constant('append' as const),
+      value: fc.record({
+        prevIndex: count,
+        prevEpoch: count,
+        entries: fc.array(entry, { maxLength: 4 }),
+        commitIndex: count,
+      }),
+    }),
+    fc.record({
+      $case: fc.constant('promiseReply' as const),
+      value: fc.record({
+        preVote: fc.boolean(),
+        granted: fc.boolean(),
+        reason: fc.string({ maxLength: 10 }),
+        info: fc.option(info, { nil: undefined }),
+      }),
+    }),
+    fc.record({
+      $case: fc.constant('probeReply' as const),
+      value: fc.record({ info: fc.option(info, { nil: undefined }) }),
+    }),
+    fc.record({
+      $case: fc.constant('snapshot' as const),
+      value: fc.record({
+        lastIndex: count,
+        lastEpoch: count,
+        config: fc.option(configView, { nil: undefined }),
+        offset: count,
+        data: fc.constant(Buffer.alloc(0)),
+        done: fc.boolean(),
+        totalSize: count,
+      }),
+    }),
     fc.record({ $case: fc.constant('hello' as const), value: fc.record({ proof: fc.constant(Buffer.alloc(0)) }) }),
     fc.constant(undefined),
   );
-  const envelope = fc.record({ from: id, to: id, epoch: count, force: count, incarnation, cluster: fc.constant('chat'), fromAddress: address, senderVersion: fc.constant(''), senderCommit: fc.constant(''), protocolVersion: fc.constant(0), body });
+  const envelope = fc.record({
+    from: id,
+    to: id,
+    epoch: count,
+    force: count,
+    incarnation,
+    cluster: fc.constant('chat'),
+    fromAddress: address,
+    senderVersion: fc.constant(''),
+    senderCommit: fc.constant(''),
+    protocolVersion: fc.constant(0),
+    body,
+  });
 
   it('checks any envelope without throwing, and passes on only appends the core can take', () => {
     fc.assert(
@@ -117,9 +195,37 @@ describe('the peer codec', () => {
 
   it('takes a config entry whose in-sync set still names the member being removed, and refuses bad or repeated ids there', () => {
     const withInSync = (inSync: string[]) => {
-      const data = Buffer.from(JSON.stringify({ replicas: [{ id: 'A', address: '127.0.0.1:1', slot: 0, learner: false }, { id: 'B', address: '127.0.0.1:2', slot: 1, learner: false }], inSync, nextSlot: 3 }));
-      const append = { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries: [{ index: 1, epoch: 1, kind: 'config', data }] };
-      return readEnvelope({ from: 'A', to: 'B', epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'append', value: append } });
+      const data = Buffer.from(
+        JSON.stringify({
+          replicas: [
+            { id: 'A', address: '127.0.0.1:1', slot: 0, learner: false },
+            { id: 'B', address: '127.0.0.1:2', slot: 1, learner: false },
+          ],
+          inSync,
+          nextSlot: 3,
+        }),
+      );
+      const append = {
+        prevIndex: 0,
+        prevEpoch: 0,
+        commitIndex: 0,
+        session: 1,
+        confirmedSession: 0,
+        entries: [{ index: 1, epoch: 1, kind: 'config', data }],
+      };
+      return readEnvelope({
+        from: 'A',
+        to: 'B',
+        epoch: 1,
+        force: 0,
+        incarnation: '',
+        cluster: 'chat',
+        fromAddress: '127.0.0.1:1',
+        senderVersion: '',
+        senderCommit: '',
+        protocolVersion: 0,
+        body: { $case: 'append', value: append },
+      });
     };
     // The core keeps a departing in-sync member (C) in the set until its removal commits.
     expect(withInSync(['A', 'B', 'C']).ok).toBe(true);
@@ -129,8 +235,25 @@ describe('the peer codec', () => {
 });
 
 describe('op entries of the log', () => {
-  const opTypes = ['createAccount', 'login', 'logout', 'sendMessage', 'fetchUnread', 'markRead', 'deleteMessages', 'deleteAccount', 'nonsense'];
-  const anyValue = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 20 }), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 4 }));
+  const opTypes = [
+    'createAccount',
+    'login',
+    'logout',
+    'sendMessage',
+    'fetchUnread',
+    'markRead',
+    'deleteMessages',
+    'deleteAccount',
+    'nonsense',
+  ];
+  const anyValue = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.string({ maxLength: 20 }),
+    fc.constant(null),
+    fc.boolean(),
+    fc.array(fc.integer(), { maxLength: 4 }),
+  );
   /** Ops of every type with every field possibly of the wrong type or missing. */
   const opLike = fc.record(
     {
@@ -165,7 +288,9 @@ describe('op entries of the log', () => {
           return { db, machine: new ChatStateMachine(new ChatState(db)) };
         });
         try {
-          const outcomes = replicas.map(({ machine }) => datas.map((data, i) => machine.apply({ index: i + 1, epoch: 1, kind: 'op', data }).outcome));
+          const outcomes = replicas.map(({ machine }) =>
+            datas.map((data, i) => machine.apply({ index: i + 1, epoch: 1, kind: 'op', data }).outcome),
+          );
           expect(outcomes[1]).toEqual(outcomes[0]);
           expect(replicas[1]!.machine.digest()).toBe(replicas[0]!.machine.digest());
         } finally {
@@ -177,25 +302,63 @@ describe('op entries of the log', () => {
   });
 
   it("takes the sender's lineage and incarnation, and refuses ones that cannot be", () => {
-    const probe = (force: number, incarnation: string, replicaIncarnation = '') => readEnvelope({
-      from: 'A', to: 'B', epoch: 9, force, incarnation, cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
-      body: {
-        $case: 'probeReply',
-        value: {
-          info: {
-            caughtUp: true, leaderId: 'A', lastIndex: 3, lastEpoch: 9, leaderContactMsAgo: 0, isLeader: true, session: 1,
-            config: { inSync: ['A'], index: 1, epoch: 9, nextSlot: 1, force: 9, replicas: [{ id: 'A', address: '127.0.0.1:1', peerAddress: '', slot: 0, learner: false, incarnation: replicaIncarnation }] },
+    const probe = (force: number, incarnation: string, replicaIncarnation = '') =>
+      readEnvelope({
+        from: 'A',
+        to: 'B',
+        epoch: 9,
+        force,
+        incarnation,
+        cluster: 'chat',
+        fromAddress: '127.0.0.1:1',
+        senderVersion: '',
+        senderCommit: '',
+        protocolVersion: 0,
+        body: {
+          $case: 'probeReply',
+          value: {
+            info: {
+              caughtUp: true,
+              leaderId: 'A',
+              lastIndex: 3,
+              lastEpoch: 9,
+              leaderContactMsAgo: 0,
+              isLeader: true,
+              session: 1,
+              config: {
+                inSync: ['A'],
+                index: 1,
+                epoch: 9,
+                nextSlot: 1,
+                force: 9,
+                replicas: [
+                  {
+                    id: 'A',
+                    address: '127.0.0.1:1',
+                    peerAddress: '',
+                    slot: 0,
+                    learner: false,
+                    incarnation: replicaIncarnation,
+                  },
+                ],
+              },
+            },
+            echo: 1,
           },
-          echo: 1,
         },
-      },
-    });
+      });
     const good = probe(9, '1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'b6f1c2aa-0000-4000-8000-000000000001');
-    expect(good).toMatchObject({ ok: true, message: { force: 9, incarnation: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' } });
+    expect(good).toMatchObject({
+      ok: true,
+      message: { force: 9, incarnation: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' },
+    });
     expect(probe(-1, '')).toMatchObject({ ok: false, problem: expect.stringMatching(/lineage/) });
     expect(probe(2 ** 60, '')).toMatchObject({ ok: false, problem: expect.stringMatching(/lineage/) });
     expect(probe(0, 'x'.repeat(65))).toMatchObject({ ok: false, problem: expect.stringMatching(/incarnation/) });
     expect(probe(0, 'a/../b')).toMatchObject({ ok: false, problem: expect.stringMatching(/incarnation/) });
-    expect(probe(0, '', 'not one\n')).toMatchObject({ ok: false, problem: expect.stringMatching(/replica A has incarnation/) });
+    expect(probe(0, '', 'not one\n')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/replica A has incarnation/),
+    });
   });
 });

@@ -23,7 +23,11 @@ const identity = (b: Buffer): Buffer => b;
 export class RawBytesClient {
   private readonly client: grpc.Client;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
+  constructor(
+    address: string,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    options: grpc.ChannelOptions = {},
+  ) {
     this.client = new grpc.Client(address, credentials, { 'grpc.max_send_message_length': -1, ...options });
   }
 
@@ -31,31 +35,70 @@ export class RawBytesClient {
   unary(path: string, request: Uint8Array, metadata = new grpc.Metadata(), deadlineMs = 5_000): Promise<RawAnswer> {
     const started = Date.now();
     return new Promise((resolve) => {
-      this.client.makeUnaryRequest(path, identity, identity, Buffer.from(request), metadata, { deadline: Date.now() + deadlineMs }, (err) => {
-        resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '', metadata: err?.metadata, ms: Date.now() - started });
-      });
+      this.client.makeUnaryRequest(
+        path,
+        identity,
+        identity,
+        Buffer.from(request),
+        metadata,
+        { deadline: Date.now() + deadlineMs },
+        (err) => {
+          resolve({
+            code: err?.code ?? grpc.status.OK,
+            details: err?.details ?? '',
+            metadata: err?.metadata,
+            ms: Date.now() - started,
+          });
+        },
+      );
     });
   }
 
   /** A server-streaming call of `path`: resolves with the status it ends with (its messages are dropped). */
-  serverStream(path: string, request: Uint8Array, metadata = new grpc.Metadata(), deadlineMs = 5_000): Promise<RawAnswer> {
+  serverStream(
+    path: string,
+    request: Uint8Array,
+    metadata = new grpc.Metadata(),
+    deadlineMs = 5_000,
+  ): Promise<RawAnswer> {
     const started = Date.now();
     return new Promise((resolve) => {
-      const call = this.client.makeServerStreamRequest(path, identity, identity, Buffer.from(request), metadata, { deadline: Date.now() + deadlineMs });
+      const call = this.client.makeServerStreamRequest(path, identity, identity, Buffer.from(request), metadata, {
+        deadline: Date.now() + deadlineMs,
+      });
       let messages = 0;
       call.on('data', () => messages++);
       call.on('error', () => undefined);
-      call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details, metadata: s.metadata, ms: Date.now() - started, messages }));
+      call.on('status', (s: grpc.StatusObject) =>
+        resolve({ code: s.code, details: s.details, metadata: s.metadata, ms: Date.now() - started, messages }),
+      );
     });
   }
 
   /** A client-streaming call of `path` writing these messages, then ending: resolves with its status. */
-  clientStream(path: string, messages: Uint8Array[], metadata = new grpc.Metadata(), deadlineMs = 5_000): Promise<RawAnswer> {
+  clientStream(
+    path: string,
+    messages: Uint8Array[],
+    metadata = new grpc.Metadata(),
+    deadlineMs = 5_000,
+  ): Promise<RawAnswer> {
     const started = Date.now();
     return new Promise((resolve) => {
-      const call = this.client.makeClientStreamRequest(path, identity, identity, metadata, { deadline: Date.now() + deadlineMs }, (err) => {
-        resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '', metadata: err?.metadata, ms: Date.now() - started });
-      });
+      const call = this.client.makeClientStreamRequest(
+        path,
+        identity,
+        identity,
+        metadata,
+        { deadline: Date.now() + deadlineMs },
+        (err) => {
+          resolve({
+            code: err?.code ?? grpc.status.OK,
+            details: err?.details ?? '',
+            metadata: err?.metadata,
+            ms: Date.now() - started,
+          });
+        },
+      );
       call.on('error', () => undefined);
       for (const m of messages) call.write(Buffer.from(m));
       call.end();

@@ -10,7 +10,12 @@ export function metadataFor(token: string | undefined): grpc.Metadata {
   return md;
 }
 
-type Unary<Req, Res> = (req: Req, md: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+type Unary<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => grpc.ClientUnaryCall;
 
 export class RawChat {
   readonly client: ChatServiceClient;
@@ -21,7 +26,9 @@ export class RawChat {
 
   call<Req, Res>(method: Unary<Req, Res>, req: Req, token?: string): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(this.client, req, metadataFor(token), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+      method.call(this.client, req, metadataFor(token), { deadline: Date.now() + 5_000 }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
 
@@ -89,7 +96,10 @@ export class RawStream {
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (got ${this.messages.length} messages, status ${this.status?.code ?? 'none'})`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what} (got ${this.messages.length} messages, status ${this.status?.code ?? 'none'})`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {

@@ -76,7 +76,12 @@ function login(userId: number, token: string, key = ''): void {
 beforeEach(() => {
   leader = new InstantLeader();
   cache = new SessionCache(leader.handle(), 3);
-  alice = (leader.apply({ type: 'createAccount', username: 'alice', passwordHash: 'scrypt$x' }).outcome as { ok: true; result: { userId: number } }).result.userId;
+  alice = (
+    leader.apply({ type: 'createAccount', username: 'alice', passwordHash: 'scrypt$x' }).outcome as {
+      ok: true;
+      result: { userId: number };
+    }
+  ).result.userId;
 });
 afterEach(() => {
   cache.close();
@@ -92,7 +97,7 @@ describe('session cache', () => {
     expect(refused(() => cache.authenticate(new grpc.Metadata()))).toBe(grpc.status.UNAUTHENTICATED);
   });
 
-  it('refuses a token as soon as its logout is applied, and keeps the user\'s other sessions', () => {
+  it("refuses a token as soon as its logout is applied, and keeps the user's other sessions", () => {
     login(alice, 'phone');
     login(alice, 'laptop');
     cache.authenticate(bearer('phone'));

@@ -31,20 +31,64 @@ afterAll(async () => {
   await server.stop();
 });
 
-const code = (p: Promise<unknown>) => p.then(() => grpc.status.OK, (err: grpc.ServiceError) => err.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => grpc.status.OK,
+    (err: grpc.ServiceError) => err.code,
+  );
 
 describe('every bounded field, at its limit and one past it', () => {
   it('takes each at its limit and refuses each one past it with INVALID_ARGUMENT', async () => {
     const c = raw.client;
     const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
-      ['message text, 4096 characters', () => raw.send(alice, 'bob', 'x'.repeat(4096)), () => raw.send(alice, 'bob', 'x'.repeat(4097))],
-      ['message text, 16 KiB of UTF-8', () => raw.send(alice, 'bob', '\u{1F600}'.repeat(4096)), () => raw.send(alice, 'bob', `${'\u{1F600}'.repeat(4096)}a`)],
-      ['password, 256 characters', () => raw.call(c.createAccount, { username: 'carol', password: 'p'.repeat(256), idempotencyKey: '' }), () => raw.call(c.createAccount, { username: 'carol2', password: 'p'.repeat(257), idempotencyKey: '' })],
-      ['username, 32 characters', () => raw.call(c.createAccount, { username: 'u'.repeat(32), password: 'long-enough', idempotencyKey: '' }), () => raw.call(c.createAccount, { username: 'v'.repeat(33), password: 'long-enough', idempotencyKey: '' })],
-      ['idempotency key, 128 characters', () => raw.send(alice, 'bob', 'hi', 'k'.repeat(128)), () => raw.send(alice, 'bob', 'hi', 'k'.repeat(129))],
-      ['ids to delete, 500', () => code(raw.call(c.deleteMessages, { ids: Array.from({ length: 500 }, (_, i) => 1_000_000 + i), idempotencyKey: '' }, alice)), () => raw.call(c.deleteMessages, { ids: Array.from({ length: 501 }, (_, i) => i + 1), idempotencyKey: '' }, alice)],
-      ['unread to fetch, 1000', () => raw.call(c.fetchUnread, { limit: 1000, idempotencyKey: '' }, alice), () => raw.call(c.fetchUnread, { limit: 1001, idempotencyKey: '' }, alice)],
-      ['account pattern, 64 characters', () => raw.call(c.listAccounts, { pattern: '*'.repeat(64), pageSize: 0, pageToken: '' }, alice), () => raw.call(c.listAccounts, { pattern: '*'.repeat(65), pageSize: 0, pageToken: '' }, alice)],
+      [
+        'message text, 4096 characters',
+        () => raw.send(alice, 'bob', 'x'.repeat(4096)),
+        () => raw.send(alice, 'bob', 'x'.repeat(4097)),
+      ],
+      [
+        'message text, 16 KiB of UTF-8',
+        () => raw.send(alice, 'bob', '\u{1F600}'.repeat(4096)),
+        () => raw.send(alice, 'bob', `${'\u{1F600}'.repeat(4096)}a`),
+      ],
+      [
+        'password, 256 characters',
+        () => raw.call(c.createAccount, { username: 'carol', password: 'p'.repeat(256), idempotencyKey: '' }),
+        () => raw.call(c.createAccount, { username: 'carol2', password: 'p'.repeat(257), idempotencyKey: '' }),
+      ],
+      [
+        'username, 32 characters',
+        () => raw.call(c.createAccount, { username: 'u'.repeat(32), password: 'long-enough', idempotencyKey: '' }),
+        () => raw.call(c.createAccount, { username: 'v'.repeat(33), password: 'long-enough', idempotencyKey: '' }),
+      ],
+      [
+        'idempotency key, 128 characters',
+        () => raw.send(alice, 'bob', 'hi', 'k'.repeat(128)),
+        () => raw.send(alice, 'bob', 'hi', 'k'.repeat(129)),
+      ],
+      [
+        'ids to delete, 500',
+        () =>
+          code(
+            raw.call(
+              c.deleteMessages,
+              { ids: Array.from({ length: 500 }, (_, i) => 1_000_000 + i), idempotencyKey: '' },
+              alice,
+            ),
+          ),
+        () =>
+          raw.call(c.deleteMessages, { ids: Array.from({ length: 501 }, (_, i) => i + 1), idempotencyKey: '' }, alice),
+      ],
+      [
+        'unread to fetch, 1000',
+        () => raw.call(c.fetchUnread, { limit: 1000, idempotencyKey: '' }, alice),
+        () => raw.call(c.fetchUnread, { limit: 1001, idempotencyKey: '' }, alice),
+      ],
+      [
+        'account pattern, 64 characters',
+        () => raw.call(c.listAccounts, { pattern: '*'.repeat(64), pageSize: 0, pageToken: '' }, alice),
+        () => raw.call(c.listAccounts, { pattern: '*'.repeat(65), pageSize: 0, pageToken: '' }, alice),
+      ],
     ];
     for (const [what, atLimit, pastLimit] of cases) {
       // At the limit the input is taken (deleting ids nobody has is NOT_FOUND, not a bad request).
@@ -68,21 +112,36 @@ describe('request size', () => {
   it('reads a request of 64 KiB and refuses one byte more with RESOURCE_EXHAUSTED', async () => {
     const session = new grpc.Metadata();
     session.set('authorization', `Bearer ${alice}`);
-    const atLimit = await bytes.unary('/chat.v1.ChatService/SendMessage', sendOfSize(CLIENT_MAX_REQUEST_BYTES), session);
+    const atLimit = await bytes.unary(
+      '/chat.v1.ChatService/SendMessage',
+      sendOfSize(CLIENT_MAX_REQUEST_BYTES),
+      session,
+    );
     // Read and judged by the handler: far too much text for a message.
     expect(atLimit.code).toBe(grpc.status.INVALID_ARGUMENT);
-    const past = await bytes.unary('/chat.v1.ChatService/SendMessage', sendOfSize(CLIENT_MAX_REQUEST_BYTES + 1), session);
+    const past = await bytes.unary(
+      '/chat.v1.ChatService/SendMessage',
+      sendOfSize(CLIENT_MAX_REQUEST_BYTES + 1),
+      session,
+    );
     expect(past.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
   it('refuses a 60 MiB log-in at once, and the replica goes on leading and serving', async () => {
     const epoch = server.running.replica.status().epoch;
-    const huge = LoginRequest.encode({ username: 'alice', password: 'p'.repeat(60 * 1024 * 1024), idempotencyKey: '' }).finish();
+    const huge = LoginRequest.encode({
+      username: 'alice',
+      password: 'p'.repeat(60 * 1024 * 1024),
+      idempotencyKey: '',
+    }).finish();
     const answer = await bytes.unary('/chat.v1.ChatService/Login', huge, new grpc.Metadata(), 30_000);
     expect(answer.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     // Refused on the length prefix, long before 60 MiB could be read (loosely: this is not a benchmark).
     expect(answer.ms).toBeLessThan(5_000);
     expect(server.running.replica.status()).toMatchObject({ role: 'leader', epoch });
-    expect((await raw.call(raw.client.login, { username: 'alice', password: 'alice-password', idempotencyKey: '' })).username).toBe('alice');
+    expect(
+      (await raw.call(raw.client.login, { username: 'alice', password: 'alice-password', idempotencyKey: '' }))
+        .username,
+    ).toBe('alice');
   });
 });

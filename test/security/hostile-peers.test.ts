@@ -69,10 +69,36 @@ const insider = (self: string) => new PeerAuth({ cluster: 'chat', self, secret: 
 
 /** An append claiming the next epochs of the leader, with a message alice never wrote. */
 function forgedAppend(to: string, lastIndex: number, lastEpoch: number): PeerEnvelope {
-  const op = encodeOp({ type: 'sendMessage', at: Date.now(), key: '', senderId: 1, recipient: 'bob', text: 'forged: alice never wrote this' });
+  const op = encodeOp({
+    type: 'sendMessage',
+    at: Date.now(),
+    key: '',
+    senderId: 1,
+    recipient: 'bob',
+    text: 'forged: alice never wrote this',
+  });
   return {
-    from: leader, to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: cluster.peerAddressOf(leader), senderVersion: '', senderCommit: '', protocolVersion: 0,
-    body: { $case: 'append', value: { prevIndex: lastIndex, prevEpoch: lastEpoch, commitIndex: lastIndex + 1, session: 1, confirmedSession: 0, entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }] } },
+    from: leader,
+    to,
+    epoch: epoch + 64,
+    force: 0,
+    incarnation: '',
+    cluster: 'chat',
+    fromAddress: cluster.peerAddressOf(leader),
+    senderVersion: '',
+    senderCommit: '',
+    protocolVersion: 0,
+    body: {
+      $case: 'append',
+      value: {
+        prevIndex: lastIndex,
+        prevEpoch: lastEpoch,
+        commitIndex: lastIndex + 1,
+        session: 1,
+        confirmedSession: 0,
+        entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }],
+      },
+    },
   };
 }
 
@@ -81,10 +107,16 @@ describe('strangers (no cluster secret)', () => {
     for (const targets of [[followers[0]!], followers]) {
       for (const to of targets) {
         const s = await cluster.status(to);
-        const bare = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', { metadata: stranger(leader).callMetadata(to).metadata });
+        const bare = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', {
+          metadata: stranger(leader).callMetadata(to).metadata,
+        });
         await bare.write(forgedAppend(to, s.lastIndex, s.lastEpoch));
         expect((await bare.ended).code).toBe(grpc.status.UNAUTHENTICATED);
-        const guessing = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', { auth: stranger(leader), to, forgedProof: randomBytes(32) });
+        const guessing = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', {
+          auth: stranger(leader),
+          to,
+          forgedProof: randomBytes(32),
+        });
         await guessing.write(forgedAppend(to, s.lastIndex, s.lastEpoch));
         expect((await guessing.ended).code).toBe(grpc.status.UNAUTHENTICATED);
       }
@@ -97,14 +129,40 @@ describe('strangers (no cluster secret)', () => {
     writeFileSync(otherSecret, 'the-attackers-own-secret-guess', { mode: 0o600 });
     const address = `127.0.0.1:${await freePort()}`;
     const peerAddress = `127.0.0.1:${await freePort()}`;
-    const intruder = spawn(process.execPath, [SERVER_MAIN, '--id', 'M', '--listen', address, '--peer-listen', peerAddress, '--data-dir', dir, '--join', '--cluster-secret-file', otherSecret], { stdio: 'ignore' });
+    const intruder = spawn(
+      process.execPath,
+      [
+        SERVER_MAIN,
+        '--id',
+        'M',
+        '--listen',
+        address,
+        '--peer-listen',
+        peerAddress,
+        '--data-dir',
+        dir,
+        '--join',
+        '--cluster-secret-file',
+        otherSecret,
+      ],
+      { stdio: 'ignore' },
+    );
     spawned.push(intruder);
-    await waitUntil('the intruder to listen', 15_000, () => new RawBytesClient(address).unary('/chat.v1.ClusterService/GetStatus', new Uint8Array(0)).then((a) => a.code === grpc.status.OK || undefined));
+    await waitUntil('the intruder to listen', 15_000, () =>
+      new RawBytesClient(address)
+        .unary('/chat.v1.ClusterService/GetStatus', new Uint8Array(0))
+        .then((a) => a.code === grpc.status.OK || undefined),
+    );
     const admin = new RawBytesClient(cluster.addressOf(leader));
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${cluster.adminToken}`);
     const { AddReplicaRequest } = await import('../../src/gen/chat/v1/cluster.js');
-    const added = await admin.unary('/chat.v1.ClusterService/AddReplica', AddReplicaRequest.encode({ id: 'M', address, peerAddress }).finish(), md, 10_000);
+    const added = await admin.unary(
+      '/chat.v1.ClusterService/AddReplica',
+      AddReplicaRequest.encode({ id: 'M', address, peerAddress }).finish(),
+      md,
+      10_000,
+    );
     admin.close();
     intruder.kill('SIGKILL');
     expect(added.code).toBe(grpc.status.FAILED_PRECONDITION);
@@ -114,12 +172,41 @@ describe('strangers (no cluster secret)', () => {
 
   it('gets nowhere with promise spam', async () => {
     const to = followers[0]!;
-    const spam: PeerEnvelope = { from: 'Z', to, epoch: epoch + 128, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'promise', value: { preVote: false, recovery: false, lastIndex: 1e9, lastEpoch: epoch + 64, forced: true, configIndex: 0, configEpoch: 0, session: 1, transfer: false } } };
-    const codes = await Promise.all(Array.from({ length: 200 }, async () => {
-      const call = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', { metadata: stranger('Z').callMetadata(to).metadata });
-      await call.write(spam);
-      return (await call.ended).code;
-    }));
+    const spam: PeerEnvelope = {
+      from: 'Z',
+      to,
+      epoch: epoch + 128,
+      force: 0,
+      incarnation: '',
+      cluster: 'chat',
+      fromAddress: '127.0.0.1:1',
+      senderVersion: '',
+      senderCommit: '',
+      protocolVersion: 0,
+      body: {
+        $case: 'promise',
+        value: {
+          preVote: false,
+          recovery: false,
+          lastIndex: 1e9,
+          lastEpoch: epoch + 64,
+          forced: true,
+          configIndex: 0,
+          configEpoch: 0,
+          session: 1,
+          transfer: false,
+        },
+      },
+    };
+    const codes = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const call = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', {
+          metadata: stranger('Z').callMetadata(to).metadata,
+        });
+        await call.write(spam);
+        return (await call.ended).code;
+      }),
+    );
     expect(new Set(codes)).toEqual(new Set([grpc.status.UNAUTHENTICATED]));
   });
 });
@@ -129,7 +216,20 @@ describe('a peer that knows the secret but not the rules', () => {
     const to = followers[1]!;
     const call = (method: PeerMethod) => openPeerCall(cluster.peerAddressOf(to), method, { auth: insider('X'), to });
     const append = (entries: { index: number; epoch: number; kind: string; data: Buffer }[]): PeerEnvelope => ({
-      from: 'X', to, epoch: 1, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'append', value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries } },
+      from: 'X',
+      to,
+      epoch: 1,
+      force: 0,
+      incarnation: '',
+      cluster: 'chat',
+      fromAddress: '127.0.0.1:1',
+      senderVersion: '',
+      senderCommit: '',
+      protocolVersion: 0,
+      body: {
+        $case: 'append',
+        value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries },
+      },
     });
     for (const [message, why] of [
       [append([{ index: 1, epoch: 1, kind: 'config', data: Buffer.from('not a configuration') }]), /config entry 1/],
@@ -144,8 +244,28 @@ describe('a peer that knows the secret but not the rules', () => {
     }
     const snapshot = await call('InstallSnapshot');
     await snapshot.write({
-      from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
-      body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 }, offset: 0, data: randomBytes(4096), done: true, totalSize: 4096 } },
+      from: 'X',
+      to,
+      epoch: epoch + 64,
+      force: 0,
+      incarnation: '',
+      cluster: 'chat',
+      fromAddress: '127.0.0.1:1',
+      senderVersion: '',
+      senderCommit: '',
+      protocolVersion: 0,
+      body: {
+        $case: 'snapshot',
+        value: {
+          lastIndex: 1e6,
+          lastEpoch: epoch + 64,
+          config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
+          offset: 0,
+          data: randomBytes(4096),
+          done: true,
+          totalSize: 4096,
+        },
+      },
     });
     const refused = await snapshot.ended;
     expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -157,22 +277,54 @@ describe('a peer that knows the secret but not the rules', () => {
     const endless = await openPeerCall(cluster.peerAddressOf(to), 'InstallSnapshot', { auth: insider('X'), to });
     const chunk = randomBytes(1024 * 1024);
     for (let i = 0; i < 2 * MAX_SNAPSHOT_MB; i++) {
-      const done = await Promise.race([endless.ended.then(() => true), endless.write({
-        from: 'X', to, epoch: epoch + 64, force: 0, incarnation: '', cluster: 'chat', fromAddress: '127.0.0.1:1', senderVersion: '', senderCommit: '', protocolVersion: 0,
-        body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, config: undefined, offset: i * chunk.length, data: chunk, done: false, totalSize: 0 } },
-      }).then(() => false)]);
+      const done = await Promise.race([
+        endless.ended.then(() => true),
+        endless
+          .write({
+            from: 'X',
+            to,
+            epoch: epoch + 64,
+            force: 0,
+            incarnation: '',
+            cluster: 'chat',
+            fromAddress: '127.0.0.1:1',
+            senderVersion: '',
+            senderCommit: '',
+            protocolVersion: 0,
+            body: {
+              $case: 'snapshot',
+              value: {
+                lastIndex: 1e6,
+                lastEpoch: epoch + 64,
+                config: undefined,
+                offset: i * chunk.length,
+                data: chunk,
+                done: false,
+                totalSize: 0,
+              },
+            },
+          })
+          .then(() => false),
+      ]);
       if (done) break;
     }
     const ended = await endless.ended;
     expect(ended.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(ended.details).toMatch(/larger than this replica takes/);
-    await waitUntil('the partial snapshot to be deleted', 5_000, () => readdirSync(join(cluster.dataDir(to), INBOX_FOLDER)).length === 0);
+    await waitUntil(
+      'the partial snapshot to be deleted',
+      5_000,
+      () => readdirSync(join(cluster.dataDir(to), INBOX_FOLDER)).length === 0,
+    );
   });
 });
 
 describe('garbage on every method of every service', () => {
   const clientMethods: { path: string; streaming: boolean }[] = [
-    ...[...Object.values(ChatServiceService), ...Object.values(ClusterServiceService)].map((m) => ({ path: m.path, streaming: m.responseStream })),
+    ...[...Object.values(ChatServiceService), ...Object.values(ClusterServiceService)].map((m) => ({
+      path: m.path,
+      streaming: m.responseStream,
+    })),
     { path: '/grpc.health.v1.Health/Check', streaming: false },
     { path: '/grpc.health.v1.Health/Watch', streaming: true },
   ];
@@ -183,15 +335,28 @@ describe('garbage on every method of every service', () => {
       const raw = new RawBytesClient(cluster.addressOf(id));
       for (const { path, streaming } of clientMethods) {
         for (const bytes of garbage) {
-          const answer = streaming ? await raw.serverStream(path, bytes, new grpc.Metadata(), 1_000) : await raw.unary(path, bytes, new grpc.Metadata(), 3_000);
+          const answer = streaming
+            ? await raw.serverStream(path, bytes, new grpc.Metadata(), 1_000)
+            : await raw.unary(path, bytes, new grpc.Metadata(), 3_000);
           // Bytes that happen to decode into a watch request get a watch: it streams until the deadline.
           const watching = streaming && (answer.messages ?? 0) > 0 && answer.code === grpc.status.DEADLINE_EXCEEDED;
-          if (!watching) expect([grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.DEADLINE_EXCEEDED], `${path} on ${id}: ${answer.details}`).not.toContain(answer.code);
+          if (!watching)
+            expect(
+              [grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.DEADLINE_EXCEEDED],
+              `${path} on ${id}: ${answer.details}`,
+            ).not.toContain(answer.code);
         }
       }
-      const reflection = await raw.clientStream('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', [garbage[0]!], new grpc.Metadata(), 3_000);
+      const reflection = await raw.clientStream(
+        '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+        [garbage[0]!],
+        new grpc.Metadata(),
+        3_000,
+      );
       expect(reflection.code).toBe(grpc.status.INVALID_ARGUMENT);
-      expect((await raw.clientStream('/chat.v1.ReplicationService/Exchange', [garbage[2]!])).code).toBe(grpc.status.UNIMPLEMENTED);
+      expect((await raw.clientStream('/chat.v1.ReplicationService/Exchange', [garbage[2]!])).code).toBe(
+        grpc.status.UNIMPLEMENTED,
+      );
       raw.close();
     }
   });
@@ -204,7 +369,9 @@ describe('garbage on every method of every service', () => {
         const bare = await openPeerCall(cluster.peerAddressOf(to), method);
         await bare.write(bytes);
         expect((await bare.ended).code, method).toBe(grpc.status.UNAUTHENTICATED);
-        const asHello = await openPeerCall(cluster.peerAddressOf(to), method, { metadata: insider('X').callMetadata(to).metadata });
+        const asHello = await openPeerCall(cluster.peerAddressOf(to), method, {
+          metadata: insider('X').callMetadata(to).metadata,
+        });
         await asHello.write(bytes);
         expect(refusals, method).toContain((await asHello.ended).code);
         if (method === 'Identify') continue; // answered as soon as the hello is proven
@@ -214,22 +381,33 @@ describe('garbage on every method of every service', () => {
       }
     }
     const onPeerPlane = new RawBytesClient(cluster.peerAddressOf(leader));
-    expect((await onPeerPlane.unary('/chat.v1.ChatService/Login', new Uint8Array(0))).code).toBe(grpc.status.UNIMPLEMENTED);
+    expect((await onPeerPlane.unary('/chat.v1.ChatService/Login', new Uint8Array(0))).code).toBe(
+      grpc.status.UNIMPLEMENTED,
+    );
     onPeerPlane.close();
   });
 });
 
 describe('a connection flood', () => {
-  it('of 2,000 connections opened and dropped on the leader\'s two listeners causes no election', async () => {
+  it("of 2,000 connections opened and dropped on the leader's two listeners causes no election", async () => {
     const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
     const burst = async (address: string, count: number) => {
-      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      const [host, port] = [
+        address.slice(0, address.lastIndexOf(':')),
+        Number(address.slice(address.lastIndexOf(':') + 1)),
+      ];
       for (let batch = 0; batch < count; batch += 250) {
-        await Promise.all(Array.from({ length: 250 }, () => new Promise<void>((resolve) => {
-          const socket = connect({ host, port }, () => socket.write(preface, () => socket.destroy()));
-          socket.on('error', () => resolve());
-          socket.on('close', () => resolve());
-        })));
+        await Promise.all(
+          Array.from(
+            { length: 250 },
+            () =>
+              new Promise<void>((resolve) => {
+                const socket = connect({ host, port }, () => socket.write(preface, () => socket.destroy()));
+                socket.on('error', () => resolve());
+                socket.on('close', () => resolve());
+              }),
+          ),
+        );
       }
     };
     await Promise.all([burst(cluster.addressOf(leader), 1_000), burst(cluster.peerAddressOf(leader), 1_000)]);

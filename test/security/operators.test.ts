@@ -36,7 +36,12 @@ beforeAll(async () => {
   tokenFile = join(dir, 'admin-token');
   writeFileSync(tokenFile, ADMIN_TOKEN, { mode: 0o600 });
   plain = await startTestServer({ adminTokenFile: tokenFile });
-  tls = await startTestServer({ adminTokenFile: tokenFile, tlsCert: pki.certPath, tlsKey: pki.keyPath, tlsCa: pki.caPath });
+  tls = await startTestServer({
+    adminTokenFile: tokenFile,
+    tlsCert: pki.certPath,
+    tlsKey: pki.keyPath,
+    tlsCa: pki.caPath,
+  });
 });
 
 afterAll(async () => {
@@ -48,16 +53,23 @@ afterAll(async () => {
 type Outcome = grpc.status;
 
 /** The status of each cluster-changing call with these credentials (OK when it went through). */
-async function outcomes(address: string, credentials: grpc.ChannelCredentials, token: string | undefined): Promise<Record<string, Outcome>> {
+async function outcomes(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  token: string | undefined,
+): Promise<Record<string, Outcome>> {
   const client = new ClusterServiceClient(address, credentials);
   const md = new grpc.Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
-  const code = (run: (cb: (err: grpc.ServiceError | null) => void) => void) => new Promise<Outcome>((resolve) => run((err) => resolve(err?.code ?? grpc.status.OK)));
+  const code = (run: (cb: (err: grpc.ServiceError | null) => void) => void) =>
+    new Promise<Outcome>((resolve) => run((err) => resolve(err?.code ?? grpc.status.OK)));
   const options = () => ({ deadline: Date.now() + 5_000 });
   try {
     return {
       ForceLeader: await code((cb) => client.forceLeader({ acceptDataLoss: true }, md, options(), cb)),
-      AddReplica: await code((cb) => client.addReplica({ id: 'D', address: '127.0.0.1:1', peerAddress: '' }, md, options(), cb)),
+      AddReplica: await code((cb) =>
+        client.addReplica({ id: 'D', address: '127.0.0.1:1', peerAddress: '' }, md, options(), cb),
+      ),
       RemoveReplica: await code((cb) => client.removeReplica({ id: 'Z' }, md, options(), cb)),
       TransferLeader: await code((cb) => client.transferLeader({ targetId: '' }, md, options(), cb)),
       SaveSnapshot: await code((cb) => {
@@ -82,16 +94,24 @@ function refusedWith(code: grpc.status): Record<string, Outcome> {
  * no one to hand over to) or, for a backup, goes through.
  */
 const AUTHORIZED = {
-  ForceLeader: grpc.status.FAILED_PRECONDITION, AddReplica: grpc.status.FAILED_PRECONDITION, RemoveReplica: grpc.status.NOT_FOUND,
-  TransferLeader: grpc.status.FAILED_PRECONDITION, SaveSnapshot: grpc.status.OK,
+  ForceLeader: grpc.status.FAILED_PRECONDITION,
+  AddReplica: grpc.status.FAILED_PRECONDITION,
+  RemoveReplica: grpc.status.NOT_FOUND,
+  TransferLeader: grpc.status.FAILED_PRECONDITION,
+  SaveSnapshot: grpc.status.OK,
 };
 
 async function chatSessionToken(address: string, credentials: grpc.ChannelCredentials): Promise<string> {
   const chat = new ChatServiceClient(address, credentials);
-  const unary = <T>(run: (cb: (err: grpc.ServiceError | null, res?: T) => void) => void) => new Promise<T>((resolve, reject) => run((err, res) => (err ? reject(err) : resolve(res!))));
+  const unary = <T>(run: (cb: (err: grpc.ServiceError | null, res?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => run((err, res) => (err ? reject(err) : resolve(res!))));
   try {
-    await unary((cb) => chat.createAccount({ username: 'mallory', password: 'mallory-password', idempotencyKey: 'm1' }, cb));
-    const login = await unary<{ token: string }>((cb) => chat.login({ username: 'mallory', password: 'mallory-password', idempotencyKey: '' }, cb));
+    await unary((cb) =>
+      chat.createAccount({ username: 'mallory', password: 'mallory-password', idempotencyKey: 'm1' }, cb),
+    );
+    const login = await unary<{ token: string }>((cb) =>
+      chat.login({ username: 'mallory', password: 'mallory-password', idempotencyKey: '' }, cb),
+    );
     return login.token;
   } finally {
     chat.close();
@@ -104,7 +124,9 @@ describe('in plaintext', () => {
   it('refuses every cluster-changing call without credentials, with a wrong token or a chat session; the admin token passes', async () => {
     const session = await chatSessionToken(plain.address, insecure);
     expect(await outcomes(plain.address, insecure, undefined)).toEqual(refusedWith(grpc.status.UNAUTHENTICATED));
-    expect(await outcomes(plain.address, insecure, 'not-the-admin-token-at-all')).toEqual(refusedWith(grpc.status.UNAUTHENTICATED));
+    expect(await outcomes(plain.address, insecure, 'not-the-admin-token-at-all')).toEqual(
+      refusedWith(grpc.status.UNAUTHENTICATED),
+    );
     expect(await outcomes(plain.address, insecure, session)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
     expect(await outcomes(plain.address, insecure, ADMIN_TOKEN)).toEqual(AUTHORIZED);
     // Logged, once per caller address every few seconds however often it tries.
@@ -113,7 +135,9 @@ describe('in plaintext', () => {
     expect(refusals.length).toBeLessThan(9);
     // The status stays open to anyone: reading is not operating.
     const cluster = new ClusterServiceClient(plain.address, insecure);
-    const status = await new Promise<grpc.ServiceError | null>((resolve) => cluster.getStatus({}, (err) => resolve(err)));
+    const status = await new Promise<grpc.ServiceError | null>((resolve) =>
+      cluster.getStatus({}, (err) => resolve(err)),
+    );
     cluster.close();
     expect(status).toBeNull();
   });
@@ -121,13 +145,21 @@ describe('in plaintext', () => {
   it('makes chat-ops say what is missing and exit 5, and go through with the token', async () => {
     requireBuiltOps();
     const servers = [plain.address];
-    const without = await runBuiltOps(['remove-replica', 'Z', '--yes'], { servers, env: { CHAT_ADMIN_TOKEN: '', CHAT_LOCAL_DATA: dir } });
+    const without = await runBuiltOps(['remove-replica', 'Z', '--yes'], {
+      servers,
+      env: { CHAT_ADMIN_TOKEN: '', CHAT_LOCAL_DATA: dir },
+    });
     expect(without.code).toBe(5);
     expect(without.stderr).toMatch(/needs operator credentials/);
-    const wrong = await runBuiltOps(['remove-replica', 'A', '--yes'], { servers, env: { CHAT_ADMIN_TOKEN: 'a-wrong-token-long-enough' } });
+    const wrong = await runBuiltOps(['remove-replica', 'A', '--yes'], {
+      servers,
+      env: { CHAT_ADMIN_TOKEN: 'a-wrong-token-long-enough' },
+    });
     expect(wrong.code).toBe(5);
     expect(wrong.stderr).toMatch(/UNAUTHENTICATED/);
-    const right = await runBuiltOps(['--admin-token-file', tokenFile, 'force-leader', plain.address, '--yes'], { servers });
+    const right = await runBuiltOps(['--admin-token-file', tokenFile, 'force-leader', plain.address, '--yes'], {
+      servers,
+    });
     // Past the credentials: the cluster has a leader, so there is nothing to force.
     expect(right.code).toBe(1);
     expect(right.stderr).toMatch(/force-leader is only for a total outage/);
@@ -135,15 +167,26 @@ describe('in plaintext', () => {
 });
 
 describe('over TLS', () => {
-  const withCert = (c: TestCertificate | undefined) => grpc.credentials.createSsl(pki.ca, c?.key ?? null, c?.cert ?? null);
+  const withCert = (c: TestCertificate | undefined) =>
+    grpc.credentials.createSsl(pki.ca, c?.key ?? null, c?.cert ?? null);
 
   it('refuses a client without a certificate or token, and certificates that do not name an operator of this cluster', async () => {
-    expect(await outcomes(tls.address, withCert(undefined), undefined)).toEqual(refusedWith(grpc.status.UNAUTHENTICATED));
-    expect(await outcomes(tls.address, withCert(certs.user), undefined)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
-    expect(await outcomes(tls.address, withCert(certs.replica), undefined)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
-    expect(await outcomes(tls.address, withCert(certs.otherCluster), undefined)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
+    expect(await outcomes(tls.address, withCert(undefined), undefined)).toEqual(
+      refusedWith(grpc.status.UNAUTHENTICATED),
+    );
+    expect(await outcomes(tls.address, withCert(certs.user), undefined)).toEqual(
+      refusedWith(grpc.status.PERMISSION_DENIED),
+    );
+    expect(await outcomes(tls.address, withCert(certs.replica), undefined)).toEqual(
+      refusedWith(grpc.status.PERMISSION_DENIED),
+    );
+    expect(await outcomes(tls.address, withCert(certs.otherCluster), undefined)).toEqual(
+      refusedWith(grpc.status.PERMISSION_DENIED),
+    );
     const session = await chatSessionToken(tls.address, withCert(undefined));
-    expect(await outcomes(tls.address, withCert(certs.user), session)).toEqual(refusedWith(grpc.status.PERMISSION_DENIED));
+    expect(await outcomes(tls.address, withCert(certs.user), session)).toEqual(
+      refusedWith(grpc.status.PERMISSION_DENIED),
+    );
   });
 
   it('lets an operator certificate through, and the admin token without a certificate', async () => {

@@ -68,7 +68,16 @@ async function freeAddresses(): Promise<Addresses> {
 const restoredArgs = () => ['--cluster-secret-file', old.secretFile, '--admin-token-file', old.adminTokenFile];
 
 async function restore(id: string, file: string, dataDir: string): Promise<string> {
-  const run = await runProgram(SERVER_MAIN, ['restore', backup(), '--data-dir', dataDir, '--id', id, '--cluster-file', file]);
+  const run = await runProgram(SERVER_MAIN, [
+    'restore',
+    backup(),
+    '--data-dir',
+    dataDir,
+    '--id',
+    id,
+    '--cluster-file',
+    file,
+  ]);
   expect(run.code, run.stderr).toBe(0);
   return run.stdout;
 }
@@ -83,31 +92,56 @@ describe('backup and restore', () => {
     ackedBefore = chat.acked.map((m) => m.id);
     const withoutToken = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses });
     expect(withoutToken.code, withoutToken.stderr).toBe(5);
-    const wrongToken = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' } });
+    const wrongToken = await runBuiltOps(['snapshot', 'save', backup()], {
+      servers: old.addresses,
+      env: { CHAT_ADMIN_TOKEN: 'not-the-admin-token-0123456789' },
+    });
     expect(wrongToken.code, wrongToken.stderr).toBe(5);
     expect(wrongToken.stderr).toContain('UNAUTHENTICATED');
     expect(existsSync(backup())).toBe(false);
-    const run = await runBuiltOps(['snapshot', 'save', backup(), '--json'], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile } });
+    const run = await runBuiltOps(['snapshot', 'save', backup(), '--json'], {
+      servers: old.addresses,
+      env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile },
+    });
     expect(run.code, run.stderr).toBe(0);
     saved = JSON.parse(run.stdout) as typeof saved;
     expect(saved.takenFrom).toBe(leader);
     expect(saved.lastIndex).toBeGreaterThanOrEqual(committedBefore);
     expect(existsSync(`${backup()}.partial`)).toBe(false);
-    expect(readBackupFile(backup()).header).toMatchObject({ cluster: 'chat', mode: 'in-sync', lastIndex: saved.lastIndex, sha256: saved.sha256 });
+    expect(readBackupFile(backup()).header).toMatchObject({
+      cluster: 'chat',
+      mode: 'in-sync',
+      lastIndex: saved.lastIndex,
+      sha256: saved.sha256,
+    });
     await chat.progress('after the backup', 10);
     await chat.stop();
     expect(chat.failures).toBe(0);
 
     // Saving over it needs --force; a damaged file is refused by restore.
-    const again = await runBuiltOps(['snapshot', 'save', backup()], { servers: old.addresses, env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile } });
+    const again = await runBuiltOps(['snapshot', 'save', backup()], {
+      servers: old.addresses,
+      env: { CHAT_ADMIN_TOKEN_FILE: old.adminTokenFile },
+    });
     expect(again.code).toBe(2);
     const damaged = join(root, 'damaged.chat');
     const bytes = readFileSync(backup());
     bytes[bytes.length - 10] ^= 0xff;
     writeFileSync(damaged, bytes);
-    const refused = await runProgram(SERVER_MAIN, ['restore', damaged, '--data-dir', join(root, 'never'), '--id', 'A', '--peers', 'B=127.0.0.1:1,C=127.0.0.1:2', '--listen', '127.0.0.1:3']);
+    const refused = await runProgram(SERVER_MAIN, [
+      'restore',
+      damaged,
+      '--data-dir',
+      join(root, 'never'),
+      '--id',
+      'A',
+      '--peers',
+      'B=127.0.0.1:1,C=127.0.0.1:2',
+      '--listen',
+      '127.0.0.1:3',
+    ]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('is damaged: the state\'s SHA-256 is');
+    expect(refused.stderr).toContain("is damaged: the state's SHA-256 is");
     expect(existsSync(join(root, 'never'))).toBe(false);
   });
 
@@ -125,11 +159,26 @@ describe('backup and restore', () => {
     const file = clusterFile('restored.json', members);
     const dirs = Object.fromEntries(['A', 'B', 'C'].map((id) => [id, join(root, `restored-${id}`)]));
     for (const id of ['A', 'B', 'C']) expect(await restore(id, file, dirs[id]!)).toContain(`state digest ${expected}`);
-    const refusedAgain = await runProgram(SERVER_MAIN, ['restore', backup(), '--data-dir', dirs.A!, '--id', 'A', '--cluster-file', file]);
+    const refusedAgain = await runProgram(SERVER_MAIN, [
+      'restore',
+      backup(),
+      '--data-dir',
+      dirs.A!,
+      '--id',
+      'A',
+      '--cluster-file',
+      file,
+    ]);
     expect(refusedAgain.code).toBe(2);
     expect(refusedAgain.stderr).toContain('is not empty');
 
-    const restored = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: replicasAt(members), dataDirs: dirs, args: restoredArgs() });
+    const restored = new ProcessCluster({
+      serverMain: SERVER_MAIN,
+      root,
+      replicas: replicasAt(members),
+      dataDirs: dirs,
+      args: restoredArgs(),
+    });
     const ops = new ClusterClient({ servers: addresses });
     const reader = new ChatClient({ servers: addresses, retryBudgetMs: 20_000 });
     try {
@@ -137,7 +186,9 @@ describe('backup and restore', () => {
       await restored.waitForLeader(30_000);
       const digests = await waitUntil('every restored replica to apply the same state', 20_000, async () => {
         const all = await Promise.all(addresses.map((a) => ops.stateDigest(a)));
-        return all.every((d) => d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex) ? all : undefined;
+        return all.every((d) => d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex)
+          ? all
+          : undefined;
       });
       for (const d of digests) {
         expect(d.digest).toBe(expected);
@@ -166,21 +217,36 @@ describe('backup and restore', () => {
     // The victim keeps its own id in the restored cluster: same name, same id, same secret; only the cluster id differs.
     const victim = old.ids.find((id) => id !== oldLeader)!;
     const ids = ['A', 'B', 'C'];
-    const members = await Promise.all(ids.map(async (id) => (id === victim ? { address: old.addressOf(victim), peerAddress: old.peerAddressOf(victim) } : await freeAddresses())));
+    const members = await Promise.all(
+      ids.map(async (id) =>
+        id === victim
+          ? { address: old.addressOf(victim), peerAddress: old.peerAddressOf(victim) }
+          : await freeAddresses(),
+      ),
+    );
     const file = clusterFile('crossed.json', members);
     const restoredIds = ids.filter((id) => id !== victim);
     const dirs = Object.fromEntries(restoredIds.map((id) => [id, join(root, `crossed-${id}`)]));
     const out = await restore(restoredIds[0]!, file, dirs[restoredIds[0]!]!);
     await restore(restoredIds[1]!, file, dirs[restoredIds[1]!]!);
     const clusterId = /cluster id ([0-9a-f]+)/.exec(out)![1]!;
-    const crossed = new ProcessCluster({ serverMain: SERVER_MAIN, root, replicas: replicasAt(members), dataDirs: dirs, args: restoredArgs() });
+    const crossed = new ProcessCluster({
+      serverMain: SERVER_MAIN,
+      root,
+      replicas: replicasAt(members),
+      dataDirs: dirs,
+      args: restoredArgs(),
+    });
     const first = restoredIds[0]!;
     try {
       for (const id of restoredIds) crossed.start(id);
       for (const id of restoredIds) await crossed.waitForAnswer(id);
       // The peer handshake proves the cluster's name and id: with the same secret, the original's replica fails the restored one's check.
       const refusal = await waitUntil(`the restored ${first} to refuse ${victim} of the original cluster`, 15_000, () =>
-        readFileSync(crossed.logFile(first), 'utf8').split('\n').find((l) => l.includes('"event":"peer.unauthenticated"') && l.includes(`"peer":"${victim}"`)));
+        readFileSync(crossed.logFile(first), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('"event":"peer.unauthenticated"') && l.includes(`"peer":"${victim}"`)),
+      );
       expect(refusal).toContain(`not a replica of cluster \\"chat/${clusterId}\\"`);
       // The restored pair waits for its third member; the original cluster goes on, same leader, same epoch.
       const status = await crossed.status(first);

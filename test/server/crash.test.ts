@@ -16,11 +16,15 @@ describe('why a serving replica stopped', () => {
     expect(describeCrash(sqliteError('SQLITE_IOERR_FSYNC', 'disk I/O error'), 'data/A')).toBe(
       'reading or writing data/A failed (SQLITE_IOERR_FSYNC: disk I/O error); this replica stops. Check the disk, then start it again.',
     );
-    expect(describeCrash(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed'), 'data/A')).toMatch(/^the database in data\/A is damaged/);
+    expect(describeCrash(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed'), 'data/A')).toMatch(
+      /^the database in data\/A is damaged/,
+    );
   });
 
-  it('names the same for the log\'s files: a full disk, a failing one', () => {
-    expect(describeCrash(sqliteError('ENOSPC', 'no space left on device, write'), 'data/B')).toMatch(/^the disk holding data\/B is full \(no space left on device, write\)/);
+  it("names the same for the log's files: a full disk, a failing one", () => {
+    expect(describeCrash(sqliteError('ENOSPC', 'no space left on device, write'), 'data/B')).toMatch(
+      /^the disk holding data\/B is full \(no space left on device, write\)/,
+    );
     expect(describeCrash(sqliteError('EIO', 'i/o error, fdatasync'), 'data/B')).toBe(
       'reading or writing data/B failed (EIO: i/o error, fdatasync); this replica stops. Check the disk, then start it again.',
     );
@@ -34,7 +38,7 @@ describe('why a serving replica stopped', () => {
     expect(text).toMatch(/^stopped by an unexpected error: TypeError: x is undefined\n\s+at /);
   });
 
-  it('tells the disk\'s errors from the rest', () => {
+  it("tells the disk's errors from the rest", () => {
     expect(isStorageError(sqliteError('SQLITE_FULL', 'full'))).toBe(true);
     expect(isStorageError(sqliteError('SQLITE_IOERR_SHMSIZE', 'disk I/O error'))).toBe(true);
     expect(isStorageError(sqliteError('SQLITE_CONSTRAINT_UNIQUE', 'unique'))).toBe(false);

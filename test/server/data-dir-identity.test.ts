@@ -25,7 +25,11 @@ function start(dir: string, replica: string | undefined): string | undefined {
   const db = openReplicaDatabase(dir);
   try {
     const state = new SqliteStateStore(db);
-    state.open('chat', 'in-sync', { lastIndex: 0, lastEpoch: 0, config: initialConfig([{ id: 'A', address: '127.0.0.1:1' }]) });
+    state.open('chat', 'in-sync', {
+      lastIndex: 0,
+      lastEpoch: 0,
+      config: initialConfig([{ id: 'A', address: '127.0.0.1:1' }]),
+    });
     return replica === undefined ? undefined : state.identity(replica);
   } finally {
     db.close();

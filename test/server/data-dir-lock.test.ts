@@ -37,18 +37,39 @@ interface Started {
 /** A single replica A on `dataDir` and a free port, its log in a file of its own. */
 async function startReplica(dataDir: string, logDir: string, name: string): Promise<Started> {
   const logFile = join(logDir, `${name}.log`);
-  const child = spawn(process.execPath, [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir, '--log-file', logFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      SERVER_MAIN,
+      '--id',
+      'A',
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--data-dir',
+      dataDir,
+      '--log-file',
+      logFile,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr })),
+  );
   const exited = () => within(`replica ${name} to exit`, 15_000, exit);
   return { child, exited, logFile };
 }
 
-const listening = (s: Started) => waitUntil(`${s.logFile} to say the replica listens`, 15_000, () => existsSync(s.logFile) && readFileSync(s.logFile, 'utf8').includes('"event":"server.listening"'));
+const listening = (s: Started) =>
+  waitUntil(
+    `${s.logFile} to say the replica listens`,
+    15_000,
+    () => existsSync(s.logFile) && readFileSync(s.logFile, 'utf8').includes('"event":"server.listening"'),
+  );
 
 describe('the data directory lock', () => {
   it('is held by one holder at a time, names it, and is free again once released', () => {
@@ -68,7 +89,7 @@ describe('the data directory lock', () => {
     lockDirectory(dir, 'chat-server').release();
   });
 
-  it('turns a second chat-server away with exit status 2 and the holder\'s pid; a SIGKILLed holder leaves no stale lock', async () => {
+  it("turns a second chat-server away with exit status 2 and the holder's pid; a SIGKILLed holder leaves no stale lock", async () => {
     const logs = tempDir();
     const dir = join(logs, 'A');
     const first = await startReplica(dir, logs, 'first');

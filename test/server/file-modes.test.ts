@@ -25,17 +25,45 @@ it('tightens a data directory and a secret file others could read, and creates e
   writeFileSync(secret, 'a-secret-others-could-read', { mode: 0o644 });
   chmodSync(secret, 0o644);
   const log = join(root, 'A.log');
-  const child = spawn(process.execPath, [SERVER_MAIN, '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--peer-listen', `127.0.0.1:${await freePort()}`,
-    '--data-dir', dataDir, '--cluster-secret-file', secret, '--log-file', log], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      SERVER_MAIN,
+      '--id',
+      'A',
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--peer-listen',
+      `127.0.0.1:${await freePort()}`,
+      '--data-dir',
+      dataDir,
+      '--cluster-secret-file',
+      secret,
+      '--log-file',
+      log,
+    ],
+    { stdio: 'ignore' },
+  );
   try {
-    await waitUntil('the replica to listen', 15_000, () => existsSync(log) && readFileSync(log, 'utf8').includes('server.listening'));
+    await waitUntil(
+      'the replica to listen',
+      15_000,
+      () => existsSync(log) && readFileSync(log, 'utf8').includes('server.listening'),
+    );
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
   expect([mode(dataDir), mode(join(dataDir, 'notes')), mode(secret)]).toEqual(['700', '600', '600']);
-  expect([mode(join(dataDir, 'chat.db')), mode(join(dataDir, 'incoming-snapshots')), mode(log)]).toEqual(['600', '700', '600']);
-  const tightened = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"files.tightened"')).join('\n');
+  expect([mode(join(dataDir, 'chat.db')), mode(join(dataDir, 'incoming-snapshots')), mode(log)]).toEqual([
+    '600',
+    '700',
+    '600',
+  ]);
+  const tightened = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"files.tightened"'))
+    .join('\n');
   expect(tightened).toContain(`${dataDir} (was 755)`);
   expect(tightened).toContain(`${join(dataDir, 'notes')} (was 644)`);
   expect(tightened).toContain(`${secret} (was 644)`);

@@ -22,8 +22,16 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const replicaArgs = async (name: string) => [
-  '--id', 'A', '--listen', `127.0.0.1:${await freePort()}`, '--peer-listen', `127.0.0.1:${await freePort()}`,
-  '--peers', `B=127.0.0.1:${await freePort()},C=127.0.0.1:${await freePort()}`, '--data-dir', join(dir, name),
+  '--id',
+  'A',
+  '--listen',
+  `127.0.0.1:${await freePort()}`,
+  '--peer-listen',
+  `127.0.0.1:${await freePort()}`,
+  '--peers',
+  `B=127.0.0.1:${await freePort()},C=127.0.0.1:${await freePort()}`,
+  '--data-dir',
+  join(dir, name),
 ];
 
 it('refuses to start a replica with peers and neither a cluster secret nor certificates, saying what to give it', async () => {
@@ -43,17 +51,30 @@ it('refuses a cluster secret too short to be one', async () => {
 
 it('starts with --insecure-peers and logs that anyone reaching the peer listener can act as a replica', async () => {
   const log = join(dir, 'insecure.log');
-  const child = spawn(process.execPath, [SERVER_MAIN, ...(await replicaArgs('insecure')), '--insecure-peers', '--log-file', log], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [SERVER_MAIN, ...(await replicaArgs('insecure')), '--insecure-peers', '--log-file', log],
+    { stdio: 'ignore' },
+  );
   try {
     const records = () => {
       try {
-        return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; msg?: string });
+        return readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { event?: string; msg?: string });
       } catch {
         return [];
       }
     };
-    await waitUntil('the replica to listen', 15_000, async () => records().some((r) => r.event === 'server.listening') || undefined);
-    expect(records().find((r) => r.event === 'peers.insecure')?.msg).toMatch(/^INSECURE: --insecure-peers: anyone who reaches the peer listener can act as a replica/);
+    await waitUntil(
+      'the replica to listen',
+      15_000,
+      async () => records().some((r) => r.event === 'server.listening') || undefined,
+    );
+    expect(records().find((r) => r.event === 'peers.insecure')?.msg).toMatch(
+      /^INSECURE: --insecure-peers: anyone who reaches the peer listener can act as a replica/,
+    );
   } finally {
     child.kill('SIGKILL');
   }

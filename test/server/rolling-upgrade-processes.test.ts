@@ -34,7 +34,10 @@ beforeAll(() => {
   const old = join(root, 'old');
   cpSync(join(REPO, 'dist'), join(old, 'dist'), { recursive: true });
   writeFileSync(join(old, 'dist', 'build-info.json'), JSON.stringify({ commit: OLD_COMMIT }));
-  writeFileSync(join(old, 'package.json'), JSON.stringify({ name: 'chat-cluster', version: OLD_VERSION, type: 'module' }));
+  writeFileSync(
+    join(old, 'package.json'),
+    JSON.stringify({ name: 'chat-cluster', version: OLD_VERSION, type: 'module' }),
+  );
   cpSync(join(REPO, 'proto'), join(old, 'proto'), { recursive: true }); // served by gRPC reflection
   symlinkSync(join(REPO, 'node_modules'), join(old, 'node_modules'), 'dir');
   oldMain = join(old, 'dist', 'server', 'main.js');
@@ -61,7 +64,9 @@ async function healthyStatus(c: TestCluster): Promise<string> {
 
 describe('rolling upgrade', () => {
   it('runs old and new builds together, replica by replica, with chat going on and equal states at the end', async () => {
-    cluster = await startCluster({ command: (id, argv) => (onOldBuild.has(id) ? argv.map((a) => (a === SERVER_MAIN ? oldMain : a)) : argv) });
+    cluster = await startCluster({
+      command: (id, argv) => (onOldBuild.has(id) ? argv.map((a) => (a === SERVER_MAIN ? oldMain : a)) : argv),
+    });
     const c = cluster;
     chat = new Conversation(c);
     await chat.addUser('ann');
@@ -79,7 +84,9 @@ describe('rolling upgrade', () => {
       const status = await healthyStatus(c);
       // Mixed after the first replica, one build again after the last.
       if (onOldBuild.size === c.ids.length - 1) {
-        expect(status).toContain(`note: mixed versions: ${[...onOldBuild].sort().join(', ')} run ${OLD_VERSION} (commit ${OLD_COMMIT.slice(0, 7)}, peer protocol`);
+        expect(status).toContain(
+          `note: mixed versions: ${[...onOldBuild].sort().join(', ')} run ${OLD_VERSION} (commit ${OLD_COMMIT.slice(0, 7)}, peer protocol`,
+        );
         expect(status).toMatch(new RegExp(`; ${id} runs \\S+ \\(commit`));
       }
       if (onOldBuild.size === 0) expect(status).not.toContain('mixed versions');

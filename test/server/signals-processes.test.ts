@@ -19,7 +19,10 @@ const clusterFile = () => join(root, 'cluster.json');
 
 function records(path: string): { event?: string; level: number; [k: string]: unknown }[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { level: number });
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { level: number });
 }
 
 function writeClusterFile(address: string, logLevel: string): void {
@@ -31,7 +34,11 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'chat-signals-'));
   const address = `127.0.0.1:${await freePort()}`;
   writeClusterFile(address, 'info');
-  child = spawn(process.execPath, [SERVER_MAIN, '--cluster-file', clusterFile(), '--id', 'A', '--data-dir', join(root, 'A'), '--log-file', log()], { stdio: 'ignore' });
+  child = spawn(
+    process.execPath,
+    [SERVER_MAIN, '--cluster-file', clusterFile(), '--id', 'A', '--data-dir', join(root, 'A'), '--log-file', log()],
+    { stdio: 'ignore' },
+  );
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   await waitUntil('the replica to listen', 15_000, () => records(log()).some((r) => r.event === 'server.listening'));
 });
@@ -41,11 +48,13 @@ afterAll(() => {
 });
 
 describe('chat-server signals', () => {
-  it('SIGHUP reopens a log file moved away and takes the cluster file\'s new log level', async () => {
+  it("SIGHUP reopens a log file moved away and takes the cluster file's new log level", async () => {
     renameSync(log(), `${log()}.1`);
     writeClusterFile(records(`${log()}.1`).find((r) => r.event === 'server.listening')!.address as string, 'debug');
     child.kill('SIGHUP');
-    const reloaded = await waitUntil('a new log file with the reload', 10_000, () => records(log()).find((r) => r.event === 'server.reloaded'));
+    const reloaded = await waitUntil('a new log file with the reload', 10_000, () =>
+      records(log()).find((r) => r.event === 'server.reloaded'),
+    );
     expect(reloaded).toMatchObject({ level: 30, logLevel: 'debug', before: 'info', logFile: log() });
     expect(reloaded.msg).toBe(`SIGHUP: reopened ${log()}; log level debug`);
     // The old file got nothing more.
@@ -57,7 +66,9 @@ describe('chat-server signals', () => {
     const address = records(`${log()}.1`).find((r) => r.event === 'server.listening')!.address as string;
     writeClusterFile(address, 'loud');
     child.kill('SIGHUP');
-    const failed = await waitUntil('the refusal', 10_000, () => records(log()).find((r) => r.event === 'server.reload_failed'));
+    const failed = await waitUntil('the refusal', 10_000, () =>
+      records(log()).find((r) => r.event === 'server.reload_failed'),
+    );
     expect(failed.reason).toContain('logLevel "loud" is not one of trace, debug, info, warn, error, fatal, silent');
     expect(child.exitCode).toBeNull();
   });

@@ -13,11 +13,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 
 const require = createRequire(import.meta.url);
-const reflectionProto = join(dirname(require.resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto');
+const reflectionProto = join(
+  dirname(require.resolve('@grpc/reflection')),
+  '../proto/grpc/reflection/v1/reflection.proto',
+);
 
 type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
 const loaded = grpc.loadPackageDefinition(loadSync([healthProto, reflectionProto], { keepCase: true, enums: String }));
-const pkg = (path: string) => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded) as Ctor;
+const pkg = (path: string) =>
+  path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded) as Ctor;
 const HealthClient = pkg('grpc.health.v1.Health');
 const ReflectionClient = pkg('grpc.reflection.v1.ServerReflection');
 
@@ -29,21 +33,28 @@ afterAll(async () => cluster?.stop());
 
 function healthOf(address: string, service: string): Promise<string> {
   const client = new HealthClient(address, grpc.credentials.createInsecure()) as grpc.Client & {
-    check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
+    check(
+      req: { service: string },
+      opts: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
+    ): void;
   };
   return new Promise((resolve, reject) =>
     client.check({ service }, { deadline: Date.now() + 2_000 }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res.status);
-    }));
+    }),
+  );
 }
 
 it('answers the standard health check: the server everywhere, the chat service on the leader only', async () => {
   const leader = await cluster.waitForLeader();
   for (const id of cluster.ids) {
     expect(await healthOf(cluster.addressOf(id), '')).toBe('SERVING');
-    expect(await healthOf(cluster.addressOf(id), 'chat.v1.ChatService')).toBe(id === leader ? 'SERVING' : 'NOT_SERVING');
+    expect(await healthOf(cluster.addressOf(id), 'chat.v1.ChatService')).toBe(
+      id === leader ? 'SERVING' : 'NOT_SERVING',
+    );
     // Its own readiness: not stuck once it follows the leader (readiness.test.ts has the states that are stuck). A
     // replica still waiting for the others to start reports NOT_SERVING until it is checked again (every 250 ms).
     const deadline = Date.now() + 5_000;
@@ -58,7 +69,9 @@ it('answers the standard health check: the server everywhere, the chat service o
 
 it('lists its services through server reflection', async () => {
   const client = new ReflectionClient(cluster.addresses[0]!, grpc.credentials.createInsecure()) as grpc.Client & {
-    ServerReflectionInfo(opts: grpc.CallOptions): grpc.ClientDuplexStream<{ list_services: string }, { list_services_response?: { service: { name: string }[] } }>;
+    ServerReflectionInfo(
+      opts: grpc.CallOptions,
+    ): grpc.ClientDuplexStream<{ list_services: string }, { list_services_response?: { service: { name: string }[] } }>;
   };
   const names = await new Promise<string[]>((resolve, reject) => {
     const call = client.ServerReflectionInfo({ deadline: Date.now() + 2_000 });
@@ -70,5 +83,7 @@ it('lists its services through server reflection', async () => {
     call.write({ list_services: '' });
   });
   client.close();
-  expect(names).toEqual(expect.arrayContaining(['chat.v1.ChatService', 'chat.v1.ClusterService', 'grpc.health.v1.Health']));
+  expect(names).toEqual(
+    expect.arrayContaining(['chat.v1.ChatService', 'chat.v1.ClusterService', 'grpc.health.v1.Health']),
+  );
 });

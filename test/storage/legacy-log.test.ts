@@ -59,22 +59,45 @@ function legacyDataDir(): string {
   return dir;
 }
 
-const silentTransport: Transport = { connect: () => undefined, send: () => undefined, sendSnapshot: () => Promise.reject(new Error('no peers')), close: () => undefined };
+const silentTransport: Transport = {
+  connect: () => undefined,
+  send: () => undefined,
+  sendSnapshot: () => Promise.reject(new Error('no peers')),
+  close: () => undefined,
+};
 
 describe('a data directory with the log in SQLite', () => {
   it('moves the log to segment files and resumes from it: what was committed but not applied gets applied', async () => {
     const dir = legacyDataDir();
     const db = openReplicaDatabase(dir);
-    const replica = new ChatReplica({ id: 'A', cluster: 'test', members, db, logger: pino({ level: 'silent' }), transport: silentTransport });
+    const replica = new ChatReplica({
+      id: 'A',
+      cluster: 'test',
+      members,
+      db,
+      logger: pino({ level: 'silent' }),
+      transport: silentTransport,
+    });
     try {
       expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'log'").get()).toBeUndefined();
       expect(readdirSync(logDirectory(dir))).toHaveLength(1);
       replica.start();
       // A single replica elects itself after its election timeout.
-      await waitUntil('A to lead', 10_000, () => replica.ensureLeaderReady().then(() => true, () => undefined));
+      await waitUntil('A to lead', 10_000, () =>
+        replica.ensureLeaderReady().then(
+          () => true,
+          () => undefined,
+        ),
+      );
       expect(replica.chat.accountByName('alice')).toBeDefined();
       expect(replica.chat.accountByName('bob')).toBeDefined(); // entry 3, applied from the upgraded log
-      const outcome = await replica.submit({ type: 'createAccount', at: 3, key: 'k3', username: 'carol', passwordHash: hash });
+      const outcome = await replica.submit({
+        type: 'createAccount',
+        at: 3,
+        key: 'k3',
+        username: 'carol',
+        passwordHash: hash,
+      });
       expect(outcome.ok).toBe(true);
     } finally {
       await replica.stop();
@@ -82,9 +105,14 @@ describe('a data directory with the log in SQLite', () => {
     }
     // The next start reads the segment files it wrote.
     const again = openReplicaDatabase(dir);
-    const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load({ hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config } });
+    const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load({
+      hard: { epoch: 0, promisedTo: '' },
+      base: { index: 0, epoch: 0, config },
+    });
     expect(log.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]); // and the new leader's config entry and carol
-    expect(new SqliteStateStore(again).open('test', 'in-sync', { lastIndex: 0, lastEpoch: 0, config }).lastIndex).toBe(5);
+    expect(new SqliteStateStore(again).open('test', 'in-sync', { lastIndex: 0, lastEpoch: 0, config }).lastIndex).toBe(
+      5,
+    );
     again.close();
   });
 
@@ -102,10 +130,17 @@ describe('a data directory with the log in SQLite', () => {
     const db = openReplicaDatabase(dir);
     upgradeSqliteLog(db, logDirectory(dir));
     const position = new SqliteStateStore(db).open('test', 'in-sync', { lastIndex: 0, lastEpoch: 0, config });
-    expect(position).toEqual({ lastIndex: 2, lastEpoch: EPOCH, config: { ...config, inSync: ['A'], index: 1, epoch: EPOCH } });
+    expect(position).toEqual({
+      lastIndex: 2,
+      lastEpoch: EPOCH,
+      config: { ...config, inSync: ['A'], index: 1, epoch: EPOCH },
+    });
     db.close();
     expect(existsSync(`${logDirectory(dir)}.writing`)).toBe(false);
-    const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load({ hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config } });
+    const log = new SegmentedLog(new NodeLogFiles(logDirectory(dir))).load({
+      hard: { epoch: 0, promisedTo: '' },
+      base: { index: 0, epoch: 0, config },
+    });
     expect(log.hard).toEqual({ epoch: EPOCH, promisedTo: 'A' });
     expect(log.entries.map((e) => `${e.index}:${e.kind}`)).toEqual(['1:config', '2:op', '3:op']);
   });

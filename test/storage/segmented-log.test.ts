@@ -10,7 +10,10 @@ import type { Entry, HardState, LogBase } from '../../src/server/replication/typ
 import { LogDamagedError, SegmentedLog } from '../../src/server/storage/segmented-log.js';
 import { MemoryDisk, MemoryLogFiles } from '../support/memory-disk.js';
 
-const config = initialConfig([{ id: 'A', address: 'a' }, { id: 'B', address: 'b' }]);
+const config = initialConfig([
+  { id: 'A', address: 'a' },
+  { id: 'B', address: 'b' },
+]);
 const initial = { hard: { epoch: 0, promisedTo: '' }, base: { index: 0, epoch: 0, config } satisfies LogBase };
 
 function entry(index: number, epoch = 1, text = `op ${index}`): Entry {
@@ -26,7 +29,11 @@ class Harness {
   /** The entries of each durable group of writes, as the log's sync observer hears them. */
   syncEntries: number[] = [];
 
-  constructor(seed: number, faults: ConstructorParameters<typeof MemoryDisk>[1] = {}, readonly segmentBytes = 400) {
+  constructor(
+    seed: number,
+    faults: ConstructorParameters<typeof MemoryDisk>[1] = {},
+    readonly segmentBytes = 400,
+  ) {
     this.disk = new MemoryDisk(new Rng(seed), faults);
   }
 
@@ -35,7 +42,10 @@ class Harness {
     this.failures = [];
     this.syncEntries = [];
     const observeSync = (_: number, entries: number) => this.syncEntries.push(entries);
-    this.log = new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.pending.push(fn)), { segmentBytes: this.segmentBytes, observeSync });
+    this.log = new SegmentedLog(new MemoryLogFiles(this.disk, (fn) => this.pending.push(fn)), {
+      segmentBytes: this.segmentBytes,
+      observeSync,
+    });
     this.log.onFailure((err) => this.failures.push(err));
     return this.log.load(initial);
   }
@@ -111,7 +121,12 @@ describe('the segmented log', () => {
   it('deletes segments the state machine holds, and starts the log from the oldest one left', () => {
     const h = new Harness(3);
     h.open();
-    const cfgEntry: Entry = { index: 1, epoch: 1, kind: 'config', data: encodeConfig({ ...config, inSync: ['A'], index: 1, epoch: 1 }) };
+    const cfgEntry: Entry = {
+      index: 1,
+      epoch: 1,
+      kind: 'config',
+      data: encodeConfig({ ...config, inSync: ['A'], index: 1, epoch: 1 }),
+    };
     h.log.append({ entries: [cfgEntry] });
     for (let i = 2; i <= 60; i++) h.log.append({ entries: [entry(i)] });
     h.log.flush();
@@ -168,7 +183,8 @@ describe('the segmented log', () => {
   });
 
   it('after crashes at any point holds a prefix of what was written, with every durable write in it', () => {
-    const show = (s: { entries: readonly Entry[]; hard: HardState }) => `${indexes(s.entries).join(',')} ${s.hard.epoch}/${s.hard.promisedTo}`;
+    const show = (s: { entries: readonly Entry[]; hard: HardState }) =>
+      `${indexes(s.entries).join(',')} ${s.hard.epoch}/${s.hard.promisedTo}`;
     for (let seed = 1; seed <= 200; seed++) {
       const rng = new Rng(seed);
       const h = new Harness(seed, { tornWrites: true }, 200 + rng.int(0, 600));
@@ -185,7 +201,9 @@ describe('the segmented log', () => {
           const truncate = last > 0 && rng.chance(0.2) ? rng.int(Math.max(1, last - 3), last + 1) : undefined;
           if (rng.chance(0.2)) epoch++;
           const from = truncate ?? last + 1;
-          const added = Array.from({ length: rng.int(1, 5) }, (_, i) => entry(from + i, epoch, `e${from + i}/${epoch}/${seed}`));
+          const added = Array.from({ length: rng.int(1, 5) }, (_, i) =>
+            entry(from + i, epoch, `e${from + i}/${epoch}/${seed}`),
+          );
           const hard = rng.chance(0.3) ? { epoch, promisedTo: rng.pick(['', 'A', 'B']) } : undefined;
           const seq = h.log.append({ truncateFrom: truncate, entries: added, hard });
           for (const e of added) {
@@ -207,7 +225,10 @@ describe('the segmented log', () => {
         h.crash();
         const loaded = h.open();
         const got = show(loaded);
-        expect(states.slice(durable), `seed ${seed} round ${round}: read back ${got}; durable: ${states[durable]}`).toContain(got);
+        expect(
+          states.slice(durable),
+          `seed ${seed} round ${round}: read back ${got}; durable: ${states[durable]}`,
+        ).toContain(got);
         // Go on from what was read back.
         model = { entries: loaded.entries, hard: loaded.hard };
         states = [got];

@@ -22,5 +22,12 @@ export async function aliceAndBob(cluster: TestCluster): Promise<AliceAndBob> {
   await alice.createAccount('alice', 'alice-password');
   await alice.login('alice', 'alice-password');
   await alice.createAccount('bob', 'bob-password');
-  return { alice, ops, close: () => { alice.close(); ops.close(); } };
+  return {
+    alice,
+    ops,
+    close: () => {
+      alice.close();
+      ops.close();
+    },
+  };
 }

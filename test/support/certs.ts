@@ -33,7 +33,24 @@ export function issue(pki: Pick<TestPki, 'dir'>, name: string, sans: string[]): 
   const { dir } = pki;
   openssl(dir, 'req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
   writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${sans.join(',')}\n`);
-  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
   const certPath = join(dir, `${name}.pem`);
   const keyPath = join(dir, `${name}.key`);
   return { certPath, keyPath, cert: readFileSync(certPath), key: readFileSync(keyPath) };

@@ -72,7 +72,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
   const n = options.replicas ?? 3;
   const replicas = [];
-  for (let i = 0; i < n; i++) replicas.push({ id: String.fromCharCode(65 + i), address: `127.0.0.1:${await freePort()}`, peerAddress: `127.0.0.1:${await freePort()}` });
+  for (let i = 0; i < n; i++)
+    replicas.push({
+      id: String.fromCharCode(65 + i),
+      address: `127.0.0.1:${await freePort()}`,
+      peerAddress: `127.0.0.1:${await freePort()}`,
+    });
   const root = mkdtempSync(join(tmpdir(), 'chat-cluster-'));
   const secret = randomBytes(24).toString('base64url');
   const adminToken = randomBytes(24).toString('base64url');
@@ -81,10 +86,24 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   writeFileSync(secretFile, secret, { mode: 0o600 });
   writeFileSync(adminTokenFile, adminToken, { mode: 0o600 });
   const procs = new ProcessCluster({
-    serverMain: SERVER_MAIN, root, replicas, dataDirs: options.dataDirs, logLevel: 'debug', credentials: options.credentials, command: options.command,
-    args: ['--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile, ...LOAD_TEST_LIMITS, ...(options.args ?? [])],
+    serverMain: SERVER_MAIN,
+    root,
+    replicas,
+    dataDirs: options.dataDirs,
+    logLevel: 'debug',
+    credentials: options.credentials,
+    command: options.command,
+    args: [
+      '--cluster-secret-file',
+      secretFile,
+      '--admin-token-file',
+      adminTokenFile,
+      ...LOAD_TEST_LIMITS,
+      ...(options.args ?? []),
+    ],
     onExit: (id, exit, stderr) => {
-      if (exit.code !== 0 && exit.code !== null && exit.signal === null) process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);
+      if (exit.code !== 0 && exit.code !== null && exit.signal === null)
+        process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);
     },
   });
   procs.startAll();

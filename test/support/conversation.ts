@@ -30,7 +30,11 @@ export class Conversation {
     await client.createAccount(name, `${name}-password`);
     await client.login(name, `${name}-password`);
     const user: User = { name, client, received: [] };
-    client.subscribe({ onMessage: (m) => { if (m.recipient === name && m.sender !== name) user.received.push(m); } });
+    client.subscribe({
+      onMessage: (m) => {
+        if (m.recipient === name && m.sender !== name) user.received.push(m);
+      },
+    });
     this.users.push(user);
     return user;
   }
@@ -59,11 +63,17 @@ export class Conversation {
     try {
       await waitUntil(`chat to go on (${what})`, timeoutMs, () => this.acked.length >= target);
     } catch (err) {
-      const states = await Promise.all(this.cluster.ids.filter((id) => this.cluster.isRunning(id)).map((id) =>
-        this.cluster.status(id).then(
-          (s) => `${id}: role=${s.role} epoch=${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} isr=${s.inSync.join('')} caughtUp=${s.caughtUp} waiting=${s.waitingReason}`,
-          (e: Error) => `${id}: ${e.message}`,
-        )));
+      const states = await Promise.all(
+        this.cluster.ids
+          .filter((id) => this.cluster.isRunning(id))
+          .map((id) =>
+            this.cluster.status(id).then(
+              (s) =>
+                `${id}: role=${s.role} epoch=${s.epoch} last=${s.lastIndex} commit=${s.commitIndex} isr=${s.inSync.join('')} caughtUp=${s.caughtUp} waiting=${s.waitingReason}`,
+              (e: Error) => `${id}: ${e.message}`,
+            ),
+          ),
+      );
       throw new Error(`${(err as Error).message}\n  ${states.join('\n  ')}`);
     }
   }
@@ -79,14 +89,16 @@ export class Conversation {
     for (const u of this.users) {
       const expected = this.acked.filter((m) => m.recipient === u.name);
       await waitUntil(`${u.name} to receive ${expected.length} messages`, 20_000, () =>
-        expected.every((m) => u.received.some((r) => r.id === m.id)));
+        expected.every((m) => u.received.some((r) => r.id === m.id)),
+      );
     }
     for (const u of byRecipient.values()) {
       const ids = u.received.map((m) => m.id);
       expect(new Set(ids).size, `${u.name} received a message twice`).toBe(ids.length);
       const texts = u.received.map((m) => m.text);
       const numbers = texts.map((t) => Number(t.split('#')[1]));
-      for (let i = 1; i < numbers.length; i++) expect(numbers[i], `${u.name} got messages out of send order`).toBeGreaterThan(numbers[i - 1]!);
+      for (let i = 1; i < numbers.length; i++)
+        expect(numbers[i], `${u.name} got messages out of send order`).toBeGreaterThan(numbers[i - 1]!);
     }
   }
 
@@ -98,7 +110,10 @@ export class Conversation {
         for (const m of await wholeConversation(u.client, peer.name)) stored.add(m.id);
       }
       const missing = this.acked.filter((m) => m.recipient === u.name && !stored.has(m.id));
-      expect(missing.map((m) => m.text), `acknowledged messages to ${u.name} missing from the store`).toEqual([]);
+      expect(
+        missing.map((m) => m.text),
+        `acknowledged messages to ${u.name} missing from the store`,
+      ).toEqual([]);
     }
   }
 
@@ -108,7 +123,11 @@ export class Conversation {
 }
 
 /** Waits until these replicas (default: all) have applied the same state, as their digests say. */
-export async function expectEqualStates(cluster: TestCluster, ids: readonly string[] = cluster.ids, timeoutMs = 20_000): Promise<void> {
+export async function expectEqualStates(
+  cluster: TestCluster,
+  ids: readonly string[] = cluster.ids,
+  timeoutMs = 20_000,
+): Promise<void> {
   const ops = new ClusterClient({ servers: cluster.addresses });
   try {
     const digests = await waitUntil('replicas to apply the same state', timeoutMs, async () => {

@@ -39,13 +39,22 @@ export async function openPeerCall(
     forgedProof?: Buffer;
   } = {},
 ): Promise<HostileCall> {
-  const client = new grpc.Client(address, o.credentials ?? grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+  const client = new grpc.Client(address, o.credentials ?? grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+  });
   const handshake = o.auth ? o.auth.callMetadata(o.to ?? '') : undefined;
   let settle!: (s: grpc.StatusObject) => void;
   const ended = new Promise<grpc.StatusObject>((resolve) => (settle = resolve));
-  const call = client.makeClientStreamRequest(`/chat.v1.ReplicationService/${method}`, identity, identity, handshake?.metadata ?? o.metadata ?? new grpc.Metadata(), {
-    deadline: Date.now() + (o.deadlineMs ?? 15_000),
-  }, () => undefined);
+  const call = client.makeClientStreamRequest(
+    `/chat.v1.ReplicationService/${method}`,
+    identity,
+    identity,
+    handshake?.metadata ?? o.metadata ?? new grpc.Metadata(),
+    {
+      deadline: Date.now() + (o.deadlineMs ?? 15_000),
+    },
+    () => undefined,
+  );
   call.on('error', () => undefined);
   call.on('status', (s: grpc.StatusObject) => {
     client.close();
@@ -58,13 +67,27 @@ export async function openPeerCall(
   if (o.auth && handshake) {
     const auth = o.auth;
     const headers = await Promise.race([
-      new Promise<grpc.Metadata>((resolve) => call.on('metadata', (md: grpc.Metadata) => md.get(PEER_CHALLENGE_KEY).length > 0 && resolve(md))),
+      new Promise<grpc.Metadata>((resolve) =>
+        call.on('metadata', (md: grpc.Metadata) => md.get(PEER_CHALLENGE_KEY).length > 0 && resolve(md)),
+      ),
       ended.then((s) => {
         throw new Error(`the handshake was refused: ${grpc.status[s.code]} ${s.details}`);
       }),
     ]);
     if (o.forgedProof) {
-      await write({ from: auth.self, to: o.to ?? '', epoch: 0, force: 0, incarnation: '', cluster: auth.cluster, fromAddress: '', senderVersion: '', senderCommit: '', protocolVersion: 0, body: { $case: 'hello', value: { proof: o.forgedProof } } });
+      await write({
+        from: auth.self,
+        to: o.to ?? '',
+        epoch: 0,
+        force: 0,
+        incarnation: '',
+        cluster: auth.cluster,
+        fromAddress: '',
+        senderVersion: '',
+        senderCommit: '',
+        protocolVersion: 0,
+        body: { $case: 'hello', value: { proof: o.forgedProof } },
+      });
     } else {
       const hello = auth.helloFor(o.to ?? '', handshake.nonce, headers);
       if ('problem' in hello) throw new Error(hello.problem);

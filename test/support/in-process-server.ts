@@ -48,7 +48,12 @@ export async function startTestServer(values: ServerOptionValues = {}): Promise<
   });
   const running = await startServer(config, pino({ level: 'info' }, sink));
   if (config.members.length === 1 && !config.join) {
-    await waitUntil('the replica to lead', 10_000, () => running.replica.ensureLeaderReady().then(() => true, () => undefined));
+    await waitUntil('the replica to lead', 10_000, () =>
+      running.replica.ensureLeaderReady().then(
+        () => true,
+        () => undefined,
+      ),
+    );
   }
   return {
     address: running.boundAddress,

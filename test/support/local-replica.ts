@@ -34,7 +34,12 @@ import {
 } from '../../src/gen/chat/v1/cluster.js';
 import type { ApplyOutcome, ChatOp } from '../../src/server/chat/operations.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
-import { NotLeaderError, type AppliedOp, type LeaderInfo, type ReplicaHandle } from '../../src/server/rpc/replica-handle.js';
+import {
+  NotLeaderError,
+  type AppliedOp,
+  type LeaderInfo,
+  type ReplicaHandle,
+} from '../../src/server/rpc/replica-handle.js';
 import { createChatService, type ChatServiceImpl, type ChatServiceOptions } from '../../src/server/rpc/chat-service.js';
 import { GuardedServer } from '../../src/server/rpc/guarded-server.js';
 import { hashToken } from '../../src/server/rpc/auth.js';
@@ -71,7 +76,6 @@ export interface MembershipFault {
   details: string;
   applied?: boolean;
 }
-
 
 export class LocalCluster {
   readonly db: Database = openMemoryDatabase();
@@ -161,7 +165,11 @@ export class LocalCluster {
     const previous = this.leaderId;
     this.epoch += 1;
     this.leaderId = id;
-    this.emitEvent(id ? 'election.won' : 'leader.lost', id ? `${id} leads epoch ${this.epoch}` : `no leader in epoch ${this.epoch}`, { leader: id ?? null });
+    this.emitEvent(
+      id ? 'election.won' : 'leader.lost',
+      id ? `${id} leads epoch ${this.epoch}` : `no leader in epoch ${this.epoch}`,
+      { leader: id ?? null },
+    );
     if (previous && previous !== id) this.replicas.get(previous)?.leadership(false);
     if (id && id !== previous) this.replicas.get(id)?.leadership(true);
   }
@@ -181,7 +189,13 @@ export class LocalCluster {
 
   emitEvent(kind: string, message: string, details: Record<string, unknown>): void {
     const e: ClusterEvent = {
-      seq: this.events.length + 1, timeMs: Date.now(), replicaId: this.leaderId ?? '', kind, epoch: this.epoch, message, detailsJson: JSON.stringify(details),
+      seq: this.events.length + 1,
+      timeMs: Date.now(),
+      replicaId: this.leaderId ?? '',
+      kind,
+      epoch: this.epoch,
+      message,
+      detailsJson: JSON.stringify(details),
     };
     this.events.push(e);
     for (const l of this.eventListeners) l(e);
@@ -219,16 +233,21 @@ export class LocalReplica implements ReplicaHandle {
   notLeader(): NotLeaderError {
     const leader = this.cluster.leaderInfo();
     const hint = leader && leader.id !== this.id ? { id: leader.id, address: leader.address } : undefined;
-    return new NotLeaderError(hint ? `replica ${this.id} is not the leader; the leader is ${hint.id}` : `replica ${this.id} knows of no leader`, hint);
+    return new NotLeaderError(
+      hint ? `replica ${this.id} is not the leader; the leader is ${hint.id}` : `replica ${this.id} knows of no leader`,
+      hint,
+    );
   }
 
   async submit(op: ChatOp): Promise<ApplyOutcome> {
     this.submitted.push(op);
     if (this.cluster.leaderId !== this.id) throw this.notLeader();
     const fault = this.faults.shift();
-    if (fault === 'refuse') throw new NotLeaderError('leadership changed before the op was committed; retry', undefined);
+    if (fault === 'refuse')
+      throw new NotLeaderError('leadership changed before the op was committed; retry', undefined);
     const outcome = this.cluster.apply(op);
-    if (fault === 'apply-then-fail') throw new NotLeaderError('this replica stopped leading before the op was committed; retry', undefined);
+    if (fault === 'apply-then-fail')
+      throw new NotLeaderError('this replica stopped leading before the op was committed; retry', undefined);
     return outcome;
   }
 
@@ -267,7 +286,11 @@ function memberMessage(m: LocalMember, inSync: readonly string[]): ClusterMember
 
 function membershipAnswer(cluster: LocalCluster): MembershipResponse {
   const inSync = cluster.inSync();
-  return { epoch: cluster.epoch, configIndex: cluster.configIndex, members: cluster.members().map((m) => memberMessage(m, inSync)) };
+  return {
+    epoch: cluster.epoch,
+    configIndex: cluster.configIndex,
+    members: cluster.members().map((m) => memberMessage(m, inSync)),
+  };
 }
 
 /** The admin token the local replicas' operator calls take (checked as the real server does). */
@@ -277,7 +300,9 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
   const cluster = replica.cluster;
   let lostAnswer: MembershipFault | undefined;
   const operators = new OperatorAuth({
-    cluster: 'chat', adminToken: Buffer.from(LOCAL_ADMIN_TOKEN), certificates: false,
+    cluster: 'chat',
+    adminToken: Buffer.from(LOCAL_ADMIN_TOKEN),
+    certificates: false,
     isChatSession: (token) => cluster.chat.sessionAccount(hashToken(token)) !== undefined,
   });
   /** Refuses a call without operator credentials, as the real server does. */
@@ -309,7 +334,12 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
     findLeader(_call, callback) {
       const leader = cluster.leaderInfo();
       const replicas = cluster.members().map((m) => ({ id: m.id, address: m.address, learner: m.learner }));
-      callback(null, { leaderId: leader?.id ?? '', leaderAddress: leader?.address ?? '', epoch: cluster.epoch, replicas });
+      callback(null, {
+        leaderId: leader?.id ?? '',
+        leaderAddress: leader?.address ?? '',
+        epoch: cluster.epoch,
+        replicas,
+      });
     },
     getStatus(_call, callback) {
       const leading = cluster.leaderId === replica.id;
@@ -318,24 +348,64 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       const metrics = chat.metrics();
       const inSync = cluster.inSync();
       const peers: PeerProgress[] = leading
-        ? cluster.members().filter((m) => m.id !== replica.id).map((m) => {
-            const lag = m.learner ? (cluster.learnerLag.get(m.id) ?? 0) : 0;
-            return {
-              id: m.id, address: m.address, matchIndex: Math.max(0, cluster.index - lag), lagEntries: lag, lastAckMsAgo: 5,
-              inSync: inSync.includes(m.id), state: lag > 0 ? 'snapshot' : 'replicate', learner: m.learner, behindMs: lag > 0 ? 1_000 : 0, dataLost: false,
-            };
-          })
+        ? cluster
+            .members()
+            .filter((m) => m.id !== replica.id)
+            .map((m) => {
+              const lag = m.learner ? (cluster.learnerLag.get(m.id) ?? 0) : 0;
+              return {
+                id: m.id,
+                address: m.address,
+                matchIndex: Math.max(0, cluster.index - lag),
+                lagEntries: lag,
+                lastAckMsAgo: 5,
+                inSync: inSync.includes(m.id),
+                state: lag > 0 ? 'snapshot' : 'replicate',
+                learner: m.learner,
+                behindMs: lag > 0 ? 1_000 : 0,
+                dataLost: false,
+              };
+            })
         : [];
       const waitingReason = !self
         ? 'not a member of the cluster: waiting to be added (chat-ops add-replica)'
-        : cluster.leaderId ? '' : 'waiting for the latest in-sync set';
+        : cluster.leaderId
+          ? ''
+          : 'waiting for the latest in-sync set';
       const status: ReplicaStatus = {
-        id: replica.id, address: replica.address, clusterName: 'chat', role: leading ? Role.ROLE_LEADER : voter ? Role.ROLE_FOLLOWER : Role.ROLE_LEARNER, epoch: cluster.epoch,
-        leaderId: self ? (cluster.leaderId ?? '') : '', lastIndex: cluster.index, lastEpoch: cluster.epoch, commitIndex: cluster.index, appliedIndex: cluster.index,
-        inSync, caughtUp: true, lastHeartbeatMsAgo: leading ? 0 : 5, uptimeMs: 1000,
-        waitingFor: cluster.leaderId ? [] : cluster.waitingFor, waitingReason,
-        peers, connectedClients: metrics.connectedClients, openStreams: metrics.openStreams, writesPerSecond: 0, dataSizeBytes: 0,
-        mode: 'in-sync', clusterId: '', version: 'test', commit: 'test', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], logStartIndex: 1, lineage: 0, leftBehind: false, dataLost: false, incarnation: '',
+        id: replica.id,
+        address: replica.address,
+        clusterName: 'chat',
+        role: leading ? Role.ROLE_LEADER : voter ? Role.ROLE_FOLLOWER : Role.ROLE_LEARNER,
+        epoch: cluster.epoch,
+        leaderId: self ? (cluster.leaderId ?? '') : '',
+        lastIndex: cluster.index,
+        lastEpoch: cluster.epoch,
+        commitIndex: cluster.index,
+        appliedIndex: cluster.index,
+        inSync,
+        caughtUp: true,
+        lastHeartbeatMsAgo: leading ? 0 : 5,
+        uptimeMs: 1000,
+        waitingFor: cluster.leaderId ? [] : cluster.waitingFor,
+        waitingReason,
+        peers,
+        connectedClients: metrics.connectedClients,
+        openStreams: metrics.openStreams,
+        writesPerSecond: 0,
+        dataSizeBytes: 0,
+        mode: 'in-sync',
+        clusterId: '',
+        version: 'test',
+        commit: 'test',
+        protocolVersion: 2,
+        schemaVersion: 3,
+        peerBuilds: [],
+        logStartIndex: 1,
+        lineage: 0,
+        leftBehind: false,
+        dataLost: false,
+        incarnation: '',
         members: self ? cluster.members().map((m) => memberMessage(m, inSync)) : [],
       };
       callback(null, status);
@@ -377,16 +447,33 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       }
       const members = cluster.members();
       const same = members.find((m) => m.id === id);
-      if (same) return callback(fail(grpc.status.ALREADY_EXISTS, `${id} is already ${same.learner ? 'a learner' : 'a member'} of the cluster (at ${same.address})`));
+      if (same)
+        return callback(
+          fail(
+            grpc.status.ALREADY_EXISTS,
+            `${id} is already ${same.learner ? 'a learner' : 'a member'} of the cluster (at ${same.address})`,
+          ),
+        );
       const taken = members.find((m) => m.address === address);
       if (taken) return callback(fail(grpc.status.ALREADY_EXISTS, `${address} is the address of ${taken.id}`));
-      if (cluster.config.some((m) => m.learner)) return callback(fail(grpc.status.FAILED_PRECONDITION, 'another configuration change is still being committed; retry when it is done'));
-      if (members.length >= MAX_REPLICAS) return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `a cluster has at most ${MAX_REPLICAS} replicas`));
+      if (cluster.config.some((m) => m.learner))
+        return callback(
+          fail(
+            grpc.status.FAILED_PRECONDITION,
+            'another configuration change is still being committed; retry when it is done',
+          ),
+        );
+      if (members.length >= MAX_REPLICAS)
+        return callback(fail(grpc.status.RESOURCE_EXHAUSTED, `a cluster has at most ${MAX_REPLICAS} replicas`));
       cluster.addLearner(id, address);
       answer(callback);
     },
     saveSnapshot(call) {
-      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this stand-in replica keeps no state to back up', metadata: new grpc.Metadata() });
+      call.emit('error', {
+        code: grpc.status.UNIMPLEMENTED,
+        details: 'this stand-in replica keeps no state to back up',
+        metadata: new grpc.Metadata(),
+      });
     },
     transferLeader(call, callback) {
       const denied = unauthorized(call);
@@ -394,9 +481,15 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       if (cluster.leaderId !== replica.id) return callback(refusal(call)!);
       const to = call.request.targetId || cluster.inSync().find((id) => id !== replica.id);
       const target = to === undefined ? undefined : cluster.member(to);
-      if (!target || target.learner || to === replica.id) return callback(fail(grpc.status.FAILED_PRECONDITION, `no voting replica ${to ?? ''} in step to take over`));
+      if (!target || target.learner || to === replica.id)
+        return callback(fail(grpc.status.FAILED_PRECONDITION, `no voting replica ${to ?? ''} in step to take over`));
       cluster.setLeader(target.id);
-      callback(null, { previousLeaderId: replica.id, leaderId: target.id, leaderAddress: target.address, epoch: cluster.epoch });
+      callback(null, {
+        previousLeaderId: replica.id,
+        leaderId: target.id,
+        leaderAddress: target.address,
+        epoch: cluster.epoch,
+      });
     },
     removeReplica(call, callback) {
       const refused = refusal(call);
@@ -404,7 +497,13 @@ function clusterService(replica: LocalReplica, chat: ChatServiceImpl): ClusterSe
       const { id } = call.request;
       const m = cluster.member(id);
       if (!m) return callback(fail(grpc.status.NOT_FOUND, `${id} is not a member of the cluster`));
-      if (!m.learner && cluster.inSync().length === 1) return callback(fail(grpc.status.FAILED_PRECONDITION, `${id} is the last voting member; removing it would leave no one to lead`));
+      if (!m.learner && cluster.inSync().length === 1)
+        return callback(
+          fail(
+            grpc.status.FAILED_PRECONDITION,
+            `${id} is the last voting member; removing it would leave no one to lead`,
+          ),
+        );
       cluster.removeMember(id);
       answer(callback);
     },
@@ -428,13 +527,22 @@ export async function startLocalServer(
 ): Promise<LocalServer> {
   // Rate limits out of the way unless a test gives its own (the tests of the limits do).
   const unlimited = { burst: 1_000_000, periodMs: 1_000 };
-  const rateLimits = { loginPerAccount: unlimited, loginPerAddress: unlimited, sendPerSession: unlimited, ...options.chat?.rateLimits };
+  const rateLimits = {
+    loginPerAccount: unlimited,
+    loginPerAddress: unlimited,
+    sendPerSession: unlimited,
+    ...options.chat?.rateLimits,
+  };
   const chat = createChatService(replica, { logger: silentLogger, ...options.chat, rateLimits });
   const server = new GuardedServer();
   server.addService(ChatServiceService, chat.service);
   server.addService(ClusterServiceService, clusterService(replica, chat));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(
+      `127.0.0.1:${options.port ?? 0}`,
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    );
   });
   const address = `127.0.0.1:${port}`;
   replica.address = address;

@@ -65,7 +65,8 @@ export class MemoryDisk {
       const data = Buffer.from(file.data.subarray(0, file.synced + kept));
       if (torn && kept > 0 && this.rng.chance(0.5)) {
         // The last few bytes that made it are garbage.
-        for (let i = Math.max(file.synced, data.length - this.rng.int(1, 16)); i < data.length; i++) data[i] = this.rng.int(0, 256);
+        for (let i = Math.max(file.synced, data.length - this.rng.int(1, 16)); i < data.length; i++)
+          data[i] = this.rng.int(0, 256);
       }
       this.files.set(name, { data, synced: data.length, named: true });
     }
@@ -145,7 +146,8 @@ export class MemoryLogFiles implements LogFiles {
     this.later(done, () => {
       const file = this.disk.files.get(name);
       if (!file) return new DiskError(`${name} does not exist`, 'ENOENT');
-      if (this.disk.rng.chance(this.disk.faults.syncFailure ?? 0)) return new DiskError(`fdatasync of ${name} failed`, 'EIO');
+      if (this.disk.rng.chance(this.disk.faults.syncFailure ?? 0))
+        return new DiskError(`fdatasync of ${name} failed`, 'EIO');
       file.synced = file.data.length;
       this.disk.syncs++;
       return null;

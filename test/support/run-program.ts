@@ -25,7 +25,10 @@ export function requireBuilt(main: string): void {
 export function runProgram(main: string, args: readonly string[], o: ProgramOptions = {}): Promise<Run> {
   const timeoutMs = o.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], {
+      env: { ...process.env, ...o.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -31,9 +31,18 @@ function frame(node: React.ReactElement): string {
   return out;
 }
 
-const probes: ReplicaProbe[] = [{ address: '10.0.0.1:50051', up: true, status: statusView({ id: 'A', role: 'leader', epoch: 4 }), rttMs: 1 }];
-const view: LeaderView = { leaderId: 'A', leaderAddress: '10.0.0.1:50051', epoch: 4, replicas: [{ id: 'A', address: '10.0.0.1:50051', learner: false }] };
-const panel = <ClusterPanel snapshot={{ probes, leader: view, knownIds: new Map(), at: 1000 }} width={80} height={4} now={2000} />;
+const probes: ReplicaProbe[] = [
+  { address: '10.0.0.1:50051', up: true, status: statusView({ id: 'A', role: 'leader', epoch: 4 }), rttMs: 1 },
+];
+const view: LeaderView = {
+  leaderId: 'A',
+  leaderAddress: '10.0.0.1:50051',
+  epoch: 4,
+  replicas: [{ id: 'A', address: '10.0.0.1:50051', learner: false }],
+};
+const panel = (
+  <ClusterPanel snapshot={{ probes, leader: view, knownIds: new Map(), at: 1000 }} width={80} height={4} now={2000} />
+);
 
 describe('NO_COLOR', () => {
   it('is set when present and not empty', () => {
@@ -44,10 +53,20 @@ describe('NO_COLOR', () => {
 
   it('leaves colours out and keeps bold and inverse', () => {
     delete process.env.NO_COLOR;
-    expect(frame(<Text color="red" inverse>x</Text>)).toMatch(COLOUR);
+    expect(
+      frame(
+        <Text color="red" inverse>
+          x
+        </Text>,
+      ),
+    ).toMatch(COLOUR);
     expect(frame(panel)).toMatch(COLOUR);
     process.env.NO_COLOR = '1';
-    const text = frame(<Text color="red" backgroundColor="blue" inverse>x</Text>);
+    const text = frame(
+      <Text color="red" backgroundColor="blue" inverse>
+        x
+      </Text>,
+    );
     expect(text).not.toMatch(COLOUR);
     expect(text).toContain(INVERSE);
     const drawn = frame(panel);
@@ -58,11 +77,20 @@ describe('NO_COLOR', () => {
 
   it('cannot be bypassed: the Ink programs draw text only through the NO_COLOR-aware Text, and write no colour escapes by hand', () => {
     const files = ['src/tui', 'src/ops', 'src/terminal'].flatMap((dir) =>
-      readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f)).map((f) => join(dir, f)));
-    const offenders = files.filter((f) => f !== join('src/terminal', 'colors.tsx')).filter((f) => {
-      const src = readFileSync(f, 'utf8');
-      return /import \{[^}]*\bText\b[^}]*\} from 'ink'/.test(src) || /\\x1b\[(?:3\d|4\d|9[0-7]|10[0-7])(?:;\d+)*m|\\u001b\[(?:3\d|4\d)/.test(src) || /borderColor=\{(?!colorOrNone)/.test(src);
-    });
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => /\.tsx?$/.test(f))
+        .map((f) => join(dir, f)),
+    );
+    const offenders = files
+      .filter((f) => f !== join('src/terminal', 'colors.tsx'))
+      .filter((f) => {
+        const src = readFileSync(f, 'utf8');
+        return (
+          /import \{[^}]*\bText\b[^}]*\} from 'ink'/.test(src) ||
+          /\\x1b\[(?:3\d|4\d|9[0-7]|10[0-7])(?:;\d+)*m|\\u001b\[(?:3\d|4\d)/.test(src) ||
+          /borderColor=\{(?!colorOrNone)/.test(src)
+        );
+      });
     expect(offenders).toEqual([]);
   });
 });

@@ -44,7 +44,9 @@ describe('composing', () => {
     // Nothing went out yet: Alt-Enter and Ctrl-J only break the line.
     expect(await received(peer, me)).toEqual([]);
     await t.press(KEY.enter);
-    await waitUntil('the message to arrive', 5000, async () => ((await received(peer, me)).length === 1 ? true : undefined));
+    await waitUntil('the message to arrive', 5000, async () =>
+      (await received(peer, me)).length === 1 ? true : undefined,
+    );
     expect(await received(peer, me)).toEqual(['first line\nsecond line\n    indented third']);
     // Shown as three rows, the indentation kept.
     await t.see('✓');
@@ -67,7 +69,9 @@ describe('composing', () => {
     expect(await received(peer, me)).toEqual([]);
     await t.type('tail');
     await t.press(KEY.enter);
-    await waitUntil('the paste to arrive', 5000, async () => ((await received(peer, me)).length === 1 ? true : undefined));
+    await waitUntil('the paste to arrive', 5000, async () =>
+      (await received(peer, me)).length === 1 ? true : undefined,
+    );
     expect(await received(peer, me)).toEqual(['pasted one\npasted two\ntail']);
   });
 
@@ -85,7 +89,9 @@ describe('composing', () => {
     expect(t.screen()).not.toContain('failed');
     for (let i = 0; i < 4; i++) await t.press(KEY.backspace);
     await t.press(KEY.enter);
-    await waitUntil('the shortened message', 5000, async () => ((await received(peer, me)).length === 1 ? true : undefined));
+    await waitUntil('the shortened message', 5000, async () =>
+      (await received(peer, me)).length === 1 ? true : undefined,
+    );
     expect((await received(peer, me))[0]).toHaveLength(4096);
   });
 

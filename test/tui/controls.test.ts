@@ -6,8 +6,23 @@ import type { ChatMessage } from '../../src/client/api.js';
 import { ringsBell, terminalTitle } from '../../src/tui/attention.js';
 import { lengthCounter } from '../../src/tui/components/ComposeBox.js';
 import { fuzzyFilter } from '../../src/tui/state/fuzzy.js';
-import { COMMANDS, commandFor, hintsFor, NO_KEY, NO_SITUATION, type KeyPress, type Scope } from '../../src/tui/commands.js';
-import { draftOf, initialView, reduceKey, sentTexts, type KeyContext, type ScreenState } from '../../src/tui/state/controls.js';
+import {
+  COMMANDS,
+  commandFor,
+  hintsFor,
+  NO_KEY,
+  NO_SITUATION,
+  type KeyPress,
+  type Scope,
+} from '../../src/tui/commands.js';
+import {
+  draftOf,
+  initialView,
+  reduceKey,
+  sentTexts,
+  type KeyContext,
+  type ScreenState,
+} from '../../src/tui/state/controls.js';
 import { sortConversations } from '../../src/tui/state/conversations.js';
 import { initialSession, sessionReducer, type SessionAction } from '../../src/tui/state/session.js';
 import { textOf } from '../../src/tui/state/text-editor.js';
@@ -44,7 +59,15 @@ function ctx(state: ScreenState): KeyContext {
   const s = state.session;
   const open = s.openPeer;
   const rows = open
-    ? buildTimeline({ messages: s.histories[open]?.messages ?? [], outgoing: s.outbox.filter((m) => m.peer.toLowerCase() === open), me: s.me, peer: open, width: 60, gutter: 0, now: T0 })
+    ? buildTimeline({
+        messages: s.histories[open]?.messages ?? [],
+        outgoing: s.outbox.filter((m) => m.peer.toLowerCase() === open),
+        me: s.me,
+        peer: open,
+        width: 60,
+        gutter: 0,
+        now: T0,
+      })
     : [];
   return {
     ordered: sortConversations(s.conversations),
@@ -72,7 +95,16 @@ function run(state: ScreenState, ...presses: KeyPress[]) {
 const withBobAndCarol = () =>
   screen(
     { type: 'conversations', summaries: [] },
-    { type: 'history', peer: 'bob', messages: [msg(1, 'bob', 'alice', 'hi alice'), msg(2, 'alice', 'bob', 'first from me'), msg(3, 'alice', 'bob', 'second from me')], hasMore: false },
+    {
+      type: 'history',
+      peer: 'bob',
+      messages: [
+        msg(1, 'bob', 'alice', 'hi alice'),
+        msg(2, 'alice', 'bob', 'first from me'),
+        msg(3, 'alice', 'bob', 'second from me'),
+      ],
+      hasMore: false,
+    },
     { type: 'received', messages: [msg(1, 'bob', 'alice', 'hi alice'), msg(3, 'alice', 'bob', 'second from me')] },
     { type: 'received', messages: [msg(4, 'carol', 'alice', 'from carol')] },
   );
@@ -81,13 +113,21 @@ describe('command table', () => {
   it('gives no key two meanings within a scope, or between a focus and the main screen', () => {
     const chordsOf = (scope: Scope) =>
       COMMANDS.filter((c) => c.scope === scope).flatMap((c) => c.keys.map((k) => [k, c.id] as const));
-    for (const scopes of [['list', 'app'], ['select', 'app'], ['compose', 'text', 'app'], ['switcher', 'text'], ['search', 'text'], ['sign-in', 'text']] as Scope[][]) {
+    for (const scopes of [
+      ['list', 'app'],
+      ['select', 'app'],
+      ['compose', 'text', 'app'],
+      ['switcher', 'text'],
+      ['search', 'text'],
+      ['sign-in', 'text'],
+    ] as Scope[][]) {
       const seen = new Map<string, string>();
       for (const scope of scopes) {
         for (const [k, id] of chordsOf(scope)) {
           const before = seen.get(k);
           // The same key for the same action in two scopes is fine (End, a for next unread).
-          if (before !== undefined && before !== id && !(k === 'End' && scope === 'app')) throw new Error(`${k} means ${before} and ${id} in ${scopes.join('+')}`);
+          if (before !== undefined && before !== id && !(k === 'End' && scope === 'app'))
+            throw new Error(`${k} means ${before} and ${id} in ${scopes.join('+')}`);
           seen.set(k, id);
         }
       }
@@ -133,7 +173,16 @@ describe('main screen keys', () => {
   });
 
   it('writes several lines, refuses a message over the limit, and sends with a fresh key', () => {
-    let { state } = run(withBobAndCarol(), K.down, K.enter, K.type('one'), K.altEnter, K.type('two'), K.ctrlJ, K.type('  three'));
+    let { state } = run(
+      withBobAndCarol(),
+      K.down,
+      K.enter,
+      K.type('one'),
+      K.altEnter,
+      K.type('two'),
+      K.ctrlJ,
+      K.type('  three'),
+    );
     expect(textOf(draftOf(state, 'bob').text)).toBe('one\ntwo\n  three');
     ({ state } = run(state, K.enter));
     expect(state.session.outbox.map((m) => [m.key, m.text])).toEqual([['key-' + keys, 'one\ntwo\n  three']]);
@@ -171,7 +220,10 @@ describe('main screen keys', () => {
     expect(state.view.focus).toBe('compose');
     expect(textOf(draftOf(state, 'bob').text)).toBe('lost words');
     ({ state } = run(state, K.enter));
-    state = { ...state, session: sessionReducer(state.session, { type: 'send-failed', key: state.session.outbox[0]!.key, error: 'x' }) };
+    state = {
+      ...state,
+      session: sessionReducer(state.session, { type: 'send-failed', key: state.session.outbox[0]!.key, error: 'x' }),
+    };
     ({ state } = run(state, K.esc, press('v'), press('d')));
     expect(state.session.outbox).toEqual([]);
     expect(state.view.overlay).toBeUndefined();

@@ -18,11 +18,19 @@ import { TmuxServer, tmuxAvailable } from './tmux.js';
 
 const TUI_MAIN = fileURLToPath(new URL('../../dist/tui/main.js', import.meta.url));
 
-function runBinary(args: string[], stdin: 'pipe' | 'ignore' = 'pipe'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBinary(
+  args: string[],
+  stdin: 'pipe' | 'ignore' = 'pipe',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [TUI_MAIN, ...args], { timeout: 15_000, env: { ...process.env, CHAT_TUI_CONFIG_DIR: configRoot } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [TUI_MAIN, ...args],
+      { timeout: 15_000, env: { ...process.env, CHAT_TUI_CONFIG_DIR: configRoot } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (stdin === 'pipe') child.stdin?.end();
   });
 }
@@ -45,7 +53,8 @@ describe('chat-tui binary', () => {
     expect(version.stdout.trim()).toMatch(/^chat-tui \d+\.\d+\.\d+\ncommit /);
     const help = await runBinary(['--help']);
     expect(help.code).toBe(0);
-    for (const option of ['--servers', '--username', '--no-bell', '--version', 'CHAT_SERVERS']) expect(help.stdout).toContain(option);
+    for (const option of ['--servers', '--username', '--no-bell', '--version', 'CHAT_SERVERS'])
+      expect(help.stdout).toContain(option);
   });
 
   it('uses a one-off --servers without saving it, and saves it with --save', async () => {
@@ -56,13 +65,17 @@ describe('chat-tui binary', () => {
     try {
       const unreachable = `127.0.0.1:${await freePort()}`;
       tmux.start('once', [process.execPath, TUI_MAIN, '--servers', unreachable], { CHAT_TUI_CONFIG_DIR: configDir });
-      await waitUntil('the sign-in screen', 15_000, () => (tmux.screen('once').includes('cannot reach') ? true : undefined));
+      await waitUntil('the sign-in screen', 15_000, () =>
+        tmux.screen('once').includes('cannot reach') ? true : undefined,
+      );
       expect(tmux.screen('once')).not.toContain('reconnecting');
       tmux.keys('once', 'C-c');
       await waitUntil('chat-tui to exit', 10_000, () => tmux.exitStatus('once'));
       expect(saved()).toEqual([]);
       // Saved as it starts, before it takes over the screen.
-      tmux.start('saving', [process.execPath, TUI_MAIN, '--servers', unreachable, '--save'], { CHAT_TUI_CONFIG_DIR: configDir });
+      tmux.start('saving', [process.execPath, TUI_MAIN, '--servers', unreachable, '--save'], {
+        CHAT_TUI_CONFIG_DIR: configDir,
+      });
       await waitUntil('the servers to be saved', 15_000, () => (saved().includes(unreachable) ? true : undefined));
       expect(saved()).toEqual([unreachable]);
     } finally {
@@ -100,7 +113,8 @@ describe('chat-tui in a terminal, through a leader crash', () => {
       throw new Error(`${err.message}\n--- ${session}'s screen:\n${tmux.screen(session)}`);
     });
   /** Lines of the chat pane (right of the list's separator) that show `text`: the list previews the last message too. */
-  const count = (screen: string, text: string) => screen.split('\n').filter((l) => l.slice(l.indexOf('│') + 1).includes(text)).length;
+  const count = (screen: string, text: string) =>
+    screen.split('\n').filter((l) => l.slice(l.indexOf('│') + 1).includes(text)).length;
 
   it('two users chat, the leader dies, the chat goes on, nothing lost or doubled, the terminal is restored', async () => {
     const alice = `alice${process.pid % 1000}`;
@@ -113,7 +127,10 @@ describe('chat-tui in a terminal, through a leader crash', () => {
     const servers = cluster.addresses.join(',');
     for (const name of [alice, bob]) {
       const configDir = join(configRoot, name);
-      tmux.start(name, [process.execPath, TUI_MAIN, '--username', name, '--no-bell'], { CHAT_SERVERS: servers, CHAT_TUI_CONFIG_DIR: configDir });
+      tmux.start(name, [process.execPath, TUI_MAIN, '--username', name, '--no-bell'], {
+        CHAT_SERVERS: servers,
+        CHAT_TUI_CONFIG_DIR: configDir,
+      });
     }
     for (const name of [alice, bob]) {
       await see(name, 'Password');

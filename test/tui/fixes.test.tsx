@@ -31,7 +31,10 @@ describe('fixed', () => {
   });
 
   it('keeps the status line under the sign-in box, at every size', async () => {
-    for (const size of [{ columns: 80, rows: 24 }, { columns: 120, rows: 40 }]) {
+    for (const size of [
+      { columns: 80, rows: 24 },
+      { columns: 120, rows: 40 },
+    ]) {
       const t = await tui({ size });
       await t.see('Username');
       await t.see('servers');

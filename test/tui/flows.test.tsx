@@ -99,7 +99,11 @@ describe('chatting', () => {
     await b.see('hello alice ✓');
 
     // Alice sees an unread badge at once, and her terminal rang.
-    await waitFor(() => linesWith(a.screen(), bob).some((l) => /\b1\b/.test(l.slice(l.indexOf(bob) + bob.length))), 10_000, a.screen);
+    await waitFor(
+      () => linesWith(a.screen(), bob).some((l) => /\b1\b/.test(l.slice(l.indexOf(bob) + bob.length))),
+      10_000,
+      a.screen,
+    );
     expect(a.screen()).toContain('1 unread');
     expect(a.frames().some((f) => f.includes('\x07'))).toBe(true);
 
@@ -243,7 +247,7 @@ describe('screen', () => {
     checkFits(t.screen(), 80, 24);
   });
 
-  it('follows the terminal\'s resize events', async () => {
+  it("follows the terminal's resize events", async () => {
     const t = await tui();
     await t.see('Username');
     Object.defineProperty(t.stdout, 'columns', { value: 50, configurable: true });

@@ -62,7 +62,11 @@ describe('key router', () => {
     await tick(10);
     // Commands, then a command that opens a field, its text and Enter, then commands again: all in one chunk.
     app.stdin.write('abnhello there\rcd');
-    await waitFor(() => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'), 2000, () => app.lastFrame() ?? '');
+    await waitFor(
+      () => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'),
+      2000,
+      () => app.lastFrame() ?? '',
+    );
     expect(app.lastFrame()).not.toContain('field [');
     app.unmount();
   });
@@ -75,7 +79,11 @@ describe('key router', () => {
     );
     await tick(10);
     app.stdin.write('abnhello there\rcd');
-    await waitFor(() => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'), 5000, () => app.lastFrame() ?? '');
+    await waitFor(
+      () => (app.lastFrame() ?? '').includes('log [a,b,sent:hello there,c,d]'),
+      5000,
+      () => app.lastFrame() ?? '',
+    );
     expect(app.lastFrame()).not.toContain('field [');
     app.unmount();
   });
@@ -86,7 +94,16 @@ function Recorder({ multiline = false }: { multiline?: boolean }) {
   const [log, setLog] = useState<string[]>([]);
   useKeys(
     ({ input, key, paste }) =>
-      setLog((l) => [...l, paste ? `paste:${input.replace(/\r|\n/g, '/')}` : key.return ? `<enter${key.shift ? '+shift' : ''}>` : key.ctrl ? `<C-${input}>` : input]),
+      setLog((l) => [
+        ...l,
+        paste
+          ? `paste:${input.replace(/\r|\n/g, '/')}`
+          : key.return
+            ? `<enter${key.shift ? '+shift' : ''}>`
+            : key.ctrl
+              ? `<C-${input}>`
+              : input,
+      ]),
     { multiline },
   );
   return <Text>log [{log.join(',')}]</Text>;
@@ -106,7 +123,11 @@ describe('pastes', () => {
     app.stdin.write('\n');
     app.stdin.write('\x1B[200~never ends');
     app.stdin.write('\x03');
-    await waitFor(() => (app.lastFrame() ?? '').includes('log [paste:first/second,<enter+shift>,<C-j>,<C-c>]'), 2000, () => app.lastFrame() ?? '');
+    await waitFor(
+      () => (app.lastFrame() ?? '').includes('log [paste:first/second,<enter+shift>,<C-j>,<C-c>]'),
+      2000,
+      () => app.lastFrame() ?? '',
+    );
     app.unmount();
   });
 
@@ -122,7 +143,11 @@ describe('pastes', () => {
       );
       await tick(10);
       app.stdin.write('one\rtwo');
-      await waitFor(() => (app.lastFrame() ?? '').includes(expected), 2000, () => app.lastFrame() ?? '');
+      await waitFor(
+        () => (app.lastFrame() ?? '').includes(expected),
+        2000,
+        () => app.lastFrame() ?? '',
+      );
       app.unmount();
     }
   });

@@ -35,7 +35,12 @@ describe('reading', () => {
     for (const text of ['unread one', 'unread two', 'unread three']) await peer.sendMessage(me, text);
     // The list shows the newest as a preview under the name.
     await t.see('unread three');
-    expect(t.screen().split('\n').some((l) => l.slice(0, 24).includes('unread three'))).toBe(true);
+    expect(
+      t
+        .screen()
+        .split('\n')
+        .some((l) => l.slice(0, 24).includes('unread three')),
+    ).toBe(true);
     // Alt-1 opens the first conversation of the list: the unread one.
     await t.press(alt('1'));
     await t.see('unread one');
@@ -51,14 +56,26 @@ describe('reading', () => {
     const peerName = uniqueName('burst');
     const peer = await account(peerName);
     const t = await signedInTui(me);
-    await waitFor(() => titles(t.frames()).some((x) => x.includes(me)), 5000, () => titles(t.frames()).join(' | '));
+    await waitFor(
+      () => titles(t.frames()).some((x) => x.includes(me)),
+      5000,
+      () => titles(t.frames()).join(' | '),
+    );
     for (let i = 0; i < 10; i++) await peer.sendMessage(me, `burst ${i}`);
     await t.see('10 unread');
-    await waitFor(() => titles(t.frames()).at(-1)?.includes('10 unread') ?? false, 5000, () => titles(t.frames()).join(' | '));
+    await waitFor(
+      () => titles(t.frames()).at(-1)?.includes('10 unread') ?? false,
+      5000,
+      () => titles(t.frames()).join(' | '),
+    );
     expect(bells(t)).toBe(1);
     await t.press(KEY.enter);
     await t.see('burst 9');
-    await waitFor(() => !(titles(t.frames()).at(-1)?.includes('unread') ?? true), 5000, () => titles(t.frames()).join(' | '));
+    await waitFor(
+      () => !(titles(t.frames()).at(-1)?.includes('unread') ?? true),
+      5000,
+      () => titles(t.frames()).join(' | '),
+    );
   });
 
   it('opens conversations with the quick switcher (fuzzy, by name) and Alt-number', async () => {
@@ -77,7 +94,11 @@ describe('reading', () => {
     await t.see(`from ${names[2]}`);
     // Alt-2: the second conversation of the list.
     await t.press(KEY.escape);
-    const listOrder = t.screen().split('\n').map((l) => names.find((n) => l.slice(0, 28).includes(n))).filter((n): n is string => n !== undefined);
+    const listOrder = t
+      .screen()
+      .split('\n')
+      .map((l) => names.find((n) => l.slice(0, 28).includes(n)))
+      .filter((n): n is string => n !== undefined);
     await t.press(alt('2'));
     await t.see(`from ${listOrder[1]}`);
   });

@@ -3,7 +3,14 @@ import type { ChatMessage, ConversationSummary } from '../../src/client/api.js';
 import { nextUnread, sortConversations, totalUnread } from '../../src/tui/state/conversations.js';
 import { mergeMessages, removeMessages } from '../../src/tui/state/messages.js';
 import { visibleOutgoing } from '../../src/tui/state/outbox.js';
-import { historyOf, initialSession, sessionReducer, unreadUpTo, type SessionAction, type SessionState } from '../../src/tui/state/session.js';
+import {
+  historyOf,
+  initialSession,
+  sessionReducer,
+  unreadUpTo,
+  type SessionAction,
+  type SessionState,
+} from '../../src/tui/state/session.js';
 
 const T0 = new Date(2025, 5, 3, 10, 0).getTime();
 let nextId = 1;
@@ -34,7 +41,10 @@ describe('conversations', () => {
     const old = msg('bob', 'alice', 'old', { read: true });
     const newer = msg('alice', 'carol', 'hi');
     const unreadOld = msg('dave', 'alice', 'ping');
-    s = run(s, { type: 'conversations', summaries: [summary('dave', 1, unreadOld), summary('bob', 0, old), summary('carol', 0, newer)] });
+    s = run(s, {
+      type: 'conversations',
+      summaries: [summary('dave', 1, unreadOld), summary('bob', 0, old), summary('carol', 0, newer)],
+    });
     // dave's message is older than carol's, but it is unread.
     expect(sortConversations(s.conversations).map((e) => e.peer)).toEqual(['dave', 'carol', 'bob']);
     expect(totalUnread(s.conversations)).toBe(1);
@@ -71,7 +81,11 @@ describe('conversations', () => {
     let s = initialSession('alice');
     s = run(s, {
       type: 'conversations',
-      summaries: [summary('bob', 2, msg('bob', 'alice', 'x')), summary('carol', 0, msg('carol', 'alice', 'y', { read: true })), summary('dave', 1, msg('dave', 'alice', 'z'))],
+      summaries: [
+        summary('bob', 2, msg('bob', 'alice', 'x')),
+        summary('carol', 0, msg('carol', 'alice', 'y', { read: true })),
+        summary('dave', 1, msg('dave', 'alice', 'z')),
+      ],
     });
     const ordered = sortConversations(s.conversations);
     const first = nextUnread(ordered, undefined);
@@ -136,7 +150,11 @@ describe('outbox', () => {
 
   it('matches my copies on the stream by idempotency key, not by text', () => {
     let s = initialSession('alice');
-    s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'same', at: T0 }, { type: 'send', key: 'k2', peer: 'bob', text: 'same', at: T0 });
+    s = run(
+      s,
+      { type: 'send', key: 'k1', peer: 'bob', text: 'same', at: T0 },
+      { type: 'send', key: 'k2', peer: 'bob', text: 'same', at: T0 },
+    );
     // The second send's copy arrives first: it hides the second entry, not the first.
     s = run(s, { type: 'received', messages: [msg('alice', 'bob', 'same', { idempotencyKey: 'k2' })] });
     expect(visibleOutgoing(s.outbox, 'bob').map((m) => m.key)).toEqual(['k1']);
@@ -150,10 +168,19 @@ describe('outbox', () => {
 
   it('settles a message whose copy arrived even when the call reports a failure; discards a failed one', () => {
     let s = initialSession('alice');
-    s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'stored', at: T0 }, { type: 'received', messages: [msg('alice', 'bob', 'stored', { idempotencyKey: 'k1' })] });
+    s = run(
+      s,
+      { type: 'send', key: 'k1', peer: 'bob', text: 'stored', at: T0 },
+      { type: 'received', messages: [msg('alice', 'bob', 'stored', { idempotencyKey: 'k1' })] },
+    );
     s = run(s, { type: 'send-failed', key: 'k1', error: 'deadline exceeded' });
     expect(s.outbox).toEqual([]);
-    s = run(s, { type: 'send', key: 'k2', peer: 'bob', text: 'lost', at: T0 }, { type: 'send-failed', key: 'k2', error: 'no leader' }, { type: 'discard', key: 'k2' });
+    s = run(
+      s,
+      { type: 'send', key: 'k2', peer: 'bob', text: 'lost', at: T0 },
+      { type: 'send-failed', key: 'k2', error: 'no leader' },
+      { type: 'discard', key: 'k2' },
+    );
     expect(s.outbox).toEqual([]);
   });
 
@@ -177,7 +204,12 @@ describe('outbox', () => {
 
   it('a failed message keeps its idempotency key through a retry', () => {
     let s = initialSession('alice');
-    s = run(s, { type: 'send', key: 'k1', peer: 'bob', text: 'hi', at: T0 }, { type: 'send-started', key: 'k1' }, { type: 'send-failed', key: 'k1', error: 'no leader' });
+    s = run(
+      s,
+      { type: 'send', key: 'k1', peer: 'bob', text: 'hi', at: T0 },
+      { type: 'send-started', key: 'k1' },
+      { type: 'send-failed', key: 'k1', error: 'no leader' },
+    );
     expect(s.outbox[0]).toMatchObject({ key: 'k1', state: 'failed', error: 'no leader' });
     s = run(s, { type: 'retry', peer: 'bob' });
     expect(s.outbox[0]).toMatchObject({ key: 'k1', state: 'queued' });

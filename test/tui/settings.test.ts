@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/tui/cli.js';
-import { ConfSettingsStore, DEFAULT_SERVERS, invalidServer, legacyPath, resolveServers, savesServers } from '../../src/tui/settings.js';
+import {
+  ConfSettingsStore,
+  DEFAULT_SERVERS,
+  invalidServer,
+  legacyPath,
+  resolveServers,
+  savesServers,
+} from '../../src/tui/settings.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -44,13 +51,31 @@ describe('saved settings', () => {
   it('persist servers, last username and preferences in the given directory, and nothing else', () => {
     const dir = tempDir();
     const store = new ConfSettingsStore(dir);
-    expect(store.read()).toMatchObject({ servers: [], lastUsername: '', bell: true, unreadBatchSize: 10, showClusterPanel: false });
+    expect(store.read()).toMatchObject({
+      servers: [],
+      lastUsername: '',
+      bell: true,
+      unreadBatchSize: 10,
+      showClusterPanel: false,
+    });
     store.update({ servers: ['a:1'], lastUsername: 'alice', bell: false, unreadBatchSize: 5000 });
     const again = new ConfSettingsStore(dir).read();
-    expect(again).toEqual({ servers: ['a:1'], lastUsername: 'alice', bell: false, unreadBatchSize: 1000, showClusterPanel: false });
+    expect(again).toEqual({
+      servers: ['a:1'],
+      lastUsername: 'alice',
+      bell: false,
+      unreadBatchSize: 1000,
+      showClusterPanel: false,
+    });
     expect(store.path.startsWith(dir)).toBe(true);
     const onDisk = JSON.parse(readFileSync(store.path, 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(onDisk).sort()).toEqual(['bell', 'lastUsername', 'servers', 'showClusterPanel', 'unreadBatchSize']);
+    expect(Object.keys(onDisk).sort()).toEqual([
+      'bell',
+      'lastUsername',
+      'servers',
+      'showClusterPanel',
+      'unreadBatchSize',
+    ]);
   });
 
   it('follow CHAT_TUI_CONFIG_DIR when no directory is given', () => {
@@ -68,21 +93,33 @@ describe('saved settings', () => {
 
 describe('command line', () => {
   it('reads --servers, --username, --no-bell and --save', () => {
-    expect(parseCli(['node', 'chat-tui', '--servers', 'a:1,b:2', '--username', 'bob', '--no-bell', '--save'])).toEqual({ servers: 'a:1,b:2', username: 'bob', bell: false, save: true });
-    expect(parseCli(['node', 'chat-tui'])).toEqual({ servers: undefined, username: undefined, bell: true, save: false });
+    expect(parseCli(['node', 'chat-tui', '--servers', 'a:1,b:2', '--username', 'bob', '--no-bell', '--save'])).toEqual({
+      servers: 'a:1,b:2',
+      username: 'bob',
+      bell: false,
+      save: true,
+    });
+    expect(parseCli(['node', 'chat-tui'])).toEqual({
+      servers: undefined,
+      username: undefined,
+      bell: true,
+      save: false,
+    });
   });
 });
 
 describe('the settings of earlier versions', () => {
   function withEnv(vars: Record<string, string | undefined>, run: () => void): void {
     const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-    for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(vars))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     try {
       run();
     } finally {
-      for (const [k, v] of Object.entries(before)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(before))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   }
 
@@ -91,11 +128,26 @@ describe('the settings of earlier versions', () => {
     withEnv({ XDG_CONFIG_HOME: home, CHAT_TUI_CONFIG_DIR: undefined }, () => {
       const old = join(home, 'chat-tui-nodejs', 'config.json');
       mkdirSync(join(home, 'chat-tui-nodejs'));
-      writeFileSync(old, JSON.stringify({ servers: ['10.0.0.1:50051'], lastUsername: 'alice', bell: false, unreadBatchSize: 25, showClusterPanel: true }));
+      writeFileSync(
+        old,
+        JSON.stringify({
+          servers: ['10.0.0.1:50051'],
+          lastUsername: 'alice',
+          bell: false,
+          unreadBatchSize: 25,
+          showClusterPanel: true,
+        }),
+      );
       const store = new ConfSettingsStore();
       expect(store.path).toBe(join(home, 'chat-tui', 'config.json'));
       expect(legacyPath(store.path)).toBe(old);
-      expect(store.read()).toEqual({ servers: ['10.0.0.1:50051'], lastUsername: 'alice', bell: false, unreadBatchSize: 25, showClusterPanel: true });
+      expect(store.read()).toEqual({
+        servers: ['10.0.0.1:50051'],
+        lastUsername: 'alice',
+        bell: false,
+        unreadBatchSize: 25,
+        showClusterPanel: true,
+      });
       expect(existsSync(old)).toBe(false);
       // Changed later, it stays changed.
       store.update({ bell: true });

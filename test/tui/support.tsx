@@ -56,11 +56,16 @@ export function stripAnsi(text: string): string {
 export const tick = (ms = 0) => new Promise<void>((resolve) => (ms ? setTimeout(resolve, ms) : setImmediate(resolve)));
 
 /** Polls `probe` until it is true; fails after `timeoutMs` with `describe()` (e.g. the last frame). */
-export async function waitFor(probe: () => boolean, timeoutMs = 5000, describe: () => string = () => ''): Promise<void> {
+export async function waitFor(
+  probe: () => boolean,
+  timeoutMs = 5000,
+  describe: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms${describe() ? `; last screen:\n${describe()}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms${describe() ? `; last screen:\n${describe()}` : ''}`);
     await tick(20);
   }
 }
@@ -98,7 +103,16 @@ export async function renderTui(options: TuiOptions): Promise<Tui> {
   const chat = new ChatClient({ servers: options.servers, deadlineMs: 2000, retryBudgetMs: 20_000 });
   const cluster = new ClusterClient({ servers: options.servers, deadlineMs: 1000 });
   const element = (size: TerminalSize | undefined) => (
-    <App chat={chat} cluster={cluster} settings={settings} servers={options.servers} username={options.username} bell={options.bell ?? true} size={size} onQuit={options.onQuit ?? (() => undefined)} />
+    <App
+      chat={chat}
+      cluster={cluster}
+      settings={settings}
+      servers={options.servers}
+      username={options.username}
+      bell={options.bell ?? true}
+      size={size}
+      onQuit={options.onQuit ?? (() => undefined)}
+    />
   );
   const app = render(element(options.size));
   await tick(10);
@@ -121,7 +135,8 @@ export async function renderTui(options: TuiOptions): Promise<Tui> {
       app.stdin.write(text);
       await tick(15);
     },
-    see: (text, timeoutMs = 10_000) => waitFor(() => (typeof text === 'string' ? screen().includes(text) : text.test(screen())), timeoutMs, screen),
+    see: (text, timeoutMs = 10_000) =>
+      waitFor(() => (typeof text === 'string' ? screen().includes(text) : text.test(screen())), timeoutMs, screen),
     rerender: (size) => app.rerender(element(size)),
     stdout: app.stdout as unknown as Tui['stdout'],
     close: () => {

@@ -13,7 +13,11 @@ interface ProbeResult {
 function probe(prepared: boolean): ProbeResult {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
   delete env.NODE_ENV;
-  const out = execFileSync(process.execPath, [PROBE, ...(prepared ? ['prepared'] : [])], { env, encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync(process.execPath, [PROBE, ...(prepared ? ['prepared'] : [])], {
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ProbeResult;
 }
 

@@ -16,7 +16,9 @@ import { stripAnsi } from './support.js';
 /** The string-width module Ink resolves (not necessarily the one this project resolves). */
 async function inkStringWidth(): Promise<(text: string) => number> {
   const fromInk = createRequire(createRequire(import.meta.url).resolve('ink'));
-  const module = (await import(pathToFileURL(fromInk.resolve('string-width')).href)) as { default: (text: string) => number };
+  const module = (await import(pathToFileURL(fromInk.resolve('string-width')).href)) as {
+    default: (text: string) => number;
+  };
   return module.default;
 }
 
@@ -32,7 +34,8 @@ describe('text width', () => {
       const ch = String.fromCodePoint(cp);
       if (UNASSIGNED.test(ch)) continue;
       checked++;
-      if (textWidth(ch) !== inkWidth(ch) && disagreements.length < 20) disagreements.push(`U+${cp.toString(16).toUpperCase()}`);
+      if (textWidth(ch) !== inkWidth(ch) && disagreements.length < 20)
+        disagreements.push(`U+${cp.toString(16).toUpperCase()}`);
     }
     expect(checked).toBeGreaterThan(280_000);
     expect(disagreements).toEqual([]);
@@ -105,6 +108,10 @@ describe('bordered boxes', () => {
       expect(line.endsWith('│'), line).toBe(true);
     }
     // Nothing was cut or wrapped by Ink: each row shows what was fitted.
-    for (const r of rows) expect(lines.some((l) => l.includes(r)), r).toBe(true);
+    for (const r of rows)
+      expect(
+        lines.some((l) => l.includes(r)),
+        r,
+      ).toBe(true);
   });
 });

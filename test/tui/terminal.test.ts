@@ -2,7 +2,14 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, enterFullScreen, installExitGuards } from '../../src/terminal/full-screen.js';
+import {
+  BRACKETED_PASTE_OFF,
+  BRACKETED_PASTE_ON,
+  ENTER_ALT_SCREEN,
+  LEAVE_ALT_SCREEN,
+  enterFullScreen,
+  installExitGuards,
+} from '../../src/terminal/full-screen.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

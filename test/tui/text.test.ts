@@ -4,7 +4,18 @@ import { displayText, fit, textWidth, truncate, wrap } from '../../src/terminal/
 import { NO_KEY, type KeyPress } from '../../src/tui/commands.js';
 import { splitChunk } from '../../src/tui/keys.js';
 import { editFor } from '../../src/tui/state/controls.js';
-import { EMPTY_TEXT, editText, insertable, layoutRows, moveVertically, textFrom, textOf, viewLine, viewRows, type TextState } from '../../src/tui/state/text-editor.js';
+import {
+  EMPTY_TEXT,
+  editText,
+  insertable,
+  layoutRows,
+  moveVertically,
+  textFrom,
+  textOf,
+  viewLine,
+  viewRows,
+  type TextState,
+} from '../../src/tui/state/text-editor.js';
 
 describe('text width', () => {
   it('counts wide characters and emoji as two columns and combining marks as none', () => {
@@ -120,7 +131,9 @@ describe('text editor', () => {
 describe('input chunks', () => {
   const plain = { ...NO_KEY };
   const names = (parts: KeyPress[]) =>
-    parts.map(({ input, key }) => (key.return ? '<enter>' : key.tab ? '<tab>' : key.delete ? '<bs>' : key.ctrl ? `<C-${input}>` : input));
+    parts.map(({ input, key }) =>
+      key.return ? '<enter>' : key.tab ? '<tab>' : key.delete ? '<bs>' : key.ctrl ? `<C-${input}>` : input,
+    );
 
   it('splits text typed together with Enter, Tab, Backspace and Ctrl chords into separate keys', () => {
     expect(names(splitChunk('hello\r', plain))).toEqual(['hello', '<enter>']);

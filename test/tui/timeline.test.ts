@@ -11,12 +11,24 @@ function at(day: number, hour: number, minute = 0): number {
   return new Date(2025, 5, day, hour, minute).getTime();
 }
 function msg(id: number, sender: string, text: string, sentAt: number): ChatMessage {
-  return { id, sender, recipient: sender === 'alice' ? 'bob' : 'alice', text, sentAt, read: true, senderDeleted: false };
+  return {
+    id,
+    sender,
+    recipient: sender === 'alice' ? 'bob' : 'alice',
+    text,
+    sentAt,
+    read: true,
+    senderDeleted: false,
+  };
 }
 
 describe('timeline', () => {
   const now = at(5, 12);
-  const messages = [msg(1, 'bob', 'first day', at(3, 9, 5)), msg(2, 'alice', 'still the first day', at(3, 23, 59)), msg(3, 'bob', 'today', at(5, 0, 1))];
+  const messages = [
+    msg(1, 'bob', 'first day', at(3, 9, 5)),
+    msg(2, 'alice', 'still the first day', at(3, 23, 59)),
+    msg(3, 'bob', 'today', at(5, 0, 1)),
+  ];
 
   it('puts a day separator before the first message of each local day', () => {
     const rows = buildTimeline({ messages, outgoing: [], me: 'alice', peer: 'bob', width: 60, gutter: 0, now });
@@ -37,7 +49,15 @@ describe('timeline', () => {
   it('wraps long messages to the pane width; only the first line shows time and sender', () => {
     const long = msg(4, 'bob', 'word '.repeat(40).trim(), at(5, 11));
     const width = 40;
-    const rows = buildTimeline({ messages: [long], outgoing: [], me: 'alice', peer: 'bob', width, gutter: 0, now }).filter((r): r is MessageRow => r.kind === 'message');
+    const rows = buildTimeline({
+      messages: [long],
+      outgoing: [],
+      me: 'alice',
+      peer: 'bob',
+      width,
+      gutter: 0,
+      now,
+    }).filter((r): r is MessageRow => r.kind === 'message');
     expect(rows.length).toBeGreaterThan(3);
     expect(rows[0]!.sender).toBe('bob');
     expect(rows.slice(1).every((r) => r.time === '' && r.sender === '')).toBe(true);
@@ -65,7 +85,9 @@ describe('timeline', () => {
     // The reason and what can be done, wrapped over as many rows as it takes, never cut.
     const failure = rows.slice(from + 2);
     expect(failure.every((r) => r.kind === 'failure')).toBe(true);
-    expect(failure.map((r) => (r.kind === 'failure' ? r.text : '')).join(' ')).toBe('failed: no leader — Ctrl-R retries · v then e edits, d discards');
+    expect(failure.map((r) => (r.kind === 'failure' ? r.text : '')).join(' ')).toBe(
+      'failed: no leader — Ctrl-R retries · v then e edits, d discards',
+    );
     // Selection moves over every message, the failed one (with its reason) included.
     expect(messageSpans(rows).map((s) => [refKey(s.ref), s.failed])).toEqual([
       ['m3', false],
@@ -135,37 +157,106 @@ describe('layout', () => {
   });
 });
 
-function status(id: string, role: ReplicaStatusView['role'], extra: Partial<ReplicaStatusView> = {}): ReplicaStatusView {
+function status(
+  id: string,
+  role: ReplicaStatusView['role'],
+  extra: Partial<ReplicaStatusView> = {},
+): ReplicaStatusView {
   return {
-    id, address: `127.0.0.1:${id.charCodeAt(0)}`, role, epoch: 4, leaderId: 'B', lastIndex: 10, lastEpoch: 4, commitIndex: 10, appliedIndex: 10,
-    logStartIndex: 1, inSync: ['A', 'B'], caughtUp: true, lastHeartbeatMsAgo: 5, uptimeMs: 1000, waitingFor: [], waitingReason: '', peers: [],
-    connectedClients: 0, openStreams: 0, writesPerSecond: 0, dataSizeBytes: 0, mode: 'isr', clusterId: '', version: '0.1.0', commit: '0123456789ab', protocolVersion: 2, schemaVersion: 3, peerBuilds: [], members: [], lineage: 0, leftBehind: false, dataLost: false, ...extra,
+    id,
+    address: `127.0.0.1:${id.charCodeAt(0)}`,
+    role,
+    epoch: 4,
+    leaderId: 'B',
+    lastIndex: 10,
+    lastEpoch: 4,
+    commitIndex: 10,
+    appliedIndex: 10,
+    logStartIndex: 1,
+    inSync: ['A', 'B'],
+    caughtUp: true,
+    lastHeartbeatMsAgo: 5,
+    uptimeMs: 1000,
+    waitingFor: [],
+    waitingReason: '',
+    peers: [],
+    connectedClients: 0,
+    openStreams: 0,
+    writesPerSecond: 0,
+    dataSizeBytes: 0,
+    mode: 'isr',
+    clusterId: '',
+    version: '0.1.0',
+    commit: '0123456789ab',
+    protocolVersion: 2,
+    schemaVersion: 3,
+    peerBuilds: [],
+    members: [],
+    lineage: 0,
+    leftBehind: false,
+    dataLost: false,
+    ...extra,
   };
 }
 
 describe('status texts', () => {
   it('says where the client is connected, how long ago it lost contact, whom it waits for', () => {
     const now = 100_000;
-    expect(connectionStatus({ kind: 'connected', replicaId: 'B', address: 'h:2', epoch: 3 }, now).text).toBe('connected to B (h:2)');
-    expect(connectionStatus({ kind: 'unreachable', since: now - 25_000, lastError: 'x' }, now).text).toBe('cannot reach the servers (trying for 25 s)');
-    expect(connectionStatus({ kind: 'reconnecting', since: now - 3200, lastError: 'x' }, now).text).toBe('reconnecting, last contact 3 s ago');
-    expect(connectionStatus({ kind: 'no-leader', since: now, waitingFor: ['B'] }, now).text).toContain('no leader — waiting for B');
+    expect(connectionStatus({ kind: 'connected', replicaId: 'B', address: 'h:2', epoch: 3 }, now).text).toBe(
+      'connected to B (h:2)',
+    );
+    expect(connectionStatus({ kind: 'unreachable', since: now - 25_000, lastError: 'x' }, now).text).toBe(
+      'cannot reach the servers (trying for 25 s)',
+    );
+    expect(connectionStatus({ kind: 'reconnecting', since: now - 3200, lastError: 'x' }, now).text).toBe(
+      'reconnecting, last contact 3 s ago',
+    );
+    expect(connectionStatus({ kind: 'no-leader', since: now, waitingFor: ['B'] }, now).text).toContain(
+      'no leader — waiting for B',
+    );
     expect(formatAgo(125_000)).toBe('2 min');
     expect(formatDay(at(4, 8), at(5, 1))).toBe('Yesterday');
   });
 
   it('lists each replica with role, epoch, up or down, and lag behind the leader', () => {
-    const members = ['A', 'B', 'C'].map((id) => ({ id, address: `127.0.0.1:${id.charCodeAt(0)}`, learner: false, inSync: true }));
+    const members = ['A', 'B', 'C'].map((id) => ({
+      id,
+      address: `127.0.0.1:${id.charCodeAt(0)}`,
+      learner: false,
+      inSync: true,
+    }));
     const leader = status('B', 'leader', {
       members,
-      peers: [{ id: 'A', address: '127.0.0.1:65', matchIndex: 7, lagEntries: 3, lastAckMsAgo: 10, inSync: true, state: 'replicating', learner: false, behindMs: 0, dataLost: false }],
+      peers: [
+        {
+          id: 'A',
+          address: '127.0.0.1:65',
+          matchIndex: 7,
+          lagEntries: 3,
+          lastAckMsAgo: 10,
+          inSync: true,
+          state: 'replicating',
+          learner: false,
+          behindMs: 0,
+          dataLost: false,
+        },
+      ],
     });
     const probes: ReplicaProbe[] = [
       { address: '127.0.0.1:65', up: true, status: status('A', 'follower', { appliedIndex: 7 }), rttMs: 1.4 },
       { address: '127.0.0.1:66', up: true, status: leader, rttMs: 0.6 },
-      { address: '127.0.0.1:67', up: false, error: '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:67' },
+      {
+        address: '127.0.0.1:67',
+        up: false,
+        error: '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:67',
+      },
     ];
-    const view: LeaderView = { leaderId: 'B', leaderAddress: '127.0.0.1:66', epoch: 4, replicas: [{ id: 'C', address: '127.0.0.1:67', learner: false }] };
+    const view: LeaderView = {
+      leaderId: 'B',
+      leaderAddress: '127.0.0.1:66',
+      epoch: 4,
+      replicas: [{ id: 'C', address: '127.0.0.1:67', learner: false }],
+    };
     const rows = clusterRows(probes, view);
     expect(rows.map((r) => [r.id, r.role, r.up, r.lag])).toEqual([
       ['A', 'follower', true, '3'],
@@ -174,7 +265,11 @@ describe('status texts', () => {
     ]);
     expect(rows[2]!.note).toBe('unreachable');
     // All down: the ids seen before still name the rows.
-    const down: ReplicaProbe[] = probes.map((p) => ({ address: p.address, up: false, error: '4 DEADLINE_EXCEEDED: Deadline exceeded' }));
+    const down: ReplicaProbe[] = probes.map((p) => ({
+      address: p.address,
+      up: false,
+      error: '4 DEADLINE_EXCEEDED: Deadline exceeded',
+    }));
     const known = new Map(rows.map((r) => [r.address, r.id]));
     expect(clusterRows(down, undefined, known).map((r) => [r.id, r.note])).toEqual([
       ['A', 'no answer in time'],
@@ -183,7 +278,10 @@ describe('status texts', () => {
     ]);
     expect(clusterSummary(down, undefined).text).toBe('no replica answers · 0/3 up');
     expect(clusterSummary(probes, view).text).toBe('leader B · epoch 4 · 2/3 up');
-    const waiting: ReplicaProbe[] = [{ address: 'a', up: true, status: status('A', 'follower', { waitingFor: ['B'] }), rttMs: 1 }, { address: 'b', up: false, error: 'down' }];
+    const waiting: ReplicaProbe[] = [
+      { address: 'a', up: true, status: status('A', 'follower', { waitingFor: ['B'] }), rttMs: 1 },
+      { address: 'b', up: false, error: 'down' },
+    ];
     expect(clusterSummary(waiting, undefined).text).toBe('no leader — waiting for B · 1/2 up');
   });
 });

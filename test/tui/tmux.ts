@@ -38,7 +38,9 @@ export class TmuxServer {
   start(session: string, argv: string[], env: Record<string, string>, columns = 80, rows = 24): void {
     // CI=true as in a shell that exports it (and as CI runs the suite): Ink renders nothing live when
     // it sees it, so the programs must take a terminal for interactive whatever the variable says.
-    const program = ['env', 'CI=true', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv].map(shellQuote).join(' ');
+    const program = ['env', 'CI=true', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv]
+      .map(shellQuote)
+      .join(' ');
     const command = `${program}; echo "[exited $?]"; sleep 600`;
     this.run(['new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command]);
     this.started = true;

@@ -21,7 +21,11 @@ function gitHead(): string {
 
 describe('--version', () => {
   for (const [program, main, speaks] of [
-    ['chat-server', 'server/main.js', [/^peer protocol \d+$/m, /^database schema \d+$/m, /^client protocol chat\.v1$/m]],
+    [
+      'chat-server',
+      'server/main.js',
+      [/^peer protocol \d+$/m, /^database schema \d+$/m, /^client protocol chat\.v1$/m],
+    ],
     ['chat-ops', 'ops/main.js', [/^client protocol chat\.v1$/m]],
     ['chat-tui', 'tui/main.js', [/^client protocol chat\.v1$/m]],
   ] as const) {
@@ -42,9 +46,12 @@ describe('--version', () => {
     const root = mkdtempSync(join(tmpdir(), 'chat-build-info-'));
     try {
       mkdirSync(join(root, 'dist/version'), { recursive: true });
-      for (const file of ['build-info.js', 'record-build.js']) copyFileSync(join(DIST, 'version', file), join(root, 'dist/version', file));
+      for (const file of ['build-info.js', 'record-build.js'])
+        copyFileSync(join(DIST, 'version', file), join(root, 'dist/version', file));
       copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
-      execFileSync(process.execPath, [join(root, 'dist/version/record-build.js')], { env: { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() } });
+      execFileSync(process.execPath, [join(root, 'dist/version/record-build.js')], {
+        env: { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() },
+      });
       expect(JSON.parse(readFileSync(join(root, 'dist/build-info.json'), 'utf8'))).toEqual({ commit: 'unknown' });
     } finally {
       rmSync(root, { recursive: true, force: true });

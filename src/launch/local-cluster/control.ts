@@ -9,9 +9,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { createInterface } from 'node:readline';
 
 export type ControlRequest =
-  | { command: 'status' }
-  | { command: 'stop'; replica?: string }
-  | { command: 'start' | 'restart'; replica: string };
+  { command: 'status' } | { command: 'stop'; replica?: string } | { command: 'start' | 'restart'; replica: string };
 
 export interface ControlReply {
   message: string;
@@ -33,7 +31,8 @@ export function parseRequest(line: string): ControlRequest | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const { command, replica } = value as { command?: unknown; replica?: unknown };
-  if (replica !== undefined && (typeof replica !== 'string' || replica.length === 0 || replica.length > 64)) return undefined;
+  if (replica !== undefined && (typeof replica !== 'string' || replica.length === 0 || replica.length > 64))
+    return undefined;
   if (command === 'status') return { command };
   if (command === 'stop') return replica === undefined ? { command } : { command, replica };
   if ((command === 'start' || command === 'restart') && replica !== undefined) return { command, replica };
@@ -104,7 +103,12 @@ export class NoRunnerError extends Error {}
  * resolves with the last one. Rejects with NoRunnerError when no runner
  * listens, and after `timeoutMs` without the last reply.
  */
-export function sendControl(path: string, request: ControlRequest, onReply: (r: ControlReply) => void, timeoutMs = 60_000): Promise<ControlReply> {
+export function sendControl(
+  path: string,
+  request: ControlRequest,
+  onReply: (r: ControlReply) => void,
+  timeoutMs = 60_000,
+): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     socket.setTimeout(timeoutMs, () => {

@@ -7,7 +7,14 @@ interface LogLine {
   msg?: string;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /** The line to print for one log record of replica `id`, or undefined for one not worth a line (debug, the per-second batch report). */
 export function summarize(id: string, line: string): string | undefined {

@@ -18,7 +18,14 @@ import { createInterface } from 'node:readline';
 import { Role } from '../../gen/chat/v1/cluster.js';
 import { ensureSecretFile, restrictNewFiles } from '../../server/file-modes.js';
 import { defaultPeerAddress } from '../../server/replication/endpoints.js';
-import { DATA_DIR_LOCK, describePid, DirectoryInUseError, lockDirectory, recordedHolder, type DirectoryLock } from '../../server/storage/data-dir-lock.js';
+import {
+  DATA_DIR_LOCK,
+  describePid,
+  DirectoryInUseError,
+  lockDirectory,
+  recordedHolder,
+  type DirectoryLock,
+} from '../../server/storage/data-dir-lock.js';
 import { portInUse } from '../process-cluster/ports.js';
 import { describeExit, ProcessCluster, type ReplicaExit } from '../process-cluster/process-cluster.js';
 import { within } from '../process-cluster/wait.js';
@@ -74,7 +81,9 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     lock = lockDirectory(o.root, RUNNER_LOCK, 'data folder');
   } catch (e) {
     if (e instanceof DirectoryInUseError) {
-      refuse(`a local cluster already runs from ${o.root} (runner ${describePid(e.holderPid)}); ${hint('status')} shows it, ${hint('stop')} stops it`);
+      refuse(
+        `a local cluster already runs from ${o.root} (runner ${describePid(e.holderPid)}); ${hint('status')} shows it, ${hint('stop')} stops it`,
+      );
     }
     refuse((e as Error).message);
   }
@@ -87,12 +96,16 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
       if (!(await portInUse('127.0.0.1', Number(address.split(':')[1])))) continue;
       // A replica of an earlier run whose runner was killed keeps running (in its own process group).
       const leftover = recordedHolder(join(o.root, r.id), DATA_DIR_LOCK);
-      taken.push(`${address} (for ${r.id}${leftover === undefined ? '' : `; replica ${r.id} of an earlier run still runs as pid ${leftover}`})`);
+      taken.push(
+        `${address} (for ${r.id}${leftover === undefined ? '' : `; replica ${r.id} of an earlier run still runs as pid ${leftover}`})`,
+      );
     }
   }
   if (taken.length > 0) {
     lock.release();
-    refuse(`${taken.join(', ')} already in use: by another local cluster (with another data folder), a replica left running, or another program. Stop it, or choose other ports with --base-port`);
+    refuse(
+      `${taken.join(', ')} already in use: by another local cluster (with another data folder), a replica left running, or another program. Stop it, or choose other ports with --base-port`,
+    );
   }
 
   /** Replicas stopped on request (and not started since): their exit is no news, and the runner waits for them to be started again. */
@@ -117,7 +130,9 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     if (stopping || held.has(id)) return;
     const others = procs.ids.some((r) => procs.isRunning(r));
     if (others || held.size > 0) {
-      err(`[${id}] exited (${describeExit(exit)})${others ? '; the others go on' : ''}; ${hint(`start ${id}`)} starts it again`);
+      err(
+        `[${id}] exited (${describeExit(exit)})${others ? '; the others go on' : ''}; ${hint(`start ${id}`)} starts it again`,
+      );
       return;
     }
     err(`[${id}] exited (${describeExit(exit)})`);
@@ -130,7 +145,11 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
   const adminTokenFile = join(o.root, ADMIN_TOKEN_FILE);
   for (const file of [secretFile, adminTokenFile]) if (ensureSecretFile(file)) out(`made ${file} (0600)`);
   const procs = new ProcessCluster({
-    serverMain: o.serverMain, root: o.root, replicas, log: 'pipe', detached: true,
+    serverMain: o.serverMain,
+    root: o.root,
+    replicas,
+    log: 'pipe',
+    detached: true,
     args: ['--cluster-secret-file', secretFile, '--admin-token-file', adminTokenFile],
     onSpawn: pipeLog,
     onExit: exited,
@@ -141,7 +160,7 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
   const finish = async (code: number) => {
     if (finishing) return;
     finishing = true;
-    await within('the replicas\' logs to be written', 5_000, Promise.all(logsWritten.values())).catch(() => undefined);
+    await within("the replicas' logs to be written", 5_000, Promise.all(logsWritten.values())).catch(() => undefined);
     await control?.close();
     procs.close();
     lock.release();
@@ -180,7 +199,10 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
       const exit = procs.lastExit(id);
       return `${head}stopped${held.has(id) ? ' on request' : ''}${exit ? ` (${describeExit(exit)})` : ''}`;
     }
-    const role = await procs.status(id).then((s) => `${ROLE_NAMES[s.role] ?? 'unknown role'}, epoch ${s.epoch}`, () => 'not answering');
+    const role = await procs.status(id).then(
+      (s) => `${ROLE_NAMES[s.role] ?? 'unknown role'}, epoch ${s.epoch}`,
+      () => 'not answering',
+    );
     return `${head}running, pid ${pid}, ${role}`;
   };
 
@@ -190,7 +212,11 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     const run = async () => {
       if (request.command === 'status') {
         const lines = await Promise.all(procs.ids.map(statusLine));
-        return reply({ done: true, ok: true, message: [`local cluster in ${o.root} (runner pid ${process.pid})`, ...lines].join('\n') });
+        return reply({
+          done: true,
+          ok: true,
+          message: [`local cluster in ${o.root} (runner pid ${process.pid})`, ...lines].join('\n'),
+        });
       }
       const id = request.replica;
       if (id === undefined) {
@@ -199,16 +225,26 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
         reply({ done: true, ok: true, message: 'stopped the local cluster' });
         return finish(0);
       }
-      if (!procs.ids.includes(id)) return reply({ done: true, ok: false, message: `no replica ${id} in this local cluster (${procs.ids.join(', ')})` });
+      if (!procs.ids.includes(id))
+        return reply({
+          done: true,
+          ok: false,
+          message: `no replica ${id} in this local cluster (${procs.ids.join(', ')})`,
+        });
       if (stopping) return reply({ done: true, ok: false, message: 'the local cluster is stopping' });
       const running = procs.isRunning(id);
       if (request.command === 'stop') {
         if (!running) return reply({ done: true, ok: false, message: `${id} is not running` });
         const how = await stop(id);
         out(`[${id}] stopped on request (${how})`);
-        return reply({ done: true, ok: true, message: `stopped ${id} (${how}); ${hint(`start ${id}`)} starts it again` });
+        return reply({
+          done: true,
+          ok: true,
+          message: `stopped ${id} (${how}); ${hint(`start ${id}`)} starts it again`,
+        });
       }
-      if (request.command === 'start' && running) return reply({ done: true, ok: false, message: `${id} is already running (pid ${procs.pid(id)})` });
+      if (request.command === 'start' && running)
+        return reply({ done: true, ok: false, message: `${id} is already running (pid ${procs.pid(id)})` });
       if (running) {
         reply({ message: `stopping ${id} (pid ${procs.pid(id)})...` });
         out(`[${id}] restarting on request (stopped: ${await stop(id)})`);
@@ -230,6 +266,10 @@ export async function runLocalCluster(o: RunnerOptions): Promise<void> {
     process.on(signal, () => void stopAll().then(() => finish(0)));
   }
   procs.startAll();
-  out(`local cluster: ${replicas.map((r) => `${r.id}=${r.address}`).join(' ')} (peers on the ports 1000 up); data, logs, the cluster secret and the admin token in ${o.root}`);
-  out(`Ctrl-C stops it. Meanwhile, from another terminal: npm run cluster -- status | stop | stop A | start A | restart A${o.dataDirHint ? ` (each with${o.dataDirHint})` : ''}`);
+  out(
+    `local cluster: ${replicas.map((r) => `${r.id}=${r.address}`).join(' ')} (peers on the ports 1000 up); data, logs, the cluster secret and the admin token in ${o.root}`,
+  );
+  out(
+    `Ctrl-C stops it. Meanwhile, from another terminal: npm run cluster -- status | stop | stop A | start A | restart A${o.dataDirHint ? ` (each with${o.dataDirHint})` : ''}`,
+  );
 }

@@ -161,38 +161,62 @@ export class ProcessCluster {
     const member = this.member(id);
     if (this.isRunning(id)) throw new Error(`replica ${id} is already running (pid ${this.pid(id)})`);
     const o = this.options;
-    const peers = member.join ? '' : [...this.members.values()].filter((m) => !m.join && m.id !== id)
-      .map((m) => `${m.id}=${m.address}${m.peerAddress ? `/${m.peerAddress}` : ''}`).join(',');
+    const peers = member.join
+      ? ''
+      : [...this.members.values()]
+          .filter((m) => !m.join && m.id !== id)
+          .map((m) => `${m.id}=${m.address}${m.peerAddress ? `/${m.peerAddress}` : ''}`)
+          .join(',');
     const argv = [
-      process.execPath, ...(o.nodeArgs?.(id) ?? []), o.serverMain, '--id', id, '--listen', member.address,
-      ...(member.peerAddress ? ['--peer-listen', member.peerAddress] : []), '--data-dir', this.dataDir(id),
-      ...(o.log === 'pipe' ? [] : ['--log-file', this.logFile(id)]), ...(o.logLevel ? ['--log-level', o.logLevel] : []),
-      ...(peers ? ['--peers', peers] : []), ...(member.join ? ['--join'] : []), ...(o.args ?? []), ...extra,
+      process.execPath,
+      ...(o.nodeArgs?.(id) ?? []),
+      o.serverMain,
+      '--id',
+      id,
+      '--listen',
+      member.address,
+      ...(member.peerAddress ? ['--peer-listen', member.peerAddress] : []),
+      '--data-dir',
+      this.dataDir(id),
+      ...(o.log === 'pipe' ? [] : ['--log-file', this.logFile(id)]),
+      ...(o.logLevel ? ['--log-level', o.logLevel] : []),
+      ...(peers ? ['--peers', peers] : []),
+      ...(member.join ? ['--join'] : []),
+      ...(o.args ?? []),
+      ...extra,
     ];
     const [cmd, ...args] = o.command ? o.command(id, argv) : argv;
-    const child = spawn(cmd!, args, { stdio: ['ignore', o.log === 'pipe' ? 'pipe' : 'ignore', 'pipe'], detached: o.detached ?? false });
+    const child = spawn(cmd!, args, {
+      stdio: ['ignore', o.log === 'pipe' ? 'pipe' : 'ignore', 'pipe'],
+      detached: o.detached ?? false,
+    });
     track(child);
     this.procs.set(id, child);
     this.startedAt.set(id, Date.now());
     this.paused.delete(id);
     this.stderrTails.set(id, '');
-    child.stderr!.on('data', (d: Buffer) => this.stderrTails.set(id, (this.stderrTail(id) + d.toString()).slice(-STDERR_KEPT)));
-    this.exits.set(id, new Promise<ReplicaExit>((resolve) => {
-      let done = false;
-      const ended = (exit: ReplicaExit) => {
-        if (done) return;
-        done = true;
-        this.lastExits.set(id, exit);
-        resolve(exit);
-        o.onExit?.(id, exit, this.stderrTail(id));
-      };
-      child.once('exit', (code, signal) => ended({ code, signal }));
-      // A command that could not be run at all (no 'exit' follows then).
-      child.once('error', (err) => {
-        this.stderrTails.set(id, `${this.stderrTail(id)}${err.message}\n`);
-        if (child.pid === undefined) ended({ code: null, signal: null });
-      });
-    }));
+    child.stderr!.on('data', (d: Buffer) =>
+      this.stderrTails.set(id, (this.stderrTail(id) + d.toString()).slice(-STDERR_KEPT)),
+    );
+    this.exits.set(
+      id,
+      new Promise<ReplicaExit>((resolve) => {
+        let done = false;
+        const ended = (exit: ReplicaExit) => {
+          if (done) return;
+          done = true;
+          this.lastExits.set(id, exit);
+          resolve(exit);
+          o.onExit?.(id, exit, this.stderrTail(id));
+        };
+        child.once('exit', (code, signal) => ended({ code, signal }));
+        // A command that could not be run at all (no 'exit' follows then).
+        child.once('error', (err) => {
+          this.stderrTails.set(id, `${this.stderrTail(id)}${err.message}\n`);
+          if (child.pid === undefined) ended({ code: null, signal: null });
+        });
+      }),
+    );
     o.onSpawn?.(id, child);
   }
 
@@ -215,7 +239,10 @@ export class ProcessCluster {
    * closes its database and exits 0); SIGKILL follows only if it has not exited
    * after `graceMs`. A replica this cluster paused is resumed first.
    */
-  async stop(id: string, options: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<ReplicaExit | undefined> {
+  async stop(
+    id: string,
+    options: { signal?: NodeJS.Signals; graceMs?: number } = {},
+  ): Promise<ReplicaExit | undefined> {
     const p = this.procs.get(id);
     if (!p || !this.isRunning(id)) return this.lastExits.get(id);
     const exited = this.exits.get(id)!;
@@ -258,7 +285,9 @@ export class ProcessCluster {
   /** The replica's own status (GetStatus, 1 s deadline). */
   status(id: string): Promise<ReplicaStatus> {
     return new Promise<ReplicaStatus>((resolve, reject) => {
-      this.client(id).getStatus({}, new grpc.Metadata(), { deadline: Date.now() + 1000 }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client(id).getStatus({}, new grpc.Metadata(), { deadline: Date.now() + 1000 }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
 
@@ -270,7 +299,9 @@ export class ProcessCluster {
       if (!this.isRunning(id)) {
         const exit = this.lastExits.get(id);
         const said = this.stderrTail(id).trim();
-        throw new Error(`replica ${id} ${exit ? `exited (${describeExit(exit)})` : 'is not running'} before it answered${said ? `: ${said}` : ''}`);
+        throw new Error(
+          `replica ${id} ${exit ? `exited (${describeExit(exit)})` : 'is not running'} before it answered${said ? `: ${said}` : ''}`,
+        );
       }
       try {
         await this.status(id);
@@ -278,7 +309,10 @@ export class ProcessCluster {
       } catch (err) {
         lastError = err;
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for replica ${id} to answer (last error: ${(lastError as Error).message})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for replica ${id} to answer (last error: ${(lastError as Error).message})`,
+        );
       await sleep(50);
     }
   }
@@ -286,8 +320,11 @@ export class ProcessCluster {
   /** The id of a running replica that leads, has applied all it committed and serves, waiting up to `timeoutMs` for one. */
   waitForLeader(timeoutMs = 20_000): Promise<string> {
     return waitUntil('a leader', timeoutMs, async () => {
-      const answers = await Promise.all(this.ids.filter((id) => this.isRunning(id)).map((id) => this.status(id).catch(() => undefined)));
-      return answers.find((s) => s?.role === Role.ROLE_LEADER && s.appliedIndex >= s.commitIndex && s.commitIndex > 0)?.id;
+      const answers = await Promise.all(
+        this.ids.filter((id) => this.isRunning(id)).map((id) => this.status(id).catch(() => undefined)),
+      );
+      return answers.find((s) => s?.role === Role.ROLE_LEADER && s.appliedIndex >= s.commitIndex && s.commitIndex > 0)
+        ?.id;
     });
   }
 

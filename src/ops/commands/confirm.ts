@@ -10,7 +10,11 @@ export type Ask = (question: string) => Promise<string | undefined>;
 
 export function askLine(question: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+    const rl = createInterface({
+      input: process.stdin,
+      output: process.stderr,
+      terminal: process.stdin.isTTY === true,
+    });
     let answered = false;
     rl.question(question, (answer) => {
       answered = true;

@@ -12,6 +12,7 @@ export function isCredentialRefusal(err: unknown): err is ChatError {
 
 /** The lines explaining a credential refusal. */
 export function credentialRefusal(err: ChatError): string[] {
-  const what = err.code === 'UNAUTHENTICATED' ? 'no valid operator credentials' : 'these credentials are not an operator\'s';
+  const what =
+    err.code === 'UNAUTHENTICATED' ? 'no valid operator credentials' : "these credentials are not an operator's";
   return [`refused: ${what} (${err.code}: ${err.message}). Nothing was changed.`, CREDENTIALS_HINT];
 }

@@ -19,7 +19,10 @@ export interface ForceLeaderOptions {
 
 /** The replica a target names: its address as listed, or its id. */
 export function findTarget(probes: readonly ReplicaProbe[], target: string): ReplicaProbe | undefined {
-  return probes.find((p) => p.address === target) ?? probes.find((p) => p.up && p.status.id.toLowerCase() === target.toLowerCase());
+  return (
+    probes.find((p) => p.address === target) ??
+    probes.find((p) => p.up && p.status.id.toLowerCase() === target.toLowerCase())
+  );
 }
 
 /** (lastEpoch, lastIndex) order: which log is more up to date. */
@@ -28,7 +31,11 @@ function logAhead(a: ReplicaStatusView, b: ReplicaStatusView): boolean {
 }
 
 /** What forcing `target` means, as lines for the operator. */
-export function forceWarning(probes: readonly ReplicaProbe[], target: ReplicaStatusView, ids: ReadonlyMap<string, string> = new Map()): string[] {
+export function forceWarning(
+  probes: readonly ReplicaProbe[],
+  target: ReplicaStatusView,
+  ids: ReadonlyMap<string, string> = new Map(),
+): string[] {
   const health = assessHealth(probes);
   const unreachable = probes.filter((p) => !p.up).map((p) => ids.get(p.address) ?? p.address);
   const waited = health.waitingFor.filter((id) => id !== target.id);
@@ -56,7 +63,12 @@ export function forceWarning(probes: readonly ReplicaProbe[], target: ReplicaSta
   return lines;
 }
 
-export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target: string, o: ForceLeaderOptions): Promise<number> {
+export async function runForceLeader(
+  cluster: ClusterApi,
+  io: CommandIo,
+  target: string,
+  o: ForceLeaderOptions,
+): Promise<number> {
   const swept = await sweep(cluster);
   const memory: ReplicaMemory = swept.memory;
   let probes = swept.probes;
@@ -80,10 +92,15 @@ export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target:
   const status = probe.status;
   const health = assessHealth(probes);
   if (health.leader) {
-    io.err(`chat-ops: ${health.leader.id} leads epoch ${health.leader.epoch}; force-leader is only for a total outage, when no leader can be elected.\n`);
+    io.err(
+      `chat-ops: ${health.leader.id} leads epoch ${health.leader.epoch}; force-leader is only for a total outage, when no leader can be elected.\n`,
+    );
     return EXIT_UNHEALTHY;
   }
-  if (health.waitingFor.length > 0) io.err(`The cluster waits for ${health.waitingFor.join(', ')}${health.waitingReason ? `: ${health.waitingReason}` : ''}.\n`);
+  if (health.waitingFor.length > 0)
+    io.err(
+      `The cluster waits for ${health.waitingFor.join(', ')}${health.waitingReason ? `: ${health.waitingReason}` : ''}.\n`,
+    );
   io.err(`${forceWarning(probes, status, memory.ids).join('\n')}\n\n`);
 
   if (!o.yes) {
@@ -102,7 +119,8 @@ export async function runForceLeader(cluster: ClusterApi, io: CommandIo, target:
       io.err(`chat-ops force-leader: ${credentialRefusal(err).join('\n')}\n`);
       return EXIT_CREDENTIALS;
     }
-    const reason = err instanceof ChatError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const reason =
+      err instanceof ChatError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     io.err(`chat-ops: ${status.id} refused: ${reason}\n`);
     return EXIT_UNHEALTHY;
   }

@@ -33,7 +33,16 @@ const FLUSH_MS = 200;
 
 /** An event as one line of JSON: its time as ISO 8601 too, and its details as an object. */
 export function jsonLine(e: ClusterEventView): string {
-  return JSON.stringify({ time: new Date(e.timeMs).toISOString(), timeMs: e.timeMs, replica: e.replicaId, kind: e.kind, epoch: e.epoch, message: e.message, details: e.details, seq: e.seq });
+  return JSON.stringify({
+    time: new Date(e.timeMs).toISOString(),
+    timeMs: e.timeMs,
+    replica: e.replicaId,
+    kind: e.kind,
+    epoch: e.epoch,
+    message: e.message,
+    details: e.details,
+    seq: e.seq,
+  });
 }
 
 function printer(io: CommandIo, filter: EventFilter, json: boolean) {
@@ -45,7 +54,10 @@ function printer(io: CommandIo, filter: EventFilter, json: boolean) {
 }
 
 /** Reads each log file once; files that cannot be read are reported. */
-async function readFilesOnce(paths: readonly string[], io: CommandIo): Promise<{ events: ClusterEventView[]; failed: number }> {
+async function readFilesOnce(
+  paths: readonly string[],
+  io: CommandIo,
+): Promise<{ events: ClusterEventView[]; failed: number }> {
   const events: ClusterEventView[] = [];
   let failed = 0;
   for (const path of paths) {
@@ -103,7 +115,8 @@ export async function runLogs(cluster: ClusterApi | undefined, io: CommandIo, o:
     return failed > 0 ? EXIT_UNHEALTHY : EXIT_OK;
   }
 
-  const source: EventSource = files.length > 0 ? new LogFileEventSource(files, { follow: true }) : new RpcEventSource(cluster!);
+  const source: EventSource =
+    files.length > 0 ? new LogFileEventSource(files, { follow: true }) : new RpcEventSource(cluster!);
   const store = new EventStore(100_000);
   let pending: ClusterEventView[] = [];
   const { history, stop, states } = collectHistory(source, store, (events) => {
@@ -112,7 +125,8 @@ export async function runLogs(cluster: ClusterApi | undefined, io: CommandIo, o:
   await history;
   print(store.all());
   const down = [...states.entries()].filter(([, s]) => !s.up);
-  for (const [name, s] of down) io.err(`chat-ops: ${name}: ${s.detail ?? 'unavailable'}${o.follow ? ' (still trying)' : ''}\n`);
+  for (const [name, s] of down)
+    io.err(`chat-ops: ${name}: ${s.detail ?? 'unavailable'}${o.follow ? ' (still trying)' : ''}\n`);
   const nothing = store.size === 0 && states.size > 0 && down.length === states.size;
 
   if (!o.follow) {

@@ -10,7 +10,12 @@ import { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, 
 import { credentialRefusal, isCredentialRefusal } from './credentials.js';
 import type { CommandIo } from './io.js';
 
-export async function runSnapshotSave(cluster: ClusterApi, io: CommandIo, file: string, o: { force?: boolean; json?: boolean }): Promise<number> {
+export async function runSnapshotSave(
+  cluster: ClusterApi,
+  io: CommandIo,
+  file: string,
+  o: { force?: boolean; json?: boolean },
+): Promise<number> {
   if (existsSync(file) && !o.force) {
     io.err(`chat-ops: ${file} exists; give another name, or --force to replace it\n`);
     return EXIT_USAGE;
@@ -21,8 +26,17 @@ export async function runSnapshotSave(cluster: ClusterApi, io: CommandIo, file: 
     await cluster.saveSnapshot({
       onHeader: (h) => {
         writer = new BackupWriter(file, {
-          cluster: h.clusterName, mode: h.mode, takenFrom: h.replicaId, version: h.version, commit: h.commit, schemaVersion: h.schemaVersion,
-          lastIndex: h.lastIndex, lastEpoch: h.lastEpoch, sizeBytes: h.sizeBytes, sha256: h.sha256, takenAt: new Date(h.takenAtMs).toISOString(),
+          cluster: h.clusterName,
+          mode: h.mode,
+          takenFrom: h.replicaId,
+          version: h.version,
+          commit: h.commit,
+          schemaVersion: h.schemaVersion,
+          lastIndex: h.lastIndex,
+          lastEpoch: h.lastEpoch,
+          sizeBytes: h.sizeBytes,
+          sha256: h.sha256,
+          takenAt: new Date(h.takenAtMs).toISOString(),
         });
       },
       onData: (chunk) => writer!.write(chunk),
@@ -43,13 +57,18 @@ export async function runSnapshotSave(cluster: ClusterApi, io: CommandIo, file: 
       return EXIT_UNHEALTHY;
     }
     const noLeader = err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED';
-    io.err(`chat-ops: ${noLeader ? 'no leader answered' : 'the backup failed'} (${err.code}: ${shortError(err.message)}); nothing was written to ${file}\n`);
+    io.err(
+      `chat-ops: ${noLeader ? 'no leader answered' : 'the backup failed'} (${err.code}: ${shortError(err.message)}); nothing was written to ${file}\n`,
+    );
     return noLeader ? EXIT_NO_LEADER : EXIT_UNHEALTHY;
   }
   const h = writer!;
   const ms = Math.round(performance.now() - started);
   const header = h.headerInfo();
   if (o.json) io.out(`${JSON.stringify({ file, ...header, ms })}\n`);
-  else io.out(`saved the state of cluster "${header.cluster}" up to index ${header.lastIndex} (epoch ${header.lastEpoch}, ${Math.max(1, Math.round(header.sizeBytes / 1024))} KiB, sha256 ${header.sha256.slice(0, 16)}…) from leader ${header.takenFrom} to ${file} in ${ms} ms\n`);
+  else
+    io.out(
+      `saved the state of cluster "${header.cluster}" up to index ${header.lastIndex} (epoch ${header.lastEpoch}, ${Math.max(1, Math.round(header.sizeBytes / 1024))} KiB, sha256 ${header.sha256.slice(0, 16)}…) from leader ${header.takenFrom} to ${file} in ${ms} ms\n`,
+    );
   return EXIT_OK;
 }

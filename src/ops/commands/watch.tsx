@@ -21,7 +21,12 @@ export function terminalProblem(stdin: { isTTY?: boolean }, stdout: { isTTY?: bo
   return undefined;
 }
 
-export async function runWatch(cluster: ClusterApi, events: EventSource, io: CommandIo, o: WatchOptions): Promise<number> {
+export async function runWatch(
+  cluster: ClusterApi,
+  events: EventSource,
+  io: CommandIo,
+  o: WatchOptions,
+): Promise<number> {
   const problem = terminalProblem(process.stdin, process.stdout);
   if (problem) {
     io.err(
@@ -44,7 +49,10 @@ export async function runWatch(cluster: ClusterApi, events: EventSource, io: Com
   });
   let failure: unknown;
   try {
-    ink = render(<App cluster={cluster} events={events} intervalMs={o.intervalMs} />, { exitOnCtrlC: false, patchConsole: true });
+    ink = render(<App cluster={cluster} events={events} intervalMs={o.intervalMs} />, {
+      exitOnCtrlC: false,
+      patchConsole: true,
+    });
     await ink.waitUntilExit();
   } catch (err) {
     failure = err;

@@ -56,7 +56,18 @@ export function handleKey(s: ViewState, input: string, key: KeyFlags, ctx: KeyCo
     if (key.return) return { ...s, mode: 'normal', filter: { ...s.filter, query: s.draft.trim() } };
     if (key.escape) return { ...s, mode: 'normal' };
     if (key.backspace || key.delete) return { ...s, draft: Array.from(s.draft).slice(0, -1).join('') };
-    if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab || key.pageUp || key.pageDown) return s;
+    if (
+      key.ctrl ||
+      key.meta ||
+      key.upArrow ||
+      key.downArrow ||
+      key.leftArrow ||
+      key.rightArrow ||
+      key.tab ||
+      key.pageUp ||
+      key.pageDown
+    )
+      return s;
     // A paste can end with Enter: take the text, then apply.
     const text = input.replace(/\r?\n$|\r$/, '');
     const next = { ...s, draft: s.draft + text.replace(CONTROL, '') };

@@ -124,26 +124,47 @@ function titleLine(input: FrameInput): Line {
   const { sweep, now, columns } = input;
   const segs: Segment[] = [{ text: ' chat-ops ', bold: true, inverse: true }, { text: ' ' }];
   if (!sweep) {
-    segs.push({ text: input.sweepError ? `no answer yet: ${input.sweepError}` : 'asking the replicas…', color: 'yellow' });
+    segs.push({
+      text: input.sweepError ? `no answer yet: ${input.sweepError}` : 'asking the replicas…',
+      color: 'yellow',
+    });
     return fitLine(segs, columns);
   }
   const health = assessHealth(sweep.probes);
   const total = sweep.probes.length;
-  if (health.leader) segs.push({ text: `leader ${health.leader.id} epoch ${health.leader.epoch}`, color: 'green', bold: true });
-  else if (health.claimants.length > 1) segs.push({ text: `${health.claimants.length} leaders claimed`, color: 'red', bold: true });
+  if (health.leader)
+    segs.push({ text: `leader ${health.leader.id} epoch ${health.leader.epoch}`, color: 'green', bold: true });
+  else if (health.claimants.length > 1)
+    segs.push({ text: `${health.claimants.length} leaders claimed`, color: 'red', bold: true });
   else segs.push({ text: 'NO LEADER', color: 'red', bold: true, inverse: true });
   segs.push({ text: '  ' });
-  segs.push({ text: `${health.up}/${total} up`, ...(health.down > 0 ? { color: 'red' as const, bold: true } : { color: 'green' as const }) });
+  segs.push({
+    text: `${health.up}/${total} up`,
+    ...(health.down > 0 ? { color: 'red' as const, bold: true } : { color: 'green' as const }),
+  });
   const mode = sweep.probes.flatMap((p) => (p.up ? [p.status.mode] : [])).find((m) => m !== '');
   if (mode) segs.push({ text: `  ${mode}`, dim: true });
-  if (health.learners.length > 0) segs.push({ text: `  learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(',')}`, color: 'cyan' });
-  if (health.serving) segs.push(health.healthy ? { text: '  healthy', color: 'green' } : { text: '  DEGRADED', color: 'yellow', bold: true });
+  if (health.learners.length > 0)
+    segs.push({
+      text: `  learner${health.learners.length > 1 ? 's' : ''} ${health.learners.join(',')}`,
+      color: 'cyan',
+    });
+  if (health.serving)
+    segs.push(
+      health.healthy ? { text: '  healthy', color: 'green' } : { text: '  DEGRADED', color: 'yellow', bold: true },
+    );
   const age = now - sweep.at;
   const stale = age > Math.max(3 * input.intervalMs, 2000);
-  const right = stale ? `no answer for ${formatDuration(age)}${input.sweepError ? ` (${input.sweepError})` : ''}` : formatClock(sweep.at).slice(0, 8);
+  const right = stale
+    ? `no answer for ${formatDuration(age)}${input.sweepError ? ` (${input.sweepError})` : ''}`
+    : formatClock(sweep.at).slice(0, 8);
   const used = segs.reduce((n, s) => n + width(s.text), 0);
   const gap = columns - used - width(right);
-  if (gap >= 2) segs.push({ text: ' '.repeat(gap) }, { text: right, ...(stale ? { color: 'yellow' as const, bold: true } : { dim: true }) });
+  if (gap >= 2)
+    segs.push(
+      { text: ' '.repeat(gap) },
+      { text: right, ...(stale ? { color: 'yellow' as const, bold: true } : { dim: true }) },
+    );
   else if (stale) segs.push({ text: `  ${right}`, color: 'yellow', bold: true });
   return fitLine(segs, columns);
 }
@@ -152,15 +173,31 @@ function bannerLines(input: FrameInput): Line[] {
   if (!input.sweep) return [];
   const health = assessHealth(input.sweep.probes);
   if (health.leader || health.up === 0) {
-    if (health.up === 0 && input.sweep.probes.length > 0) return [fitLine([{ text: 'every replica is down or unreachable', color: 'red', bold: true }], input.columns)];
+    if (health.up === 0 && input.sweep.probes.length > 0)
+      return [fitLine([{ text: 'every replica is down or unreachable', color: 'red', bold: true }], input.columns)];
     // Serving but degraded: the first problem, as `chat-ops status` lists them.
     const [first, ...rest] = health.problems;
-    return first ? [fitLine([{ text: `degraded: ${first}${rest.length > 0 ? ` (+${rest.length} more: chat-ops status)` : ''}`, color: 'yellow', bold: true }], input.columns)] : [];
+    return first
+      ? [
+          fitLine(
+            [
+              {
+                text: `degraded: ${first}${rest.length > 0 ? ` (+${rest.length} more: chat-ops status)` : ''}`,
+                color: 'yellow',
+                bold: true,
+              },
+            ],
+            input.columns,
+          ),
+        ]
+      : [];
   }
-  if (health.claimants.length > 1) return [fitLine([{ text: health.problems[0] ?? 'several leaders', color: 'red', bold: true }], input.columns)];
-  const text = health.waitingFor.length > 0
-    ? `total outage: waiting for ${health.waitingFor.join(', ')}${health.waitingReason ? ` (${health.waitingReason})` : ''}; chat-ops force-leader overrides (data loss)`
-    : 'no leader yet: an election should finish within a second';
+  if (health.claimants.length > 1)
+    return [fitLine([{ text: health.problems[0] ?? 'several leaders', color: 'red', bold: true }], input.columns)];
+  const text =
+    health.waitingFor.length > 0
+      ? `total outage: waiting for ${health.waitingFor.join(', ')}${health.waitingReason ? ` (${health.waitingReason})` : ''}; chat-ops force-leader overrides (data loss)`
+      : 'no leader yet: an election should finish within a second';
   return [fitLine([{ text, color: health.waitingFor.length > 0 ? 'magenta' : 'yellow', bold: true }], input.columns)];
 }
 
@@ -176,10 +213,19 @@ function sourceSummary(input: FrameInput): Segment {
 function timelineHeader(input: FrameInput, newer: number, older: number): Line {
   const segs: Segment[] = [{ text: '─ events ', dim: true }, sourceSummary(input)];
   const filter = describeFilter(input.filter);
-  if (filter) segs.push({ text: '  filter ', dim: true }, { text: filter, color: 'cyan', bold: true }, { text: ` ${input.shownEvents}/${input.totalEvents}`, dim: true });
+  if (filter)
+    segs.push(
+      { text: '  filter ', dim: true },
+      { text: filter, color: 'cyan', bold: true },
+      { text: ` ${input.shownEvents}/${input.totalEvents}`, dim: true },
+    );
   segs.push({ text: '  ' });
   if (isLive(input.viewport)) segs.push({ text: 'LIVE', color: 'green', bold: true });
-  else segs.push({ text: ' PAUSED ', color: 'yellow', bold: true, inverse: true }, { text: newer > 0 ? ` ${newer} newer (End: live)` : ' (End: live)', color: 'yellow' });
+  else
+    segs.push(
+      { text: ' PAUSED ', color: 'yellow', bold: true, inverse: true },
+      { text: newer > 0 ? ` ${newer} newer (End: live)` : ' (End: live)', color: 'yellow' },
+    );
   if (older > 0) segs.push({ text: `  ${older} older`, dim: true });
   const used = segs.reduce((n, s) => n + width(s.text), 0);
   if (used < input.columns - 1) segs.push({ text: ' ' + '─'.repeat(input.columns - used - 1), dim: true });
@@ -217,10 +263,23 @@ function eventLine(e: ClusterEventView, columns: number, replicaWidth: number): 
 function helpLines(columns: number, rows: number): Line[] {
   const keyWidth = Math.max(...KEY_HELP.map((k) => k.keys.length)) + 4;
   const textWidth = Math.max(10, columns - keyWidth);
-  const lines: Line[] = [fitLine([{ text: 'Keys', bold: true, color: 'cyan' }, { text: '  (? or Esc closes this help)', dim: true }], columns)];
+  const lines: Line[] = [
+    fitLine(
+      [
+        { text: 'Keys', bold: true, color: 'cyan' },
+        { text: '  (? or Esc closes this help)', dim: true },
+      ],
+      columns,
+    ),
+  ];
   for (const k of KEY_HELP) {
     wrapWords(k.does, textWidth).forEach((text, i) =>
-      lines.push(fitLine([{ text: i === 0 ? `  ${k.keys}`.padEnd(keyWidth) : ' '.repeat(keyWidth), bold: true }, { text }], columns)),
+      lines.push(
+        fitLine(
+          [{ text: i === 0 ? `  ${k.keys}`.padEnd(keyWidth) : ' '.repeat(keyWidth), bold: true }, { text }],
+          columns,
+        ),
+      ),
     );
   }
   for (const [title, text] of HELP_NOTES) {
@@ -232,14 +291,31 @@ function helpLines(columns: number, rows: number): Line[] {
 }
 
 const HELP_NOTES: readonly [string, string][] = [
-  ['Table', '* marks the leader. Red: down. Yellow: lagging (behind, unheard of for over a second, or out of the in-sync set). Magenta: waiting for other replicas after a total outage. Cyan: a learner (being added: it catches up without a vote, then the leader makes it a voting member) or a replica that is not a member.'],
-  ['Timeline', 'One line per event: time, replica, epoch, kind, message, details. Throughput (replication.batch, one per replica per second) is summed up in one line per round, replica *; filter r:ID to see one replica\'s own.'],
-  ['Columns', 'isr: in the in-sync set. last/commit/applied: log indexes. lag: entries behind the leader. ack: since the leader last heard from it. hb: since it last heard from the leader. cli/str: clients and open streams. w/s: writes per second. rtt: status round trip. Narrow terminals drop the less important columns.'],
+  [
+    'Table',
+    '* marks the leader. Red: down. Yellow: lagging (behind, unheard of for over a second, or out of the in-sync set). Magenta: waiting for other replicas after a total outage. Cyan: a learner (being added: it catches up without a vote, then the leader makes it a voting member) or a replica that is not a member.',
+  ],
+  [
+    'Timeline',
+    "One line per event: time, replica, epoch, kind, message, details. Throughput (replication.batch, one per replica per second) is summed up in one line per round, replica *; filter r:ID to see one replica's own.",
+  ],
+  [
+    'Columns',
+    'isr: in the in-sync set. last/commit/applied: log indexes. lag: entries behind the leader. ack: since the leader last heard from it. hb: since it last heard from the leader. cli/str: clients and open streams. w/s: writes per second. rtt: status round trip. Narrow terminals drop the less important columns.',
+  ],
 ];
 
 function footerLine(input: FrameInput): Line {
   if (input.mode === 'filter') {
-    return fitLine([{ text: 'filter> ', bold: true, color: 'cyan' }, { text: input.draft }, { text: '█', dim: true }, { text: '   Enter apply · Esc cancel · r:ID k:KIND words', dim: true }], input.columns);
+    return fitLine(
+      [
+        { text: 'filter> ', bold: true, color: 'cyan' },
+        { text: input.draft },
+        { text: '█', dim: true },
+        { text: '   Enter apply · Esc cancel · r:ID k:KIND words', dim: true },
+      ],
+      input.columns,
+    );
   }
   return fitLine([{ text: FOOTER_HINT, dim: true }], input.columns);
 }
@@ -248,7 +324,13 @@ function footerLine(input: FrameInput): Line {
 const TONE_RANK: Record<RowTone, number> = { leader: 0, down: 1, waiting: 2, lagging: 3, learner: 4, follower: 5 };
 function shownRows<R extends { tone: RowTone }>(rows: readonly R[], n: number): R[] {
   if (rows.length <= n) return [...rows];
-  const keep = new Set(rows.map((r, i) => ({ r, i })).sort((a, b) => TONE_RANK[a.r.tone] - TONE_RANK[b.r.tone] || a.i - b.i).slice(0, Math.max(0, n)).map((x) => x.i));
+  const keep = new Set(
+    rows
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => TONE_RANK[a.r.tone] - TONE_RANK[b.r.tone] || a.i - b.i)
+      .slice(0, Math.max(0, n))
+      .map((x) => x.i),
+  );
   return rows.filter((_, i) => keep.has(i));
 }
 
@@ -265,10 +347,16 @@ export function buildFrame(input: FrameInput): Frame {
   const tableBlock: Line[] = [];
   if (layout.tableHeader) tableBlock.push([{ text: table.header, dim: true, bold: true }]);
   const cut = table.lines.length > layout.tableRows && layout.tableRows > 0;
-  for (const row of shownRows(table.lines, cut ? layout.tableRows - 1 : layout.tableRows)) tableBlock.push([{ text: row.text, ...ROW_STYLE[row.tone] }]);
+  for (const row of shownRows(table.lines, cut ? layout.tableRows - 1 : layout.tableRows))
+    tableBlock.push([{ text: row.text, ...ROW_STYLE[row.tone] }]);
   if (cut) {
     const hidden = table.lines.length - layout.tableRows + 1;
-    tableBlock.push(fitLine([{ text: `+${hidden} more replica${hidden > 1 ? 's' : ''}: the terminal is too short`, color: 'yellow' }], columns));
+    tableBlock.push(
+      fitLine(
+        [{ text: `+${hidden} more replica${hidden > 1 ? 's' : ''}: the terminal is too short`, color: 'yellow' }],
+        columns,
+      ),
+    );
   }
   const bannerBlock = banner.slice(0, layout.banner);
 
@@ -284,7 +372,10 @@ export function buildFrame(input: FrameInput): Frame {
     const replicaWidth = Math.max(1, ...shown.map((e) => e.replicaId.length));
     for (const e of shown) lines.push(eventLine(e, columns, replicaWidth));
     if (window.rows.length === 0 && layout.timelineRows > 0) {
-      const why = input.totalEvents > 0 ? 'no event matches the filter (c clears it)' : `waiting for events from the ${input.sourceLabel}…`;
+      const why =
+        input.totalEvents > 0
+          ? 'no event matches the filter (c clears it)'
+          : `waiting for events from the ${input.sourceLabel}…`;
       lines.push([{ text: truncate(why, columns), dim: true }]);
     }
   }

@@ -11,7 +11,9 @@ export function formatValue(value: unknown): string {
   if (typeof value === 'string') return value === '' || /[\s="]/.test(value) ? JSON.stringify(value) : value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value) && value.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) {
-    return value.length === 0 ? '[]' : value.map((v) => (typeof v === 'string' && /[\s,="]/.test(v) ? JSON.stringify(v) : String(v))).join(',');
+    return value.length === 0
+      ? '[]'
+      : value.map((v) => (typeof v === 'string' && /[\s,="]/.test(v) ? JSON.stringify(v) : String(v))).join(',');
   }
   return JSON.stringify(value);
 }

@@ -45,7 +45,9 @@ export interface EventFilter {
 export const NO_FILTER: EventFilter = { replicas: [], kinds: [], words: [] };
 
 export function isEmptyFilter(f: EventFilter): boolean {
-  return [f.replicas, f.kinds, f.words, f.notReplicas ?? [], f.notKinds ?? [], f.notWords ?? []].every((l) => l.length === 0);
+  return [f.replicas, f.kinds, f.words, f.notReplicas ?? [], f.notKinds ?? [], f.notWords ?? []].every(
+    (l) => l.length === 0,
+  );
 }
 
 /**
@@ -54,7 +56,14 @@ export function isEmptyFilter(f: EventFilter): boolean {
  * `-` leaves things out: `-k:replication`, `-r:C`, `-heartbeat`.
  */
 export function parseFilterQuery(text: string): EventFilter {
-  const filter: Required<EventFilter> = { replicas: [], kinds: [], words: [], notReplicas: [], notKinds: [], notWords: [] };
+  const filter: Required<EventFilter> = {
+    replicas: [],
+    kinds: [],
+    words: [],
+    notReplicas: [],
+    notKinds: [],
+    notWords: [],
+  };
   for (const raw of text.trim().split(/\s+/)) {
     const negated = raw.length > 1 && raw.startsWith('-');
     const token = negated ? raw.slice(1) : raw;
@@ -89,7 +98,10 @@ export function matchesFilter(e: ClusterEventView, f: EventFilter): boolean {
 }
 
 /** The events passing every filter, in their order. */
-export function applyFilters(events: readonly ClusterEventView[], filters: readonly EventFilter[]): readonly ClusterEventView[] {
+export function applyFilters(
+  events: readonly ClusterEventView[],
+  filters: readonly EventFilter[],
+): readonly ClusterEventView[] {
   const active = filters.filter((f) => !isEmptyFilter(f));
   if (active.length === 0) return events;
   return events.filter((e) => active.every((f) => matchesFilter(e, f)));
@@ -104,7 +116,20 @@ export function cycle<T>(values: readonly T[], current: T | undefined): T | unde
 }
 
 /** The order kind groups are offered in by `k`; groups seen but not listed follow alphabetically. */
-const GROUP_ORDER = ['election', 'leader', 'isr', 'replica', 'catchup', 'snapshot', 'log', 'recovery', 'safety', 'operator', 'replication', 'server'];
+const GROUP_ORDER = [
+  'election',
+  'leader',
+  'isr',
+  'replica',
+  'catchup',
+  'snapshot',
+  'log',
+  'recovery',
+  'safety',
+  'operator',
+  'replication',
+  'server',
+];
 
 /** The kind groups (the part before the first dot) of the kinds seen, in a stable useful order. */
 export function kindGroups(kinds: Iterable<string>): string[] {

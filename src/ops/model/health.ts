@@ -5,7 +5,15 @@
 import type { ClusterMemberView, ReplicaProbe, ReplicaStatusView } from '../../client/api.js';
 import { versionSpread, type VersionSpread } from './versions.js';
 
-import { EXIT_CREDENTIALS, EXIT_FAILURE, EXIT_NO_LEADER, EXIT_NOT_SERVING, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT } from '../../cli/exit-status.js';
+import {
+  EXIT_CREDENTIALS,
+  EXIT_FAILURE,
+  EXIT_NO_LEADER,
+  EXIT_NOT_SERVING,
+  EXIT_OK,
+  EXIT_USAGE,
+  EXIT_WAIT_TIMEOUT,
+} from '../../cli/exit-status.js';
 
 /** Exit statuses of the one-shot commands (documented in `chat-ops --help`), from the one table in cli/exit-status.ts. */
 export { EXIT_CREDENTIALS, EXIT_NO_LEADER, EXIT_NOT_SERVING, EXIT_OK, EXIT_USAGE, EXIT_WAIT_TIMEOUT };
@@ -92,35 +100,55 @@ export function outsideConfiguration(members: readonly ClusterMemberView[], addr
 
 /** What the leader's view of its followers, and each replica's own state, say is wrong (with one leader serving). */
 function standingProblems(
-  statuses: readonly ReplicaStatusView[], leader: ReplicaStatusView | undefined, down: ReadonlySet<string>, thresholds: HealthThresholds,
+  statuses: readonly ReplicaStatusView[],
+  leader: ReplicaStatusView | undefined,
+  down: ReadonlySet<string>,
+  thresholds: HealthThresholds,
 ): string[] {
   const problems: string[] = [];
   const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
   for (const p of leader?.peers ?? []) {
     if (down.has(p.id)) continue; // reported as down
     if (p.dataLost) {
-      problems.push(`${p.id} lost data it had acknowledged (another data directory, or its log went back): the leader brings it back; see its replica.data_lost event`);
+      problems.push(
+        `${p.id} lost data it had acknowledged (another data directory, or its log went back): the leader brings it back; see its replica.data_lost event`,
+      );
     } else if (p.learner) {
-      if (p.behindMs > thresholds.lagMs) problems.push(`learner ${p.id} is stuck: ${p.lagEntries} entries behind for ${seconds(p.behindMs)} (state ${p.state})`);
+      if (p.behindMs > thresholds.lagMs)
+        problems.push(
+          `learner ${p.id} is stuck: ${p.lagEntries} entries behind for ${seconds(p.behindMs)} (state ${p.state})`,
+        );
     } else if (!p.inSync) {
       problems.push(`${p.id} is out of the in-sync set${p.lagEntries > 0 ? ` (${p.lagEntries} entries behind)` : ''}`);
     } else if (p.lagEntries > thresholds.lagEntries || p.behindMs > thresholds.lagMs) {
-      problems.push(`${p.id} lags: ${p.lagEntries} entries behind${p.behindMs > 0 ? `, for ${seconds(p.behindMs)}` : ''}`);
+      problems.push(
+        `${p.id} lags: ${p.lagEntries} entries behind${p.behindMs > 0 ? `, for ${seconds(p.behindMs)}` : ''}`,
+      );
     }
   }
   const reported = new Set((leader?.peers ?? []).filter((p) => p.dataLost).map((p) => p.id));
   for (const s of statuses) {
-    if (s.leftBehind) problems.push(`${s.id} was left behind by a forced leader (lineage ${s.lineage}) and waits to be brought up to date`);
-    if (s.dataLost && !reported.has(s.id)) problems.push(`${s.id} lost its data: ${s.waitingReason || 'it waits for the leader to bring it back'}`);
-    if (s.role !== 'leader' && s.waitingFor.length > 0) problems.push(`${s.id} waits for ${s.waitingFor.join(', ')}${s.waitingReason ? ` (${s.waitingReason})` : ''}`);
+    if (s.leftBehind)
+      problems.push(
+        `${s.id} was left behind by a forced leader (lineage ${s.lineage}) and waits to be brought up to date`,
+      );
+    if (s.dataLost && !reported.has(s.id))
+      problems.push(`${s.id} lost its data: ${s.waitingReason || 'it waits for the leader to bring it back'}`);
+    if (s.role !== 'leader' && s.waitingFor.length > 0)
+      problems.push(`${s.id} waits for ${s.waitingFor.join(', ')}${s.waitingReason ? ` (${s.waitingReason})` : ''}`);
   }
   return problems;
 }
 
-export function assessHealth(probes: readonly ReplicaProbe[], thresholds: HealthThresholds = DEFAULT_THRESHOLDS): ClusterHealth {
+export function assessHealth(
+  probes: readonly ReplicaProbe[],
+  thresholds: HealthThresholds = DEFAULT_THRESHOLDS,
+): ClusterHealth {
   const statuses = upStatuses(probes);
   const members = configuration(probes);
-  const claimants = statuses.filter((s) => s.role === 'leader').map((s) => ({ id: s.id, address: s.address, epoch: s.epoch }));
+  const claimants = statuses
+    .filter((s) => s.role === 'leader')
+    .map((s) => ({ id: s.id, address: s.address, epoch: s.epoch }));
   const leader = claimants.length === 1 ? claimants[0]! : null;
   const downProbes = probes.filter((p) => !p.up);
   const waiting = new Set<string>();
@@ -134,10 +162,16 @@ export function assessHealth(probes: readonly ReplicaProbe[], thresholds: Health
   const problems: string[] = [];
   if (probes.length === 0) problems.push('no replicas to ask');
   if (claimants.length === 0 && probes.length > 0) {
-    problems.push(waiting.size > 0 ? `no leader: waiting for ${[...waiting].join(', ')}${waitingReason ? ` (${waitingReason})` : ''}` : 'no leader');
+    problems.push(
+      waiting.size > 0
+        ? `no leader: waiting for ${[...waiting].join(', ')}${waitingReason ? ` (${waitingReason})` : ''}`
+        : 'no leader',
+    );
   }
   if (claimants.length > 1) {
-    problems.push(`${claimants.length} replicas claim to lead: ${claimants.map((c) => `${c.id} (epoch ${c.epoch})`).join(', ')}`);
+    problems.push(
+      `${claimants.length} replicas claim to lead: ${claimants.map((c) => `${c.id} (epoch ${c.epoch})`).join(', ')}`,
+    );
   }
   for (const p of downProbes) {
     // A replica removed from the configuration may be stopped for good.
@@ -150,7 +184,14 @@ export function assessHealth(probes: readonly ReplicaProbe[], thresholds: Health
   const serving = claimants.length === 1;
   if (serving) {
     const downIds = new Set(downProbes.flatMap((p) => members.filter((m) => m.address === p.address).map((m) => m.id)));
-    problems.push(...standingProblems(statuses, statuses.find((s) => s.role === 'leader'), downIds, thresholds));
+    problems.push(
+      ...standingProblems(
+        statuses,
+        statuses.find((s) => s.role === 'leader'),
+        downIds,
+        thresholds,
+      ),
+    );
   }
   const healthy = problems.length === 0;
   return {
@@ -193,7 +234,11 @@ export interface StatusJson {
  * The `status --json` document: `leader`, `healthy`, `serving`, `problems`, `waitingFor` and one entry per replica in
  * server-list order, each with its id (a down one's from the configuration or `ids`, address → id from earlier answers).
  */
-export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealth = assessHealth(probes), ids: ReadonlyMap<string, string> = new Map()): StatusJson {
+export function statusJson(
+  probes: readonly ReplicaProbe[],
+  health: ClusterHealth = assessHealth(probes),
+  ids: ReadonlyMap<string, string> = new Map(),
+): StatusJson {
   const idOf = (address: string) => health.members.find((m) => m.address === address)?.id ?? ids.get(address) ?? '';
   const spread = versionSpread(probes);
   return {
@@ -206,6 +251,10 @@ export function statusJson(probes: readonly ReplicaProbe[], health: ClusterHealt
     learners: health.learners,
     versions: spread.builds,
     mixedVersions: spread.mixed,
-    replicas: probes.map((p) => (p.up ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs } : { id: idOf(p.address), address: p.address, up: false as const, error: p.error })),
+    replicas: probes.map((p) =>
+      p.up
+        ? { ...p.status, address: p.address, up: true as const, rttMs: p.rttMs }
+        : { id: idOf(p.address), address: p.address, up: false as const, error: p.error },
+    ),
   };
 }

@@ -40,5 +40,14 @@ export function screenLayout(terminalRows: number, replicas: number, bannerLines
   room += reserve;
   const timelineHeader = take(1);
   const timelineRows = take(room);
-  return { total: title + footer + tableHeader + tableRows + banner + timelineHeader + timelineRows, title, tableHeader, tableRows, banner, timelineHeader, timelineRows, footer };
+  return {
+    total: title + footer + tableHeader + tableRows + banner + timelineHeader + timelineRows,
+    title,
+    tableHeader,
+    tableRows,
+    banner,
+    timelineHeader,
+    timelineRows,
+    footer,
+  };
 }

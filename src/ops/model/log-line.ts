@@ -64,8 +64,7 @@ export interface TailPosition {
 }
 
 export type ReadPlan =
-  | { action: 'none' }
-  | { action: 'read'; from: number; to: number; restart: boolean; reason?: 'rotated' | 'truncated' };
+  { action: 'none' } | { action: 'read'; from: number; to: number; restart: boolean; reason?: 'rotated' | 'truncated' };
 
 /**
  * What to read after a change: from the last offset to the end, or from the start when
@@ -77,7 +76,8 @@ export function planRead(pos: TailPosition, file: { ino: number; size: number },
   if (pos.ino !== undefined && pos.ino !== file.ino) {
     return { action: 'read', from: 0, to: file.size, restart: true, reason: 'rotated' };
   }
-  if (file.size < pos.offset || !tailMatches) return { action: 'read', from: 0, to: file.size, restart: true, reason: 'truncated' };
+  if (file.size < pos.offset || !tailMatches)
+    return { action: 'read', from: 0, to: file.size, restart: true, reason: 'truncated' };
   if (file.size === pos.offset) return { action: 'none' };
   return { action: 'read', from: pos.offset, to: file.size, restart: false };
 }

@@ -10,8 +10,24 @@ import { fit, formatBytes, formatDuration, formatRate, truncate } from './text.j
 import { buildCell } from './versions.js';
 
 export type ColumnId =
-  | 'id' | 'address' | 'up' | 'role' | 'epoch' | 'isr' | 'last' | 'commit' | 'applied'
-  | 'lag' | 'ack' | 'hb' | 'clients' | 'wps' | 'data' | 'rtt' | 'version' | 'note';
+  | 'id'
+  | 'address'
+  | 'up'
+  | 'role'
+  | 'epoch'
+  | 'isr'
+  | 'last'
+  | 'commit'
+  | 'applied'
+  | 'lag'
+  | 'ack'
+  | 'hb'
+  | 'clients'
+  | 'wps'
+  | 'data'
+  | 'rtt'
+  | 'version'
+  | 'note';
 
 interface ColumnSpec {
   id: ColumnId;
@@ -87,7 +103,10 @@ export function remember(memory: ReplicaMemory, probes: readonly ReplicaProbe[],
 }
 
 /** Records the cluster's members as a FindLeader answer lists them (names replicas that never answered a status call). */
-export function learnMembers(memory: ReplicaMemory, members: readonly { id: string; address: string }[]): ReplicaMemory {
+export function learnMembers(
+  memory: ReplicaMemory,
+  members: readonly { id: string; address: string }[],
+): ReplicaMemory {
   for (const m of members) if (m.address && m.id && !memory.ids.has(m.address)) memory.ids.set(m.address, m.id);
   return memory;
 }
@@ -106,7 +125,11 @@ function msAgo(ms: number): string {
 }
 
 /** The rows of a sweep, in the order of the probes. */
-export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory: ReplicaMemory = emptyMemory()): ReplicaRow[] {
+export function replicaRows(
+  probes: readonly ReplicaProbe[],
+  now: number,
+  memory: ReplicaMemory = emptyMemory(),
+): ReplicaRow[] {
   const view = authoritativeStatus(probes);
   const leader = view?.role === 'leader' ? view : undefined;
   const members = view?.members ?? [];
@@ -123,17 +146,41 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
         id,
         tone: 'down',
         cells: {
-          id: ` ${id}`, address: p.address, up: seen === undefined ? 'down' : since, role: 'DOWN', epoch: '-', isr: inSync,
-          last: '-', commit: '-', applied: '-', lag: '-', ack: peerOf(leader, id) ? msAgo(peerOf(leader, id)!.lastAckMsAgo) : '-', hb: '-',
-          clients: '-', wps: '-', data: '-', rtt: '-', version: '-',
-          note: standing + (seen === undefined ? shortError(p.error) : `down ${formatDuration(now - seen)}, ${shortError(p.error).replace(/^connection refused$/, 'refused')}`),
+          id: ` ${id}`,
+          address: p.address,
+          up: seen === undefined ? 'down' : since,
+          role: 'DOWN',
+          epoch: '-',
+          isr: inSync,
+          last: '-',
+          commit: '-',
+          applied: '-',
+          lag: '-',
+          ack: peerOf(leader, id) ? msAgo(peerOf(leader, id)!.lastAckMsAgo) : '-',
+          hb: '-',
+          clients: '-',
+          wps: '-',
+          data: '-',
+          rtt: '-',
+          version: '-',
+          note:
+            standing +
+            (seen === undefined
+              ? shortError(p.error)
+              : `down ${formatDuration(now - seen)}, ${shortError(p.error).replace(/^connection refused$/, 'refused')}`),
         },
       };
     }
     const s = p.status;
     const isLeader = s.role === 'leader';
     const peer = peerOf(leader, s.id);
-    const lagEntries = isLeader ? 0 : peer ? peer.lagEntries : leader ? Math.max(0, leader.lastIndex - s.lastIndex) : undefined;
+    const lagEntries = isLeader
+      ? 0
+      : peer
+        ? peer.lagEntries
+        : leader
+          ? Math.max(0, leader.lastIndex - s.lastIndex)
+          : undefined;
     const ackMs = peer ? peer.lastAckMsAgo : undefined;
     const inSync = view ? view.inSync.includes(s.id) : s.inSync.includes(s.id);
     const waiting = s.waitingFor.length > 0;
@@ -145,12 +192,29 @@ export function replicaRows(probes: readonly ReplicaProbe[], now: number, memory
       !isLeader &&
       !learner &&
       leader !== undefined &&
-      (!inSync || (lagEntries ?? 0) > LAG_ENTRIES_WARN || (ackMs !== undefined && (ackMs < 0 || ackMs > LAG_MS_WARN)) || s.lastHeartbeatMsAgo > LAG_MS_WARN || s.lastHeartbeatMsAgo < 0);
-    const tone: RowTone = isLeader ? 'leader' : waiting ? 'waiting' : learner ? 'learner' : lagging ? 'lagging' : 'follower';
+      (!inSync ||
+        (lagEntries ?? 0) > LAG_ENTRIES_WARN ||
+        (ackMs !== undefined && (ackMs < 0 || ackMs > LAG_MS_WARN)) ||
+        s.lastHeartbeatMsAgo > LAG_MS_WARN ||
+        s.lastHeartbeatMsAgo < 0);
+    const tone: RowTone = isLeader
+      ? 'leader'
+      : waiting
+        ? 'waiting'
+        : learner
+          ? 'learner'
+          : lagging
+            ? 'lagging'
+            : 'follower';
     const notes: string[] = [];
     // The replica's own waiting reason may already say so.
     if (outside && !/member/i.test(s.waitingReason)) notes.push('not a member');
-    else if (member?.learner) notes.push(lagEntries !== undefined && lagEntries > 0 ? `learner: catching up, ${lagEntries} behind` : 'learner: caught up, promoted next');
+    else if (member?.learner)
+      notes.push(
+        lagEntries !== undefined && lagEntries > 0
+          ? `learner: catching up, ${lagEntries} behind`
+          : 'learner: caught up, promoted next',
+      );
     if (waiting) notes.push(`waits for ${s.waitingFor.join(',')}${s.waitingReason ? `: ${s.waitingReason}` : ''}`);
     else if (s.waitingReason) notes.push(s.waitingReason);
     if (!isLeader && !s.caughtUp) notes.push('not caught up');
@@ -208,10 +272,22 @@ export function layoutTable(rows: readonly ReplicaRow[], maxWidth: number): Tabl
     if (c.priority === 0) break;
     kept = kept.filter((k) => k !== c);
   }
-  const noteWidth = kept.some((c) => c.id === 'note') ? Math.max(0, Math.min(natural.get('note')!, maxWidth - fixedWidth(kept))) : 0;
-  const columns = kept.map((c) => ({ id: c.id, width: c.id === 'note' ? noteWidth : natural.get(c.id)!, align: c.align }));
+  const noteWidth = kept.some((c) => c.id === 'note')
+    ? Math.max(0, Math.min(natural.get('note')!, maxWidth - fixedWidth(kept)))
+    : 0;
+  const columns = kept.map((c) => ({
+    id: c.id,
+    width: c.id === 'note' ? noteWidth : natural.get(c.id)!,
+    align: c.align,
+  }));
   const render = (cell: (id: ColumnId) => string) =>
-    truncate(columns.map((c) => fit(cell(c.id), c.width, c.align)).join(' ').trimEnd(), maxWidth);
+    truncate(
+      columns
+        .map((c) => fit(cell(c.id), c.width, c.align))
+        .join(' ')
+        .trimEnd(),
+      maxWidth,
+    );
   const headerOf = (id: ColumnId) => COLUMNS.find((c) => c.id === id)!.header;
   return {
     columns,

@@ -36,7 +36,11 @@ export interface VisibleWindow<T> {
 }
 
 /** The `height` rows ending at the bottom row. */
-export function visibleWindow<T extends EventPosition>(list: readonly T[], v: Viewport, height: number): VisibleWindow<T> {
+export function visibleWindow<T extends EventPosition>(
+  list: readonly T[],
+  v: Viewport,
+  height: number,
+): VisibleWindow<T> {
   if (list.length === 0 || height <= 0) return { rows: [], older: 0, newer: list.length };
   const bottom = bottomIndex(list, v);
   const start = Math.max(0, bottom - height + 1);

@@ -52,13 +52,16 @@ function num(details: Record<string, unknown>, key: string): number | undefined 
 export function throughputSummary(events: readonly ClusterEventView[]): string {
   const sorted = [...events].sort((a, b) => (a.replicaId < b.replicaId ? -1 : a.replicaId > b.replicaId ? 1 : 0));
   const leader = events.find((e) => e.details.role === 'leader');
-  const appended = sorted.map((e) => `${e.replicaId}${e === leader ? '*' : ''}:${num(e.details, 'entries') ?? '?'}`).join(' ');
+  const appended = sorted
+    .map((e) => `${e.replicaId}${e === leader ? '*' : ''}:${num(e.details, 'entries') ?? '?'}`)
+    .join(' ');
   const parts = [`appended ${appended}`];
   const source = leader ?? sorted[0];
   if (source) {
     const batches = num(source.details, 'batches');
     const avg = num(source.details, 'avgBatch');
-    if (batches !== undefined) parts.push(`${leader ? 'leader ' : ''}${batches} batches${avg !== undefined ? `, ${avg}/batch` : ''}`);
+    if (batches !== undefined)
+      parts.push(`${leader ? 'leader ' : ''}${batches} batches${avg !== undefined ? `, ${avg}/batch` : ''}`);
     const perSecond = num(source.details, 'perSecond');
     if (perSecond !== undefined) parts.push(`applied ${perSecond}/s`);
     const commit = Math.max(...events.map((e) => num(e.details, 'commitIndex') ?? 0));

@@ -15,7 +15,10 @@ interface Build {
 /** How one build reads: "0.1.0 (commit 1234567, peer protocol 2)"; a replica of peer protocol 1 states no commit. */
 export function buildLabel(b: Build): string {
   if (b.protocolVersion === 0) return `${b.version || 'an older build'} (peer protocol 1)`;
-  const commit = b.commit === 'unknown' || b.commit === '' ? 'commit unknown' : `commit ${b.commit.slice(0, 7)}${b.commit.endsWith('-dirty') ? '-dirty' : ''}`;
+  const commit =
+    b.commit === 'unknown' || b.commit === ''
+      ? 'commit unknown'
+      : `commit ${b.commit.slice(0, 7)}${b.commit.endsWith('-dirty') ? '-dirty' : ''}`;
   return `${b.version} (${commit}, peer protocol ${b.protocolVersion})`;
 }
 
@@ -42,7 +45,8 @@ export function versionSpread(probes: readonly ReplicaProbe[]): VersionSpread {
   }
   const groups = new Map<string, string[]>();
   for (const [id, build] of byReplica) groups.set(build, [...(groups.get(build) ?? []), id]);
-  const builds = [...groups].map(([build, replicas]) => ({ build, replicas: replicas.sort() }))
+  const builds = [...groups]
+    .map(([build, replicas]) => ({ build, replicas: replicas.sort() }))
     .sort((a, b) => b.replicas.length - a.replicas.length || a.build.localeCompare(b.build));
   return { builds, mixed: builds.length > 1 };
 }

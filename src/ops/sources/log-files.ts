@@ -127,7 +127,10 @@ export class LogFileEventSource implements EventSource {
           } while (again && !stopped);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          report(false, code === 'ENOENT' ? 'missing' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
+          report(
+            false,
+            code === 'ENOENT' ? 'missing' : code === 'EACCES' ? 'permission denied' : (err as Error).message,
+          );
         } finally {
           reading = false;
         }

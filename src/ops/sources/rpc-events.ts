@@ -41,7 +41,10 @@ export class RpcEventSource implements EventSource {
           },
           onState: (up: boolean, error?: string) => {
             if (stopped || feeds.get(address) !== feed) return;
-            sink.onSourceState?.(address, up ? { up: true } : { up: false, detail: error ? shortError(error) : 'unreachable' });
+            sink.onSourceState?.(
+              address,
+              up ? { up: true } : { up: false, detail: error ? shortError(error) : 'unreachable' },
+            );
             if (!up) {
               feed.sawDown = true;
             } else if (feed.sawDown) {

@@ -47,7 +47,10 @@ function useSweeps(cluster: ClusterApi, intervalMs: number) {
         // Name replicas that were down from the start: the members list of FindLeader has them.
         if (unnamedDown(memory, probes).length > 0 && at - lastMembersAsk > 5_000) {
           lastMembersAsk = at;
-          cluster.findLeader().then((v) => learnMembers(memory, v.replicas), () => undefined);
+          cluster.findLeader().then(
+            (v) => learnMembers(memory, v.replicas),
+            () => undefined,
+          );
         }
         setSweep({ probes, at });
         setError(undefined);
@@ -138,9 +141,22 @@ export function App({ cluster, events, intervalMs = 500, size, onQuit }: AppProp
   // Without filters `visible` is the store's own array, the same object after every change: hence `version`.
   const timeline = useMemo(() => timelineRows(visible), [visible, version]);
   const frame = buildFrame({
-    columns, rows, now: Date.now(), intervalMs, sweep, sweepError: error, memory,
-    timeline, shownEvents: visible.length, totalEvents: store.size, filter: view.filter, viewport: view.viewport,
-    sourceLabel: events.label, sourceStates: states, mode: view.mode, draft: view.draft,
+    columns,
+    rows,
+    now: Date.now(),
+    intervalMs,
+    sweep,
+    sweepError: error,
+    memory,
+    timeline,
+    shownEvents: visible.length,
+    totalEvents: store.size,
+    filter: view.filter,
+    viewport: view.viewport,
+    sourceLabel: events.label,
+    sourceStates: states,
+    mode: view.mode,
+    draft: view.draft,
   });
   contextRef.current = {
     rowsFor: (filter) => (filter === view.filter ? timeline : timelineRows(filteredEvents(store.all(), filter))),

@@ -9,9 +9,13 @@ export const KEY_HELP: readonly { keys: string; does: string }[] = [
   { keys: 'End', does: 'newest events, live again' },
   { keys: 'r', does: 'cycle the replica filter: all, then each replica' },
   { keys: 'k', does: 'cycle the kind filter: all, election, leader, isr, catchup, snapshot, ...' },
-  { keys: '/', does: 'type a filter: words that must appear, r:ID, k:KIND, and -WORD or -k:KIND to leave out (e.g. "r:B -k:replication"); Enter applies, Esc cancels' },
+  {
+    keys: '/',
+    does: 'type a filter: words that must appear, r:ID, k:KIND, and -WORD or -k:KIND to leave out (e.g. "r:B -k:replication"); Enter applies, Esc cancels',
+  },
   { keys: 'c', does: 'clear all filters' },
 ];
 
 /** The one-line reminder at the bottom of the screen, most useful first. */
-export const FOOTER_HINT = '? help  q quit  space pause  ↑↓ PgUp/PgDn scroll  End live  r replica  k kind  / filter  c clear';
+export const FOOTER_HINT =
+  '? help  q quit  space pause  ↑↓ PgUp/PgDn scroll  End live  r replica  k kind  / filter  c clear';

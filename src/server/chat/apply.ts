@@ -67,7 +67,6 @@ interface Executed {
   stored: StoredOutcome;
 }
 
-
 /** A user-supplied name, quoted and shortened for an error message. */
 function quoted(text: string): string {
   const chars = [...text];
@@ -81,7 +80,6 @@ function failure(code: ChatErrorCode, message: string): Executed {
 function notAuthenticated(userId: AccountId): Executed {
   return failure('UNAUTHENTICATED', `account ${userId} does not exist or has been deleted; log in again`);
 }
-
 
 /** Collects message ids per user and renders them as notices: the caller first, then by user id. */
 class NoticeBuilder {
@@ -170,7 +168,8 @@ export class OpApplier {
     if (isSafeInt(index) && index % IDEMPOTENCY_PRUNE_EVERY === 0 && isSafeInt(op?.at)) {
       this.statements.idempotencyPrune.run(op.at - IDEMPOTENCY_RETENTION_MS);
     }
-    if (problem) return { ok: false, code: 'INVALID_ARGUMENT', message: `malformed operation: ${problem}`, replayed: false };
+    if (problem)
+      return { ok: false, code: 'INVALID_ARGUMENT', message: `malformed operation: ${problem}`, replayed: false };
     const keyProblem = validateIdempotencyKey(op.key);
     if (keyProblem) return { ok: false, code: 'INVALID_ARGUMENT', message: keyProblem, replayed: false };
 
@@ -317,7 +316,14 @@ export class OpApplier {
         result: { type: 'login', userId: account.id, username: account.username, unreadCount },
         replayed: false,
       },
-      stored: { ok: true, type: 'login', userId: account.id, username: account.username, unreadCount, tokenHash: op.tokenHash },
+      stored: {
+        ok: true,
+        type: 'login',
+        userId: account.id,
+        username: account.username,
+        unreadCount,
+        tokenHash: op.tokenHash,
+      },
     };
   }
 
@@ -359,7 +365,10 @@ export class OpApplier {
 
   private fetchUnread(op: FetchUnreadOp): Executed {
     if (!Number.isInteger(op.limit) || op.limit < FETCH_LIMIT_MIN || op.limit > FETCH_LIMIT_MAX) {
-      return failure('INVALID_ARGUMENT', `the limit must be a whole number from ${FETCH_LIMIT_MIN} to ${FETCH_LIMIT_MAX}`);
+      return failure(
+        'INVALID_ARGUMENT',
+        `the limit must be a whole number from ${FETCH_LIMIT_MIN} to ${FETCH_LIMIT_MAX}`,
+      );
     }
     if (!this.queries.isLive(op.userId)) return notAuthenticated(op.userId);
     const ids = this.statements.oldestUnread.all(op.userId, op.limit);
@@ -398,7 +407,10 @@ export class OpApplier {
 
   private deleteMessages(op: DeleteMessagesOp): Executed {
     if (op.ids.length < DELETE_IDS_MIN || op.ids.length > DELETE_IDS_MAX) {
-      return failure('INVALID_ARGUMENT', `give from ${DELETE_IDS_MIN} to ${DELETE_IDS_MAX} message ids (got ${op.ids.length})`);
+      return failure(
+        'INVALID_ARGUMENT',
+        `give from ${DELETE_IDS_MIN} to ${DELETE_IDS_MAX} message ids (got ${op.ids.length})`,
+      );
     }
     const badId = op.ids.find((id) => !isSafeId(id));
     if (badId !== undefined) {
@@ -453,7 +465,8 @@ export class OpApplier {
 
   private deleteAccount(op: DeleteAccountOp): Executed {
     const user = op.userId;
-    if (!this.queries.isLive(user)) return failure('NOT_FOUND', `account ${user} does not exist or was already deleted`);
+    if (!this.queries.isLive(user))
+      return failure('NOT_FOUND', `account ${user} does not exist or was already deleted`);
     const notices = new NoticeBuilder(user);
     this.statements.deleteUserSessions.run(user);
     // Everything it received goes, notes to self included.

@@ -57,7 +57,11 @@ export class ChatQueries {
 
   listAccounts(pattern: string, after: string | undefined, limit: number): AccountPage {
     const pageSize = Number.isSafeInteger(limit) && limit > 0 ? limit : 1;
-    const rows = this.statements.listAccounts.all(wildcardToGlob(pattern), after === undefined ? '' : usernameKey(after), pageSize + 1);
+    const rows = this.statements.listAccounts.all(
+      wildcardToGlob(pattern),
+      after === undefined ? '' : usernameKey(after),
+      pageSize + 1,
+    );
     const accounts = rows.slice(0, pageSize).map((r) => ({ id: r.id, username: r.username }));
     return { accounts, nextAfter: rows.length > pageSize ? accounts.at(-1)?.username : undefined };
   }
@@ -98,7 +102,9 @@ export class ChatQueries {
 
   messagesAfter(userId: AccountId, afterId: MessageId, limit: number): StoredMessage[] {
     const pageSize = Number.isSafeInteger(limit) && limit > 0 ? limit : 1;
-    return this.statements.messagesAfter.all({ user: userId, after: Math.max(0, afterId), limit: pageSize }).map(toMessage);
+    return this.statements.messagesAfter
+      .all({ user: userId, after: Math.max(0, afterId), limit: pageSize })
+      .map(toMessage);
   }
 
   messageById(id: MessageId): StoredMessage | undefined {

@@ -1,7 +1,13 @@
 import type { Migration } from '../sqlite/migrations.js';
 
 /** Names of the chat tables, in the order they are dumped, exported and digested. */
-export const CHAT_TABLES = ['chat_counters', 'chat_accounts', 'chat_sessions', 'chat_messages', 'chat_idempotency'] as const;
+export const CHAT_TABLES = [
+  'chat_counters',
+  'chat_accounts',
+  'chat_sessions',
+  'chat_messages',
+  'chat_idempotency',
+] as const;
 
 /** Counter names in chat_counters. */
 export const COUNTER_NEXT_ACCOUNT_ID = 'next_account_id';

@@ -13,7 +13,11 @@ const DUMPS = [
     table: 'chat_accounts',
     sql: 'SELECT id, username, password_hash, created_at, deleted_at, unread_count FROM chat_accounts ORDER BY id',
   },
-  { tag: 's', table: 'chat_sessions', sql: 'SELECT token_hash, user_id, created_at FROM chat_sessions ORDER BY token_hash' },
+  {
+    tag: 's',
+    table: 'chat_sessions',
+    sql: 'SELECT token_hash, user_id, created_at FROM chat_sessions ORDER BY token_hash',
+  },
   {
     tag: 'm',
     table: 'chat_messages',

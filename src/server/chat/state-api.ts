@@ -53,7 +53,12 @@ export interface ChatStateApi {
   /** Most recent activity first. */
   conversations(userId: AccountId): ConversationRecord[];
   /** Oldest first; the newest `limit` visible messages with id < beforeId (0: no bound). */
-  history(userId: AccountId, peer: AccountId, beforeId: MessageId, limit: number): { messages: StoredMessage[]; hasMore: boolean };
+  history(
+    userId: AccountId,
+    peer: AccountId,
+    beforeId: MessageId,
+    limit: number,
+  ): { messages: StoredMessage[]; hasMore: boolean };
   /** Visible messages to or from the user with id > afterId, oldest first. */
   messagesAfter(userId: AccountId, afterId: MessageId, limit: number): StoredMessage[];
   messageById(id: MessageId): StoredMessage | undefined;

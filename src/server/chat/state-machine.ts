@@ -22,7 +22,12 @@ export function decodeOp(data: Uint8Array): ChatOp {
 }
 
 /** The outcome of an entry whose bytes are not a chat op: refused, the same way on every replica. */
-const UNREADABLE_OP: ApplyOutcome = { ok: false, code: 'INVALID_ARGUMENT', message: 'malformed operation: the log entry does not hold a JSON chat operation', replayed: false };
+const UNREADABLE_OP: ApplyOutcome = {
+  ok: false,
+  code: 'INVALID_ARGUMENT',
+  message: 'malformed operation: the log entry does not hold a JSON chat operation',
+  replayed: false,
+};
 
 /** How a snapshot is taken; a chat replica takes it off the event loop (chat-replica.ts, src/server/snapshot/). */
 export type TakeSnapshot = (position: SnapshotPosition) => Promise<SnapshotImage>;
@@ -31,7 +36,8 @@ export class ChatStateMachine implements StateMachine<ChatOp, ApplyOutcome> {
   /** `takeSnapshot` defaults to exporting the state in place, at the position asked for. */
   constructor(
     private readonly chat: ChatState,
-    private readonly takeSnapshot: TakeSnapshot = (position) => Promise.resolve({ ...position, data: chat.exportState() }),
+    private readonly takeSnapshot: TakeSnapshot = (position) =>
+      Promise.resolve({ ...position, data: chat.exportState() }),
   ) {}
 
   encode(op: ChatOp): Uint8Array {

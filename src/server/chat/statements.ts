@@ -99,7 +99,8 @@ export const WRITE_PATH_SQL = {
     'DELETE FROM chat_messages WHERE recipient_id = ? RETURNING id, sender_id, hidden_for_sender, hidden_for_recipient',
   withdrawUnreadSent:
     'DELETE FROM chat_messages WHERE sender_id = ? AND read_at IS NULL RETURNING id, recipient_id, hidden_for_sender, hidden_for_recipient',
-  hideAllSent: 'UPDATE chat_messages SET hidden_for_sender = 1 WHERE sender_id = ? AND hidden_for_sender = 0 RETURNING id',
+  hideAllSent:
+    'UPDATE chat_messages SET hidden_for_sender = 1 WHERE sender_id = ? AND hidden_for_sender = 0 RETURNING id',
   deleteHiddenSent: 'DELETE FROM chat_messages WHERE sender_id = ? AND hidden_for_recipient = 1',
 } as const;
 
@@ -171,7 +172,6 @@ export const READ_SQL = {
     SELECT ${MESSAGE_COLUMNS} FROM ids JOIN chat_messages m ON m.id = ids.id ${MESSAGE_JOINS} ORDER BY m.id`,
 } as const;
 
-
 export type Stmt<P extends unknown[], R = unknown> = Statement<P, R>;
 
 /** Every statement of the write and read paths, prepared once per connection. */
@@ -203,7 +203,10 @@ export interface ChatStatements {
   deleteMessage: Stmt<[number]>;
   hideForSender: Stmt<[number]>;
   hideForRecipient: Stmt<[number]>;
-  deleteReceived: Stmt<[number], { id: number; sender_id: number; hidden_for_sender: number; hidden_for_recipient: number }>;
+  deleteReceived: Stmt<
+    [number],
+    { id: number; sender_id: number; hidden_for_sender: number; hidden_for_recipient: number }
+  >;
   withdrawUnreadSent: Stmt<
     [number],
     { id: number; recipient_id: number; hidden_for_sender: number; hidden_for_recipient: number }

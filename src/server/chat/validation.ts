@@ -83,7 +83,8 @@ export function validateUsername(name: string): string | undefined {
 export function validatePassword(password: string): string | undefined {
   if (typeof password !== 'string') return 'a password is required';
   // A character is one or two UTF-16 units: a longer string is too long without counting it.
-  if (password.length > 2 * PASSWORD_MAX_LENGTH) return `the password is too long (over ${PASSWORD_MAX_LENGTH} characters); use at most ${PASSWORD_MAX_LENGTH}`;
+  if (password.length > 2 * PASSWORD_MAX_LENGTH)
+    return `the password is too long (over ${PASSWORD_MAX_LENGTH} characters); use at most ${PASSWORD_MAX_LENGTH}`;
   const length = codePointLength(password);
   if (length < PASSWORD_MIN_LENGTH) {
     return `the password is too short (${length} characters); use at least ${PASSWORD_MIN_LENGTH}`;

@@ -31,7 +31,11 @@ export function readiness(s: ReplicaStatusView, readyLeader: boolean): Readiness
       : { ready: false, reason: `leads epoch ${s.epoch} but has not applied everything committed before it yet` };
   }
   if (s.leaderId === '') return { ready: false, reason: s.waitingReason || 'knows no leader' };
-  if (!s.caughtUp) return { ready: false, reason: `follows ${s.leaderId} in epoch ${s.epoch} but is not caught up (not in its in-sync set yet)` };
+  if (!s.caughtUp)
+    return {
+      ready: false,
+      reason: `follows ${s.leaderId} in epoch ${s.epoch} but is not caught up (not in its in-sync set yet)`,
+    };
   return { ready: true, reason: `follows ${s.leaderId} in epoch ${s.epoch}, caught up` };
 }
 
@@ -43,7 +47,10 @@ export interface MetricsEndpoints {
 export class MetricsListenError extends Error {}
 
 /** Listens on `address` (host:port; port 0 picks one); resolves with the server and the address bound. */
-export function startMetricsServer(address: string, endpoints: MetricsEndpoints): Promise<{ server: Server; address: string }> {
+export function startMetricsServer(
+  address: string,
+  endpoints: MetricsEndpoints,
+): Promise<{ server: Server; address: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -59,7 +66,9 @@ export function startMetricsServer(address: string, endpoints: MetricsEndpoints)
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const r = endpoints.readiness();
-      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.ready ? 'ready' : 'not ready'}: ${r.reason}\n`);
+      res
+        .writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(`${r.ready ? 'ready' : 'not ready'}: ${r.reason}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
     }
@@ -71,9 +80,13 @@ export function startMetricsServer(address: string, endpoints: MetricsEndpoints)
   const port = Number(address.slice(colon + 1));
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new MetricsListenError(err.code === 'EADDRINUSE'
-        ? `cannot listen for metrics on ${address}: the port is already in use`
-        : `cannot listen for metrics on ${address}: ${err.message}`));
+      reject(
+        new MetricsListenError(
+          err.code === 'EADDRINUSE'
+            ? `cannot listen for metrics on ${address}: the port is already in use`
+            : `cannot listen for metrics on ${address}: ${err.message}`,
+        ),
+      );
     });
     server.listen(port, host, () => {
       const bound = server.address() as AddressInfo;

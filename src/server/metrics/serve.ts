@@ -11,14 +11,18 @@ export interface ServedMetrics {
   close(): Promise<void>;
 }
 
-export async function serveMetrics(listen: string, metrics: ReplicaMetrics, o: {
-  replica: ChatReplica;
-  clients(): { connectedClients: number; openStreams: number };
-  peerVersions: PeerVersions;
-  /** Whether this replica is a leader that has applied everything committed before its epoch. */
-  readyLeader(): boolean;
-  logger: Logger;
-}): Promise<ServedMetrics> {
+export async function serveMetrics(
+  listen: string,
+  metrics: ReplicaMetrics,
+  o: {
+    replica: ChatReplica;
+    clients(): { connectedClients: number; openStreams: number };
+    peerVersions: PeerVersions;
+    /** Whether this replica is a leader that has applied everything committed before its epoch. */
+    readyLeader(): boolean;
+    logger: Logger;
+  },
+): Promise<ServedMetrics> {
   const { replica } = o;
   metrics.attach({
     status: () => replica.status(),
@@ -31,18 +35,25 @@ export async function serveMetrics(listen: string, metrics: ReplicaMetrics, o: {
   let server: Server;
   let address: string;
   try {
-    ({ server, address } = await startMetricsServer(listen, { registry: metrics.registry, readiness: () => readiness(replica.status(), o.readyLeader()) }));
+    ({ server, address } = await startMetricsServer(listen, {
+      registry: metrics.registry,
+      readiness: () => readiness(replica.status(), o.readyLeader()),
+    }));
   } catch (err) {
     metrics.detach();
     throw err;
   }
-  o.logger.info({ event: 'metrics.listening', replica: replica.id, address }, `metrics, /healthz and /readyz on http://${address}`);
+  o.logger.info(
+    { event: 'metrics.listening', replica: replica.id, address },
+    `metrics, /healthz and /readyz on http://${address}`,
+  );
   return {
     address,
-    close: () => new Promise<void>((resolve) => {
-      metrics.detach();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        metrics.detach();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

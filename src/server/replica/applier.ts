@@ -144,9 +144,14 @@ export class Applier<Op, Outcome> {
     let position = this.position;
     this.store.transaction(() => {
       for (const e of batch) {
-        if (e.index !== position.lastIndex + 1) throw new Error(`applying entry ${e.index} after ${position.lastIndex}`);
+        if (e.index !== position.lastIndex + 1)
+          throw new Error(`applying entry ${e.index} after ${position.lastIndex}`);
         results.push(e.kind === 'op' ? this.stateMachine.apply(e) : undefined);
-        position = { lastIndex: e.index, lastEpoch: e.epoch, config: e.kind === 'config' ? decodeConfig(e) : position.config };
+        position = {
+          lastIndex: e.index,
+          lastEpoch: e.epoch,
+          config: e.kind === 'config' ? decodeConfig(e) : position.config,
+        };
       }
       this.store.setApplied(position);
     }, false);

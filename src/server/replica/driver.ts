@@ -6,7 +6,17 @@ import { policyFor } from '../replication/quorum.js';
 import type { AppliedEntry, SnapshotImage, StateMachine } from '../replication/state-machine.js';
 import type { StateStore } from '../replication/state-store.js';
 import type { ReceivedSnapshot, ReplicaEndpoint, Transport } from '../replication/transport.js';
-import { DEFAULT_TIMINGS, type Action, type Entry, type MembershipChange, type MembershipResult, type NodeId, type PeerMessage, type ReplicationLimits, type ReplicationTimings } from '../replication/types.js';
+import {
+  DEFAULT_TIMINGS,
+  type Action,
+  type Entry,
+  type MembershipChange,
+  type MembershipResult,
+  type NodeId,
+  type PeerMessage,
+  type ReplicationLimits,
+  type ReplicationTimings,
+} from '../replication/types.js';
 import { Applier } from './applier.js';
 import { PassBatcher } from './batching.js';
 import { BatchAggregator, EventBus } from './events.js';
@@ -145,60 +155,108 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.log = options.log;
     this.transport = options.transport;
     this.runtime = options.runtime ?? nodeRuntime;
-    this.onFatal = options.onFatal ?? ((err) => {
-      throw err;
-    });
+    this.onFatal =
+      options.onFatal ??
+      ((err) => {
+        throw err;
+      });
     this.observeCommit = options.observeCommit;
     this.startedAt = this.runtime.now();
-    this.tickMs = options.tickMs ?? Math.max(CAMPAIGN_TICK_MS, Math.floor((options.timings?.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs) / 2));
+    this.tickMs =
+      options.tickMs ??
+      Math.max(CAMPAIGN_TICK_MS, Math.floor((options.timings?.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs) / 2));
     this.addresses = new PeerAddresses(members);
     this.events = new EventBus(id, options.logger);
     this.batches = new BatchAggregator(this.events, 1_000, this.startedAt);
-    this.batcher = new PassBatcher(() => this.pass(), (fn) => this.runtime.setImmediate(fn));
+    this.batcher = new PassBatcher(
+      () => this.pass(),
+      (fn) => this.runtime.setImmediate(fn),
+    );
     this.pendingConfigs = new PendingConfigs(this.runtime);
     this.readyWaiters = new ReadyWaiters(this.runtime);
     const mode = options.mode ?? 'in-sync';
     const bootstrap = options.join ? [] : members;
     const initial = ReplicaCore.initialState(bootstrap);
-    const applied = this.state.open(options.cluster, mode, { lastIndex: initial.base.index, lastEpoch: initial.base.epoch, config: initial.base.config });
+    const applied = this.state.open(options.cluster, mode, {
+      lastIndex: initial.base.index,
+      lastEpoch: initial.base.epoch,
+      config: initial.base.config,
+    });
     this.incarnation = this.state.identity(id);
     const resume = resumePoint(this.log.load(initial), applied);
     if (resume.reset) this.lastSeq = this.log.reset(resume.reset.base, resume.reset.keep);
     const persisted = resume.persisted;
-    this.applier = new Applier(this.stateMachine, this.state, {
-      stableIndex: () => this.log.stableIndex,
-      applied: (entry, result) => this.settle(entry, result),
-      ready: (epoch) => this.onLeadership(true, epoch),
-      compacted: (index) => this.log.compact(index),
-      sendSnapshot: (action) => this.sendSnapshot(action),
-      defer: (fn) => this.runtime.setImmediate(fn),
-    }, applied);
+    this.applier = new Applier(
+      this.stateMachine,
+      this.state,
+      {
+        stableIndex: () => this.log.stableIndex,
+        applied: (entry, result) => this.settle(entry, result),
+        ready: (epoch) => this.onLeadership(true, epoch),
+        compacted: (index) => this.log.compact(index),
+        sendSnapshot: (action) => this.sendSnapshot(action),
+        defer: (fn) => this.runtime.setImmediate(fn),
+      },
+      applied,
+    );
     this.log.onDurable(() => this.batcher.wake());
     this.log.onFailure((err) => this.fail(err));
     this.core = new ReplicaCore(
       {
-        id, bootstrap, seed: options.seed ?? Math.floor(Math.random() * 2 ** 31), timings: options.timings, limits: options.limits,
-        policy: policyFor(mode), awaitDurable: true, incarnation: this.incarnation,
+        id,
+        bootstrap,
+        seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
+        timings: options.timings,
+        limits: options.limits,
+        policy: policyFor(mode),
+        awaitDurable: true,
+        incarnation: this.incarnation,
       },
       persisted,
       this.startedAt,
     );
     if (resume.reset) {
-      this.events.emit('log.reset', this.core.epoch, `${id}'s state holds a snapshot up to index ${resume.reset.base.index} that its log had not recorded yet (a crash came between): the log starts over there`, {
-        index: resume.reset.base.index,
-      }, this.startedAt);
+      this.events.emit(
+        'log.reset',
+        this.core.epoch,
+        `${id}'s state holds a snapshot up to index ${resume.reset.base.index} that its log had not recorded yet (a crash came between): the log starts over there`,
+        {
+          index: resume.reset.base.index,
+        },
+        this.startedAt,
+      );
     }
     const cfg = this.core.config;
-    this.events.emit('replica.started', this.core.epoch, `${id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`, {
-      lastIndex: this.core.lastIndex, applied: persisted.appliedIndex, quarantined: this.state.quarantinedCount(), incarnation: this.incarnation,
-      voters: votersOf(cfg), learners: learnersOf(cfg),
-    }, this.startedAt);
-    const named = members.map((m) => m.id).sort().join(',');
+    this.events.emit(
+      'replica.started',
+      this.core.epoch,
+      `${id} started: log ${persisted.base.index + 1}..${persisted.base.index + persisted.entries.length}, applied ${persisted.appliedIndex}; replicas ${describeConfig(cfg)}; it will not lead before it has caught up`,
+      {
+        lastIndex: this.core.lastIndex,
+        applied: persisted.appliedIndex,
+        quarantined: this.state.quarantinedCount(),
+        incarnation: this.incarnation,
+        voters: votersOf(cfg),
+        learners: learnersOf(cfg),
+      },
+      this.startedAt,
+    );
+    const named = members
+      .map((m) => m.id)
+      .sort()
+      .join(',');
     const configured = cfg.replicas.map((r) => r.id).join(',');
     if (!options.join && cfg.replicas.length > 0 && named !== configured) {
-      this.events.emit('membership.differs', this.core.epoch, `this start names replicas ${named}, but the data directory's configuration has ${configured}; the configuration wins (membership changes move it)`, {
-        named: named.split(','), configured: configured.split(','),
-      }, this.startedAt);
+      this.events.emit(
+        'membership.differs',
+        this.core.epoch,
+        `this start names replicas ${named}, but the data directory's configuration has ${configured}; the configuration wins (membership changes move it)`,
+        {
+          named: named.split(','),
+          configured: configured.split(','),
+        },
+        this.startedAt,
+      );
     }
     this.execute(this.core.takeActions());
   }
@@ -271,8 +329,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   status(): ReplicaStatusView {
     const now = this.runtime.now();
     return {
-      ...this.core.status(now), appliedIndex: this.applier.applied.lastIndex,
-      uptimeMs: now - this.startedAt, writesPerSecond: this.batches.rate, address: this.addressOf(this.id),
+      ...this.core.status(now),
+      appliedIndex: this.applier.applied.lastIndex,
+      uptimeMs: now - this.startedAt,
+      writesPerSecond: this.batches.rate,
+      address: this.addressOf(this.id),
     };
   }
 
@@ -286,7 +347,12 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
 
   members(): MemberView[] {
     const cfg = this.core.config;
-    return cfg.replicas.map((r) => ({ id: r.id, address: this.addressOf(r.id), learner: r.learner, inSync: cfg.inSync.includes(r.id) }));
+    return cfg.replicas.map((r) => ({
+      id: r.id,
+      address: this.addressOf(r.id),
+      learner: r.learner,
+      inSync: cfg.inSync.includes(r.id),
+    }));
   }
 
   async changeMembership(change: MembershipChange): Promise<{ index: number; epoch: number; members: MemberView[] }> {
@@ -305,12 +371,25 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       throw new MembershipError(result.reason, result.message);
     }
     const { index, epoch } = result;
-    const committed = this.pendingConfigs.wait(index, epoch, MEMBERSHIP_COMMIT_WAIT_MS, () => new MembershipError('not_committed', `the change is in the log at index ${index} but was not committed within ${MEMBERSHIP_COMMIT_WAIT_MS / 1000} s; see the cluster status`));
-    if (this.applier.applied.lastIndex >= index) this.pendingConfigs.settle(index, this.core.entryAt(index)?.epoch ?? -1);
+    const committed = this.pendingConfigs.wait(
+      index,
+      epoch,
+      MEMBERSHIP_COMMIT_WAIT_MS,
+      () =>
+        new MembershipError(
+          'not_committed',
+          `the change is in the log at index ${index} but was not committed within ${MEMBERSHIP_COMMIT_WAIT_MS / 1000} s; see the cluster status`,
+        ),
+    );
+    if (this.applier.applied.lastIndex >= index)
+      this.pendingConfigs.settle(index, this.core.entryAt(index)?.epoch ?? -1);
     await committed;
     const present = this.core.config.replicas.some((r) => r.id === change.id);
     if (present !== (change.type === 'add')) {
-      throw new MembershipError('abandoned', `the change was committed at index ${index} but undone since (see the cluster events); the replicas are now ${describeConfig(this.core.config)}`);
+      throw new MembershipError(
+        'abandoned',
+        `the change was committed at index ${index} but undone since (see the cluster events); the replicas are now ${describeConfig(this.core.config)}`,
+      );
     }
     return { index, epoch, members: this.members() };
   }
@@ -332,7 +411,10 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     return this.stateMachine.snapshot(this.applier.applied);
   }
 
-  async transferLeadership(target?: NodeId, timeoutMs = TRANSFER_WAIT_MS): Promise<{ leaderId: NodeId; epoch: number }> {
+  async transferLeadership(
+    target?: NodeId,
+    timeoutMs = TRANSFER_WAIT_MS,
+  ): Promise<{ leaderId: NodeId; epoch: number }> {
     if (this.stopped || this.core.currentRole !== 'leader') throw this.notLeader();
     const started = this.core.transferLeadership(target, this.runtime.now());
     this.execute(this.core.takeActions());
@@ -340,12 +422,15 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const deadline = this.runtime.now() + timeoutMs;
     for (;;) {
       const leader = this.core.leader;
-      if (this.core.currentRole !== 'leader' && leader !== '' && leader !== this.id) return { leaderId: leader, epoch: this.core.epoch };
+      if (this.core.currentRole !== 'leader' && leader !== '' && leader !== this.id)
+        return { leaderId: leader, epoch: this.core.epoch };
       if (this.core.currentRole === 'leader' && this.core.transferringTo === undefined) {
         throw new TransferError(`${started.to} did not take over in time; ${this.id} leads on`);
       }
       if (this.runtime.now() >= deadline || this.stopped) {
-        throw new TransferError(`${this.id} handed leadership to ${started.to}, but no new leader made itself known within ${timeoutMs} ms; see the cluster status`);
+        throw new TransferError(
+          `${this.id} handed leadership to ${started.to}, but no new leader made itself known within ${timeoutMs} ms; see the cluster status`,
+        );
       }
       await new Promise<void>((resolve) => this.runtime.setTimeout(resolve, 5));
     }
@@ -386,13 +471,18 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       this.core.receive(message, now);
     }
     if (proposals.length > 0) {
-      const result = this.core.propose(proposals.map((p) => p.data), now);
+      const result = this.core.propose(
+        proposals.map((p) => p.data),
+        now,
+      );
       if (result.ok) {
         this.pendingOps.add(result.firstIndex, result.epoch, proposals, now);
       } else {
         // A leader handing over names no leader: the client looks for the new one after a short backoff.
         const handingTo = this.core.transferringTo;
-        const err = handingTo ? new NotLeaderError(`replica ${this.id} is handing leadership to ${handingTo}; retry`, undefined) : this.notLeader();
+        const err = handingTo
+          ? new NotLeaderError(`replica ${this.id} is handing leadership to ${handingTo}; retry`, undefined)
+          : this.notLeader();
         for (const p of proposals) p.reject(err);
       }
     }
@@ -422,10 +512,17 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         case 'persist': {
           if (a.quarantine.length > 0) {
             // Durable before the log write that drops them is queued: a crash must not lose them from both.
-            this.state.transaction(() => this.state.quarantine(a.quarantine, now, 'divergent uncommitted entries replaced by the leader'), true);
+            this.state.transaction(
+              () => this.state.quarantine(a.quarantine, now, 'divergent uncommitted entries replaced by the leader'),
+              true,
+            );
           }
           this.lastSeq = this.log.append({ truncateFrom: a.truncateFrom, entries: a.entries, hard: a.hard });
-          if (a.entries.length > 0) this.batches.appended(a.entries.length, a.entries.reduce((s, e) => s + e.data.byteLength, 0));
+          if (a.entries.length > 0)
+            this.batches.appended(
+              a.entries.length,
+              a.entries.reduce((s, e) => s + e.data.byteLength, 0),
+            );
           break;
         }
         case 'send':
@@ -467,7 +564,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private flushSends(): void {
     const durable = this.log.durableSeq;
     let sent = 0;
-    while (sent < this.sendQueue.length && this.sendQueue[sent]!.seq <= durable) this.transport.send(this.sendQueue[sent++]!.message);
+    while (sent < this.sendQueue.length && this.sendQueue[sent]!.seq <= durable)
+      this.transport.send(this.sendQueue[sent++]!.message);
     if (sent > 0) this.sendQueue = this.sendQueue.slice(sent);
   }
 
@@ -511,28 +609,56 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
       this.readyWaiters.resolveAll();
     } else {
       this.readyWaiters.rejectAll(this.notLeader());
-      this.pendingOps.rejectAll(new NotLeaderError('this replica stopped leading before the op was committed; retry', undefined));
-      this.pendingConfigs.rejectAll(new NotLeaderError('this replica stopped leading before the configuration change was committed; check the cluster status', undefined));
+      this.pendingOps.rejectAll(
+        new NotLeaderError('this replica stopped leading before the op was committed; retry', undefined),
+      );
+      this.pendingConfigs.rejectAll(
+        new NotLeaderError(
+          'this replica stopped leading before the configuration change was committed; check the cluster status',
+          undefined,
+        ),
+      );
     }
     for (const l of this.leadershipListeners) l(leading);
   }
 
   private sendSnapshot(a: SendSnapshot): void {
     const started = this.runtime.now();
-    this.stateMachine.snapshot({ lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
+    this.stateMachine
+      .snapshot({ lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config })
       .then(async (image) => {
-        await this.transport.sendSnapshot(a.to, { epoch: this.core.epoch, force: a.force, incarnation: this.incarnation }, { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config }, image.data);
+        await this.transport.sendSnapshot(
+          a.to,
+          { epoch: this.core.epoch, force: a.force, incarnation: this.incarnation },
+          { lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, config: image.config },
+          image.data,
+        );
         if (!this.stopped) {
           this.core.snapshotDelivered(a.to, this.runtime.now());
           this.execute(this.core.takeActions());
         }
-        this.events.emit('snapshot.transferred', this.core.epoch, `${this.id} streamed a ${Math.round(image.data.length / 1024)} KiB snapshot up to index ${image.lastIndex} to ${a.to}`, {
-          to: a.to, bytes: image.data.length, ms: this.runtime.now() - started, lastIndex: image.lastIndex,
-        }, this.runtime.now());
+        this.events.emit(
+          'snapshot.transferred',
+          this.core.epoch,
+          `${this.id} streamed a ${Math.round(image.data.length / 1024)} KiB snapshot up to index ${image.lastIndex} to ${a.to}`,
+          {
+            to: a.to,
+            bytes: image.data.length,
+            ms: this.runtime.now() - started,
+            lastIndex: image.lastIndex,
+          },
+          this.runtime.now(),
+        );
       })
       .catch((err: Error) => {
         if (this.stopped) return;
-        this.events.emit('snapshot.failed', this.core.epoch, `${this.id} could not send a snapshot to ${a.to}: ${err.message}`, { to: a.to }, this.runtime.now());
+        this.events.emit(
+          'snapshot.failed',
+          this.core.epoch,
+          `${this.id} could not send a snapshot to ${a.to}: ${err.message}`,
+          { to: a.to },
+          this.runtime.now(),
+        );
         this.core.snapshotFailed(a.to, this.runtime.now());
         this.execute(this.core.takeActions());
       });

@@ -10,7 +10,14 @@ export interface ReplicaEvent {
   details: Record<string, unknown>;
 }
 
-const WARN_KINDS = new Set(['election.forced', 'log.quarantined', 'safety.violation', 'recovery.waiting', 'leader.stepped_down', 'isr.shrink']);
+const WARN_KINDS = new Set([
+  'election.forced',
+  'log.quarantined',
+  'safety.violation',
+  'recovery.waiting',
+  'leader.stepped_down',
+  'isr.shrink',
+]);
 
 /**
  * Replication events: each is logged through pino with a stable `event` field
@@ -32,7 +39,15 @@ export class EventBus {
   ) {}
 
   emit(kind: string, epoch: number, message: string, details: Record<string, unknown>, now = Date.now()): void {
-    const event: ReplicaEvent = { seq: ++this.seq, timeMs: now, replicaId: this.replicaId, kind, epoch, message, details };
+    const event: ReplicaEvent = {
+      seq: ++this.seq,
+      timeMs: now,
+      replicaId: this.replicaId,
+      kind,
+      epoch,
+      message,
+      details,
+    };
     this.history.push(event);
     if (this.history.length > this.capacity) this.history.splice(0, this.history.length - this.capacity);
     const level = kind === 'safety.violation' ? 'error' : WARN_KINDS.has(kind) ? 'warn' : 'info';
@@ -88,16 +103,22 @@ export class BatchAggregator {
     const seconds = (now - this.windowStart) / 1000;
     this.rate = this.committed / seconds;
     if (this.batches > 0 || this.committed > 0) {
-      this.bus.emit('replication.batch', epoch, `${role} appended ${this.entries} entries in ${this.batches} batches, applied ${this.committed} in ${seconds.toFixed(1)} s`, {
-        entries: this.entries,
-        batches: this.batches,
-        bytes: this.bytes,
-        applied: this.committed,
-        perSecond: Math.round(this.rate),
-        avgBatch: this.batches > 0 ? Math.round((this.entries / this.batches) * 10) / 10 : 0,
-        commitIndex,
-        role,
-      }, now);
+      this.bus.emit(
+        'replication.batch',
+        epoch,
+        `${role} appended ${this.entries} entries in ${this.batches} batches, applied ${this.committed} in ${seconds.toFixed(1)} s`,
+        {
+          entries: this.entries,
+          batches: this.batches,
+          bytes: this.bytes,
+          applied: this.committed,
+          perSecond: Math.round(this.rate),
+          avgBatch: this.batches > 0 ? Math.round((this.entries / this.batches) * 10) / 10 : 0,
+          commitIndex,
+          role,
+        },
+        now,
+      );
     }
     this.entries = 0;
     this.batches = 0;

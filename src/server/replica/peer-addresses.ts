@@ -30,12 +30,19 @@ export class PeerAddresses {
   peerAddressOf(id: NodeId, contacts: ReadonlyMap<NodeId, ConfigReplica>): string {
     const named = this.named.get(id);
     const configured = contacts.get(id);
-    return named?.peerAddress || configured?.peerAddress || defaultPeerAddress(named?.address || configured?.address || '') || this.learned.get(id) || '';
+    return (
+      named?.peerAddress ||
+      configured?.peerAddress ||
+      defaultPeerAddress(named?.address || configured?.address || '') ||
+      this.learned.get(id) ||
+      ''
+    );
   }
 
   /** Remembers where a sender's peer listener is, unless it is known already; true when that is news. */
   learn(from: NodeId, peerAddress: string, contacts: ReadonlyMap<NodeId, ConfigReplica>): boolean {
-    if (!peerAddress || this.named.has(from) || contacts.has(from) || this.learned.get(from) === peerAddress) return false;
+    if (!peerAddress || this.named.has(from) || contacts.has(from) || this.learned.get(from) === peerAddress)
+      return false;
     this.learned.set(from, peerAddress);
     return true;
   }
@@ -45,7 +52,11 @@ export class PeerAddresses {
    * contacts and the learned senders, or undefined when the links already match.
    */
   linksFor(contacts: ReadonlyMap<NodeId, ConfigReplica>): PeerEndpoint[] | undefined {
-    if (this.linked?.contacts === contacts && (this.learned.size === 0 || this.linked.learned === [...this.learned].join(';'))) return undefined;
+    if (
+      this.linked?.contacts === contacts &&
+      (this.learned.size === 0 || this.linked.learned === [...this.learned].join(';'))
+    )
+      return undefined;
     for (const id of contacts.keys()) this.learned.delete(id);
     this.linked = { contacts, learned: [...this.learned].join(';') };
     const ids = new Set([...contacts.keys(), ...this.learned.keys()]);

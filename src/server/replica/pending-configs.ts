@@ -32,7 +32,13 @@ export class PendingConfigs {
     this.byIndex.delete(index);
     this.runtime.clearTimeout(waiter.timer);
     if (entryEpoch === waiter.epoch) waiter.resolve();
-    else waiter.reject(new NotLeaderError('leadership changed before the configuration change was committed; check the cluster status and retry', undefined));
+    else
+      waiter.reject(
+        new NotLeaderError(
+          'leadership changed before the configuration change was committed; check the cluster status and retry',
+          undefined,
+        ),
+      );
   }
 
   rejectAll(err: Error): void {

@@ -13,17 +13,28 @@ export class StateBehindLogError extends Error {}
  * the snapshot, keeping what follows it if it continues from there, and
  * `reset` says what the log must be told.
  */
-export function resumePoint(log: StoredLog, applied: SnapshotPosition): { persisted: PersistedState; reset?: { base: LogBase; keep: Entry[] } } {
+export function resumePoint(
+  log: StoredLog,
+  applied: SnapshotPosition,
+): { persisted: PersistedState; reset?: { base: LogBase; keep: Entry[] } } {
   const { base, entries, hard } = log;
   if (applied.lastIndex < base.index) {
-    throw new StateBehindLogError(`the state has applied the log up to entry ${applied.lastIndex}, but the log begins after ${base.index}: the entries between are missing`);
+    throw new StateBehindLogError(
+      `the state has applied the log up to entry ${applied.lastIndex}, but the log begins after ${base.index}: the entries between are missing`,
+    );
   }
   const lastIndex = base.index + entries.length;
-  const at = applied.lastIndex > base.index && applied.lastIndex <= lastIndex ? entries[applied.lastIndex - base.index - 1]! : undefined;
+  const at =
+    applied.lastIndex > base.index && applied.lastIndex <= lastIndex
+      ? entries[applied.lastIndex - base.index - 1]!
+      : undefined;
   if (applied.lastIndex === base.index || at?.epoch === applied.lastEpoch) {
     return { persisted: { hard, base, entries, appliedIndex: applied.lastIndex } };
   }
   // The state is past the log or on another branch of it: a snapshot it never recorded the new start of.
   const start: LogBase = { index: applied.lastIndex, epoch: applied.lastEpoch, config: applied.config };
-  return { persisted: { hard, base: start, entries: [], appliedIndex: applied.lastIndex }, reset: { base: start, keep: [] } };
+  return {
+    persisted: { hard, base: start, entries: [], appliedIndex: applied.lastIndex },
+    reset: { base: start, keep: [] },
+  };
 }

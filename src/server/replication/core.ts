@@ -352,7 +352,10 @@ export class ReplicaCore {
 
   /** Every other replica of the configuration, voters and learners: whom a leader replicates to. */
   private get peers(): NodeId[] {
-    return this.log.latestConfig().replicas.filter((r) => r.id !== this.id).map((r) => r.id);
+    return this.log
+      .latestConfig()
+      .replicas.filter((r) => r.id !== this.id)
+      .map((r) => r.id);
   }
 
   /** The other voting members: whom a candidate asks for promises. */
@@ -398,7 +401,8 @@ export class ReplicaCore {
       config: cfg,
       voter: isVoter(cfg, this.id),
       caughtUp: this.caughtUp,
-      leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? now - this.lastLeaderContact : -1,
+      leaderContactAgo:
+        this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? now - this.lastLeaderContact : -1,
       waitingFor: [...this.waitingFor],
       waitingReason: this.waitingReason,
       peers,
@@ -426,7 +430,12 @@ export class ReplicaCore {
     // A leader handing over takes no new entries: its target must catch up with a log that stands still.
     if (this.role !== 'leader' || this.transfer) return { ok: false, leaderId: this.leaderId };
     const firstIndex = this.log.lastIndex + 1;
-    const entries: Entry[] = data.map((d, i) => ({ index: firstIndex + i, epoch: this.hard.epoch, kind: 'op', data: d }));
+    const entries: Entry[] = data.map((d, i) => ({
+      index: firstIndex + i,
+      epoch: this.hard.epoch,
+      kind: 'op',
+      data: d,
+    }));
     this.appendAsLeader(entries);
     return { ok: true, firstIndex, epoch: this.hard.epoch };
   }
@@ -449,30 +458,60 @@ export class ReplicaCore {
   forceLeader(now: number): { ok: true; epoch: number } | { ok: false; reason: string } {
     this.advance(now);
     if (this.role === 'leader') return { ok: false, reason: `${this.id} already leads epoch ${this.hard.epoch}` };
-    if (!this.mayCampaign) return { ok: false, reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})` };
+    if (!this.mayCampaign)
+      return {
+        ok: false,
+        reason: `${this.id} is not a voting member of the cluster (${describeConfig(this.log.latestConfig())})`,
+      };
     if (this.leaderId && now - this.lastLeaderContact < this.timings.electionMinMs) {
-      return { ok: false, reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected` };
+      return {
+        ok: false,
+        reason: `leader ${this.leaderId} is alive; forcing is only for when no leader can be elected`,
+      };
     }
     // A new data directory holds nothing to lead from, and remembers no epoch it led: forcing it would abandon every
     // write and could reuse the forced epoch of the directory it replaces.
     if (this.log.lastIndex === 0) {
-      return { ok: false, reason: `${this.id}'s data directory is new (its log is empty): it holds nothing to lead from; force a replica that holds the cluster's data` };
+      return {
+        ok: false,
+        reason: `${this.id}'s data directory is new (its log is empty): it holds nothing to lead from; force a replica that holds the cluster's data`,
+      };
     }
     if (this.ownDataLost(this.newestKnownConfig())) {
-      return { ok: false, reason: `${this.id}'s data directory is not the one the cluster knows as ${this.id} (it lost its data); force a replica that holds the cluster's data` };
+      return {
+        ok: false,
+        reason: `${this.id}'s data directory is not the one the cluster knows as ${this.id} (it lost its data); force a replica that holds the cluster's data`,
+      };
     }
     const epoch = forcedEpoch(this.ownSlot(), Math.max(this.hard.epoch, this.maxEpochSeen, this.lineage));
     this.setHard({ epoch, promisedTo: this.id });
     this.campaign = {
-      phase: 'real', epoch, recovery: true, forced: true, transfer: false, granted: new Set(), refused: new Map(),
-      infos: new Map(), incarnations: new Map(), deadline: now, lastSent: now,
+      phase: 'real',
+      epoch,
+      recovery: true,
+      forced: true,
+      transfer: false,
+      granted: new Set(),
+      refused: new Map(),
+      infos: new Map(),
+      incarnations: new Map(),
+      deadline: now,
+      lastSent: now,
     };
     // Left behind by an earlier force it has not caught up with, it supersedes that history too: when no replica of it
     // can come back (its leader lost its data), this is the way out, and what only that history held is abandoned.
-    const supersedes = this.leftBehind ? `, and so is the history forced at epoch ${this.hard.force}, which it has not caught up with` : '';
-    this.emit('election.forced', `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned${supersedes}`, {
-      epoch, lastIndex: this.log.lastIndex, waitingFor: this.waitingFor,
-    });
+    const supersedes = this.leftBehind
+      ? `, and so is the history forced at epoch ${this.hard.force}, which it has not caught up with`
+      : '';
+    this.emit(
+      'election.forced',
+      `${this.id} was forced to lead epoch ${epoch} by an operator; writes held only by other replicas are abandoned${supersedes}`,
+      {
+        epoch,
+        lastIndex: this.log.lastIndex,
+        waitingFor: this.waitingFor,
+      },
+    );
     this.becomeLeader();
     return { ok: true, epoch };
   }
@@ -490,7 +529,8 @@ export class ReplicaCore {
       this.setWaiting([], bar);
       return false;
     }
-    if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id))) this.startCampaign(false);
+    if (!this.policy.adaptiveSet || (this.caughtUp && this.log.latestConfig().inSync.includes(this.id)))
+      this.startCampaign(false);
     else if (this.recoveryEligible()) this.startCampaign(true);
     else return false;
     return true;
@@ -534,7 +574,10 @@ export class ReplicaCore {
    * has not taken over within two election timeouts, the leader gives up and
    * serves again (`leader.transfer_failed`).
    */
-  transferLeadership(target: NodeId | undefined, now: number): { ok: true; to: NodeId } | { ok: false; reason: string } {
+  transferLeadership(
+    target: NodeId | undefined,
+    now: number,
+  ): { ok: true; to: NodeId } | { ok: false; reason: string } {
     this.advance(now);
     if (this.role !== 'leader') return { ok: false, reason: `${this.id} does not lead` };
     if (this.transfer) {
@@ -542,30 +585,55 @@ export class ReplicaCore {
         ? { ok: true, to: this.transfer.to }
         : { ok: false, reason: `${this.id} is already handing leadership to ${this.transfer.to}` };
     }
-    if (!this.leaderReady) return { ok: false, reason: `${this.id} has just become leader and has not committed its first entry yet; try again shortly` };
-    if (this.awaitingFreshAcks) return { ok: false, reason: `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly` };
+    if (!this.leaderReady)
+      return {
+        ok: false,
+        reason: `${this.id} has just become leader and has not committed its first entry yet; try again shortly`,
+      };
+    if (this.awaitingFreshAcks)
+      return {
+        ok: false,
+        reason: `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`,
+      };
     if (target === this.id) return { ok: false, reason: `${this.id} already leads` };
     const cfg = this.log.latestConfig();
     // Never across lineages: a follower in step holds everything committed, the configuration that started this
     // leader's lineage included, so it is not left behind by it; one that lost its data is never a target either.
-    const eligible = (p: NodeId) => this.voterPeers.includes(p) && (!this.policy.adaptiveSet || cfg.inSync.includes(p)) && this.isInStep(p)
-      && !this.dataLost.has(p);
+    const eligible = (p: NodeId) =>
+      this.voterPeers.includes(p) &&
+      (!this.policy.adaptiveSet || cfg.inSync.includes(p)) &&
+      this.isInStep(p) &&
+      !this.dataLost.has(p);
     let to = target;
     if (to === undefined) {
-      const best = this.voterPeers.filter(eligible).sort((a, b) => this.progress.get(b)!.match - this.progress.get(a)!.match || a.localeCompare(b))[0];
-      if (!best) return { ok: false, reason: `no other voting replica is in step with ${this.id} to take over (${describeConfig(cfg)})` };
+      const best = this.voterPeers
+        .filter(eligible)
+        .sort((a, b) => this.progress.get(b)!.match - this.progress.get(a)!.match || a.localeCompare(b))[0];
+      if (!best)
+        return {
+          ok: false,
+          reason: `no other voting replica is in step with ${this.id} to take over (${describeConfig(cfg)})`,
+        };
       to = best;
     } else if (!this.voterPeers.includes(to)) {
       return { ok: false, reason: `${to} is not a voting member of the cluster (${describeConfig(cfg)})` };
     } else if (this.dataLost.has(to)) {
       return { ok: false, reason: `${to} lost its data and is being brought back; try another or wait` };
     } else if (!eligible(to)) {
-      return { ok: false, reason: `${to} is not in step with ${this.id} (it must ack promptly${this.policy.adaptiveSet ? ', be in the in-sync set' : ''} and hold everything committed); try another or wait` };
+      return {
+        ok: false,
+        reason: `${to} is not in step with ${this.id} (it must ack promptly${this.policy.adaptiveSet ? ', be in the in-sync set' : ''} and hold everything committed); try another or wait`,
+      };
     }
     this.transfer = { to, deadline: now + 2 * this.timings.electionMinMs, lastSent: Number.NEGATIVE_INFINITY };
-    this.emit('leader.transfer_started', `${this.id} hands leadership to ${to}: no new writes until ${to} holds its whole log (index ${this.log.lastIndex}) and campaigns`, {
-      to, lastIndex: this.log.lastIndex,
-    });
+    this.emit(
+      'leader.transfer_started',
+      `${this.id} hands leadership to ${to}: no new writes until ${to} holds its whole log (index ${this.log.lastIndex}) and campaigns`,
+      {
+        to,
+        lastIndex: this.log.lastIndex,
+      },
+    );
     this.advanceTransfer();
     return { ok: true, to };
   }
@@ -641,7 +709,11 @@ export class ReplicaCore {
     switch (b.type) {
       case 'promise':
         this.send(msg.from, {
-          type: 'promiseReply', preVote: b.preVote, granted: false, info: this.info(), echo: b.session,
+          type: 'promiseReply',
+          preVote: b.preVote,
+          granted: false,
+          info: this.info(),
+          echo: b.session,
           reason: `${msg.from} was left behind: a leader was forced at epoch ${this.lineage}, and that history supersedes the one ${msg.from} holds`,
         });
         break;
@@ -650,7 +722,16 @@ export class ReplicaCore {
         if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
         break;
       case 'append':
-        this.send(msg.from, { type: 'appendReply', success: false, matchIndex: 0, hintIndex: 0, lastIndex: this.log.lastIndex, session: this.session, echo: b.session, rewind: false });
+        this.send(msg.from, {
+          type: 'appendReply',
+          success: false,
+          matchIndex: 0,
+          hintIndex: 0,
+          lastIndex: this.log.lastIndex,
+          session: this.session,
+          echo: b.session,
+          rewind: false,
+        });
         break;
       case 'snapshot':
         this.send(msg.from, { type: 'snapshotReply', lastIndex: b.lastIndex, success: false, echo: 0 });
@@ -670,10 +751,23 @@ export class ReplicaCore {
    */
   private learnOfForce(msg: PeerMessage): void {
     const was = this.lineage;
-    this.emit('replica.left_behind', `${this.id} now follows the history of the leader an operator forced at epoch ${msg.force} (heard from ${msg.from}), which supersedes its own: it takes no part in elections until its log holds that force, and whatever it holds beyond that history goes to quarantine`, {
-      from: msg.from, force: msg.force, previousForce: was, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-    });
-    this.becomeFollower(this.hard.epoch, '', true, `${msg.from} follows a history forced at epoch ${msg.force}, which supersedes this one`);
+    this.emit(
+      'replica.left_behind',
+      `${this.id} now follows the history of the leader an operator forced at epoch ${msg.force} (heard from ${msg.from}), which supersedes its own: it takes no part in elections until its log holds that force, and whatever it holds beyond that history goes to quarantine`,
+      {
+        from: msg.from,
+        force: msg.force,
+        previousForce: was,
+        lastIndex: this.log.lastIndex,
+        lastEpoch: this.log.lastEpoch,
+      },
+    );
+    this.becomeFollower(
+      this.hard.epoch,
+      '',
+      true,
+      `${msg.from} follows a history forced at epoch ${msg.force}, which supersedes this one`,
+    );
     this.caughtUp = false;
     this.known.clear();
     this.rewindFrom = undefined;
@@ -703,7 +797,8 @@ export class ReplicaCore {
 
   /** Why this replica may not campaign (or lead a recovery) now, '' when nothing bars it. */
   private campaignBar(newest: Config): string {
-    if (this.leftBehind) return `left behind by a leader forced at epoch ${this.hard.force}: it waits for a replica of that history to bring it up to date`;
+    if (this.leftBehind)
+      return `left behind by a leader forced at epoch ${this.hard.force}: it waits for a replica of that history to bring it up to date`;
     if (this.ownDataLost(newest)) {
       return `its data directory (incarnation ${this.incarnation}) is not the one the cluster knows as ${this.id} (${recordedIncarnation(newest, this.id)}): it lost its data, and neither votes nor leads until the leader has brought it back`;
     }
@@ -717,7 +812,10 @@ export class ReplicaCore {
     this.knownLost = lost;
     if (!lost) return;
     this.emit('replica.data_lost', `${this.id}: ${this.campaignBar(newest)}`, {
-      replica: this.id, incarnation: this.incarnation, recorded: recordedIncarnation(newest, this.id), self: true,
+      replica: this.id,
+      incarnation: this.incarnation,
+      recorded: recordedIncarnation(newest, this.id),
+      self: true,
     });
   }
 
@@ -759,14 +857,19 @@ export class ReplicaCore {
         pr.lastProgress = Math.min(this.now, pr.lastProgress + gap);
       }
     } else if (this.role !== 'leader') {
-      if (Number.isFinite(this.lastLeaderContact)) this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
+      if (Number.isFinite(this.lastLeaderContact))
+        this.lastLeaderContact = Math.min(this.now, this.lastLeaderContact + gap);
       this.electionDeadline += gap;
       if (this.campaign) this.campaign.deadline += gap;
     }
     // Shorter than half the sync timeout, and than an election timeout, nobody can have dropped it from the in-sync
     // set or elected a leader without it (silence is measured from its last message, sent before the gap).
     if (gap < Math.min(this.timings.electionMinMs, this.timings.syncTimeoutMs / 2)) return;
-    this.emit('replica.resumed', `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`, { gapMs: gap, role: this.role });
+    this.emit(
+      'replica.resumed',
+      `${this.id} did not run for ${gap} ms (paused or overloaded); it gives its peers that time back before judging them silent, and counts nothing they said before as evidence`,
+      { gapMs: gap, role: this.role },
+    );
     this.session = this.drawSession();
     this.known.clear();
     if (this.role === 'leader') {
@@ -783,16 +886,27 @@ export class ReplicaCore {
       }
     } else if (this.role === 'candidate' && inSyncMode) {
       // Its promises, and its idea of who is caught up or reachable, predate the pause.
-      this.emit('election.lost', `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`, {
-        epoch: this.campaign!.epoch, phase: this.campaign!.phase, refused: {}, granted: [...this.campaign!.granted],
-      });
+      this.emit(
+        'election.lost',
+        `${this.id} gave up its campaign for epoch ${this.campaign!.epoch}: it did not run for ${gap} ms`,
+        {
+          epoch: this.campaign!.epoch,
+          phase: this.campaign!.phase,
+          refused: {},
+          granted: [...this.campaign!.granted],
+        },
+      );
       this.role = 'follower';
       this.campaign = undefined;
       this.electionDeadline = this.now + this.randomElectionTimeout();
     }
     if (inSyncMode && this.role !== 'leader' && this.caughtUp) {
       this.caughtUp = false;
-      this.emit('replica.left_isr', `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader answers it`, { gapMs: gap });
+      this.emit(
+        'replica.left_isr',
+        `${this.id} may have been dropped from the in-sync set while it did not run; it counts as caught up again once its leader answers it`,
+        { gapMs: gap },
+      );
     }
   }
 
@@ -868,13 +982,18 @@ export class ReplicaCore {
     const removedForGood = (m: NodeId) => !replicaOf(latest, m) && !replicaOf(committed, m);
     // A member that answers from another data directory than the one the set counts on lost what it held: whatever
     // only it had is gone, and it is waited for as if it had not come back (an operator may force a leader).
-    const lost = latest.inSync.filter((m) => m !== this.id && fresh.has(m) && this.incarnationDiffers(latest, m, this.peerIncarnations.get(m) ?? ''));
-    const missing = latest.inSync.filter((m) => m !== this.id && (!fresh.has(m) || lost.includes(m)) && !removedForGood(m));
+    const lost = latest.inSync.filter(
+      (m) => m !== this.id && fresh.has(m) && this.incarnationDiffers(latest, m, this.peerIncarnations.get(m) ?? ''),
+    );
+    const missing = latest.inSync.filter(
+      (m) => m !== this.id && (!fresh.has(m) || lost.includes(m)) && !removedForGood(m),
+    );
     if (missing.length > 0) {
       const fresh = latest.index === 0 && latest.epoch === 0 && this.log.lastIndex === 0;
-      const lostNote = lost.length > 0
-        ? `; ${lost.join(', ')} answered from another data directory than the one the set counts on (it lost its data): if that data is gone for good, force a leader (chat-ops force-leader), accepting the loss of what only ${lost.join(', ')} held`
-        : '';
+      const lostNote =
+        lost.length > 0
+          ? `; ${lost.join(', ')} answered from another data directory than the one the set counts on (it lost its data): if that data is gone for good, force a leader (chat-ops force-leader), accepting the loss of what only ${lost.join(', ')} held`
+          : '';
       this.setWaiting(
         missing,
         fresh
@@ -888,16 +1007,25 @@ export class ReplicaCore {
       return false;
     }
     // Among the voters: a member being removed may not lead, and holds nothing committed that they lack.
-    let best: { id: NodeId; epoch: number; index: number } = { id: this.id, epoch: this.log.lastEpoch, index: this.log.lastIndex };
+    let best: { id: NodeId; epoch: number; index: number } = {
+      id: this.id,
+      epoch: this.log.lastEpoch,
+      index: this.log.lastIndex,
+    };
     for (const m of votersOf(latest).filter((v) => latest.inSync.includes(v))) {
       const info = fresh.get(m);
       if (!info) continue;
-      const better = info.lastEpoch > best.epoch
-        || (info.lastEpoch === best.epoch && (info.lastIndex > best.index || (info.lastIndex === best.index && m < best.id)));
+      const better =
+        info.lastEpoch > best.epoch ||
+        (info.lastEpoch === best.epoch &&
+          (info.lastIndex > best.index || (info.lastIndex === best.index && m < best.id)));
       if (better) best = { id: m, epoch: info.lastEpoch, index: info.lastIndex };
     }
     if (best.id !== this.id) {
-      this.setWaiting([], `every member of the last in-sync set is back; ${best.id} has the most up-to-date log and should lead`);
+      this.setWaiting(
+        [],
+        `every member of the last in-sync set is back; ${best.id} has the most up-to-date log and should lead`,
+      );
       return false;
     }
     this.setWaiting([], 'every member of the last in-sync set is back; this replica has the most up-to-date log');
@@ -918,10 +1046,23 @@ export class ReplicaCore {
     return latest;
   }
 
-  private onAppend(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'append' }>, leaderForce: number): void {
-    const reply = (success: boolean, matchIndex: number, hintIndex: number, rewind = false) => this.send(from, {
-      type: 'appendReply', success, matchIndex, hintIndex, lastIndex: this.log.lastIndex, session: this.session, echo: body.session, rewind,
-    });
+  private onAppend(
+    from: NodeId,
+    epoch: number,
+    body: Extract<PeerBody, { type: 'append' }>,
+    leaderForce: number,
+  ): void {
+    const reply = (success: boolean, matchIndex: number, hintIndex: number, rewind = false) =>
+      this.send(from, {
+        type: 'appendReply',
+        success,
+        matchIndex,
+        hintIndex,
+        lastIndex: this.log.lastIndex,
+        session: this.session,
+        echo: body.session,
+        rewind,
+      });
     if (epoch < this.hard.epoch) {
       reply(false, 0, this.log.lastIndex + 1);
       return;
@@ -964,7 +1105,12 @@ export class ReplicaCore {
       return;
     }
     let i = 0;
-    while (i < entries.length && entries[i]!.index <= this.log.lastIndex && this.log.epochAt(entries[i]!.index) === entries[i]!.epoch) i++;
+    while (
+      i < entries.length &&
+      entries[i]!.index <= this.log.lastIndex &&
+      this.log.epochAt(entries[i]!.index) === entries[i]!.epoch
+    )
+      i++;
     const fresh = entries.slice(i);
     let quarantine: Entry[] = [];
     let truncateFrom: number | undefined;
@@ -975,14 +1121,25 @@ export class ReplicaCore {
         return;
       }
       if (truncateFrom <= this.commitIndex) {
-        this.emit('safety.violation', `leader ${from} tried to overwrite committed entry ${truncateFrom}; refused`, { from, index: truncateFrom });
+        this.emit('safety.violation', `leader ${from} tried to overwrite committed entry ${truncateFrom}; refused`, {
+          from,
+          index: truncateFrom,
+        });
         return;
       }
       quarantine = this.log.truncateFrom(truncateFrom);
       this.durableIndex = Math.min(this.durableIndex, truncateFrom - 1);
-      this.emit('log.quarantined', `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine${rewinding ? `: the history forced at epoch ${leaderForce} does not hold them` : ''}`, {
-        from: truncateFrom, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))], ...(rewinding ? { force: leaderForce } : {}),
-      });
+      this.emit(
+        'log.quarantined',
+        `${this.id} moved ${quarantine.length} divergent uncommitted entries (${truncateFrom}..${truncateFrom + quarantine.length - 1}) to quarantine${rewinding ? `: the history forced at epoch ${leaderForce} does not hold them` : ''}`,
+        {
+          from: truncateFrom,
+          count: quarantine.length,
+          leader: from,
+          epochs: [...new Set(quarantine.map((e) => e.epoch))],
+          ...(rewinding ? { force: leaderForce } : {}),
+        },
+      );
     }
     if (fresh.length > 0) {
       this.log.append(fresh);
@@ -1002,11 +1159,20 @@ export class ReplicaCore {
     const cfg = this.log.configAt(matchedEnd);
     const latest = this.log.latestConfig();
     if (!cfg.inSync.includes(this.id) || !latest.inSync.includes(this.id) || !isVoter(latest, this.id)) {
-      if (this.caughtUp) this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
+      if (this.caughtUp)
+        this.emit('replica.left_isr', `${this.id} learned it is no longer in the in-sync set`, { leader: from });
       this.caughtUp = false;
-    } else if (!this.caughtUp && cfg.epoch === this.hard.epoch && matchedEnd >= body.commitIndex && body.confirmedSession === this.session) {
+    } else if (
+      !this.caughtUp &&
+      cfg.epoch === this.hard.epoch &&
+      matchedEnd >= body.commitIndex &&
+      body.confirmedSession === this.session
+    ) {
       this.caughtUp = true;
-      this.emit('replica.caught_up', `${this.id} is caught up with leader ${from} and in the in-sync set`, { leader: from, index: matchedEnd });
+      this.emit('replica.caught_up', `${this.id} is caught up with leader ${from} and in the in-sync set`, {
+        leader: from,
+        index: matchedEnd,
+      });
     }
     reply(true, matchedEnd, 0);
   }
@@ -1015,12 +1181,20 @@ export class ReplicaCore {
    * Left behind by a force, with applied entries outside the forced history from `from` on: they cannot be unapplied,
    * so it waits for a snapshot of the forced history (and answers every append so until one is installed).
    */
-  private askToRewind(reply: (success: boolean, matchIndex: number, hintIndex: number, rewind: boolean) => void, from: number): void {
+  private askToRewind(
+    reply: (success: boolean, matchIndex: number, hintIndex: number, rewind: boolean) => void,
+    from: number,
+  ): void {
     this.rewindFrom = from;
     reply(false, 0, from, true);
   }
 
-  private onSnapshot(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'snapshot' }>, leaderForce: number): void {
+  private onSnapshot(
+    from: NodeId,
+    epoch: number,
+    body: Extract<PeerBody, { type: 'snapshot' }>,
+    leaderForce: number,
+  ): void {
     if (epoch < this.hard.epoch || this.role === 'leader') {
       this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: false, echo: 0 });
       return;
@@ -1043,16 +1217,36 @@ export class ReplicaCore {
       this.commitForce = leaderForce;
       this.appliedIndex = body.lastIndex;
       this.rewindFrom = undefined;
-      const reason = rewinding ? `abandoned by the leader forced at epoch ${leaderForce}: replaced by a snapshot of its history` : 'replaced by a snapshot from the leader';
+      const reason = rewinding
+        ? `abandoned by the leader forced at epoch ${leaderForce}: replaced by a snapshot of its history`
+        : 'replaced by a snapshot from the leader';
       // Not matching, nothing of the old log stays: entries past the snapshot would otherwise outlive it on disk.
-      this.actions.push({ type: 'installSnapshot', from, base, quarantine, keepFrom: matches ? body.lastIndex + 1 : Number.MAX_SAFE_INTEGER, reason });
+      this.actions.push({
+        type: 'installSnapshot',
+        from,
+        base,
+        quarantine,
+        keepFrom: matches ? body.lastIndex + 1 : Number.MAX_SAFE_INTEGER,
+        reason,
+      });
       this.emit('snapshot.installed', `${this.id} installed a snapshot from ${from} up to index ${body.lastIndex}`, {
-        from, lastIndex: body.lastIndex, lastEpoch: body.lastEpoch, quarantined: quarantine.length,
+        from,
+        lastIndex: body.lastIndex,
+        lastEpoch: body.lastEpoch,
+        quarantined: quarantine.length,
       });
       if (rewinding && quarantine.length > 0) {
-        this.emit('log.quarantined', `${this.id} moved ${quarantine.length} entries (${quarantine[0]!.index}..${quarantine.at(-1)!.index}) to quarantine: the history forced at epoch ${leaderForce} does not hold them, and the state it had applied is replaced by the snapshot`, {
-          from: quarantine[0]!.index, count: quarantine.length, leader: from, epochs: [...new Set(quarantine.map((e) => e.epoch))], force: leaderForce,
-        });
+        this.emit(
+          'log.quarantined',
+          `${this.id} moved ${quarantine.length} entries (${quarantine[0]!.index}..${quarantine.at(-1)!.index}) to quarantine: the history forced at epoch ${leaderForce} does not hold them, and the state it had applied is replaced by the snapshot`,
+          {
+            from: quarantine[0]!.index,
+            count: quarantine.length,
+            leader: from,
+            epochs: [...new Set(quarantine.map((e) => e.epoch))],
+            force: leaderForce,
+          },
+        );
       }
     }
     this.send(from, { type: 'snapshotReply', lastIndex: body.lastIndex, success: true, echo: this.leaderSession });
@@ -1083,7 +1277,11 @@ export class ReplicaCore {
     const pr = this.progress.get(tr.to);
     if (this.now >= tr.deadline || !pr) {
       this.transfer = undefined;
-      this.emit('leader.transfer_failed', `${this.id} gives up handing leadership to ${tr.to}: ${pr ? 'it did not take over in time' : 'it left the configuration'}; ${this.id} serves again`, { to: tr.to });
+      this.emit(
+        'leader.transfer_failed',
+        `${this.id} gives up handing leadership to ${tr.to}: ${pr ? 'it did not take over in time' : 'it left the configuration'}; ${this.id} serves again`,
+        { to: tr.to },
+      );
       return;
     }
     if (pr.match < this.log.lastIndex || this.now - tr.lastSent < this.timings.heartbeatMs) return;
@@ -1103,22 +1301,53 @@ export class ReplicaCore {
     this.role = 'candidate';
     this.setHard({ epoch: next, promisedTo: this.id });
     this.campaign = {
-      phase: 'real', epoch: next, recovery: false, forced: false, transfer: true, granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(),
-      deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
+      phase: 'real',
+      epoch: next,
+      recovery: false,
+      forced: false,
+      transfer: true,
+      granted: new Set(),
+      refused: new Map(),
+      infos: new Map(),
+      incarnations: new Map(),
+      deadline: this.now + this.timings.promiseWaitMs,
+      lastSent: this.now,
     };
-    this.emit('election.started', `${this.id} asks for promises for epoch ${next}: ${from} hands leadership over to it`, {
-      epoch: next, recovery: false, transfer: true, from, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-    });
+    this.emit(
+      'election.started',
+      `${this.id} asks for promises for epoch ${next}: ${from} hands leadership over to it`,
+      {
+        epoch: next,
+        recovery: false,
+        transfer: true,
+        from,
+        lastIndex: this.log.lastIndex,
+        lastEpoch: this.log.lastEpoch,
+      },
+    );
     this.askPromises();
     if (this.voterPeers.length === 0) this.concludeCampaign();
   }
 
   // ---------------------------------------------------------------- elections
 
-  private onPromiseRequest(from: NodeId, epoch: number, req: Extract<PeerBody, { type: 'promise' }>, incarnation: string): void {
+  private onPromiseRequest(
+    from: NodeId,
+    epoch: number,
+    req: Extract<PeerBody, { type: 'promise' }>,
+    incarnation: string,
+  ): void {
     const refuse = (reason: string) =>
-      this.send(from, { type: 'promiseReply', preVote: req.preVote, granted: false, reason, info: this.info(), echo: req.session });
-    if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch)) return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
+      this.send(from, {
+        type: 'promiseReply',
+        preVote: req.preVote,
+        granted: false,
+        reason,
+        info: this.info(),
+        echo: req.session,
+      });
+    if (epoch < this.hard.epoch || (req.preVote && epoch === this.hard.epoch))
+      return refuse(`stale epoch ${epoch}; this replica is at ${this.hard.epoch}`);
     if (!req.preVote && epoch === this.hard.epoch && this.hard.promisedTo !== '' && this.hard.promisedTo !== from) {
       return refuse(`already promised epoch ${epoch} to ${this.hard.promisedTo}`);
     }
@@ -1126,12 +1355,19 @@ export class ReplicaCore {
     const handingOver = this.role === 'leader' && !req.preVote && req.transfer === true && this.transfer?.to === from;
     if (this.role === 'leader' && !handingOver) return refuse(`${this.id} leads epoch ${this.hard.epoch}`);
     // A transfer campaign was asked for by the leader itself: hearing it lately is no reason to refuse.
-    if (!req.transfer && this.leaderId !== '' && this.leaderId !== from && this.now - this.lastLeaderContact < this.timings.electionMinMs) {
+    if (
+      !req.transfer &&
+      this.leaderId !== '' &&
+      this.leaderId !== from &&
+      this.now - this.lastLeaderContact < this.timings.electionMinMs
+    ) {
       return refuse(`leader ${this.leaderId} is alive`);
     }
     // A candidate answering from another data directory than the one the cluster counts on lost what it held.
     if (this.incarnationDiffers(this.newestKnownConfig(), from, incarnation)) {
-      return refuse(`${from} answers from another data directory than the one the cluster knows as ${from} (it lost its data); it may not lead before it has been brought back`);
+      return refuse(
+        `${from} answers from another data directory than the one the cluster knows as ${from} (it lost its data); it may not lead before it has been brought back`,
+      );
     }
     // Majority mode: one that lost data it acknowledged may not help elect a leader without that data (in-sync mode
     // needs no refusal: a replica that is not caught up never decides an election there, and a refusal would fail it).
@@ -1141,8 +1377,14 @@ export class ReplicaCore {
     // Entries committed under an in-sync set that excludes the candidate live only on that set's members,
     // and every one of them knows that set: such a member must refuse.
     const mine = this.log.latestConfig();
-    if (this.policy.adaptiveSet && !mine.inSync.includes(from) && configNewer(mine, { index: req.configIndex, epoch: req.configEpoch })) {
-      return refuse(`${from} is not in the latest in-sync set {${mine.inSync.join(',')}} (epoch ${mine.epoch}, index ${mine.index})`);
+    if (
+      this.policy.adaptiveSet &&
+      !mine.inSync.includes(from) &&
+      configNewer(mine, { index: req.configIndex, epoch: req.configEpoch })
+    ) {
+      return refuse(
+        `${from} is not in the latest in-sync set {${mine.inSync.join(',')}} (epoch ${mine.epoch}, index ${mine.index})`,
+      );
     }
     // Otherwise a replica that is not caught up holds nothing committed that a caught-up candidate lacks, so only
     // a caught-up replica (or any replica, against a recovery candidate) compares logs.
@@ -1154,14 +1396,25 @@ export class ReplicaCore {
     // peer reported (the one the candidate goes by), and comparing on the older one would refuse that candidate while
     // waiting for it to lead.
     const newest = this.newestKnownConfig();
-    const compareLogs = !this.policy.adaptiveSet || this.caughtUp || (req.recovery && newest.inSync.includes(this.id) && isVoter(newest, this.id));
+    const compareLogs =
+      !this.policy.adaptiveSet ||
+      this.caughtUp ||
+      (req.recovery && newest.inSync.includes(this.id) && isVoter(newest, this.id));
     if (compareLogs && !logAtLeast(req.lastEpoch, req.lastIndex, this.log.lastEpoch, this.log.lastIndex)) {
       // A better-logged caught-up replica runs itself, soon.
-      if (this.caughtUp || req.recovery) this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
+      if (this.caughtUp || req.recovery)
+        this.electionDeadline = Math.min(this.electionDeadline, this.now + this.timings.heartbeatMs);
       return refuse(`log of ${this.id} (epoch ${this.log.lastEpoch}, index ${this.log.lastIndex}) is more up to date`);
     }
     if (req.preVote) {
-      this.send(from, { type: 'promiseReply', preVote: true, granted: true, reason: '', info: this.info(), echo: req.session });
+      this.send(from, {
+        type: 'promiseReply',
+        preVote: true,
+        granted: true,
+        reason: '',
+        info: this.info(),
+        echo: req.session,
+      });
       return;
     }
     if (handingOver) {
@@ -1174,15 +1427,27 @@ export class ReplicaCore {
     this.setHard({ epoch, promisedTo: from });
     this.caughtUp = false; // until the new leader brings us into its in-sync set
     this.electionDeadline = this.now + this.randomElectionTimeout();
-    this.emit('election.promised', `${this.id} promised epoch ${epoch} to ${from}`, { candidate: from, recovery: req.recovery });
+    this.emit('election.promised', `${this.id} promised epoch ${epoch} to ${from}`, {
+      candidate: from,
+      recovery: req.recovery,
+    });
     this.send(from, { type: 'promiseReply', preVote: false, granted: true, reason: '', info, echo: req.session });
   }
 
   private startCampaign(recovery: boolean): void {
     this.role = 'candidate';
     this.campaign = {
-      phase: 'pre', epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)), recovery, forced: false, transfer: false,
-      granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(), deadline: this.now + this.timings.promiseWaitMs, lastSent: this.now,
+      phase: 'pre',
+      epoch: this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen)),
+      recovery,
+      forced: false,
+      transfer: false,
+      granted: new Set(),
+      refused: new Map(),
+      infos: new Map(),
+      incarnations: new Map(),
+      deadline: this.now + this.timings.promiseWaitMs,
+      lastSent: this.now,
     };
     this.askPromises();
     if (this.voterPeers.length === 0) this.concludeCampaign();
@@ -1195,8 +1460,15 @@ export class ReplicaCore {
       if (c.granted.has(p) || c.refused.has(p)) continue;
       const cfg = this.log.latestConfig();
       this.sendWithEpoch(p, c.epoch, {
-        type: 'promise', preVote: c.phase === 'pre', recovery: c.recovery, transfer: c.transfer, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-        configIndex: cfg.index, configEpoch: cfg.epoch, session: this.session,
+        type: 'promise',
+        preVote: c.phase === 'pre',
+        recovery: c.recovery,
+        transfer: c.transfer,
+        lastIndex: this.log.lastIndex,
+        lastEpoch: this.log.lastEpoch,
+        configIndex: cfg.index,
+        configEpoch: cfg.epoch,
+        session: this.session,
       });
     }
   }
@@ -1210,7 +1482,12 @@ export class ReplicaCore {
     }
   }
 
-  private onPromiseReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'promiseReply' }>, incarnation: string): void {
+  private onPromiseReply(
+    from: NodeId,
+    epoch: number,
+    body: Extract<PeerBody, { type: 'promiseReply' }>,
+    incarnation: string,
+  ): void {
     this.learnConfig(from, body.info);
     // An answer to a request sent before this replica's last pause: the campaign it belonged to is over.
     if (body.echo !== this.session) return;
@@ -1247,16 +1524,27 @@ export class ReplicaCore {
    */
   private get mayCampaign(): boolean {
     if (this.isVoter) return true;
-    return !this.policy.adaptiveSet && this.log.latestConfig().index > this.commitIndex && isVoter(this.log.configAt(this.commitIndex), this.id);
+    return (
+      !this.policy.adaptiveSet &&
+      this.log.latestConfig().index > this.commitIndex &&
+      isVoter(this.log.configAt(this.commitIndex), this.id)
+    );
   }
 
   private concludeCampaign(): void {
     const c = this.campaign!;
     if (this.campaignVerdict(c, true) !== 'won') {
       const reasons = Object.fromEntries(c.refused);
-      this.emit('election.lost', `${this.id} gave up its ${c.phase === 'pre' ? 'pre-vote for' : 'campaign for'} epoch ${c.epoch}: ${[...c.refused].map(([p, r]) => `${p}: ${r}`).join('; ')}`, {
-        epoch: c.epoch, phase: c.phase, refused: reasons, granted: [...c.granted],
-      });
+      this.emit(
+        'election.lost',
+        `${this.id} gave up its ${c.phase === 'pre' ? 'pre-vote for' : 'campaign for'} epoch ${c.epoch}: ${[...c.refused].map(([p, r]) => `${p}: ${r}`).join('; ')}`,
+        {
+          epoch: c.epoch,
+          phase: c.phase,
+          refused: reasons,
+          granted: [...c.granted],
+        },
+      );
       this.role = 'follower';
       this.campaign = undefined;
       this.electionDeadline = this.now + this.randomElectionTimeout();
@@ -1265,10 +1553,26 @@ export class ReplicaCore {
     if (c.phase === 'pre') {
       const epoch = this.nextOwnedEpoch(Math.max(this.hard.epoch, this.maxEpochSeen));
       this.setHard({ epoch, promisedTo: this.id });
-      this.campaign = { ...c, phase: 'real', epoch, granted: new Set(), refused: new Map(), infos: new Map(), incarnations: new Map(), deadline: this.now + this.timings.promiseWaitMs };
-      this.emit('election.started', `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`, {
-        epoch, recovery: c.recovery, lastIndex: this.log.lastIndex, lastEpoch: this.log.lastEpoch,
-      });
+      this.campaign = {
+        ...c,
+        phase: 'real',
+        epoch,
+        granted: new Set(),
+        refused: new Map(),
+        infos: new Map(),
+        incarnations: new Map(),
+        deadline: this.now + this.timings.promiseWaitMs,
+      };
+      this.emit(
+        'election.started',
+        `${this.id} asks for promises for epoch ${epoch}${c.recovery ? ' (recovery after a total outage)' : ''}`,
+        {
+          epoch,
+          recovery: c.recovery,
+          lastIndex: this.log.lastIndex,
+          lastEpoch: this.log.lastEpoch,
+        },
+      );
       this.askPromises();
       if (this.voterPeers.length === 0) this.concludeCampaign();
       return;
@@ -1286,8 +1590,11 @@ export class ReplicaCore {
     }
     // The election's configuration records the data directories of the promisers it counts on for commits.
     const records = new Map<NodeId, string>();
-    for (const p of c.granted) if (!this.policy.adaptiveSet || inSync.includes(p)) records.set(p, c.incarnations.get(p) ?? '');
-    const next = c.forced ? forcedConfig(prev, this.id, this.hard.epoch, this.policy.adaptiveSet) : withInSync(prev, inSync);
+    for (const p of c.granted)
+      if (!this.policy.adaptiveSet || inSync.includes(p)) records.set(p, c.incarnations.get(p) ?? '');
+    const next = c.forced
+      ? forcedConfig(prev, this.id, this.hard.epoch, this.policy.adaptiveSet)
+      : withInSync(prev, inSync);
     this.role = 'leader';
     this.leaderId = this.id;
     this.caughtUp = true;
@@ -1297,9 +1604,17 @@ export class ReplicaCore {
     this.progress.clear();
     this.awaitingFreshAcks = undefined;
     this.syncProgress();
-    this.emit('election.won', `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${next.inSync.join(',')}}${c.forced && !this.policy.adaptiveSet ? ` as its only voter (the others are learners until back in step)` : ''}`, {
-      epoch: this.hard.epoch, inSync: next.inSync, recovery: c.recovery, forced: c.forced, lastIndex: this.log.lastIndex,
-    });
+    this.emit(
+      'election.won',
+      `${this.id} leads epoch ${this.hard.epoch} with in-sync set {${next.inSync.join(',')}}${c.forced && !this.policy.adaptiveSet ? ` as its only voter (the others are learners until back in step)` : ''}`,
+      {
+        epoch: this.hard.epoch,
+        inSync: next.inSync,
+        recovery: c.recovery,
+        forced: c.forced,
+        lastIndex: this.log.lastIndex,
+      },
+    );
     this.leaderStartIndex = this.log.lastIndex + 1;
     this.appendConfig(next, records);
   }
@@ -1310,14 +1625,29 @@ export class ReplicaCore {
    * any still in the in-sync set.
    */
   private syncProgress(): void {
-    const wanted = new Set([...this.peers, ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id), ...this.log.latestConfig().inSync]);
+    const wanted = new Set([
+      ...this.peers,
+      ...this.log.configAt(this.commitIndex).replicas.map((r) => r.id),
+      ...this.log.latestConfig().inSync,
+    ]);
     wanted.delete(this.id);
     for (const p of wanted) {
       if (this.progress.has(p)) continue;
       this.progress.set(p, {
-        match: 0, next: this.log.lastIndex + 1, state: 'probe', lastAck: this.now, lastSent: Number.NEGATIVE_INFINITY,
-        lastProgress: this.now, reportedLast: 0, snapshotSentAt: 0, snapshotIndex: 0, snapshotDeliveredAt: 0, snapshotBackoffUntil: 0,
-        incarnation: undefined, ackSession: 0, heldCommitAt: this.now,
+        match: 0,
+        next: this.log.lastIndex + 1,
+        state: 'probe',
+        lastAck: this.now,
+        lastSent: Number.NEGATIVE_INFINITY,
+        lastProgress: this.now,
+        reportedLast: 0,
+        snapshotSentAt: 0,
+        snapshotIndex: 0,
+        snapshotDeliveredAt: 0,
+        snapshotBackoffUntil: 0,
+        incarnation: undefined,
+        ackSession: 0,
+        heldCommitAt: this.now,
       });
     }
     for (const p of this.progress.keys()) if (!wanted.has(p)) this.progress.delete(p);
@@ -1343,7 +1673,11 @@ export class ReplicaCore {
       this.actions.push({ type: 'leadership', leading: false, epoch: this.hard.epoch });
       this.emit('leader.stepped_down', `${this.id} stepped down: ${reason}`, { epoch, reason });
       // Whatever made it step down while handing over (the target's campaign, or its first message of the new epoch): done.
-      if (handedTo !== undefined) this.emit('leader.transfer_done', `${this.id} handed leadership over to ${handedTo} (epoch ${epoch})`, { to: handedTo, newEpoch: epoch });
+      if (handedTo !== undefined)
+        this.emit('leader.transfer_done', `${this.id} handed leadership over to ${handedTo} (epoch ${epoch})`, {
+          to: handedTo,
+          newEpoch: epoch,
+        });
     }
     if (leader === '') this.leaderId = '';
   }
@@ -1353,14 +1687,25 @@ export class ReplicaCore {
   private leaderTick(): void {
     const cfg = this.log.latestConfig();
     if (this.ownRemovalCommitted()) {
-      this.becomeFollower(this.hard.epoch, '', true, `its removal from the cluster is committed (members now ${describeConfig(cfg)})`);
+      this.becomeFollower(
+        this.hard.epoch,
+        '',
+        true,
+        `its removal from the cluster is committed (members now ${describeConfig(cfg)})`,
+      );
       return;
     }
     const voters = votersOf(cfg);
-    const heard = (p: NodeId) => this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.timings.electionMinMs;
+    const heard = (p: NodeId) =>
+      this.now - (this.progress.get(p)?.lastAck ?? Number.NEGATIVE_INFINITY) < 2 * this.timings.electionMinMs;
     const reachable = voters.filter((v) => v === this.id || heard(v)).length;
     if (this.policy.mustStepDown(reachable, voters.length)) {
-      this.becomeFollower(this.hard.epoch, '', true, `it heard from only ${reachable} of ${voters.length} voting replicas recently, no majority`);
+      this.becomeFollower(
+        this.hard.epoch,
+        '',
+        true,
+        `it heard from only ${reachable} of ${voters.length} voting replicas recently, no majority`,
+      );
       return;
     }
     for (const [p, pr] of this.progress) {
@@ -1375,7 +1720,11 @@ export class ReplicaCore {
         }
         continue;
       }
-      if (pr.state === 'replicate' && pr.next > pr.match + 1 && this.now - pr.lastProgress >= 4 * this.timings.heartbeatMs) {
+      if (
+        pr.state === 'replicate' &&
+        pr.next > pr.match + 1 &&
+        this.now - pr.lastProgress >= 4 * this.timings.heartbeatMs
+      ) {
         // Pipelined appends went unanswered: fall back to one at a time from what we know matches.
         pr.state = 'probe';
         pr.next = pr.match + 1;
@@ -1411,7 +1760,8 @@ export class ReplicaCore {
       }
       return;
     }
-    const windowFull = pr.state === 'replicate' && pr.next - 1 - pr.match >= this.limits.maxInflight * this.limits.maxBatchEntries;
+    const windowFull =
+      pr.state === 'replicate' && pr.next - 1 - pr.match >= this.limits.maxInflight * this.limits.maxBatchEntries;
     if (pr.state === 'replicate' && (pr.next > this.log.lastIndex || windowFull)) {
       if (!heartbeat) return;
       // A heartbeat: nothing new to send, or the window is full. Anchor it where we know the logs match.
@@ -1434,8 +1784,13 @@ export class ReplicaCore {
   private sendEntries(p: NodeId, prevIndex: number, prevEpoch: number, entries: Entry[]): void {
     const vouch = !this.awaitingFreshAcks && this.log.latestConfig().inSync.includes(p);
     this.send(p, {
-      type: 'append', prevIndex, prevEpoch, entries, commitIndex: this.commitIndex,
-      session: this.session, confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
+      type: 'append',
+      prevIndex,
+      prevEpoch,
+      entries,
+      commitIndex: this.commitIndex,
+      session: this.session,
+      confirmedSession: vouch ? (this.peerSessions.get(p) ?? 0) : 0,
     });
   }
 
@@ -1446,8 +1801,11 @@ export class ReplicaCore {
       this.sendAppend(p);
       return;
     }
-    while (pr.state === 'replicate' && pr.next <= this.log.lastIndex
-      && pr.next - 1 - pr.match < this.limits.maxInflight * this.limits.maxBatchEntries) {
+    while (
+      pr.state === 'replicate' &&
+      pr.next <= this.log.lastIndex &&
+      pr.next - 1 - pr.match < this.limits.maxInflight * this.limits.maxBatchEntries
+    ) {
       const before = pr.next;
       this.sendAppend(p);
       if (pr.next === before) break; // nothing could be sent (e.g. a snapshot is due)
@@ -1462,20 +1820,39 @@ export class ReplicaCore {
     pr.snapshotIndex = lastIndex;
     if (!this.log.latestConfig().inSync.includes(p) && !pr.catchupFrom) {
       pr.catchupFrom = { at: this.now, match: pr.match };
-      this.emit('catchup.started', `${this.id} brings ${p} up to date from index ${pr.match}, starting with a snapshot`, {
-        follower: p, from: pr.match, to: this.log.lastIndex,
-      });
+      this.emit(
+        'catchup.started',
+        `${this.id} brings ${p} up to date from index ${pr.match}, starting with a snapshot`,
+        {
+          follower: p,
+          from: pr.match,
+          to: this.log.lastIndex,
+        },
+      );
     }
     const action: Action = {
-      type: 'sendSnapshot', to: p, lastIndex, lastEpoch: this.log.epochAt(lastIndex)!, config: this.log.configAt(lastIndex), force: this.lineage,
+      type: 'sendSnapshot',
+      to: p,
+      lastIndex,
+      lastEpoch: this.log.epochAt(lastIndex)!,
+      config: this.log.configAt(lastIndex),
+      force: this.lineage,
     };
     this.actions.push(action);
     this.emit('snapshot.sent', `${this.id} sends ${p} a snapshot up to index ${lastIndex}: ${why}`, {
-      to: p, lastIndex, followerNext: pr.next, logStart: this.log.base.index + 1,
+      to: p,
+      lastIndex,
+      followerNext: pr.next,
+      logStart: this.log.base.index + 1,
     });
   }
 
-  private onAppendReply(from: NodeId, epoch: number, body: Extract<PeerBody, { type: 'appendReply' }>, incarnation: string): void {
+  private onAppendReply(
+    from: NodeId,
+    epoch: number,
+    body: Extract<PeerBody, { type: 'appendReply' }>,
+    incarnation: string,
+  ): void {
     const pr = this.progress.get(from);
     if (this.role !== 'leader' || epoch !== this.hard.epoch || !pr) return;
     this.peerSessions.set(from, body.session);
@@ -1486,7 +1863,11 @@ export class ReplicaCore {
     if (body.rewind) {
       // Left behind by the force this history began with, it applied entries outside it: only a snapshot brings it back.
       if (pr.state !== 'snapshot' && this.now >= pr.snapshotBackoffUntil) {
-        this.startSnapshot(from, pr, `what it applied leaves this history at index ${body.hintIndex} (it was left behind by the leader forced at epoch ${this.lineage})`);
+        this.startSnapshot(
+          from,
+          pr,
+          `what it applied leaves this history at index ${body.hintIndex} (it was left behind by the leader forced at epoch ${this.lineage})`,
+        );
       }
       return;
     }
@@ -1498,7 +1879,11 @@ export class ReplicaCore {
         this.sendAppend(from);
         return;
       }
-    } else if (pr.state === 'snapshot' && pr.snapshotDeliveredAt > 0 && this.now - pr.snapshotDeliveredAt > 4 * this.timings.heartbeatMs) {
+    } else if (
+      pr.state === 'snapshot' &&
+      pr.snapshotDeliveredAt > 0 &&
+      this.now - pr.snapshotDeliveredAt > 4 * this.timings.heartbeatMs
+    ) {
       // It had the snapshot and still is behind it: it restarted before installing it. Send another.
       pr.state = 'probe';
       pr.lastSent = this.now;
@@ -1517,7 +1902,9 @@ export class ReplicaCore {
         if (!this.log.latestConfig().inSync.includes(from) && !pr.catchupFrom) {
           pr.catchupFrom = { at: this.now, match: pr.match };
           this.emit('catchup.started', `${this.id} brings ${from} up to date from index ${pr.match}`, {
-            follower: from, from: pr.match, to: this.log.lastIndex,
+            follower: from,
+            from: pr.match,
+            to: this.log.lastIndex,
           });
         }
       }
@@ -1545,12 +1932,22 @@ export class ReplicaCore {
    * (majority mode, maintainIncarnations), and is brought back like any returning replica; the configuration that
    * readmits it records its data directory.
    */
-  private noticeDataLoss(from: NodeId, pr: Progress, incarnation: string, body: Extract<PeerBody, { type: 'appendReply' }>): void {
+  private noticeDataLoss(
+    from: NodeId,
+    pr: Progress,
+    incarnation: string,
+    body: Extract<PeerBody, { type: 'appendReply' }>,
+  ): void {
     const recorded = recordedIncarnation(this.log.latestConfig(), from);
     let why = '';
     if (this.incarnationDiffers(this.log.latestConfig(), from, incarnation) && !this.dataLost.has(from)) {
       why = `it answers from another data directory (incarnation ${incarnation}) than the one the cluster counts on (${recorded}): it lost its data, or was started on another directory`;
-    } else if (incarnation !== '' && pr.incarnation !== undefined && pr.incarnation !== '' && incarnation !== pr.incarnation) {
+    } else if (
+      incarnation !== '' &&
+      pr.incarnation !== undefined &&
+      pr.incarnation !== '' &&
+      incarnation !== pr.incarnation
+    ) {
       why = `it answers from another data directory (incarnation ${incarnation}) than before (${pr.incarnation})`;
     } else if (body.session !== pr.ackSession && body.lastIndex < pr.match) {
       why = `its log ends at index ${body.lastIndex}, but it acknowledged index ${pr.match} before (its data directory was replaced or rewound)`;
@@ -1567,13 +1964,18 @@ export class ReplicaCore {
     pr.ackSession = body.session;
     pr.catchupFrom = undefined;
     const cfg = this.log.latestConfig();
-    const action = cfg.inSync.includes(from) && this.policy.adaptiveSet
-      ? 'it leaves the in-sync set and is brought back up to date'
-      : isVoter(cfg, from) && !this.policy.adaptiveSet
-        ? 'it becomes a learner, votes no more, and is brought back up to date'
-        : 'it is brought back up to date';
+    const action =
+      cfg.inSync.includes(from) && this.policy.adaptiveSet
+        ? 'it leaves the in-sync set and is brought back up to date'
+        : isVoter(cfg, from) && !this.policy.adaptiveSet
+          ? 'it becomes a learner, votes no more, and is brought back up to date'
+          : 'it is brought back up to date';
     this.emit('replica.data_lost', `${from} lost data it acknowledged: ${why}; ${action}`, {
-      replica: from, incarnation, recorded, acknowledged, lastIndex: body.lastIndex,
+      replica: from,
+      incarnation,
+      recorded,
+      acknowledged,
+      lastIndex: body.lastIndex,
     });
   }
 
@@ -1600,7 +2002,11 @@ export class ReplicaCore {
     if (echo !== this.session) return false;
     if (this.awaitingFreshAcks?.delete(from) && this.awaitingFreshAcks.size === 0) {
       this.awaitingFreshAcks = undefined;
-      this.emit('leader.reconfirmed', `${this.id} heard from its whole in-sync set since it resumed; it commits again`, { inSync: this.log.latestConfig().inSync });
+      this.emit(
+        'leader.reconfirmed',
+        `${this.id} heard from its whole in-sync set since it resumed; it commits again`,
+        { inSync: this.log.latestConfig().inSync },
+      );
       this.advanceCommit();
     }
     return true;
@@ -1615,7 +2021,9 @@ export class ReplicaCore {
   private advanceCommit(): void {
     if (this.role !== 'leader' || this.awaitingFreshAcks) return;
     const own = this.awaitDurable ? this.durableIndex : this.log.lastIndex;
-    const n = this.policy.committedIndex(this.commitSet(), (m) => (m === this.id ? own : (this.progress.get(m)?.match ?? 0)));
+    const n = this.policy.committedIndex(this.commitSet(), (m) =>
+      m === this.id ? own : (this.progress.get(m)?.match ?? 0),
+    );
     // Only entries of our own epoch commit by counting; earlier ones commit with them.
     if (n <= this.commitIndex || this.log.epochAt(n) !== this.hard.epoch) return;
     const committedConfig = this.log.configAt(this.commitIndex);
@@ -1637,9 +2045,16 @@ export class ReplicaCore {
     const lost = cfg.inSync.filter((m) => m !== this.id && this.dataLost.has(m));
     if (lost.length > 0 && cfg.inSync.length > lost.length) {
       const inSync = cfg.inSync.filter((m) => !lost.includes(m));
-      this.emit('isr.shrink', `${this.id} removes ${lost.join(', ')} from the in-sync set: it lost data it acknowledged`, {
-        removed: lost, inSync, epoch: this.hard.epoch, dataLost: true,
-      });
+      this.emit(
+        'isr.shrink',
+        `${this.id} removes ${lost.join(', ')} from the in-sync set: it lost data it acknowledged`,
+        {
+          removed: lost,
+          inSync,
+          epoch: this.hard.epoch,
+          dataLost: true,
+        },
+      );
       this.appendConfig(withInSync(cfg, inSync));
       return;
     }
@@ -1656,9 +2071,15 @@ export class ReplicaCore {
     const departed = this.departed(cfg);
     if (departed.length > 0 && cfg.index <= this.commitIndex) {
       const inSync = cfg.inSync.filter((m) => !departed.includes(m));
-      this.emit('isr.shrink', `${this.id} removes ${departed.join(', ')} from the in-sync set: its removal from the cluster is committed`, {
-        removed: departed, inSync, epoch: this.hard.epoch,
-      });
+      this.emit(
+        'isr.shrink',
+        `${this.id} removes ${departed.join(', ')} from the in-sync set: its removal from the cluster is committed`,
+        {
+          removed: departed,
+          inSync,
+          epoch: this.hard.epoch,
+        },
+      );
       this.appendConfig(withInSync(cfg, inSync));
       return;
     }
@@ -1670,14 +2091,25 @@ export class ReplicaCore {
         // member of the set it leaves behind stopped acking. Taking itself back in and committing alone would write
         // under a set that none of them knows, while each of them, back from a crash, may lead a recovery on the set it
         // does know (they hold everything committed under it). So it stops leading and leaves the change to them.
-        this.becomeFollower(this.hard.epoch, '', true, this.ownRemovalCommitted()
-          ? 'its removal from the cluster is committed'
-          : `its removal is pending and ${stale.join(', ')}, the rest of the in-sync set, stopped acking; one of them leads when back`);
+        this.becomeFollower(
+          this.hard.epoch,
+          '',
+          true,
+          this.ownRemovalCommitted()
+            ? 'its removal from the cluster is committed'
+            : `its removal is pending and ${stale.join(', ')}, the rest of the in-sync set, stopped acking; one of them leads when back`,
+        );
         return;
       }
-      this.emit('isr.shrink', `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.timings.syncTimeoutMs} ms`, {
-        removed: stale, inSync, epoch: this.hard.epoch,
-      });
+      this.emit(
+        'isr.shrink',
+        `${this.id} removes ${stale.join(', ')} from the in-sync set: no ack for ${this.timings.syncTimeoutMs} ms`,
+        {
+          removed: stale,
+          inSync,
+          epoch: this.hard.epoch,
+        },
+      );
       this.appendConfig(withInSync(cfg, inSync));
       return;
     }
@@ -1687,9 +2119,15 @@ export class ReplicaCore {
     for (const p of joining) this.finishCatchup(p);
     const inSync = [...cfg.inSync, ...joining];
     const back = joining.filter((p) => this.dataLost.has(p));
-    this.emit('isr.expand', `${this.id} adds ${joining.join(', ')} to the in-sync set${back.length > 0 ? ` (${back.join(', ')} back after losing data: its data directory is recorded)` : ''}`, {
-      added: joining, inSync, epoch: this.hard.epoch,
-    });
+    this.emit(
+      'isr.expand',
+      `${this.id} adds ${joining.join(', ')} to the in-sync set${back.length > 0 ? ` (${back.join(', ')} back after losing data: its data directory is recorded)` : ''}`,
+      {
+        added: joining,
+        inSync,
+        epoch: this.hard.epoch,
+      },
+    );
     this.appendConfig(withInSync(cfg, inSync), this.readmitting(joining));
   }
 
@@ -1717,9 +2155,15 @@ export class ReplicaCore {
     const lost = this.policy.adaptiveSet ? undefined : voters.find((v) => v !== this.id && this.dataLost.has(v));
     if (lost && voters.length > 1) {
       const next = withDemoted(cfg, lost);
-      this.emit('membership.demoted', `${this.id} makes ${lost} a learner: it lost data it acknowledged, and votes again once it has caught up (members now ${describeConfig(next)})`, {
-        replica: lost, voters: votersOf(next), learners: learnersOf(next),
-      });
+      this.emit(
+        'membership.demoted',
+        `${this.id} makes ${lost} a learner: it lost data it acknowledged, and votes again once it has caught up (members now ${describeConfig(next)})`,
+        {
+          replica: lost,
+          voters: votersOf(next),
+          learners: learnersOf(next),
+        },
+      );
       this.appendConfig(next);
       return;
     }
@@ -1743,8 +2187,13 @@ export class ReplicaCore {
   /** A follower that acks promptly and holds everything committed, give or take a few entries in flight. */
   private isInStep(p: NodeId): boolean {
     const pr = this.progress.get(p);
-    return pr !== undefined && pr.state === 'replicate' && this.now - pr.lastAck <= this.timings.syncTimeoutMs / 2
-      && pr.match >= this.commitIndex && this.log.lastIndex - pr.match <= this.limits.catchupSlack;
+    return (
+      pr !== undefined &&
+      pr.state === 'replicate' &&
+      this.now - pr.lastAck <= this.timings.syncTimeoutMs / 2 &&
+      pr.match >= this.commitIndex &&
+      this.log.lastIndex - pr.match <= this.limits.catchupSlack
+    );
   }
 
   private finishCatchup(p: NodeId): void {
@@ -1753,7 +2202,10 @@ export class ReplicaCore {
     const ms = from ? this.now - from.at : 0;
     const entries = from ? pr.match - from.match : 0;
     this.emit('catchup.done', `${p} caught up: ${entries} entries in ${ms} ms`, {
-      follower: p, entries, ms, entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
+      follower: p,
+      entries,
+      ms,
+      entriesPerSecond: ms > 0 ? Math.round((entries * 1000) / ms) : null,
     });
     pr.catchupFrom = undefined;
   }
@@ -1772,9 +2224,15 @@ export class ReplicaCore {
     if (!learner) return;
     this.finishCatchup(learner);
     const next = withPromoted(cfg, learner);
-    this.emit('membership.promoted', `${this.id} makes learner ${learner} a voting member: it has caught up (members now ${describeConfig(next)})`, {
-      replica: learner, voters: votersOf(next), learners: learnersOf(next),
-    });
+    this.emit(
+      'membership.promoted',
+      `${this.id} makes learner ${learner} a voting member: it has caught up (members now ${describeConfig(next)})`,
+      {
+        replica: learner,
+        voters: votersOf(next),
+        learners: learnersOf(next),
+      },
+    );
     this.appendConfig(next, this.readmitting([learner]));
   }
 
@@ -1786,39 +2244,80 @@ export class ReplicaCore {
    */
   changeMembership(change: MembershipChange, now: number): MembershipResult {
     this.advance(now);
-    const refuse = (reason: MembershipRefusal, message: string): MembershipResult =>
-      ({ ok: false, reason, message, leaderId: this.leaderId });
+    const refuse = (reason: MembershipRefusal, message: string): MembershipResult => ({
+      ok: false,
+      reason,
+      message,
+      leaderId: this.leaderId,
+    });
     if (this.role !== 'leader') return refuse('not_leader', `${this.id} is not the leader`);
-    if (!this.leaderReady) return refuse('busy', `${this.id} has just become leader and has not committed its first entry yet; try again shortly`);
-    if (this.awaitingFreshAcks) return refuse('busy', `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`);
-    if (this.transfer) return refuse('busy', `${this.id} is handing leadership to ${this.transfer.to}; ask the new leader`);
+    if (!this.leaderReady)
+      return refuse(
+        'busy',
+        `${this.id} has just become leader and has not committed its first entry yet; try again shortly`,
+      );
+    if (this.awaitingFreshAcks)
+      return refuse(
+        'busy',
+        `${this.id} has just resumed after a pause and waits to hear from its in-sync set; try again shortly`,
+      );
+    if (this.transfer)
+      return refuse('busy', `${this.id} is handing leadership to ${this.transfer.to}; ask the new leader`);
     const cfg = this.log.latestConfig();
     if (cfg.index > this.commitIndex || this.departed(cfg).length > 0) {
-      return refuse('busy', `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`);
+      return refuse(
+        'busy',
+        `a configuration change (log index ${cfg.index}) is still being committed; try again shortly`,
+      );
     }
     let next: Config;
     if (change.type === 'add') {
       const existing = replicaOf(cfg, change.id);
-      if (existing) return refuse('exists', `${change.id} is already ${existing.learner ? 'a learner' : 'a member'} of the cluster`);
+      if (existing)
+        return refuse(
+          'exists',
+          `${change.id} is already ${existing.learner ? 'a learner' : 'a member'} of the cluster`,
+        );
       const sameAddress = cfg.replicas.find((r) => r.address === change.address);
       if (sameAddress) return refuse('exists', `${change.address} is the address of ${sameAddress.id}`);
-      const samePeerAddress = change.peerAddress ? cfg.replicas.find((r) => r.peerAddress === change.peerAddress) : undefined;
-      if (samePeerAddress) return refuse('exists', `${change.peerAddress} is the peer address of ${samePeerAddress.id}`);
+      const samePeerAddress = change.peerAddress
+        ? cfg.replicas.find((r) => r.peerAddress === change.peerAddress)
+        : undefined;
+      if (samePeerAddress)
+        return refuse('exists', `${change.peerAddress} is the peer address of ${samePeerAddress.id}`);
       const learning = learnersOf(cfg);
-      if (learning.length > 0) return refuse('busy', `one change at a time: ${learning.join(', ')} is still catching up as a learner`);
-      if (cfg.replicas.length >= MAX_REPLICAS) return refuse('too_many', `a cluster has at most ${MAX_REPLICAS} replicas`);
-      if (cfg.nextSlot >= EPOCH_SLOTS) return refuse('too_many', `this cluster has handed out all ${EPOCH_SLOTS} epoch slots a cluster gets in its lifetime`);
+      if (learning.length > 0)
+        return refuse('busy', `one change at a time: ${learning.join(', ')} is still catching up as a learner`);
+      if (cfg.replicas.length >= MAX_REPLICAS)
+        return refuse('too_many', `a cluster has at most ${MAX_REPLICAS} replicas`);
+      if (cfg.nextSlot >= EPOCH_SLOTS)
+        return refuse(
+          'too_many',
+          `this cluster has handed out all ${EPOCH_SLOTS} epoch slots a cluster gets in its lifetime`,
+        );
       next = withLearner(cfg, change.id, change.address, change.peerAddress);
-      this.emit('membership.learner_added', `${this.id} adds ${change.id} (${change.address}) as a learner; it votes once it has caught up`, {
-        replica: change.id, address: change.address, voters: votersOf(next), learners: learnersOf(next),
-      });
+      this.emit(
+        'membership.learner_added',
+        `${this.id} adds ${change.id} (${change.address}) as a learner; it votes once it has caught up`,
+        {
+          replica: change.id,
+          address: change.address,
+          voters: votersOf(next),
+          learners: learnersOf(next),
+        },
+      );
     } else {
       const existing = replicaOf(cfg, change.id);
-      if (!existing) return refuse('not_found', `${change.id} is not a replica of the cluster (${describeConfig(cfg)})`);
+      if (!existing)
+        return refuse('not_found', `${change.id} is not a replica of the cluster (${describeConfig(cfg)})`);
       const rest = without(cfg, change.id);
-      if (!existing.learner && votersOf(rest).length === 0) return refuse('last_member', `${change.id} is the last voting member`);
+      if (!existing.learner && votersOf(rest).length === 0)
+        return refuse('last_member', `${change.id} is the last voting member`);
       if (!existing.learner && this.policy.adaptiveSet && !rest.inSync.some((m) => m === this.id || this.isInStep(m))) {
-        return refuse('last_member', `no other replica is in sync to carry on without ${change.id}; wait for one to catch up`);
+        return refuse(
+          'last_member',
+          `no other replica is in sync to carry on without ${change.id}; wait for one to catch up`,
+        );
       }
       // In-sync mode: a live in-sync member holds every committed entry and believes itself caught up until it has the
       // entry that says otherwise. So it stays in the in-sync set (no vote, no slot, still replicated to) until the
@@ -1826,9 +2325,16 @@ export class ReplicaCore {
       // this leader die first, whoever leads a recovery on this entry waits for it too, and sees what it did meanwhile.
       const departing = this.policy.adaptiveSet && change.id !== this.id && cfg.inSync.includes(change.id);
       next = departing ? withInSync(rest, cfg.inSync) : rest;
-      this.emit('membership.removed', `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(rest)})`, {
-        replica: change.id, voters: votersOf(next), learners: learnersOf(next), self: change.id === this.id,
-      });
+      this.emit(
+        'membership.removed',
+        `${this.id} removes ${change.id} from the cluster (members now ${describeConfig(rest)})`,
+        {
+          replica: change.id,
+          voters: votersOf(next),
+          learners: learnersOf(next),
+          self: change.id === this.id,
+        },
+      );
     }
     this.appendConfig(next);
     const placed = this.log.latestConfig();
@@ -1842,7 +2348,9 @@ export class ReplicaCore {
   private appendConfig(config: Config, readmitted: ReadonlyMap<NodeId, string> = new Map()): void {
     const records = new Map([...this.verifiedIncarnations(), ...readmitted]);
     const recorded = withRecorded(config, records);
-    this.appendAsLeader([{ index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(recorded) }]);
+    this.appendAsLeader([
+      { index: this.log.lastIndex + 1, epoch: this.hard.epoch, kind: 'config', data: encodeConfig(recorded) },
+    ]);
   }
 
   // ------------------------------------------------------------------ common
@@ -1884,9 +2392,16 @@ export class ReplicaCore {
     const mine = this.log.latestConfig();
     if (configNewer(info.config, mine) && !info.config.inSync.includes(this.id)) {
       this.caughtUp = false;
-      this.emit('replica.left_isr', `${this.id} learned from ${from} that the in-sync set is now {${info.config.inSync.join(',')}}, without it`, {
-        from, inSync: info.config.inSync, configEpoch: info.config.epoch, configIndex: info.config.index,
-      });
+      this.emit(
+        'replica.left_isr',
+        `${this.id} learned from ${from} that the in-sync set is now {${info.config.inSync.join(',')}}, without it`,
+        {
+          from,
+          inSync: info.config.inSync,
+          configEpoch: info.config.epoch,
+          configIndex: info.config.index,
+        },
+      );
     }
   }
 
@@ -1897,7 +2412,8 @@ export class ReplicaCore {
       lastIndex: this.log.lastIndex,
       lastEpoch: this.log.lastEpoch,
       config: this.log.latestConfig(),
-      leaderContactAgo: this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? this.now - this.lastLeaderContact : -1,
+      leaderContactAgo:
+        this.role === 'leader' ? 0 : Number.isFinite(this.lastLeaderContact) ? this.now - this.lastLeaderContact : -1,
       isLeader: this.role === 'leader',
       session: this.session,
     };
@@ -1939,10 +2455,19 @@ export class ReplicaCore {
   }
 
   private sendWithEpoch(to: NodeId, epoch: number, body: PeerBody): void {
-    this.actions.push({ type: 'send', message: { from: this.id, to, epoch, force: this.lineage, incarnation: this.incarnation, body } });
+    this.actions.push({
+      type: 'send',
+      message: { from: this.id, to, epoch, force: this.lineage, incarnation: this.incarnation, body },
+    });
   }
 
   private emit(kind: string, message: string, fields: Record<string, unknown>): void {
-    this.actions.push({ type: 'event', kind, epoch: this.hard.epoch, message, fields: { ...fields, epoch: this.hard.epoch } });
+    this.actions.push({
+      type: 'event',
+      kind,
+      epoch: this.hard.epoch,
+      message,
+      fields: { ...fields, epoch: this.hard.epoch },
+    });
   }
 }

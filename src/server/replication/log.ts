@@ -87,7 +87,8 @@ export class ReplicaLog {
 
   /** Removes every entry from `index` on and returns them. */
   truncateFrom(index: number): Entry[] {
-    if (index <= this.baseInfo.index) throw new Error(`cannot truncate at ${index}: at or below the log base ${this.baseInfo.index}`);
+    if (index <= this.baseInfo.index)
+      throw new Error(`cannot truncate at ${index}: at or below the log base ${this.baseInfo.index}`);
     const removed = this.entries.splice(index - this.baseInfo.index - 1);
     this.configs = this.configs.filter((c) => c.index < index);
     return removed;

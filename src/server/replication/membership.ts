@@ -25,7 +25,14 @@ function byId(a: { id: NodeId }, b: { id: NodeId }): number {
 export function initialConfig(replicas: readonly { id: NodeId; address: string; peerAddress?: string }[]): Config {
   const sorted = [...replicas].sort(byId);
   return {
-    replicas: sorted.map((r, slot) => ({ id: r.id, address: r.address, ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}), slot, learner: false, incarnation: '' })),
+    replicas: sorted.map((r, slot) => ({
+      id: r.id,
+      address: r.address,
+      ...(r.peerAddress ? { peerAddress: r.peerAddress } : {}),
+      slot,
+      learner: false,
+      incarnation: '',
+    })),
     inSync: sorted.map((r) => r.id),
     nextSlot: sorted.length,
     force: 0,
@@ -75,7 +82,10 @@ export function withInSync(config: Config, inSync: readonly NodeId[]): Config {
 
 /** `id` joins as a learner with a fresh slot. */
 export function withLearner(config: Config, id: NodeId, address: string, peerAddress?: string): Config {
-  const replicas = [...config.replicas, { id, address, ...(peerAddress ? { peerAddress } : {}), slot: config.nextSlot, learner: true, incarnation: '' }].sort(byId);
+  const replicas = [
+    ...config.replicas,
+    { id, address, ...(peerAddress ? { peerAddress } : {}), slot: config.nextSlot, learner: true, incarnation: '' },
+  ].sort(byId);
   return { ...config, replicas, nextSlot: config.nextSlot + 1, index: 0, epoch: 0 };
 }
 
@@ -108,7 +118,8 @@ export function recordedIncarnation(config: Config, id: NodeId): string {
 
 /** The same configuration with these incarnations recorded (ids it does not hold are ignored). */
 export function withRecorded(config: Config, records: ReadonlyMap<NodeId, string>): Config {
-  if (![...records].some(([id, inc]) => inc !== '' && replicaOf(config, id) && recordedIncarnation(config, id) !== inc)) return config;
+  if (![...records].some(([id, inc]) => inc !== '' && replicaOf(config, id) && recordedIncarnation(config, id) !== inc))
+    return config;
   const replicas = config.replicas.map((r) => {
     const inc = records.get(r.id);
     return inc ? { ...r, incarnation: inc } : r;
@@ -118,14 +129,23 @@ export function withRecorded(config: Config, records: ReadonlyMap<NodeId, string
 
 /** `id` leaves the cluster (and the in-sync set). */
 export function without(config: Config, id: NodeId): Config {
-  return { ...config, replicas: config.replicas.filter((r) => r.id !== id), inSync: config.inSync.filter((m) => m !== id), index: 0, epoch: 0 };
+  return {
+    ...config,
+    replicas: config.replicas.filter((r) => r.id !== id),
+    inSync: config.inSync.filter((m) => m !== id),
+    index: 0,
+    epoch: 0,
+  };
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A configuration as written before forces and incarnations were recorded: those fields may be missing. */
-export type StoredConfig = Omit<Config, 'replicas' | 'force'> & { replicas: (Omit<ConfigReplica, 'incarnation'> & { incarnation?: string })[]; force?: number };
+export type StoredConfig = Omit<Config, 'replicas' | 'force'> & {
+  replicas: (Omit<ConfigReplica, 'incarnation'> & { incarnation?: string })[];
+  force?: number;
+};
 
 interface EncodedConfig {
   replicas: StoredConfig['replicas'];
@@ -141,7 +161,11 @@ export function normalizeConfig(c: StoredConfig): Config {
 
 /** The data of a config entry. */
 export function encodeConfig(config: Config): Uint8Array {
-  const body: EncodedConfig = { replicas: config.replicas, inSync: [...config.inSync].sort(), nextSlot: config.nextSlot };
+  const body: EncodedConfig = {
+    replicas: config.replicas,
+    inSync: [...config.inSync].sort(),
+    nextSlot: config.nextSlot,
+  };
   if (config.force > 0) body.force = config.force;
   return encoder.encode(JSON.stringify(body));
 }
@@ -149,7 +173,14 @@ export function encodeConfig(config: Config): Uint8Array {
 /** The configuration a config entry holds, placed where the entry stands. */
 export function decodeConfig(entry: Entry): Config {
   const parsed = JSON.parse(decoder.decode(entry.data)) as EncodedConfig;
-  return normalizeConfig({ replicas: parsed.replicas, inSync: parsed.inSync, nextSlot: parsed.nextSlot, force: parsed.force, index: entry.index, epoch: entry.epoch });
+  return normalizeConfig({
+    replicas: parsed.replicas,
+    inSync: parsed.inSync,
+    nextSlot: parsed.nextSlot,
+    force: parsed.force,
+    index: entry.index,
+    epoch: entry.epoch,
+  });
 }
 
 /** Is config a newer than config b? Configs are ordered by where they stand in the log. */

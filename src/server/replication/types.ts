@@ -108,14 +108,41 @@ export interface PeerInfo {
  * PeerInfo carry the replier's own session.
  */
 export type PeerBody =
-  | { type: 'append'; prevIndex: number; prevEpoch: number; entries: Entry[]; commitIndex: number; session: number; confirmedSession: number }
+  | {
+      type: 'append';
+      prevIndex: number;
+      prevEpoch: number;
+      entries: Entry[];
+      commitIndex: number;
+      session: number;
+      confirmedSession: number;
+    }
   /**
    * `rewind`: the follower was left behind by a force and its applied state leaves the leader's history at
    * `hintIndex` or before: only a snapshot brings it back.
    */
-  | { type: 'appendReply'; success: boolean; matchIndex: number; hintIndex: number; lastIndex: number; session: number; echo: number; rewind: boolean }
+  | {
+      type: 'appendReply';
+      success: boolean;
+      matchIndex: number;
+      hintIndex: number;
+      lastIndex: number;
+      session: number;
+      echo: number;
+      rewind: boolean;
+    }
   /** `transfer`: a campaign its leader asked for (timeoutNow); peers do not refuse it for hearing that leader lately. */
-  | { type: 'promise'; preVote: boolean; recovery: boolean; transfer?: boolean; lastIndex: number; lastEpoch: number; configIndex: number; configEpoch: number; session: number }
+  | {
+      type: 'promise';
+      preVote: boolean;
+      recovery: boolean;
+      transfer?: boolean;
+      lastIndex: number;
+      lastEpoch: number;
+      configIndex: number;
+      configEpoch: number;
+      session: number;
+    }
   | { type: 'promiseReply'; preVote: boolean; granted: boolean; reason: string; info: PeerInfo; echo: number }
   | { type: 'probe'; session: number }
   | { type: 'probeReply'; info: PeerInfo; echo: number }
@@ -139,7 +166,8 @@ export interface PeerMessage {
 export type Role = 'follower' | 'candidate' | 'leader';
 
 /** A membership change an operator asks the leader for. */
-export type MembershipChange = { type: 'add'; id: NodeId; address: string; peerAddress?: string } | { type: 'remove'; id: NodeId };
+export type MembershipChange =
+  { type: 'add'; id: NodeId; address: string; peerAddress?: string } | { type: 'remove'; id: NodeId };
 
 export type MembershipRefusal = 'not_leader' | 'busy' | 'exists' | 'not_found' | 'last_member' | 'too_many';
 

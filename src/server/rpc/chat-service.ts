@@ -45,7 +45,14 @@ import { NotLeaderError, type ReplicaHandle } from './replica-handle.js';
 import { hashToken, newSessionToken, type Session } from './auth.js';
 import { ClientActivity } from './client-activity.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { fromChatError, invalidArgument, notLeaderStatus, RpcError, toStatusObject, unauthenticated } from './status-errors.js';
+import {
+  fromChatError,
+  invalidArgument,
+  notLeaderStatus,
+  RpcError,
+  toStatusObject,
+  unauthenticated,
+} from './status-errors.js';
 import { DEFAULT_RATE_LIMITS, peerHost, rateLimited, TokenBuckets, type RateLimits } from './rate-limits.js';
 import { SessionCache } from './session-cache.js';
 import { DEFAULT_SUBSCRIPTION_LIMITS, SubscriptionHub, type SubscriptionLimits } from './subscriptions.js';
@@ -93,7 +100,9 @@ function checkKey(key: string): void {
 /** A non-negative id within the range a number holds exactly. */
 function checkId(value: number, field: string, allowZero: boolean): void {
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw invalidArgument(`${field} must be a whole number${allowZero ? ', 0 or more' : ' of 1 or more'} (got ${value})`);
+    throw invalidArgument(
+      `${field} must be a whole number${allowZero ? ', 0 or more' : ' of 1 or more'} (got ${value})`,
+    );
   }
 }
 
@@ -133,11 +142,14 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
     if (err instanceof RpcError) return toStatusObject(err);
     if (err instanceof NotLeaderError) return toStatusObject(notLeaderStatus(handle.id, err));
     logger.error({ event: 'rpc.internal_error', method, err }, `${method} failed unexpectedly`);
-    return toStatusObject(new RpcError(grpc.status.INTERNAL, 'internal error in the chat server; it was logged, please retry'));
+    return toStatusObject(
+      new RpcError(grpc.status.INTERNAL, 'internal error in the chat server; it was logged, please retry'),
+    );
   }
 
   async function leaderReady(): Promise<void> {
-    if (closed) throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
+    if (closed)
+      throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
     await handle.ensureLeaderReady();
   }
 
@@ -188,7 +200,13 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       }
       limitHashing(call);
       const passwordHash = await hashPassword(req.password);
-      const result = await submit({ type: 'createAccount', at: Date.now(), key: req.idempotencyKey, username: req.username, passwordHash });
+      const result = await submit({
+        type: 'createAccount',
+        at: Date.now(),
+        key: req.idempotencyKey,
+        username: req.username,
+        passwordHash,
+      });
       return { username: result.username };
     }),
 
@@ -207,7 +225,13 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       const token = newSessionToken();
       let result: ResultOf<'login'>;
       try {
-        result = await submit({ type: 'login', at: Date.now(), key: req.idempotencyKey, userId: account.id, tokenHash: hashToken(token) });
+        result = await submit({
+          type: 'login',
+          at: Date.now(),
+          key: req.idempotencyKey,
+          userId: account.id,
+          tokenHash: hashToken(token),
+        });
       } catch (err) {
         // The account went away while the password was checked.
         if (err instanceof RpcError && err.code === grpc.status.NOT_FOUND) throw unauthenticated(WRONG_LOGIN);
@@ -224,7 +248,8 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
 
     listAccounts: unary('ListAccounts', true, (req): ListAccountsResponse => {
       check(validatePattern(req.pattern));
-      const pageSize = req.pageSize === 0 ? LIST_ACCOUNTS_DEFAULT_PAGE_SIZE : Math.min(req.pageSize, LIST_ACCOUNTS_MAX_PAGE_SIZE);
+      const pageSize =
+        req.pageSize === 0 ? LIST_ACCOUNTS_DEFAULT_PAGE_SIZE : Math.min(req.pageSize, LIST_ACCOUNTS_MAX_PAGE_SIZE);
       const after = decodePageToken(req.pageToken);
       const page = handle.chat.listAccounts(req.pattern, after, pageSize);
       return {
@@ -239,7 +264,14 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       check(validateMessageText(req.text));
       checkKey(req.idempotencyKey);
       limit(sendsBySession, tokenHash, 'messages from this session');
-      const result = await submit({ type: 'sendMessage', at: Date.now(), key: req.idempotencyKey, senderId: account.id, recipient: req.recipient, text: req.text });
+      const result = await submit({
+        type: 'sendMessage',
+        at: Date.now(),
+        key: req.idempotencyKey,
+        senderId: account.id,
+        recipient: req.recipient,
+        text: req.text,
+      });
       return { message: toWireMessage(result.message) };
     }),
 
@@ -257,7 +289,11 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
         try {
           const { account, tokenHash } = sessions.authenticate(call.metadata);
           checkId(call.request.afterMessageId, 'after_message_id', true);
-          if (closed) throw new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; retry at another replica`);
+          if (closed)
+            throw new RpcError(
+              grpc.status.UNAVAILABLE,
+              `replica ${handle.id} is shutting down; retry at another replica`,
+            );
           hub.open(call, account.id, tokenHash, call.request.afterMessageId, done);
         } catch (err) {
           fail(err);
@@ -271,7 +307,13 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
         throw invalidArgument(`limit must be from ${FETCH_LIMIT_MIN} to ${FETCH_LIMIT_MAX} (got ${req.limit})`);
       }
       checkKey(req.idempotencyKey);
-      const result = await submit({ type: 'fetchUnread', at: Date.now(), key: req.idempotencyKey, userId: account.id, limit: req.limit });
+      const result = await submit({
+        type: 'fetchUnread',
+        at: Date.now(),
+        key: req.idempotencyKey,
+        userId: account.id,
+        limit: req.limit,
+      });
       return { messages: result.messages.map(toWireMessage), remaining: result.remaining };
     }),
 
@@ -304,7 +346,14 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       check(validateUsername(req.peer), 'peer');
       checkId(req.upToId, 'up_to_id', true);
       checkKey(req.idempotencyKey);
-      const result = await submit({ type: 'markRead', at: Date.now(), key: req.idempotencyKey, userId: account.id, peer: req.peer, upToId: req.upToId });
+      const result = await submit({
+        type: 'markRead',
+        at: Date.now(),
+        key: req.idempotencyKey,
+        userId: account.id,
+        peer: req.peer,
+        upToId: req.upToId,
+      });
       return { marked: result.marked };
     }),
 
@@ -315,7 +364,13 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       }
       for (const id of req.ids) checkId(id, 'message id', false);
       checkKey(req.idempotencyKey);
-      const result = await submit({ type: 'deleteMessages', at: Date.now(), key: req.idempotencyKey, userId: account.id, ids: req.ids });
+      const result = await submit({
+        type: 'deleteMessages',
+        at: Date.now(),
+        key: req.idempotencyKey,
+        userId: account.id,
+        ids: req.ids,
+      });
       return { deletedIds: result.deletedIds };
     }),
 
@@ -347,7 +402,12 @@ export function createChatService(handle: ReplicaHandle, options: ChatServiceOpt
       if (closed) return;
       closed = true;
       sessions.close();
-      hub.close(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} is shutting down; subscribe again at another replica`));
+      hub.close(
+        new RpcError(
+          grpc.status.UNAVAILABLE,
+          `replica ${handle.id} is shutting down; subscribe again at another replica`,
+        ),
+      );
     },
   };
 }

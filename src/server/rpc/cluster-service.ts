@@ -76,8 +76,13 @@ function checked<T>(what: () => T): T {
 
 export function toWireEvent(e: ReplicaEvent): ClusterEvent {
   return {
-    seq: e.seq, timeMs: e.timeMs, replicaId: e.replicaId, kind: e.kind, epoch: e.epoch,
-    message: e.message, detailsJson: JSON.stringify(e.details),
+    seq: e.seq,
+    timeMs: e.timeMs,
+    replicaId: e.replicaId,
+    kind: e.kind,
+    epoch: e.epoch,
+    message: e.message,
+    detailsJson: JSON.stringify(e.details),
   };
 }
 
@@ -106,18 +111,34 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
   const { replica } = o;
   const change = async (request: MembershipChange, operator: Operator) => {
     const done = await replica.changeMembership(request);
-    const logged = request.type === 'add'
-      ? { event: 'operator.add_replica', added: request.id, address: request.address, peerAddress: request.peerAddress }
-      : { event: 'operator.remove_replica', removed: request.id };
-    o.logger.info({ ...logged, replica: replica.id, index: done.index, operator: operator.name }, `an operator (${operator.name}) changed the membership: ${request.type} ${request.id}`);
+    const logged =
+      request.type === 'add'
+        ? {
+            event: 'operator.add_replica',
+            added: request.id,
+            address: request.address,
+            peerAddress: request.peerAddress,
+          }
+        : { event: 'operator.remove_replica', removed: request.id };
+    o.logger.info(
+      { ...logged, replica: replica.id, index: done.index, operator: operator.name },
+      `an operator (${operator.name}) changed the membership: ${request.type} ${request.id}`,
+    );
     return { epoch: done.epoch, configIndex: done.index, members: done.members };
   };
   const refusals = new RefusalLog(o.logger);
   /** The operator behind a call that changes the cluster; throws the refusal (logged) otherwise. */
-  const operatorOf = (call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext' | 'getPeer'>, method: string): Operator => {
+  const operatorOf = (
+    call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext' | 'getPeer'>,
+    method: string,
+  ): Operator => {
     const checked = o.operators.check(call.metadata, call.getAuthContext()?.sslPeerCertificate);
     if (checked instanceof RpcError) {
-      refusals.note(call.getPeer(), { event: 'operator.refused', method, code: grpc.status[checked.code] }, `refused ${method} from ${call.getPeer()}: ${checked.message}`);
+      refusals.note(
+        call.getPeer(),
+        { event: 'operator.refused', method, code: grpc.status[checked.code] },
+        `refused ${method} from ${call.getPeer()}: ${checked.message}`,
+      );
       throw checked;
     }
     return checked;
@@ -155,8 +176,16 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         waitingFor: s.waitingFor,
         waitingReason: s.waitingReason,
         peers: s.peers.map((p) => ({
-          id: p.id, address: addressOf.get(p.id) ?? '', matchIndex: p.matchIndex, lagEntries: p.lagEntries,
-          lastAckMsAgo: p.lastAckAgo, inSync: p.inSync, state: p.state, learner: p.learner, behindMs: p.behindMs, dataLost: p.dataLost,
+          id: p.id,
+          address: addressOf.get(p.id) ?? '',
+          matchIndex: p.matchIndex,
+          lagEntries: p.lagEntries,
+          lastAckMsAgo: p.lastAckAgo,
+          inSync: p.inSync,
+          state: p.state,
+          learner: p.learner,
+          behindMs: p.behindMs,
+          dataLost: p.dataLost,
         })),
         connectedClients: metrics.connectedClients,
         openStreams: metrics.openStreams,
@@ -167,7 +196,13 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         commit: buildInfo().commit,
         protocolVersion: PEER_PROTOCOL_VERSION,
         schemaVersion: SCHEMA_VERSION,
-        peerBuilds: o.peerVersions.all().map(([id, b]) => ({ id, version: b.version, commit: b.commit, protocolVersion: b.protocol, lastSeenMsAgo: Date.now() - b.lastSeen })),
+        peerBuilds: o.peerVersions.all().map(([id, b]) => ({
+          id,
+          version: b.version,
+          commit: b.commit,
+          protocolVersion: b.protocol,
+          lastSeenMsAgo: Date.now() - b.lastSeen,
+        })),
         logStartIndex: s.logStartIndex,
         members,
         clusterName: o.cluster,
@@ -213,7 +248,8 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
       if (!call.request.acceptDataLoss) {
         callback({
           code: grpc.status.FAILED_PRECONDITION,
-          details: 'forcing a leader can lose acknowledged writes held only by unreachable replicas; set accept_data_loss to confirm',
+          details:
+            'forcing a leader can lose acknowledged writes held only by unreachable replicas; set accept_data_loss to confirm',
         });
         return;
       }
@@ -222,7 +258,10 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         callback({ code: grpc.status.FAILED_PRECONDITION, details: result.reason });
         return;
       }
-      o.logger.warn({ event: 'operator.force_leader', replica: replica.id, epoch: result.epoch, operator: operator.name }, `an operator (${operator.name}) forced this replica to lead`);
+      o.logger.warn(
+        { event: 'operator.force_leader', replica: replica.id, epoch: result.epoch, operator: operator.name },
+        `an operator (${operator.name}) forced this replica to lead`,
+      );
       callback(null, { epoch: result.epoch });
     },
 
@@ -231,13 +270,19 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
       void (async () => {
         const operator = operatorOf(call, 'AddReplica');
         const request = checked(() => ({
-          type: 'add' as const, id: checkId(id), address: checkAddress(address, `address of ${id}`),
+          type: 'add' as const,
+          id: checkId(id),
+          address: checkAddress(address, `address of ${id}`),
           peerAddress: peerAddress ? checkAddress(peerAddress, `peer address of ${id}`) : defaultPeerAddress(address),
         }));
         // Only the leader asks the new replica (others answer with where the leader is, from changeMembership).
-        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id)) await o.checkJoiner(request.id, request.address, request.peerAddress);
+        if (replica.status().role === 'leader' && !replica.members().some((m) => m.id === request.id))
+          await o.checkJoiner(request.id, request.address, request.peerAddress);
         return change(request, operator);
-      })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+      })().then(
+        (r) => callback(null, r),
+        (err: unknown) => callback(membershipFailure(replica.id, err)),
+      );
     },
 
     transferLeader(call, callback) {
@@ -246,11 +291,22 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
         const operator = operatorOf(call, 'TransferLeader');
         const target = targetId === '' ? undefined : checked(() => checkId(targetId));
         const done = await handOver(replica, o.peerVersions, target);
-        o.logger.info({ event: 'operator.transfer_leader', replica: replica.id, to: done.leaderId, epoch: done.epoch, operator: operator.name },
-          `an operator (${operator.name}) had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`);
+        o.logger.info(
+          {
+            event: 'operator.transfer_leader',
+            replica: replica.id,
+            to: done.leaderId,
+            epoch: done.epoch,
+            operator: operator.name,
+          },
+          `an operator (${operator.name}) had ${replica.id} hand leadership over; ${done.leaderId} leads epoch ${done.epoch}`,
+        );
         const leaderAddress = replica.members().find((m) => m.id === done.leaderId)?.address ?? '';
         return { previousLeaderId: replica.id, leaderId: done.leaderId, leaderAddress, epoch: done.epoch };
-      })().then((r) => callback(null, r), (err: unknown) => callback(transferFailure(replica.id, err)));
+      })().then(
+        (r) => callback(null, r),
+        (err: unknown) => callback(transferFailure(replica.id, err)),
+      );
     },
 
     saveSnapshot(call) {
@@ -268,8 +324,14 @@ export function createClusterService(o: ClusterServiceOptions): ClusterServiceSe
       const { id } = call.request;
       void (async () => {
         const operator = operatorOf(call, 'RemoveReplica');
-        return change(checked(() => ({ type: 'remove', id: checkId(id) })), operator);
-      })().then((r) => callback(null, r), (err: unknown) => callback(membershipFailure(replica.id, err)));
+        return change(
+          checked(() => ({ type: 'remove', id: checkId(id) })),
+          operator,
+        );
+      })().then(
+        (r) => callback(null, r),
+        (err: unknown) => callback(membershipFailure(replica.id, err)),
+      );
     },
   };
 }

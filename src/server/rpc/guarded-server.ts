@@ -29,7 +29,8 @@ export function decodeProblem(err: unknown): string {
   if (/MAX_SAFE_INTEGER|MIN_SAFE_INTEGER/.test(message)) {
     return 'a number in the request is beyond 2^53 - 1 (9007199254740991); ids and counts of this service are below that';
   }
-  if (err instanceof TypeError && /encoded data was not valid|decode/i.test(message)) return 'a text field of the request is not valid UTF-8';
+  if (err instanceof TypeError && /encoded data was not valid|decode/i.test(message))
+    return 'a text field of the request is not valid UTF-8';
   return `the request is not a valid protobuf message (${message})`;
 }
 
@@ -59,7 +60,10 @@ export function guardDeserializer(path: string, deserialize: Deserialize): Deser
 export function guardService<D extends grpc.ServiceDefinition>(service: D): D {
   const guarded: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
-    guarded[name] = { ...method, requestDeserialize: guardDeserializer(method.path, method.requestDeserialize as Deserialize) };
+    guarded[name] = {
+      ...method,
+      requestDeserialize: guardDeserializer(method.path, method.requestDeserialize as Deserialize),
+    };
   }
   return guarded as D;
 }
@@ -74,7 +78,11 @@ export const refuseMalformed: grpc.ServerInterceptor = (_method, call) => {
           if (refused) return;
           if (message instanceof MalformedRequest) {
             refused = true;
-            call.sendStatus({ code: grpc.status.INVALID_ARGUMENT, details: message.problem, metadata: new grpc.Metadata() });
+            call.sendStatus({
+              code: grpc.status.INVALID_ARGUMENT,
+              details: message.problem,
+              metadata: new grpc.Metadata(),
+            });
             return;
           }
           pass(message);

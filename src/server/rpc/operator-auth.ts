@@ -45,11 +45,19 @@ export class OperatorAuth {
   check(metadata: grpc.Metadata, certificate: PeerCertificate | undefined): Operator | RpcError {
     const token = bearerToken(metadata);
     if (!this.tokenDigest && !this.o.certificates) {
-      return new RpcError(grpc.status.PERMISSION_DENIED, 'this replica accepts no operator credentials: start it with --admin-token-file (or TLS with --tls-ca and operator certificates; see README, "Security")');
+      return new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        'this replica accepts no operator credentials: start it with --admin-token-file (or TLS with --tls-ca and operator certificates; see README, "Security")',
+      );
     }
     if (token !== undefined && token.length <= 4096) {
-      if (this.tokenDigest && timingSafeEqual(digest(token), this.tokenDigest)) return { by: 'token', name: 'admin token' };
-      if (this.o.isChatSession(token)) return new RpcError(grpc.status.PERMISSION_DENIED, 'a chat session is not an operator credential: use the admin token (chat-ops --admin-token-file) or an operator certificate');
+      if (this.tokenDigest && timingSafeEqual(digest(token), this.tokenDigest))
+        return { by: 'token', name: 'admin token' };
+      if (this.o.isChatSession(token))
+        return new RpcError(
+          grpc.status.PERMISSION_DENIED,
+          'a chat session is not an operator credential: use the admin token (chat-ops --admin-token-file) or an operator certificate',
+        );
     }
     if (this.o.certificates && certificate) {
       const names = certificateNames(certificate, this.o.cluster, 'operator');
@@ -62,7 +70,11 @@ export class OperatorAuth {
         );
       }
     }
-    if (token !== undefined) return new RpcError(grpc.status.UNAUTHENTICATED, 'the token given is not this cluster\'s admin token');
-    return new RpcError(grpc.status.UNAUTHENTICATED, 'this call changes the cluster and needs operator credentials: the admin token (chat-ops --admin-token-file, or CHAT_ADMIN_TOKEN) or an operator certificate');
+    if (token !== undefined)
+      return new RpcError(grpc.status.UNAUTHENTICATED, "the token given is not this cluster's admin token");
+    return new RpcError(
+      grpc.status.UNAUTHENTICATED,
+      'this call changes the cluster and needs operator credentials: the admin token (chat-ops --admin-token-file, or CHAT_ADMIN_TOKEN) or an operator certificate',
+    );
   }
 }

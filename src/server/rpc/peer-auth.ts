@@ -120,7 +120,10 @@ export class PeerAuth {
 
   /** How peers are authenticated, for the log and the status. */
   describe(): string {
-    const ways = [...(this.tls ? ['mutual TLS (certificates naming each replica)'] : []), ...(this.secret ? ['the cluster secret'] : [])];
+    const ways = [
+      ...(this.tls ? ['mutual TLS (certificates naming each replica)'] : []),
+      ...(this.secret ? ['the cluster secret'] : []),
+    ];
     if (ways.length > 0) return ways.join(' and ');
     return this.insecure ? 'nothing (--insecure-peers)' : 'nothing: this replica has no peer credentials';
   }
@@ -130,7 +133,11 @@ export class PeerAuth {
   /** The peer listener's credentials: TLS requiring a client certificate signed by the cluster CA, or plaintext. */
   serverCredentials(): grpc.ServerCredentials {
     if (!this.tls) return grpc.ServerCredentials.createInsecure();
-    return grpc.ServerCredentials.createSsl(this.tls.ca, [{ private_key: this.tls.key, cert_chain: this.tls.cert }], true);
+    return grpc.ServerCredentials.createSsl(
+      this.tls.ca,
+      [{ private_key: this.tls.key, cert_chain: this.tls.cert }],
+      true,
+    );
   }
 
   /** Credentials for calling replica `peer`: with TLS, its certificate must also name it. */
@@ -142,7 +149,9 @@ export class PeerAuth {
         const hostProblem = checkServerIdentity(host, cert);
         if (hostProblem) return hostProblem;
         if (!certificateNames(cert, this.cluster, 'replica').includes(peer)) {
-          return new Error(`the certificate at ${host} does not name replica ${peer} of cluster "${this.cluster}" (it needs the URI ${expected})`);
+          return new Error(
+            `the certificate at ${host} does not name replica ${peer} of cluster "${this.cluster}" (it needs the URI ${expected})`,
+          );
         }
         return undefined;
       },
@@ -164,18 +173,45 @@ export class PeerAuth {
   /** Checks the answering replica's headers; the hello to send, or why the call must be dropped. */
   helloFor(to: NodeId, nonce: Buffer, headers: grpc.Metadata): { hello: PeerEnvelope } | { problem: string } {
     const challenge = firstBuffer(headers, PEER_CHALLENGE_KEY);
-    if (!challenge || challenge.length !== RANDOM_BYTES) return { problem: `the replica answering as ${to} sent no challenge (not a chat replica of this version?)` };
+    if (!challenge || challenge.length !== RANDOM_BYTES)
+      return { problem: `the replica answering as ${to} sent no challenge (not a chat replica of this version?)` };
     let helloProof: Buffer = Buffer.alloc(0);
     if (this.secret) {
       const theirs = firstBuffer(headers, PEER_PROOF_KEY);
-      const expected = proof(this.secret, ['chat-peer-server-v1', this.wire, to, this.self, nonce.toString('base64'), challenge.toString('base64')]);
+      const expected = proof(this.secret, [
+        'chat-peer-server-v1',
+        this.wire,
+        to,
+        this.self,
+        nonce.toString('base64'),
+        challenge.toString('base64'),
+      ]);
       if (!theirs || !sameBytes(theirs, expected)) {
-        return { problem: `the replica answering as ${to} did not prove it knows the cluster secret (a different --cluster-secret-file, or not a replica of cluster "${this.wire}")` };
+        return {
+          problem: `the replica answering as ${to} did not prove it knows the cluster secret (a different --cluster-secret-file, or not a replica of cluster "${this.wire}")`,
+        };
       }
-      helloProof = proof(this.secret, ['chat-peer-hello-v1', this.wire, this.self, to, nonce.toString('base64'), challenge.toString('base64')]);
+      helloProof = proof(this.secret, [
+        'chat-peer-hello-v1',
+        this.wire,
+        this.self,
+        to,
+        nonce.toString('base64'),
+        challenge.toString('base64'),
+      ]);
     }
     return {
-      hello: { from: this.self, to, epoch: 0, force: 0, incarnation: '', cluster: this.wire, fromAddress: '', ...senderStamp(), body: { $case: 'hello', value: { proof: helloProof } } },
+      hello: {
+        from: this.self,
+        to,
+        epoch: 0,
+        force: 0,
+        incarnation: '',
+        cluster: this.wire,
+        fromAddress: '',
+        ...senderStamp(),
+        body: { $case: 'hello', value: { proof: helloProof } },
+      },
     };
   }
 
@@ -190,14 +226,29 @@ export class PeerAuth {
     const to = firstString(metadata, PEER_TO_KEY) ?? '';
     const nonce = firstBuffer(metadata, PEER_NONCE_KEY);
     if (!nonce || nonce.length !== RANDOM_BYTES || !isReplicaId(from)) {
-      return { code: grpc.status.UNAUTHENTICATED, problem: 'a peer call starts with x-chat-peer-from (a replica id), x-chat-peer-to and a 32-byte x-chat-peer-nonce-bin (only chat replicas call here)' };
+      return {
+        code: grpc.status.UNAUTHENTICATED,
+        problem:
+          'a peer call starts with x-chat-peer-from (a replica id), x-chat-peer-to and a 32-byte x-chat-peer-nonce-bin (only chat replicas call here)',
+      };
     }
-    if (to !== this.self) return { code: grpc.status.FAILED_PRECONDITION, problem: `this is replica ${this.self}, not ${to}` };
+    if (to !== this.self)
+      return { code: grpc.status.FAILED_PRECONDITION, problem: `this is replica ${this.self}, not ${to}` };
     const challenge = randomBytes(RANDOM_BYTES);
     const headers = new grpc.Metadata();
     headers.set(PEER_CHALLENGE_KEY, challenge);
     if (this.secret) {
-      headers.set(PEER_PROOF_KEY, proof(this.secret, ['chat-peer-server-v1', this.wire, this.self, from, nonce.toString('base64'), challenge.toString('base64')]));
+      headers.set(
+        PEER_PROOF_KEY,
+        proof(this.secret, [
+          'chat-peer-server-v1',
+          this.wire,
+          this.self,
+          from,
+          nonce.toString('base64'),
+          challenge.toString('base64'),
+        ]),
+      );
     }
     return { headers, pending: { from, nonce, challenge } };
   }
@@ -207,18 +258,39 @@ export class PeerAuth {
    * metadata named, proving the secret and/or holding a certificate naming it.
    * `certificate` is the caller's verified client certificate, if any.
    */
-  checkHello(env: PeerEnvelope, pending: PendingHello, certificate: PeerCertificate | undefined): { from: NodeId } | Refusal {
-    if (env.body?.$case !== 'hello') return { code: grpc.status.UNAUTHENTICATED, problem: 'the first message of a peer call must be a hello' };
+  checkHello(
+    env: PeerEnvelope,
+    pending: PendingHello,
+    certificate: PeerCertificate | undefined,
+  ): { from: NodeId } | Refusal {
+    if (env.body?.$case !== 'hello')
+      return { code: grpc.status.UNAUTHENTICATED, problem: 'the first message of a peer call must be a hello' };
     if (env.from !== pending.from || env.to !== this.self || env.cluster !== this.wire) {
-      return { code: grpc.status.PERMISSION_DENIED, problem: `a hello from ${JSON.stringify(env.from)} of cluster ${JSON.stringify(env.cluster)} to ${JSON.stringify(env.to)} on a call opened by ${pending.from}: this is ${this.self} of "${this.wire}"` };
+      return {
+        code: grpc.status.PERMISSION_DENIED,
+        problem: `a hello from ${JSON.stringify(env.from)} of cluster ${JSON.stringify(env.cluster)} to ${JSON.stringify(env.to)} on a call opened by ${pending.from}: this is ${this.self} of "${this.wire}"`,
+      };
     }
     if (this.tls && !certificateNames(certificate, this.cluster, 'replica').includes(env.from)) {
-      return { code: grpc.status.PERMISSION_DENIED, problem: `the client certificate does not name replica ${env.from} (it needs the URI ${identityUri(this.cluster, 'replica', env.from)})` };
+      return {
+        code: grpc.status.PERMISSION_DENIED,
+        problem: `the client certificate does not name replica ${env.from} (it needs the URI ${identityUri(this.cluster, 'replica', env.from)})`,
+      };
     }
     if (this.secret) {
-      const expected = proof(this.secret, ['chat-peer-hello-v1', this.wire, env.from, this.self, pending.nonce.toString('base64'), pending.challenge.toString('base64')]);
+      const expected = proof(this.secret, [
+        'chat-peer-hello-v1',
+        this.wire,
+        env.from,
+        this.self,
+        pending.nonce.toString('base64'),
+        pending.challenge.toString('base64'),
+      ]);
       if (!sameBytes(Buffer.from(env.body.value.proof), expected)) {
-        return { code: grpc.status.UNAUTHENTICATED, problem: `${env.from} did not prove it knows the cluster secret (a different --cluster-secret-file?)` };
+        return {
+          code: grpc.status.UNAUTHENTICATED,
+          problem: `${env.from} did not prove it knows the cluster secret (a different --cluster-secret-file?)`,
+        };
       }
     }
     return { from: env.from };

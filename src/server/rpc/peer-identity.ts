@@ -31,7 +31,11 @@ export function certificateUris(cert: Pick<PeerCertificate, 'subjectaltname'> | 
 }
 
 /** The names of this role in this cluster that a certificate carries. */
-export function certificateNames(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined, cluster: string, role: CertificateRole): string[] {
+export function certificateNames(
+  cert: Pick<PeerCertificate, 'subjectaltname'> | undefined,
+  cluster: string,
+  role: CertificateRole,
+): string[] {
   const prefix = identityUri(cluster, role, '');
   return certificateUris(cert)
     .filter((uri) => uri.startsWith(prefix) && uri.length > prefix.length)

@@ -9,7 +9,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { ExchangeSummary, PeerEnvelope, ReplicaIdentity, ReplicationServiceServer } from '../../gen/chat/v1/replication.js';
+import type {
+  ExchangeSummary,
+  PeerEnvelope,
+  ReplicaIdentity,
+  ReplicationServiceServer,
+} from '../../gen/chat/v1/replication.js';
 import type { ReceivedSnapshot } from '../replication/transport.js';
 import type { NodeId, PeerMessage } from '../replication/types.js';
 import { MalformedRequest } from './guarded-server.js';
@@ -70,7 +75,10 @@ class PeerCall<R> {
     }
     this.pending = opened.pending;
     call.sendMetadata(opened.headers);
-    this.helloTimer = setTimeout(() => this.refuse({ code: grpc.status.UNAUTHENTICATED, problem: `no hello within ${helloTimeoutMs} ms` }), helloTimeoutMs);
+    this.helloTimer = setTimeout(
+      () => this.refuse({ code: grpc.status.UNAUTHENTICATED, problem: `no hello within ${helloTimeoutMs} ms` }),
+      helloTimeoutMs,
+    );
     const gone = () => this.close();
     call.on('cancelled', gone);
     call.on('error', gone);
@@ -94,7 +102,10 @@ class PeerCall<R> {
       return undefined;
     }
     if (m.from !== this.from || m.to !== this.auth.self || m.cluster !== this.auth.wire) {
-      return this.refuse({ code: grpc.status.PERMISSION_DENIED, problem: `a message from ${JSON.stringify(m.from)} to ${JSON.stringify(m.to)} on a call ${this.from} opened` });
+      return this.refuse({
+        code: grpc.status.PERMISSION_DENIED,
+        problem: `a message from ${JSON.stringify(m.from)} to ${JSON.stringify(m.to)} on a call ${this.from} opened`,
+      });
     }
     return m;
   }
@@ -104,8 +115,11 @@ class PeerCall<R> {
     if (this.ended) return undefined;
     const peer = this.call.getPeer();
     const claimed = this.from ?? this.pending?.from;
-    this.refusals.note(peer, { event: 'peer.refused', method: this.method, claimed, code: grpc.status[refusal.code] },
-      `refused a peer call from ${peer}${claimed ? ` claiming to be ${claimed}` : ''}: ${refusal.problem}`);
+    this.refusals.note(
+      peer,
+      { event: 'peer.refused', method: this.method, claimed, code: grpc.status[refusal.code] },
+      `refused a peer call from ${peer}${claimed ? ` claiming to be ${claimed}` : ''}: ${refusal.problem}`,
+    );
     this.finish({ code: refusal.code, details: refusal.problem, metadata: new grpc.Metadata() });
     return undefined;
   }
@@ -136,7 +150,8 @@ class PeerCall<R> {
 export function createPeerService(o: PeerServiceOptions): ReplicationServiceServer {
   const refusals = new RefusalLog(o.logger);
   const helloTimeoutMs = o.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
-  const open = <R>(call: grpc.ServerReadableStream<Incoming, R>, answer: Answer<R>, method: string) => new PeerCall(call, answer, method, o.auth, refusals, helloTimeoutMs);
+  const open = <R>(call: grpc.ServerReadableStream<Incoming, R>, answer: Answer<R>, method: string) =>
+    new PeerCall(call, answer, method, o.auth, refusals, helloTimeoutMs);
 
   return {
     exchange(call: grpc.ServerReadableStream<Incoming, ExchangeSummary>, callback) {
@@ -161,7 +176,9 @@ export function createPeerService(o: PeerServiceOptions): ReplicationServiceServ
         peer.accept(m);
         if (peer.from !== undefined) peer.reply(o.identity());
       });
-      call.on('end', () => peer.refuse({ code: grpc.status.UNAUTHENTICATED, problem: 'the call ended before a hello' }));
+      call.on('end', () =>
+        peer.refuse({ code: grpc.status.UNAUTHENTICATED, problem: 'the call ended before a hello' }),
+      );
     },
 
     installSnapshot(call: grpc.ServerReadableStream<Incoming, ExchangeSummary>, callback) {
@@ -172,11 +189,19 @@ export function createPeerService(o: PeerServiceOptions): ReplicationServiceServ
         const env = peer.accept(m);
         if (!env) return;
         if (env.body?.$case !== 'snapshot') {
-          peer.refuse({ code: grpc.status.INVALID_ARGUMENT, problem: `a ${env.body?.$case ?? 'message without a body'} on a snapshot call` });
+          peer.refuse({
+            code: grpc.status.INVALID_ARGUMENT,
+            problem: `a ${env.body?.$case ?? 'message without a body'} on a snapshot call`,
+          });
           return;
         }
         if (!transfer) {
-          const begun = o.inbox.begin(peer.from!, () => peer.refuse({ code: grpc.status.DEADLINE_EXCEEDED, problem: `no snapshot chunk for ${o.inbox.limits.idleMs / 1000} s` }));
+          const begun = o.inbox.begin(peer.from!, () =>
+            peer.refuse({
+              code: grpc.status.DEADLINE_EXCEEDED,
+              problem: `no snapshot chunk for ${o.inbox.limits.idleMs / 1000} s`,
+            }),
+          );
           if (typeof begun === 'string') {
             peer.refuse({ code: grpc.status.RESOURCE_EXHAUSTED, problem: begun });
             return;

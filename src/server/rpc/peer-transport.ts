@@ -50,7 +50,10 @@ function handshake(auth: PeerAuth, to: NodeId, open: (metadata: grpc.Metadata) =
   const { metadata, nonce } = auth.callMetadata(to);
   const call = open(metadata);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${to} did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`${to} did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)),
+      HANDSHAKE_TIMEOUT_MS,
+    );
     const fail = (err: Error) => {
       clearTimeout(timer);
       call.cancel();
@@ -123,7 +126,11 @@ class PeerLink {
         this.opening = false;
         const refused = err instanceof PeerRefusedError;
         this.retryAt = Date.now() + (refused ? REFUSED_DELAY_MS : RECONNECT_DELAY_MS);
-        if (refused) this.logger.warn({ event: 'peer.unauthenticated', peer: this.peer.id, address: this.peer.address }, `not talking to ${this.peer.id} at ${this.peer.address}: ${err.message}`);
+        if (refused)
+          this.logger.warn(
+            { event: 'peer.unauthenticated', peer: this.peer.id, address: this.peer.address },
+            `not talking to ${this.peer.id} at ${this.peer.address}: ${err.message}`,
+          );
       },
     );
   }
@@ -146,7 +153,9 @@ class PeerLink {
     const call = await handshake(this.auth, this.peer.id, (metadata) => {
       let opened!: PeerCall;
       answered = new Promise<void>((resolve, reject) => {
-        opened = this.client.installSnapshot(metadata, { deadline: Date.now() + timeoutMs }, (err) => (err ? reject(err) : resolve()));
+        opened = this.client.installSnapshot(metadata, { deadline: Date.now() + timeoutMs }, (err) =>
+          err ? reject(err) : resolve(),
+        );
       });
       answered.catch(() => undefined);
       return opened;
@@ -186,7 +195,9 @@ export class PeerTransport implements Transport {
 
   /** Keeps links to exactly these peers: opens new ones, re-opens moved ones, closes the rest. */
   connect(peers: readonly PeerEndpoint[]): void {
-    const wanted = new Map(peers.filter((p) => p.id !== this.auth.self && p.address !== '').map((p) => [p.id, p.address]));
+    const wanted = new Map(
+      peers.filter((p) => p.id !== this.auth.self && p.address !== '').map((p) => [p.id, p.address]),
+    );
     for (const [id, link] of this.links) {
       if (wanted.get(id) === link.peer.address) continue;
       link.close();
@@ -211,8 +222,25 @@ export class PeerTransport implements Transport {
       const piece = data.subarray(offset, offset + SNAPSHOT_CHUNK);
       const done = offset + SNAPSHOT_CHUNK >= data.length;
       chunks.push({
-        from: this.auth.self, to, epoch: sender.epoch, force: sender.force, incarnation: sender.incarnation, cluster: this.auth.wire, fromAddress: this.peerAddress, ...senderStamp(),
-        body: { $case: 'snapshot', value: { ...position, config: toWireConfig(position.config), offset, data: piece, done, totalSize: data.length } },
+        from: this.auth.self,
+        to,
+        epoch: sender.epoch,
+        force: sender.force,
+        incarnation: sender.incarnation,
+        cluster: this.auth.wire,
+        fromAddress: this.peerAddress,
+        ...senderStamp(),
+        body: {
+          $case: 'snapshot',
+          value: {
+            ...position,
+            config: toWireConfig(position.config),
+            offset,
+            data: piece,
+            done,
+            totalSize: data.length,
+          },
+        },
       });
       if (done) break;
     }
@@ -230,14 +258,24 @@ export class PeerTransport implements Transport {
  * Asks whoever answers at `peerAddress` who it is, over the authenticated peer
  * plane: it must prove it is replica `id` of this cluster before it answers.
  */
-export async function identifyPeer(auth: PeerAuth, id: NodeId, peerAddress: string, deadlineMs: number): Promise<ReplicaIdentity> {
-  const client = new ReplicationServiceClient(peerAddress, auth.channelCredentials(id), { ...PEER_CHANNEL_OPTIONS, 'grpc.max_reconnect_backoff_ms': 200 });
+export async function identifyPeer(
+  auth: PeerAuth,
+  id: NodeId,
+  peerAddress: string,
+  deadlineMs: number,
+): Promise<ReplicaIdentity> {
+  const client = new ReplicationServiceClient(peerAddress, auth.channelCredentials(id), {
+    ...PEER_CHANNEL_OPTIONS,
+    'grpc.max_reconnect_backoff_ms': 200,
+  });
   try {
     let answered!: Promise<ReplicaIdentity>;
     const call = await handshake(auth, id, (metadata) => {
       let opened!: PeerCall;
       answered = new Promise<ReplicaIdentity>((resolve, reject) => {
-        opened = client.identify(metadata, { deadline: Date.now() + deadlineMs }, (err, identity) => (err ? reject(err) : resolve(identity!)));
+        opened = client.identify(metadata, { deadline: Date.now() + deadlineMs }, (err, identity) =>
+          err ? reject(err) : resolve(identity!),
+        );
       });
       answered.catch(() => undefined);
       return opened;

@@ -39,7 +39,8 @@ export function parseRate(text: string, what: string): Rate {
   const m = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(text.trim());
   const burst = m ? Number(m[1]) : 0;
   const periodMs = m ? Number(m[2]) * UNITS[m[3]!]! : 0;
-  if (!m || burst < 1 || periodMs < 1) throw new ConfigError(`${what} must look like 10/1m (a burst of 10, 10 more a minute) or 50/10s, not "${text}"`);
+  if (!m || burst < 1 || periodMs < 1)
+    throw new ConfigError(`${what} must look like 10/1m (a burst of 10, 10 more a minute) or 50/10s, not "${text}"`);
   return { burst, periodMs };
 }
 
@@ -105,7 +106,11 @@ export function rateLimited(what: string, waitMs: number, rate: Rate): RpcError 
   const metadata = new grpc.Metadata();
   metadata.set(RETRY_AFTER_KEY, String(waitMs));
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new RpcError(grpc.status.RESOURCE_EXHAUSTED, `too many ${what} (at most ${describeRate(rate)}); retry in ${seconds} s`, metadata);
+  return new RpcError(
+    grpc.status.RESOURCE_EXHAUSTED,
+    `too many ${what} (at most ${describeRate(rate)}); retry in ${seconds} s`,
+    metadata,
+  );
 }
 
 /** The host part of a gRPC peer string ("ipv4:10.0.0.1:5000", "ipv6:[::1]:5000"). */

@@ -27,7 +27,10 @@ export class SessionCache {
     private readonly handle: ReplicaHandle,
     private readonly capacity = SESSION_CACHE_CAPACITY,
   ) {
-    this.unsubscribe = [handle.onApplied((applied) => this.onApplied(applied)), handle.onLeadershipChange(() => this.byToken.clear())];
+    this.unsubscribe = [
+      handle.onApplied((applied) => this.onApplied(applied)),
+      handle.onLeadershipChange(() => this.byToken.clear()),
+    ];
   }
 
   /** The caller's session; UNAUTHENTICATED as auth.authenticate says when there is none. */

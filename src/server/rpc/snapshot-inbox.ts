@@ -80,9 +80,13 @@ export class SnapshotTransfer {
     const invalid = (problem: string): Refusal => ({ code: grpc.status.INVALID_ARGUMENT, problem });
     if (this.fd === undefined) return invalid('the transfer was abandoned');
     if (offset !== this.size) return invalid(`a chunk at offset ${offset}, expected ${this.size}`);
-    if (data.length > MAX_SNAPSHOT_CHUNK) return invalid(`a chunk of ${data.length} bytes (at most ${MAX_SNAPSHOT_CHUNK})`);
+    if (data.length > MAX_SNAPSHOT_CHUNK)
+      return invalid(`a chunk of ${data.length} bytes (at most ${MAX_SNAPSHOT_CHUNK})`);
     if (this.size + data.length > this.limits.maxBytes || totalSize > this.limits.maxBytes) {
-      return { code: grpc.status.RESOURCE_EXHAUSTED, problem: `the snapshot is larger than this replica takes (${this.limits.maxBytes} bytes; --max-snapshot-mb)` };
+      return {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        problem: `the snapshot is larger than this replica takes (${this.limits.maxBytes} bytes; --max-snapshot-mb)`,
+      };
     }
     writeSync(this.fd, data);
     this.size += data.length;
@@ -146,8 +150,15 @@ export class SnapshotInbox {
    */
   begin(from: NodeId, onIdle: () => void): SnapshotTransfer | string {
     this.transfers.get(from)?.abandon();
-    if (this.transfers.size >= this.limits.maxTransfers) return `${this.transfers.size} snapshots are already on their way in`;
-    const transfer = new SnapshotTransfer(this, from, join(this.dir, `${from}-${randomBytes(6).toString('hex')}.part`), this.limits, onIdle);
+    if (this.transfers.size >= this.limits.maxTransfers)
+      return `${this.transfers.size} snapshots are already on their way in`;
+    const transfer = new SnapshotTransfer(
+      this,
+      from,
+      join(this.dir, `${from}-${randomBytes(6).toString('hex')}.part`),
+      this.limits,
+      onIdle,
+    );
     this.transfers.set(from, transfer);
     return transfer;
   }

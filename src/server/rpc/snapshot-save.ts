@@ -27,15 +27,26 @@ export async function streamBackup(
     const image = await replica.backup();
     const sha256 = createHash('sha256').update(image.data).digest('hex');
     const { version, commit } = buildInfo();
-    const parts: SnapshotPart[] = [{
-      part: {
-        $case: 'header',
-        value: {
-          clusterName: o.cluster, mode: o.mode, replicaId: replica.id, version, commit, schemaVersion: SCHEMA_VERSION,
-          lastIndex: image.lastIndex, lastEpoch: image.lastEpoch, sizeBytes: image.data.length, sha256, takenAtMs: started,
+    const parts: SnapshotPart[] = [
+      {
+        part: {
+          $case: 'header',
+          value: {
+            clusterName: o.cluster,
+            mode: o.mode,
+            replicaId: replica.id,
+            version,
+            commit,
+            schemaVersion: SCHEMA_VERSION,
+            lastIndex: image.lastIndex,
+            lastEpoch: image.lastEpoch,
+            sizeBytes: image.data.length,
+            sha256,
+            takenAtMs: started,
+          },
         },
       },
-    }];
+    ];
     for (let offset = 0; offset < image.data.length; offset += PART_BYTES) {
       parts.push({ part: { $case: 'data', value: image.data.subarray(offset, offset + PART_BYTES) } });
     }
@@ -44,10 +55,23 @@ export async function streamBackup(
       if (!call.write(part)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
     }
     call.end();
-    o.logger.info({ event: 'operator.snapshot_saved', replica: replica.id, lastIndex: image.lastIndex, bytes: image.data.length, sha256, ms: Date.now() - started, operator: o.operator.name },
-      `an operator (${o.operator.name}) saved a backup: the state up to index ${image.lastIndex} (${Math.round(image.data.length / 1024)} KiB)`);
+    o.logger.info(
+      {
+        event: 'operator.snapshot_saved',
+        replica: replica.id,
+        lastIndex: image.lastIndex,
+        bytes: image.data.length,
+        sha256,
+        ms: Date.now() - started,
+        operator: o.operator.name,
+      },
+      `an operator (${o.operator.name}) saved a backup: the state up to index ${image.lastIndex} (${Math.round(image.data.length / 1024)} KiB)`,
+    );
   } catch (err) {
-    const status = err instanceof NotLeaderError ? notLeaderStatus(replica.id, err) : new RpcError(grpc.status.INTERNAL, `the backup failed: ${(err as Error).message}`);
+    const status =
+      err instanceof NotLeaderError
+        ? notLeaderStatus(replica.id, err)
+        : new RpcError(grpc.status.INTERNAL, `the backup failed: ${(err as Error).message}`);
     if (!call.cancelled) call.emit('error', toStatusObject(status));
   }
 }

@@ -55,7 +55,11 @@ export function notLeaderStatus(replicaId: string, err: NotLeaderError): RpcErro
     const where = leader.address ? `try ${leader.address}` : `the leader is ${leader.id}`;
     return new RpcError(grpc.status.UNAVAILABLE, `replica ${replicaId} is not the leader; ${where}`, metadata);
   }
-  return new RpcError(grpc.status.UNAVAILABLE, err.message || `replica ${replicaId} is not the leader; retry shortly`, metadata);
+  return new RpcError(
+    grpc.status.UNAVAILABLE,
+    err.message || `replica ${replicaId} is not the leader; retry shortly`,
+    metadata,
+  );
 }
 
 /** The status object grpc-js sends for an RpcError. */

@@ -130,7 +130,12 @@ class ChatStream {
     }
     this.pendingDeleted.push(...ids);
     if (this.pendingDeleted.length > this.hub.limits.maxPendingDeletedIds) {
-      this.fail(new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'the stream could not keep up with the changes; subscribe again to resume'));
+      this.fail(
+        new RpcError(
+          grpc.status.RESOURCE_EXHAUSTED,
+          'the stream could not keep up with the changes; subscribe again to resume',
+        ),
+      );
     }
   }
 
@@ -172,7 +177,8 @@ class ChatStream {
       if (this.pendingPresence.size > 0) {
         const changes = [...this.pendingPresence];
         this.pendingPresence = new Map();
-        for (const [username, online] of changes) this.write({ event: { $case: 'presence', value: { username, online } } });
+        for (const [username, online] of changes)
+          this.write({ event: { $case: 'presence', value: { username, online } } });
         continue;
       }
       return;
@@ -206,7 +212,9 @@ class ChatStream {
     if (this.call.write(event)) return;
     this.blocked = true;
     this.stallTimer = setTimeout(() => {
-      this.fail(new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'the stream was not read for too long; subscribe again to resume'));
+      this.fail(
+        new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'the stream was not read for too long; subscribe again to resume'),
+      );
     }, this.hub.limits.stallTimeoutMs);
     this.call.once('drain', () => {
       if (this.stallTimer) clearTimeout(this.stallTimer);
@@ -250,7 +258,12 @@ export class SubscriptionHub {
       handle.onLeadershipChange((leading) => {
         if (leading) return;
         try {
-          this.endAll(new RpcError(grpc.status.UNAVAILABLE, `replica ${handle.id} stopped leading; subscribe again at the new leader`));
+          this.endAll(
+            new RpcError(
+              grpc.status.UNAVAILABLE,
+              `replica ${handle.id} stopped leading; subscribe again at the new leader`,
+            ),
+          );
         } catch (err) {
           this.logger.error({ event: 'rpc.stream_dispatch_failed', err }, 'could not end the chat streams');
         }
@@ -365,7 +378,10 @@ export class SubscriptionHub {
     try {
       this.dispatch(applied);
     } catch (err) {
-      this.logger.error({ event: 'rpc.stream_dispatch_failed', err }, 'could not pass an applied op to the chat streams');
+      this.logger.error(
+        { event: 'rpc.stream_dispatch_failed', err },
+        'could not pass an applied op to the chat streams',
+      );
     }
   }
 
@@ -383,7 +399,8 @@ export class SubscriptionHub {
         break;
       }
       case 'deleteMessages':
-        for (const notice of result.notices) for (const s of this.streamsOf(notice.userId)) s.deliverDeleted(notice.ids);
+        for (const notice of result.notices)
+          for (const s of this.streamsOf(notice.userId)) s.deliverDeleted(notice.ids);
         break;
       case 'deleteAccount': {
         for (const notice of result.notices) {

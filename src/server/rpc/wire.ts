@@ -29,7 +29,8 @@ export function encodePageToken(username: string): string {
 /** The username a page token continues after; undefined for ''. INVALID_ARGUMENT when it is not one of ours. */
 export function decodePageToken(token: string): string | undefined {
   if (token === '') return undefined;
-  const bad = () => invalidArgument('the page token is not valid; list again from the first page (without a page token)');
+  const bad = () =>
+    invalidArgument('the page token is not valid; list again from the first page (without a page token)');
   if (token.length > 128 || !BASE64URL.test(token)) throw bad();
   const decoded = Buffer.from(token, 'base64url').toString('utf8');
   if (!decoded.startsWith(PAGE_TOKEN_PREFIX)) throw bad();

@@ -21,7 +21,11 @@ const WORKER = new URL('./worker.js', import.meta.url);
  * Databases in memory, or a run from TypeScript sources, export in place with
  * `exportInPlace`.
  */
-export function exportSnapshot(db: Database, exportInPlace: () => Buffer, current: SnapshotPosition): Promise<SnapshotImage> {
+export function exportSnapshot(
+  db: Database,
+  exportInPlace: () => Buffer,
+  current: SnapshotPosition,
+): Promise<SnapshotImage> {
   if (db.memory || !existsSync(fileURLToPath(WORKER))) {
     return Promise.resolve({ ...current, data: exportInPlace() });
   }

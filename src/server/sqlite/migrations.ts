@@ -21,7 +21,9 @@ export function migrate(db: Database, migrations: readonly Migration[]): number 
   const current = db.pragma('user_version', { simple: true }) as number;
   const newest = sorted.at(-1)?.version ?? 0;
   if (current > newest) {
-    throw new NewerSchemaError(`the data directory holds schema version ${current}, newer than this chat-server knows (${newest}); use a newer chat-server`);
+    throw new NewerSchemaError(
+      `the data directory holds schema version ${current}, newer than this chat-server knows (${newest}); use a newer chat-server`,
+    );
   }
   for (const m of sorted) {
     if (m.version <= current) continue;

@@ -99,8 +99,11 @@ export function lockDataDir(dataDir: string): DirectoryLock {
     return lockDirectory(dataDir, 'chat-server', 'data directory');
   } catch (err) {
     if (!(err instanceof DirectoryInUseError)) throw err;
-    throw new DirectoryInUseError(dataDir, err.holderPid,
-      `data directory ${dataDir} is in use by another chat-server (${describePid(err.holderPid)}); stop that one first, or give this one a data directory of its own`);
+    throw new DirectoryInUseError(
+      dataDir,
+      err.holderPid,
+      `data directory ${dataDir} is in use by another chat-server (${describePid(err.holderPid)}); stop that one first, or give this one a data directory of its own`,
+    );
   }
 }
 

@@ -30,13 +30,16 @@ const LEGACY_MEMBERS = 'members';
 export function upgradeSqliteLog(db: Database, logDir: string): void {
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").get() !== undefined;
   if (!hasTable) return;
-  const meta = (key: string) => db.prepare<[string], { value: string }>('SELECT value FROM replica_meta WHERE key = ?').get(key)?.value;
+  const meta = (key: string) =>
+    db.prepare<[string], { value: string }>('SELECT value FROM replica_meta WHERE key = ?').get(key)?.value;
   const hardJson = meta(LEGACY_HARD);
   let applied: { epoch: number; config: Config } | undefined;
   if (hardJson !== undefined) {
     const hard = JSON.parse(hardJson) as HardState;
     let base = JSON.parse(meta(LEGACY_BASE)!) as LogBase;
-    let entries = db.prepare<[number], LogRow>('SELECT idx, epoch, kind, data FROM log WHERE idx > ? ORDER BY idx').all(base.index)
+    let entries = db
+      .prepare<[number], LogRow>('SELECT idx, epoch, kind, data FROM log WHERE idx > ? ORDER BY idx')
+      .all(base.index)
       .map((r): Entry => ({ index: r.idx, epoch: r.epoch, kind: r.kind as EntryKind, data: new Uint8Array(r.data) }));
     const members = meta(LEGACY_MEMBERS);
     if (members !== undefined) ({ base, entries } = withMembers(members, base, entries));
@@ -49,12 +52,18 @@ export function upgradeSqliteLog(db: Database, logDir: string): void {
     };
     // An earlier attempt that got as far as renaming the directory into place wrote all of it.
     if (!existsSync(logDir) || !readdirSync(logDir).some(isSegmentName)) {
-      writeLogDirectory(logDir, { prevIndex: base.index, prevEpoch: base.epoch, config: base.config, hard, reset: false }, entries);
+      writeLogDirectory(
+        logDir,
+        { prevIndex: base.index, prevEpoch: base.epoch, config: base.config, hard, reset: false },
+        entries,
+      );
     }
   }
   db.pragma('synchronous = FULL');
   db.transaction(() => {
-    const set = db.prepare('INSERT INTO replica_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    const set = db.prepare(
+      'INSERT INTO replica_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    );
     if (applied) {
       set.run(META.appliedEpoch, String(applied.epoch));
       set.run(META.appliedConfig, JSON.stringify(applied.config));

@@ -89,7 +89,11 @@ export class NodeLogFiles implements LogFiles {
     const total = data.reduce((n, b) => n + b.length, 0);
     fs.writev(fd, data as Buffer[], (err, written) => {
       if (err) return done(err);
-      done(written < total ? new ShortWriteError(`wrote ${written} of ${total} bytes to ${name}: no space left on the device`) : null);
+      done(
+        written < total
+          ? new ShortWriteError(`wrote ${written} of ${total} bytes to ${name}: no space left on the device`)
+          : null,
+      );
     });
   }
 

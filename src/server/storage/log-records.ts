@@ -27,7 +27,8 @@ export interface SegmentStart {
   reset: boolean;
 }
 
-export type LogRecord = { type: 'entry'; entry: Entry } | { type: 'hard'; hard: HardState } | { type: 'start'; start: SegmentStart };
+export type LogRecord =
+  { type: 'entry'; entry: Entry } | { type: 'hard'; hard: HardState } | { type: 'start'; start: SegmentStart };
 
 const FRAME_HEADER = 8;
 /** No record is larger (an entry carries at most a chat op or a configuration); a bigger length is a torn frame. */
@@ -106,7 +107,10 @@ function decodePayload(payload: Buffer): LogRecord | undefined {
     }
     case TYPE_HARD:
       if (payload.length < 1 + U48) return undefined;
-      return { type: 'hard', hard: { epoch: payload.readUIntLE(1, U48), promisedTo: payload.toString('utf8', 1 + U48) } };
+      return {
+        type: 'hard',
+        hard: { epoch: payload.readUIntLE(1, U48), promisedTo: payload.toString('utf8', 1 + U48) },
+      };
     case TYPE_START: {
       const start = JSON.parse(payload.toString('utf8', 1)) as Omit<SegmentStart, 'config'> & { config: StoredConfig };
       // Segments written before lineages and incarnations: a missing force is 0, a missing incarnation ''.

@@ -75,7 +75,10 @@ export function isSegmentName(name: string): boolean {
  * place, so a crash leaves either no directory or all of it (upgrades, tools).
  */
 export function writeLogDirectory(dir: string, start: SegmentStart, entries: readonly Entry[]): void {
-  const frames = [encodeRecord({ type: 'start', start }), ...entries.map((entry) => encodeRecord({ type: 'entry', entry }))];
+  const frames = [
+    encodeRecord({ type: 'start', start }),
+    ...entries.map((entry) => encodeRecord({ type: 'entry', entry })),
+  ];
   const temporary = `${dir}.writing`;
   rmSync(temporary, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
@@ -148,7 +151,10 @@ export class SegmentedLog implements LogStorage {
       const file = this.files.read(name);
       const { records, validBytes } = decodeRecords(file);
       if (validBytes < file.length) {
-        if (!newest) throw new LogDamagedError(`log segment ${name} is damaged at byte ${validBytes} of ${file.length}, before newer segments`);
+        if (!newest)
+          throw new LogDamagedError(
+            `log segment ${name} is damaged at byte ${validBytes} of ${file.length}, before newer segments`,
+          );
         this.files.truncate(name, validBytes); // a write torn by a crash: never synced, never acknowledged
       }
       const first = records[0];
@@ -162,9 +168,15 @@ export class SegmentedLog implements LogStorage {
         // The first segment, a snapshot's new start, or older segments a compaction was deleting: start from here.
         obsolete.push(...loaded.map((s) => s.name));
         loaded = [];
-        state = { hard: start.hard, base: { index: start.prevIndex, epoch: start.prevEpoch, config: start.config }, entries: [] };
+        state = {
+          hard: start.hard,
+          base: { index: start.prevIndex, epoch: start.prevEpoch, config: start.config },
+          entries: [],
+        };
       } else if (start.prevIndex !== lastIndexOf(state) || start.prevEpoch !== lastEpochOf(state)) {
-        throw new LogDamagedError(`log segment ${name} starts after entry ${start.prevIndex} (epoch ${start.prevEpoch}), but the segments before end at ${lastIndexOf(state)} (epoch ${lastEpochOf(state)})`);
+        throw new LogDamagedError(
+          `log segment ${name} starts after entry ${start.prevIndex} (epoch ${start.prevEpoch}), but the segments before end at ${lastIndexOf(state)} (epoch ${lastEpochOf(state)})`,
+        );
       }
       loaded.push({ name, prevIndex: start.prevIndex, reset: start.reset, durable: true });
       for (const record of records.slice(1)) {
@@ -209,14 +221,26 @@ export class SegmentedLog implements LogStorage {
   }
 
   reset(base: LogBase, keep: readonly Entry[]): number {
-    const start: SegmentStart = { prevIndex: base.index, prevEpoch: base.epoch, config: base.config, hard: this.hard, reset: true };
+    const start: SegmentStart = {
+      prevIndex: base.index,
+      prevEpoch: base.epoch,
+      config: base.config,
+      hard: this.hard,
+      reset: true,
+    };
     this.lastIndex = base.index;
     this.lastEpoch = base.epoch;
     this.baseConfig = base.config;
     this.configs = [];
-    if (keep.length > 0 && keep[0]!.index !== base.index + 1) throw new Error(`entries kept after a snapshot must follow it: ${keep[0]!.index} after ${base.index}`);
+    if (keep.length > 0 && keep[0]!.index !== base.index + 1)
+      throw new Error(`entries kept after a snapshot must follow it: ${keep[0]!.index} after ${base.index}`);
     this.appendState(keep);
-    return this.enqueue(keep.map((entry) => encodeRecord({ type: 'entry', entry })), base.index, keep.length, start);
+    return this.enqueue(
+      keep.map((entry) => encodeRecord({ type: 'entry', entry })),
+      base.index,
+      keep.length,
+      start,
+    );
   }
 
   flush(): void {
@@ -235,7 +259,11 @@ export class SegmentedLog implements LogStorage {
       this.counters.bytes += chunks.reduce((n, c) => n + c.frames.reduce((m, f) => m + f.length, 0), 0);
       this.counters.syncSeconds += seconds;
       this.counters.maxSyncSeconds = Math.max(this.counters.maxSyncSeconds, seconds);
-      if (this.observeSync) this.observeSync(seconds, writes.reduce((n, w) => n + w.entries, 0));
+      if (this.observeSync)
+        this.observeSync(
+          seconds,
+          writes.reduce((n, w) => n + w.entries, 0),
+        );
       const last = writes[writes.length - 1]!;
       this.durableSeq = last.seq;
       // Truncations and resets still queued keep the stable prefix below what they dropped.
@@ -298,7 +326,13 @@ export class SegmentedLog implements LogStorage {
   private startIfFull(frames: readonly Buffer[]): SegmentStart | undefined {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     if (this.tailBytes + bytes <= this.segmentBytes || this.tailBytes === 0) return undefined;
-    return { prevIndex: this.lastIndex, prevEpoch: this.lastEpoch, config: this.latestConfig(), hard: this.hard, reset: false };
+    return {
+      prevIndex: this.lastIndex,
+      prevEpoch: this.lastEpoch,
+      config: this.latestConfig(),
+      hard: this.hard,
+      reset: false,
+    };
   }
 
   private enqueue(frames: Buffer[], floor: number, entries: number, start: SegmentStart | undefined): number {
@@ -393,7 +427,9 @@ function lastEpochOf(log: StoredLog): number {
 function appendLoaded(log: StoredLog, entry: Entry, segment: string): void {
   const last = lastIndexOf(log);
   if (entry.index <= log.base.index || entry.index > last + 1) {
-    throw new LogDamagedError(`log segment ${segment} holds entry ${entry.index} where the log runs from ${log.base.index + 1} to ${last}`);
+    throw new LogDamagedError(
+      `log segment ${segment} holds entry ${entry.index} where the log runs from ${log.base.index + 1} to ${last}`,
+    );
   }
   if (entry.index <= last) log.entries.length = entry.index - log.base.index - 1;
   log.entries.push(entry);

@@ -39,7 +39,9 @@ export class SqliteStateStore implements StateStore {
 
   constructor(private readonly db: Database) {
     this.getMeta = db.prepare('SELECT value FROM replica_meta WHERE key = ?');
-    this.setMeta = db.prepare('INSERT INTO replica_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.setMeta = db.prepare(
+      'INSERT INTO replica_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    );
     this.insertQuarantine = db.prepare(
       'INSERT INTO quarantine (idx, epoch, kind, data, quarantined_at, reason) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -53,7 +55,9 @@ export class SqliteStateStore implements StateStore {
     }
     const storedMode = this.meta(META.mode);
     if (storedMode !== undefined && storedMode !== mode) {
-      throw new ClusterMismatchError(`the data directory was created in ${storedMode} mode, but this start asks for ${mode}; the mode is chosen once per cluster`);
+      throw new ClusterMismatchError(
+        `the data directory was created in ${storedMode} mode, but this start asks for ${mode}; the mode is chosen once per cluster`,
+      );
     }
     if (storedCluster === undefined) {
       this.transaction(() => {
@@ -76,7 +80,9 @@ export class SqliteStateStore implements StateStore {
   identity(replica: NodeId): string {
     const stored = this.meta(META.replica);
     if (stored !== undefined && stored !== replica) {
-      throw new ClusterMismatchError(`the data directory belongs to replica ${stored}, not ${replica}; start ${replica} on its own data directory`);
+      throw new ClusterMismatchError(
+        `the data directory belongs to replica ${stored}, not ${replica}; start ${replica} on its own data directory`,
+      );
     }
     const incarnation = this.meta(META.incarnation);
     if (stored !== undefined && incarnation !== undefined) return incarnation;
@@ -107,7 +113,14 @@ export class SqliteStateStore implements StateStore {
 
   quarantine(entries: readonly Entry[], now: number, reason: string): void {
     for (const e of entries) {
-      this.insertQuarantine.run(e.index, e.epoch, e.kind, Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength), now, reason);
+      this.insertQuarantine.run(
+        e.index,
+        e.epoch,
+        e.kind,
+        Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength),
+        now,
+        reason,
+      );
     }
   }
 
@@ -131,5 +144,9 @@ export function readAppliedPosition(db: Database): SnapshotPosition {
     if (!row) throw new Error(`replica_meta has no ${key}: the database was not opened by a replica yet`);
     return row.value;
   };
-  return { lastIndex: Number(value(META.applied)), lastEpoch: Number(value(META.appliedEpoch)), config: normalizeConfig(JSON.parse(value(META.appliedConfig)) as StoredConfig) };
+  return {
+    lastIndex: Number(value(META.applied)),
+    lastEpoch: Number(value(META.appliedEpoch)),
+    config: normalizeConfig(JSON.parse(value(META.appliedConfig)) as StoredConfig),
+  };
 }

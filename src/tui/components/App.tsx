@@ -33,7 +33,9 @@ export interface AppProps {
  * signed in as, or the one given at start): never what another chat-tui saved
  * meanwhile, so a password is not typed into a Username field that changed.
  */
-type Screen = { kind: 'sign-in'; notice: string | undefined; username: string } | { kind: 'main'; username: string; unreadAtLogin: number };
+type Screen =
+  | { kind: 'sign-in'; notice: string | undefined; username: string }
+  | { kind: 'main'; username: string; unreadAtLogin: number };
 
 /** chat-tui: the sign-in screen, then the main screen, sized to the terminal. */
 export function App(props: AppProps) {
@@ -43,7 +45,12 @@ export function App(props: AppProps) {
     if (!isRawModeSupported) exit(new Error('chat-tui needs an interactive terminal: stdin does not support raw mode'));
   }, [isRawModeSupported]);
   if (!isRawModeSupported) {
-    return <Text color={theme.error}>chat-tui needs an interactive terminal (stdin does not support raw mode). Run it directly in a terminal, not through a pipe.</Text>;
+    return (
+      <Text color={theme.error}>
+        chat-tui needs an interactive terminal (stdin does not support raw mode). Run it directly in a terminal, not
+        through a pipe.
+      </Text>
+    );
   }
   return (
     <KeyRouter>
@@ -57,7 +64,11 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
   const size = useTerminalSize(fixedSize);
   const connection = useConnection(chat);
   const now = useNow(1000);
-  const [screen, setScreen] = useState<Screen>(() => ({ kind: 'sign-in', notice: undefined, username: username ?? settings.read().lastUsername }));
+  const [screen, setScreen] = useState<Screen>(() => ({
+    kind: 'sign-in',
+    notice: undefined,
+    username: username ?? settings.read().lastUsername,
+  }));
   const quit = onQuit ?? (() => exit());
   let content;
   if (screen.kind === 'sign-in') {
@@ -80,19 +91,19 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
   } else {
     content = (
       <MainScreen
-      key={screen.username}
-      chat={chat}
-      cluster={cluster}
-      settings={settings}
-      me={screen.username}
-      unreadAtLogin={screen.unreadAtLogin}
-      size={size}
-      connection={connection}
-      now={now}
-      bellAllowed={bell}
-      servers={servers}
-      onQuit={quit}
-      onSignedOut={(notice, gone) => setScreen({ kind: 'sign-in', notice, username: gone ? '' : screen.username })}
+        key={screen.username}
+        chat={chat}
+        cluster={cluster}
+        settings={settings}
+        me={screen.username}
+        unreadAtLogin={screen.unreadAtLogin}
+        size={size}
+        connection={connection}
+        now={now}
+        bellAllowed={bell}
+        servers={servers}
+        onQuit={quit}
+        onSignedOut={(notice, gone) => setScreen({ kind: 'sign-in', notice, username: gone ? '' : screen.username })}
       />
     );
   }
@@ -103,7 +114,8 @@ function Screens({ chat, cluster, settings, servers, username, bell = true, size
       {small ? (
         <Box width={size.columns} height={Math.max(1, size.rows - 1)}>
           <Text color={theme.warn} wrap="wrap">
-            The terminal is {size.columns}x{size.rows}; chat-tui needs at least {MIN_COLUMNS}x{MIN_ROWS}. Make it larger (Ctrl-C quits).
+            The terminal is {size.columns}x{size.rows}; chat-tui needs at least {MIN_COLUMNS}x{MIN_ROWS}. Make it larger
+            (Ctrl-C quits).
           </Text>
           <QuitOnCtrlC onQuit={quit} />
         </Box>

@@ -58,7 +58,17 @@ function Rule({ label, width, color }: { label: string; width: number; color?: s
   );
 }
 
-function Row({ row, columns, width, selection }: { row: TimelineRow; columns: TimelineColumns; width: number; selection: Selection }) {
+function Row({
+  row,
+  columns,
+  width,
+  selection,
+}: {
+  row: TimelineRow;
+  columns: TimelineColumns;
+  width: number;
+  selection: Selection;
+}) {
   if (row.kind === 'day') return <Rule label={row.label} width={width} />;
   if (row.kind === 'marker') return <Rule label={row.label} width={width} color={theme.badge} />;
   const indent = ' '.repeat(columns.gutter + columns.time + 1 + (columns.sender ? columns.sender + 1 : 0));
@@ -87,7 +97,11 @@ function Row({ row, columns, width, selection }: { row: TimelineRow; columns: Ti
         </>
       ) : null}
       <Text color={isChosen ? theme.badge : undefined}>{row.text}</Text>
-      {row.delivery ? <Text color={DELIVERY_COLOR[row.delivery]}>{deliveryLabel(row.delivery, columns.text + columns.tail - textWidth(row.text))}</Text> : null}
+      {row.delivery ? (
+        <Text color={DELIVERY_COLOR[row.delivery]}>
+          {deliveryLabel(row.delivery, columns.text + columns.tail - textWidth(row.text))}
+        </Text>
+      ) : null}
     </Text>
   );
 }
@@ -127,7 +141,8 @@ export function ChatPane(props: ChatPaneProps) {
   if (props.loading) notes.push('loading…');
   else if (window.above === 0 && props.hasMore) notes.push('PgUp loads older');
   if (window.below > 0) notes.push(`↓ ${window.below} more · End`);
-  if (selection.active) notes.push(`${selection.chosen.size} selected${props.selectionNote ? ` · ${props.selectionNote}` : ''}`);
+  if (selection.active)
+    notes.push(`${selection.chosen.size} selected${props.selectionNote ? ` · ${props.selectionNote}` : ''}`);
   const note = truncate(notes.join(' · '), Math.max(0, width - textWidth(presence) - 6));
   const title = truncate(peer.peer, Math.max(1, width - textWidth(note) - textWidth(presence) - 2));
   const gap = Math.max(1, width - textWidth(title) - 1 - textWidth(presence) - textWidth(note));
@@ -137,7 +152,10 @@ export function ChatPane(props: ChatPaneProps) {
         <Text bold color={theme.accent}>
           {title}
         </Text>{' '}
-        <Text color={peer.peerDeleted ? theme.error : typing ? theme.badge : peer.online ? theme.ok : undefined} dimColor={!peer.online && !peer.peerDeleted && !typing}>
+        <Text
+          color={peer.peerDeleted ? theme.error : typing ? theme.badge : peer.online ? theme.ok : undefined}
+          dimColor={!peer.online && !peer.peerDeleted && !typing}
+        >
           {presence}
         </Text>
         {' '.repeat(gap)}

@@ -18,13 +18,22 @@ const COLS = { id: 3, address: 18, role: 10, epoch: 6, commit: 8, applied: 8, la
 /** Each replica's role (learners too), epoch, up/down, log position and lag, refreshed about every second. */
 export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps) {
   const rows = snapshot ? clusterRows(snapshot.probes, snapshot.leader, snapshot.knownIds) : [];
-  const summary = snapshot ? clusterSummary(snapshot.probes, snapshot.leader) : { text: 'asking the replicas…', tone: 'warn' as const };
+  const summary = snapshot
+    ? clusterSummary(snapshot.probes, snapshot.leader)
+    : { text: 'asking the replicas…', tone: 'warn' as const };
   const age = snapshot ? `${Math.max(0, (now - snapshot.at) / 1000).toFixed(0)} s ago · c hides` : 'c hides';
   const titleText = ` Cluster · ${summary.text} `;
   const titleRoom = Math.max(0, width - textWidth(age) - 3);
   const title = truncate(titleText, titleRoom);
   const header =
-    fit('id', COLS.id) + fit('address', COLS.address) + fit('role', COLS.role) + fit('epoch', COLS.epoch) + fit('commit', COLS.commit) + fit('applied', COLS.applied) + fit('lag', COLS.lag) + 'probe';
+    fit('id', COLS.id) +
+    fit('address', COLS.address) +
+    fit('role', COLS.role) +
+    fit('epoch', COLS.epoch) +
+    fit('commit', COLS.commit) +
+    fit('applied', COLS.applied) +
+    fit('lag', COLS.lag) +
+    'probe';
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text wrap="truncate" dimColor={false}>
@@ -39,7 +48,15 @@ export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps
         {truncate(header, width)}
       </Text>
       {rows.slice(0, Math.max(0, height - 2)).map((r) => {
-        const roleColor = !r.up ? theme.error : r.leader ? theme.ok : r.role === 'follower' ? undefined : r.role === 'learner' ? theme.accent : theme.warn;
+        const roleColor = !r.up
+          ? theme.error
+          : r.leader
+            ? theme.ok
+            : r.role === 'follower'
+              ? undefined
+              : r.role === 'learner'
+                ? theme.accent
+                : theme.warn;
         return (
           <Text key={r.address} wrap="truncate">
             <Text bold={r.leader || !r.up} color={roleColor}>
@@ -52,7 +69,9 @@ export function ClusterPanel({ snapshot, width, height, now }: ClusterPanelProps
             {fit(r.epoch, COLS.epoch)}
             {fit(r.commit, COLS.commit)}
             {fit(r.applied, COLS.applied)}
-            <Text color={r.lag !== '' && r.lag !== '-' && r.lag !== '0' ? theme.warn : undefined}>{fit(r.lag, COLS.lag)}</Text>
+            <Text color={r.lag !== '' && r.lag !== '-' && r.lag !== '0' ? theme.warn : undefined}>
+              {fit(r.lag, COLS.lag)}
+            </Text>
             <Text dimColor={r.up} color={r.up ? undefined : theme.error}>
               {truncate(r.note, Math.max(0, width - 59))}
             </Text>

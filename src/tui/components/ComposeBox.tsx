@@ -35,7 +35,9 @@ export function ComposeBox({ text, outgoing, width, rows, focused, placeholder }
   const view = viewRows(text, Math.max(3, width - 2), rows);
   const counter = lengthCounter(outgoing, text.chars.includes('\n'));
   const more = [view.above ? `↑${view.above}` : '', view.below ? `↓${view.below}` : ''].filter(Boolean).join(' ');
-  const right = [more, counter ? (counter.over ? `${counter.label} too long` : counter.label) : ''].filter(Boolean).join(' · ');
+  const right = [more, counter ? (counter.over ? `${counter.label} too long` : counter.label) : '']
+    .filter(Boolean)
+    .join(' · ');
   const ruleColor = focused ? theme.accent : undefined;
   return (
     <Box flexDirection="column" width={width} height={rows + 1}>

@@ -32,14 +32,29 @@ export function preview(entry: ConversationEntry, me: string, now: number): stri
 }
 
 /** Conversations, unread ones first, with unread badges, online marks and the last message. */
-export function ConversationList({ entries, cursorKey, openKey, focused, width, rows, me, now }: ConversationListProps) {
-  const cursor = Math.max(0, entries.findIndex((e) => nameKey(e.peer) === cursorKey));
+export function ConversationList({
+  entries,
+  cursorKey,
+  openKey,
+  focused,
+  width,
+  rows,
+  me,
+  now,
+}: ConversationListProps) {
+  const cursor = Math.max(
+    0,
+    entries.findIndex((e) => nameKey(e.peer) === cursorKey),
+  );
   const fits = Math.max(1, Math.floor(rows / ENTRY_ROWS));
   const { start, end } = listWindow(entries.length, fits, cursor);
   const unreadAbove = entries.slice(0, start).filter((e) => e.unread > 0).length;
   const unreadBelow = entries.slice(end).filter((e) => e.unread > 0).length;
   const more = [unreadAbove ? `↑${unreadAbove}` : '', unreadBelow ? `↓${unreadBelow}` : ''].filter(Boolean).join(' ');
-  const title = truncate(`Conversations${entries.length ? ` ${entries.length}` : ''}`, Math.max(0, width - textWidth(more) - 1));
+  const title = truncate(
+    `Conversations${entries.length ? ` ${entries.length}` : ''}`,
+    Math.max(0, width - textWidth(more) - 1),
+  );
   return (
     <Box flexDirection="column" width={width} height={rows + 1}>
       <Text wrap="truncate">
@@ -68,7 +83,13 @@ export function ConversationList({ entries, cursorKey, openKey, focused, width, 
           <Box key={key} flexDirection="column">
             <Text wrap="truncate" inverse={isCursor && focused}>
               <Text color={isCursor ? theme.accent : undefined}>{isCursor ? '▸' : isOpen ? '›' : ' '}</Text>
-              {e.peerDeleted ? <Text dimColor>✗</Text> : e.online ? <Text color={theme.ok}>●</Text> : <Text dimColor>○</Text>}{' '}
+              {e.peerDeleted ? (
+                <Text dimColor>✗</Text>
+              ) : e.online ? (
+                <Text color={theme.ok}>●</Text>
+              ) : (
+                <Text dimColor>○</Text>
+              )}{' '}
               <Text bold={e.unread > 0 || isOpen} dimColor={e.peerDeleted} strikethrough={e.peerDeleted}>
                 {name}
               </Text>

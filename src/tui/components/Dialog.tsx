@@ -19,7 +19,15 @@ export function Dialog({ title, hint, width, height, children, color = theme.acc
   const inner = Math.max(1, width - 4);
   const right = hint ? truncate(hint, Math.max(0, inner - textWidth(title) - 2)) : '';
   return (
-    <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={colorOrNone(color)} paddingX={1} overflow="hidden">
+    <Box
+      flexDirection="column"
+      width={width}
+      height={height}
+      borderStyle="round"
+      borderColor={colorOrNone(color)}
+      paddingX={1}
+      overflow="hidden"
+    >
       <Text wrap="truncate">
         <Text bold color={color}>
           {truncate(title, inner)}

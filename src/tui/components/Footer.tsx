@@ -28,7 +28,15 @@ export function fittingHints(pairs: readonly [string, string][], width: number):
 }
 
 /** The bottom of the main screen: a notice (wrapped, never cut) or the key hints of the focus. */
-export function Footer({ notice, hints, width }: { notice: Notice | undefined; hints: readonly [string, string][]; width: number }) {
+export function Footer({
+  notice,
+  hints,
+  width,
+}: {
+  notice: Notice | undefined;
+  hints: readonly [string, string][];
+  width: number;
+}) {
   if (notice) {
     return (
       <Box flexDirection="column">

@@ -33,7 +33,11 @@ function helpLines(keyWidth: number, doesWidth: number): Line[] {
     ...commandsOf(scope).flatMap((cmd): Line[] => {
       const keys = keyRows(cmd.keys.map(keyLabel), keyWidth - 2);
       const does = wrap(cmd.does, doesWidth);
-      return Array.from({ length: Math.max(keys.length, does.length) }, (_, j) => ({ kind: 'key', keys: keys[j] ?? '', does: does[j] ?? '' }));
+      return Array.from({ length: Math.max(keys.length, does.length) }, (_, j) => ({
+        kind: 'key',
+        keys: keys[j] ?? '',
+        does: does[j] ?? '',
+      }));
     }),
   ]);
 }
@@ -69,7 +73,8 @@ export function HelpOverlay({ width, height, onClose }: HelpOverlayProps) {
     { singleKeys: true },
   );
   const start = Math.min(top, maxTop);
-  const position = maxTop > 0 ? `${start + 1}-${Math.min(LINES.length, start + rows)} of ${LINES.length} · ↑↓ PgUp PgDn · ` : '';
+  const position =
+    maxTop > 0 ? `${start + 1}-${Math.min(LINES.length, start + rows)} of ${LINES.length} · ↑↓ PgUp PgDn · ` : '';
   return (
     <Dialog title="Keys" hint={`${position}Esc closes`} width={width} height={height}>
       {LINES.slice(start, start + rows).map((line, i) =>
@@ -79,7 +84,8 @@ export function HelpOverlay({ width, height, onClose }: HelpOverlayProps) {
           </Text>
         ) : line.kind === 'key' ? (
           <Text key={i} wrap="truncate">
-            <Text color={theme.badge}>{fit(`  ${line.keys}`, keyWidth)}</Text> {truncate(line.does, Math.max(1, cols - keyWidth - 1))}
+            <Text color={theme.badge}>{fit(`  ${line.keys}`, keyWidth)}</Text>{' '}
+            {truncate(line.does, Math.max(1, cols - keyWidth - 1))}
           </Text>
         ) : (
           <Text key={i}> </Text>

@@ -86,7 +86,16 @@ export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched
   useEffect(() => {
     if (firstNew === undefined) return;
     const first = keys.findIndex((k) => k.startsWith(`${refKey({ kind: 'stored', id: firstNew })}:`));
-    if (first >= 0) setScroll(scrollToShow(keys, rows, { follow: false, anchor: keys[first]!, top: first }, Math.max(0, first - 1), Math.max(0, first - 1)));
+    if (first >= 0)
+      setScroll(
+        scrollToShow(
+          keys,
+          rows,
+          { follow: false, anchor: keys[first]!, top: first },
+          Math.max(0, first - 1),
+          Math.max(0, first - 1),
+        ),
+      );
     setFirstNew(undefined);
   }, [firstNew, keys.length]);
 
@@ -116,7 +125,12 @@ export function InboxDialog({ chat, me, batchSize, width, height, now, onFetched
   const window = resolveScroll(keys, rows, scroll);
   return (
     <Dialog title={`Unread messages, ${batchSize} at a time`} hint="Esc closes" width={width} height={height}>
-      <Wrapped text={status || ' '} width={cols} color={error ? theme.error : remaining ? theme.badge : theme.ok} maxRows={3} />
+      <Wrapped
+        text={status || ' '}
+        width={cols}
+        color={error ? theme.error : remaining ? theme.badge : theme.ok}
+        maxRows={3}
+      />
       {timeline.slice(window.start, window.end).map((row) =>
         row.kind === 'day' ? (
           <Text key={row.key} dimColor bold wrap="truncate">

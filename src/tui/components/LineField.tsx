@@ -36,7 +36,21 @@ export function LineField({ state, width, focused, mask, placeholder }: LineFiel
 }
 
 /** A dialog's field: a bold label, then the field over the rest of `width`. */
-export function LabeledField({ label, state, width, focused = true, mask, color = theme.accent }: { label: string; state: TextState; width: number; focused?: boolean; mask?: string; color?: string }) {
+export function LabeledField({
+  label,
+  state,
+  width,
+  focused = true,
+  mask,
+  color = theme.accent,
+}: {
+  label: string;
+  state: TextState;
+  width: number;
+  focused?: boolean;
+  mask?: string;
+  color?: string;
+}) {
   return (
     <Box>
       <Text color={color} bold>

@@ -9,7 +9,18 @@ import { hintsFor, type Scope } from '../commands.js';
 import { useClusterStatus, useStore } from '../hooks.js';
 import { useKeys } from '../keys.js';
 import type { Preferences, SettingsStore } from '../settings.js';
-import { draftOf, initialView, listCursor, outgoingText, reduceKey, screenReducer, selectedSpan, type Effect, type KeyContext, type Notice } from '../state/controls.js';
+import {
+  draftOf,
+  initialView,
+  listCursor,
+  outgoingText,
+  reduceKey,
+  screenReducer,
+  selectedSpan,
+  type Effect,
+  type KeyContext,
+  type Notice,
+} from '../state/controls.js';
 import { sortConversations, totalUnread } from '../state/conversations.js';
 import { formatFullDate, plural } from '../state/format.js';
 import { clusterFits, mainLayout } from '../state/layout.js';
@@ -63,12 +74,20 @@ export function MainScreen(props: MainScreenProps) {
   const [prefs, setPrefs] = useState<Preferences>(() => preferencesOf(settings));
   const prefsRef = useRef(prefs);
   prefsRef.current = prefs;
-  const store = useStore(screenReducer, () => ({ session: initialSession(me), view: initialView(prefs.showClusterPanel, welcome(me, props.unreadAtLogin, prefs)) }));
+  const store = useStore(screenReducer, () => ({
+    session: initialSession(me),
+    view: initialView(prefs.showClusterPanel, welcome(me, props.unreadAtLogin, prefs)),
+  }));
   const { session, view } = store.state;
   const { dispatch } = store;
   const snapshot = useClusterStatus(cluster, view.showCluster);
   const { stdout } = useStdout();
-  const attention = useAttention(stdout, me, totalUnread(session.conversations), () => prefsRef.current.bell && props.bellAllowed);
+  const attention = useAttention(
+    stdout,
+    me,
+    totalUnread(session.conversations),
+    () => prefsRef.current.bell && props.bellAllowed,
+  );
 
   // ---------------------------------------------------------------- layout
   const ordered = useMemo(() => sortConversations(session.conversations), [session.conversations]);
@@ -79,19 +98,45 @@ export function MainScreen(props: MainScreenProps) {
   const outgoing = outgoingText(draft.text);
   const base = mainLayout(size.columns, size.rows);
   const layout = mainLayout(size.columns, size.rows, {
-    clusterReplicas: view.showCluster ? Math.max(1, snapshot ? clusterRows(snapshot.probes, snapshot.leader, snapshot.knownIds).length : props.servers.length) : undefined,
+    clusterReplicas: view.showCluster
+      ? Math.max(
+          1,
+          snapshot ? clusterRows(snapshot.probes, snapshot.leader, snapshot.knownIds).length : props.servers.length,
+        )
+      : undefined,
     composeRows: layoutRows(draft.text.chars, base.chatWidth - 2).length,
     footerRows: view.notice ? noticeRows(view.notice.text, base.width).length : 1,
   });
   const gutter = view.focus === 'select' ? 2 : 0;
-  const marker = session.marker && session.marker.peerKey === openKey && session.marker.fromId !== undefined ? { beforeId: session.marker.fromId, count: session.marker.count } : undefined;
+  const marker =
+    session.marker && session.marker.peerKey === openKey && session.marker.fromId !== undefined
+      ? { beforeId: session.marker.fromId, count: session.marker.count }
+      : undefined;
   const timeline = useMemo(
     () =>
       openKey && openEntry
-        ? buildTimeline({ messages: openHistory?.messages ?? [], outgoing: visibleOutgoing(session.outbox, openKey), me, peer: openEntry.peer, width: layout.chatWidth, gutter, now, marker })
+        ? buildTimeline({
+            messages: openHistory?.messages ?? [],
+            outgoing: visibleOutgoing(session.outbox, openKey),
+            me,
+            peer: openEntry.peer,
+            width: layout.chatWidth,
+            gutter,
+            now,
+            marker,
+          })
         : [],
     // `now` matters only for the day labels: refresh them once a minute.
-    [openKey, openEntry?.peer, openHistory?.messages, session.outbox, layout.chatWidth, gutter, Math.floor(now / 60000), marker?.beforeId],
+    [
+      openKey,
+      openEntry?.peer,
+      openHistory?.messages,
+      session.outbox,
+      layout.chatWidth,
+      gutter,
+      Math.floor(now / 60000),
+      marker?.beforeId,
+    ],
   );
   const rowKeys = useMemo(() => timeline.map((r) => r.key), [timeline]);
   const spans = useMemo(() => messageSpans(timeline), [timeline]);
@@ -104,7 +149,17 @@ export function MainScreen(props: MainScreenProps) {
     const id = `${openKey}:${marker?.beforeId}`;
     if (at < 0 || markerShown.current === id) return;
     markerShown.current = id;
-    if (at < window.start) dispatch({ type: 'scroll', scroll: scrollToShow(rowKeys, layout.messagesHeight, view.scroll, Math.max(0, at - 1), at + layout.messagesHeight - 2) });
+    if (at < window.start)
+      dispatch({
+        type: 'scroll',
+        scroll: scrollToShow(
+          rowKeys,
+          layout.messagesHeight,
+          view.scroll,
+          Math.max(0, at - 1),
+          at + layout.messagesHeight - 2,
+        ),
+      });
   }, [rowKeys]);
 
   // Logging out ends the stream too: that end is not news.
@@ -153,7 +208,10 @@ export function MainScreen(props: MainScreenProps) {
       for (const effect of effects) run(effect);
     },
     // Outside the compose box every letter is a command, also when several arrive at once.
-    { singleKeys: () => store.ref.current.view.focus !== 'compose', multiline: () => store.ref.current.view.focus === 'compose' },
+    {
+      singleKeys: () => store.ref.current.view.focus !== 'compose',
+      multiline: () => store.ref.current.view.focus === 'compose',
+    },
   );
 
   // ---------------------------------------------------------------- render
@@ -165,14 +223,20 @@ export function MainScreen(props: MainScreenProps) {
   const cursorSpan = view.focus === 'select' ? selectedSpan(store.state, spans) : undefined;
   const situation = {
     conversationOpen: openKey !== undefined,
-    failedHere: openKey !== undefined && session.outbox.some((m) => m.state === 'failed' && nameKey(m.peer) === openKey),
+    failedHere:
+      openKey !== undefined && session.outbox.some((m) => m.state === 'failed' && nameKey(m.peer) === openKey),
     failedUnderCursor: cursorSpan?.failed ?? false,
   };
   const scopes: Scope[] = [view.focus, 'app'];
   const mainHeight = layout.bodyHeight - layout.clusterHeight;
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height}>
-      <StatusBar width={layout.width} me={me} status={connectionStatus(props.connection, now)} unread={totalUnread(session.conversations)} />
+      <StatusBar
+        width={layout.width}
+        me={me}
+        status={connectionStatus(props.connection, now)}
+        unread={totalUnread(session.conversations)}
+      />
       {view.overlay ? (
         <Overlays
           overlay={view.overlay}
@@ -228,7 +292,9 @@ export function MainScreen(props: MainScreenProps) {
               composeFocused={view.focus === 'compose'}
             />
           </Box>
-          {layout.clusterHeight ? <ClusterPanel snapshot={snapshot} width={layout.width} height={layout.clusterHeight} now={now} /> : null}
+          {layout.clusterHeight ? (
+            <ClusterPanel snapshot={snapshot} width={layout.width} height={layout.clusterHeight} now={now} />
+          ) : null}
         </Box>
       )}
       <Footer notice={view.notice} hints={view.overlay ? [] : hintsFor(scopes, situation)} width={layout.width} />

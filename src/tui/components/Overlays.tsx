@@ -49,7 +49,15 @@ export function Overlays(p: OverlaysProps) {
     case 'switcher':
       return <SwitcherDialog {...common} entries={p.ordered} onOpen={(peer) => open(peer)} onClose={close} />;
     case 'search':
-      return <SearchDialog {...common} chat={p.chat} me={p.me} onClose={close} onOpen={(account) => open(account.username, account.online)} />;
+      return (
+        <SearchDialog
+          {...common}
+          chat={p.chat}
+          me={p.me}
+          onClose={close}
+          onOpen={(account) => open(account.username, account.online)}
+        />
+      );
     case 'inbox':
       return (
         <InboxDialog
@@ -96,13 +104,24 @@ export function Overlays(p: OverlaysProps) {
 }
 
 /** What deleting these messages does, in the words of the confirmation. */
-export function deletionLines(ids: readonly number[], messages: readonly ChatMessage[], me: string, peer: string): string[] {
+export function deletionLines(
+  ids: readonly number[],
+  messages: readonly ChatMessage[],
+  me: string,
+  peer: string,
+): string[] {
   const chosen = messages.filter((m) => ids.includes(m.id));
   const mine = chosen.filter((m) => nameKey(m.sender) === nameKey(me) && nameKey(m.recipient) !== nameKey(me));
   const unreadMine = mine.filter((m) => !m.read).length;
   const lines = [`${ids.length === 1 ? 'It disappears' : 'They disappear'} from this conversation for you.`];
-  if (unreadMine > 0) lines.push(`${plural(unreadMine, 'message')} you sent ${unreadMine === 1 ? 'is' : 'are'} still unread: withdrawn from ${peer} too.`);
-  if (mine.length > unreadMine) lines.push(`${peer} has read ${plural(mine.length - unreadMine, 'message')} of yours and keeps ${mine.length - unreadMine === 1 ? 'it' : 'them'}.`);
+  if (unreadMine > 0)
+    lines.push(
+      `${plural(unreadMine, 'message')} you sent ${unreadMine === 1 ? 'is' : 'are'} still unread: withdrawn from ${peer} too.`,
+    );
+  if (mine.length > unreadMine)
+    lines.push(
+      `${peer} has read ${plural(mine.length - unreadMine, 'message')} of yours and keeps ${mine.length - unreadMine === 1 ? 'it' : 'them'}.`,
+    );
   if (chosen.length > mine.length) lines.push(`${peer} still sees what ${peer} sent.`);
   return lines;
 }

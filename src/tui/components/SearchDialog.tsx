@@ -113,7 +113,12 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
     .join(' · ');
 
   return (
-    <Dialog title="New conversation" hint="* any run · ? one character · plain text: contains" width={width} height={height}>
+    <Dialog
+      title="New conversation"
+      hint="* any run · ? one character · plain text: contains"
+      width={width}
+      height={height}
+    >
       <LabeledField label="Pattern  " state={pattern} width={cols} />
       {error ? (
         // A failure is shown whole, wrapped, where the accounts would be.
@@ -129,7 +134,11 @@ export function SearchDialog({ chat, me, width, height, onOpen, onClose }: Searc
       ) : (
         <>
           <Text wrap="truncate" dimColor>
-            {loading ? 'searching…' : page.accounts.length === 0 ? truncate(`no account matches ${query}`, cols) : truncate(`accounts matching ${query || '*'} (● online)`, cols)}
+            {loading
+              ? 'searching…'
+              : page.accounts.length === 0
+                ? truncate(`no account matches ${query}`, cols)
+                : truncate(`accounts matching ${query || '*'} (● online)`, cols)}
           </Text>
           <Box flexDirection="column" height={pageSize}>
             {page.accounts.slice(0, pageSize).map((a, i) => (

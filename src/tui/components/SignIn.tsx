@@ -35,7 +35,17 @@ export interface SignInProps {
 const MASK = '•';
 const LABEL_WIDTH = 10;
 
-export function SignIn({ chat, size, connection, now, servers, initialUsername, notice, onSignedIn, onQuit }: SignInProps) {
+export function SignIn({
+  chat,
+  size,
+  connection,
+  now,
+  servers,
+  initialUsername,
+  notice,
+  onSignedIn,
+  onQuit,
+}: SignInProps) {
   // Key handlers read the refs: keys typed faster than a re-render still land in the right field.
   const [mode, setMode, modeRef] = useRefState<SignInMode>('login');
   const [username, setUsername, usernameRef] = useRefState<TextState>(() => textFrom(initialUsername));
@@ -46,7 +56,8 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
   const [busy, setBusy, busyRef] = useRefState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(notice);
 
-  const fieldsOf = (m: SignInMode): Field[] => (m === 'create' ? ['username', 'password', 'confirm'] : ['username', 'password']);
+  const fieldsOf = (m: SignInMode): Field[] =>
+    m === 'create' ? ['username', 'password', 'confirm'] : ['username', 'password'];
   const fields = fieldsOf(mode);
 
   const move = (step: number) => {
@@ -123,7 +134,11 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       case 'accept': {
         const list = fieldsOf(modeRef.current);
         const at = fieldRef.current;
-        if (at === list[list.length - 1] || (at === 'username' && textOf(passwordRef.current) !== '' && modeRef.current === 'login')) void submit();
+        if (
+          at === list[list.length - 1] ||
+          (at === 'username' && textOf(passwordRef.current) !== '' && modeRef.current === 'login')
+        )
+          void submit();
         else move(1);
         return;
       }
@@ -166,9 +181,23 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       </Text>
       {gap}
       <Text wrap="truncate">
-        {mode === 'login' ? <Text inverse bold> Log in </Text> : <Text dimColor> Log in </Text>}{' '}
-        {mode === 'create' ? <Text inverse bold> Create account </Text> : <Text dimColor> Create account </Text>}
-        <Text dimColor>   Ctrl-T switches</Text>
+        {mode === 'login' ? (
+          <Text inverse bold>
+            {' '}
+            Log in{' '}
+          </Text>
+        ) : (
+          <Text dimColor> Log in </Text>
+        )}{' '}
+        {mode === 'create' ? (
+          <Text inverse bold>
+            {' '}
+            Create account{' '}
+          </Text>
+        ) : (
+          <Text dimColor> Create account </Text>
+        )}
+        <Text dimColor> Ctrl-T switches</Text>
       </Text>
       {gap}
       {row('Username', 'username', username)}
@@ -189,7 +218,8 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       )}
       {gap}
       <Text dimColor wrap="truncate">
-        {field === fields[fields.length - 1] ? `Enter ${action} · Tab next field` : 'Enter or Tab next field'} · Ctrl-C quit
+        {field === fields[fields.length - 1] ? `Enter ${action} · Tab next field` : 'Enter or Tab next field'} · Ctrl-C
+        quit
       </Text>
     </Box>
   );
@@ -199,12 +229,24 @@ export function SignIn({ chat, size, connection, now, servers, initialUsername, 
       {compact ? (
         body
       ) : (
-        <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor={colorOrNone(theme.accent)} paddingX={1} width={boxWidth}>
+        <Box
+          flexDirection="column"
+          flexShrink={0}
+          borderStyle="round"
+          borderColor={colorOrNone(theme.accent)}
+          paddingX={1}
+          width={boxWidth}
+        >
           {body}
         </Box>
       )}
       <Box flexShrink={0} width={size.columns} justifyContent="center">
-        <Wrapped color={toneColor(status.tone)} text={`${status.text} · servers ${servers.join(', ')}`} width={size.columns} maxRows={2} />
+        <Wrapped
+          color={toneColor(status.tone)}
+          text={`${status.text} · servers ${servers.join(', ')}`}
+          width={size.columns}
+          maxRows={2}
+        />
       </Box>
     </Box>
   );

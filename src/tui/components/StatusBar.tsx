@@ -19,7 +19,14 @@ export function StatusBar({ width, me, status, unread }: StatusBarProps) {
   const room = Math.max(0, width - textWidth(left) - textWidth(right) - textWidth(dot));
   const conn = truncate(status.text, room);
   const pad = ' '.repeat(Math.max(0, room - textWidth(conn)));
-  const color = status.tone === 'muted' ? theme.barText : toneColor(status.tone) === theme.ok ? 'greenBright' : status.tone === 'warn' ? 'yellowBright' : 'redBright';
+  const color =
+    status.tone === 'muted'
+      ? theme.barText
+      : toneColor(status.tone) === theme.ok
+        ? 'greenBright'
+        : status.tone === 'warn'
+          ? 'yellowBright'
+          : 'redBright';
   return (
     <Text backgroundColor={theme.barBackground} color={theme.barText} wrap="truncate">
       {truncate(left, width)}

@@ -56,11 +56,20 @@ export function SwitcherDialog({ entries, width, height, onOpen, onClose }: Swit
   const at = Math.min(cursor, Math.max(0, matches.length - 1));
   const start = Math.max(0, Math.min(at - rows + 1, matches.length - rows));
   return (
-    <Dialog title="Go to a conversation" hint="letters of the name, in order · Enter opens · Esc closes" width={width} height={height}>
+    <Dialog
+      title="Go to a conversation"
+      hint="letters of the name, in order · Enter opens · Esc closes"
+      width={width}
+      height={height}
+    >
       <LabeledField label="Name  " state={query} width={cols} />
       <Text dimColor wrap="truncate">
         {truncate(
-          matches.length === 0 ? (entries.length ? 'no conversation matches · Esc, then n searches every account' : 'no conversations yet · Esc, then n starts one') : `${matches.length} of ${entries.length}`,
+          matches.length === 0
+            ? entries.length
+              ? 'no conversation matches · Esc, then n searches every account'
+              : 'no conversations yet · Esc, then n starts one'
+            : `${matches.length} of ${entries.length}`,
           cols,
         )}
       </Text>

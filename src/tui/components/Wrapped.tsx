@@ -15,7 +15,11 @@ export interface WrappedProps {
 /** Text wrapped to `width` over as many rows as it needs: messages and errors are never cut. */
 export function Wrapped({ text, width, color, dimColor, bold, maxRows }: WrappedProps) {
   let rows = wrap(text, Math.max(1, width));
-  if (maxRows !== undefined && rows.length > maxRows) rows = [...rows.slice(0, Math.max(0, maxRows - 1)), `${rows[Math.max(0, maxRows - 1)]!.slice(0, Math.max(0, width - 1))}…`];
+  if (maxRows !== undefined && rows.length > maxRows)
+    rows = [
+      ...rows.slice(0, Math.max(0, maxRows - 1)),
+      `${rows[Math.max(0, maxRows - 1)]!.slice(0, Math.max(0, width - 1))}…`,
+    ];
   return (
     <Box flexDirection="column">
       {rows.map((row, i) => (

@@ -16,7 +16,16 @@ import { nameKey } from './messages.js';
 import { FOLLOW, scrollBy, scrollToShow, type Scroll } from './scroll.js';
 import { sessionReducer, type SessionAction, type SessionState } from './session.js';
 import type { Tone } from './status.js';
-import { EMPTY_TEXT, editText, insertable, moveVertically, textFrom, textOf, type EditKey, type TextState } from './text-editor.js';
+import {
+  EMPTY_TEXT,
+  editText,
+  insertable,
+  moveVertically,
+  textFrom,
+  textOf,
+  type EditKey,
+  type TextState,
+} from './text-editor.js';
 import { refKey, type MessageSpan } from './timeline.js';
 
 export type Focus = 'list' | 'compose' | 'select';
@@ -61,7 +70,16 @@ export interface ScreenState {
 }
 
 export function initialView(showCluster: boolean, notice: Notice | undefined): ViewState {
-  return { focus: 'list', overlay: undefined, cursorKey: undefined, drafts: {}, scroll: FOLLOW, select: { cursor: undefined, chosen: new Set() }, showCluster, notice };
+  return {
+    focus: 'list',
+    overlay: undefined,
+    cursorKey: undefined,
+    drafts: {},
+    scroll: FOLLOW,
+    select: { cursor: undefined, chosen: new Set() },
+    showCluster,
+    notice,
+  };
 }
 
 /** What the latest render laid out, for keys that depend on it. */
@@ -121,7 +139,12 @@ export function screenReducer(state: ScreenState, action: ScreenAction): ScreenS
       const session = sessionReducer(state.session, { type: 'deleted', ids: action.ids });
       return {
         session,
-        view: { ...state.view, focus: 'list', select: { cursor: undefined, chosen: new Set() }, notice: { text: `deleted ${plural(action.ids.length, 'message')}`, tone: 'ok' } },
+        view: {
+          ...state.view,
+          focus: 'list',
+          select: { cursor: undefined, chosen: new Set() },
+          notice: { text: `deleted ${plural(action.ids.length, 'message')}`, tone: 'ok' },
+        },
       };
     }
   }
@@ -203,7 +226,9 @@ function appCommand(state: ScreenState, id: string, press: KeyPress, ctx: KeyCon
         return none(notice(state, 'no failed messages here'));
       }
       const next = session(state, { type: 'retry', peer: openKey });
-      return none(notice(next, 'retrying the failed messages (same idempotency keys: none can be stored twice)', 'warn'));
+      return none(
+        notice(next, 'retrying the failed messages (same idempotency keys: none can be stored twice)', 'warn'),
+      );
     }
     default:
       return none(state);
@@ -213,7 +238,10 @@ function appCommand(state: ScreenState, id: string, press: KeyPress, ctx: KeyCon
 function listCommand(state: ScreenState, id: string, ctx: KeyContext): Reduced {
   const { ordered } = ctx;
   const current = listCursor(state, ordered);
-  const index = Math.max(0, ordered.findIndex((e) => nameKey(e.peer) === current));
+  const index = Math.max(
+    0,
+    ordered.findIndex((e) => nameKey(e.peer) === current),
+  );
   const moveTo = (i: number) => {
     const entry = ordered[Math.max(0, Math.min(ordered.length - 1, i))];
     return none(entry ? withView(state, { cursorKey: nameKey(entry.peer) }) : state);
@@ -241,7 +269,9 @@ function listCommand(state: ScreenState, id: string, ctx: KeyContext): Reduced {
       return none(startSelecting(state, ctx));
     case 'cluster': {
       const next = withView(state, { showCluster: !state.view.showCluster });
-      return none(!state.view.showCluster && !ctx.clusterFits ? notice(next, 'the cluster panel needs a taller terminal') : next);
+      return none(
+        !state.view.showCluster && !ctx.clusterFits ? notice(next, 'the cluster panel needs a taller terminal') : next,
+      );
     }
     case 'settings':
       return none(withView(state, { overlay: { kind: 'settings' } }));
@@ -306,7 +336,19 @@ export function editFor(press: KeyPress, multiline: boolean): EditKey | undefine
   const cmd = commandFor(['text'], press);
   if (cmd) return { type: TEXT_EDITS[cmd.id]! } as EditKey;
   const { key, input } = press;
-  if (key.ctrl || key.meta || key.return || key.escape || key.tab || key.upArrow || key.downArrow || key.pageUp || key.pageDown || !input) return undefined;
+  if (
+    key.ctrl ||
+    key.meta ||
+    key.return ||
+    key.escape ||
+    key.tab ||
+    key.upArrow ||
+    key.downArrow ||
+    key.pageUp ||
+    key.pageDown ||
+    !input
+  )
+    return undefined;
   return { type: 'insert', text: insertable(input, multiline) };
 }
 
@@ -323,7 +365,9 @@ function composeKey(state: ScreenState, press: KeyPress, id: string | undefined,
     case 'history.down': {
       const direction = id === 'history.up' ? -1 : 1;
       const moved = moveVertically(draft.text, ctx.composeWidth, direction);
-      return none(setDraft(state, peerKey, moved ? { ...draft, text: moved } : recall(state, peerKey, draft, direction)));
+      return none(
+        setDraft(state, peerKey, moved ? { ...draft, text: moved } : recall(state, peerKey, draft, direction)),
+      );
     }
     case 'newline':
       return typed(state, peerKey, { text: editText(draft.text, { type: 'newline' }) });
@@ -351,9 +395,13 @@ function typed(state: ScreenState, peerKey: string, draft: Draft): Reduced {
 
 function pasteIntoCompose(state: ScreenState, text: string, ctx: KeyContext): Reduced {
   if (!state.session.openPeer) return none(notice(state, 'open a conversation to paste into its compose box'));
-  return composeKey(withView(state, { focus: 'compose' }), { input: text, key: { ...NO_KEY }, paste: true }, undefined, ctx);
+  return composeKey(
+    withView(state, { focus: 'compose' }),
+    { input: text, key: { ...NO_KEY }, paste: true },
+    undefined,
+    ctx,
+  );
 }
-
 
 /** What I sent in a conversation, oldest first: stored messages of mine, then those still in the outbox. */
 export function sentTexts(s: SessionState, peerKey: string): string[] {
@@ -379,7 +427,9 @@ function recall(state: ScreenState, peerKey: string, draft: Draft, direction: -1
 
 /** The text a draft sends: without blank lines before it and white space after it (indentation kept). */
 export function outgoingText(draft: TextState): string {
-  return textOf(draft).replace(/^(?:[ \t]*\n)+/, '').trimEnd();
+  return textOf(draft)
+    .replace(/^(?:[ \t]*\n)+/, '')
+    .trimEnd();
 }
 
 /** Why a draft cannot be sent as it is, or undefined. */
@@ -450,7 +500,12 @@ function selectCommand(state: ScreenState, id: string, ctx: KeyContext): Reduced
       return moveBy(1);
     case 'select.newest': {
       const last = spans[spans.length - 1];
-      return none(withView(state, { scroll: FOLLOW, select: { ...state.view.select, cursor: last ? refKey(last.ref) : undefined } }));
+      return none(
+        withView(state, {
+          scroll: FOLLOW,
+          select: { ...state.view.select, cursor: last ? refKey(last.ref) : undefined },
+        }),
+      );
     }
     case 'select.done':
       return none(stopSelecting(state));
@@ -464,17 +519,28 @@ function selectCommand(state: ScreenState, id: string, ctx: KeyContext): Reduced
       return none(withView(state, { select: { ...state.view.select, chosen } }));
     }
     case 'select.delete': {
-      if (failedKey) return none(notice(stopSelecting(session(state, { type: 'discard', key: failedKey })), 'discarded the failed message'));
+      if (failedKey)
+        return none(
+          notice(stopSelecting(session(state, { type: 'discard', key: failedKey })), 'discarded the failed message'),
+        );
       const chosen = state.view.select.chosen;
-      const ids = chosen.size ? [...chosen].sort((a, b) => a - b) : current?.ref.kind === 'stored' ? [current.ref.id] : [];
+      const ids = chosen.size
+        ? [...chosen].sort((a, b) => a - b)
+        : current?.ref.kind === 'stored'
+          ? [current.ref.id]
+          : [];
       return none(ids.length ? withView(state, { overlay: { kind: 'delete-messages', ids } }) : state);
     }
     case 'select.edit': {
       const entry = failedKey ? state.session.outbox.find((m) => m.key === failedKey) : undefined;
       const peerKey = state.session.openPeer;
       if (!entry || !peerKey) return none(notice(state, 'only a message that failed to send can be edited'));
-      const edited = setDraft(session(state, { type: 'discard', key: entry.key }), peerKey, { text: textFrom(entry.text) });
-      return none(withView(edited, { focus: 'compose', select: { cursor: undefined, chosen: new Set() }, scroll: FOLLOW }));
+      const edited = setDraft(session(state, { type: 'discard', key: entry.key }), peerKey, {
+        text: textFrom(entry.text),
+      });
+      return none(
+        withView(edited, { focus: 'compose', select: { cursor: undefined, chosen: new Set() }, scroll: FOLLOW }),
+      );
     }
     case 'select.retry': {
       const peerKey = state.session.openPeer;

@@ -48,7 +48,13 @@ export function totalUnread(map: ConversationMap): number {
  * count grows when the message is new, from the peer, unread, and its conversation is
  * not open. `known` says whether this message id was seen before.
  */
-export function applyMessage(map: ConversationMap, message: ChatMessage, me: string, openPeerKey: string | undefined, known: boolean): ConversationMap {
+export function applyMessage(
+  map: ConversationMap,
+  message: ChatMessage,
+  me: string,
+  openPeerKey: string | undefined,
+  known: boolean,
+): ConversationMap {
   const fromMe = nameKey(message.sender) === nameKey(me);
   const peer = fromMe ? message.recipient : message.sender;
   const key = nameKey(peer);
@@ -84,7 +90,9 @@ export function applySummaries(
     const key = nameKey(s.peer);
     const local = map[key];
     const serverLast = s.lastMessage?.id ?? 0;
-    const laterUnread = cached(key).filter((m) => m.id > serverLast && !m.read && nameKey(m.sender) !== nameKey(me)).length;
+    const laterUnread = cached(key).filter(
+      (m) => m.id > serverLast && !m.read && nameKey(m.sender) !== nameKey(me),
+    ).length;
     const localLast = local?.lastMessage && local.lastMessage.id > serverLast ? local.lastMessage : s.lastMessage;
     next[key] = {
       peer: s.peer,
@@ -102,7 +110,11 @@ export function applySummaries(
 }
 
 /** After a fetch of unread messages: each fetched message from a peer counts one less unread there. */
-export function applyFetchedUnread(map: ConversationMap, messages: readonly ChatMessage[], me: string): ConversationMap {
+export function applyFetchedUnread(
+  map: ConversationMap,
+  messages: readonly ChatMessage[],
+  me: string,
+): ConversationMap {
   const next: Record<string, ConversationEntry> = { ...map };
   for (const m of messages) {
     if (nameKey(m.sender) === nameKey(me)) continue;

@@ -59,7 +59,10 @@ export function mainLayout(columns: number, rows: number, wants: LayoutWants = {
   const bodyHeight = Math.max(0, height - 1 - footerRows);
   const listWidth = Math.max(12, Math.min(28, Math.round(width * 0.24)));
   const chatWidth = Math.max(1, width - listWidth - 1);
-  const composeRows = Math.max(1, Math.min(wants.composeRows ?? 1, MAX_COMPOSE_ROWS, Math.floor(bodyHeight / 3), bodyHeight - CHAT_CHROME - 5));
+  const composeRows = Math.max(
+    1,
+    Math.min(wants.composeRows ?? 1, MAX_COMPOSE_ROWS, Math.floor(bodyHeight / 3), bodyHeight - CHAT_CHROME - 5),
+  );
   let clusterHeight = 0;
   if (wants.clusterReplicas !== undefined) {
     const wanted = wants.clusterReplicas + 2;
@@ -69,7 +72,18 @@ export function mainLayout(columns: number, rows: number, wants: LayoutWants = {
   }
   const messagesHeight = Math.max(1, bodyHeight - clusterHeight - CHAT_CHROME - composeRows);
   const listRows = Math.max(1, bodyHeight - clusterHeight - 1);
-  return { width, height, bodyHeight, footerRows, composeRows, listWidth, chatWidth, clusterHeight, messagesHeight, listRows };
+  return {
+    width,
+    height,
+    bodyHeight,
+    footerRows,
+    composeRows,
+    listWidth,
+    chatWidth,
+    clusterHeight,
+    messagesHeight,
+    listRows,
+  };
 }
 
 /** Whether the cluster panel fits at this size (with one compose row and one footer row). */
@@ -78,7 +92,12 @@ export function clusterFits(columns: number, rows: number): boolean {
 }
 
 /** The window of a list of `total` rows that keeps `cursor` visible, scrolling as little as possible from `previousTop`. */
-export function listWindow(total: number, height: number, cursor: number, previousTop = 0): { start: number; end: number } {
+export function listWindow(
+  total: number,
+  height: number,
+  cursor: number,
+  previousTop = 0,
+): { start: number; end: number } {
   const h = Math.max(1, height);
   if (total <= h) return { start: 0, end: total };
   let start = Math.min(Math.max(0, previousTop), total - h);

@@ -7,7 +7,10 @@ import type { ChatMessage } from '../../client/api.js';
  * replaces the older copy (it may carry a newer `read` flag). Returns `existing`
  * itself when nothing changed, so React can skip work.
  */
-export function mergeMessages(existing: readonly ChatMessage[], incoming: readonly ChatMessage[]): readonly ChatMessage[] {
+export function mergeMessages(
+  existing: readonly ChatMessage[],
+  incoming: readonly ChatMessage[],
+): readonly ChatMessage[] {
   if (incoming.length === 0) return existing;
   const byId = new Map<number, ChatMessage>();
   for (const m of existing) byId.set(m.id, m);
@@ -33,7 +36,11 @@ export function removeMessages(messages: readonly ChatMessage[], ids: ReadonlySe
 }
 
 /** Marks read every message from `peerKey` with an id up to `upToId`. */
-export function markReadUpTo(messages: readonly ChatMessage[], peerKey: string, upToId: number): readonly ChatMessage[] {
+export function markReadUpTo(
+  messages: readonly ChatMessage[],
+  peerKey: string,
+  upToId: number,
+): readonly ChatMessage[] {
   if (!messages.some((m) => !m.read && m.id <= upToId && nameKey(m.sender) === peerKey)) return messages;
   return messages.map((m) => (!m.read && m.id <= upToId && nameKey(m.sender) === peerKey ? { ...m, read: true } : m));
 }

@@ -23,11 +23,19 @@ export interface OutgoingMessage {
   deliveredId?: number;
 }
 
-export function enqueue(outbox: readonly OutgoingMessage[], message: Omit<OutgoingMessage, 'state'>): OutgoingMessage[] {
+export function enqueue(
+  outbox: readonly OutgoingMessage[],
+  message: Omit<OutgoingMessage, 'state'>,
+): OutgoingMessage[] {
   return [...outbox, { ...message, state: 'queued' }];
 }
 
-export function setState(outbox: readonly OutgoingMessage[], key: string, state: OutgoingState, error?: string): OutgoingMessage[] {
+export function setState(
+  outbox: readonly OutgoingMessage[],
+  key: string,
+  state: OutgoingState,
+  error?: string,
+): OutgoingMessage[] {
   return outbox.map((m) => (m.key === key ? { ...m, state, error: state === 'failed' ? error : undefined } : m));
 }
 
@@ -44,7 +52,8 @@ export function settle(outbox: readonly OutgoingMessage[], key: string): Outgoin
  */
 export function matchDelivered(outbox: readonly OutgoingMessage[], message: ChatMessage): OutgoingMessage[] {
   const key = message.idempotencyKey;
-  if (key === undefined || !outbox.some((m) => m.key === key && m.deliveredId === undefined)) return outbox as OutgoingMessage[];
+  if (key === undefined || !outbox.some((m) => m.key === key && m.deliveredId === undefined))
+    return outbox as OutgoingMessage[];
   return outbox.map((m) => (m.key === key ? { ...m, deliveredId: message.id } : m));
 }
 
@@ -56,6 +65,8 @@ export function visibleOutgoing(outbox: readonly OutgoingMessage[], peerKey: str
 /** Failed entries of a conversation (or the one with `key`) go back to the queue, keeping their keys. */
 export function requeueFailed(outbox: readonly OutgoingMessage[], peerKey: string, key?: string): OutgoingMessage[] {
   return outbox.map((m) =>
-    m.state === 'failed' && nameKey(m.peer) === peerKey && (key === undefined || m.key === key) ? { ...m, state: 'queued', error: undefined } : m,
+    m.state === 'failed' && nameKey(m.peer) === peerKey && (key === undefined || m.key === key)
+      ? { ...m, state: 'queued', error: undefined }
+      : m,
   );
 }

@@ -50,7 +50,13 @@ export function scrollBy(keys: readonly string[], height: number, scroll: Scroll
 }
 
 /** The smallest move that shows rows [first, last] (as much of them as fits, the first row preferred). */
-export function scrollToShow(keys: readonly string[], height: number, scroll: Scroll, first: number, last: number): Scroll {
+export function scrollToShow(
+  keys: readonly string[],
+  height: number,
+  scroll: Scroll,
+  first: number,
+  last: number,
+): Scroll {
   const { start, end } = resolveScroll(keys, height, scroll);
   if (first >= start && last < end) return scroll;
   if (first < start) return at(keys, height, first);

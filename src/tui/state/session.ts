@@ -6,7 +6,15 @@
  */
 
 import type { ChatMessage, ConversationSummary } from '../../client/api.js';
-import { applyFetchedUnread, applyMessage, applySummaries, emptyEntry, setOnline, setUnread, type ConversationMap } from './conversations.js';
+import {
+  applyFetchedUnread,
+  applyMessage,
+  applySummaries,
+  emptyEntry,
+  setOnline,
+  setUnread,
+  type ConversationMap,
+} from './conversations.js';
 import { markReadUpTo, mergeMessages, nameKey, peerOf, removeMessages } from './messages.js';
 import { enqueue, matchDelivered, requeueFailed, setState, settle, type OutgoingMessage } from './outbox.js';
 
@@ -113,7 +121,13 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
     case 'conversations':
       return {
         ...state,
-        conversations: applySummaries(state.conversations, action.summaries, (k) => historyOf(state, k).messages, state.me, state.openPeer),
+        conversations: applySummaries(
+          state.conversations,
+          action.summaries,
+          (k) => historyOf(state, k).messages,
+          state.me,
+          state.openPeer,
+        ),
       };
     case 'received':
       return addMessages(state, action.messages, false);
@@ -136,7 +150,12 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
       const key = nameKey(action.peer);
       const known = state.conversations[key] ?? emptyEntry(action.peer);
       const entry = action.online === undefined ? known : { ...known, online: action.online };
-      const marker = key === state.openPeer ? state.marker : entry.unread > 0 ? { peerKey: key, count: entry.unread, fromId: undefined } : undefined;
+      const marker =
+        key === state.openPeer
+          ? state.marker
+          : entry.unread > 0
+            ? { peerKey: key, count: entry.unread, fromId: undefined }
+            : undefined;
       return placeMarker({
         ...state,
         openPeer: key,
@@ -154,7 +173,9 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
         const remaining = removeMessages(h.messages, ids);
         histories[key] = remaining === h.messages ? h : { ...h, messages: remaining };
         if (remaining === h.messages) continue;
-        const withdrawnUnread = h.messages.filter((m) => ids.has(m.id) && !m.read && nameKey(m.sender) === key && key !== nameKey(state.me)).length;
+        const withdrawnUnread = h.messages.filter(
+          (m) => ids.has(m.id) && !m.read && nameKey(m.sender) === key && key !== nameKey(state.me),
+        ).length;
         const entry = conversations[key];
         if (!entry) continue;
         const lastGone = entry.lastMessage !== undefined && ids.has(entry.lastMessage.id);
@@ -179,12 +200,21 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
     }
     case 'fetched-unread': {
       const withMessages = addMessages(state, action.messages, true);
-      return { ...withMessages, conversations: applyFetchedUnread(withMessages.conversations, action.messages, state.me) };
+      return {
+        ...withMessages,
+        conversations: applyFetchedUnread(withMessages.conversations, action.messages, state.me),
+      };
     }
     case 'send': {
       const key = nameKey(action.peer);
-      const conversations = state.conversations[key] ? state.conversations : { ...state.conversations, [key]: emptyEntry(action.peer) };
-      return { ...state, conversations, outbox: enqueue(state.outbox, { key: action.key, peer: action.peer, text: action.text, createdAt: action.at }) };
+      const conversations = state.conversations[key]
+        ? state.conversations
+        : { ...state.conversations, [key]: emptyEntry(action.peer) };
+      return {
+        ...state,
+        conversations,
+        outbox: enqueue(state.outbox, { key: action.key, peer: action.peer, text: action.text, createdAt: action.at }),
+      };
     }
     case 'send-started':
       return { ...state, outbox: setState(state.outbox, action.key, 'sending') };
@@ -195,7 +225,12 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
     case 'send-failed': {
       // Its copy came on the stream: it is stored, whatever the call's last attempt said.
       const delivered = state.outbox.some((m) => m.key === action.key && m.deliveredId !== undefined);
-      return { ...state, outbox: delivered ? settle(state.outbox, action.key) : setState(state.outbox, action.key, 'failed', action.error) };
+      return {
+        ...state,
+        outbox: delivered
+          ? settle(state.outbox, action.key)
+          : setState(state.outbox, action.key, 'failed', action.error),
+      };
     }
     case 'retry':
       return { ...state, outbox: requeueFailed(state.outbox, nameKey(action.peer), action.key) };
@@ -207,7 +242,10 @@ export function sessionReducer(state: SessionState, action: SessionAction): Sess
       const key = nameKey(action.peer);
       const entry = state.conversations[key];
       if (!entry) return state;
-      return { ...state, conversations: { ...state.conversations, [key]: { ...entry, typingUntil: action.at + TYPING_SHOWN_MS } } };
+      return {
+        ...state,
+        conversations: { ...state.conversations, [key]: { ...entry, typingUntil: action.at + TYPING_SHOWN_MS } },
+      };
     }
   }
 }
@@ -227,8 +265,14 @@ export function unreadUpTo(state: SessionState, peerKey: string): number | undef
   const entry = state.conversations[peerKey];
   const h = historyOf(state, peerKey);
   let upTo: number | undefined;
-  for (const m of h.messages) if (!m.read && nameKey(m.sender) === peerKey && peerKey !== nameKey(state.me)) upTo = m.id;
-  if (entry?.lastMessage && nameKey(entry.lastMessage.sender) === peerKey && !entry.lastMessage.read && peerKey !== nameKey(state.me)) {
+  for (const m of h.messages)
+    if (!m.read && nameKey(m.sender) === peerKey && peerKey !== nameKey(state.me)) upTo = m.id;
+  if (
+    entry?.lastMessage &&
+    nameKey(entry.lastMessage.sender) === peerKey &&
+    !entry.lastMessage.read &&
+    peerKey !== nameKey(state.me)
+  ) {
     upTo = Math.max(upTo ?? 0, entry.lastMessage.id);
   }
   return upTo;

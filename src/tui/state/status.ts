@@ -56,7 +56,12 @@ export function shortProbeError(error: string): string {
   return text;
 }
 
-function idFor(address: string, probes: readonly ReplicaProbe[], leader: LeaderView | undefined, knownIds: ReadonlyMap<string, string>): string {
+function idFor(
+  address: string,
+  probes: readonly ReplicaProbe[],
+  leader: LeaderView | undefined,
+  knownIds: ReadonlyMap<string, string>,
+): string {
   for (const p of probes) if (p.up && p.status.address === address) return p.status.id;
   const known = knownIds.get(address);
   if (known) return known;
@@ -87,15 +92,24 @@ type UpProbe = Extract<ReplicaProbe, { up: true }>;
  */
 function leaderProbe(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): UpProbe | undefined {
   const leading = probes.filter((p): p is UpProbe => p.up && p.status.role === 'leader');
-  leading.sort((a, b) => b.status.epoch - a.status.epoch || Number(b.status.id === leader?.leaderId) - Number(a.status.id === leader?.leaderId));
+  leading.sort(
+    (a, b) =>
+      b.status.epoch - a.status.epoch ||
+      Number(b.status.id === leader?.leaderId) - Number(a.status.id === leader?.leaderId),
+  );
   return leading[0];
 }
 
 /** The configuration: the leader's, else the newest one a replica reports, else what FindLeader listed. */
-function configuration(probes: readonly ReplicaProbe[], leader: LeaderView | undefined): { address: string; id: string; learner: boolean }[] {
+function configuration(
+  probes: readonly ReplicaProbe[],
+  leader: LeaderView | undefined,
+): { address: string; id: string; learner: boolean }[] {
   const leading = leaderProbe(probes, leader);
   if (leading?.status.members.length) return leading.status.members;
-  const newest = probes.filter((p): p is UpProbe => p.up && p.status.members.length > 0).sort((a, b) => b.status.epoch - a.status.epoch)[0];
+  const newest = probes
+    .filter((p): p is UpProbe => p.up && p.status.members.length > 0)
+    .sort((a, b) => b.status.epoch - a.status.epoch)[0];
   return newest?.status.members ?? leader?.replicas ?? [];
 }
 
@@ -105,7 +119,11 @@ function configuration(probes: readonly ReplicaProbe[], leader: LeaderView | und
  * that is down and outside the configuration (removed) is not listed. `knownIds`
  * names replicas seen before, for when they are down.
  */
-export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView | undefined, knownIds: ReadonlyMap<string, string> = new Map()): ReplicaRow[] {
+export function clusterRows(
+  probes: readonly ReplicaProbe[],
+  leader: LeaderView | undefined,
+  knownIds: ReadonlyMap<string, string> = new Map(),
+): ReplicaRow[] {
   const leaderStatus = leaderProbe(probes, leader)?.status;
   const members = configuration(probes, leader);
   const rows: ReplicaRow[] = [];
@@ -115,7 +133,18 @@ export function clusterRows(probes: readonly ReplicaProbe[], leader: LeaderView 
     if (!p.up) {
       if (outside) continue;
       const standing = member?.learner ? 'learner · ' : '';
-      rows.push({ id: idFor(p.address, probes, leader, knownIds), address: p.address, up: false, leader: false, role: 'down', epoch: '', commit: '', applied: '', lag: '', note: standing + shortProbeError(p.error) });
+      rows.push({
+        id: idFor(p.address, probes, leader, knownIds),
+        address: p.address,
+        up: false,
+        leader: false,
+        role: 'down',
+        epoch: '',
+        commit: '',
+        applied: '',
+        lag: '',
+        note: standing + shortProbeError(p.error),
+      });
       continue;
     }
     const s = p.status;
@@ -148,7 +177,8 @@ export function clusterSummary(probes: readonly ReplicaProbe[], leader: LeaderVi
   if (leading) return { text: `leader ${leading.status.id} · epoch ${leading.status.epoch} · ${counts}`, tone: 'ok' };
   const waiting = new Set<string>();
   for (const p of probes) if (p.up) for (const w of p.status.waitingFor) waiting.add(w);
-  if (waiting.size) return { text: `no leader — waiting for ${[...waiting].sort().join(', ')} · ${counts}`, tone: 'error' };
+  if (waiting.size)
+    return { text: `no leader — waiting for ${[...waiting].sort().join(', ')} · ${counts}`, tone: 'error' };
   if (upAt.size === 0 && probes.length > 0) return { text: `no replica answers · ${counts}`, tone: 'error' };
   return { text: `no leader yet · ${counts}`, tone: 'warn' };
 }

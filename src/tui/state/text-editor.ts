@@ -194,7 +194,11 @@ export interface RowView {
  * The rows of a text box `width` wide and at most `height` tall, scrolled so
  * the cursor's row is visible; `above`/`below` count the rows out of view.
  */
-export function viewRows(state: TextState, width: number, height: number): { rows: RowView[]; above: number; below: number } {
+export function viewRows(
+  state: TextState,
+  width: number,
+  height: number,
+): { rows: RowView[]; above: number; below: number } {
   const rows = layoutRows(state.chars, width);
   const at = cursorRow(rows, state.cursor);
   const h = Math.max(1, height);

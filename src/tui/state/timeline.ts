@@ -89,7 +89,13 @@ export function timelineColumns(width: number, gutter: number, me: string, peer:
   const narrowSender = 3;
   text = width - gutter - (TIME_WIDTH + 1) - (narrowSender + 1) - TAIL_WIDTH;
   if (text >= 8) return { gutter, time: TIME_WIDTH, sender: narrowSender, text, tail: TAIL_WIDTH };
-  return { gutter, time: TIME_WIDTH, sender: 0, text: Math.max(1, width - gutter - (TIME_WIDTH + 1) - TAIL_WIDTH), tail: TAIL_WIDTH };
+  return {
+    gutter,
+    time: TIME_WIDTH,
+    sender: 0,
+    text: Math.max(1, width - gutter - (TIME_WIDTH + 1) - TAIL_WIDTH),
+    tail: TAIL_WIDTH,
+  };
 }
 
 interface Item {
@@ -109,11 +115,24 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
   const items: Item[] = [
     ...input.messages.map((m): Item => {
       const own = nameKey(m.sender) === meKey;
-      return { ref: { kind: 'stored', id: m.id }, at: m.sentAt, sender: m.sender, own, text: m.text, delivery: own ? 'sent' : undefined };
+      return {
+        ref: { kind: 'stored', id: m.id },
+        at: m.sentAt,
+        sender: m.sender,
+        own,
+        text: m.text,
+        delivery: own ? 'sent' : undefined,
+      };
     }),
-    ...input.outgoing.map(
-      (o): Item => ({ ref: { kind: 'outgoing', key: o.key }, at: o.createdAt, sender: me, own: true, text: o.text, delivery: o.state, error: o.error }),
-    ),
+    ...input.outgoing.map((o): Item => ({
+      ref: { kind: 'outgoing', key: o.key },
+      at: o.createdAt,
+      sender: me,
+      own: true,
+      text: o.text,
+      delivery: o.state,
+      error: o.error,
+    })),
   ];
   const rows: TimelineRow[] = [];
   let lastDay = '';
@@ -179,7 +198,8 @@ export function messageSpans(rows: readonly TimelineRow[]): MessageSpan[] {
     if (last && refKey(last.ref) === refKey(row.ref)) {
       last.last = i;
       if (row.kind === 'failure') last.failed = true;
-    } else if (row.kind === 'message') spans.push({ ref: row.ref, first: i, last: i, at: row.at, failed: row.delivery === 'failed' });
+    } else if (row.kind === 'message')
+      spans.push({ ref: row.ref, first: i, last: i, at: row.at, failed: row.delivery === 'failed' });
   });
   return spans;
 }

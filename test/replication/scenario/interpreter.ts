@@ -34,7 +34,15 @@
 import { ReplicaCore } from '../../../src/server/replication/core.js';
 import { decodeConfig, describeConfig, votersOf } from '../../../src/server/replication/membership.js';
 import { policyFor } from '../../../src/server/replication/quorum.js';
-import type { Action, Entry, LogBase, NodeId, PeerMessage, PersistedState, ReplicationLimits } from '../../../src/server/replication/types.js';
+import type {
+  Action,
+  Entry,
+  LogBase,
+  NodeId,
+  PeerMessage,
+  PersistedState,
+  ReplicationLimits,
+} from '../../../src/server/replication/types.js';
 
 /** What survives a crash: the log, the hard state, the state machine (op texts in apply order), the directory's incarnation. */
 type Durable = Omit<PersistedState, 'entries'> & { entries: Entry[]; applied: string[]; incarnation: string };
@@ -104,15 +112,25 @@ export class ScenarioCluster {
         break;
       case 'campaign':
         this.onCore(args[0]!, (core) => {
-          if (!core.campaignNow(this.now)) this.out.push(`${core.id} does not campaign: ${core.status(this.now).waitingReason || `it is a ${core.currentRole}${core.isCaughtUp ? '' : ', not caught up'}`}`);
+          if (!core.campaignNow(this.now))
+            this.out.push(
+              `${core.id} does not campaign: ${core.status(this.now).waitingReason || `it is a ${core.currentRole}${core.isCaughtUp ? '' : ', not caught up'}`}`,
+            );
         });
         break;
       case 'propose':
         this.onCore(args[0]!, (core) => {
           const text = args.slice(1).join(' ');
           const ops = opts.count ? Array.from({ length: Number(opts.count) }, (_, i) => `${text}-${i + 1}`) : [text];
-          const r = core.propose(ops.map((op) => encoder.encode(op)), this.now);
-          this.out.push(r.ok ? `${core.id} appended it at ${r.firstIndex} in epoch ${r.epoch}` : `${core.id} refused: not the leader (${r.leaderId || 'none known'} is)`);
+          const r = core.propose(
+            ops.map((op) => encoder.encode(op)),
+            this.now,
+          );
+          this.out.push(
+            r.ok
+              ? `${core.id} appended it at ${r.firstIndex} in epoch ${r.epoch}`
+              : `${core.id} refused: not the leader (${r.leaderId || 'none known'} is)`,
+          );
         });
         break;
       case 'add':
@@ -120,8 +138,13 @@ export class ScenarioCluster {
         const id = args[0]!;
         const on = opts.on ?? [...this.replicas.values()].find((r) => r.core?.isReadyLeader)?.id ?? '';
         this.onCore(on, (core) => {
-          const r = core.changeMembership(command === 'add' ? { type: 'add', id, address: id } : { type: 'remove', id }, this.now);
-          this.out.push(r.ok ? `${core.id} appended the change at ${r.index}` : `${core.id} refused (${r.reason}): ${r.message}`);
+          const r = core.changeMembership(
+            command === 'add' ? { type: 'add', id, address: id } : { type: 'remove', id },
+            this.now,
+          );
+          this.out.push(
+            r.ok ? `${core.id} appended the change at ${r.index}` : `${core.id} refused (${r.reason}): ${r.message}`,
+          );
           if (r.ok && command === 'add') this.create(id, []);
         });
         break;
@@ -165,7 +188,8 @@ export class ScenarioCluster {
         for (const id of args) this.replica(id).paused = false;
         break;
       case 'cut':
-        for (const a of args) for (const b of this.replicas.keys()) if (!args.includes(b)) this.blocked.add(`${a}>${b}`).add(`${b}>${a}`);
+        for (const a of args)
+          for (const b of this.replicas.keys()) if (!args.includes(b)) this.blocked.add(`${a}>${b}`).add(`${b}>${a}`);
         break;
       case 'block':
         this.blocked.add(`${args[0]}>${args[1]}`);
@@ -174,14 +198,17 @@ export class ScenarioCluster {
         this.blocked.clear();
         break;
       case 'status':
-        for (const id of args.length > 0 ? args : [...this.replicas.keys()]) this.out.push(this.statusLine(this.replica(id)));
+        for (const id of args.length > 0 ? args : [...this.replicas.keys()])
+          this.out.push(this.statusLine(this.replica(id)));
         break;
       case 'log':
         this.onCore(args[0]!, (core) => {
           const entries: string[] = [];
           for (let i = this.replica(core.id).durable.base.index + 1; i <= core.lastIndex; i++) {
             const e = core.entryAt(i)!;
-            entries.push(`${e.index}@${e.epoch} ${e.kind === 'config' ? `config(${describeConfig(decodeConfig(e))}; in sync ${decodeConfig(e).inSync.join(',')})` : decoder.decode(e.data)}`);
+            entries.push(
+              `${e.index}@${e.epoch} ${e.kind === 'config' ? `config(${describeConfig(decodeConfig(e))}; in sync ${decodeConfig(e).inSync.join(',')})` : decoder.decode(e.data)}`,
+            );
           }
           this.out.push(entries.length > 0 ? entries.join('\n') : '(empty)');
         });
@@ -196,9 +223,14 @@ export class ScenarioCluster {
 
   private cluster(ids: string[], opts: Record<string, string>): void {
     if (opts.mode === 'majority' || opts.mode === 'in-sync') this.mode = opts.mode;
-    if (opts.compact) this.limits = { ...this.limits, compactThreshold: Number(opts.compact), retainEntries: Number(opts.retain ?? 0) };
+    if (opts.compact)
+      this.limits = { ...this.limits, compactThreshold: Number(opts.compact), retainEntries: Number(opts.retain ?? 0) };
     if (opts.window) this.limits = { ...this.limits, maxInflight: 1, maxBatchEntries: Number(opts.window) };
-    for (const id of ids) this.create(id, ids.map((i) => ({ id: i, address: i })));
+    for (const id of ids)
+      this.create(
+        id,
+        ids.map((i) => ({ id: i, address: i })),
+      );
   }
 
   /** Time passes in small steps; every replica's timers run; with `deliverAll`, every message arrives at once. */
@@ -238,7 +270,14 @@ export class ScenarioCluster {
   // -------------------------------------------------------------- replicas
 
   private create(id: NodeId, bootstrap: { id: NodeId; address: string }[]): void {
-    const replica: Replica = { id, core: undefined, paused: false, directories: 0, bootstrap, durable: undefined as unknown as Durable };
+    const replica: Replica = {
+      id,
+      core: undefined,
+      paused: false,
+      directories: 0,
+      bootstrap,
+      durable: undefined as unknown as Durable,
+    };
     replica.durable = this.emptyDirectory(replica);
     this.replicas.set(id, replica);
     this.boot(replica);
@@ -260,7 +299,14 @@ export class ScenarioCluster {
     const d = r.durable;
     r.paused = false;
     r.core = new ReplicaCore(
-      { id: r.id, bootstrap: [], seed: 7 * r.id.charCodeAt(0), policy: policyFor(this.mode), limits: this.limits, incarnation: d.incarnation },
+      {
+        id: r.id,
+        bootstrap: [],
+        seed: 7 * r.id.charCodeAt(0),
+        policy: policyFor(this.mode),
+        limits: this.limits,
+        incarnation: d.incarnation,
+      },
       { hard: { ...d.hard }, base: d.base, entries: [...d.entries], appliedIndex: d.appliedIndex },
       this.now,
     );
@@ -305,7 +351,11 @@ export class ScenarioCluster {
         case 'sendSnapshot':
           this.queue.push({
             message: {
-              from: r.id, to: a.to, epoch: r.core!.epoch, force: a.force, incarnation: d.incarnation,
+              from: r.id,
+              to: a.to,
+              epoch: r.core!.epoch,
+              force: a.force,
+              incarnation: d.incarnation,
               body: { type: 'snapshot', lastIndex: a.lastIndex, lastEpoch: a.lastEpoch, config: a.config },
             },
             state: [...d.applied],
@@ -327,7 +377,13 @@ export class ScenarioCluster {
     const state = this.snapshotInbox.get(r.id);
     if (!state) throw new Error(`${r.id} installs a snapshot it never received`);
     const base: LogBase = a.base;
-    r.durable = { ...r.durable, base, appliedIndex: base.index, applied: [...state], entries: r.durable.entries.filter((e) => e.index >= a.keepFrom) };
+    r.durable = {
+      ...r.durable,
+      base,
+      appliedIndex: base.index,
+      applied: [...state],
+      entries: r.durable.entries.filter((e) => e.index >= a.keepFrom),
+    };
   }
 
   private statusLine(r: Replica): string {
@@ -338,7 +394,8 @@ export class ScenarioCluster {
     parts.push(`last ${s.lastIndex}@${s.lastEpoch}`, `commit ${s.commitIndex}`);
     if (s.role !== 'leader') parts.push(s.caughtUp ? 'caught up' : 'not caught up');
     parts.push(`in sync {${s.inSync.join(',')}}`);
-    if (votersOf(s.config).join(',') !== [...this.replicas.keys()].sort().join(',')) parts.push(`voters {${votersOf(s.config).join(',')}}`);
+    if (votersOf(s.config).join(',') !== [...this.replicas.keys()].sort().join(','))
+      parts.push(`voters {${votersOf(s.config).join(',')}}`);
     if (s.force > 0) parts.push(`lineage ${s.force}`);
     if (s.leftBehind) parts.push('left behind');
     if (s.dataLost) parts.push(`lost its data (it is ${s.incarnation}, the cluster knows ${s.recordedIncarnation})`);
@@ -348,7 +405,11 @@ export class ScenarioCluster {
 }
 
 function matches(m: PeerMessage, filter: Record<string, string>): boolean {
-  return (!filter.from || filter.from === m.from) && (!filter.to || filter.to === m.to) && (!filter.type || filter.type === m.body.type);
+  return (
+    (!filter.from || filter.from === m.from) &&
+    (!filter.to || filter.to === m.to) &&
+    (!filter.type || filter.type === m.body.type)
+  );
 }
 
 /** A message in a line: sender, receiver, the sender's epoch, the type and what matters in it (not the session numbers). */
