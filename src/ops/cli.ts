@@ -3,6 +3,7 @@
  * the exit statuses scripts rely on.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { tlsCaOption, tlsCertOption, tlsKeyOption } from '../cli/tls-options.js';
 import type { ClientOptions, ClusterApi } from '../client/api.js';
 import { runForceLeader } from './commands/force-leader.js';
 import type { Ask } from './commands/confirm.js';
@@ -146,15 +147,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
         .env('CHAT_SERVERS')
         .default(DEFAULT_SERVERS),
     )
-    .addOption(
-      new Option('--tls-ca <file>', "PEM of the CA that signed the servers' certificates (enables TLS)").env(
-        'CHAT_TLS_CA',
-      ),
-    )
-    .addOption(
-      new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'),
-    )
-    .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
+    .addOption(tlsCaOption())
+    .addOption(tlsCertOption())
+    .addOption(tlsKeyOption())
     .addOption(
       new Option(
         '--admin-token-file <file>',

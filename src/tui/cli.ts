@@ -1,9 +1,10 @@
 /** The `chat-tui` command line. */
 
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { TlsFiles } from '../client/credentials.js';
 import { CLIENT_SPEAKS, versionText } from '../version/build-info.js';
 import { parseOrExit } from '../cli/exit-status.js';
+import { tlsCaOption, tlsCertOption, tlsKeyOption } from '../cli/tls-options.js';
 
 export interface CliOptions {
   /** Comma-separated `host:port` list, if given. */
@@ -36,15 +37,9 @@ export function buildCommand(): Command {
     .option('-u, --username <name>', 'username to fill in on the sign-in screen')
     .option('--save', 'remember the servers given with --servers (or CHAT_SERVERS) for the next runs')
     .option('--no-bell', 'never ring the terminal bell for new messages in this run')
-    .addOption(
-      new Option('--tls-ca <file>', "PEM of the CA that signed the servers' certificates (enables TLS)").env(
-        'CHAT_TLS_CA',
-      ),
-    )
-    .addOption(
-      new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').env('CHAT_TLS_CERT'),
-    )
-    .addOption(new Option('--tls-key <file>', 'PEM key of the client certificate').env('CHAT_TLS_KEY'))
+    .addOption(tlsCaOption())
+    .addOption(tlsCertOption())
+    .addOption(tlsKeyOption())
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError()
     .addHelpText(
