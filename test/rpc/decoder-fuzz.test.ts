@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ChatServiceService } from '../../src/gen/chat/v1/chat.js';
 import { ClusterServiceService } from '../../src/gen/chat/v1/cluster.js';
 import { ReplicationServiceService, type PeerEnvelope } from '../../src/gen/chat/v1/replication.js';
+import { OP_TYPES } from '../../src/server/chat/apply.js';
 import { ChatState } from '../../src/server/chat/chat-state.js';
 import { ChatStateMachine, encodeOp } from '../../src/server/chat/state-machine.js';
 import { openMemoryReplicaDatabase } from '../../src/server/replica-database.js';
@@ -235,17 +236,7 @@ describe('the peer codec', () => {
 });
 
 describe('op entries of the log', () => {
-  const opTypes = [
-    'createAccount',
-    'login',
-    'logout',
-    'sendMessage',
-    'fetchUnread',
-    'markRead',
-    'deleteMessages',
-    'deleteAccount',
-    'nonsense',
-  ];
+  const opTypes = [...OP_TYPES, 'nonsense'];
   const anyValue = fc.oneof(
     fc.integer(),
     fc.double(),

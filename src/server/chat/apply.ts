@@ -39,7 +39,8 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Pruning runs when the log index is a multiple of this. */
 export const IDEMPOTENCY_PRUNE_EVERY = 256;
 
-const OP_TYPES: readonly ChatOpType[] = [
+/** Every op type apply knows; an entry naming another is refused. */
+export const OP_TYPES: readonly ChatOpType[] = [
   'createAccount',
   'login',
   'logout',
