@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { stuckReason } from '../readiness.js';
+import { NOT_A_MEMBER_YET } from '../replication/core.js';
 import type { ReplicaStatusView } from '../replica/handle.js';
 
 export interface Readiness {
@@ -30,7 +31,11 @@ export function readiness(s: ReplicaStatusView, readyLeader: boolean): Readiness
       ? { ready: true, reason: `leads epoch ${s.epoch}` }
       : { ready: false, reason: `leads epoch ${s.epoch} but has not applied everything committed before it yet` };
   }
-  if (s.leaderId === '') return { ready: false, reason: s.waitingReason || 'knows no leader' };
+  if (s.leaderId === '') {
+    // The core states its waiting reason at its ticks; a replica with no configuration has one from its start.
+    const reason = s.waitingReason || (s.config.replicas.length === 0 ? NOT_A_MEMBER_YET : 'knows no leader');
+    return { ready: false, reason };
+  }
   if (!s.caughtUp)
     return {
       ready: false,

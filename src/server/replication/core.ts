@@ -163,6 +163,9 @@ export interface CoreStatus {
   dataLost: boolean;
 }
 
+/** Why a replica with no configuration (started to join, not added yet) neither leads nor follows. */
+export const NOT_A_MEMBER_YET = 'not a member of a cluster yet: waiting to be added (chat-ops add-replica)';
+
 /**
  * One replica's replication state machine. Events go in (tick, receive,
  * propose, changeMembership, forceLeader, campaignNow, snapshotDelivered,
@@ -959,7 +962,7 @@ export class ReplicaCore {
   private nonVoterReason(): string {
     const cfg = this.log.latestConfig();
     const me = replicaOf(cfg, this.id);
-    if (cfg.replicas.length === 0) return 'not a member of a cluster yet: waiting to be added (chat-ops add-replica)';
+    if (cfg.replicas.length === 0) return NOT_A_MEMBER_YET;
     if (me?.learner) return 'a learner: it catches up, and votes once the leader makes it a member';
     return `not a member of the cluster (${describeConfig(cfg)}): it was removed`;
   }
