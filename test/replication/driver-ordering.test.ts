@@ -198,6 +198,42 @@ describe('the replica driver orders its writes, messages and answers', () => {
     expect(b.state.ops()).toEqual(['op-1']);
   });
 
+  it("a follower far behind its leader's commit writes and acks first, and applies the backlog once its log caught up", () => {
+    const b = new Scripted('B');
+    const config: Entry = {
+      index: 1,
+      epoch: EPOCH,
+      kind: 'config',
+      data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }),
+    };
+    const entries: Entry[] = [config];
+    for (let i = 2; i <= 6_000; i++) entries.push({ index: i, epoch: EPOCH, kind: 'op', data: enc.encode(`op-${i}`) });
+    // The leader has committed 6,000 entries; B comes back with none and gets them 500 at a time.
+    const batch = (from: number) => append(entries.slice(from - 1, from + 499), from - 1, 6_000);
+    const acked = () =>
+      Math.max(0, ...b.take().map((m) => (m.body.type === 'appendReply' && m.body.success ? m.body.matchIndex : 0)));
+    for (let from = 1; from <= 3_501; from += 500) {
+      b.deliver(batch(from));
+      b.finishDiskWork();
+    }
+    // 4,000 entries written and acknowledged; applying has only kept a little pace with them.
+    expect(acked()).toBe(4_000);
+    const whileBehind = b.driver.digest().appliedIndex;
+    expect(whileBehind).toBeGreaterThan(0);
+    expect(whileBehind).toBeLessThan(1_000);
+
+    // Within about two batches of the leader's commit, its log comes first no more: the backlog goes at full pace.
+    for (let from = 4_001; from <= 5_501; from += 500) {
+      b.deliver(batch(from));
+      b.finishDiskWork();
+    }
+    b.turn();
+    expect(acked()).toBe(6_000);
+    expect(b.driver.digest().appliedIndex).toBe(6_000);
+    expect(b.state.ops()).toHaveLength(5_999);
+    expect(b.state.ops()[5_998]).toBe('op-6000');
+  });
+
   it('a leader sends its appends before its own write is durable, and answers its client only once it is', async () => {
     const a = new Scripted('A');
     holdClusterData(a);

@@ -9,6 +9,13 @@
  *
  * A batch commits without an fsync (the log is the durable record); a
  * compaction point commits with one, before the log may delete what it folds in.
+ *
+ * A follower catching up on a long log puts its log first (`yieldToLog`):
+ * appending and acknowledging is what brings it back into the in-sync set and
+ * makes writes safe again, while applying (several times the CPU per entry)
+ * only brings its own state forward. While it yields, each call applies a
+ * small batch and nothing more; the rest follows at full pace once its log has
+ * caught up.
  */
 import { decodeConfig } from '../replication/membership.js';
 import type { AppliedEntry, SnapshotPosition, StateMachine } from '../replication/state-machine.js';
@@ -36,6 +43,8 @@ export interface ApplierHooks<Op, Outcome> {
   sendSnapshot(action: SendSnapshot): void;
   /** Runs `fn` on a later turn of the event loop. */
   defer(fn: () => void): void;
+  /** The clock (ms) that bounds how long one turn applies. */
+  now(): number;
 }
 
 export class Applier<Op, Outcome> {
@@ -43,6 +52,7 @@ export class Applier<Op, Outcome> {
   private position: SnapshotPosition;
   private scheduled = false;
   private stopped = false;
+  private yielding = false;
   /** Transactions and entries applied since start. */
   readonly counters = { batches: 0, entries: 0 };
 
@@ -51,8 +61,16 @@ export class Applier<Op, Outcome> {
     private readonly store: StateStore,
     private readonly hooks: ApplierHooks<Op, Outcome>,
     position: SnapshotPosition,
-    /** Entries per transaction before yielding to the event loop. */
+    /** Entries per turn of the event loop, at most. */
     private readonly batchLimit = 2_000,
+    /**
+     * How long one turn may apply (ms) before the event loop gets its turn
+     * (network, acks, the log's callbacks): a backlog never keeps a replica
+     * from answering its leader for long.
+     */
+    private readonly sliceMs = 10,
+    /** Entries per call while the log comes first (yieldToLog). */
+    private readonly yieldingLimit = 32,
   ) {
     this.position = position;
   }
@@ -85,10 +103,20 @@ export class Applier<Op, Outcome> {
     this.items = [];
   }
 
+  /**
+   * Whether the log comes first (a follower far behind its leader's commit):
+   * each run then applies at most a small batch and leaves the rest for later
+   * calls; turned off, the backlog is applied at full pace again.
+   */
+  yieldToLog(yielding: boolean): void {
+    this.yielding = yielding;
+  }
+
   /** Applies and carries out what it can now: everything up to the durable end of the log, a batch at a time. */
   run(): void {
     if (this.scheduled || this.stopped) return;
-    let budget = this.batchLimit;
+    let budget = this.yielding ? this.yieldingLimit : this.batchLimit;
+    const deadline = this.hooks.now() + this.sliceMs;
     while (this.items.length > 0 && !this.stopped) {
       const item = this.items[0]!;
       if (item.type !== 'entries') {
@@ -96,7 +124,9 @@ export class Applier<Op, Outcome> {
         this.carryOut(item);
         continue;
       }
-      if (budget === 0) {
+      // Yielding to the log: the next call (the next pass) applies the next small batch.
+      if (budget === 0 && this.yielding) return;
+      if (budget === 0 || this.hooks.now() >= deadline) {
         this.scheduled = true;
         this.hooks.defer(() => {
           this.scheduled = false;
@@ -104,7 +134,7 @@ export class Applier<Op, Outcome> {
         });
         return;
       }
-      const applied = this.applyBatch(budget);
+      const applied = this.applyBatch(budget, deadline);
       if (applied === 0) return; // waiting for the log to be durable
       budget -= applied;
     }
@@ -126,8 +156,11 @@ export class Applier<Op, Outcome> {
     }
   }
 
-  /** One transaction of entries from the head of the queue, as far as the log is durable. Returns how many. */
-  private applyBatch(limit: number): number {
+  /**
+   * One transaction of entries from the head of the queue, as far as the log
+   * is durable, ending early at `deadline` (at least one entry). Returns how many.
+   */
+  private applyBatch(limit: number, deadline: number): number {
     const stable = this.hooks.stableIndex();
     const batch: Entry[] = [];
     for (const item of this.items) {
@@ -139,7 +172,6 @@ export class Applier<Op, Outcome> {
       if (batch.length === 0 || batch[batch.length - 1] !== item.entries[item.entries.length - 1]) break;
     }
     if (batch.length === 0) return 0;
-    this.consume(batch.length);
     const results: (AppliedEntry<Op, Outcome> | undefined)[] = [];
     let position = this.position;
     this.store.transaction(() => {
@@ -152,14 +184,17 @@ export class Applier<Op, Outcome> {
           lastEpoch: e.epoch,
           config: e.kind === 'config' ? decodeConfig(e) : position.config,
         };
+        if (this.hooks.now() >= deadline) break;
       }
       this.store.setApplied(position);
     }, false);
+    const applied = results.length;
+    this.consume(applied);
     this.position = position;
     this.counters.batches++;
-    this.counters.entries += batch.length;
-    batch.forEach((e, i) => this.hooks.applied(e, results[i]));
-    return batch.length;
+    this.counters.entries += applied;
+    for (let i = 0; i < applied; i++) this.hooks.applied(batch[i]!, results[i]);
+    return applied;
   }
 
   /** Drops the first `n` entries from the queue. */

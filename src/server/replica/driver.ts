@@ -99,6 +99,10 @@ const CAMPAIGN_TICK_MS = 10;
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
 const MEMBERSHIP_COMMIT_WAIT_MS = 15_000;
+/** A follower this far behind its leader's commit puts appending before applying (applier.ts, yieldToLog). */
+const CATCHUP_YIELD_ENTRIES = 1_024;
+/** ...while its leader's appends keep coming: without them it applies at full pace (it may have to lead). */
+const CATCHUP_YIELD_FRESH_MS = 100;
 
 /**
  * The replica driver: the replication core driven by a clock, the network and
@@ -145,6 +149,9 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private timer: TimerHandle | undefined;
   private readonly startedAt: number;
   private stopped = false;
+  /** The highest commit index a leader's append named, and when the last append came (catch-up: log first). */
+  private leaderCommitSeen = 0;
+  private lastAppendAt = -Infinity;
   private readonly observeCommit: ((seconds: number) => void) | undefined;
 
   constructor(options: ReplicaDriverOptions<Op, Outcome>) {
@@ -196,6 +203,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         compacted: (index) => this.log.compact(index),
         sendSnapshot: (action) => this.sendSnapshot(action),
         defer: (fn) => this.runtime.setImmediate(fn),
+        now: () => this.runtime.now(),
       },
       applied,
     );
@@ -468,6 +476,10 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         this.incomingSnapshots.get(message.from)?.discard();
         this.incomingSnapshots.set(message.from, snapshot);
       }
+      if (message.body.type === 'append') {
+        this.leaderCommitSeen = Math.max(this.leaderCommitSeen, message.body.commitIndex);
+        this.lastAppendAt = now;
+      }
       this.core.receive(message, now);
     }
     if (proposals.length > 0) {
@@ -556,6 +568,11 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     }
     this.log.flush();
     this.flushSends();
+    this.applier.yieldToLog(
+      this.core.currentRole === 'follower' &&
+        this.leaderCommitSeen - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
+        now - this.lastAppendAt < CATCHUP_YIELD_FRESH_MS,
+    );
     this.applier.run();
     this.linkPeers();
   }
