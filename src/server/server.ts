@@ -293,7 +293,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     guardService(ReplicationServiceService),
     createPeerService({
       auth: trusted.peers,
-      deliver: (message, fromPeerAddress, snapshot) => replica.deliver(message, fromPeerAddress, snapshot),
+      deliver: (message, fromPeerAddress, snapshot) => {
+        transport.heardFrom(message.from);
+        replica.deliver(message, fromPeerAddress, snapshot);
+      },
       heard: (env) => peerVersions.heard(env.from, env.senderVersion, env.senderCommit, env.protocolVersion),
       inbox,
       checkSnapshot: (path) => replica.chat.checkSnapshotFile(path),

@@ -35,6 +35,8 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 const SNAPSHOT_CHUNK = 1024 * 1024;
 const RECONNECT_DELAY_MS = 100;
+/** A link revived because its peer was heard from is not revived again sooner than this. */
+const REVIVE_EVERY_MS = 200;
 /** After a peer failed the handshake: it will not pass in the next instant either. */
 const REFUSED_DELAY_MS = 2_000;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -82,18 +84,46 @@ export class PeerRefusedError extends Error {}
 
 /** One replica's outgoing stream to a peer, re-opened after failures. Messages sent while it is not open are lost (the protocol retries). */
 class PeerLink {
-  private readonly client: ReplicationServiceClient;
+  private client: ReplicationServiceClient;
   private stream: PeerCall | undefined;
   private opening = false;
   private closed = false;
   private retryAt = 0;
+  private revivedAt = -Infinity;
 
   constructor(
     readonly peer: PeerEndpoint,
     private readonly auth: PeerAuth,
     private readonly logger: Logger,
   ) {
-    this.client = new ReplicationServiceClient(peer.address, auth.channelCredentials(peer.id), PEER_CHANNEL_OPTIONS);
+    this.client = this.newClient();
+  }
+
+  private newClient(): ReplicationServiceClient {
+    return new ReplicationServiceClient(
+      this.peer.address,
+      this.auth.channelCredentials(this.peer.id),
+      PEER_CHANNEL_OPTIONS,
+    );
+  }
+
+  /**
+   * The peer was just heard from, so it is up: a link that is down opens now.
+   * While the peer was unreachable the channel backed off between attempts (up
+   * to a second); a returning replica would otherwise wait that long for its
+   * first append. A channel in that backoff is replaced by a fresh one.
+   */
+  revive(): void {
+    if (this.stream || this.opening || this.closed) return;
+    const now = Date.now();
+    if (now - this.revivedAt < REVIVE_EVERY_MS) return;
+    this.revivedAt = now;
+    if (this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) {
+      this.client.close();
+      this.client = this.newClient();
+    }
+    this.retryAt = 0;
+    this.open();
   }
 
   private open(): void {
@@ -208,6 +238,11 @@ export class PeerTransport implements Transport {
       this.links.set(id, new PeerLink({ id, address }, this.auth, this.logger));
       this.logger.debug({ peer: id, address }, 'peer link opened');
     }
+  }
+
+  /** `id` was heard from (a message of it arrived): a link to it that is down opens at once (PeerLink.revive). */
+  heardFrom(id: NodeId): void {
+    this.links.get(id)?.revive();
   }
 
   send(message: PeerMessage): void {
