@@ -114,7 +114,8 @@ const CATCHUP_YIELD_FRESH_MS = 100;
  * them are durable; a leader's appends go out at once (its followers write in
  * parallel) and it counts itself toward commit once its own write is durable;
  * committed entries are applied in batches as far as the log is durable here
- * (applier.ts), and callers hear their outcome then.
+ * (applier.ts), and callers hear their outcome then; a follower far behind its
+ * leader's commit writes and acks first and applies once its log caught up.
  */
 export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, ReplicaControl {
   readonly id: NodeId;
