@@ -90,6 +90,8 @@ class PeerLink {
   private closed = false;
   private retryAt = 0;
   private revivedAt = -Infinity;
+  /** The peer refused this replica's handshake: hearing from it does not make it accept the next one sooner. */
+  private refusedUntil = 0;
 
   constructor(
     readonly peer: PeerEndpoint,
@@ -116,7 +118,7 @@ class PeerLink {
   revive(): void {
     if (this.stream || this.opening || this.closed) return;
     const now = Date.now();
-    if (now - this.revivedAt < REVIVE_EVERY_MS) return;
+    if (now - this.revivedAt < REVIVE_EVERY_MS || now < this.refusedUntil) return;
     this.revivedAt = now;
     if (this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) {
       this.client.close();
@@ -156,6 +158,7 @@ class PeerLink {
         this.opening = false;
         const refused = err instanceof PeerRefusedError;
         this.retryAt = Date.now() + (refused ? REFUSED_DELAY_MS : RECONNECT_DELAY_MS);
+        if (refused) this.refusedUntil = this.retryAt;
         if (refused)
           this.logger.warn(
             { event: 'peer.unauthenticated', peer: this.peer.id, address: this.peer.address },
