@@ -184,9 +184,13 @@ describe('backup and restore', () => {
     try {
       restored.startAll();
       await restored.waitForLeader(30_000);
+      // Each starts at the saved state; they agree again once each has applied the new leader's first entry too.
       const digests = await waitUntil('every restored replica to apply the same state', 20_000, async () => {
         const all = await Promise.all(addresses.map((a) => ops.stateDigest(a)));
-        return all.every((d) => d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex)
+        return all.every(
+          (d) =>
+            d.digest === all[0]!.digest && d.appliedIndex === all[0]!.appliedIndex && d.appliedIndex > saved.lastIndex,
+        )
           ? all
           : undefined;
       });
