@@ -167,6 +167,14 @@ function holdClusterData(r: Scripted): void {
   r.take();
 }
 
+/** The cluster's first configuration, as A's first entry in its epoch. */
+const firstConfig = (): Entry => ({
+  index: 1,
+  epoch: EPOCH,
+  kind: 'config',
+  data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }),
+});
+
 const flushPromises = async () => {
   for (let i = 0; i < 5; i++) await null;
 };
@@ -174,12 +182,7 @@ const flushPromises = async () => {
 describe('the replica driver orders its writes, messages and answers', () => {
   it('a follower acks and applies only what its own log holds durably, even when it knows the entries committed', () => {
     const b = new Scripted('B');
-    const config: Entry = {
-      index: 1,
-      epoch: EPOCH,
-      kind: 'config',
-      data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }),
-    };
+    const config = firstConfig();
     const op: Entry = { index: 2, epoch: EPOCH, kind: 'op', data: enc.encode('op-1') };
     b.deliver(append([config, op], 0, 0));
     // The leader says both are committed (the other follower acked) before B's own write finished.
@@ -200,12 +203,7 @@ describe('the replica driver orders its writes, messages and answers', () => {
 
   it("a follower far behind its leader's commit writes and acks first, and applies the backlog once its log caught up", () => {
     const b = new Scripted('B');
-    const config: Entry = {
-      index: 1,
-      epoch: EPOCH,
-      kind: 'config',
-      data: encodeConfig({ ...initialConfig(members), index: 1, epoch: EPOCH }),
-    };
+    const config = firstConfig();
     const entries: Entry[] = [config];
     for (let i = 2; i <= 6_000; i++) entries.push({ index: i, epoch: EPOCH, kind: 'op', data: enc.encode(`op-${i}`) });
     // The leader has committed 6,000 entries; B comes back with none and gets them 500 at a time.
