@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/cluster.js';
 import { Agent, LabReplicas } from './lab-processes.js';
 import { labUnavailable, NetnsLab } from './netns.js';
 
@@ -118,7 +119,11 @@ describe.skipIf(skip)('replicas on separate network hosts (namespaces)', () => {
     );
     expect(back.leader, 'the same leader leads after the cable is back').toBe(before.id);
     expect(back.epoch, 'no election happened').toBe(before.epoch);
-    const roles = await a.call<{ id: string; role: string; epoch: number }[]>('statuses');
+    // The client's own channel to the cut replica backed off while the cable was out: it answers again shortly.
+    const roles = await waitUntil(`${CUT} answering the client again`, 15_000, async () => {
+      const all = await a.call<{ id: string; role: string; epoch: number }[]>('statuses');
+      return all.some((r) => r.id === CUT) ? all : undefined;
+    });
     expect(
       roles.filter((r) => r.role === 'leader').map((r) => r.id),
       'exactly one leader',
