@@ -99,7 +99,7 @@ const CAMPAIGN_TICK_MS = 10;
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
 const MEMBERSHIP_COMMIT_WAIT_MS = 15_000;
-/** A follower this far behind its leader's commit puts appending before applying (applier.ts, yieldToLog). */
+/** A follower this far behind its leader's commit appends and acks without applying (applier.ts, yieldToLog). */
 const CATCHUP_YIELD_ENTRIES = 1_024;
 /** ...while its leader's appends keep coming: without them it applies at full pace (it may have to lead). */
 const CATCHUP_YIELD_FRESH_MS = 100;
