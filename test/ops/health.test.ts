@@ -114,6 +114,15 @@ describe('cluster health and the status exit code', () => {
     ).toEqual(['B was left behind by a forced leader (lineage 4294967297) and waits to be brought up to date']);
   });
 
+  it('is degraded while a member applies a backlog past the entry threshold, though its log is in step', () => {
+    const b = statusView({ id: 'B', commitIndex: 50_000, appliedIndex: 12_000 });
+    expect(degraded(leadingWith([peer('B'), peer('C')], b))).toEqual([
+      'B is applying a backlog: 38000 committed entries not applied yet',
+    ]);
+    const almost = statusView({ id: 'B', commitIndex: 50_000, appliedIndex: 49_500 });
+    expect(assessHealth(leadingWith([peer('B'), peer('C')], almost))).toMatchObject({ healthy: true });
+  });
+
   it('is degraded when a replica waits for another while a leader serves', () => {
     const b = statusView({ id: 'B', leaderId: '', waitingFor: ['A'], waitingReason: 'A may hold newer writes' });
     expect(degraded(leadingWith([peer('B'), peer('C')], b))).toEqual(['B waits for A (A may hold newer writes)']);

@@ -52,8 +52,8 @@ export interface ClusterHealth {
   learners: string[];
   /**
    * Exactly one leader, every member up, in the in-sync set and within the lag thresholds, no learner stuck, no
-   * replica that lost its data or was left behind by a force, nobody waiting for a replica (a replica that is no
-   * longer a member may be down).
+   * replica that lost its data or was left behind by a force or has more committed entries to apply than the entry
+   * threshold, nobody waiting for a replica (a replica that is no longer a member may be down).
    */
   healthy: boolean;
   /** One leader serves writes (healthy or degraded). */
@@ -134,6 +134,11 @@ function standingProblems(
       );
     if (s.dataLost && !reported.has(s.id))
       problems.push(`${s.id} lost its data: ${s.waitingReason || 'it waits for the leader to bring it back'}`);
+    // In step by its log, but its state trails: a follower back from a long catch-up applies its backlog after it
+    // rejoined (the log comes first). Were it to lead now, it would serve only once that backlog is applied.
+    const backlog = s.commitIndex - s.appliedIndex;
+    if (backlog > thresholds.lagEntries)
+      problems.push(`${s.id} is applying a backlog: ${backlog} committed entries not applied yet`);
     if (s.role !== 'leader' && s.waitingFor.length > 0)
       problems.push(`${s.id} waits for ${s.waitingFor.join(', ')}${s.waitingReason ? ` (${s.waitingReason})` : ''}`);
   }
