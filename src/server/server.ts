@@ -381,6 +381,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       clearInterval(checkReadiness);
       // A leader hands over first (a planned restart costs a few round trips, not an election), then stops.
       if (replica.status().role === 'leader') {
+        replica.leaveAfterHandOver();
         await handOver(replica, peerVersions, undefined, HAND_OVER_ON_STOP_MS).then(
           (done) =>
             logger.info(

@@ -231,6 +231,23 @@ describe('the replica driver orders its writes, messages and answers', () => {
     expect(b.state.ops()[5_998]).toBe('op-6000');
   });
 
+  it('a replica leaving after it handed leadership over acks no appends, and still answers other messages', () => {
+    const b = new Scripted('B');
+    b.driver.leaveAfterHandOver();
+    b.deliver(append([firstConfig()], 0, 1));
+    b.finishDiskWork();
+    const sent = b.take();
+    expect(sent.filter((m) => m.body.type === 'appendReply')).toEqual([]);
+    b.deliver({ from: 'C', to: 'B', epoch: EPOCH, force: 0, incarnation: '', body: { type: 'probe', session: 1 } });
+    expect(b.take().map((m) => m.body.type)).toContain('probeReply');
+
+    // Without it, the same append is acknowledged.
+    const c = new Scripted('C');
+    c.deliver({ ...append([firstConfig()], 0, 1), to: 'C' });
+    c.finishDiskWork();
+    expect(c.take().filter((m) => m.body.type === 'appendReply')).toHaveLength(1);
+  });
+
   it('a leader sends its appends before its own write is durable, and answers its client only once it is', async () => {
     const a = new Scripted('A');
     holdClusterData(a);

@@ -150,6 +150,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private timer: TimerHandle | undefined;
   private readonly startedAt: number;
   private stopped = false;
+  /** Stopping: once it no longer leads it acknowledges no appends (leaveAfterHandOver). */
+  private leaving = false;
   /** The highest commit index a leader's append named, and when the last append came (catch-up: log first). */
   private leaderCommitSeen = 0;
   private lastAppendAt = -Infinity;
@@ -420,6 +422,18 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     return this.stateMachine.snapshot(this.applier.applied);
   }
 
+  /**
+   * This replica is about to stop (its leadership handed over first): from the
+   * moment it no longer leads it acknowledges no appends. Otherwise it could
+   * answer the new leader's first appends before it stops and be taken back
+   * into that leader's in-sync set, whose writes would then wait a sync timeout
+   * for it to be dropped again. It still answers campaigns, so the hand-over
+   * goes through.
+   */
+  leaveAfterHandOver(): void {
+    this.leaving = true;
+  }
+
   async transferLeadership(
     target?: NodeId,
     timeoutMs = TRANSFER_WAIT_MS,
@@ -541,7 +555,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         case 'send':
           // A leader's appends need not wait for its own write (its followers write in parallel; it counts itself
           // toward commit only once durable). Everything else vouches for what was written before it.
-          if (a.message.body.type === 'append' || this.lastSeq <= this.log.durableSeq) this.transport.send(a.message);
+          if (a.message.body.type === 'append' || this.lastSeq <= this.log.durableSeq) this.send(a.message);
           else this.sendQueue.push({ seq: this.lastSeq, message: a.message });
           break;
         case 'apply':
@@ -583,8 +597,14 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     const durable = this.log.durableSeq;
     let sent = 0;
     while (sent < this.sendQueue.length && this.sendQueue[sent]!.seq <= durable)
-      this.transport.send(this.sendQueue[sent++]!.message);
+      this.send(this.sendQueue[sent++]!.message);
     if (sent > 0) this.sendQueue = this.sendQueue.slice(sent);
+  }
+
+  /** A message to a peer, unless this replica is leaving and it would count it in a new leader's in-sync set. */
+  private send(message: PeerMessage): void {
+    if (this.leaving && message.body.type === 'appendReply' && this.core.currentRole !== 'leader') return;
+    this.transport.send(message);
   }
 
   /**
