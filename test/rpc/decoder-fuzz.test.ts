@@ -19,6 +19,7 @@ import { decodeConfig } from '../../src/server/replication/membership.js';
 import { guardService, MalformedRequest } from '../../src/server/rpc/guarded-server.js';
 import { readEnvelope } from '../../src/server/rpc/peer-codec.js';
 import { rawBytesTarget } from './raw-bytes.js';
+import { peerEnvelope } from '../support/hostile-peer.js';
 
 const SERVICES = { ChatServiceService, ClusterServiceService, ReplicationServiceService };
 
@@ -214,19 +215,14 @@ describe('the peer codec', () => {
         confirmedSession: 0,
         entries: [{ index: 1, epoch: 1, kind: 'config', data }],
       };
-      return readEnvelope({
-        from: 'A',
-        to: 'B',
-        epoch: 1,
-        force: 0,
-        incarnation: '',
-        cluster: 'chat',
-        fromAddress: '127.0.0.1:1',
-        senderVersion: '',
-        senderCommit: '',
-        protocolVersion: 0,
-        body: { $case: 'append', value: append },
-      });
+      return readEnvelope(
+        peerEnvelope({
+          from: 'A',
+          to: 'B',
+          epoch: 1,
+          body: { $case: 'append', value: append },
+        }),
+      );
     };
     // The core keeps a departing in-sync member (C) in the set until its removal commits.
     expect(withInSync(['A', 'B', 'C']).ok).toBe(true);
@@ -294,50 +290,47 @@ describe('op entries of the log', () => {
 
   it("takes the sender's lineage and incarnation, and refuses ones that cannot be", () => {
     const probe = (force: number, incarnation: string, replicaIncarnation = '') =>
-      readEnvelope({
-        from: 'A',
-        to: 'B',
-        epoch: 9,
-        force,
-        incarnation,
-        cluster: 'chat',
-        fromAddress: '127.0.0.1:1',
-        senderVersion: '',
-        senderCommit: '',
-        protocolVersion: 0,
-        body: {
-          $case: 'probeReply',
-          value: {
-            info: {
-              caughtUp: true,
-              leaderId: 'A',
-              lastIndex: 3,
-              lastEpoch: 9,
-              leaderContactMsAgo: 0,
-              isLeader: true,
-              session: 1,
-              config: {
-                inSync: ['A'],
-                index: 1,
-                epoch: 9,
-                nextSlot: 1,
-                force: 9,
-                replicas: [
-                  {
-                    id: 'A',
-                    address: '127.0.0.1:1',
-                    peerAddress: '',
-                    slot: 0,
-                    learner: false,
-                    incarnation: replicaIncarnation,
-                  },
-                ],
+      readEnvelope(
+        peerEnvelope({
+          from: 'A',
+          to: 'B',
+          epoch: 9,
+          force,
+          incarnation,
+          body: {
+            $case: 'probeReply',
+            value: {
+              info: {
+                caughtUp: true,
+                leaderId: 'A',
+                lastIndex: 3,
+                lastEpoch: 9,
+                leaderContactMsAgo: 0,
+                isLeader: true,
+                session: 1,
+                config: {
+                  inSync: ['A'],
+                  index: 1,
+                  epoch: 9,
+                  nextSlot: 1,
+                  force: 9,
+                  replicas: [
+                    {
+                      id: 'A',
+                      address: '127.0.0.1:1',
+                      peerAddress: '',
+                      slot: 0,
+                      learner: false,
+                      incarnation: replicaIncarnation,
+                    },
+                  ],
+                },
               },
+              echo: 1,
             },
-            echo: 1,
           },
-        },
-      });
+        }),
+      );
     const good = probe(9, '1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'b6f1c2aa-0000-4000-8000-000000000001');
     expect(good).toMatchObject({
       ok: true,

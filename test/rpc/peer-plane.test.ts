@@ -22,7 +22,7 @@ import { identifyPeer, PeerRefusedError, PeerTransport } from '../../src/server/
 import { SnapshotInbox } from '../../src/server/rpc/snapshot-inbox.js';
 import { issue, makeTestPki, replicaSan, type TestCertificate } from '../support/certs.js';
 import { waitUntil } from '../support/cluster.js';
-import { openPeerCall } from '../support/hostile-peer.js';
+import { openPeerCall, peerEnvelope } from '../support/hostile-peer.js';
 
 const logger = pino({ level: 'silent' });
 const SECRET = Buffer.from('the secret of this test cluster');
@@ -112,17 +112,11 @@ describe('the handshake', () => {
 });
 
 const insider = new PeerAuth({ cluster: CLUSTER, self: 'A', secret: SECRET });
-const forged: PeerEnvelope = {
+const forged: PeerEnvelope = peerEnvelope({
   from: 'A',
   to: 'B',
   epoch: 640,
-  force: 0,
-  incarnation: '',
   cluster: CLUSTER,
-  fromAddress: '127.0.0.1:1',
-  senderVersion: '',
-  senderCommit: '',
-  protocolVersion: 0,
   body: {
     $case: 'append',
     value: {
@@ -134,7 +128,7 @@ const forged: PeerEnvelope = {
       entries: [{ index: 1, epoch: 640, kind: 'op', data: Buffer.from('{}') }],
     },
   },
-};
+});
 
 describe('what strangers send', () => {
   it('ends a call without the handshake at once, and one that never says hello after the timeout, hearing nothing', async () => {
@@ -235,30 +229,25 @@ describe('what an authenticated peer may not send either', () => {
   });
 
   it('refuses a snapshot past the size limit, frees one whose sender went away or went quiet, and keeps no file', async () => {
-    const chunk = (offset: number, size: number, done = false): PeerEnvelope => ({
-      from: 'A',
-      to: 'B',
-      epoch: 64,
-      force: 0,
-      incarnation: '',
-      cluster: CLUSTER,
-      fromAddress: '127.0.0.1:1',
-      senderVersion: '',
-      senderCommit: '',
-      protocolVersion: 0,
-      body: {
-        $case: 'snapshot',
-        value: {
-          lastIndex: 10,
-          lastEpoch: 64,
-          config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
-          offset,
-          data: Buffer.alloc(size, 7),
-          done,
-          totalSize: 0,
+    const chunk = (offset: number, size: number, done = false): PeerEnvelope =>
+      peerEnvelope({
+        from: 'A',
+        to: 'B',
+        epoch: 64,
+        cluster: CLUSTER,
+        body: {
+          $case: 'snapshot',
+          value: {
+            lastIndex: 10,
+            lastEpoch: 64,
+            config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
+            offset,
+            data: Buffer.alloc(size, 7),
+            done,
+            totalSize: 0,
+          },
         },
-      },
-    });
+      });
     const endless = await openPeerCall(address, 'InstallSnapshot', { auth: insider, to: 'B' });
     for (let i = 0; i < 4; i++) await endless.write(chunk(i * 1024 * 1024, 1024 * 1024)).catch(() => undefined);
     const tooBig = await endless.ended;

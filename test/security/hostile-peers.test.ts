@@ -24,7 +24,7 @@ import { INBOX_FOLDER } from '../../src/server/rpc/snapshot-inbox.js';
 import { RawBytesClient } from '../rpc/raw-bytes.js';
 import { freePort, SERVER_MAIN, startCluster, waitUntil, type TestCluster } from '../support/cluster.js';
 import { Conversation, expectEqualStates } from '../support/conversation.js';
-import { openPeerCall, type PeerMethod } from '../support/hostile-peer.js';
+import { openPeerCall, peerEnvelope, type PeerMethod } from '../support/hostile-peer.js';
 
 /** A loaded two-core machine stalls event loops: slack for the failure detector (these checks are about what holds, not speed). */
 const TOLERANT = ['--sync-timeout-ms', '1500', '--election-timeout-ms', '500'];
@@ -77,17 +77,11 @@ function forgedAppend(to: string, lastIndex: number, lastEpoch: number): PeerEnv
     recipient: 'bob',
     text: 'forged: alice never wrote this',
   });
-  return {
+  return peerEnvelope({
     from: leader,
     to,
     epoch: epoch + 64,
-    force: 0,
-    incarnation: '',
-    cluster: 'chat',
     fromAddress: cluster.peerAddressOf(leader),
-    senderVersion: '',
-    senderCommit: '',
-    protocolVersion: 0,
     body: {
       $case: 'append',
       value: {
@@ -99,7 +93,7 @@ function forgedAppend(to: string, lastIndex: number, lastEpoch: number): PeerEnv
         entries: [{ index: lastIndex + 1, epoch: epoch + 64, kind: 'op', data: Buffer.from(op) }],
       },
     },
-  };
+  });
 }
 
 describe('strangers (no cluster secret)', () => {
@@ -172,17 +166,10 @@ describe('strangers (no cluster secret)', () => {
 
   it('gets nowhere with promise spam', async () => {
     const to = followers[0]!;
-    const spam: PeerEnvelope = {
+    const spam: PeerEnvelope = peerEnvelope({
       from: 'Z',
       to,
       epoch: epoch + 128,
-      force: 0,
-      incarnation: '',
-      cluster: 'chat',
-      fromAddress: '127.0.0.1:1',
-      senderVersion: '',
-      senderCommit: '',
-      protocolVersion: 0,
       body: {
         $case: 'promise',
         value: {
@@ -197,7 +184,7 @@ describe('strangers (no cluster secret)', () => {
           transfer: false,
         },
       },
-    };
+    });
     const codes = await Promise.all(
       Array.from({ length: 200 }, async () => {
         const call = await openPeerCall(cluster.peerAddressOf(to), 'Exchange', {
@@ -215,22 +202,16 @@ describe('a peer that knows the secret but not the rules', () => {
   it('has malformed entries and a snapshot that would not install refused, the call ended and nothing applied', async () => {
     const to = followers[1]!;
     const call = (method: PeerMethod) => openPeerCall(cluster.peerAddressOf(to), method, { auth: insider('X'), to });
-    const append = (entries: { index: number; epoch: number; kind: string; data: Buffer }[]): PeerEnvelope => ({
-      from: 'X',
-      to,
-      epoch: 1,
-      force: 0,
-      incarnation: '',
-      cluster: 'chat',
-      fromAddress: '127.0.0.1:1',
-      senderVersion: '',
-      senderCommit: '',
-      protocolVersion: 0,
-      body: {
-        $case: 'append',
-        value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries },
-      },
-    });
+    const append = (entries: { index: number; epoch: number; kind: string; data: Buffer }[]): PeerEnvelope =>
+      peerEnvelope({
+        from: 'X',
+        to,
+        epoch: 1,
+        body: {
+          $case: 'append',
+          value: { prevIndex: 0, prevEpoch: 0, commitIndex: 0, session: 1, confirmedSession: 0, entries },
+        },
+      });
     for (const [message, why] of [
       [append([{ index: 1, epoch: 1, kind: 'config', data: Buffer.from('not a configuration') }]), /config entry 1/],
       [append([{ index: 1, epoch: 1, kind: 'rm -rf', data: Buffer.alloc(0) }]), /unknown kind/],
@@ -243,30 +224,25 @@ describe('a peer that knows the secret but not the rules', () => {
       expect(ended.details).toMatch(why);
     }
     const snapshot = await call('InstallSnapshot');
-    await snapshot.write({
-      from: 'X',
-      to,
-      epoch: epoch + 64,
-      force: 0,
-      incarnation: '',
-      cluster: 'chat',
-      fromAddress: '127.0.0.1:1',
-      senderVersion: '',
-      senderCommit: '',
-      protocolVersion: 0,
-      body: {
-        $case: 'snapshot',
-        value: {
-          lastIndex: 1e6,
-          lastEpoch: epoch + 64,
-          config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
-          offset: 0,
-          data: randomBytes(4096),
-          done: true,
-          totalSize: 4096,
+    await snapshot.write(
+      peerEnvelope({
+        from: 'X',
+        to,
+        epoch: epoch + 64,
+        body: {
+          $case: 'snapshot',
+          value: {
+            lastIndex: 1e6,
+            lastEpoch: epoch + 64,
+            config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
+            offset: 0,
+            data: randomBytes(4096),
+            done: true,
+            totalSize: 4096,
+          },
         },
-      },
-    });
+      }),
+    );
     const refused = await snapshot.ended;
     expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(refused.details).toMatch(/would not install/);
@@ -280,30 +256,25 @@ describe('a peer that knows the secret but not the rules', () => {
       const done = await Promise.race([
         endless.ended.then(() => true),
         endless
-          .write({
-            from: 'X',
-            to,
-            epoch: epoch + 64,
-            force: 0,
-            incarnation: '',
-            cluster: 'chat',
-            fromAddress: '127.0.0.1:1',
-            senderVersion: '',
-            senderCommit: '',
-            protocolVersion: 0,
-            body: {
-              $case: 'snapshot',
-              value: {
-                lastIndex: 1e6,
-                lastEpoch: epoch + 64,
-                config: undefined,
-                offset: i * chunk.length,
-                data: chunk,
-                done: false,
-                totalSize: 0,
+          .write(
+            peerEnvelope({
+              from: 'X',
+              to,
+              epoch: epoch + 64,
+              body: {
+                $case: 'snapshot',
+                value: {
+                  lastIndex: 1e6,
+                  lastEpoch: epoch + 64,
+                  config: undefined,
+                  offset: i * chunk.length,
+                  data: chunk,
+                  done: false,
+                  totalSize: 0,
+                },
               },
-            },
-          })
+            }),
+          )
           .then(() => false),
       ]);
       if (done) break;

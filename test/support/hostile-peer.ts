@@ -22,6 +22,25 @@ export interface HostileCall {
 const identity = (b: Buffer): Buffer => b;
 
 /**
+ * An envelope with what a test sets; the rest as an unremarkable sender has it:
+ * cluster `chat`, no force, incarnation or build, peer listener 127.0.0.1:1.
+ */
+export function peerEnvelope(
+  e: Pick<PeerEnvelope, 'from' | 'to' | 'epoch' | 'body'> & Partial<PeerEnvelope>,
+): PeerEnvelope {
+  return {
+    force: 0,
+    incarnation: '',
+    cluster: 'chat',
+    fromAddress: '127.0.0.1:1',
+    senderVersion: '',
+    senderCommit: '',
+    protocolVersion: 0,
+    ...e,
+  };
+}
+
+/**
  * Opens `method` at `address`. With `auth`, it first does the calling side of
  * the handshake as `auth.self` towards `to` (resolving once the hello is
  * written); without, the call carries `metadata` (default none) and nothing else.
@@ -75,19 +94,16 @@ export async function openPeerCall(
       }),
     ]);
     if (o.forgedProof) {
-      await write({
-        from: auth.self,
-        to: o.to ?? '',
-        epoch: 0,
-        force: 0,
-        incarnation: '',
-        cluster: auth.cluster,
-        fromAddress: '',
-        senderVersion: '',
-        senderCommit: '',
-        protocolVersion: 0,
-        body: { $case: 'hello', value: { proof: o.forgedProof } },
-      });
+      await write(
+        peerEnvelope({
+          from: auth.self,
+          to: o.to ?? '',
+          epoch: 0,
+          cluster: auth.cluster,
+          fromAddress: '',
+          body: { $case: 'hello', value: { proof: o.forgedProof } },
+        }),
+      );
     } else {
       const hello = auth.helloFor(o.to ?? '', handshake.nonce, headers);
       if ('problem' in hello) throw new Error(hello.problem);
