@@ -678,8 +678,7 @@ export class ReplicaCore {
         this.onPromiseReply(msg.from, msg.epoch, body, msg.incarnation);
         break;
       case 'probe':
-        this.send(msg.from, { type: 'probeReply', info: this.info(), echo: body.session });
-        if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
+        this.answerProbe(msg.from, body.session);
         break;
       case 'probeReply':
         this.learnConfig(msg.from, body.info);
@@ -698,6 +697,12 @@ export class ReplicaCore {
         this.onTimeoutNow(msg.from, msg.epoch);
         break;
     }
+  }
+
+  /** Who this replica is, to a peer that asked; a leader also sends a follower that asked what it lacks. */
+  private answerProbe(from: NodeId, session: number): void {
+    this.send(from, { type: 'probeReply', info: this.info(), echo: session });
+    if (this.role === 'leader' && this.progress.has(from)) this.sendAppend(from);
   }
 
   // ------------------------------------------------------- forced histories
@@ -721,8 +726,7 @@ export class ReplicaCore {
         });
         break;
       case 'probe':
-        this.send(msg.from, { type: 'probeReply', info: this.info(), echo: b.session });
-        if (this.role === 'leader' && this.progress.has(msg.from)) this.sendAppend(msg.from);
+        this.answerProbe(msg.from, b.session);
         break;
       case 'append':
         this.send(msg.from, {
