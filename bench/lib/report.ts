@@ -4,6 +4,7 @@
  */
 import { hbars, sparkline, svgBars } from './charts.js';
 import type { LoadResult } from './load.js';
+import type { ProfileSummary } from './profile.js';
 import { etcdSection, goalLines, goalsSection } from './report-etcd.js';
 import { checkTargets, level, type BenchResults } from './results.js';
 import { LEVELS } from '../scenarios/throughput.js';
@@ -19,6 +20,22 @@ function n(v: number | undefined, digits = 0): string {
 function pct(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return 'n/a';
   return `${Math.round((a / b) * 1000) / 10}%`;
+}
+
+/** One process's CPU profile: its busy share, the top areas, and the functions with the most self time. */
+function profileSection(prof: ProfileSummary & { process: string }): string[] {
+  return [
+    `**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas
+      .slice(0, 8)
+      .map((a) => `${a.frame} ${a.percent}%`)
+      .join(', ')}.`,
+    '',
+    table(
+      ['self time', 'function'],
+      prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``]),
+    ),
+    '',
+  ];
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -578,22 +595,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
       ),
     );
     out.push('');
-    for (const prof of c.profiles ?? []) {
-      out.push(
-        `**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas
-          .slice(0, 8)
-          .map((a) => `${a.frame} ${a.percent}%`)
-          .join(', ')}.`,
-        '',
-      );
-      out.push(
-        table(
-          ['self time', 'function'],
-          prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``]),
-        ),
-      );
-      out.push('');
-    }
+    for (const prof of c.profiles ?? []) out.push(...profileSection(prof));
   }
 
   if (res.restart) {
@@ -700,22 +702,7 @@ export function markdown(r: BenchResults, chartDir: string): string {
       `${n(p.load.sendsPerSecond)} sends/s while profiled (\`node --cpu-prof\`); self time as a share of each process's wall time.`,
       '',
     );
-    for (const prof of p.profiles) {
-      out.push(
-        `**${prof.process}** — busy ${prof.busyPercent}% of ${prof.seconds} s. By area: ${prof.areas
-          .slice(0, 8)
-          .map((a) => `${a.frame} ${a.percent}%`)
-          .join(', ')}.`,
-        '',
-      );
-      out.push(
-        table(
-          ['self time', 'function'],
-          prof.top.slice(0, 8).map((t) => [`${t.percent}%`, `\`${t.frame}\``]),
-        ),
-      );
-      out.push('');
-    }
+    for (const prof of p.profiles) out.push(...profileSection(prof));
   }
 
   const incidents = Object.entries(r.incidents ?? {});
