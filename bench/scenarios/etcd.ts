@@ -7,14 +7,13 @@
  * scenario's closed loops: the same client processes, in-flight levels and
  * payload size, etcd's KV.Put to its leader where chat sends a message.
  */
-import { createAccounts, ring } from '../lib/accounts.js';
 import { sleep } from '../lib/clock.js';
 import { BenchCluster } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import { ETCD_MISSING, EtcdCluster, etcdVersion, findEtcd } from '../lib/etcd.js';
 import { closedLoop, type LoadResult } from '../lib/load.js';
 import { CpuWindow } from '../lib/proc.js';
-import { LEVELS, LOAD_USERS, type ReplicationMode } from './throughput.js';
+import { chatLevel, LEVELS, LOAD_USERS, loadUsers, type ReplicationMode } from './throughput.js';
 
 export type ComparedSystem = 'etcd' | ReplicationMode;
 
@@ -105,31 +104,16 @@ async function runEtcdCluster(ctx: BenchContext, binary: string, idleSeconds: nu
 }
 
 async function runChatCluster(ctx: BenchContext, mode: ReplicationMode, idleSeconds: number): Promise<SystemRun> {
-  const s = ctx.settings;
   const cluster = await BenchCluster.start({ replicas: 3, args: ['--mode', mode] });
   try {
     const leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(
-      cluster.addresses,
-      Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`),
-    );
-    const users = ring(accounts);
+    const users = await loadUsers(cluster);
     await sleep(2_000);
     const idle = await idleCpu(cluster.pids(), idleSeconds);
     ctx.log(`  chat ${mode} idle: ${idle.totalPercent}% of a core (${JSON.stringify(idle.perProcess)})`);
     const levels: LoadResult[] = [];
     for (const inflight of LEVELS) {
-      const r = await closedLoop({
-        servers: cluster.addresses,
-        users,
-        inflight,
-        workers: inflight === 1 ? 1 : s.workers,
-        warmupMs: s.warmupMs,
-        durationMs: s.durationMs,
-        pids: cluster.pids(),
-        batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
-        tag: `vs-${mode}-i${inflight}`,
-      });
+      const r = await chatLevel(ctx, cluster, users, leader, inflight, `vs-${mode}-i${inflight}`);
       logLevel(ctx, mode, r);
       levels.push(strip(r));
     }

@@ -8,6 +8,7 @@
 import { createAccounts, ring } from '../lib/accounts.js';
 import { BenchCluster } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
+import type { SendUser } from '../lib/jobs.js';
 import { closedLoop, type LoadResult } from '../lib/load.js';
 
 export const LEVELS = [1, 16, 64];
@@ -54,6 +55,35 @@ function strip(r: LoadResult): LoadResult {
   return rest;
 }
 
+/** LOAD_USERS accounts on `cluster`, each sending to the next. */
+export async function loadUsers(cluster: BenchCluster): Promise<SendUser[]> {
+  const names = Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`);
+  return ring(await createAccounts(cluster.addresses, names));
+}
+
+/** One in-flight level of the closed loop against `cluster`'s leader, as every chat row here and in the etcd comparison runs it. */
+export function chatLevel(
+  ctx: BenchContext,
+  cluster: BenchCluster,
+  users: SendUser[],
+  leader: string,
+  inflight: number,
+  tag: string,
+): Promise<LoadResult> {
+  const s = ctx.settings;
+  return closedLoop({
+    servers: cluster.addresses,
+    users,
+    inflight,
+    workers: inflight === 1 ? 1 : s.workers,
+    warmupMs: s.warmupMs,
+    durationMs: s.durationMs,
+    pids: cluster.pids(),
+    batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
+    tag,
+  });
+}
+
 export async function runThroughput(
   ctx: BenchContext,
   replicas: 1 | 3 | 5,
@@ -64,25 +94,18 @@ export async function runThroughput(
   const cluster = await BenchCluster.start({ replicas, args: ['--mode', mode] });
   try {
     const leader = await cluster.waitForLeader();
-    const accounts = await createAccounts(
-      cluster.addresses,
-      Array.from({ length: LOAD_USERS }, (_, i) => `load${i}`),
-    );
-    const users = ring(accounts);
+    const users = await loadUsers(cluster);
     const levels: LoadResult[] = [];
     let hist: LatencyHistogram | undefined;
     for (const inflight of LEVELS) {
-      const r = await closedLoop({
-        servers: cluster.addresses,
+      const r = await chatLevel(
+        ctx,
+        cluster,
         users,
+        leader,
         inflight,
-        workers: inflight === 1 ? 1 : s.workers,
-        warmupMs: s.warmupMs,
-        durationMs: s.durationMs,
-        pids: cluster.pids(),
-        batchEvents: { ops: cluster.ops, address: cluster.addressOf(leader) },
-        tag: `r${replicas}${mode === 'majority' ? 'm' : ''}i${inflight}`,
-      });
+        `r${replicas}${mode === 'majority' ? 'm' : ''}i${inflight}`,
+      );
       ctx.log(
         `  ${replicas} replica(s), ${mode}, ${inflight} in flight: ${r.sendsPerSecond} sends/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, batch ${r.avgBatch ?? '-'}, cpu ${JSON.stringify(r.cpu)}`,
       );
