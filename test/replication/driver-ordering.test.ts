@@ -248,6 +248,21 @@ describe('the replica driver orders its writes, messages and answers', () => {
     expect(c.take().filter((m) => m.body.type === 'appendReply')).toHaveLength(1);
   });
 
+  it("a follower goes by its leader's latest commit index, not the highest it ever heard, to decide it is behind", () => {
+    const b = new Scripted('B');
+    const entries: Entry[] = [firstConfig()];
+    for (let i = 2; i <= 500; i++) entries.push({ index: i, epoch: EPOCH, kind: 'op', data: enc.encode(`op-${i}`) });
+    // Told of a commit far ahead (as a history a forced leader later replaced could have said): it applies nothing.
+    b.deliver(append(entries, 0, 6_000));
+    b.finishDiskWork();
+    expect(b.driver.digest().appliedIndex).toBe(0);
+    // Its leader now names a commit index its log reaches: it applies, though it once heard of 6,000.
+    b.deliver(append([], 500, 500));
+    b.finishDiskWork();
+    b.turn();
+    expect(b.driver.digest().appliedIndex).toBe(500);
+  });
+
   it('a leader sends its appends before its own write is durable, and answers its client only once it is', async () => {
     const a = new Scripted('A');
     holdClusterData(a);

@@ -152,8 +152,8 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
   private stopped = false;
   /** Stopping: once it no longer leads it acknowledges no appends (leaveAfterHandOver). */
   private leaving = false;
-  /** The highest commit index a leader's append named, and when the last append came (catch-up: log first). */
-  private leaderCommitSeen = 0;
+  /** The commit index its leader's latest append named, and when that came (catch-up: log first). */
+  private leaderCommit = 0;
   private lastAppendAt = -Infinity;
   private readonly observeCommit: ((seconds: number) => void) | undefined;
 
@@ -491,11 +491,13 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         this.incomingSnapshots.get(message.from)?.discard();
         this.incomingSnapshots.set(message.from, snapshot);
       }
-      if (message.body.type === 'append') {
-        this.leaderCommitSeen = Math.max(this.leaderCommitSeen, message.body.commitIndex);
+      this.core.receive(message, now);
+      // Only its own leader's latest word counts: a stale or refused sender's, or a commit index from before a
+      // forced leader started another history, would keep it from applying for good.
+      if (message.body.type === 'append' && message.from === this.core.leader && message.epoch === this.core.epoch) {
+        this.leaderCommit = message.body.commitIndex;
         this.lastAppendAt = now;
       }
-      this.core.receive(message, now);
     }
     if (proposals.length > 0) {
       const result = this.core.propose(
@@ -585,7 +587,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     this.flushSends();
     this.applier.yieldToLog(
       this.core.currentRole === 'follower' &&
-        this.leaderCommitSeen - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
+        this.leaderCommit - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
         now - this.lastAppendAt < CATCHUP_YIELD_FRESH_MS,
     );
     this.applier.run();
