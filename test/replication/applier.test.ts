@@ -2,7 +2,8 @@
  * The applier's pace: committed entries go into the state in log order, a
  * turn of the event loop applies for at most its slice (so a replica with a
  * backlog still answers its leader), and while the log comes first (a follower
- * catching up) nothing is applied until the driver says it has caught up.
+ * catching up) nothing is applied until the driver says it has caught up; a
+ * follower in step gathers small appends into larger transactions.
  */
 import { describe, expect, it } from 'vitest';
 import { Applier } from '../../src/server/replica/applier.js';
@@ -28,6 +29,7 @@ class Bench {
   /** Entries per committed transaction, in order. */
   readonly transactions: number[] = [];
   private deferred: (() => void)[] = [];
+  private timers: { at: number; fn: () => void }[] = [];
   private pending = 0;
   readonly applier: Applier<string, string>;
 
@@ -70,6 +72,7 @@ class Bench {
         compacted: () => undefined,
         sendSnapshot: () => undefined,
         defer: (fn) => this.deferred.push(fn),
+        later: (fn, ms) => this.timers.push({ at: this.now + ms, fn }),
         now: () => this.now,
       },
       { lastIndex: 0, lastEpoch: 0, config },
@@ -85,6 +88,18 @@ class Bench {
       turns++;
     }
     return turns;
+  }
+
+  /** Moves the clock on by `ms`, running the timers that come due. */
+  advance(ms: number): void {
+    this.now += ms;
+    const due = this.timers.filter((t) => t.at <= this.now);
+    this.timers = this.timers.filter((t) => t.at > this.now);
+    for (const t of due) t.fn();
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
   }
 
   get deferredTurns(): number {
@@ -151,5 +166,48 @@ describe('the applier', () => {
     b.applier.run();
     expect(b.applier.applied.lastIndex).toBe(7);
     expect(b.applier.backlog).toBe(3);
+  });
+
+  it('a follower in step gathers small appends and applies them in one transaction once the oldest waited 50 ms', () => {
+    const b = new Bench(0);
+    b.applier.gather(true);
+    for (let k = 0; k < 4; k++) {
+      b.applier.push({ type: 'entries', entries: ops(10 * k + 1, 10 * k + 10) });
+      b.applier.run();
+      b.advance(10);
+    }
+    expect(b.applied).toEqual([]);
+    expect(b.applier.backlog).toBe(40);
+    // 50 ms after the first append was queued: all 40 in one transaction.
+    b.advance(10);
+    expect(b.applied).toHaveLength(40);
+    expect(b.transactions).toEqual([40]);
+    expect(b.applier.backlog).toBe(0);
+  });
+
+  it('a follower in step applies at once when 256 entries are queued', () => {
+    const b = new Bench(0);
+    b.applier.gather(true);
+    b.applier.push({ type: 'entries', entries: ops(1, 200) });
+    b.applier.run();
+    expect(b.applied).toEqual([]);
+    b.applier.push({ type: 'entries', entries: ops(201, 300) });
+    b.applier.run();
+    expect(b.applied).toHaveLength(300);
+    expect(b.transactions).toEqual([300]);
+  });
+
+  it('stops gathering as soon as it is told (a follower turned candidate applies everything at once)', () => {
+    const b = new Bench(0);
+    b.applier.gather(true);
+    b.applier.push({ type: 'entries', entries: ops(1, 5) });
+    b.applier.run();
+    expect(b.applied).toEqual([]);
+    b.applier.gather(false);
+    b.applier.run();
+    expect(b.applied).toHaveLength(5);
+    // The timer set while gathering finds nothing left to do.
+    b.advance(100);
+    expect(b.transactions).toEqual([5]);
   });
 });

@@ -197,6 +197,10 @@ describe('the replica driver orders its writes, messages and answers', () => {
       expect.objectContaining({ success: true, matchIndex: 2 }),
       expect.objectContaining({ success: true, matchIndex: 2 }),
     ]);
+    // A follower in step gathers applies (applier.ts): the two wait until the first has been queued 50 ms.
+    expect(b.driver.digest().appliedIndex).toBe(0);
+    b.now += 50;
+    b.turn();
     expect(b.driver.digest().appliedIndex).toBe(2);
     expect(b.state.ops()).toEqual(['op-1']);
   });

@@ -206,6 +206,7 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
         compacted: (index) => this.log.compact(index),
         sendSnapshot: (action) => this.sendSnapshot(action),
         defer: (fn) => this.runtime.setImmediate(fn),
+        later: (fn, ms) => void this.runtime.setTimeout(fn, ms),
         now: () => this.runtime.now(),
       },
       applied,
@@ -585,11 +586,14 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     }
     this.log.flush();
     this.flushSends();
+    const following = this.core.currentRole === 'follower';
     this.applier.yieldToLog(
-      this.core.currentRole === 'follower' &&
+      following &&
         this.leaderCommit - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
         now - this.lastAppendAt < CATCHUP_YIELD_FRESH_MS,
     );
+    // A follower serves no reads: it applies in larger batches (a candidate or a leader applies everything at once).
+    this.applier.gather(following);
     this.applier.run();
     this.linkPeers();
   }
