@@ -23,6 +23,10 @@ export class ConnectionStateTracker {
 
   connected(target: { id: string; address: string; epoch: number }): void {
     this.contacted = true;
+    // Every answered call says so: the usual case (no change) is settled without building and comparing states.
+    const s = this.state;
+    if (s.kind === 'connected' && s.replicaId === target.id && s.address === target.address && s.epoch === target.epoch)
+      return;
     this.set({ kind: 'connected', replicaId: target.id, address: target.address, epoch: target.epoch });
   }
 
