@@ -143,6 +143,39 @@ describe('the segmented log', () => {
     expect(back.entries[0]!.index).toBe(back.base.index + 1);
   });
 
+  it('reads back a replacement of entries from before its segment began, with and without the older segments', () => {
+    // Large segments: only the restart and the replacement start new ones.
+    const h = new Harness(5, {}, 100_000);
+    h.open();
+    h.writeDurably(30);
+    h.open();
+    // After a restart the first write, a vote, starts a new segment after entry 30.
+    h.log.append({ entries: [], hard: { epoch: 2, promisedTo: 'B' } });
+    h.log.flush();
+    h.settle();
+    // A new leader replaces 25..30: a segment that starts after 30 cannot hold that, so a new one starts after 24.
+    h.log.append({ truncateFrom: 25, entries: [entry(25, 2), entry(26, 2)] });
+    for (let i = 27; i <= 40; i++) h.log.append({ entries: [entry(i, 2)] });
+    h.log.flush();
+    h.settle();
+    const expected = [
+      ...indexes(Array.from({ length: 24 }, (_, i) => entry(i + 1))),
+      ...Array.from({ length: 16 }, (_, i) => `${25 + i}@2`),
+    ];
+    expect(indexes(h.open().entries)).toEqual(expected);
+
+    // Once the state holds up to 35, the older segments go: the log then begins where the replacement began.
+    h.log.append({ entries: [entry(41, 2)] });
+    h.log.flush();
+    h.settle();
+    h.log.compact(35);
+    h.settle();
+    const back = h.open();
+    expect(back.base.index).toBe(24);
+    expect(indexes(back.entries)).toEqual([...expected.slice(24), '41@2']);
+    expect(back.hard).toEqual({ epoch: 2, promisedTo: 'B' });
+  });
+
   it('starts over from an installed snapshot, keeping the entries after it', () => {
     const h = new Harness(4);
     h.open();
@@ -206,6 +239,12 @@ describe('the segmented log', () => {
           );
           const hard = rng.chance(0.3) ? { epoch, promisedTo: rng.pick(['', 'A', 'B']) } : undefined;
           const seq = h.log.append({ truncateFrom: truncate, entries: added, hard });
+          // A write that replaces entries from before its segment's start begins a new segment there: its start record,
+          // durable before the entries after it, already drops the replaced ones.
+          if (truncate !== undefined) {
+            model = { entries: model.entries.slice(0, truncate - 1), hard: model.hard };
+            states.push(show(model));
+          }
           for (const e of added) {
             model = { entries: [...model.entries.slice(0, e.index - 1), e], hard: model.hard };
             states.push(show(model));

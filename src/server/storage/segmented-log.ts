@@ -6,7 +6,10 @@
  * `segmentBytes`; the next one starts with where the log stood (so the oldest
  * segment left tells where the log begins), and whole segments are deleted once
  * the state machine holds their entries durably (compaction) or an installed
- * snapshot replaced them.
+ * snapshot replaced them. No record in a segment reaches below its start: a
+ * write that replaces entries from before the start of the segment being
+ * written begins a new segment at that point, so any segment can be the oldest
+ * one left.
  *
  * At start the segments are read back in order; a torn tail at the end of the
  * newest one (a crash during a write) is cut off. Damage anywhere else stops the
@@ -110,6 +113,8 @@ export class SegmentedLog implements LogStorage {
   private nextSegment = 1;
   /** Bytes in the segment the queue appends to, including what is queued for it. */
   private tailBytes = 0;
+  /** The start of the segment the queue appends to: the index before its first entry. */
+  private tailPrevIndex = 0;
 
   // The log as queued: what the next write continues from.
   private lastIndex = 0;
@@ -117,6 +122,11 @@ export class SegmentedLog implements LogStorage {
   private hard: HardState = { epoch: 0, promisedTo: '' };
   private baseConfig: Config | undefined;
   private configs: Config[] = [];
+  /**
+   * Where each epoch begins in the log as queued since it was loaded or reset, the base's first: the epoch at any index
+   * a write may replace from (one element per election that wrote entries here).
+   */
+  private epochStarts: { index: number; epoch: number }[] = [];
 
   private queue: Chunk[] = [];
   private queuedWrites: QueuedWrite[] = [];
@@ -173,6 +183,13 @@ export class SegmentedLog implements LogStorage {
           base: { index: start.prevIndex, epoch: start.prevEpoch, config: start.config },
           entries: [],
         };
+      } else if (
+        start.prevIndex < lastIndexOf(state) &&
+        start.prevIndex >= state.base.index &&
+        epochOf(state, start.prevIndex) === start.prevEpoch
+      ) {
+        // A write that replaced entries from before the previous segment's start began this one: the log continues here.
+        state.entries.length = start.prevIndex - state.base.index;
       } else if (start.prevIndex !== lastIndexOf(state) || start.prevEpoch !== lastEpochOf(state)) {
         throw new LogDamagedError(
           `log segment ${name} starts after entry ${start.prevIndex} (epoch ${start.prevEpoch}), but the segments before end at ${lastIndexOf(state)} (epoch ${lastEpochOf(state)})`,
@@ -191,12 +208,13 @@ export class SegmentedLog implements LogStorage {
     const result = state ?? { hard: initial.hard, base: initial.base, entries: [] };
     this.hard = result.hard;
     this.baseConfig = result.base.config;
-    this.configs = result.entries.filter((e) => e.kind === 'config').map(decodeConfig);
-    this.lastIndex = lastIndexOf(result);
-    this.lastEpoch = lastEpochOf(result);
+    this.configs = [];
+    this.startEpochsAt(result.base);
+    this.appendState(result.entries);
     this.stableIndex = this.lastIndex;
     // Appends go to a new segment: the newest one's size is not worth a read, and a restart is a fine place to cut.
     this.tailBytes = Number.POSITIVE_INFINITY;
+    this.tailPrevIndex = this.lastIndex;
     return result;
   }
 
@@ -210,11 +228,14 @@ export class SegmentedLog implements LogStorage {
     }
     const frames = entries.map((entry) => encodeRecord({ type: 'entry', entry }));
     if (hard) frames.push(encodeRecord({ type: 'hard', hard }));
-    const start = this.startIfFull(frames);
     // An entry at or below the end replaces the log from there on, as it does when read back.
     const from = entries.length > 0 && entries[0]!.index <= this.lastIndex ? entries[0]!.index : undefined;
     const floor = from !== undefined ? from - 1 : Number.POSITIVE_INFINITY;
     if (from !== undefined) this.dropFrom(from);
+    // Where the log stands now (after the replaced entries are dropped) starts a new segment when this one is full, or
+    // when the write replaces entries from before this segment's start: read back as the oldest segment left after a
+    // compaction, such a record would reach below the segment's own start.
+    const start = this.startIfFull(frames, from !== undefined && from - 1 < this.tailPrevIndex);
     this.appendState(entries);
     if (hard) this.hard = { ...hard };
     return this.enqueue(frames, floor, entries.length, start);
@@ -228,8 +249,7 @@ export class SegmentedLog implements LogStorage {
       hard: this.hard,
       reset: true,
     };
-    this.lastIndex = base.index;
-    this.lastEpoch = base.epoch;
+    this.startEpochsAt(base);
     this.baseConfig = base.config;
     this.configs = [];
     if (keep.length > 0 && keep[0]!.index !== base.index + 1)
@@ -312,20 +332,34 @@ export class SegmentedLog implements LogStorage {
   private dropFrom(index: number): void {
     this.configs = this.configs.filter((c) => c.index < index);
     this.lastIndex = index - 1;
+    while (this.epochStarts.length > 1 && this.epochStarts[this.epochStarts.length - 1]!.index >= index)
+      this.epochStarts.pop();
+    this.lastEpoch = this.epochStarts[this.epochStarts.length - 1]!.epoch;
   }
 
   private appendState(entries: readonly Entry[]): void {
     for (const e of entries) {
+      if (e.epoch !== this.lastEpoch) this.epochStarts.push({ index: e.index, epoch: e.epoch });
       this.lastIndex = e.index;
       this.lastEpoch = e.epoch;
       if (e.kind === 'config') this.configs.push(decodeConfig(e));
     }
   }
 
-  /** When `frames` would overfill the segment being appended to: the start of a new one, where the log stands now. */
-  private startIfFull(frames: readonly Buffer[]): SegmentStart | undefined {
+  /** The log as queued is empty after `base`. */
+  private startEpochsAt(base: LogBase): void {
+    this.lastIndex = base.index;
+    this.lastEpoch = base.epoch;
+    this.epochStarts = [{ index: base.index, epoch: base.epoch }];
+  }
+
+  /**
+   * When `frames` would overfill the segment being appended to, or `needed`: the start of a new one, where the log
+   * stands now.
+   */
+  private startIfFull(frames: readonly Buffer[], needed = false): SegmentStart | undefined {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
-    if (this.tailBytes + bytes <= this.segmentBytes || this.tailBytes === 0) return undefined;
+    if (!needed && (this.tailBytes + bytes <= this.segmentBytes || this.tailBytes === 0)) return undefined;
     return {
       prevIndex: this.lastIndex,
       prevEpoch: this.lastEpoch,
@@ -338,6 +372,7 @@ export class SegmentedLog implements LogStorage {
   private enqueue(frames: Buffer[], floor: number, entries: number, start: SegmentStart | undefined): number {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     const tail = this.queue[this.queue.length - 1];
+    if (start) this.tailPrevIndex = start.prevIndex;
     if (start || !tail) {
       this.queue.push({ start, frames });
       this.tailBytes = (start ? 0 : this.tailBytes) + bytes;
@@ -417,6 +452,11 @@ export class SegmentedLog implements LogStorage {
 
 function lastIndexOf(log: StoredLog): number {
   return log.base.index + log.entries.length;
+}
+
+/** The epoch of entry `index` of a loaded log (its base's at the base). */
+function epochOf(log: StoredLog, index: number): number {
+  return index === log.base.index ? log.base.epoch : log.entries[index - log.base.index - 1]!.epoch;
 }
 
 function lastEpochOf(log: StoredLog): number {
