@@ -41,6 +41,13 @@ describe('the replica driver under crashes that lose unsynced writes, failing di
     }
   }, 240_000);
 
+  it('keeps seeds 100179 and 100931: after a restart, a new leader replaces entries from before the new segment, then a compaction', async () => {
+    // Both once left a segment holding entries below its own start as the oldest one: the log refused to load.
+    const totals = await runSchedules([100179, 100931], { durationMs: 3_000 });
+    expect(totals.restarts).toBeGreaterThan(0);
+    expect(totals.acked).toBeGreaterThan(40);
+  });
+
   it(`majority mode with partitions, pauses and membership changes keeps every invariant over ${replay ? 'the replayed schedule' : `${Math.ceil(count / 2)} seeded schedules`}`, async () => {
     const seeds = seedsOf(Math.ceil(count / 2));
     const totals = await runSchedules(seeds, {
