@@ -176,6 +176,28 @@ describe('the segmented log', () => {
     expect(back.hard).toEqual({ epoch: 2, promisedTo: 'B' });
   });
 
+  it('reads a log whose oldest segment left is wholly replaced by the next one (a crash between two deletions)', () => {
+    const h = new Harness(6, {}, 100_000);
+    h.open();
+    h.writeDurably(19);
+    h.open();
+    h.log.append({ entries: [], hard: { epoch: 2, promisedTo: 'B' } }); // segment 2 starts after 19
+    h.log.append({ truncateFrom: 18, entries: [entry(18, 2), entry(19, 2), entry(20, 2)] }); // segment 3 after 17
+    h.log.flush();
+    h.settle();
+    expect(h.disk.files.size).toBe(3);
+    // The state holds up to 19: segments 1 and 2 go, one at a time; the crash comes between the two.
+    h.log.compact(19);
+    h.settleSome(1);
+    h.crash();
+    expect(h.disk.files.size).toBe(2);
+    const back = h.open();
+    expect(back.base.index).toBe(17);
+    expect(indexes(back.entries)).toEqual(['18@2', '19@2', '20@2']);
+    expect(back.hard).toEqual({ epoch: 2, promisedTo: 'B' });
+    expect(h.disk.files.size).toBe(1); // the replaced segment is gone too
+  });
+
   it('starts over from an installed snapshot, keeping the entries after it', () => {
     const h = new Harness(4);
     h.open();

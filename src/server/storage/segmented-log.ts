@@ -174,8 +174,9 @@ export class SegmentedLog implements LogStorage {
         return;
       }
       const start = first.start;
-      if (!state || start.reset || start.prevIndex > lastIndexOf(state)) {
-        // The first segment, a snapshot's new start, or older segments a compaction was deleting: start from here.
+      if (!state || start.reset || start.prevIndex > lastIndexOf(state) || start.prevIndex < state.base.index) {
+        // The first segment, a snapshot's new start, or older segments a compaction was deleting: start from here. (A
+        // segment that starts before the oldest one left replaces all of it: the segments it continued were compacted.)
         obsolete.push(...loaded.map((s) => s.name));
         loaded = [];
         state = {
