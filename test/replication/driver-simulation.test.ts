@@ -41,9 +41,10 @@ describe('the replica driver under crashes that lose unsynced writes, failing di
     }
   }, 240_000);
 
-  it('keeps seeds 100179 and 100931: after a restart, a new leader replaces entries from before the new segment, then a compaction', async () => {
-    // Both once left a segment holding entries below its own start as the oldest one: the log refused to load.
-    const totals = await runSchedules([100179, 100931], { durationMs: 3_000 });
+  it('keeps seeds 100179, 100931, 303749 and 305471: after a restart, a new leader replaces entries from before the new segment, then a compaction', async () => {
+    // The first two once left a segment holding entries below its own start as the oldest one, the other two a segment
+    // wholly replaced by the next one (a crash between two deletions): the log refused to load.
+    const totals = await runSchedules([100179, 100931, 303749, 305471], { durationMs: 3_000 });
     expect(totals.restarts).toBeGreaterThan(0);
     expect(totals.acked).toBeGreaterThan(40);
   });
