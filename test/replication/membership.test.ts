@@ -4,7 +4,7 @@
  * simulation.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ReplicaCore } from '../../src/server/replication/core.js';
+import { NOT_A_MEMBER_YET, ReplicaCore } from '../../src/server/replication/core.js';
 import {
   decodeConfig,
   encodeConfig,
@@ -68,6 +68,13 @@ describe('configurations', () => {
     const removed = without(promoted, 'B');
     expect(votersOf(removed)).toEqual(['A', 'C', 'D']);
     expect(removed.inSync).toEqual(['A', 'C', 'D']);
+  });
+
+  it('a replica started to join says it waits to be added from the start, before any tick', () => {
+    const joining = new ReplicaCore({ id: 'D', bootstrap: [], seed: 1 }, undefined, 0);
+    expect(joining.status(0)).toMatchObject({ role: 'follower', waitingReason: NOT_A_MEMBER_YET });
+    const founder = new ReplicaCore({ id: 'A', bootstrap: founders, seed: 1 }, undefined, 0);
+    expect(founder.status(0).waitingReason).toBe('');
   });
 
   it('round-trips through a config entry, placed where the entry stands', () => {

@@ -265,6 +265,8 @@ export class ReplicaCore {
     this.bootedAt = now;
     this.electionDeadline = now + this.randomElectionTimeout();
     this.session = this.drawSession();
+    // A replica that may not campaign says why from the start (its status may be asked before its first tick).
+    if (!this.mayCampaign) this.waitingReason = this.nonVoterReason();
   }
 
   /** The state of a replica that has never run: an empty log, everyone in sync (or, for a replica to be added, no configuration). */
