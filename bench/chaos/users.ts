@@ -50,13 +50,17 @@ export class ChaosUser {
     return new ChatClient({ servers: this.servers, deadlineMs: 2_000, retryBudgetMs: 20_000 });
   }
 
-  /** Logs in until it works (the cluster may be down for a while). */
-  private async login(client: ChatClient, until: number): Promise<void> {
+  /**
+   * Logs in until it works (the cluster may be down for a while). False when the client was closed meanwhile: a newer
+   * reconnect replaced it, and its login no longer matters.
+   */
+  private async login(client: ChatClient, until: number): Promise<boolean> {
     for (;;) {
       try {
         await client.login(this.name, CHAOS_PASSWORD);
-        return;
+        return true;
       } catch (err) {
+        if (client.connection().kind === 'closed') return false;
         if (Date.now() > until) throw new Error(`${this.name} could not log in: ${(err as Error).message}`);
         await sleep(200);
       }
@@ -78,8 +82,8 @@ export class ChaosUser {
     const generation = ++this.generation;
     const receiver = this.client();
     this.receiver = receiver;
-    await this.login(receiver, until);
-    if (this.receiver !== receiver) return;
+    // A newer reconnect (a later churn while this one still waited for the cluster) closed this client: it carries on.
+    if (!(await this.login(receiver, until)) || this.receiver !== receiver) return;
     this.subscription = receiver.subscribe(
       {
         onMessage: (message) => this.received.push({ message, generation }),
