@@ -1,10 +1,7 @@
 /** The ConnectionState a status bar shows, and its change notifications. */
+import { isDeepStrictEqual } from 'node:util';
 import type { ConnectionState } from './api.js';
 import { describeError } from './errors.js';
-
-function same(a: ConnectionState, b: ConnectionState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 export class ConnectionStateTracker {
   private state: ConnectionState = { kind: 'connecting' };
@@ -23,10 +20,6 @@ export class ConnectionStateTracker {
 
   connected(target: { id: string; address: string; epoch: number }): void {
     this.contacted = true;
-    // Every answered call says so: the usual case (no change) is settled without building and comparing states.
-    const s = this.state;
-    if (s.kind === 'connected' && s.replicaId === target.id && s.address === target.address && s.epoch === target.epoch)
-      return;
     this.set({ kind: 'connected', replicaId: target.id, address: target.address, epoch: target.epoch });
   }
 
@@ -57,7 +50,8 @@ export class ConnectionStateTracker {
   }
 
   private set(next: ConnectionState): void {
-    if (this.state.kind === 'closed' || same(this.state, next)) return;
+    // Every answered call reports the state again: an unchanged one (compared field by field, whatever their order) is no change.
+    if (this.state.kind === 'closed' || isDeepStrictEqual(this.state, next)) return;
     this.state = next;
     for (const l of [...this.listeners]) {
       try {
