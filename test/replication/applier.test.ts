@@ -143,7 +143,7 @@ describe('the applier', () => {
 
   it('while the log comes first, applies nothing and leaves nothing for later turns', () => {
     const b = new Bench(0);
-    b.applier.yieldToLog(true);
+    b.applier.pace('yield');
     b.applier.push({ type: 'entries', entries: ops(1, 1_000) });
     b.applier.run();
     b.applier.run();
@@ -152,7 +152,7 @@ describe('the applier', () => {
     expect(b.applier.backlog).toBe(1_000);
 
     // Caught up: the rest at full pace.
-    b.applier.yieldToLog(false);
+    b.applier.pace('full');
     b.applier.run();
     b.drain();
     expect(b.applied).toHaveLength(1_000);
@@ -170,7 +170,7 @@ describe('the applier', () => {
 
   it('a follower in step gathers small appends and applies them in one transaction once the oldest waited 50 ms', () => {
     const b = new Bench(0);
-    b.applier.gather(true);
+    b.applier.pace('gather');
     for (let k = 0; k < 4; k++) {
       b.applier.push({ type: 'entries', entries: ops(10 * k + 1, 10 * k + 10) });
       b.applier.run();
@@ -187,7 +187,7 @@ describe('the applier', () => {
 
   it('a follower in step applies at once when 256 entries are queued', () => {
     const b = new Bench(0);
-    b.applier.gather(true);
+    b.applier.pace('gather');
     b.applier.push({ type: 'entries', entries: ops(1, 200) });
     b.applier.run();
     expect(b.applied).toEqual([]);
@@ -199,11 +199,11 @@ describe('the applier', () => {
 
   it('stops gathering as soon as it is told (a follower turned candidate applies everything at once)', () => {
     const b = new Bench(0);
-    b.applier.gather(true);
+    b.applier.pace('gather');
     b.applier.push({ type: 'entries', entries: ops(1, 5) });
     b.applier.run();
     expect(b.applied).toEqual([]);
-    b.applier.gather(false);
+    b.applier.pace('full');
     b.applier.run();
     expect(b.applied).toHaveLength(5);
     // The timer set while gathering finds nothing left to do.

@@ -10,14 +10,15 @@
  * A batch commits without an fsync (the log is the durable record); a
  * compaction point commits with one, before the log may delete what it folds in.
  *
- * A follower catching up on a long log puts its log first (`yieldToLog`):
+ * How it paces applying is the driver's to say (`pace`). A follower catching
+ * up on a long log puts its log first (`'yield'`):
  * appending and acknowledging is what brings it back into the in-sync set and
  * makes writes safe again, while applying (several times the CPU per entry)
  * only brings its own state forward. While it yields it applies nothing (even
  * small batches halved the catch-up: each is a transaction); the backlog
  * follows at full pace once its log has caught up.
  *
- * A follower in step gathers (`gather`): nothing it serves reads its state
+ * A follower in step gathers (`'gather'`): nothing it serves reads its state
  * (clients read and subscribe at the leader), so it applies once enough
  * entries are queued or the oldest has waited long enough, in one transaction
  * instead of one per append. Each transaction writes every index leaf it
@@ -55,6 +56,14 @@ export interface ApplierHooks<Op, Outcome> {
   now(): number;
 }
 
+/**
+ * How runs apply entries: `'full'` everything durable at once (a leader, a
+ * candidate); `'gather'` in larger batches (a follower in step); `'yield'` none
+ * (a follower far behind, whose log comes first). What is queued ahead of
+ * entries is carried out in every pace.
+ */
+export type ApplyPace = 'full' | 'gather' | 'yield';
+
 /** How a gathering replica batches: it applies once this many entries wait, or the oldest has waited this long. */
 export interface GatherLimits {
   entries: number;
@@ -68,8 +77,7 @@ export class Applier<Op, Outcome> {
   private position: SnapshotPosition;
   private scheduled = false;
   private stopped = false;
-  private yielding = false;
-  private gathering = false;
+  private pacing: ApplyPace = 'full';
   /** Entries queued (in `items`). */
   private queued = 0;
   /** When each entries item in `items` was queued (the same objects as keys). */
@@ -132,22 +140,12 @@ export class Applier<Op, Outcome> {
   }
 
   /**
-   * Whether the log comes first (a follower far behind its leader's commit):
-   * runs then apply no entries (what is queued ahead of them is still carried
-   * out); turned off, the backlog is applied at full pace again.
+   * How the next runs apply: gathering waits until `gatherLimits.entries` are
+   * queued or the oldest has waited `gatherLimits.ms`; back at full pace, the
+   * next run applies everything durable at once.
    */
-  yieldToLog(yielding: boolean): void {
-    this.yielding = yielding;
-  }
-
-  /**
-   * Whether entries wait to be applied in larger batches (a follower in step):
-   * runs then apply only once `gatherLimits.entries` are queued or the oldest
-   * has waited `gatherLimits.ms`; turned off (a candidate, a leader), the next
-   * run applies everything durable at once.
-   */
-  gather(gathering: boolean): void {
-    this.gathering = gathering;
+  pace(pace: ApplyPace): void {
+    this.pacing = pace;
   }
 
   /** Applies and carries out what it can now: everything up to the durable end of the log, a batch at a time. */
@@ -163,8 +161,8 @@ export class Applier<Op, Outcome> {
         continue;
       }
       // Yielding to the log: applying waits until the driver says the log has caught up.
-      if (this.yielding) return;
-      if (this.gathering && this.waitForMore()) return;
+      if (this.pacing === 'yield') return;
+      if (this.pacing === 'gather' && this.waitForMore()) return;
       if (budget === 0 || this.hooks.now() >= deadline) {
         this.scheduled = true;
         this.hooks.defer(() => {

@@ -99,7 +99,7 @@ const CAMPAIGN_TICK_MS = 10;
 const MEMBERSHIP_BUSY_WAIT_MS = 3_000;
 /** How long the answer to a membership change waits for its entry to commit. */
 const MEMBERSHIP_COMMIT_WAIT_MS = 15_000;
-/** A follower this far behind its leader's commit appends and acks without applying (applier.ts, yieldToLog). */
+/** A follower this far behind its leader's commit appends and acks without applying (applier.ts, pace 'yield'). */
 const CATCHUP_YIELD_ENTRIES = 1_024;
 /** ...while its leader's appends keep coming: without them it applies at full pace (it may have to lead). */
 const CATCHUP_YIELD_FRESH_MS = 100;
@@ -586,14 +586,12 @@ export class ReplicaDriver<Op, Outcome> implements DriverHandle<Op, Outcome>, Re
     }
     this.log.flush();
     this.flushSends();
-    const following = this.core.currentRole === 'follower';
-    this.applier.yieldToLog(
-      following &&
-        this.leaderCommit - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
-        now - this.lastAppendAt < CATCHUP_YIELD_FRESH_MS,
-    );
-    // A follower serves no reads: it applies in larger batches (a candidate or a leader applies everything at once).
-    this.applier.gather(following);
+    // A follower serves no reads: it applies in larger batches, or not at all while far behind its leader's commit
+    // with the leader's appends still coming (its log comes first); a candidate or a leader applies everything at once.
+    const farBehind =
+      this.leaderCommit - this.core.lastIndex > CATCHUP_YIELD_ENTRIES &&
+      now - this.lastAppendAt < CATCHUP_YIELD_FRESH_MS;
+    this.applier.pace(this.core.currentRole !== 'follower' ? 'full' : farBehind ? 'yield' : 'gather');
     this.applier.run();
     this.linkPeers();
   }
