@@ -184,11 +184,7 @@ export class SegmentedLog implements LogStorage {
           base: { index: start.prevIndex, epoch: start.prevEpoch, config: start.config },
           entries: [],
         };
-      } else if (
-        start.prevIndex < lastIndexOf(state) &&
-        start.prevIndex >= state.base.index &&
-        epochOf(state, start.prevIndex) === start.prevEpoch
-      ) {
+      } else if (start.prevIndex < lastIndexOf(state) && epochOf(state, start.prevIndex) === start.prevEpoch) {
         // A write that replaced entries from before the previous segment's start began this one: the log continues here.
         state.entries.length = start.prevIndex - state.base.index;
       } else if (start.prevIndex !== lastIndexOf(state) || start.prevEpoch !== lastEpochOf(state)) {
@@ -236,7 +232,7 @@ export class SegmentedLog implements LogStorage {
     // Where the log stands now (after the replaced entries are dropped) starts a new segment when this one is full, or
     // when the write replaces entries from before this segment's start: read back as the oldest segment left after a
     // compaction, such a record would reach below the segment's own start.
-    const start = this.startIfFull(frames, from !== undefined && from - 1 < this.tailPrevIndex);
+    const start = this.newSegmentStart(frames, from !== undefined && from - 1 < this.tailPrevIndex);
     this.appendState(entries);
     if (hard) this.hard = { ...hard };
     return this.enqueue(frames, floor, entries.length, start);
@@ -358,7 +354,7 @@ export class SegmentedLog implements LogStorage {
    * When `frames` would overfill the segment being appended to, or `needed`: the start of a new one, where the log
    * stands now.
    */
-  private startIfFull(frames: readonly Buffer[], needed = false): SegmentStart | undefined {
+  private newSegmentStart(frames: readonly Buffer[], needed: boolean): SegmentStart | undefined {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     if (!needed && (this.tailBytes + bytes <= this.segmentBytes || this.tailBytes === 0)) return undefined;
     return {
