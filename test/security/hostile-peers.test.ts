@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatServiceService } from '../../src/gen/chat/v1/chat.js';
 import { ClusterServiceService } from '../../src/gen/chat/v1/cluster.js';
-import type { PeerEnvelope } from '../../src/gen/chat/v1/replication.js';
+import type { PeerEnvelope, SnapshotChunk } from '../../src/gen/chat/v1/replication.js';
 import { encodeOp } from '../../src/server/chat/state-machine.js';
 import { PeerAuth } from '../../src/server/rpc/peer-auth.js';
 import { INBOX_FOLDER } from '../../src/server/rpc/snapshot-inbox.js';
@@ -36,6 +36,15 @@ let cluster: TestCluster;
 let chat: Conversation;
 let leader: string;
 let epoch: number;
+
+/** A snapshot chunk from insider X to `to`, for a snapshot up to index 1,000,000 of an epoch far ahead. */
+const snapshotChunk = (to: string, chunk: Omit<SnapshotChunk, 'lastIndex' | 'lastEpoch'>): PeerEnvelope =>
+  peerEnvelope({
+    from: 'X',
+    to,
+    epoch: epoch + 64,
+    body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, ...chunk } },
+  });
 let followers: string[];
 const rssBefore = new Map<string, number>();
 const spawned: ChildProcess[] = [];
@@ -225,22 +234,12 @@ describe('a peer that knows the secret but not the rules', () => {
     }
     const snapshot = await call('InstallSnapshot');
     await snapshot.write(
-      peerEnvelope({
-        from: 'X',
-        to,
-        epoch: epoch + 64,
-        body: {
-          $case: 'snapshot',
-          value: {
-            lastIndex: 1e6,
-            lastEpoch: epoch + 64,
-            config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
-            offset: 0,
-            data: randomBytes(4096),
-            done: true,
-            totalSize: 4096,
-          },
-        },
+      snapshotChunk(to, {
+        config: { replicas: [], inSync: [], index: 0, epoch: 0, nextSlot: 0, force: 0 },
+        offset: 0,
+        data: randomBytes(4096),
+        done: true,
+        totalSize: 4096,
       }),
     );
     const refused = await snapshot.ended;
@@ -257,23 +256,7 @@ describe('a peer that knows the secret but not the rules', () => {
         endless.ended.then(() => true),
         endless
           .write(
-            peerEnvelope({
-              from: 'X',
-              to,
-              epoch: epoch + 64,
-              body: {
-                $case: 'snapshot',
-                value: {
-                  lastIndex: 1e6,
-                  lastEpoch: epoch + 64,
-                  config: undefined,
-                  offset: i * chunk.length,
-                  data: chunk,
-                  done: false,
-                  totalSize: 0,
-                },
-              },
-            }),
+            snapshotChunk(to, { config: undefined, offset: i * chunk.length, data: chunk, done: false, totalSize: 0 }),
           )
           .then(() => false),
       ]);
