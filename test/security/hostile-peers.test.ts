@@ -37,6 +37,10 @@ let chat: Conversation;
 let leader: string;
 let epoch: number;
 
+let followers: string[];
+const rssBefore = new Map<string, number>();
+const spawned: ChildProcess[] = [];
+
 /** A snapshot chunk from insider X to `to`, for a snapshot up to index 1,000,000 of an epoch far ahead. */
 const snapshotChunk = (to: string, chunk: Omit<SnapshotChunk, 'lastIndex' | 'lastEpoch'>): PeerEnvelope =>
   peerEnvelope({
@@ -45,9 +49,6 @@ const snapshotChunk = (to: string, chunk: Omit<SnapshotChunk, 'lastIndex' | 'las
     epoch: epoch + 64,
     body: { $case: 'snapshot', value: { lastIndex: 1e6, lastEpoch: epoch + 64, ...chunk } },
   });
-let followers: string[];
-const rssBefore = new Map<string, number>();
-const spawned: ChildProcess[] = [];
 
 function rss(id: string): number {
   const status = readFileSync(`/proc/${cluster.pid(id)}/status`, 'utf8');
