@@ -36,7 +36,6 @@ let cluster: TestCluster;
 let chat: Conversation;
 let leader: string;
 let epoch: number;
-
 let followers: string[];
 const rssBefore = new Map<string, number>();
 const spawned: ChildProcess[] = [];
