@@ -68,8 +68,27 @@ export interface ClusterOptions {
   command?: (id: string, argv: string[]) => string[];
 }
 
+/** A replica could not bind a port freePort had found free: another test file's process took it in between. */
+class PortTakenError extends Error {}
+
+/** Attempts at a cluster with fresh ports when a port was taken between picking it and binding it. */
+const PORT_ATTEMPTS = 3;
+
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`npm run build\` first`);
+  // Test files run in parallel, and a free port may be taken before a replica binds it. Fresh clusters only: a data
+  // directory the test prepared may already hold what the failed start wrote.
+  const attempts = options.dataDirs ? 1 : PORT_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= attempts) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<TestCluster> {
   const n = options.replicas ?? 3;
   const replicas = [];
   for (let i = 0; i < n; i++)
@@ -85,6 +104,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const adminTokenFile = join(root, 'admin-token');
   writeFileSync(secretFile, secret, { mode: 0o600 });
   writeFileSync(adminTokenFile, adminToken, { mode: 0o600 });
+  let portTaken: (why: string) => void = () => undefined;
+  const tookPort = new Promise<never>((_, reject) => {
+    portTaken = (why) => reject(new PortTakenError(why));
+  });
+  tookPort.catch(() => undefined);
   const procs = new ProcessCluster({
     serverMain: SERVER_MAIN,
     root,
@@ -104,6 +128,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     onExit: (id, exit, stderr) => {
       if (exit.code !== 0 && exit.code !== null && exit.signal === null)
         process.stderr.write(`replica ${id} exited with ${exit.code}: ${stderr}\n`);
+      if (/the port is already in use/.test(stderr)) portTaken(`replica ${id}: ${stderr.trim()}`);
     },
   });
   procs.startAll();
@@ -145,10 +170,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     },
   };
   try {
-    await procs.waitForLeader(30_000);
+    await Promise.race([procs.waitForLeader(30_000), tookPort]);
   } catch (err) {
     const logs = procs.ids.map((id) => procs.logTail(id, 5));
     await cluster.stop();
+    if (err instanceof PortTakenError) throw err;
     throw new Error(`${(err as Error).message}\n${logs.join('\n---\n')}`);
   }
   return cluster;
